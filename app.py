@@ -1,0 +1,142 @@
+"""PartnerLift's app factory and entry point: `flask --app app run`."""
+
+import logging
+import os
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+
+from core import db
+from core.config import config_from_environment
+from core.extensions import babel, csrf, limiter, login_manager
+from core.i18n import country_name, language_name, select_locale, select_timezone, text_direction
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(config_from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    _require_secret_key(app)
+    if app.config["DATABASE_URL"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_templates(app)
+    _register_errors(app)
+
+    from messaging.notifications import connect_handlers
+
+    connect_handlers()
+
+    @app.get("/healthz")
+    @limiter.exempt
+    def healthz():
+        try:
+            db.get_session().execute(text("SELECT 1"))
+        except Exception:
+            app.logger.exception("health check: database unreachable")
+            return jsonify(status="unavailable"), 503
+        return jsonify(status="ok")
+
+    return app
+
+
+def _require_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing:
+        app.config["SECRET_KEY"] = "development-only-secret-key"  # noqa: S105
+        return
+    raise RuntimeError(
+        "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+        "value (python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+        "or run with --debug for local development."
+    )
+
+
+def _init_login(app: Flask) -> None:
+    from roles.models import Person
+
+    login_manager.init_app(app)
+    login_manager.login_view = "roles.sign_in_phone"
+    login_manager.login_message = None
+    app.config.setdefault("SESSION_COOKIE_SECURE", not (app.debug or app.testing))
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+
+    @login_manager.user_loader
+    def load_person(person_id: str):
+        if not person_id.isdigit():
+            return None
+        person = db.get_session().get(Person, int(person_id))
+        return person if person is not None and person.active else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from channel.views import bp as channel_bp
+    from messaging.views import bp as messaging_bp
+    from roles.views import bp as roles_bp
+
+    app.register_blueprint(roles_bp)
+    app.register_blueprint(channel_bp)
+    app.register_blueprint(messaging_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from channel.cli import seed_demo_command
+    from core.cli import db_cli, translate_cli
+    from messaging.cli import messaging_cli
+    from roles.cli import create_user_command
+
+    app.cli.add_command(db_cli)
+    app.cli.add_command(translate_cli)
+    app.cli.add_command(messaging_cli)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_user_command)
+
+
+def _register_templates(app: Flask) -> None:
+    from roles.permissions import Permission
+
+    app.jinja_env.globals.update(
+        Permission=Permission,
+        get_locale=get_locale,
+        text_direction=text_direction,
+        language_name=language_name,
+        country_name=country_name,
+        format_date=format_date,
+        format_datetime=format_datetime,
+        format_decimal=format_decimal,
+        LANGUAGES=app.config["LANGUAGES"],
+    )
+
+
+def _register_errors(app: Flask) -> None:
+    def page(code):
+        def handler(error):
+            if (
+                request.path.startswith("/api/")
+                or request.accept_mimetypes.best == "application/json"
+            ):
+                return jsonify(error=code), code
+            return render_template("errors/error.html", code=code, error=error), code
+
+        return handler
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, page(code))
+    app.register_error_handler(CSRFError, page(400))
+
+
+if __name__ == "__main__":
+    create_app().run()

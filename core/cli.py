@@ -1,0 +1,97 @@
+"""`flask db …` (Alembic migrations) and `flask translate …` (gettext catalogs)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import current_app
+from flask.cli import AppGroup
+
+ROOT = Path(__file__).resolve().parent.parent
+
+db_cli = AppGroup("db", help="Apply and write database migrations.")
+translate_cli = AppGroup("translate", help="Extract, update and compile translations.")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(ROOT / "migrations" / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = url
+    return config
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade_command(revision):
+    """Bring the database to REVISION (default: the newest)."""
+    upgrade_database(current_app.config["DATABASE_URL"], revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def downgrade_command(revision):
+    """Step the database back to REVISION."""
+    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def revision_command(message):
+    """Write a new migration from the difference between the models and the database."""
+    command.revision(alembic_config(current_app.config["DATABASE_URL"]), message, autogenerate=True)
+
+
+@db_cli.command("current")
+def current_command():
+    """Show the database's revision."""
+    command.current(alembic_config(current_app.config["DATABASE_URL"]))
+
+
+def _pybabel(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+
+
+@translate_cli.command("extract")
+def extract_command():
+    """Collect every translatable string into translations/messages.pot."""
+    _pybabel(
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_l",
+        "--no-location",
+        "--sort-output",
+        "-o",
+        "translations/messages.pot",
+        ".",
+    )
+
+
+@translate_cli.command("update")
+def update_command():
+    """Extract, then merge new strings into every language's catalog."""
+    extract_command.callback()
+    _pybabel(
+        "update", "-i", "translations/messages.pot", "-d", "translations", "--no-fuzzy-matching"
+    )
+
+
+@translate_cli.command("init")
+@click.argument("language")
+def init_command(language):
+    """Start a catalog for LANGUAGE."""
+    _pybabel("init", "-i", "translations/messages.pot", "-d", "translations", "-l", language)
+
+
+@translate_cli.command("compile")
+def compile_command():
+    """Compile every catalog to the .mo files the app reads."""
+    _pybabel("compile", "-d", "translations", "--statistics")

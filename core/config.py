@@ -1,0 +1,54 @@
+"""Configuration read from the environment, with defaults that let a new user start with nothing."""
+
+import os
+from pathlib import Path
+
+#: The locales PartnerLift ships catalogs for; the first is the source language.
+LANGUAGES = ("en", "lv", "pl", "ru", "he", "fa")
+RTL_LANGUAGES = frozenset({"he", "fa"})
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(environ, name, default):
+    value = environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in _TRUE
+
+
+def config_from_environment(instance_path: str, environ=None) -> dict:
+    """Build the settings dict from environment variables."""
+    environ = os.environ if environ is None else environ
+    default_db = "sqlite:///" + str(Path(instance_path) / "partnerlift.sqlite3")
+    return {
+        "SECRET_KEY": environ.get("SECRET_KEY") or None,
+        "DATABASE_URL": environ.get("DATABASE_URL") or default_db,
+        "BABEL_DEFAULT_LOCALE": environ.get("BABEL_DEFAULT_LOCALE", "en"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(
+            Path(__file__).resolve().parent.parent / "translations"
+        ),
+        "LANGUAGES": LANGUAGES,
+        #: Two-letter region used to read phone numbers typed without a country code.
+        "DEFAULT_PHONE_REGION": environ.get("DEFAULT_PHONE_REGION", "LV"),
+        #: Largest accepted request body (uploads such as staff CSV files), in bytes.
+        "MAX_CONTENT_LENGTH": int(environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        #: Flask-Limiter storage; "redis://127.0.0.1:6379" when several processes serve.
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _flag(environ, "RATELIMIT_ENABLED", True),
+        "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        #: Sign-in codes sent to one phone number within SIGN_IN_CODE_WINDOW_MINUTES.
+        "SIGN_IN_CODES_PER_WINDOW": int(environ.get("SIGN_IN_CODES_PER_WINDOW", 3)),
+        "SIGN_IN_CODE_WINDOW_MINUTES": int(environ.get("SIGN_IN_CODE_WINDOW_MINUTES", 15)),
+        #: Messaging backend: "development" keeps messages in the local outbox only.
+        "MESSAGING_BACKEND": environ.get("MESSAGING_BACKEND", "development"),
+        #: argon2id cost; the defaults are RFC 9106's low-memory profile (above OWASP's floor).
+        "ARGON2_TIME_COST": int(environ.get("ARGON2_TIME_COST", 3)),
+        "ARGON2_MEMORY_COST": int(environ.get("ARGON2_MEMORY_COST", 65536)),
+        "ARGON2_PARALLELISM": int(environ.get("ARGON2_PARALLELISM", 4)),
+    }

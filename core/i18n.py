@@ -1,0 +1,42 @@
+"""Locale and time-zone selection, and the helpers templates use to format for a reader."""
+
+from babel import Locale
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from core.config import RTL_LANGUAGES
+
+#: The session key holding a language picked by a visitor who is not signed in.
+SESSION_LANGUAGE_KEY = "language"
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    user_language = getattr(current_user, "language", None)
+    if user_language in languages:
+        return user_language
+    picked = session.get(SESSION_LANGUAGE_KEY)
+    if picked in languages:
+        return picked
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def select_timezone() -> str | None:
+    return getattr(current_user, "timezone", None) or None
+
+
+def text_direction() -> str:
+    return "rtl" if str(get_locale()) in RTL_LANGUAGES else "ltr"
+
+
+def language_name(code: str) -> str:
+    """A language's name written in that language ("Latviešu", "עברית")."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def country_name(code: str) -> str:
+    return get_locale().territories.get(code, code)

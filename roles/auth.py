@@ -1,0 +1,164 @@
+"""Sign-in: passwords for managers, one-time SMS codes for field staff.
+
+Codes are six digits, valid ten minutes, used once, with at most five tries; each try
+is counted by a conditional UPDATE so concurrent guesses cannot exceed the limit.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from roles.models import Person, SignInCode
+from roles.signals import sign_in_code_issued
+
+CODE_LIFETIME = timedelta(minutes=10)
+MAX_CODE_TRIES = 5
+MIN_PASSWORD_LENGTH = 10
+
+#: Verified against when the e-mail is unknown, so both paths cost the same time.
+_DUMMY_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("no such person")
+
+
+class SignInRefused(Exception):
+    """The sign-in failed; the message is safe to show (it never says which part was wrong)."""
+
+
+@dataclass(frozen=True)
+class CodePolicy:
+    secret: str
+    per_window: int
+    window: timedelta
+
+
+def make_password_hasher(config) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=config["ARGON2_PARALLELISM"],
+    )
+
+
+def check_new_password(password: str) -> str | None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        return _l("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+    return None
+
+
+def set_password(person: Person, password: str, hasher: PasswordHasher) -> None:
+    problem = check_new_password(password)
+    if problem:
+        raise ValueError(problem)
+    person.password_hash = hasher.hash(password)
+
+
+def authenticate_with_password(
+    session: Session, email: str, password: str, hasher: PasswordHasher, now: datetime
+) -> Person:
+    person = session.scalar(
+        select(Person).where(func.lower(Person.email) == (email or "").strip().lower())
+    )
+    stored = person.password_hash if person is not None and person.password_hash else _DUMMY_HASH
+    try:
+        hasher.verify(stored, password or "")
+        verified = person is not None and person.password_hash is not None
+    except (VerificationError, InvalidHashError):
+        verified = False
+    if not verified or not person.active:
+        raise SignInRefused(_l("The e-mail or password is wrong."))
+    if hasher.check_needs_rehash(person.password_hash):
+        person.password_hash = hasher.hash(password)
+    person.last_sign_in_at = now
+    session.flush()
+    return person
+
+
+def _digest(secret: str, person_id: int, code: str) -> str:
+    message = f"{person_id}:{code}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def find_by_phone(session: Session, phone: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.phone == phone, Person.active.is_(True)))
+
+
+def issue_sign_in_code(session: Session, person: Person, policy: CodePolicy, now: datetime) -> None:
+    """Create a code for `person` and announce it; raises SignInRefused past the per-number limit."""
+    recent = session.scalar(
+        select(func.count(SignInCode.id)).where(
+            SignInCode.person_id == person.id, SignInCode.created_at > now - policy.window
+        )
+    )
+    if recent >= policy.per_window:
+        raise SignInRefused(
+            _l(
+                "Too many codes were sent to this number. Wait %(minutes)s minutes and try again.",
+                minutes=int(policy.window.total_seconds() // 60),
+            )
+        )
+    # A new code replaces any earlier one still open.
+    session.execute(
+        update(SignInCode)
+        .where(SignInCode.person_id == person.id, SignInCode.used_at.is_(None))
+        .values(expires_at=now)
+    )
+    code = f"{secrets.randbelow(10**6):06d}"
+    session.add(
+        SignInCode(
+            person_id=person.id,
+            code_hash=_digest(policy.secret, person.id, code),
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+    )
+    session.flush()
+    sign_in_code_issued.send(None, session=session, person=person, code=code)
+
+
+def verify_sign_in_code(
+    session: Session, phone: str, code: str, policy: CodePolicy, now: datetime
+) -> Person:
+    """The person the code signs in; raises SignInRefused on a wrong, expired, used or over-tried code."""
+    wrong = SignInRefused(
+        _l("The code is wrong or has expired. Check the SMS or ask for a new code.")
+    )
+    person = find_by_phone(session, phone)
+    if person is None:
+        raise wrong
+    current = session.scalar(
+        select(SignInCode)
+        .where(SignInCode.person_id == person.id, SignInCode.used_at.is_(None))
+        .order_by(SignInCode.created_at.desc(), SignInCode.id.desc())
+        .limit(1)
+    )
+    if current is None or current.expires_at <= now:
+        raise wrong
+    counted = session.execute(
+        update(SignInCode)
+        .where(SignInCode.id == current.id, SignInCode.attempts < MAX_CODE_TRIES)
+        .values(attempts=SignInCode.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if counted == 0:
+        raise SignInRefused(_l("Too many wrong tries. Ask for a new code."))
+    given = "".join((code or "").split())
+    if not hmac.compare_digest(current.code_hash, _digest(policy.secret, person.id, given)):
+        raise wrong
+    used = session.execute(
+        update(SignInCode)
+        .where(SignInCode.id == current.id, SignInCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if used == 0:
+        raise wrong
+    person.last_sign_in_at = now
+    session.flush()
+    return person

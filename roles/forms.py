@@ -1,0 +1,86 @@
+"""Forms for sign-in, profiles and staff management."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+CHANNEL_LABELS = {
+    "sms": _l("SMS"),
+    "whatsapp": _l("WhatsApp"),
+    "email": _l("E-mail"),
+}
+
+ROLE_LABELS = {
+    "channel_manager": _l("Channel manager"),
+    "admin": _l("Administrator"),
+    "partner_manager": _l("Partner manager"),
+    "seller": _l("Seller"),
+    "engineer": _l("Engineer"),
+    "technician": _l("Field technician"),
+    "procurement": _l("Procurement"),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PasswordSignInForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(_l("Enter your e-mail."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+
+
+class PhoneSignInForm(FlaskForm):
+    phone = TelField(
+        _l("Phone number"),
+        validators=[DataRequired(_l("Enter your phone number."))],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code from the SMS"),
+        validators=[
+            DataRequired(_l("Enter the code.")),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("The code has 6 digits.")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 7},
+    )
+
+
+class ProfileForm(FlaskForm):
+    language = SelectField(_l("Language"))
+    timezone = SelectField(_l("Time zone"))
+    preferred_channel = SelectField(_l("How we reach you"))
+
+
+class PersonForm(FlaskForm):
+    full_name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Enter the person's name.")), Length(max=200)]
+    )
+    phone = TelField(_l("Phone number"), validators=[DataRequired(_l("Enter a phone number."))])
+    email = EmailField(_l("E-mail (optional)"), validators=[Optional()])
+    roles = MultiCheckboxField(_l("Roles"))
+    language = SelectField(_l("Language"))
+    timezone = StringField(
+        _l("Time zone"), validators=[Optional()], render_kw={"list": "timezones"}
+    )
+    preferred_channel = SelectField(_l("How we reach them"))
+    active = BooleanField(_l("Active"), default=True)
+
+
+class StaffImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])

@@ -1,0 +1,102 @@
+"""People and the roles they hold.
+
+A `Person` belongs to exactly one partner organization, or to the manufacturer when
+`partner_id` is NULL. Managers sign in with e-mail and password; field staff with their
+phone number and a one-time `SignInCode`. Roles are rows in `RoleAssignment`, one per
+role held, so a person may be a seller and an engineer at once.
+"""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, utcnow
+from roles.permissions import FIELD_ROLES, Permission, Role, permissions_of
+
+CHANNELS = ("sms", "whatsapp", "email")
+
+
+class Person(UserMixin, Base):
+    __tablename__ = "people"
+    __table_args__ = (
+        CheckConstraint("preferred_channel IN ('sms', 'whatsapp', 'email')", name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The partner organization employing this person; NULL for the manufacturer's own staff.
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organizations.id", ondelete="RESTRICT"), index=True
+    )
+    full_name: Mapped[str] = mapped_column(String(200))
+    #: E.164, e.g. "+37120000001"; the sign-in identity of field staff.
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    #: Lower-cased; the sign-in identity of managers.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    #: argon2id hash; NULL for people who sign in by phone only.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    #: IANA zone name, e.g. "Europe/Riga"; times are shown in it.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    preferred_channel: Mapped[str] = mapped_column(String(16), default="sms")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+
+    partner = relationship("PartnerOrganization", back_populates="people")
+    role_assignments: Mapped[list["RoleAssignment"]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", order_by="RoleAssignment.role"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(a.role) for a in self.role_assignments)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.roles)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def is_field_staff(self) -> bool:
+        return bool(self.roles) and self.roles <= FIELD_ROLES
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive people
+        return self.active
+
+
+class RoleAssignment(Base):
+    __tablename__ = "role_assignments"
+    __table_args__ = (
+        UniqueConstraint("person_id", "role"),
+        CheckConstraint(
+            "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")", name="known_role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+
+    person: Mapped[Person] = relationship(back_populates="role_assignments")
+
+
+class SignInCode(Base):
+    """A six-digit code sent by SMS; valid for ten minutes, used once, at most five tries."""
+
+    __tablename__ = "sign_in_codes"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    #: HMAC-SHA256 of the code under the app's secret key; the code itself is never stored.
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[datetime]
+    #: Tries made against this code, the successful one included.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None]

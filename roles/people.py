@@ -1,0 +1,260 @@
+"""Creating and changing people: validation of every field first, then one write."""
+
+from dataclasses import dataclass, field
+from functools import cache
+from zoneinfo import available_timezones
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.config import LANGUAGES
+from roles.models import CHANNELS, Person, RoleAssignment
+from roles.permissions import MANUFACTURER_ROLES, PARTNER_ROLES, Role
+
+#: Language and time zone a new person gets when none is given, by the partner's country.
+COUNTRY_DEFAULTS = {
+    "LV": ("lv", "Europe/Riga"),
+    "PL": ("pl", "Europe/Warsaw"),
+    "RU": ("ru", "Europe/Moscow"),
+    "IL": ("he", "Asia/Jerusalem"),
+    "IR": ("fa", "Asia/Tehran"),
+    "LT": ("en", "Europe/Vilnius"),
+    "EE": ("en", "Europe/Tallinn"),
+    "GB": ("en", "Europe/London"),
+    "DE": ("en", "Europe/Berlin"),
+}
+
+
+class InvalidPerson(Exception):
+    """Raised with every problem found, keyed by field name."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class PersonDetails:
+    full_name: str
+    phone: str
+    roles: list[str]
+    email: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    preferred_channel: str = "sms"
+    active: bool = True
+    extra_errors: dict[str, str] = field(default_factory=dict)
+
+
+@cache
+def known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def normalize_phone(raw: str, region: str) -> str:
+    """E.164 form of a phone number, reading national numbers in `region`; ValueError if bad."""
+    raw = (raw or "").strip()
+    if not raw:
+        raise ValueError(_l("Enter a phone number."))
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(
+            _l(
+                "“%(phone)s” is not a phone number. Write it with the country code, e.g. +371 2000 0000.",
+                phone=raw,
+            )
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            _l(
+                "“%(phone)s” is not a valid phone number. Check the digits and the country code.",
+                phone=raw,
+            )
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str | None) -> str | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValueError(_l("“%(email)s” is not a valid e-mail address.", email=raw)) from None
+
+
+def check_person(
+    session: Session,
+    details: PersonDetails,
+    *,
+    partner_id: int | None,
+    partner_country: str | None,
+    assignable: frozenset[Role],
+    phone_region: str,
+    existing: Person | None = None,
+) -> tuple[dict, dict[str, str]]:
+    """Validate every field; return (clean values, errors by field)."""
+    errors: dict[str, str] = dict(details.extra_errors)
+    clean: dict = {}
+
+    name = " ".join((details.full_name or "").split())
+    if not name:
+        errors["full_name"] = _l("Enter the person's name.")
+    elif len(name) > 200:
+        errors["full_name"] = _l("The name is longer than 200 characters.")
+    clean["full_name"] = name
+
+    region = partner_country or phone_region
+    try:
+        clean["phone"] = normalize_phone(details.phone, region)
+    except ValueError as exc:
+        errors["phone"] = exc.args[0]
+    else:
+        other = session.scalar(select(Person.id).where(Person.phone == clean["phone"]))
+        if other is not None and (existing is None or other != existing.id):
+            errors["phone"] = _l(
+                "Someone else already uses the phone number %(phone)s.", phone=clean["phone"]
+            )
+
+    try:
+        clean["email"] = normalize_email(details.email)
+    except ValueError as exc:
+        errors["email"] = exc.args[0]
+    else:
+        if clean["email"]:
+            other = session.scalar(
+                select(Person.id).where(func.lower(Person.email) == clean["email"])
+            )
+            if other is not None and (existing is None or other != existing.id):
+                errors["email"] = _l(
+                    "Someone else already uses the e-mail %(email)s.", email=clean["email"]
+                )
+
+    default_language, default_zone = COUNTRY_DEFAULTS.get(partner_country or "", ("en", "UTC"))
+    language = (details.language or "").strip().lower() or (
+        existing.language if existing else default_language
+    )
+    if language not in LANGUAGES:
+        errors["language"] = _l(
+            "Unknown language “%(language)s”; use one of %(languages)s.",
+            language=language,
+            languages=", ".join(LANGUAGES),
+        )
+    clean["language"] = language
+
+    zone = (details.timezone or "").strip() or (existing.timezone if existing else default_zone)
+    if zone not in known_timezones():
+        errors["timezone"] = _l("Unknown time zone “%(zone)s”, e.g. Europe/Riga.", zone=zone)
+    clean["timezone"] = zone
+
+    channel = (details.preferred_channel or "sms").strip().lower()
+    if channel not in CHANNELS:
+        errors["preferred_channel"] = _l("Unknown channel “%(channel)s”.", channel=channel)
+    elif channel == "email" and not clean.get("email"):
+        errors["preferred_channel"] = _l("E-mail needs an e-mail address.")
+    clean["preferred_channel"] = channel
+
+    roles: set[Role] = set()
+    for raw_role in details.roles:
+        try:
+            roles.add(Role(raw_role.strip().lower()))
+        except ValueError:
+            errors["roles"] = _l("Unknown role “%(role)s”.", role=raw_role.strip())
+    if "roles" not in errors:
+        allowed_side = MANUFACTURER_ROLES if partner_id is None else PARTNER_ROLES
+        if not roles:
+            errors["roles"] = _l("Give the person at least one role.")
+        elif not roles <= allowed_side:
+            errors["roles"] = (
+                _l("Partner staff cannot hold manufacturer roles.")
+                if partner_id is not None
+                else _l("The manufacturer's people cannot hold partner roles.")
+            )
+        elif not roles <= assignable:
+            errors["roles"] = _l(
+                "You may not give the role “%(role)s”.", role=sorted(roles - assignable)[0]
+            )
+    clean["roles"] = roles
+    clean["active"] = bool(details.active)
+    return clean, errors
+
+
+def create_person(session: Session, *, partner_id: int | None, clean: dict) -> Person:
+    person = Person(
+        partner_id=partner_id,
+        full_name=clean["full_name"],
+        phone=clean["phone"],
+        email=clean["email"],
+        language=clean["language"],
+        timezone=clean["timezone"],
+        preferred_channel=clean["preferred_channel"],
+        active=clean["active"],
+        role_assignments=[RoleAssignment(role=r.value) for r in sorted(clean["roles"])],
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def update_person(session: Session, person: Person, clean: dict) -> Person:
+    for name in (
+        "full_name",
+        "phone",
+        "email",
+        "language",
+        "timezone",
+        "preferred_channel",
+        "active",
+    ):
+        setattr(person, name, clean[name])
+    set_roles(person, clean["roles"])
+    session.flush()
+    return person
+
+
+def set_roles(person: Person, roles: set[Role]) -> None:
+    wanted = {r.value for r in roles}
+    person.role_assignments = [a for a in person.role_assignments if a.role in wanted] + [
+        RoleAssignment(role=r) for r in sorted(wanted - {a.role for a in person.role_assignments})
+    ]
+
+
+def save_person(
+    session: Session,
+    details: PersonDetails,
+    *,
+    partner_id: int | None,
+    partner_country: str | None,
+    assignable: frozenset[Role],
+    phone_region: str,
+    existing: Person | None = None,
+) -> Person:
+    """Validate and create or update a person; raises InvalidPerson with every error at once."""
+    clean, errors = check_person(
+        session,
+        details,
+        partner_id=partner_id,
+        partner_country=partner_country,
+        assignable=assignable,
+        phone_region=phone_region,
+        existing=existing,
+    )
+    if errors:
+        raise InvalidPerson(errors)
+    if existing is None:
+        return create_person(session, partner_id=partner_id, clean=clean)
+    return update_person(session, existing, clean)
+
+
+def update_preferences(
+    person: Person, *, language: str, timezone: str, preferred_channel: str
+) -> None:
+    """A person's own choices on their profile page (already validated by the form)."""
+    person.language = language
+    person.timezone = timezone
+    person.preferred_channel = preferred_channel

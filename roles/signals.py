@@ -1,0 +1,8 @@
+"""Domain events raised by `roles`; `messaging` subscribes to them."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Sent with session=, person=, code= when a sign-in code must reach a person by SMS.
+sign_in_code_issued = _signals.signal("sign-in-code-issued")

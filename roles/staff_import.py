@@ -1,0 +1,144 @@
+"""Importing a partner's staff from CSV: every row checked, valid rows imported, bad rows reported.
+
+A row is imported whole or not at all; a file that cannot be read imports nothing.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from roles.people import PersonDetails, check_person, create_person
+from roles.permissions import Role
+
+REQUIRED_COLUMNS = ("full_name", "phone", "roles")
+OPTIONAL_COLUMNS = ("email", "language", "timezone", "preferred_channel")
+MAX_ROWS = 5000
+
+
+class UnreadableStaffFile(Exception):
+    """The file as a whole cannot be imported; nothing was imported."""
+
+
+@dataclass
+class RowOutcome:
+    line: int
+    full_name: str
+    errors: list[str] = field(default_factory=list)
+    person_id: int | None = None
+
+
+@dataclass
+class StaffImportReport:
+    imported: list[RowOutcome] = field(default_factory=list)
+    rejected: list[RowOutcome] = field(default_factory=list)
+
+
+def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs from a UTF-8 CSV with a header; comma or semicolon separated."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableStaffFile(
+            _l("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
+        ) from None
+    if not text.strip():
+        raise UnreadableStaffFile(_l("The file is empty."))
+    first_line = text.splitlines()[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise UnreadableStaffFile(
+                _l(
+                    "The header row lacks the columns %(missing)s. Required: %(required)s; optional: %(optional)s.",
+                    missing=", ".join(missing),
+                    required=", ".join(REQUIRED_COLUMNS),
+                    optional=", ".join(OPTIONAL_COLUMNS),
+                )
+            )
+        reader.fieldnames = header
+        rows = []
+        for row in reader:
+            if len(rows) >= MAX_ROWS:
+                raise UnreadableStaffFile(
+                    _l("The file has more than %(count)s rows; split it.", count=MAX_ROWS)
+                )
+            if None in row:
+                rows.append(
+                    (reader.line_num, {"__extra__": "1", **{k: v for k, v in row.items() if k}})
+                )
+            elif any((v or "").strip() for v in row.values()):
+                rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
+    except csv.Error as exc:
+        raise UnreadableStaffFile(
+            _l("The file is not valid CSV (line %(line)s).", line=reader.line_num)
+        ) from exc
+    if not rows:
+        raise UnreadableStaffFile(_l("The file has a header but no rows."))
+    return rows
+
+
+def import_staff(
+    session: Session,
+    data: bytes,
+    *,
+    partner_id: int,
+    partner_country: str,
+    assignable: frozenset[Role],
+    phone_region: str,
+) -> StaffImportReport:
+    rows = read_rows(data)
+    report = StaffImportReport()
+    seen_phones: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    valid: list[tuple[RowOutcome, dict]] = []
+    for line, row in rows:
+        outcome = RowOutcome(line=line, full_name=row.get("full_name", ""))
+        extra = {}
+        if row.get("__extra__"):
+            extra["row"] = _l("The row has more cells than the header.")
+        details = PersonDetails(
+            full_name=row.get("full_name", ""),
+            phone=row.get("phone", ""),
+            roles=[
+                r
+                for r in row.get("roles", "").replace("|", ";").replace(",", ";").split(";")
+                if r.strip()
+            ],
+            email=row.get("email") or None,
+            language=row.get("language") or None,
+            timezone=row.get("timezone") or None,
+            preferred_channel=row.get("preferred_channel") or "sms",
+            extra_errors=extra,
+        )
+        clean, errors = check_person(
+            session,
+            details,
+            partner_id=partner_id,
+            partner_country=partner_country,
+            assignable=assignable,
+            phone_region=phone_region,
+        )
+        if "phone" not in errors and clean["phone"] in seen_phones:
+            errors["phone"] = _l(
+                "Same phone number as line %(line)s.", line=seen_phones[clean["phone"]]
+            )
+        if "email" not in errors and clean["email"] and clean["email"] in seen_emails:
+            errors["email"] = _l("Same e-mail as line %(line)s.", line=seen_emails[clean["email"]])
+        if errors:
+            outcome.errors = [str(message) for message in errors.values()]
+            report.rejected.append(outcome)
+            continue
+        seen_phones[clean["phone"]] = line
+        if clean["email"]:
+            seen_emails[clean["email"]] = line
+        valid.append((outcome, clean))
+    for outcome, clean in valid:
+        outcome.person_id = create_person(session, partner_id=partner_id, clean=clean).id
+        report.imported.append(outcome)
+    return report

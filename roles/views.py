@@ -1,0 +1,410 @@
+"""Sign-in, the home page, profiles and partner staff management."""
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.config import LANGUAGES
+from core.db import get_session, utcnow
+from core.extensions import limiter
+from core.i18n import language_name
+from roles.access import requires
+from roles.auth import (
+    CodePolicy,
+    SignInRefused,
+    authenticate_with_password,
+    find_by_phone,
+    issue_sign_in_code,
+    make_password_hasher,
+    verify_sign_in_code,
+)
+from roles.forms import (
+    CHANNEL_LABELS,
+    ROLE_LABELS,
+    CodeForm,
+    PasswordSignInForm,
+    PersonForm,
+    PhoneSignInForm,
+    ProfileForm,
+    StaffImportForm,
+)
+from roles.models import CHANNELS, Person
+from roles.people import (
+    InvalidPerson,
+    PersonDetails,
+    known_timezones,
+    normalize_phone,
+    save_person,
+    update_preferences,
+)
+from roles.permissions import Permission, Role, assignable_roles, may_manage
+from roles.staff_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, UnreadableStaffFile, import_staff
+
+bp = Blueprint("roles", __name__)
+
+#: The session key carrying the phone number between the two steps of phone sign-in.
+PHONE_KEY = "sign_in_phone"
+#: Zones offered on the profile page besides the person's own.
+COMMON_ZONES = (
+    "UTC",
+    "Europe/Riga",
+    "Europe/Vilnius",
+    "Europe/Tallinn",
+    "Europe/Warsaw",
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Kyiv",
+    "Europe/Moscow",
+    "Asia/Jerusalem",
+    "Asia/Tehran",
+    "Asia/Dubai",
+)
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _code_policy() -> CodePolicy:
+    config = current_app.config
+    return CodePolicy(
+        secret=config["SECRET_KEY"],
+        per_window=config["SIGN_IN_CODES_PER_WINDOW"],
+        window=timedelta(minutes=config["SIGN_IN_CODE_WINDOW_MINUTES"]),
+    )
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not parts.scheme
+        and not parts.netloc
+    ):
+        return target
+    return default
+
+
+def _start_session(person: Person) -> None:
+    # A fresh session at every sign-in: nothing from before it carries over.
+    session.clear()
+    login_user(person)
+
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("roles.sign_in_phone"))
+    if current_user.partner_id is None:
+        return redirect(url_for("channel.partner_list"))
+    if current_user.can(Permission.VIEW_STAFF):
+        return redirect(url_for("roles.staff_list", partner_id=current_user.partner_id))
+    return redirect(url_for("roles.my_home"))
+
+
+@bp.route("/me")
+@requires(Permission.EDIT_OWN_PROFILE)
+def my_home():
+    return render_template("roles/my_home.html", person=current_user, role_labels=ROLE_LABELS)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def sign_in():
+    form = PasswordSignInForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            person = authenticate_with_password(
+                db,
+                form.email.data,
+                form.password.data,
+                make_password_hasher(current_app.config),
+                utcnow(),
+            )
+        except SignInRefused as refused:
+            form.password.errors.append(str(refused))
+        else:
+            db.commit()
+            _start_session(person)
+            return redirect(_safe_next(url_for("roles.home")))
+    return render_template("roles/sign_in.html", form=form)
+
+
+@bp.route("/sign-in/phone", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def sign_in_phone():
+    form = PhoneSignInForm()
+    if form.validate_on_submit():
+        try:
+            phone = normalize_phone(form.phone.data, current_app.config["DEFAULT_PHONE_REGION"])
+        except ValueError as exc:
+            form.phone.errors.append(str(exc.args[0]))
+            return render_template("roles/sign_in_phone.html", form=form), 400
+        db = get_session()
+        person = find_by_phone(db, phone)
+        if person is not None:
+            try:
+                issue_sign_in_code(db, person, _code_policy(), utcnow())
+            except SignInRefused as refused:
+                db.rollback()
+                form.phone.errors.append(str(refused))
+                return render_template("roles/sign_in_phone.html", form=form), 429
+            db.commit()
+        session[PHONE_KEY] = phone
+        return redirect(url_for("roles.sign_in_code"))
+    return render_template("roles/sign_in_phone.html", form=form)
+
+
+@bp.route("/sign-in/phone/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def sign_in_code():
+    phone = session.get(PHONE_KEY)
+    if not phone:
+        return redirect(url_for("roles.sign_in_phone"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            person = verify_sign_in_code(db, phone, form.code.data, _code_policy(), utcnow())
+        except SignInRefused as refused:
+            db.commit()  # the failed try is counted
+            form.code.errors.append(str(refused))
+        else:
+            db.commit()
+            _start_session(person)
+            return redirect(url_for("roles.home"))
+    return render_template("roles/sign_in_code.html", form=form, phone=phone)
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out():
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("roles.sign_in_phone"))
+
+
+@bp.route("/language", methods=["POST"])
+def choose_language():
+    """A visitor's language choice before signing in; signed-in people use their profile."""
+    code = request.form.get("language", "")
+    if code in LANGUAGES:
+        session["language"] = code
+    return redirect(_safe_next(url_for("roles.home")))
+
+
+def _zone_choices(current: str):
+    zones = list(dict.fromkeys([current, *COMMON_ZONES]))
+    return [(z, z.replace("_", " ")) for z in zones]
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+@requires(Permission.EDIT_OWN_PROFILE)
+def profile():
+    person = current_user
+    form = ProfileForm(obj=person)
+    form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
+    form.timezone.choices = _zone_choices(person.timezone)
+    form.preferred_channel.choices = [
+        (c, CHANNEL_LABELS[c]) for c in CHANNELS if c != "email" or person.email
+    ]
+    if form.validate_on_submit():
+        update_preferences(
+            person,
+            language=form.language.data,
+            timezone=form.timezone.data,
+            preferred_channel=form.preferred_channel.data,
+        )
+        get_session().commit()
+        flash(_("Your settings are saved."), "success")
+        return redirect(url_for("roles.profile"))
+    return render_template("roles/profile.html", form=form, person=person, role_labels=ROLE_LABELS)
+
+
+@bp.route("/partners/<int:partner_id>/staff")
+@requires(Permission.VIEW_STAFF)
+def staff_list(partner):
+    people = (
+        get_session()
+        .scalars(
+            select(Person)
+            .where(Person.partner_id == partner.id)
+            .options(selectinload(Person.role_assignments))
+            .order_by(Person.full_name)
+        )
+        .all()
+    )
+    return render_template(
+        "roles/staff_list.html",
+        partner=partner,
+        people=people,
+        role_labels=ROLE_LABELS,
+        channel_labels=CHANNEL_LABELS,
+    )
+
+
+def _person_form(
+    person: Person | None, partner_country: str | None, *, manufacturer: bool
+) -> PersonForm:
+    form = PersonForm(obj=person)
+    if person is not None and not form.is_submitted():
+        form.roles.data = sorted(person.roles)
+    offered = assignable_roles(current_user.roles)
+    side = (
+        {Role.CHANNEL_MANAGER, Role.ADMIN}
+        if manufacturer
+        else set(Role) - {Role.CHANNEL_MANAGER, Role.ADMIN}
+    )
+    form.roles.choices = [
+        (r.value, ROLE_LABELS[r.value]) for r in Role if r in offered and r in side
+    ]
+    form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
+    form.preferred_channel.choices = [(c, CHANNEL_LABELS[c]) for c in CHANNELS]
+    return form
+
+
+def _details(form: PersonForm) -> PersonDetails:
+    return PersonDetails(
+        full_name=form.full_name.data,
+        phone=form.phone.data,
+        email=form.email.data,
+        roles=form.roles.data or [],
+        language=form.language.data,
+        timezone=form.timezone.data,
+        preferred_channel=form.preferred_channel.data,
+        active=form.active.data,
+    )
+
+
+def _save_from_form(form: PersonForm, *, partner, existing: Person | None):
+    db = get_session()
+    try:
+        person = save_person(
+            db,
+            _details(form),
+            partner_id=partner.id if partner else None,
+            partner_country=partner.country if partner else None,
+            assignable=assignable_roles(current_user.roles),
+            phone_region=current_app.config["DEFAULT_PHONE_REGION"],
+            existing=existing,
+        )
+    except InvalidPerson as invalid:
+        db.rollback()
+        for name, message in invalid.errors.items():
+            getattr(form, name, form.full_name).errors.append(str(message))
+        return None
+    db.commit()
+    return person
+
+
+@bp.route("/partners/<int:partner_id>/staff/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_STAFF)
+def staff_new(partner):
+    form = _person_form(None, partner.country, manufacturer=False)
+    if form.validate_on_submit():
+        person = _save_from_form(form, partner=partner, existing=None)
+        if person is not None:
+            flash(_("%(name)s was added.", name=person.full_name), "success")
+            return redirect(url_for("roles.staff_list", partner_id=partner.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "roles/person_form.html",
+        form=form,
+        partner=partner,
+        person=None,
+        zones=sorted(known_timezones()),
+    ), status
+
+
+@bp.route("/people/<int:person_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_STAFF)
+def person_edit(person):
+    partner = person.partner
+    if not may_manage(current_user.roles, person.roles):
+        abort(403)
+    form = _person_form(person, partner.country if partner else None, manufacturer=partner is None)
+    if form.validate_on_submit():
+        if person.id == current_user.id and not form.active.data:
+            form.active.errors.append(_("You cannot deactivate yourself."))
+        elif _save_from_form(form, partner=partner, existing=person) is not None:
+            flash(_("%(name)s was saved.", name=person.full_name), "success")
+            if partner is not None:
+                return redirect(url_for("roles.staff_list", partner_id=partner.id))
+            return redirect(url_for("roles.home"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "roles/person_form.html",
+        form=form,
+        partner=partner,
+        person=person,
+        zones=sorted(known_timezones()),
+    ), status
+
+
+@bp.route("/partners/<int:partner_id>/staff/import", methods=["GET", "POST"])
+@requires(Permission.IMPORT_STAFF)
+def staff_import(partner):
+    form = StaffImportForm()
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            report = import_staff(
+                db,
+                form.file.data.read(),
+                partner_id=partner.id,
+                partner_country=partner.country,
+                assignable=assignable_roles(current_user.roles),
+                phone_region=current_app.config["DEFAULT_PHONE_REGION"],
+            )
+        except UnreadableStaffFile as unreadable:
+            db.rollback()
+            form.file.errors.append(str(unreadable.args[0]))
+            status = 400
+        else:
+            db.commit()
+            flash(
+                ngettext(
+                    "%(num)s person imported.", "%(num)s people imported.", len(report.imported)
+                ),
+                "success",
+            )
+            if report.rejected:
+                flash(
+                    ngettext(
+                        "%(num)s row rejected.", "%(num)s rows rejected.", len(report.rejected)
+                    ),
+                    "warning",
+                )
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "roles/staff_import.html",
+        form=form,
+        partner=partner,
+        report=report,
+        required=REQUIRED_COLUMNS,
+        optional=OPTIONAL_COLUMNS,
+        roles=[r.value for r in Role if r not in (Role.CHANNEL_MANAGER, Role.ADMIN)],
+    ), status
