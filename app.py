@@ -71,8 +71,10 @@ def _init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "roles.sign_in_phone"
     login_manager.login_message = None
-    app.config.setdefault("SESSION_COOKIE_SECURE", not (app.debug or app.testing))
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        # Secure cookies everywhere but on a developer's plain-HTTP localhost.
+        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
     @login_manager.user_loader
     def load_person(person_id: str):

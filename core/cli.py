@@ -6,11 +6,15 @@ from pathlib import Path
 
 import click
 from alembic import command
+from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import read_po, write_po
 from alembic.config import Config
 from flask import current_app
 from flask.cli import AppGroup
 
 ROOT = Path(__file__).resolve().parent.parent
+SOURCE_LANGUAGE = "en"
+SOURCE_LANGUAGE = "en"
 
 db_cli = AppGroup("db", help="Apply and write database migrations.")
 translate_cli = AppGroup("translate", help="Extract, update and compile translations.")
@@ -82,6 +86,21 @@ def update_command():
     _pybabel(
         "update", "-i", "translations/messages.pot", "-d", "translations", "--no-fuzzy-matching"
     )
+    fill_source_catalog(ROOT / "translations" / SOURCE_LANGUAGE / "LC_MESSAGES" / "messages.po")
+
+
+def fill_source_catalog(path: Path) -> None:
+    """The source language's catalog translates every message to itself, so it is complete too."""
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=SOURCE_LANGUAGE)
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not any(strings):
+            message.string = message.id
+    with path.open("wb") as handle:
+        write_po(handle, catalog, width=100)
 
 
 @translate_cli.command("init")

@@ -34,6 +34,8 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "DEFAULT_PHONE_REGION": environ.get("DEFAULT_PHONE_REGION", "LV"),
         #: Largest accepted request body (uploads such as staff CSV files), in bytes.
         "MAX_CONTENT_LENGTH": int(environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),
+        #: None means: secure unless running with --debug or in tests.
+        "SESSION_COOKIE_SECURE": _flag(environ, "SESSION_COOKIE_SECURE", None),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -146,7 +146,7 @@ def sign_in():
             db.commit()
             _start_session(person)
             return redirect(_safe_next(url_for("roles.home")))
-    return render_template("roles/sign_in.html", form=form)
+    return render_template("roles/sign_in.html", form=form), 400 if form.is_submitted() else 200
 
 
 @bp.route("/sign-in/phone", methods=["GET", "POST"])
@@ -171,7 +171,7 @@ def sign_in_phone():
             db.commit()
         session[PHONE_KEY] = phone
         return redirect(url_for("roles.sign_in_code"))
-    return render_template("roles/sign_in_phone.html", form=form)
+    return render_template("roles/sign_in_phone.html", form=form), 400 if form.is_submitted() else 200
 
 
 @bp.route("/sign-in/phone/code", methods=["GET", "POST"])
@@ -192,7 +192,8 @@ def sign_in_code():
             db.commit()
             _start_session(person)
             return redirect(url_for("roles.home"))
-    return render_template("roles/sign_in_code.html", form=form, phone=phone)
+    status = 400 if form.is_submitted() else 200
+    return render_template("roles/sign_in_code.html", form=form, phone=phone), status
 
 
 @bp.route("/sign-out", methods=["POST"])

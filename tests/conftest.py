@@ -1,0 +1,117 @@
+"""Test fixtures: an app per database (SQLite and PostgreSQL), a rolled-back transaction per test.
+
+Every test that uses `db`, `app` or `client` runs once on each database. PostgreSQL must be
+reachable (PARTNERLIFT_TEST_POSTGRES, default the local server): the run fails, not skips,
+when it is not. PARTNERLIFT_TEST_DATABASES=sqlite narrows a local run on purpose.
+"""
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
+
+from app import create_app
+from core.cli import upgrade_database
+from core.extensions import limiter
+
+POSTGRES_URL = os.environ.get(
+    "PARTNERLIFT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DATABASES = [
+    name.strip()
+    for name in os.environ.get("PARTNERLIFT_TEST_DATABASES", "sqlite,postgresql").split(",")
+]
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    # argon2's cheapest settings keep the suite fast; production uses the config defaults.
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 1024,
+    "ARGON2_PARALLELISM": 1,
+}
+
+
+def _postgres_database():
+    name = f"partnerlift_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_URL}: {error.orig}. Start it, or set "
+            "PARTNERLIFT_TEST_DATABASES=sqlite to run the SQLite half only.",
+            pytrace=False,
+        )
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    return admin, name, f"{base}/{name}"
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'partnerlift.sqlite3'}"
+        upgrade_database(url)
+        yield url
+        return
+    if request.param != "postgresql":
+        raise ValueError(f"unknown test database {request.param!r}")
+    admin, name, url = _postgres_database()
+    try:
+        upgrade_database(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
+    yield app
+    app.extensions["partnerlift.engine"].dispose()
+
+
+@pytest.fixture
+def db(app):
+    """A session inside a transaction that is rolled back after the test.
+
+    The app's own sessions (one per request) join the same connection through savepoints,
+    so what a request commits is visible to the test and vanishes with it.
+    """
+    engine = app.extensions["partnerlift.engine"]
+    connection = engine.connect()
+    transaction = connection.begin()
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    original = app.extensions["partnerlift.sessionmaker"]
+    app.extensions["partnerlift.sessionmaker"] = factory
+    limiter.reset()
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.close()
+        app.extensions["partnerlift.sessionmaker"] = original
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def world(db):
+    """Two partners with staff in every role, and the manufacturer's people."""
+    from tests.builders import build_world
+
+    return build_world(db)
