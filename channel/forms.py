@@ -28,7 +28,7 @@ class PartnerForm(FlaskForm):
         _l("Name"), validators=[DataRequired(_l("Enter the organization's name.")), Length(max=200)]
     )
     kind = SelectField(_l("Kind"))
-    country = SelectField(_l("Country"))
+    country = SelectField(_l("Country"), validators=[DataRequired(_l("Choose a country."))])
     legal_id = StringField(
         _l("Registration or VAT number"),
         validators=[DataRequired(_l("Enter the registration or VAT number.")), Length(max=64)],

@@ -239,7 +239,10 @@ def profile():
         get_session().commit()
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("roles.profile"))
-    return render_template("roles/profile.html", form=form, person=person, role_labels=ROLE_LABELS)
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "roles/profile.html", form=form, person=person, role_labels=ROLE_LABELS
+    ), status
 
 
 @bp.route("/partners/<int:partner_id>/staff")

@@ -1,0 +1,194 @@
+from sqlalchemy import func, select
+
+from roles.models import Person
+from roles.permissions import Role
+from tests.builders import login_as, make_person
+
+
+def staff_form(**overrides):
+    data = {
+        "full_name": "Jānis Bērziņš",
+        "phone": "+371 2612 3456",
+        "email": "",
+        "roles": ["technician"],
+        "language": "lv",
+        "timezone": "Europe/Riga",
+        "preferred_channel": "sms",
+        "active": "y",
+    }
+    data.update(overrides)
+    return data
+
+
+def count_people(db):
+    return db.scalar(select(func.count(Person.id)))
+
+
+def test_partner_manager_adds_a_technician_to_their_staff(client, db, world):
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    response = client.post(f"/partners/{world.partner_a.id}/staff/new", data=staff_form())
+    assert response.status_code == 302
+    person = db.scalar(select(Person).where(Person.phone == "+37126123456"))
+    assert person.partner_id == world.partner_a.id
+    assert person.roles == {Role.TECHNICIAN}
+    listing = client.get(f"/partners/{world.partner_a.id}/staff").get_data(as_text=True)
+    assert "Jānis Bērziņš" in listing
+
+
+def test_partner_manager_changes_a_persons_roles(client, db, world):
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    seller = world.people[Role.SELLER]
+    response = client.post(
+        f"/people/{seller.id}",
+        data=staff_form(
+            full_name=seller.full_name, phone=seller.phone, roles=["seller", "engineer"]
+        ),
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(Person, seller.id).roles == {Role.SELLER, Role.ENGINEER}
+
+
+def test_partner_manager_cannot_give_manufacturer_roles(client, db, world):
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    before = count_people(db)
+    response = client.post(
+        f"/partners/{world.partner_a.id}/staff/new", data=staff_form(roles=["admin"])
+    )
+    assert response.status_code == 400
+    assert count_people(db) == before
+
+
+def test_channel_manager_cannot_create_an_admin(client, db, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    seller = world.people[Role.SELLER]
+    response = client.post(
+        f"/people/{seller.id}",
+        data=staff_form(full_name=seller.full_name, phone=seller.phone, roles=["admin"]),
+    )
+    assert response.status_code == 400
+    db.expire_all()
+    assert db.get(Person, seller.id).roles == {Role.SELLER}
+
+
+def test_malformed_phone_gets_a_clear_message_and_saves_nothing(client, db, world):
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    before = count_people(db)
+    response = client.post(
+        f"/partners/{world.partner_a.id}/staff/new", data=staff_form(phone="12-34")
+    )
+    assert response.status_code == 400
+    assert "is not a valid phone number" in response.get_data(as_text=True) or (
+        "is not a phone number" in response.get_data(as_text=True)
+    )
+    assert count_people(db) == before
+
+
+def test_duplicate_email_and_phone_are_reported_together(client, db, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    taken = world.people[Role.PARTNER_MANAGER]
+    before = count_people(db)
+    response = client.post(
+        f"/partners/{world.partner_a.id}/staff/new",
+        data=staff_form(email=taken.email.upper(), phone=taken.phone),
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "already uses the e-mail" in text
+    assert "already uses the phone number" in text
+    assert count_people(db) == before
+
+
+def test_form_keeps_what_was_typed_when_it_fails(client, world):
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    response = client.post(
+        f"/partners/{world.partner_a.id}/staff/new",
+        data=staff_form(full_name="Ieva Liepa", phone="nope"),
+    )
+    assert 'value="Ieva Liepa"' in response.get_data(as_text=True)
+
+
+def test_manager_cannot_deactivate_themselves(client, db, world):
+    manager = world.people[Role.PARTNER_MANAGER]
+    login_as(client, manager)
+    data = staff_form(
+        full_name=manager.full_name, phone=manager.phone, email=manager.email,
+        roles=["partner_manager"],
+    )
+    data.pop("active")
+    response = client.post(f"/people/{manager.id}", data=data)
+    assert response.status_code == 400
+    db.expire_all()
+    assert db.get(Person, manager.id).active is True
+
+
+def test_staff_list_shows_only_that_partners_people(client, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    body = client.get(f"/partners/{world.partner_b.id}/staff").get_data(as_text=True)
+    assert "Bravo seller" in body
+    assert world.people[Role.SELLER].full_name not in body
+
+
+def test_profile_changes_language_time_zone_and_channel(client, db, world):
+    person = world.people[Role.TECHNICIAN]
+    login_as(client, person)
+    response = client.post(
+        "/profile",
+        data={"language": "he", "timezone": "Asia/Jerusalem", "preferred_channel": "whatsapp"},
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    saved = db.get(Person, person.id)
+    assert (saved.language, saved.timezone, saved.preferred_channel) == (
+        "he",
+        "Asia/Jerusalem",
+        "whatsapp",
+    )
+    assert 'dir="rtl"' in client.get("/profile").get_data(as_text=True)
+
+
+def test_profile_refuses_email_channel_without_an_address(client, db, world):
+    person = world.people[Role.TECHNICIAN]
+    login_as(client, person)
+    response = client.post(
+        "/profile", data={"language": "en", "timezone": "UTC", "preferred_channel": "email"}
+    )
+    assert response.status_code == 400
+    db.expire_all()
+    assert db.get(Person, person.id).preferred_channel == "sms"
+
+
+def test_profile_refuses_an_unknown_language(client, db, world):
+    person = world.people[Role.SELLER]
+    login_as(client, person)
+    client.post("/profile", data={"language": "xx", "timezone": "UTC", "preferred_channel": "sms"})
+    db.expire_all()
+    assert db.get(Person, person.id).language == "en"
+
+
+def test_new_person_gets_the_partners_country_language_and_zone(db, world):
+    from roles.people import PersonDetails, save_person
+    from roles.permissions import PARTNER_ROLES
+
+    person = save_person(
+        db,
+        PersonDetails(full_name="Ola Nowak", phone="501 000 777", roles=["seller"]),
+        partner_id=world.partner_b.id,
+        partner_country="PL",
+        assignable=PARTNER_ROLES,
+        phone_region="LV",
+    )
+    assert (person.phone, person.language, person.timezone) == (
+        "+48501000777",
+        "pl",
+        "Europe/Warsaw",
+    )
+
+
+def test_people_are_listed_alphabetically_with_their_roles(client, db, world):
+    make_person(db, world.partner_a, ["seller", "engineer"], full_name="Aaron Able")
+    db.commit()
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    body = client.get(f"/partners/{world.partner_a.id}/staff").get_data(as_text=True)
+    assert body.index("Aaron Able") < body.index(world.people[Role.SELLER].full_name)
+    assert "Engineer, Seller" in body

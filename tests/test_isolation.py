@@ -1,0 +1,137 @@
+"""Tenant isolation, route by route and role by role, generated from the app's URL map.
+
+A route that is not listed here fails `test_every_route_is_in_the_matrix`, so a new route
+cannot ship without its isolation expectations.
+"""
+
+import pytest
+
+from roles.permissions import Role
+
+ALL = frozenset(Role)
+MANUFACTURER = frozenset({Role.ADMIN, Role.CHANNEL_MANAGER})
+MANAGERS = MANUFACTURER | {Role.PARTNER_MANAGER}
+
+#: endpoint -> (URL template, roles that may use it on their own partner's objects).
+OBJECT_ROUTES = {
+    "channel.partner_detail": ("/partners/{partner}", ALL),
+    "channel.partner_edit": ("/partners/{partner}/edit", MANUFACTURER),
+    "roles.staff_list": ("/partners/{partner}/staff", MANAGERS),
+    "roles.staff_new": ("/partners/{partner}/staff/new", MANAGERS),
+    "roles.staff_import": ("/partners/{partner}/staff/import", MANUFACTURER),
+    "roles.person_edit": ("/people/{person}", MANAGERS),
+}
+
+#: endpoint -> (URL, roles answered 200; others signed in get 403; None: not behind sign-in).
+PLAIN_ROUTES = {
+    "channel.partner_list": ("/partners/", ALL),
+    "channel.partner_new": ("/partners/new", MANUFACTURER),
+    "roles.my_home": ("/me", ALL),
+    "roles.profile": ("/profile", ALL),
+    "messaging.outbox": ("/messaging/outbox", frozenset({Role.ADMIN})),
+}
+
+PUBLIC_ROUTES = {
+    "roles.home",
+    "roles.sign_in",
+    "roles.sign_in_phone",
+    "roles.sign_in_code",
+    "roles.sign_out",
+    "roles.choose_language",
+    "healthz",
+    "static",
+}
+
+
+def sign_in(client, person):
+    from tests.builders import login_as
+
+    login_as(client, person)
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    unlisted = endpoints - set(OBJECT_ROUTES) - set(PLAIN_ROUTES) - PUBLIC_ROUTES
+    assert not unlisted, f"routes without isolation expectations: {sorted(unlisted)}"
+    for rule in app.url_map.iter_rules():
+        if {"partner_id", "person_id"} & set(rule.arguments):
+            assert rule.endpoint in OBJECT_ROUTES, rule.endpoint
+
+
+def _url(template, partner, person):
+    return template.format(partner=partner.id, person=person.id)
+
+
+@pytest.mark.parametrize("endpoint", sorted(OBJECT_ROUTES))
+@pytest.mark.parametrize("role", sorted(ALL - MANUFACTURER), ids=str)
+def test_another_partners_ids_answer_404_for_partner_staff(app, client, world, role, endpoint):
+    sign_in(client, world.people[role])
+    template, _ = OBJECT_ROUTES[endpoint]
+    url = _url(template, world.partner_b, world.others[Role.TECHNICIAN])
+    (rule,) = app.url_map.iter_rules(endpoint)
+    for method in sorted(m.lower() for m in rule.methods & {"GET", "POST"}):
+        response = getattr(client, method)(url, data={"name": "Taken over", "full_name": "X"})
+        assert response.status_code == 404, (method, url)
+        body = response.get_data(as_text=True)
+        assert world.partner_b.name not in body
+        assert "Bravo" not in body
+
+
+@pytest.mark.parametrize("endpoint", sorted(OBJECT_ROUTES))
+@pytest.mark.parametrize("role", sorted(Role), ids=str)
+def test_own_partner_answers_by_role(client, world, role, endpoint):
+    sign_in(client, world.people[role])
+    template, allowed = OBJECT_ROUTES[endpoint]
+    url = _url(template, world.partner_a, world.people[Role.TECHNICIAN])
+    response = client.get(url)
+    assert response.status_code == (200 if role in allowed else 403), url
+
+
+@pytest.mark.parametrize("endpoint", sorted(OBJECT_ROUTES))
+@pytest.mark.parametrize("role", sorted(MANUFACTURER), ids=str)
+def test_manufacturer_people_reach_every_partner(client, world, role, endpoint):
+    sign_in(client, world.people[role])
+    template, allowed = OBJECT_ROUTES[endpoint]
+    url = _url(template, world.partner_b, world.others[Role.TECHNICIAN])
+    assert client.get(url).status_code == (200 if role in allowed else 403)
+
+
+@pytest.mark.parametrize("endpoint", sorted(PLAIN_ROUTES))
+@pytest.mark.parametrize("role", sorted(Role), ids=str)
+def test_plain_routes_answer_by_role(client, world, role, endpoint):
+    sign_in(client, world.people[role])
+    url, allowed = PLAIN_ROUTES[endpoint]
+    assert client.get(url).status_code == (200 if role in allowed else 403)
+
+
+@pytest.mark.parametrize("endpoint", sorted(OBJECT_ROUTES) + sorted(PLAIN_ROUTES))
+def test_signed_out_visitors_are_sent_to_sign_in(client, world, endpoint):
+    template = (OBJECT_ROUTES.get(endpoint) or PLAIN_ROUTES[endpoint])[0]
+    response = client.get(_url(template, world.partner_a, world.people[Role.TECHNICIAN]))
+    assert response.status_code == 302
+    assert response.location.startswith("/sign-in/phone")
+
+
+@pytest.mark.parametrize("role", sorted(ALL - MANUFACTURER), ids=str)
+def test_partner_list_shows_partner_staff_only_their_own_company(client, world, role):
+    sign_in(client, world.people[role])
+    body = client.get("/partners/?q=").get_data(as_text=True)
+    assert world.partner_a.name in body
+    assert world.partner_b.name not in body
+
+
+def test_partner_manager_cannot_change_another_partners_staff(client, db, world):
+    sign_in(client, world.people[Role.PARTNER_MANAGER])
+    victim = world.others[Role.SELLER]
+    response = client.post(
+        f"/people/{victim.id}",
+        data={"full_name": "Hijacked", "phone": victim.phone, "roles": ["seller"]},
+    )
+    assert response.status_code == 404
+    db.refresh(victim)
+    assert victim.full_name == "Bravo seller"
+
+
+def test_channel_manager_cannot_edit_an_admin(client, world):
+    sign_in(client, world.people[Role.CHANNEL_MANAGER])
+    assert client.get(f"/people/{world.people[Role.ADMIN].id}").status_code == 403
