@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from channel.demo import DEMO_PASSWORD, seed_demo
 from core.db import get_session
@@ -9,6 +10,7 @@ from roles.auth import make_password_hasher
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Load the demo manufacturer, partners and staff (safe to run again)."""
     db = get_session()

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 from alembic import command
-from babel.messages.pofile import read_po, write_po
-from babel.messages.pofile import read_po, write_po
 from alembic.config import Config
+from babel.messages.pofile import read_po, write_po
 from flask import current_app
 from flask.cli import AppGroup
 

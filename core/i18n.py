@@ -1,7 +1,7 @@
 """Locale and time-zone selection, and the helpers templates use to format for a reader."""
 
 from babel import Locale
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ SESSION_LANGUAGE_KEY = "language"
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and workers speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     user_language = getattr(current_user, "language", None)
     if user_language in languages:
         return user_language
@@ -25,6 +27,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
+    if not has_request_context():
+        return None
     return getattr(current_user, "timezone", None) or None
 
 

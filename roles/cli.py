@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from channel.models import PartnerOrganization
@@ -12,6 +13,7 @@ from roles.permissions import Role
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--name", required=True, help="Full name.")
 @click.option("--phone", required=True, help="Mobile number with country code, e.g. +37120000000.")
 @click.option("--email", default=None, help="E-mail; needed to sign in with a password.")

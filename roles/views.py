@@ -171,7 +171,9 @@ def sign_in_phone():
             db.commit()
         session[PHONE_KEY] = phone
         return redirect(url_for("roles.sign_in_code"))
-    return render_template("roles/sign_in_phone.html", form=form), 400 if form.is_submitted() else 200
+    return render_template(
+        "roles/sign_in_phone.html", form=form
+    ), 400 if form.is_submitted() else 200
 
 
 @bp.route("/sign-in/phone/code", methods=["GET", "POST"])

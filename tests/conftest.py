@@ -6,7 +6,10 @@ when it is not. PARTNERLIFT_TEST_DATABASES=sqlite narrows a local run on purpose
 """
 
 import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -17,6 +20,7 @@ from app import create_app
 from core.cli import upgrade_database
 from core.extensions import limiter
 
+ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
     "PARTNERLIFT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -50,6 +54,16 @@ def _postgres_database():
         )
     base, _, _ = POSTGRES_URL.rpartition("/")
     return admin, name, f"{base}/{name}"
+
+
+def pytest_sessionstart(session):
+    """Compile the catalogs first, so the suite always reads the .po files as they are now."""
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d", "translations"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="session", params=DATABASES)

@@ -33,9 +33,15 @@ def test_channel_manager_creates_a_partner_under_a_distributor(client, db, world
         data=partner_form(parent_id=str(distributor.id), tier_id=str(gold.id)),
     )
     assert response.status_code == 302
-    partner = db.scalar(select(PartnerOrganization).where(PartnerOrganization.name.like("Siltums%")))
+    partner = db.scalar(
+        select(PartnerOrganization).where(PartnerOrganization.name.like("Siltums%"))
+    )
     assert partner.legal_id == "LV40003123456"
-    assert (partner.parent_id, partner.tier_id, partner.kind) == (distributor.id, gold.id, "installer")
+    assert (partner.parent_id, partner.tier_id, partner.kind) == (
+        distributor.id,
+        gold.id,
+        "installer",
+    )
     page = client.get(response.location).get_data(as_text=True)
     assert "Big Distributor" in page and "Gold" in page
 
@@ -84,7 +90,9 @@ def test_a_distributor_cannot_buy_through_its_own_dealer(client, db, world):
     response = client.post(
         f"/partners/{distributor.id}/edit",
         data=partner_form(
-            name="Top", kind="distributor", legal_id=distributor.legal_id,
+            name="Top",
+            kind="distributor",
+            legal_id=distributor.legal_id,
             parent_id=str(dealer.id),
         ),
     )

@@ -112,7 +112,9 @@ def test_manager_cannot_deactivate_themselves(client, db, world):
     manager = world.people[Role.PARTNER_MANAGER]
     login_as(client, manager)
     data = staff_form(
-        full_name=manager.full_name, phone=manager.phone, email=manager.email,
+        full_name=manager.full_name,
+        phone=manager.phone,
+        email=manager.email,
         roles=["partner_manager"],
     )
     data.pop("active")

@@ -1,0 +1,43 @@
+"""The permission map as plain data: no Flask, no database."""
+
+from roles.permissions import (
+    FIELD_ROLES,
+    MANUFACTURER_ROLES,
+    PARTNER_ROLES,
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    assignable_roles,
+    may_manage,
+    permissions_of,
+)
+
+
+def test_every_role_has_an_entry_in_the_map():
+    assert set(ROLE_PERMISSIONS) == set(Role)
+
+
+def test_field_staff_may_only_see_their_company_and_edit_their_profile():
+    for role in FIELD_ROLES:
+        assert ROLE_PERMISSIONS[role] == {Permission.VIEW_PARTNERS, Permission.EDIT_OWN_PROFILE}
+
+
+def test_permissions_of_several_roles_are_their_union():
+    assert (
+        permissions_of([Role.SELLER, Role.PARTNER_MANAGER])
+        == ROLE_PERMISSIONS[Role.PARTNER_MANAGER]
+    )
+
+
+def test_nobody_can_give_more_than_their_side_allows():
+    assert assignable_roles([Role.PARTNER_MANAGER]) == PARTNER_ROLES
+    assert Role.ADMIN not in assignable_roles([Role.CHANNEL_MANAGER])
+    assert assignable_roles([Role.TECHNICIAN]) == frozenset()
+    assert assignable_roles([Role.ADMIN]) == frozenset(Role)
+    assert MANUFACTURER_ROLES.isdisjoint(PARTNER_ROLES)
+
+
+def test_may_manage_only_people_whose_roles_one_could_give():
+    assert may_manage([Role.PARTNER_MANAGER], [Role.SELLER, Role.ENGINEER])
+    assert not may_manage([Role.CHANNEL_MANAGER], [Role.ADMIN])
+    assert not may_manage([Role.SELLER], [Role.SELLER])

@@ -1,0 +1,143 @@
+"""Six languages: complete catalogs, right-to-left Hebrew and Persian, Babel formatting."""
+
+import subprocess
+import sys
+
+import pytest
+from babel.messages.pofile import read_po
+
+from core.config import LANGUAGES
+from roles.permissions import Role
+from tests.builders import login_as, make_person
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def extracted_ids(tmp_path_factory):
+    """Message ids as the code and templates hold them right now."""
+    pot = tmp_path_factory.mktemp("pot") / "messages.pot"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "--no-location",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with pot.open("rb") as handle:
+        return {message.id for message in read_po(handle) if message.id}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_catalog_is_complete_and_current(language, extracted_ids):
+    with (ROOT / "translations" / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    ids = {m.id for m in catalog if m.id and not m.obsolete}
+    assert extracted_ids - ids == set(), "run `flask --app app translate update` and translate"
+    untranslated = [
+        m.id
+        for m in catalog
+        if m.id and not all(m.string if isinstance(m.string, tuple) else [m.string])
+    ]
+    assert untranslated == []
+    assert [m.id for m in catalog if m.id and m.fuzzy] == []
+    assert [(m.id, errors) for m, errors in catalog.check()] == []
+
+
+@pytest.mark.parametrize(
+    ("language", "direction"),
+    [
+        ("he", "rtl"),
+        ("fa", "rtl"),
+        ("lv", "ltr"),
+        ("pl", "ltr"),
+        ("ru", "ltr"),
+        ("en", "ltr"),
+    ],
+)
+def test_pages_set_language_and_direction(client, language, direction):
+    response = client.get("/sign-in/phone", headers={"Accept-Language": f"{language},en;q=0.5"})
+    assert f'<html lang="{language}" dir="{direction}">' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("ru", "Войти"),
+        ("he", "כניסה"),
+        ("fa", "ورود"),
+        ("pl", "Zaloguj"),
+        ("lv", "Pieslēg"),
+    ],
+)
+def test_sign_in_page_is_translated(client, language, expected):
+    response = client.get("/sign-in/phone", headers={"Accept-Language": language})
+    assert expected in response.get_data(as_text=True)
+
+
+def test_persons_own_language_wins_over_the_browser(client, db, world):
+    person = make_person(db, world.partner_a, ["technician"], language="fa")
+    db.commit()
+    login_as(client, person)
+    body = client.get("/me", headers={"Accept-Language": "pl"}).get_data(as_text=True)
+    assert '<html lang="fa" dir="rtl">' in body
+
+
+def test_visitor_picks_a_language_before_signing_in(client):
+    response = client.post("/language?next=/sign-in", data={"language": "he"})
+    assert response.location == "/sign-in"
+    assert 'lang="he" dir="rtl"' in client.get("/sign-in").get_data(as_text=True)
+
+
+def test_persian_numbers_use_persian_digits(client, db, world):
+    person = make_person(db, None, ["channel_manager"], language="fa")
+    db.commit()
+    login_as(client, person)
+    body = client.get("/partners/").get_data(as_text=True)
+    assert "۶" in body  # six people at each world partner, written in Persian digits
+
+
+def test_dates_are_formatted_for_the_readers_language(client, db, world):
+    person = make_person(db, world.partner_a, ["technician"], language="lv")
+    db.commit()
+    login_as(client, person)
+    body = client.get("/me").get_data(as_text=True)
+    latvian_months = (
+        "janvāris",
+        "februāris",
+        "marts",
+        "aprīlis",
+        "maijs",
+        "jūnijs",
+        "jūlijs",
+        "augusts",
+        "septembris",
+        "oktobris",
+        "novembris",
+        "decembris",
+    )
+    assert any(month in body for month in latvian_months)
+
+
+def test_sign_in_code_sms_is_in_the_recipients_language(client, db, world):
+    from sqlalchemy import select
+
+    from messaging.models import OutboxMessage
+
+    person = world.people[Role.TECHNICIAN]
+    person.language = "he"
+    db.commit()
+    client.post("/sign-in/phone", data={"phone": person.phone})
+    body = db.scalar(select(OutboxMessage.body).where(OutboxMessage.person_id == person.id))
+    assert "PartnerLift" in body and any("\u0590" <= ch <= "\u05ff" for ch in body)
