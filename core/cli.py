@@ -13,7 +13,6 @@ from flask.cli import AppGroup
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_LANGUAGE = "en"
-SOURCE_LANGUAGE = "en"
 
 db_cli = AppGroup("db", help="Apply and write database migrations.")
 translate_cli = AppGroup("translate", help="Extract, update and compile translations.")

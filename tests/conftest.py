@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,26 @@ TEST_CONFIG = {
 }
 
 
-def _postgres_database():
+def pytest_sessionstart(session):
+    """Compile the catalogs first, so the suite always reads the .po files as they are now."""
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d", "translations"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+
+@contextmanager
+def migrated_database(kind: str, tmp_path_factory):
+    """A new, migrated database of `kind` for this run, dropped afterwards."""
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'partnerlift.sqlite3'}"
+        upgrade_database(url)
+        yield url
+        return
+    if kind != "postgresql":
+        raise ValueError(f"unknown test database {kind!r}")
     name = f"partnerlift_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     try:
@@ -53,29 +73,7 @@ def _postgres_database():
             pytrace=False,
         )
     base, _, _ = POSTGRES_URL.rpartition("/")
-    return admin, name, f"{base}/{name}"
-
-
-def pytest_sessionstart(session):
-    """Compile the catalogs first, so the suite always reads the .po files as they are now."""
-    subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d", "translations"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-
-
-@pytest.fixture(scope="session", params=DATABASES)
-def database_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'partnerlift.sqlite3'}"
-        upgrade_database(url)
-        yield url
-        return
-    if request.param != "postgresql":
-        raise ValueError(f"unknown test database {request.param!r}")
-    admin, name, url = _postgres_database()
+    url = f"{base}/{name}"
     try:
         upgrade_database(url)
         yield url
@@ -83,6 +81,12 @@ def database_url(request, tmp_path_factory):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request, tmp_path_factory):
+    with migrated_database(request.param, tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,45 @@
+# PartnerLift: `make demo` installs and serves the demo; `make test` installs and runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install catalogs demo test lint browser
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed catalogs
+
+catalogs: $(VENV)/.installed
+	$(BIN)/python -m babel.messages.frontend compile -d translations
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@test -x /usr/bin/chromium || { echo "Chromium is missing: install Debian's chromium package" >&2; exit 1; }
+
+instance/secret_key:
+	mkdir -p instance
+	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+
+# Plain HTTP on localhost, so the session cookie is not marked Secure here.
+demo: install instance/secret_key
+	export SECRET_KEY="$$(cat instance/secret_key)" SESSION_COOKIE_SECURE=0; \
+	$(BIN)/flask --app app db upgrade && \
+	$(BIN)/flask --app app seed-demo && \
+	exec $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install browser lint
+	$(BIN)/python -m pytest
