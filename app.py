@@ -4,14 +4,23 @@ import logging
 import os
 
 from flask import Flask, jsonify, render_template, request
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
 from core import db
 from core.config import config_from_environment
 from core.extensions import babel, csrf, limiter, login_manager
-from core.i18n import country_name, language_name, select_locale, select_timezone, text_direction
+from core.i18n import (
+    country_name,
+    format_date,
+    format_datetime,
+    format_number,
+    language_name,
+    select_locale,
+    select_timezone,
+    text_direction,
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -118,7 +127,7 @@ def _register_templates(app: Flask) -> None:
         country_name=country_name,
         format_date=format_date,
         format_datetime=format_datetime,
-        format_decimal=format_decimal,
+        format_number=format_number,
         LANGUAGES=app.config["LANGUAGES"],
     )
 

@@ -1,6 +1,7 @@
 """Forms for partner organizations."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
@@ -25,7 +26,8 @@ def optional_int(value):
 
 class PartnerForm(FlaskForm):
     name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Enter the organization's name.")), Length(max=200)]
+        lazy_pgettext("organization", "Name"),
+        validators=[DataRequired(_l("Enter the organization's name.")), Length(max=200)],
     )
     kind = SelectField(_l("Kind"))
     country = SelectField(_l("Country"), validators=[DataRequired(_l("Choose a country."))])

@@ -56,25 +56,38 @@ def current_command():
     command.current(alembic_config(current_app.config["DATABASE_URL"]))
 
 
-def _pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+def _pybabel(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", *args],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
 
 
-@translate_cli.command("extract")
-def extract_command():
-    """Collect every translatable string into translations/messages.pot."""
+def extract_messages(output: Path) -> None:
+    """Write every translatable string of the code and templates to the POT file `output`."""
     _pybabel(
         "extract",
         "-F",
         "babel.cfg",
         "-k",
         "_l",
+        "-k",
+        "lazy_pgettext:1c,2",
         "--no-location",
         "--sort-output",
         "-o",
-        "translations/messages.pot",
+        str(output),
         ".",
     )
+
+
+@translate_cli.command("extract")
+def extract_command():
+    """Collect every translatable string into translations/messages.pot."""
+    extract_messages(ROOT / "translations" / "messages.pot")
 
 
 @translate_cli.command("update")
@@ -111,4 +124,9 @@ def init_command(language):
 @translate_cli.command("compile")
 def compile_command():
     """Compile every catalog to the .mo files the app reads."""
-    _pybabel("compile", "-d", "translations", "--statistics")
+    click.echo(compile_catalogs(), nl=False)
+
+
+def compile_catalogs() -> str:
+    """Compile every catalog to the .mo files the app reads; returns Babel's statistics."""
+    return _pybabel("compile", "-d", "translations", "--statistics").stderr

@@ -1,6 +1,7 @@
 """Locale and time-zone selection, and the helpers templates use to format for a reader."""
 
-from babel import Locale
+import flask_babel
+from babel import Locale, numbers
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -44,3 +45,26 @@ def language_name(code: str) -> str:
 
 def country_name(code: str) -> str:
     return get_locale().territories.get(code, code)
+
+
+#: Locales whose readers expect their own digits (Babel formats with Latin digits only).
+_NATIVE_DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
+
+
+def localize_digits(text: str) -> str:
+    table = _NATIVE_DIGITS.get(str(get_locale()))
+    return text.translate(table) if table else text
+
+
+def format_number(value) -> str:
+    """An integer or Decimal with the reader's separators and digits (1 234, 1,234, ۱٬۲۳۴)."""
+    locale = get_locale()
+    return localize_digits(numbers.format_decimal(value, locale=locale, numbering_system="default"))
+
+
+def format_date(value, format="medium") -> str:
+    return localize_digits(flask_babel.format_date(value, format))
+
+
+def format_datetime(value, format="medium") -> str:
+    return localize_digits(flask_babel.format_datetime(value, format))

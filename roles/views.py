@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from core.config import LANGUAGES
 from core.db import get_session, utcnow
 from core.extensions import limiter
-from core.i18n import language_name
+from core.i18n import language_name, localize_digits
 from roles.access import requires
 from roles.auth import (
     CodePolicy,
@@ -391,15 +391,19 @@ def staff_import(partner):
         else:
             db.commit()
             flash(
-                ngettext(
-                    "%(num)s person imported.", "%(num)s people imported.", len(report.imported)
+                localize_digits(
+                    ngettext(
+                        "%(num)s person imported.", "%(num)s people imported.", len(report.imported)
+                    )
                 ),
                 "success",
             )
             if report.rejected:
                 flash(
-                    ngettext(
-                        "%(num)s row rejected.", "%(num)s rows rejected.", len(report.rejected)
+                    localize_digits(
+                        ngettext(
+                            "%(num)s row rejected.", "%(num)s rows rejected.", len(report.rejected)
+                        )
                     ),
                     "warning",
                 )

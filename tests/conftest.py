@@ -6,8 +6,6 @@ when it is not. PARTNERLIFT_TEST_DATABASES=sqlite narrows a local run on purpose
 """
 
 import os
-import subprocess
-import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from app import create_app
-from core.cli import upgrade_database
+from core.cli import compile_catalogs, upgrade_database
 from core.extensions import limiter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,12 +41,7 @@ TEST_CONFIG = {
 
 def pytest_sessionstart(session):
     """Compile the catalogs first, so the suite always reads the .po files as they are now."""
-    subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d", "translations"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    compile_catalogs()
 
 
 @contextmanager
