@@ -15,6 +15,7 @@ from core.i18n import (
     country_name,
     format_date,
     format_datetime,
+    format_list,
     format_number,
     language_name,
     select_locale,
@@ -128,6 +129,7 @@ def _register_templates(app: Flask) -> None:
         format_date=format_date,
         format_datetime=format_datetime,
         format_number=format_number,
+        format_list=format_list,
         LANGUAGES=app.config["LANGUAGES"],
     )
 

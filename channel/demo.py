@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from channel.models import Manufacturer, PartnerOrganization, Tier
 from roles.models import Person
-from roles.people import PersonDetails, save_person
+from roles.people import PersonDetails, Placement, save_person
 from roles.permissions import Role
 
 DEMO_PASSWORD = "partnerlift-demo"  # noqa: S105  (documented in the README)
@@ -146,10 +146,7 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
                 language=language,
                 timezone=zone,
             ),
-            partner_id=partner.id if partner else None,
-            partner_country=partner.country if partner else None,
-            assignable=frozenset(Role),
-            phone_region="LV",
+            Placement.at(partner, assignable=Role, phone_region="LV"),
         )
         if email:
             person.password_hash = password_hash

@@ -8,12 +8,11 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from channel.models import PARTNER_KINDS, PARTNER_STATUSES, PartnerOrganization, Tier
+from core.errors import InvalidInput
 
 
-class InvalidPartner(Exception):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+class InvalidPartner(InvalidInput):
+    """A partner organization's details are not valid."""
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Locale and time-zone selection, and the helpers templates use to format for a reader."""
 
 import flask_babel
-from babel import Locale, numbers
+from babel import Locale, lists, numbers
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -68,3 +68,8 @@ def format_date(value, format="medium") -> str:
 
 def format_datetime(value, format="medium") -> str:
     return localize_digits(flask_babel.format_datetime(value, format))
+
+
+def format_list(items) -> str:
+    """Items joined the reader's way ("a, b and c", "а, б и в", "الف، ب و ج")."""
+    return localize_digits(lists.format_list([str(item) for item in items], locale=get_locale()))

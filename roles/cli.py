@@ -8,7 +8,7 @@ from sqlalchemy import select
 from channel.models import PartnerOrganization
 from core.db import get_session
 from roles.auth import make_password_hasher, set_password
-from roles.people import InvalidPerson, PersonDetails, save_person
+from roles.people import InvalidPerson, PersonDetails, Placement, save_person
 from roles.permissions import Role
 
 
@@ -64,10 +64,11 @@ def create_user_command(name, phone, email, roles, partner_legal_id, language, t
                 language=language,
                 timezone=timezone,
             ),
-            partner_id=partner.id if partner else None,
-            partner_country=partner.country if partner else None,
-            assignable=frozenset(Role),
-            phone_region=current_app.config["DEFAULT_PHONE_REGION"],
+            Placement.at(
+                partner,
+                assignable=Role,
+                phone_region=current_app.config["DEFAULT_PHONE_REGION"],
+            ),
         )
         if secret is not None:
             set_password(person, secret, make_password_hasher(current_app.config))

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.config import LANGUAGES
+from core.errors import InvalidInput
 from roles.models import CHANNELS, Person, RoleAssignment
 from roles.permissions import MANUFACTURER_ROLES, PARTNER_ROLES, Role
 
@@ -28,12 +29,30 @@ COUNTRY_DEFAULTS = {
 }
 
 
-class InvalidPerson(Exception):
-    """Raised with every problem found, keyed by field name."""
+class InvalidPerson(InvalidInput):
+    """A person's details are not valid."""
 
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a person is saved and by whom: decides defaults, phone region and allowed roles."""
+
+    #: The partner organization, or None for the manufacturer's own people.
+    partner_id: int | None
+    partner_country: str | None
+    #: The roles the person doing the saving may give.
+    assignable: frozenset[Role]
+    #: Region for reading phone numbers typed without a country code, when there is no partner.
+    phone_region: str
+
+    @classmethod
+    def at(cls, partner, *, assignable, phone_region: str) -> "Placement":
+        return cls(
+            partner_id=partner.id if partner is not None else None,
+            partner_country=partner.country if partner is not None else None,
+            assignable=frozenset(assignable),
+            phone_region=phone_region,
+        )
 
 
 @dataclass
@@ -78,6 +97,15 @@ def normalize_phone(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def format_phone(e164: str) -> str:
+    """A stored E.164 number as people read it: "+371 20 000 001"."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def normalize_email(raw: str | None) -> str | None:
     raw = (raw or "").strip()
     if not raw:
@@ -89,16 +117,12 @@ def normalize_email(raw: str | None) -> str | None:
 
 
 def check_person(
-    session: Session,
-    details: PersonDetails,
-    *,
-    partner_id: int | None,
-    partner_country: str | None,
-    assignable: frozenset[Role],
-    phone_region: str,
-    existing: Person | None = None,
+    session: Session, details: PersonDetails, placement: Placement, existing: Person | None = None
 ) -> tuple[dict, dict[str, str]]:
     """Validate every field; return (clean values, errors by field)."""
+    partner_id = placement.partner_id
+    partner_country = placement.partner_country
+    assignable = placement.assignable
     errors: dict[str, str] = dict(details.extra_errors)
     clean: dict = {}
 
@@ -109,7 +133,7 @@ def check_person(
         errors["full_name"] = _l("The name is longer than 200 characters.")
     clean["full_name"] = name
 
-    region = partner_country or phone_region
+    region = partner_country or placement.phone_region
     try:
         clean["phone"] = normalize_phone(details.phone, region)
     except ValueError as exc:
@@ -225,29 +249,14 @@ def set_roles(person: Person, roles: set[Role]) -> None:
 
 
 def save_person(
-    session: Session,
-    details: PersonDetails,
-    *,
-    partner_id: int | None,
-    partner_country: str | None,
-    assignable: frozenset[Role],
-    phone_region: str,
-    existing: Person | None = None,
+    session: Session, details: PersonDetails, placement: Placement, existing: Person | None = None
 ) -> Person:
     """Validate and create or update a person; raises InvalidPerson with every error at once."""
-    clean, errors = check_person(
-        session,
-        details,
-        partner_id=partner_id,
-        partner_country=partner_country,
-        assignable=assignable,
-        phone_region=phone_region,
-        existing=existing,
-    )
+    clean, errors = check_person(session, details, placement, existing)
     if errors:
         raise InvalidPerson(errors)
     if existing is None:
-        return create_person(session, partner_id=partner_id, clean=clean)
+        return create_person(session, partner_id=placement.partner_id, clean=clean)
     return update_person(session, existing, clean)
 
 

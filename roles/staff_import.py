@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from roles.people import PersonDetails, check_person, create_person
-from roles.permissions import Role
+from roles.people import PersonDetails, Placement, check_person, create_person
 
 REQUIRED_COLUMNS = ("full_name", "phone", "roles")
 OPTIONAL_COLUMNS = ("email", "language", "timezone", "preferred_channel")
@@ -83,15 +82,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
-def import_staff(
-    session: Session,
-    data: bytes,
-    *,
-    partner_id: int,
-    partner_country: str,
-    assignable: frozenset[Role],
-    phone_region: str,
-) -> StaffImportReport:
+def import_staff(session: Session, data: bytes, placement: Placement) -> StaffImportReport:
     rows = read_rows(data)
     report = StaffImportReport()
     seen_phones: dict[str, int] = {}
@@ -116,14 +107,7 @@ def import_staff(
             preferred_channel=row.get("preferred_channel") or "sms",
             extra_errors=extra,
         )
-        clean, errors = check_person(
-            session,
-            details,
-            partner_id=partner_id,
-            partner_country=partner_country,
-            assignable=assignable,
-            phone_region=phone_region,
-        )
+        clean, errors = check_person(session, details, placement)
         if "phone" not in errors and clean["phone"] in seen_phones:
             errors["phone"] = _l(
                 "Same phone number as line %(line)s.", line=seen_phones[clean["phone"]]
@@ -139,6 +123,6 @@ def import_staff(
             seen_emails[clean["email"]] = line
         valid.append((outcome, clean))
     for outcome, clean in valid:
-        outcome.person_id = create_person(session, partner_id=partner_id, clean=clean).id
+        outcome.person_id = create_person(session, partner_id=placement.partner_id, clean=clean).id
         report.imported.append(outcome)
     return report

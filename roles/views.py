@@ -1,5 +1,6 @@
 """Sign-in, the home page, profiles and partner staff management."""
 
+import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -23,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from core.config import LANGUAGES
 from core.db import get_session, utcnow
 from core.extensions import limiter
-from core.i18n import language_name, localize_digits
+from core.i18n import format_list, language_name, localize_digits
 from roles.access import requires
 from roles.auth import (
     CodePolicy,
@@ -48,15 +49,25 @@ from roles.models import CHANNELS, Person
 from roles.people import (
     InvalidPerson,
     PersonDetails,
+    Placement,
+    format_phone,
     known_timezones,
     normalize_phone,
     save_person,
     update_preferences,
 )
-from roles.permissions import Permission, Role, assignable_roles, may_manage
+from roles.permissions import (
+    MANUFACTURER_ROLES,
+    PARTNER_ROLES,
+    Permission,
+    Role,
+    assignable_roles,
+    may_manage,
+)
 from roles.staff_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, UnreadableStaffFile, import_staff
 
 bp = Blueprint("roles", __name__)
+log = logging.getLogger(__name__)
 
 #: The session key carrying the phone number between the two steps of phone sign-in.
 PHONE_KEY = "sign_in_phone"
@@ -75,6 +86,15 @@ COMMON_ZONES = (
     "Asia/Tehran",
     "Asia/Dubai",
 )
+
+
+bp.add_app_template_filter(format_phone, "phone")
+
+
+@bp.app_template_global()
+def role_names(roles) -> str:
+    """A person's roles as the reader would list them ("Seller and Engineer")."""
+    return format_list(ROLE_LABELS[role.value] for role in Role if role in roles)
 
 
 def _login_limit():
@@ -103,10 +123,11 @@ def _safe_next(default: str) -> str:
     return default
 
 
-def _start_session(person: Person) -> None:
+def _start_session(person: Person, method: str) -> None:
     # A fresh session at every sign-in: nothing from before it carries over.
     session.clear()
     login_user(person)
+    log.info("sign-in person=%s method=%s", person.id, method)
 
 
 @bp.route("/")
@@ -123,7 +144,7 @@ def home():
 @bp.route("/me")
 @requires(Permission.EDIT_OWN_PROFILE)
 def my_home():
-    return render_template("roles/my_home.html", person=current_user, role_labels=ROLE_LABELS)
+    return render_template("roles/my_home.html", person=current_user)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -141,10 +162,11 @@ def sign_in():
                 utcnow(),
             )
         except SignInRefused as refused:
+            log.info("sign-in refused method=password")
             form.password.errors.append(str(refused))
         else:
             db.commit()
-            _start_session(person)
+            _start_session(person, "password")
             return redirect(_safe_next(url_for("roles.home")))
     return render_template("roles/sign_in.html", form=form), 400 if form.is_submitted() else 200
 
@@ -189,10 +211,11 @@ def sign_in_code():
             person = verify_sign_in_code(db, phone, form.code.data, _code_policy(), utcnow())
         except SignInRefused as refused:
             db.commit()  # the failed try is counted
+            log.info("sign-in refused method=sms-code")
             form.code.errors.append(str(refused))
         else:
             db.commit()
-            _start_session(person)
+            _start_session(person, "sms-code")
             return redirect(url_for("roles.home"))
     status = 400 if form.is_submitted() else 200
     return render_template("roles/sign_in_code.html", form=form, phone=phone), status
@@ -242,9 +265,7 @@ def profile():
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("roles.profile"))
     status = 400 if form.is_submitted() else 200
-    return render_template(
-        "roles/profile.html", form=form, person=person, role_labels=ROLE_LABELS
-    ), status
+    return render_template("roles/profile.html", form=form, person=person), status
 
 
 @bp.route("/partners/<int:partner_id>/staff")
@@ -264,23 +285,16 @@ def staff_list(partner):
         "roles/staff_list.html",
         partner=partner,
         people=people,
-        role_labels=ROLE_LABELS,
         channel_labels=CHANNEL_LABELS,
     )
 
 
-def _person_form(
-    person: Person | None, partner_country: str | None, *, manufacturer: bool
-) -> PersonForm:
+def _person_form(person: Person | None, *, manufacturer: bool) -> PersonForm:
     form = PersonForm(obj=person)
     if person is not None and not form.is_submitted():
         form.roles.data = sorted(person.roles)
     offered = assignable_roles(current_user.roles)
-    side = (
-        {Role.CHANNEL_MANAGER, Role.ADMIN}
-        if manufacturer
-        else set(Role) - {Role.CHANNEL_MANAGER, Role.ADMIN}
-    )
+    side = MANUFACTURER_ROLES if manufacturer else PARTNER_ROLES
     form.roles.choices = [
         (r.value, ROLE_LABELS[r.value]) for r in Role if r in offered and r in side
     ]
@@ -302,18 +316,29 @@ def _details(form: PersonForm) -> PersonDetails:
     )
 
 
+def _render_person_form(form: PersonForm, partner, person: Person | None):
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "roles/person_form.html",
+        form=form,
+        partner=partner,
+        person=person,
+        zones=sorted(known_timezones()),
+    ), status
+
+
+def _placement(partner) -> Placement:
+    return Placement.at(
+        partner,
+        assignable=assignable_roles(current_user.roles),
+        phone_region=current_app.config["DEFAULT_PHONE_REGION"],
+    )
+
+
 def _save_from_form(form: PersonForm, *, partner, existing: Person | None):
     db = get_session()
     try:
-        person = save_person(
-            db,
-            _details(form),
-            partner_id=partner.id if partner else None,
-            partner_country=partner.country if partner else None,
-            assignable=assignable_roles(current_user.roles),
-            phone_region=current_app.config["DEFAULT_PHONE_REGION"],
-            existing=existing,
-        )
+        person = save_person(db, _details(form), _placement(partner), existing)
     except InvalidPerson as invalid:
         db.rollback()
         for name, message in invalid.errors.items():
@@ -326,20 +351,13 @@ def _save_from_form(form: PersonForm, *, partner, existing: Person | None):
 @bp.route("/partners/<int:partner_id>/staff/new", methods=["GET", "POST"])
 @requires(Permission.MANAGE_STAFF)
 def staff_new(partner):
-    form = _person_form(None, partner.country, manufacturer=False)
+    form = _person_form(None, manufacturer=False)
     if form.validate_on_submit():
         person = _save_from_form(form, partner=partner, existing=None)
         if person is not None:
             flash(_("%(name)s was added.", name=person.full_name), "success")
             return redirect(url_for("roles.staff_list", partner_id=partner.id))
-    status = 400 if form.is_submitted() else 200
-    return render_template(
-        "roles/person_form.html",
-        form=form,
-        partner=partner,
-        person=None,
-        zones=sorted(known_timezones()),
-    ), status
+    return _render_person_form(form, partner, None)
 
 
 @bp.route("/people/<int:person_id>", methods=["GET", "POST"])
@@ -348,7 +366,7 @@ def person_edit(person):
     partner = person.partner
     if not may_manage(current_user.roles, person.roles):
         abort(403)
-    form = _person_form(person, partner.country if partner else None, manufacturer=partner is None)
+    form = _person_form(person, manufacturer=partner is None)
     if form.validate_on_submit():
         if person.id == current_user.id and not form.active.data:
             form.active.errors.append(_("You cannot deactivate yourself."))
@@ -357,14 +375,7 @@ def person_edit(person):
             if partner is not None:
                 return redirect(url_for("roles.staff_list", partner_id=partner.id))
             return redirect(url_for("roles.home"))
-    status = 400 if form.is_submitted() else 200
-    return render_template(
-        "roles/person_form.html",
-        form=form,
-        partner=partner,
-        person=person,
-        zones=sorted(known_timezones()),
-    ), status
+    return _render_person_form(form, partner, person)
 
 
 @bp.route("/partners/<int:partner_id>/staff/import", methods=["GET", "POST"])
@@ -376,14 +387,7 @@ def staff_import(partner):
     if form.validate_on_submit():
         db = get_session()
         try:
-            report = import_staff(
-                db,
-                form.file.data.read(),
-                partner_id=partner.id,
-                partner_country=partner.country,
-                assignable=assignable_roles(current_user.roles),
-                phone_region=current_app.config["DEFAULT_PHONE_REGION"],
-            )
+            report = import_staff(db, form.file.data.read(), _placement(partner))
         except UnreadableStaffFile as unreadable:
             db.rollback()
             form.file.errors.append(str(unreadable.args[0]))
@@ -416,5 +420,5 @@ def staff_import(partner):
         report=report,
         required=REQUIRED_COLUMNS,
         optional=OPTIONAL_COLUMNS,
-        roles=[r.value for r in Role if r not in (Role.CHANNEL_MANAGER, Role.ADMIN)],
+        roles=[r.value for r in Role if r in PARTNER_ROLES],
     ), status
