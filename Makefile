@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install catalogs demo test lint browser
+.PHONY: install catalogs demo outbox test lint browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ demo: install instance/secret_key
 	$(BIN)/flask --app app db upgrade && \
 	$(BIN)/flask --app app seed-demo && \
 	exec $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+# The newest messages, e.g. the sign-in code the demo just "sent" by SMS.
+outbox: install instance/secret_key
+	@SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app messaging outbox --last 5
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
