@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput
 from roles.models import Person, SignInCode
 from roles.signals import sign_in_code_issued
 
@@ -57,6 +58,30 @@ def set_password(person: Person, password: str, hasher: PasswordHasher) -> None:
     if problem:
         raise ValueError(problem)
     person.password_hash = hasher.hash(password)
+
+
+def change_password(
+    person: Person, *, current: str, new: str, repeated: str, hasher: PasswordHasher
+) -> None:
+    """Set a new password; the current one is required when one exists. Raises InvalidInput."""
+    errors = {}
+    if person.email is None:
+        errors["new_password"] = _l(
+            "Add an e-mail address first: passwords go with e-mail sign-in."
+        )
+    if person.password_hash:
+        try:
+            hasher.verify(person.password_hash, current or "")
+        except (VerificationError, InvalidHashError):
+            errors["current_password"] = _l("The current password is wrong.")
+    problem = check_new_password(new)
+    if problem:
+        errors["new_password"] = problem
+    elif new != repeated:
+        errors["repeat_password"] = _l("The two new passwords differ.")
+    if errors:
+        raise InvalidInput(errors)
+    person.password_hash = hasher.hash(new)
 
 
 def authenticate_with_password(

@@ -67,6 +67,20 @@ class ProfileForm(FlaskForm):
     preferred_channel = SelectField(_l("How we reach you"))
 
 
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), render_kw={"autocomplete": "current-password"}
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(_l("Enter a new password."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeat_password = PasswordField(
+        _l("New password again"), render_kw={"autocomplete": "new-password"}
+    )
+
+
 class PersonForm(FlaskForm):
     full_name = StringField(
         _l("Name"), validators=[DataRequired(_l("Enter the person's name.")), Length(max=200)]

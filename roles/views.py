@@ -17,12 +17,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.config import LANGUAGES
 from core.db import get_session, utcnow
+from core.errors import InvalidInput
 from core.extensions import limiter
 from core.i18n import format_list, language_name, localize_digits
 from roles.access import requires
@@ -30,6 +31,7 @@ from roles.auth import (
     CodePolicy,
     SignInRefused,
     authenticate_with_password,
+    change_password,
     find_by_phone,
     issue_sign_in_code,
     make_password_hasher,
@@ -39,6 +41,7 @@ from roles.forms import (
     CHANNEL_LABELS,
     ROLE_LABELS,
     CodeForm,
+    PasswordForm,
     PasswordSignInForm,
     PersonForm,
     PhoneSignInForm,
@@ -243,17 +246,27 @@ def _zone_choices(current: str):
     return [(z, z.replace("_", " ")) for z in zones]
 
 
-@bp.route("/profile", methods=["GET", "POST"])
-@login_required
-@requires(Permission.EDIT_OWN_PROFILE)
-def profile():
-    person = current_user
+def _profile_form(person) -> ProfileForm:
     form = ProfileForm(obj=person)
     form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
     form.timezone.choices = _zone_choices(person.timezone)
     form.preferred_channel.choices = [
         (c, CHANNEL_LABELS[c]) for c in CHANNELS if c != "email" or person.email
     ]
+    return form
+
+
+def _render_profile(form, password_form, status=200):
+    return render_template(
+        "roles/profile.html", form=form, password_form=password_form, person=current_user
+    ), status
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@requires(Permission.EDIT_OWN_PROFILE)
+def profile():
+    person = current_user
+    form = _profile_form(person)
     if form.validate_on_submit():
         update_preferences(
             person,
@@ -264,8 +277,32 @@ def profile():
         get_session().commit()
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("roles.profile"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("roles/profile.html", form=form, person=person), status
+    return _render_profile(form, PasswordForm(formdata=None), 400 if form.is_submitted() else 200)
+
+
+@bp.route("/profile/password", methods=["POST"])
+@requires(Permission.EDIT_OWN_PROFILE)
+def change_own_password():
+    person = current_user
+    password_form = PasswordForm()
+    if password_form.validate_on_submit():
+        try:
+            change_password(
+                person,
+                current=password_form.current_password.data,
+                new=password_form.new_password.data,
+                repeated=password_form.repeat_password.data,
+                hasher=make_password_hasher(current_app.config),
+            )
+        except InvalidInput as invalid:
+            for name, message in invalid.errors.items():
+                getattr(password_form, name).errors.append(str(message))
+        else:
+            get_session().commit()
+            log.info("password changed person=%s", person.id)
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("roles.profile"))
+    return _render_profile(_profile_form(person), password_form, 400)
 
 
 @bp.route("/partners/<int:partner_id>/staff")

@@ -191,3 +191,68 @@ def test_people_are_listed_alphabetically_with_their_roles(client, db, world):
     body = client.get(f"/partners/{world.partner_a.id}/staff").get_data(as_text=True)
     assert body.index("Aaron Able") < body.index(world.people[Role.SELLER].full_name)
     assert "Seller and Engineer" in body
+
+
+def test_manager_changes_their_password_and_signs_in_with_the_new_one(client, app, world):
+    from tests.builders import PASSWORD
+
+    manager = world.people[Role.PARTNER_MANAGER]
+    login_as(client, manager)
+    response = client.post(
+        "/profile/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new passphrase",
+            "repeat_password": "a brand new passphrase",
+        },
+    )
+    assert response.status_code == 302
+    fresh = app.test_client()
+    signed_in = fresh.post(
+        "/sign-in", data={"email": manager.email, "password": "a brand new passphrase"}
+    )
+    assert signed_in.status_code == 302
+    refused = app.test_client().post(
+        "/sign-in", data={"email": manager.email, "password": PASSWORD}
+    )
+    assert refused.status_code == 400
+
+
+def test_password_change_needs_the_current_password_and_a_matching_repeat(client, db, world):
+    manager = world.people[Role.PARTNER_MANAGER]
+    before = manager.password_hash
+    login_as(client, manager)
+    response = client.post(
+        "/profile/password",
+        data={"current_password": "wrong", "new_password": "x" * 12, "repeat_password": "y" * 12},
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The current password is wrong." in text and "The two new passwords differ." in text
+    db.expire_all()
+    assert db.get(Person, manager.id).password_hash == before
+
+
+def test_technician_without_email_cannot_set_a_password(client, db, world):
+    technician = world.people[Role.TECHNICIAN]
+    login_as(client, technician)
+    assert 'id="password"' not in client.get("/profile").get_data(as_text=True)
+    response = client.post(
+        "/profile/password", data={"new_password": "x" * 12, "repeat_password": "x" * 12}
+    )
+    assert response.status_code == 400
+    db.expire_all()
+    assert db.get(Person, technician.id).password_hash is None
+
+
+def test_manager_without_a_password_yet_sets_one_after_phone_sign_in(client, db, world):
+    manager = make_person(db, world.partner_a, ["partner_manager"], password=False)
+    db.commit()
+    login_as(client, manager)
+    response = client.post(
+        "/profile/password",
+        data={"new_password": "first password set", "repeat_password": "first password set"},
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(Person, manager.id).password_hash.startswith("$argon2id$")
