@@ -36,9 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     db.init_app(app)
+    limiter.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    limiter.init_app(app)
     _init_login(app)
     _register_blueprints(app)
     _register_cli(app)

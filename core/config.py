@@ -42,6 +42,7 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         #: Flask-Limiter storage; "redis://127.0.0.1:6379" when several processes serve.
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": environ.get("RATELIMIT_KEY_PREFIX", "partnerlift"),
         "RATELIMIT_ENABLED": _flag(environ, "RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         #: Sign-in codes sent to one phone number within SIGN_IN_CODE_WINDOW_MINUTES.

@@ -73,7 +73,9 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so two transactions never deadlock
+        # upgrading a read lock (SQLITE_BUSY); WAL keeps readers outside unblocked.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _unicode_lower(value):
