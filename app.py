@@ -45,9 +45,11 @@ def create_app(config: dict | None = None) -> Flask:
     _register_templates(app)
     _register_errors(app)
 
-    from messaging.notifications import connect_handlers
+    from channel.earning import connect_handlers as connect_channel_handlers
+    from messaging.notifications import connect_handlers as connect_messaging_handlers
 
-    connect_handlers()
+    connect_channel_handlers()
+    connect_messaging_handlers()
 
     @app.get("/healthz")
     @limiter.exempt

@@ -1,4 +1,4 @@
-"""The manufacturer and the partner organizations that sell its products.
+"""The manufacturer, its partner organizations, its product catalog and its programs.
 
 One `Manufacturer` row per deployment (enforced by a unique singleton column). Partner
 organizations form a shallow tree: a distributor may be the `parent` of its dealers.
@@ -6,8 +6,19 @@ A `Tier` ranks partners (bronze, silver, gold…); later issues attach benefits 
 """
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -72,3 +83,264 @@ class PartnerOrganization(Base):
     )
     children: Mapped[list["PartnerOrganization"]] = relationship(back_populates="parent")
     people = relationship("Person", back_populates="partner", order_by="Person.full_name")
+
+
+# ---------------------------------------------------------------- the product catalog
+
+PROGRAM_STATUSES = ("draft", "offered", "active", "closed")
+DECISION_OUTCOMES = ("approved", "declined")
+
+
+class ProductGroup(Base):
+    """A product line ("boilers", "heat pumps"): rules may target a whole group."""
+
+    __tablename__ = "product_groups"
+    __table_args__ = (CheckConstraint("default_points_per_unit >= 0", name="points_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Points one unit earns when neither the product nor the rule says otherwise.
+    default_points_per_unit: Mapped[int | None] = mapped_column(Integer)
+
+    products: Mapped[list["Product"]] = relationship(back_populates="group", order_by="Product.sku")
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (CheckConstraint("points_per_unit >= 0", name="points_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("product_groups.id", ondelete="RESTRICT"), index=True
+    )
+    #: Points one unit earns by default; NULL: the group's default.
+    points_per_unit: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    group: Mapped[ProductGroup] = relationship(back_populates="products")
+
+    @property
+    def unit_points(self) -> int | None:
+        if self.points_per_unit is not None:
+            return self.points_per_unit
+        return self.group.default_points_per_unit
+
+
+# ---------------------------------------------------------------- programs
+#
+# A program moves draft → offered → active → closed. Once offered, its terms and schemes
+# are versioned: every change bumps `version`, snapshots the terms in ProgramVersion and
+# retires changed scheme rules rather than editing them, so a partner that approved
+# version N keeps running exactly version N until its management approves the change.
+
+
+class Program(Base):
+    __tablename__ = "programs"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="period"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in PROGRAM_STATUSES) + ")", name="status"
+        ),
+        CheckConstraint("point_value > 0", name="point_value_positive"),
+        CheckConstraint("budget_points IS NULL OR budget_points > 0", name="budget_positive"),
+        CheckConstraint(
+            "cap_per_person_month IS NULL OR cap_per_person_month > 0", name="person_cap_positive"
+        ),
+        CheckConstraint(
+            "cap_per_partner IS NULL OR cap_per_partner > 0", name="partner_cap_positive"
+        ),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: In the channel manager's language; translations are ProgramText rows.
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    #: The period is [starts_at, ends_at).
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    #: ISO 4217 code of the money amounts (EUR, PLN, ILS, IRR…).
+    currency: Mapped[str] = mapped_column(String(3))
+    #: What one point is worth in `currency`.
+    point_value: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    budget_points: Mapped[int | None] = mapped_column(Integer)
+    cap_per_person_month: Mapped[int | None] = mapped_column(Integer)
+    cap_per_partner: Mapped[int | None] = mapped_column(Integer)
+    #: Bumped by every change made after the program was first offered.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    texts: Mapped[list["ProgramText"]] = relationship(
+        back_populates="program", cascade="all, delete-orphan", order_by="ProgramText.language"
+    )
+    targets: Mapped[list["ProgramTarget"]] = relationship(
+        back_populates="program", cascade="all, delete-orphan"
+    )
+    schemes = relationship(
+        "Scheme", back_populates="program", cascade="all, delete-orphan", order_by="Scheme.id"
+    )
+
+    @property
+    def budget_money(self) -> Decimal | None:
+        return None if self.budget_points is None else self.budget_points * self.point_value
+
+    def text_in(self, language: str) -> tuple[str, str]:
+        """Name and description in `language`, falling back to the original."""
+        for text in self.texts:
+            if text.language == language:
+                return text.name, text.description
+        return self.name, self.description
+
+
+class ProgramText(Base):
+    __tablename__ = "program_texts"
+    __table_args__ = (UniqueConstraint("program_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    program: Mapped[Program] = relationship(back_populates="texts")
+
+
+class ProgramTarget(Base):
+    """A partner organization, or a whole tier, the program is offered to."""
+
+    __tablename__ = "program_targets"
+    __table_args__ = (
+        CheckConstraint("(partner_id IS NULL) <> (tier_id IS NULL)", name="partner_or_tier"),
+        UniqueConstraint("program_id", "partner_id"),
+        UniqueConstraint("program_id", "tier_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organizations.id", ondelete="CASCADE")
+    )
+    tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id", ondelete="CASCADE"))
+
+    program: Mapped[Program] = relationship(back_populates="targets")
+    partner: Mapped[PartnerOrganization | None] = relationship()
+    tier: Mapped[Tier | None] = relationship()
+
+
+class ProgramVersion(Base):
+    """The program-level terms as they stood at one version (caps, budget, period)."""
+
+    __tablename__ = "program_versions"
+    __table_args__ = (UniqueConstraint("program_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    #: {"starts_at", "ends_at", "cap_per_person_month", "cap_per_partner", "budget_points",
+    #:  "point_value", "currency"} as JSON-safe strings and numbers.
+    terms: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProgramDecision(Base):
+    """A partner management's current answer to a program; its history is in the audit log."""
+
+    __tablename__ = "program_decisions"
+    __table_args__ = (
+        UniqueConstraint("program_id", "partner_id"),
+        CheckConstraint(
+            "outcome IN (" + ", ".join(f"'{o}'" for o in DECISION_OUTCOMES) + ")", name="outcome"
+        ),
+        CheckConstraint(
+            "cap_per_person_month IS NULL OR cap_per_person_month > 0", name="person_cap_positive"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partner_organizations.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16))
+    #: The program version management said yes to; staff earn under exactly that version.
+    approved_version: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    #: Roles allowed to take part; NULL: every role the program targets.
+    roles: Mapped[list | None] = mapped_column(JSON)
+    #: A per-person monthly cap below the program's.
+    cap_per_person_month: Mapped[int | None] = mapped_column(Integer)
+    #: Staff earnings go to the company pool that management distributes.
+    pay_to_pool: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    program: Mapped[Program] = relationship()
+    partner: Mapped[PartnerOrganization] = relationship()
+    exclusions: Mapped[list["DecisionExclusion"]] = relationship(
+        back_populates="decision", cascade="all, delete-orphan"
+    )
+
+    @property
+    def excluded_person_ids(self) -> frozenset[int]:
+        return frozenset(e.person_id for e in self.exclusions)
+
+
+class DecisionExclusion(Base):
+    """A named person management left out of a program."""
+
+    __tablename__ = "decision_exclusions"
+    __table_args__ = (UniqueConstraint("decision_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("program_decisions.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+
+    decision: Mapped[ProgramDecision] = relationship(back_populates="exclusions")
+
+
+class Enrollment(Base):
+    """A person taking part in a program (after their management approved it)."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("program_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the person left (excluded, role withdrawn, program declined); NULL while in.
+    ended_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One recorded decision or change: who, when, what, and the value before."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: NULL for the system (automatic enrolment).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    #: The partner the entry concerns; NULL for a change to the program itself.
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organizations.id", ondelete="CASCADE"), index=True
+    )
+    #: "offered", "approved", "declined", "changed", "change_approved", "enrolled"…
+    action: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str | None] = mapped_column(String(64))
+    previous: Mapped[object | None] = mapped_column(JSON)
+    new: Mapped[object | None] = mapped_column(JSON)
+    program_version: Mapped[int] = mapped_column(Integer)
+
+    actor = relationship("Person")

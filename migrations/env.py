@@ -4,7 +4,8 @@ import os
 
 from alembic import context
 
-import channel.models  # noqa: F401  (registers the tables)
+import channel.ledger  # noqa: F401  (registers the tables)
+import channel.models  # noqa: F401
 import messaging.models  # noqa: F401
 import roles.models  # noqa: F401
 from core.db import Base, make_engine

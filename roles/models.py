@@ -9,7 +9,7 @@ role held, so a person may be a seller and an engineer at once.
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -100,3 +100,90 @@ class SignInCode(Base):
     #: Tries made against this code, the successful one included.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None]
+
+
+class Scheme(Base):
+    """A program's earning rules for some roles (or, company-level, for the partner itself).
+
+    Once the program has been offered, schemes and rules are never edited in place: a
+    change retires the old row (`retired_in_version`) and adds a new one, so each partner
+    keeps earning under the version its management approved.
+    """
+
+    __tablename__ = "schemes"
+    __table_args__ = (
+        CheckConstraint(
+            "retired_in_version IS NULL OR retired_in_version > added_in_version",
+            name="retired_after_added",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    #: For the partner as a legal entity: pays the company, targets no role.
+    company_level: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_in_version: Mapped[int] = mapped_column(Integer, default=1)
+    retired_in_version: Mapped[int | None] = mapped_column(Integer)
+
+    program = relationship("Program", back_populates="schemes")
+    role_links: Mapped[list["SchemeRole"]] = relationship(
+        back_populates="scheme", cascade="all, delete-orphan", order_by="SchemeRole.role"
+    )
+    rules: Mapped[list["EarningRule"]] = relationship(
+        back_populates="scheme", cascade="all, delete-orphan", order_by="EarningRule.id"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(link.role) for link in self.role_links)
+
+    def live_in(self, version: int) -> bool:
+        return self.added_in_version <= version and (
+            self.retired_in_version is None or self.retired_in_version > version
+        )
+
+
+class SchemeRole(Base):
+    __tablename__ = "scheme_roles"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "role"),
+        CheckConstraint(
+            "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")", name="known_role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+
+    scheme: Mapped[Scheme] = relationship(back_populates="role_links")
+
+
+class EarningRule(Base):
+    """One rule of a scheme: its kind and parameters, validated by `roles.rule_params`."""
+
+    __tablename__ = "earning_rules"
+    __table_args__ = (
+        CheckConstraint(
+            "retired_in_version IS NULL OR retired_in_version > added_in_version",
+            name="retired_after_added",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    #: The raw parameters as entered; `roles.rule_params.parse_params` gives their typed form.
+    params: Mapped[dict] = mapped_column(JSON)
+    added_in_version: Mapped[int] = mapped_column(Integer, default=1)
+    retired_in_version: Mapped[int | None] = mapped_column(Integer)
+
+    scheme: Mapped[Scheme] = relationship(back_populates="rules")
+
+    def live_in(self, version: int) -> bool:
+        return self.added_in_version <= version and (
+            self.retired_in_version is None or self.retired_in_version > version
+        )

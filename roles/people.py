@@ -14,6 +14,7 @@ from core.config import LANGUAGES
 from core.errors import InvalidInput
 from roles.models import CHANNELS, Person, RoleAssignment
 from roles.permissions import MANUFACTURER_ROLES, PARTNER_ROLES, Role
+from roles.signals import staff_changed
 
 #: Language and time zone a new person gets when none is given, by the partner's country.
 COUNTRY_DEFAULTS = {
@@ -222,6 +223,7 @@ def create_person(session: Session, *, partner_id: int | None, clean: dict) -> P
     )
     session.add(person)
     session.flush()
+    staff_changed.send(None, session=session, person=person)
     return person
 
 
@@ -238,6 +240,7 @@ def update_person(session: Session, person: Person, clean: dict) -> Person:
         setattr(person, name, clean[name])
     set_roles(person, clean["roles"])
     session.flush()
+    staff_changed.send(None, session=session, person=person)
     return person
 
 

@@ -6,3 +6,5 @@ _signals = Namespace()
 
 #: Sent with session=, person=, code= when a sign-in code must reach a person by SMS.
 sign_in_code_issued = _signals.signal("sign-in-code-issued")
+#: session=, person=: a person was added, changed roles, or was (de)activated.
+staff_changed = _signals.signal("staff-changed")

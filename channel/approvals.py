@@ -1,0 +1,242 @@
+"""Partner management's decisions on offered programs, and who gets enrolled because of them.
+
+Nothing reaches a partner's staff before its management approves. A decision may narrow
+the program: only some roles, named people left out, a lower monthly cap per person, or
+earnings paid into a company pool. Every decision and every change of one is audited with
+the value it replaced; enrolment follows the decision, and later staff changes, at once.
+"""
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channel import audit
+from channel.models import (
+    DecisionExclusion,
+    Enrollment,
+    PartnerOrganization,
+    Program,
+    ProgramDecision,
+    ProgramTarget,
+)
+from channel.programs import targeted_partners
+from channel.signals import people_enrolled
+from core.db import utcnow
+from core.errors import InvalidInput
+from roles.models import Person
+
+
+class InvalidDecision(InvalidInput):
+    """A decision cannot be taken as asked; nothing was saved."""
+
+
+@dataclass
+class DecisionDetails:
+    approve: bool
+    reason: str = ""
+    #: Roles allowed to take part; None: every role the program targets.
+    roles: list[str] | None = None
+    excluded_person_ids: list[int] = field(default_factory=list)
+    cap_per_person_month: int | None = None
+    pay_to_pool: bool = False
+
+
+def targeted_roles(program: Program, version: int) -> frozenset[str]:
+    """Roles the program's person-level schemes target in `version`."""
+    return frozenset(
+        role.value
+        for scheme in program.schemes
+        if scheme.live_in(version) and not scheme.company_level
+        for role in scheme.roles
+    )
+
+
+def current_decision(session: Session, program: Program, partner: PartnerOrganization):
+    return session.scalar(
+        select(ProgramDecision).where(
+            ProgramDecision.program_id == program.id, ProgramDecision.partner_id == partner.id
+        )
+    )
+
+
+def decide(
+    session: Session,
+    program: Program,
+    partner: PartnerOrganization,
+    details: DecisionDetails,
+    *,
+    actor_id: int,
+) -> ProgramDecision:
+    """Approve (with any conditions) or decline the program's current version for `partner`."""
+    errors = {}
+    if program.status not in ("offered", "active"):
+        errors["program"] = _l("This program is not open for decisions.")
+    if partner not in targeted_partners(session, program):
+        errors["program"] = _l("This program was not offered to your company.")
+    roles = targeted_roles(program, program.version)
+    allowed = None
+    if details.approve and details.roles is not None:
+        allowed = set(details.roles)
+        if not allowed:
+            errors["roles"] = _l("Choose at least one role, or decline.")
+        elif not allowed <= roles:
+            errors["roles"] = _l("Choose among the roles the program is for.")
+    excluded = set(details.excluded_person_ids)
+    if excluded:
+        own = set(
+            session.scalars(
+                select(Person.id).where(Person.id.in_(excluded), Person.partner_id == partner.id)
+            )
+        )
+        if own != excluded:
+            errors["excluded"] = _l("You can only leave out your own staff.")
+    cap = details.cap_per_person_month
+    if cap is not None:
+        if cap <= 0:
+            errors["cap_per_person_month"] = _l("The cap must be more than zero.")
+        elif program.cap_per_person_month is not None and cap > program.cap_per_person_month:
+            errors["cap_per_person_month"] = _l(
+                "Your cap can only be lower than the program's (%(cap)s).",
+                cap=program.cap_per_person_month,
+            )
+    reason = (details.reason or "").strip()
+    if not details.approve and not reason:
+        errors["reason"] = _l("Tell the manufacturer why you decline.")
+    if errors:
+        raise InvalidDecision(errors)
+
+    decision = current_decision(session, program, partner)
+    before = _describe(decision) if decision else None
+    if decision is None:
+        decision = ProgramDecision(program_id=program.id, partner_id=partner.id)
+        session.add(decision)
+    decision.outcome = "approved" if details.approve else "declined"
+    decision.approved_version = program.version if details.approve else None
+    decision.reason = reason or None
+    decision.roles = sorted(allowed) if allowed is not None else None
+    decision.cap_per_person_month = cap if details.approve else None
+    decision.pay_to_pool = bool(details.pay_to_pool) and details.approve
+    decision.exclusions = (
+        [DecisionExclusion(person_id=pid) for pid in sorted(excluded)] if details.approve else []
+    )
+    decision.decided_by_id = actor_id
+    decision.decided_at = utcnow()
+    session.flush()
+    after = _describe(decision)
+    for name, value in after.items():
+        previous = before.get(name) if before else None
+        if before is None or previous != value:
+            audit.record(
+                session,
+                program=program,
+                actor_id=actor_id,
+                partner_id=partner.id,
+                action=decision.outcome,
+                field=name,
+                previous=previous,
+                new=value,
+            )
+    sync_enrollments(session, program, partner, actor_id=actor_id)
+    return decision
+
+
+def _describe(decision: ProgramDecision) -> dict:
+    return {
+        "outcome": decision.outcome,
+        "approved_version": decision.approved_version,
+        "roles": decision.roles,
+        "excluded": sorted(decision.excluded_person_ids),
+        "cap_per_person_month": decision.cap_per_person_month,
+        "pay_to_pool": decision.pay_to_pool,
+        "reason": decision.reason,
+    }
+
+
+def eligible_people(session: Session, program: Program, partner_id: int, decision) -> list[Person]:
+    """Active staff of the partner whose roles the approved program (and decision) cover."""
+    if decision is None or decision.outcome != "approved":
+        return []
+    roles = targeted_roles(program, decision.approved_version)
+    if decision.roles is not None:
+        roles &= set(decision.roles)
+    excluded = decision.excluded_person_ids
+    people = session.scalars(
+        select(Person).where(Person.partner_id == partner_id, Person.active.is_(True))
+    )
+    return [p for p in people if p.id not in excluded and {r.value for r in p.roles} & roles]
+
+
+def sync_enrollments(
+    session: Session, program: Program, partner: PartnerOrganization, *, actor_id: int | None
+) -> tuple[list[int], list[int]]:
+    """Enrol whoever the decision now covers and end it for whoever it no longer does."""
+    decision = current_decision(session, program, partner)
+    wanted = {p.id for p in eligible_people(session, program, partner.id, decision)}
+    if program.status == "closed":
+        wanted = set()
+    current = {
+        e.person_id: e
+        for e in session.scalars(
+            select(Enrollment)
+            .join(Person, Person.id == Enrollment.person_id)
+            .where(Enrollment.program_id == program.id, Person.partner_id == partner.id)
+        )
+    }
+    now = utcnow()
+    joined, left = [], []
+    for person_id in sorted(wanted):
+        enrollment = current.get(person_id)
+        if enrollment is None:
+            session.add(Enrollment(program_id=program.id, person_id=person_id, enrolled_at=now))
+            joined.append(person_id)
+        elif enrollment.ended_at is not None:
+            enrollment.ended_at = None
+            joined.append(person_id)
+    for person_id, enrollment in current.items():
+        if person_id not in wanted and enrollment.ended_at is None:
+            enrollment.ended_at = now
+            left.append(person_id)
+    if joined or left:
+        audit.record(
+            session,
+            program=program,
+            actor_id=actor_id,
+            partner_id=partner.id,
+            action="enrolment",
+            previous={"left": left},
+            new={"joined": joined},
+        )
+    session.flush()
+    if joined:
+        people_enrolled.send(
+            None, session=session, program=program, partner=partner, person_ids=joined
+        )
+    return joined, left
+
+
+def programs_for_partner(session: Session, partner: PartnerOrganization) -> list[Program]:
+    """Programs offered to this partner (directly or through its tier), newest first."""
+    stmt = (
+        select(Program)
+        .join(ProgramTarget, ProgramTarget.program_id == Program.id)
+        .where(
+            Program.status != "draft",
+            (ProgramTarget.partner_id == partner.id)
+            | ((ProgramTarget.tier_id == partner.tier_id) & (ProgramTarget.tier_id.is_not(None))),
+        )
+        .distinct()
+        .order_by(Program.starts_at.desc(), Program.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def resync_person(session: Session, person: Person) -> None:
+    """After a person joined, changed roles or left: bring their enrolments up to date."""
+    if person.partner_id is None:
+        return
+    partner = session.get(PartnerOrganization, person.partner_id)
+    for program in programs_for_partner(session, partner):
+        if program.status in ("offered", "active"):
+            sync_enrollments(session, program, partner, actor_id=None)

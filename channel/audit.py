@@ -1,0 +1,46 @@
+"""The audit log's one write path: who did what to a program, when, and what it was before."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from channel.models import AuditEntry, Program
+from core.db import utcnow
+
+
+def json_safe(value):
+    """Audit values as JSON: Decimals and dates as strings, sets as sorted lists."""
+    if isinstance(value, Decimal | datetime | date):
+        return value.isoformat() if not isinstance(value, Decimal) else str(value)
+    if isinstance(value, set | frozenset | tuple | list):
+        return sorted(json_safe(v) for v in value)
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return value
+
+
+def record(
+    session: Session,
+    *,
+    program: Program,
+    actor_id: int | None,
+    action: str,
+    partner_id: int | None = None,
+    field: str | None = None,
+    previous=None,
+    new=None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_id=actor_id,
+        program_id=program.id,
+        partner_id=partner_id,
+        action=action,
+        field=field,
+        previous=json_safe(previous),
+        new=json_safe(new),
+        program_version=program.version,
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,156 @@
+"""Turning activities into points: the program as each partner approved it, through the engine.
+
+`record_activity` stores an activity once (by its source key) and appends the ledger
+entries every applicable program awards for it. Budget and caps are read from the ledger
+under a lock on the program row, so concurrent activities cannot overspend a budget.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channel.approvals import current_decision, programs_for_partner, resync_person
+from channel.ledger import Activity, LedgerEntry, activity_event, program_usage, record_awards
+from channel.models import Enrollment, PartnerOrganization, Product, Program
+from channel.programs import terms_at
+from channel.signals import people_enrolled, program_launched
+from core.db import utcnow
+from roles import rules as engine
+from roles.models import Person
+from roles.schemes import engine_scheme
+from roles.signals import staff_changed
+
+
+def engine_terms(session: Session, program: Program, version: int, *, active: bool) -> engine.Terms:
+    terms = terms_at(session, program, version)
+    return engine.Terms(
+        program_id=program.id,
+        starts_at=terms["starts_at"],
+        ends_at=terms["ends_at"],
+        point_value=terms["point_value"],
+        currency=terms["currency"],
+        schemes=tuple(engine_scheme(s, version) for s in program.schemes if s.live_in(version)),
+        cap_per_person_month=terms["cap_per_person_month"],
+        cap_per_partner=terms["cap_per_partner"],
+        budget_points=terms["budget_points"],
+        active=active,
+    )
+
+
+def engine_approval(decision, partner: PartnerOrganization) -> engine.Approval | None:
+    if decision is None or decision.outcome != "approved":
+        return None
+    return engine.Approval(
+        roles=frozenset(decision.roles) if decision.roles is not None else None,
+        excluded_person_ids=decision.excluded_person_ids,
+        cap_per_person_month=decision.cap_per_person_month,
+        pay_to_pool=decision.pay_to_pool,
+        tier_code=partner.tier.code if partner.tier else None,
+    )
+
+
+def engine_participant(session: Session, program: Program, person: Person | None):
+    if person is None:
+        return None
+    enrolled = session.scalar(
+        select(Enrollment.id).where(
+            Enrollment.program_id == program.id,
+            Enrollment.person_id == person.id,
+            Enrollment.ended_at.is_(None),
+        )
+    )
+    return engine.Participant(
+        person_id=person.id,
+        partner_id=person.partner_id,
+        roles=frozenset(r.value for r in person.roles),
+        active=person.active,
+        enrolled=enrolled is not None,
+    )
+
+
+def _lock(session: Session, program: Program) -> None:
+    # Serialises awards per program: budget and caps are sums over the ledger.
+    session.execute(select(Program.id).where(Program.id == program.id).with_for_update())
+
+
+def product_facts(session: Session, sku: str | None) -> tuple[str | None, int | None]:
+    if not sku:
+        return None, None
+    product = session.scalar(select(Product).where(Product.sku == sku))
+    return (product.group.code, product.unit_points) if product else (None, None)
+
+
+def record_activity(session: Session, activity: Activity) -> list[LedgerEntry]:
+    """Store the activity (once) and append what every applicable program awards for it."""
+    existing = session.scalar(select(Activity).where(Activity.source_key == activity.source_key))
+    if existing is not None:
+        return []
+    session.add(activity)
+    session.flush()
+    partner = session.get(PartnerOrganization, activity.partner_id)
+    person = session.get(Person, activity.person_id) if activity.person_id else None
+    group, unit_points = product_facts(session, activity.sku)
+    event = activity_event(activity, group, unit_points)
+    entries = []
+    for program in programs_for_partner(session, partner):
+        if program.status != "active":
+            continue
+        decision = current_decision(session, program, partner)
+        approval = engine_approval(decision, partner)
+        if approval is None:
+            continue
+        _lock(session, program)
+        terms = engine_terms(session, program, decision.approved_version, active=True)
+        usage = program_usage(
+            session,
+            program.id,
+            period=(terms.starts_at, terms.ends_at),
+            before_activity_id=activity.id,
+        )
+        outcome = engine.evaluate(
+            event, terms, approval, engine_participant(session, program, person), usage
+        )
+        entries += record_awards(session, activity, outcome)
+    return entries
+
+
+def record_enrolments(session: Session, program: Program, partner_id: int, person_ids) -> None:
+    """Each enrolment in a live program is an activity: it pays any welcome bonus (once)."""
+    if program.status != "active":
+        return  # recorded when the program is launched
+    moment = max(utcnow(), program.starts_at)
+    for person_id in person_ids:
+        record_activity(
+            session,
+            Activity(
+                kind="enrolment",
+                occurred_at=moment,
+                partner_id=partner_id,
+                person_id=person_id,
+                source_key=f"enrolment:{program.id}:{person_id}",
+            ),
+        )
+
+
+def _on_people_enrolled(_sender, *, session, program, partner, person_ids) -> None:
+    record_enrolments(session, program, partner.id, person_ids)
+
+
+def _on_program_launched(_sender, *, session, program) -> None:
+    enrolled = session.execute(
+        select(Person.partner_id, Enrollment.person_id)
+        .join(Person, Person.id == Enrollment.person_id)
+        .where(Enrollment.program_id == program.id, Enrollment.ended_at.is_(None))
+        .order_by(Enrollment.id)
+    )
+    for partner_id, person_id in enrolled.all():
+        record_enrolments(session, program, partner_id, [person_id])
+
+
+def _on_staff_changed(_sender, *, session, person) -> None:
+    resync_person(session, person)
+
+
+def connect_handlers() -> None:
+    people_enrolled.connect(_on_people_enrolled)
+    program_launched.connect(_on_program_launched)
+    staff_changed.connect(_on_staff_changed)

@@ -1,0 +1,312 @@
+"""Designing programs: terms, translations, targets, and the move from draft to closed.
+
+Every change to a program that partners have already been offered bumps its version,
+snapshots the terms, and is written to the audit log with the value it replaced.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import list_currencies
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channel import audit
+from channel.models import (
+    PartnerOrganization,
+    Program,
+    ProgramTarget,
+    ProgramText,
+    ProgramVersion,
+    Tier,
+)
+from channel.signals import program_launched, program_offered
+from core.config import LANGUAGES
+from core.errors import InvalidInput
+
+TERM_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "currency",
+    "point_value",
+    "budget_points",
+    "cap_per_person_month",
+    "cap_per_partner",
+)
+
+
+class InvalidProgram(InvalidInput):
+    """A program's details, or a step in its life, are not valid."""
+
+
+@dataclass
+class ProgramDetails:
+    name: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    currency: str
+    point_value: str | Decimal
+    description: str = ""
+    budget_points: int | None = None
+    cap_per_person_month: int | None = None
+    cap_per_partner: int | None = None
+    #: language -> (name, description)
+    texts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    partner_ids: list[int] = field(default_factory=list)
+    tier_ids: list[int] = field(default_factory=list)
+
+
+def is_offered(program: Program) -> bool:
+    return program.status != "draft"
+
+
+def terms_snapshot(program: Program) -> dict:
+    return {name: audit.json_safe(getattr(program, name)) for name in TERM_FIELDS}
+
+
+def _check(session: Session, details: ProgramDetails, existing: Program | None) -> dict:
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    clean["name"] = " ".join((details.name or "").split())
+    if not clean["name"]:
+        errors["name"] = _l("Give the program a name.")
+    clean["description"] = (details.description or "").strip()
+    if details.starts_at is None:
+        errors["starts_at"] = _l("Give the first day.")
+    if details.ends_at is None:
+        errors["ends_at"] = _l("Give the last day.")
+    elif details.starts_at is not None and details.ends_at <= details.starts_at:
+        errors["ends_at"] = _l("The program must end after it starts.")
+    clean["starts_at"], clean["ends_at"] = details.starts_at, details.ends_at
+    currency = (details.currency or "").strip().upper()
+    if currency not in list_currencies():
+        errors["currency"] = _l("Choose a currency.")
+    clean["currency"] = currency
+    try:
+        point_value = Decimal(str(details.point_value).strip().replace(",", "."))
+        if not point_value.is_finite() or point_value <= 0:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors["point_value"] = _l("A point must be worth more than zero.")
+        point_value = None
+    clean["point_value"] = point_value
+    for name in ("budget_points", "cap_per_person_month", "cap_per_partner"):
+        value = getattr(details, name)
+        if value is not None and value <= 0:
+            errors[name] = _l("Must be more than zero, or empty for no limit.")
+        clean[name] = value
+    texts = {}
+    for language, (name, description) in details.texts.items():
+        if language not in LANGUAGES:
+            errors["texts"] = _l("Unknown language “%(language)s”.", language=language)
+        elif (name or "").strip():
+            texts[language] = (name.strip(), (description or "").strip())
+    clean["texts"] = texts
+    partner_ids = set(details.partner_ids)
+    found = set(
+        session.scalars(
+            select(PartnerOrganization.id).where(PartnerOrganization.id.in_(partner_ids))
+        )
+    )
+    tier_ids = set(details.tier_ids)
+    found_tiers = set(session.scalars(select(Tier.id).where(Tier.id.in_(tier_ids))))
+    if partner_ids - found or tier_ids - found_tiers:
+        errors["targets"] = _l("Choose partners and tiers from the lists.")
+    clean["partner_ids"], clean["tier_ids"] = partner_ids, tier_ids
+    if errors:
+        raise InvalidProgram(errors)
+    return clean
+
+
+def save_program(
+    session: Session, details: ProgramDetails, *, actor_id: int, existing: Program | None = None
+) -> Program:
+    """Create or change a program; changes to an offered program make a new version."""
+    clean = _check(session, details, existing)
+    program = existing or Program(status="draft", version=1)
+    changes = {}
+    for name in ("name", "description", *TERM_FIELDS):
+        before = getattr(program, name, None) if existing else None
+        if existing is None or before != clean[name]:
+            changes[name] = (before, clean[name])
+            setattr(program, name, clean[name])
+    _set_texts(program, clean["texts"], changes)
+    _set_targets(program, clean["partner_ids"], clean["tier_ids"], changes)
+    if existing is None:
+        session.add(program)
+        session.flush()
+        audit.record(session, program=program, actor_id=actor_id, action="created")
+        return program
+    if is_offered(program):
+        # Terms change what staff earn: partners approve them again. Names, texts and the
+        # list of partners offered do not change anyone's deal: audited only.
+        material = {k: v for k, v in changes.items() if k in TERM_FIELDS}
+        if material:
+            _new_version(session, program, actor_id, material)
+        for name, (before, after) in changes.items():
+            if name not in material:
+                audit.record(
+                    session,
+                    program=program,
+                    actor_id=actor_id,
+                    action="edited",
+                    field=name,
+                    previous=before,
+                    new=after,
+                )
+    session.flush()
+    return program
+
+
+def _set_texts(program: Program, texts: dict, changes: dict) -> None:
+    current = {t.language: (t.name, t.description) for t in program.texts}
+    if current == texts:
+        return
+    changes["texts"] = (current, texts)
+    kept = []
+    for text in program.texts:
+        if text.language in texts:
+            text.name, text.description = texts[text.language]
+            kept.append(text)
+    for language in texts.keys() - {t.language for t in kept}:
+        kept.append(
+            ProgramText(language=language, name=texts[language][0], description=texts[language][1])
+        )
+    program.texts = kept
+
+
+def _set_targets(program: Program, partner_ids: set, tier_ids: set, changes: dict) -> None:
+    current_partners = {t.partner_id for t in program.targets if t.partner_id}
+    current_tiers = {t.tier_id for t in program.targets if t.tier_id}
+    if (current_partners, current_tiers) == (partner_ids, tier_ids):
+        return
+    changes["targets"] = (
+        {"partners": current_partners, "tiers": current_tiers},
+        {"partners": partner_ids, "tiers": tier_ids},
+    )
+    program.targets = [
+        t for t in program.targets if t.partner_id in partner_ids or t.tier_id in tier_ids
+    ]
+    program.targets += [ProgramTarget(partner_id=p) for p in partner_ids - current_partners]
+    program.targets += [ProgramTarget(tier_id=t) for t in tier_ids - current_tiers]
+
+
+def _new_version(session: Session, program: Program, actor_id: int, changes: dict) -> None:
+    """Record an offered program's change as a new version partners must approve."""
+    program.version += 1
+    session.add(
+        ProgramVersion(
+            program_id=program.id, version=program.version, terms=terms_snapshot(program)
+        )
+    )
+    for name, (before, after) in changes.items():
+        audit.record(
+            session,
+            program=program,
+            actor_id=actor_id,
+            action="changed",
+            field=name,
+            previous=before,
+            new=after,
+        )
+
+
+def bump_version(
+    session: Session, program: Program, actor_id: int, what: str, before, after
+) -> None:
+    """A change to the program's schemes: a new version when partners were already offered it."""
+    if is_offered(program):
+        _new_version(session, program, actor_id, {what: (before, after)})
+
+
+def targeted_partners(session: Session, program: Program) -> list[PartnerOrganization]:
+    partner_ids = {t.partner_id for t in program.targets if t.partner_id}
+    tier_ids = {t.tier_id for t in program.targets if t.tier_id}
+    stmt = select(PartnerOrganization).where(
+        PartnerOrganization.id.in_(partner_ids) | PartnerOrganization.tier_id.in_(tier_ids),
+        PartnerOrganization.status == "active",
+    )
+    return list(session.scalars(stmt.order_by(PartnerOrganization.name)))
+
+
+def offer_program(session: Session, program: Program, *, actor_id: int) -> None:
+    """Draft → offered: partner managers can now decide; nothing reaches their staff yet."""
+    errors = {}
+    if program.status != "draft":
+        errors["status"] = _l("Only a draft can be offered.")
+    live = [s for s in program.schemes if s.live_in(program.version)]
+    if not any(s.rules for s in live):
+        errors["schemes"] = _l("Add at least one scheme with a rule before offering.")
+    if not program.targets:
+        errors["targets"] = _l("Choose the partners or tiers to offer it to.")
+    if errors:
+        raise InvalidProgram(errors)
+    program.status = "offered"
+    session.add(
+        ProgramVersion(
+            program_id=program.id, version=program.version, terms=terms_snapshot(program)
+        )
+    )
+    audit.record(
+        session,
+        program=program,
+        actor_id=actor_id,
+        action="offered",
+        previous="draft",
+        new="offered",
+    )
+    session.flush()
+    program_offered.send(
+        None, session=session, program=program, partners=targeted_partners(session, program)
+    )
+
+
+def launch_program(session: Session, program: Program, *, actor_id: int) -> None:
+    """Offered → active: staff of partners that approved start earning."""
+    if program.status != "offered":
+        raise InvalidProgram({"status": _l("Only an offered program can be launched.")})
+    program.status = "active"
+    audit.record(
+        session,
+        program=program,
+        actor_id=actor_id,
+        action="launched",
+        previous="offered",
+        new="active",
+    )
+    session.flush()
+    program_launched.send(None, session=session, program=program)
+
+
+def close_program(session: Session, program: Program, *, actor_id: int) -> None:
+    if program.status not in ("offered", "active"):
+        raise InvalidProgram({"status": _l("Only an offered or active program can be closed.")})
+    previous = program.status
+    program.status = "closed"
+    audit.record(
+        session,
+        program=program,
+        actor_id=actor_id,
+        action="closed",
+        previous=previous,
+        new="closed",
+    )
+    session.flush()
+
+
+def terms_at(session: Session, program: Program, version: int) -> dict:
+    """Program-level terms as they stood at `version` (the current ones for a draft)."""
+    snapshot = session.scalar(
+        select(ProgramVersion.terms).where(
+            ProgramVersion.program_id == program.id, ProgramVersion.version == version
+        )
+    )
+    if snapshot is None:
+        return {name: getattr(program, name) for name in TERM_FIELDS}
+    terms = dict(snapshot)
+    terms["starts_at"] = datetime.fromisoformat(terms["starts_at"])
+    terms["ends_at"] = datetime.fromisoformat(terms["ends_at"])
+    terms["point_value"] = Decimal(terms["point_value"])
+    return terms

@@ -1,0 +1,453 @@
+"""The rules engine: what an event earns under a program's role-specific schemes, and why.
+
+Pure Python over plain data, no Flask and no database. The caller loads the program as the
+person's partner approved it (`Terms`), the partner's conditions (`Approval`), the person
+(`Participant`) and the running totals (`Usage`); `evaluate` returns the awards with the
+numbers behind each one and updates the totals, honouring every cap and the budget.
+
+Conventions: points are integers; money is Decimal in the program's currency; a program's
+period is [starts_at, ends_at); a focus-product (SPIFF) window is [focus_from, focus_until);
+monthly caps count calendar months in UTC; multiplied points round half up, percentages of
+money round down (never pay more than the rate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from roles.rule_params import RULE_EVENT, EventKind, RuleKind
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    kind: RuleKind
+    params: object
+
+
+@dataclass(frozen=True)
+class Scheme:
+    id: int
+    #: The roles it targets; company-level schemes target the partner and have none.
+    roles: frozenset[str]
+    rules: tuple[Rule, ...]
+    company_level: bool = False
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A program as one partner approved it."""
+
+    program_id: int
+    starts_at: datetime
+    ends_at: datetime
+    #: Money one point is worth, in `currency`.
+    point_value: Decimal
+    currency: str
+    schemes: tuple[Scheme, ...]
+    cap_per_person_month: int | None = None
+    cap_per_partner: int | None = None
+    budget_points: int | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A partner management's yes, with its conditions."""
+
+    #: Roles allowed to take part; None: every role the program targets.
+    roles: frozenset[str] | None = None
+    excluded_person_ids: frozenset[int] = frozenset()
+    #: A per-person monthly cap lower than the program's.
+    cap_per_person_month: int | None = None
+    #: Pay what staff earn into the company pool that management distributes.
+    pay_to_pool: bool = False
+    tier_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Participant:
+    person_id: int
+    partner_id: int
+    roles: frozenset[str]
+    active: bool = True
+    enrolled: bool = True
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    occurred_at: datetime
+    partner_id: int
+    #: None for a company event (a purchase, recycling).
+    person_id: int | None = None
+    #: What makes this event unique at its source ("invoice 17 line 2", a serial number…).
+    key: str = ""
+    sku: str | None = None
+    product_group: str | None = None
+    #: The catalog's default points for one unit of `sku`.
+    unit_points: int | None = None
+    quantity: int = 0
+    amount: Decimal = Decimal(0)
+    serial: str | None = None
+    module: str | None = None
+    due_on: date | None = None
+    paid_on: date | None = None
+    is_first_order: bool = False
+
+
+@dataclass
+class Usage:
+    """Running totals the caps are checked against; `evaluate` adds to them."""
+
+    program_points: int = 0
+    partner_points: dict[int, int] = field(default_factory=dict)
+    person_month_points: dict[tuple[int, str], int] = field(default_factory=dict)
+    #: (rule id, key) pairs already paid: a welcome, a module, a serial, a referral.
+    awarded_keys: set[tuple[int, str]] = field(default_factory=set)
+    partner_purchases: dict[int, Decimal] = field(default_factory=dict)
+    partner_discount: dict[int, Decimal] = field(default_factory=dict)
+    cashback_month: dict[tuple[int, str], Decimal] = field(default_factory=dict)
+    first_order_partners: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Award:
+    program_id: int
+    scheme_id: int
+    rule_id: int
+    kind: RuleKind
+    partner_id: int
+    #: Who earned it; None for company-level rules.
+    person_id: int | None
+    points: int = 0
+    #: A money credit (cashback), in the program's currency.
+    money: Decimal | None = None
+    #: A discount level reached (cumulative or first-order discount).
+    discount_percent: Decimal | None = None
+    #: Paid into the partner's company pool rather than to the person.
+    to_pool: bool = False
+    #: The numbers used, for the person, their manager and an auditor.
+    reason: dict = field(default_factory=dict)
+    key: str | None = None
+
+
+@dataclass
+class Outcome:
+    awards: list[Award] = field(default_factory=list)
+    #: Why something earned nothing: "outside_period", "not_approved", "cap_reached:budget"…
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        return sum(award.points for award in self.awards)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def _month(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def _matches(params, event: Event) -> bool:
+    sku = getattr(params, "product_sku", None)
+    group = getattr(params, "product_group", None)
+    if sku:
+        return event.sku == sku
+    if group:
+        return event.product_group == group
+    return True
+
+
+def _raw_points(kind: RuleKind, params, event: Event) -> tuple[int, dict, str | None] | None:
+    """Points before caps, the numbers used, and the once-only key; None when it earns nothing."""
+    if kind is RuleKind.UNIT_SOLD:
+        if not _matches(params, event) or event.quantity < params.min_quantity:
+            return None
+        per_unit = params.points_per_unit or event.unit_points
+        if not per_unit:
+            return None
+        reason = {"quantity": event.quantity, "points_per_unit": per_unit}
+        if params.min_quantity > 1:
+            reason["min_quantity"] = params.min_quantity
+        points = Decimal(event.quantity * per_unit)
+        if params.focus_multiplier and params.focus_from <= event.occurred_at < params.focus_until:
+            points *= params.focus_multiplier
+            reason["focus_multiplier"] = str(params.focus_multiplier)
+        return int(points.to_integral_value(ROUND_HALF_UP)), reason, None
+    if kind is RuleKind.INSTALL:
+        if not _matches(params, event) or not event.serial:
+            return None
+        return params.points_per_install, {"serial": event.serial}, f"serial:{event.serial}"
+    if kind is RuleKind.PORTAL_ORDER:
+        points, reason = params.points_per_order, {"points_per_order": params.points_per_order}
+        if params.bulk_min_units and event.quantity >= params.bulk_min_units:
+            points += params.bulk_bonus
+            reason.update(quantity=event.quantity, bulk_bonus=params.bulk_bonus)
+        return (points, reason, None) if points else None
+    if kind is RuleKind.EARLY_PAYMENT:
+        if event.due_on is None or event.paid_on is None:
+            return None
+        days_early = (event.due_on - event.paid_on).days
+        if days_early < params.min_days_early:
+            return None
+        return params.points, {"days_early": days_early}, None
+    if kind is RuleKind.TRAINING:
+        if params.module and event.module != params.module:
+            return None
+        return params.points, {"module": event.module}, f"module:{event.module}"
+    if kind is RuleKind.REFERRAL:
+        return params.points, {"referral": event.key}, f"referral:{event.key}"
+    if kind is RuleKind.WELCOME:
+        return params.points, {}, "welcome"
+    return None
+
+
+def _cap_points(
+    raw: int, terms: Terms, approval: Approval, usage: Usage, partner_id: int, person_id, month
+):
+    """The points left after every cap, and the name of the cap that bound (if any)."""
+    limits = []
+    if terms.budget_points is not None:
+        limits.append(("budget", terms.budget_points - usage.program_points))
+    if terms.cap_per_partner is not None:
+        limits.append(("partner", terms.cap_per_partner - usage.partner_points.get(partner_id, 0)))
+    person_caps = [c for c in (terms.cap_per_person_month, approval.cap_per_person_month) if c]
+    if person_id is not None and person_caps:
+        used = usage.person_month_points.get((person_id, month), 0)
+        limits.append(("person_month", min(person_caps) - used))
+    points, bound = raw, None
+    for name, left in limits:
+        if left < points:
+            points, bound = max(left, 0), name
+    return points, bound
+
+
+def _spend(usage: Usage, points: int, partner_id: int, person_id, month) -> None:
+    usage.program_points += points
+    usage.partner_points[partner_id] = usage.partner_points.get(partner_id, 0) + points
+    if person_id is not None:
+        key = (person_id, month)
+        usage.person_month_points[key] = usage.person_month_points.get(key, 0) + points
+
+
+def _company_award(rule: Rule, event: Event, terms: Terms, approval: Approval, usage: Usage):
+    """Company-level rules: rebates to the pool, cashback credit, discount levels."""
+    params, partner = rule.params, event.partner_id
+    if rule.kind is RuleKind.VOLUME_REBATE:
+        percent = params.percent_by_tier.get(approval.tier_code or "", params.default_percent)
+        if not percent or event.amount <= 0:
+            return None, None
+        money = event.amount * percent / 100
+        points = int((money / terms.point_value).to_integral_value(ROUND_DOWN))
+        reason = {"amount": str(event.amount), "percent": str(percent), "tier": approval.tier_code}
+        return {"points": points, "to_pool": True}, reason
+    if rule.kind is RuleKind.CUMULATIVE_DISCOUNT:
+        total = usage.partner_purchases.get(partner, Decimal(0)) + event.amount
+        usage.partner_purchases[partner] = total
+        reached = [s for s in params.steps if total >= s.from_amount]
+        if not reached or usage.partner_discount.get(partner) == reached[-1].percent:
+            return None, None
+        usage.partner_discount[partner] = reached[-1].percent
+        reason = {"purchases": str(total), "from_amount": str(reached[-1].from_amount)}
+        return {"discount_percent": reached[-1].percent}, reason
+    if rule.kind is RuleKind.CASHBACK:
+        month_key = (partner, _month(event.occurred_at))
+        used = usage.cashback_month.get(month_key, Decimal(0))
+        wanted = event.quantity * params.amount_per_unit
+        money = min(wanted, params.monthly_cap - used)
+        if money <= 0:
+            return None, "cap_reached:cashback_month"
+        usage.cashback_month[month_key] = used + money
+        reason = {"quantity": event.quantity, "amount_per_unit": str(params.amount_per_unit)}
+        if money < wanted:
+            reason["capped_by"] = "cashback_month"
+        return {"money": money}, reason
+    if rule.kind is RuleKind.FIRST_ORDER_DISCOUNT:
+        if not event.is_first_order or partner in usage.first_order_partners:
+            return None, None
+        usage.first_order_partners.add(partner)
+        return {"discount_percent": params.percent}, {"first_order": event.key}
+    return None, None
+
+
+def evaluate(
+    event: Event,
+    terms: Terms,
+    approval: Approval | None,
+    participant: Participant | None,
+    usage: Usage,
+) -> Outcome:
+    """What `event` earns under `terms`; adds what it awards to `usage`."""
+    outcome = Outcome()
+    if not terms.active:
+        outcome.notes.append("program_not_active")
+        return outcome
+    if not terms.starts_at <= event.occurred_at < terms.ends_at:
+        outcome.notes.append("outside_period")
+        return outcome
+    if approval is None:
+        outcome.notes.append("not_approved")
+        return outcome
+    month = _month(event.occurred_at)
+    person_ok = _person_standing(event, approval, participant, outcome)
+
+    for scheme in terms.schemes:
+        if scheme.company_level:
+            for rule in scheme.rules:
+                if RULE_EVENT[rule.kind] is event.kind:
+                    _apply_company_rule(scheme, rule, event, terms, approval, usage, outcome)
+            continue
+        if not person_ok:
+            continue
+        roles = participant.roles & scheme.roles
+        if approval.roles is not None:
+            roles &= approval.roles
+        if not roles:
+            continue
+        for rule in scheme.rules:
+            if RULE_EVENT[rule.kind] is not event.kind:
+                continue
+            earned = _raw_points(rule.kind, rule.params, event)
+            if earned is None:
+                continue
+            raw, reason, once_key = earned
+            if once_key and (rule.id, once_key) in usage.awarded_keys:
+                outcome.notes.append(f"already_awarded:{once_key}")
+                continue
+            points, bound = _cap_points(
+                raw, terms, approval, usage, event.partner_id, participant.person_id, month
+            )
+            if points <= 0:
+                outcome.notes.append(f"cap_reached:{bound}")
+                continue
+            if bound:
+                reason = {**reason, "capped_by": bound, "uncapped": raw}
+            _spend(usage, points, event.partner_id, participant.person_id, month)
+            if once_key:
+                usage.awarded_keys.add((rule.id, once_key))
+            outcome.awards.append(
+                Award(
+                    program_id=terms.program_id,
+                    scheme_id=scheme.id,
+                    rule_id=rule.id,
+                    kind=rule.kind,
+                    partner_id=event.partner_id,
+                    person_id=participant.person_id,
+                    points=points,
+                    to_pool=approval.pay_to_pool,
+                    reason={"roles": sorted(roles), **reason},
+                    key=once_key,
+                )
+            )
+    return outcome
+
+
+def _person_standing(event, approval, participant, outcome) -> bool:
+    if event.person_id is None:
+        return False
+    if participant is None or participant.person_id != event.person_id:
+        outcome.notes.append("unknown_person")
+        return False
+    if not participant.active:
+        outcome.notes.append("person_inactive")
+        return False
+    if participant.person_id in approval.excluded_person_ids:
+        outcome.notes.append("person_excluded")
+        return False
+    if not participant.enrolled:
+        outcome.notes.append("not_enrolled")
+        return False
+    return True
+
+
+def _apply_company_rule(scheme, rule, event, terms, approval, usage, outcome) -> None:
+    result, reason = _company_award(rule, event, terms, approval, usage)
+    if result is None:
+        if isinstance(reason, str):
+            outcome.notes.append(reason)
+        return
+    points = result.get("points", 0)
+    budget_cost = points
+    if result.get("money"):
+        budget_cost = int((result["money"] / terms.point_value).to_integral_value(ROUND_CEILING))
+    if budget_cost:
+        allowed, bound = _cap_points(
+            budget_cost, terms, approval, usage, event.partner_id, None, ""
+        )
+        if allowed < budget_cost:
+            outcome.notes.append(f"cap_reached:{bound}")
+            return
+        _spend(usage, budget_cost, event.partner_id, None, "")
+    outcome.awards.append(
+        Award(
+            program_id=terms.program_id,
+            scheme_id=scheme.id,
+            rule_id=rule.id,
+            kind=rule.kind,
+            partner_id=event.partner_id,
+            person_id=None,
+            points=points,
+            money=result.get("money"),
+            discount_percent=result.get("discount_percent"),
+            to_pool=result.get("to_pool", False),
+            reason=reason,
+        )
+    )
+
+
+# ---------------------------------------------------------------- checking a program's schemes
+
+
+def _targets_overlap(a, b, sku_groups: dict[str, str]) -> bool:
+    def target(params):
+        return getattr(params, "product_sku", None), getattr(params, "product_group", None)
+
+    (sku_a, group_a), (sku_b, group_b) = target(a), target(b)
+    if not (sku_a or group_a) or not (sku_b or group_b):
+        return True  # one of them covers every product
+    if sku_a and sku_b:
+        return sku_a == sku_b
+    if group_a and group_b:
+        return group_a == group_b
+    sku, group = (sku_a, group_b) if sku_a else (sku_b, group_a)
+    return sku_groups.get(sku) == group
+
+
+def _same_trigger(kind: RuleKind, a, b, sku_groups) -> bool:
+    if kind in (RuleKind.UNIT_SOLD, RuleKind.INSTALL):
+        return _targets_overlap(a, b, sku_groups)
+    if kind is RuleKind.TRAINING:
+        return a.module is None or b.module is None or a.module == b.module
+    return True  # every other kind fires on every event of its kind
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two rules that would pay twice for one event to the same roles (or company)."""
+
+    kind: RuleKind
+    first_rule_id: int
+    second_rule_id: int
+    roles: tuple[str, ...]
+
+
+def find_conflicts(schemes: list[Scheme], sku_groups: dict[str, str]) -> list[Conflict]:
+    """Every pair of rules that would pay twice for one event to one person or one company."""
+    conflicts = []
+    flat = [(scheme, rule) for scheme in schemes for rule in scheme.rules]
+    for i, (scheme_a, rule_a) in enumerate(flat):
+        for scheme_b, rule_b in flat[i + 1 :]:
+            if rule_a.kind is not rule_b.kind:
+                continue
+            if scheme_a.company_level != scheme_b.company_level:
+                continue
+            if not scheme_a.company_level and not (scheme_a.roles & scheme_b.roles):
+                continue
+            if _same_trigger(rule_a.kind, rule_a.params, rule_b.params, sku_groups):
+                shared = tuple(sorted(scheme_a.roles & scheme_b.roles))
+                conflicts.append(Conflict(rule_a.kind, rule_a.id, rule_b.id, shared))
+    return conflicts
