@@ -16,6 +16,7 @@ from core.i18n import (
     format_date,
     format_datetime,
     format_list,
+    format_money,
     format_number,
     language_name,
     select_locale,
@@ -97,6 +98,9 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from channel.catalog_views import bp as catalog_bp
+    from channel.decision_views import bp as decisions_bp
+    from channel.program_views import bp as programs_bp
     from channel.views import bp as channel_bp
     from messaging.views import bp as messaging_bp
     from roles.views import bp as roles_bp
@@ -104,6 +108,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(roles_bp)
     app.register_blueprint(channel_bp)
     app.register_blueprint(messaging_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(programs_bp)
+    app.register_blueprint(decisions_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -120,8 +127,10 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_templates(app: Flask) -> None:
+    from channel.labels import register as register_channel_labels
     from roles.permissions import Permission
 
+    register_channel_labels(app)
     app.jinja_env.globals.update(
         Permission=Permission,
         get_locale=get_locale,
@@ -132,6 +141,7 @@ def _register_templates(app: Flask) -> None:
         format_datetime=format_datetime,
         format_number=format_number,
         format_list=format_list,
+        format_money=format_money,
         LANGUAGES=app.config["LANGUAGES"],
     )
 

@@ -73,3 +73,8 @@ def format_datetime(value, format="medium") -> str:
 def format_list(items) -> str:
     """Items joined the reader's way ("a, b and c", "а, б и в", "الف، ب و ج")."""
     return localize_digits(lists.format_list([str(item) for item in items], locale=get_locale()))
+
+
+def format_money(amount, currency: str) -> str:
+    """A Decimal amount in `currency`, the reader's way (€1,234.50, 1 234,50 zł, ‏1,234.50 ₪)."""
+    return localize_digits(flask_babel.format_currency(amount, currency))

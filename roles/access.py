@@ -5,16 +5,17 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 
-from channel.models import PartnerOrganization
+from channel.models import PartnerOrganization, Program
 from core.db import get_session
 from core.extensions import login_manager
 from roles.models import Person
 from roles.permissions import Permission
-from roles.scoping import scoped_partners, scoped_people
+from roles.scoping import scoped_partners, scoped_people, scoped_programs
 
 _LOADERS = {
     "partner_id": ("partner", PartnerOrganization, scoped_partners),
     "person_id": ("person", Person, scoped_people),
+    "program_id": ("program", Program, scoped_programs),
 }
 
 

@@ -32,10 +32,19 @@ class Permission(StrEnum):
     IMPORT_STAFF = "import_staff"
     VIEW_OUTBOX = "view_outbox"
     EDIT_OWN_PROFILE = "edit_own_profile"
+    MANAGE_CATALOG = "manage_catalog"
+    MANAGE_PROGRAMS = "manage_programs"
+    #: Approve or decline programs for one's own company: partner management only.
+    DECIDE_PROGRAMS = "decide_programs"
+    #: See what each of a partner's people earned, and why.
+    VIEW_PARTNER_EARNINGS = "view_partner_earnings"
+    #: See the programs one is enrolled in and one's own rules.
+    VIEW_OWN_PROGRAMS = "view_own_programs"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    # Not even an admin decides for a partner: that is its management's call alone.
+    Role.ADMIN: frozenset(Permission) - {Permission.DECIDE_PROGRAMS, Permission.VIEW_OWN_PROGRAMS},
     Role.CHANNEL_MANAGER: frozenset(
         {
             Permission.VIEW_PARTNERS,
@@ -44,6 +53,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_STAFF,
             Permission.IMPORT_STAFF,
             Permission.EDIT_OWN_PROFILE,
+            Permission.MANAGE_CATALOG,
+            Permission.MANAGE_PROGRAMS,
+            Permission.VIEW_PARTNER_EARNINGS,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(
@@ -52,10 +64,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_STAFF,
             Permission.MANAGE_STAFF,
             Permission.EDIT_OWN_PROFILE,
+            Permission.DECIDE_PROGRAMS,
+            Permission.VIEW_PARTNER_EARNINGS,
+            Permission.VIEW_OWN_PROGRAMS,
         }
     ),
     **{
-        role: frozenset({Permission.VIEW_PARTNERS, Permission.EDIT_OWN_PROFILE})
+        role: frozenset(
+            {Permission.VIEW_PARTNERS, Permission.EDIT_OWN_PROFILE, Permission.VIEW_OWN_PROGRAMS}
+        )
         for role in FIELD_ROLES
     },
 }

@@ -14,7 +14,7 @@ money round down (never pay more than the rate).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from roles.rule_params import RULE_EVENT, EventKind, RuleKind
@@ -149,6 +149,7 @@ class Outcome:
 
 
 def _month(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
@@ -198,11 +199,12 @@ def _raw_points(kind: RuleKind, params, event: Event) -> tuple[int, dict, str | 
     if kind is RuleKind.TRAINING:
         if params.module and event.module != params.module:
             return None
-        return params.points, {"module": event.module}, f"module:{event.module}"
+        once_key = f"person:{event.person_id}:module:{event.module}"
+        return params.points, {"module": event.module}, once_key
     if kind is RuleKind.REFERRAL:
         return params.points, {"referral": event.key}, f"referral:{event.key}"
     if kind is RuleKind.WELCOME:
-        return params.points, {}, "welcome"
+        return params.points, {}, f"person:{event.person_id}:welcome"
     return None
 
 
@@ -261,7 +263,6 @@ def _company_award(rule: Rule, event: Event, terms: Terms, approval: Approval, u
         money = min(wanted, params.monthly_cap - used)
         if money <= 0:
             return None, "cap_reached:cashback_month"
-        usage.cashback_month[month_key] = used + money
         reason = {"quantity": event.quantity, "amount_per_unit": str(params.amount_per_unit)}
         if money < wanted:
             reason["capped_by"] = "cashback_month"
@@ -382,6 +383,9 @@ def _apply_company_rule(scheme, rule, event, terms, approval, usage, outcome) ->
             outcome.notes.append(f"cap_reached:{bound}")
             return
         _spend(usage, budget_cost, event.partner_id, None, "")
+    if result.get("money"):
+        key = (event.partner_id, _month(event.occurred_at))
+        usage.cashback_month[key] = usage.cashback_month.get(key, Decimal(0)) + result["money"]
     outcome.awards.append(
         Award(
             program_id=terms.program_id,

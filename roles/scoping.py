@@ -2,7 +2,7 @@
 
 from sqlalchemy import Select, select
 
-from channel.models import PartnerOrganization
+from channel.models import PartnerOrganization, Program, ProgramTarget
 from roles.models import Person
 from roles.permissions import sees_all_partners
 
@@ -11,6 +11,20 @@ def scoped_partners(actor: Person) -> Select:
     stmt = select(PartnerOrganization)
     if not sees_all_partners(actor.partner_id):
         stmt = stmt.where(PartnerOrganization.id == actor.partner_id)
+    return stmt
+
+
+def scoped_programs(actor: Person) -> Select:
+    """Every program for the manufacturer's people; for partner staff, those offered to them."""
+    stmt = select(Program)
+    if not sees_all_partners(actor.partner_id):
+        partner = select(PartnerOrganization.tier_id).where(
+            PartnerOrganization.id == actor.partner_id
+        )
+        offered = select(ProgramTarget.program_id).where(
+            (ProgramTarget.partner_id == actor.partner_id) | ProgramTarget.tier_id.in_(partner)
+        )
+        stmt = stmt.where(Program.status != "draft", Program.id.in_(offered))
     return stmt
 
 

@@ -17,9 +17,20 @@ def test_every_role_has_an_entry_in_the_map():
     assert set(ROLE_PERMISSIONS) == set(Role)
 
 
-def test_field_staff_may_only_see_their_company_and_edit_their_profile():
+def test_field_staff_may_only_see_their_company_their_programs_and_edit_their_profile():
     for role in FIELD_ROLES:
-        assert ROLE_PERMISSIONS[role] == {Permission.VIEW_PARTNERS, Permission.EDIT_OWN_PROFILE}
+        assert ROLE_PERMISSIONS[role] == {
+            Permission.VIEW_PARTNERS,
+            Permission.EDIT_OWN_PROFILE,
+            Permission.VIEW_OWN_PROGRAMS,
+        }
+
+
+def test_only_partner_management_decides_on_programs():
+    deciders = {
+        role for role, granted in ROLE_PERMISSIONS.items() if Permission.DECIDE_PROGRAMS in granted
+    }
+    assert deciders == {Role.PARTNER_MANAGER}
 
 
 def test_permissions_of_several_roles_are_their_union():

@@ -1,0 +1,173 @@
+"""The product catalog: product groups and products with their default points, and CSV import."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channel.models import Product, ProductGroup
+from core.errors import InvalidInput
+
+MAX_ROWS = 20000
+COLUMNS = ("sku", "name", "group", "points_per_unit")
+
+
+class InvalidProduct(InvalidInput):
+    """A product or product group is not valid; nothing was saved."""
+
+
+class UnreadableCatalogFile(Exception):
+    """The file as a whole cannot be imported; nothing was imported."""
+
+
+def _points(raw, errors, name):
+    raw = (str(raw) if raw is not None else "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        errors[name] = _l("Points must be a whole number.")
+        return None
+    if value < 0:
+        errors[name] = _l("Points cannot be negative.")
+    return value
+
+
+def _code(raw: str) -> str:
+    return "".join((raw or "").split()).upper()
+
+
+def save_group(
+    session: Session, *, code: str, name: str, default_points, existing=None
+) -> ProductGroup:
+    errors: dict[str, str] = {}
+    code = "".join((code or "").split()).lower()
+    if not code:
+        errors["code"] = _l("Give the group a code.")
+    name = " ".join((name or "").split())
+    if not name:
+        errors["name"] = _l("Give the group a name.")
+    points = _points(default_points, errors, "default_points_per_unit")
+    clash = session.scalar(select(ProductGroup).where(ProductGroup.code == code)) if code else None
+    if clash is not None and clash is not existing:
+        errors["code"] = _l("The code “%(code)s” is taken.", code=code)
+    if errors:
+        raise InvalidProduct(errors)
+    group = existing or ProductGroup()
+    group.code, group.name, group.default_points_per_unit = code, name, points
+    session.add(group)
+    session.flush()
+    return group
+
+
+def save_product(
+    session: Session, *, sku: str, name: str, group_code: str, points_per_unit, existing=None
+) -> Product:
+    errors: dict[str, str] = {}
+    clean = _check_product(session, sku, name, group_code, points_per_unit, errors)
+    clash = (
+        session.scalar(select(Product).where(Product.sku == clean["sku"])) if clean["sku"] else None
+    )
+    if clash is not None and clash is not existing:
+        errors["sku"] = _l("The SKU “%(sku)s” is taken.", sku=clean["sku"])
+    if errors:
+        raise InvalidProduct(errors)
+    product = existing or Product()
+    product.sku, product.name = clean["sku"], clean["name"]
+    product.group_id, product.points_per_unit = clean["group"].id, clean["points"]
+    session.add(product)
+    session.flush()
+    return product
+
+
+def _check_product(session, sku, name, group_code, points_per_unit, errors) -> dict:
+    clean = {"sku": _code(sku), "name": " ".join((name or "").split())}
+    if not clean["sku"]:
+        errors["sku"] = _l("Give the product its SKU.")
+    if not clean["name"]:
+        errors["name"] = _l("Give the product a name.")
+    code = "".join((group_code or "").split()).lower()
+    clean["group"] = (
+        session.scalar(select(ProductGroup).where(ProductGroup.code == code)) if code else None
+    )
+    if clean["group"] is None:
+        errors["group"] = _l("No product group “%(group)s”.", group=code)
+    clean["points"] = _points(points_per_unit, errors, "points_per_unit")
+    return clean
+
+
+@dataclass
+class CatalogReport:
+    created: int = 0
+    updated: int = 0
+    rejected: list[tuple[int, str, list[str]]] = field(default_factory=list)
+
+
+def import_products(session: Session, data: bytes) -> CatalogReport:
+    """Create or update products from CSV (sku, name, group, points_per_unit); bad rows listed."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableCatalogFile(
+            _l("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.")
+        ) from None
+    if not text.strip():
+        raise UnreadableCatalogFile(_l("The file is empty."))
+    first = text.splitlines()[0]
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""), delimiter=";" if first.count(";") > first.count(",") else ","
+    )
+    report = CatalogReport()
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+        missing = [c for c in COLUMNS[:3] if c not in header]
+        if missing:
+            raise UnreadableCatalogFile(
+                _l("The header row lacks the columns %(missing)s.", missing=", ".join(missing))
+            )
+        reader.fieldnames = header
+        seen: dict[str, int] = {}
+        for count, row in enumerate(reader):
+            if count >= MAX_ROWS:
+                raise UnreadableCatalogFile(
+                    _l("The file has more than %(count)s rows; split it.", count=MAX_ROWS)
+                )
+            errors: dict[str, str] = {}
+            clean = _check_product(
+                session,
+                row.get("sku"),
+                row.get("name"),
+                row.get("group"),
+                row.get("points_per_unit"),
+                errors,
+            )
+            if clean["sku"] in seen:
+                errors["sku"] = _l("Same SKU as line %(line)s.", line=seen[clean["sku"]])
+            if errors:
+                report.rejected.append(
+                    (reader.line_num, clean["sku"], [str(m) for m in errors.values()])
+                )
+                continue
+            seen[clean["sku"]] = reader.line_num
+            product = session.scalar(select(Product).where(Product.sku == clean["sku"]))
+            if product is None:
+                product = Product(sku=clean["sku"])
+                session.add(product)
+                report.created += 1
+            else:
+                report.updated += 1
+            product.name, product.group_id, product.points_per_unit = (
+                clean["name"],
+                clean["group"].id,
+                clean["points"],
+            )
+    except csv.Error:
+        raise UnreadableCatalogFile(
+            _l("The file is not valid CSV (line %(line)s).", line=reader.line_num)
+        ) from None
+    session.flush()
+    return report

@@ -1,0 +1,109 @@
+"""Words for program states, audit actions, decision conditions and award reasons, in any language."""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from core.i18n import format_list, format_number
+from roles.forms import ROLE_LABELS
+
+PROGRAM_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "offered": _l("Offered"),
+    "active": _l("Active"),
+    "closed": _l("Closed"),
+}
+
+AUDIT_ACTION_LABELS = {
+    "created": _l("Created"),
+    "edited": _l("Edited"),
+    "changed": _l("Changed (new version)"),
+    "offered": _l("Offered"),
+    "launched": _l("Launched"),
+    "closed": _l("Closed"),
+    "approved": _l("Approved"),
+    "declined": _l("Declined"),
+    "enrolment": _l("Enrolment"),
+}
+
+CAP_LABELS = {
+    "person_month": _l("the monthly cap per person"),
+    "partner": _l("the cap per partner"),
+    "budget": _l("the program budget"),
+    "cashback_month": _l("the monthly cashback cap"),
+}
+
+
+def program_status(status: str) -> str:
+    return str(PROGRAM_STATUS_LABELS.get(status, status))
+
+
+def audit_action(action: str) -> str:
+    return str(AUDIT_ACTION_LABELS.get(action, action))
+
+
+def role_label(label: str) -> str:
+    """A role code, several joined by "+", or "company", as the reader says it."""
+    if label == "company":
+        return _("The company")
+    return format_list(str(ROLE_LABELS.get(code, code)) for code in label.split("+"))
+
+
+def decision_conditions(decision) -> str:
+    parts = []
+    if decision.roles is not None:
+        parts.append(_("only %(roles)s", roles=role_label("+".join(decision.roles))))
+    if decision.exclusions:
+        parts.append(_("%(count)s people left out", count=format_number(len(decision.exclusions))))
+    if decision.cap_per_person_month:
+        parts.append(
+            _("cap %(points)s a month", points=format_number(decision.cap_per_person_month))
+        )
+    if decision.pay_to_pool:
+        parts.append(_("paid to the company pool"))
+    return format_list(parts) if parts else _("none")
+
+
+def award_reason(reason: dict) -> str:
+    """The numbers the rules engine used, in a sentence."""
+    parts = []
+    if "quantity" in reason and "points_per_unit" in reason:
+        parts.append(
+            _(
+                "%(quantity)s × %(points)s points",
+                quantity=format_number(reason["quantity"]),
+                points=format_number(reason["points_per_unit"]),
+            )
+        )
+    if "focus_multiplier" in reason:
+        parts.append(_("focus product ×%(multiplier)s", multiplier=reason["focus_multiplier"]))
+    if "serial" in reason:
+        parts.append(_("serial %(serial)s", serial=reason["serial"]))
+    if "module" in reason and reason["module"]:
+        parts.append(_("module %(module)s", module=reason["module"]))
+    if "days_early" in reason:
+        parts.append(_("paid %(days)s days early", days=format_number(reason["days_early"])))
+    if "bulk_bonus" in reason:
+        parts.append(_("bulk bonus %(points)s", points=format_number(reason["bulk_bonus"])))
+    if "percent" in reason and "amount" in reason:
+        parts.append(
+            _("%(percent)s%% of %(amount)s", percent=reason["percent"], amount=reason["amount"])
+        )
+    if "capped_by" in reason:
+        parts.append(
+            _(
+                "limited by %(cap)s (would have been %(points)s)",
+                cap=str(CAP_LABELS.get(reason["capped_by"], reason["capped_by"])),
+                points=format_number(reason.get("uncapped", 0)),
+            )
+        )
+    return "; ".join(parts) if parts else "—"
+
+
+def register(app) -> None:
+    app.jinja_env.globals.update(
+        program_status=program_status,
+        audit_action=audit_action,
+        role_label=role_label,
+        decision_conditions=decision_conditions,
+        award_reason=award_reason,
+    )

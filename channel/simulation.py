@@ -1,0 +1,108 @@
+"""What a program would have paid over a past period: points and cost per partner and role.
+
+Runs the program's current rules through the same engine over the activities recorded in
+[since, until), as if every targeted partner had approved it for all roles and everyone
+eligible were enrolled. Nothing is written.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channel.approvals import targeted_roles
+from channel.earning import engine_terms, product_facts
+from channel.ledger import Activity, activity_event
+from channel.models import PartnerOrganization, Program
+from channel.programs import targeted_partners
+from roles import rules as engine
+from roles.models import Person
+
+
+@dataclass
+class PartnerProjection:
+    partner: PartnerOrganization
+    points: int = 0
+    cost: Decimal = Decimal(0)
+    #: role (or "company") -> points
+    by_role: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: role -> number of people holding it who would take part
+    people_by_role: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def per_person(self, role: str) -> int:
+        people = self.people_by_role.get(role, 0)
+        return self.by_role.get(role, 0) // people if people else 0
+
+
+@dataclass
+class Projection:
+    since: datetime
+    until: datetime
+    partners: list[PartnerProjection]
+    activities: int = 0
+
+    @property
+    def points(self) -> int:
+        return sum(p.points for p in self.partners)
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((p.cost for p in self.partners), Decimal(0))
+
+
+def simulate(
+    session: Session,
+    program: Program,
+    since: datetime,
+    until: datetime,
+    partners: list[PartnerOrganization] | None = None,
+) -> Projection:
+    base = engine_terms(session, program, program.version, active=True)
+    terms = engine.Terms(**{**base.__dict__, "starts_at": since, "ends_at": until})
+    roles = targeted_roles(program, program.version)
+    partners = partners if partners is not None else targeted_partners(session, program)
+    projection = Projection(since, until, [])
+    usage = engine.Usage()
+    for partner in partners:
+        result = PartnerProjection(partner)
+        approval = engine.Approval(tier_code=partner.tier.code if partner.tier else None)
+        people = {
+            p.id: p
+            for p in session.scalars(
+                select(Person).where(Person.partner_id == partner.id, Person.active.is_(True))
+            )
+        }
+        for person in people.values():
+            for role in {r.value for r in person.roles} & roles:
+                result.people_by_role[role] += 1
+        activities = session.scalars(
+            select(Activity)
+            .where(
+                Activity.partner_id == partner.id,
+                Activity.occurred_at >= since,
+                Activity.occurred_at < until,
+            )
+            .order_by(Activity.occurred_at, Activity.id)
+        )
+        for activity in activities:
+            projection.activities += 1
+            person = people.get(activity.person_id)
+            participant = (
+                engine.Participant(person.id, partner.id, frozenset(r.value for r in person.roles))
+                if person
+                else None
+            )
+            group, unit_points = product_facts(session, activity.sku)
+            outcome = engine.evaluate(
+                activity_event(activity, group, unit_points), terms, approval, participant, usage
+            )
+            for award in outcome.awards:
+                label = "+".join(award.reason.get("roles", [])) or "company"
+                result.by_role[label] += award.points
+                result.points += award.points
+                result.cost += award.points * terms.point_value + (award.money or Decimal(0))
+        projection.partners.append(result)
+    return projection
