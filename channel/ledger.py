@@ -7,7 +7,7 @@ rows, and every entry names the activity, program, scheme and rule behind it wit
 numbers used. Balances and cap usage are sums over entries, never stored counters.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -88,6 +88,8 @@ class LedgerEntry(Base):
     #: Paid into the partner's company pool rather than to the person.
     to_pool: Mapped[bool] = mapped_column(Boolean, default=False)
     points: Mapped[int] = mapped_column(Integer, default=0)
+    #: What the entry costs the program's budget in points (a cashback's money counts too).
+    budget_points: Mapped[int] = mapped_column(Integer, default=0)
     #: A money credit (cashback) in the program's currency.
     money: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
@@ -95,7 +97,7 @@ class LedgerEntry(Base):
     scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="RESTRICT"))
     rule_id: Mapped[int] = mapped_column(ForeignKey("earning_rules.id", ondelete="RESTRICT"))
     rule_kind: Mapped[str] = mapped_column(String(32))
-    #: Once-only key ("serial:SN1", "module:m3", "welcome") the rule paid for.
+    #: Once-only key ("serial:SN1", "person:7:module:m3", "person:7:welcome") the rule paid for.
     once_key: Mapped[str | None] = mapped_column(String(200))
     #: The numbers the rules engine used, as it returned them.
     reason: Mapped[dict] = mapped_column(JSON)
@@ -146,6 +148,7 @@ def program_usage(
             LedgerEntry.rule_id,
             LedgerEntry.once_key,
             LedgerEntry.points,
+            LedgerEntry.budget_points,
             LedgerEntry.money,
             LedgerEntry.discount_percent,
             LedgerEntry.rule_kind,
@@ -157,9 +160,9 @@ def program_usage(
         .order_by(LedgerEntry.id)
     )
     for row in rows:
-        usage.program_points += row.points
+        usage.program_points += row.budget_points
         usage.partner_points[row.partner_id] = (
-            usage.partner_points.get(row.partner_id, 0) + row.points
+            usage.partner_points.get(row.partner_id, 0) + row.budget_points
         )
         if row.person_id is not None:
             key = (row.person_id, row.month)
@@ -190,7 +193,8 @@ def program_usage(
 
 def record_awards(session: Session, activity: Activity, outcome: Outcome) -> list[LedgerEntry]:
     """The one write path of the ledger: an entry per award, appended, never changed."""
-    month = f"{activity.occurred_at.year:04d}-{activity.occurred_at.month:02d}"
+    moment = activity.occurred_at.astimezone(UTC)
+    month = f"{moment.year:04d}-{moment.month:02d}"
     entries = [
         LedgerEntry(
             program_id=award.program_id,
@@ -198,6 +202,7 @@ def record_awards(session: Session, activity: Activity, outcome: Outcome) -> lis
             person_id=award.person_id,
             to_pool=award.to_pool,
             points=award.points,
+            budget_points=award.budget_cost,
             money=award.money,
             discount_percent=award.discount_percent,
             activity_id=activity.id,

@@ -20,9 +20,7 @@ def _target(params) -> str:
 
 
 def _points(count: int) -> str:
-    return localize_digits(
-        ngettext("%(num)s point", "%(num)s points", count)
-    )
+    return localize_digits(ngettext("%(num)s point", "%(num)s points", count))
 
 
 def _money(amount, currency: str) -> str:

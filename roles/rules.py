@@ -132,6 +132,12 @@ class Award:
     #: The numbers used, for the person, their manager and an auditor.
     reason: dict = field(default_factory=dict)
     key: str | None = None
+    #: What it costs the program's budget, in points (a cashback's money counts too).
+    budget_points: int | None = None
+
+    @property
+    def budget_cost(self) -> int:
+        return self.points if self.budget_points is None else self.budget_points
 
 
 @dataclass
@@ -245,6 +251,8 @@ def _company_award(rule: Rule, event: Event, terms: Terms, approval: Approval, u
             return None, None
         money = event.amount * percent / 100
         points = int((money / terms.point_value).to_integral_value(ROUND_DOWN))
+        if points <= 0:
+            return None, None
         reason = {"amount": str(event.amount), "percent": str(percent), "tier": approval.tier_code}
         return {"points": points, "to_pool": True}, reason
     if rule.kind is RuleKind.CUMULATIVE_DISCOUNT:
@@ -399,6 +407,7 @@ def _apply_company_rule(scheme, rule, event, terms, approval, usage, outcome) ->
             discount_percent=result.get("discount_percent"),
             to_pool=result.get("to_pool", False),
             reason=reason,
+            budget_points=budget_cost,
         )
     )
 

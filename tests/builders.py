@@ -93,3 +93,100 @@ def login_as(client, person) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = str(person.id)
         session["_fresh"] = True
+
+
+# ---------------------------------------------------------------- catalog and programs
+
+
+def make_group(db, code="boilers", points=10):
+    from channel.models import ProductGroup
+
+    group = ProductGroup(code=code, name=code.title(), default_points_per_unit=points)
+    db.add(group)
+    db.flush()
+    return group
+
+
+def make_product(db, group, sku="BX-24", points=None):
+    from channel.models import Product
+
+    product = Product(sku=sku, name=f"Product {sku}", group_id=group.id, points_per_unit=points)
+    db.add(product)
+    db.flush()
+    return product
+
+
+def make_program(db, *, partners=(), tiers=(), days=(-1, 60), **terms):
+    """A draft program over [today+days[0], today+days[1]) offered to `partners`/`tiers`."""
+    from datetime import UTC, datetime, time, timedelta
+    from decimal import Decimal
+
+    from channel.models import Program, ProgramTarget
+
+    today = datetime.combine(datetime.now(UTC).date(), time.min, tzinfo=UTC)
+    program = Program(
+        name=terms.pop("name", "Winter push"),
+        starts_at=today + timedelta(days=days[0]),
+        ends_at=today + timedelta(days=days[1]),
+        currency=terms.pop("currency", "EUR"),
+        point_value=terms.pop("point_value", Decimal("0.01")),
+        status="draft",
+        version=1,
+        targets=[ProgramTarget(partner_id=p.id) for p in partners]
+        + [ProgramTarget(tier_id=t.id) for t in tiers],
+        **terms,
+    )
+    db.add(program)
+    db.flush()
+    return program
+
+
+def add_scheme(db, program, roles, *rules, company=False, name=None):
+    """A scheme with `rules` given as (kind, params) pairs."""
+    from roles.models import EarningRule, Scheme, SchemeRole
+
+    scheme = Scheme(
+        program_id=program.id,
+        name=name or ("Company" if company else "+".join(roles)),
+        company_level=company,
+        added_in_version=program.version,
+        role_links=[SchemeRole(role=r) for r in roles],
+        rules=[EarningRule(kind=k, params=p, added_in_version=program.version) for k, p in rules],
+    )
+    db.add(scheme)
+    db.flush()
+    db.refresh(program)
+    return scheme
+
+
+def offer(db, program, actor):
+    from channel.programs import offer_program
+
+    offer_program(db, program, actor_id=actor.id)
+    db.flush()
+
+
+def approve(db, program, partner, manager, **conditions):
+    from channel.approvals import DecisionDetails, decide
+
+    return decide(
+        db, program, partner, DecisionDetails(approve=True, **conditions), actor_id=manager.id
+    )
+
+
+def record(db, kind, person=None, partner=None, key=None, **facts):
+    """Record an activity now (or at `occurred_at`) for `person` (or company `partner`)."""
+    from datetime import UTC, datetime
+
+    from channel.earning import record_activity
+    from channel.ledger import Activity
+
+    activity = Activity(
+        kind=kind,
+        occurred_at=facts.pop("occurred_at", datetime.now(UTC)),
+        partner_id=(partner or person.partner).id,
+        person_id=person.id if person else None,
+        source_key=key or f"{kind}:{next(_serial)}",
+        **facts,
+    )
+    return record_activity(db, activity)

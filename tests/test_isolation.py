@@ -11,6 +11,7 @@ from roles.permissions import Role
 ALL = frozenset(Role)
 MANUFACTURER = frozenset({Role.ADMIN, Role.CHANNEL_MANAGER})
 MANAGERS = MANUFACTURER | {Role.PARTNER_MANAGER}
+PARTNER_STAFF = ALL - MANUFACTURER
 
 #: endpoint -> (URL template, roles that may use it on their own partner's objects).
 OBJECT_ROUTES = {
@@ -20,6 +21,17 @@ OBJECT_ROUTES = {
     "roles.staff_new": ("/partners/{partner}/staff/new", MANAGERS),
     "roles.staff_import": ("/partners/{partner}/staff/import", MANUFACTURER),
     "roles.person_edit": ("/people/{person}", MANAGERS),
+    "programs.program_detail": ("/programs/{program}", MANUFACTURER),
+    "programs.program_edit": ("/programs/{program}/edit", MANUFACTURER),
+    "programs.program_audit": ("/programs/{program}/audit", MANUFACTURER),
+    "programs.program_simulate": ("/programs/{program}/simulate", MANUFACTURER),
+    "programs.program_step": ("/programs/{program}/close", MANUFACTURER),
+    "programs.scheme_new": ("/programs/{program}/schemes/new", MANUFACTURER),
+    "programs.scheme_edit": ("/programs/{program}/schemes/{scheme}", MANUFACTURER),
+    "programs.scheme_retire": ("/programs/{program}/schemes/{scheme}/retire", MANUFACTURER),
+    "decisions.partner_programs": ("/partners/{partner}/programs", MANAGERS),
+    "decisions.program_decision": ("/partners/{partner}/programs/{program}", MANAGERS),
+    "decisions.program_earnings": ("/partners/{partner}/programs/{program}/earnings", MANAGERS),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -30,6 +42,13 @@ PLAIN_ROUTES = {
     "roles.profile": ("/profile", ALL),
     "roles.change_own_password": ("/profile/password", ALL),
     "messaging.outbox": ("/messaging/outbox", frozenset({Role.ADMIN})),
+    "programs.program_list": ("/programs/", MANUFACTURER),
+    "programs.program_new": ("/programs/new", MANUFACTURER),
+    "catalog.catalog": ("/catalog/", MANUFACTURER),
+    "catalog.group_new": ("/catalog/groups", MANUFACTURER),
+    "catalog.product_new": ("/catalog/products", MANUFACTURER),
+    "catalog.product_import": ("/catalog/import", MANUFACTURER),
+    "decisions.my_programs": ("/my/programs", PARTNER_STAFF),
 }
 
 PUBLIC_ROUTES = {
@@ -55,20 +74,55 @@ def test_every_route_is_in_the_matrix(app):
     unlisted = endpoints - set(OBJECT_ROUTES) - set(PLAIN_ROUTES) - PUBLIC_ROUTES
     assert not unlisted, f"routes without isolation expectations: {sorted(unlisted)}"
     for rule in app.url_map.iter_rules():
-        if {"partner_id", "person_id"} & set(rule.arguments):
+        if {"partner_id", "person_id", "program_id", "scheme_id"} & set(rule.arguments):
             assert rule.endpoint in OBJECT_ROUTES, rule.endpoint
 
 
-def _url(template, partner, person):
-    return template.format(partner=partner.id, person=person.id)
+@pytest.fixture
+def objects(db, world):
+    """Per side: partner, a person there, and a program (with a scheme) offered only to it."""
+    from tests.builders import add_scheme, make_program, offer
+
+    sides = {}
+    for side, partner, people in (
+        ("own", world.partner_a, world.people),
+        ("other", world.partner_b, world.others),
+    ):
+        program = make_program(db, partners=[partner], name=f"Program for {partner.name}")
+        scheme = add_scheme(db, program, ["seller"], ("referral", {"points": 5}))
+        offer(db, program, world.people[Role.CHANNEL_MANAGER])
+        sides[side] = (partner, people[Role.TECHNICIAN], program, scheme)
+    db.commit()
+    return sides
+
+
+def _url(template, side):
+    partner, person, program, scheme = side
+    return template.format(
+        partner=partner.id, person=person.id, program=program.id, scheme=scheme.id
+    )
+
+
+def _call(app, client, endpoint, url):
+    """GET when the route answers GET, else POST an empty form."""
+    (rule,) = app.url_map.iter_rules(endpoint)
+    if "GET" in rule.methods:
+        return client.get(url)
+    return client.post(url, data={})
+
+
+def _let_in(response) -> bool:
+    return response.status_code not in (403, 404)
 
 
 @pytest.mark.parametrize("endpoint", sorted(OBJECT_ROUTES))
 @pytest.mark.parametrize("role", sorted(ALL - MANUFACTURER), ids=str)
-def test_another_partners_ids_answer_404_for_partner_staff(app, client, world, role, endpoint):
+def test_another_partners_ids_answer_404_for_partner_staff(
+    app, client, world, objects, role, endpoint
+):
     sign_in(client, world.people[role])
     template, _ = OBJECT_ROUTES[endpoint]
-    url = _url(template, world.partner_b, world.others[Role.TECHNICIAN])
+    url = _url(template, objects["other"])
     (rule,) = app.url_map.iter_rules(endpoint)
     for method in sorted(m.lower() for m in rule.methods & {"GET", "POST"}):
         response = getattr(client, method)(url, data={"name": "Taken over", "full_name": "X"})
@@ -80,21 +134,24 @@ def test_another_partners_ids_answer_404_for_partner_staff(app, client, world, r
 
 @pytest.mark.parametrize("endpoint", sorted(OBJECT_ROUTES))
 @pytest.mark.parametrize("role", sorted(Role), ids=str)
-def test_own_partner_answers_by_role(client, world, role, endpoint):
+def test_own_partner_answers_by_role(app, client, world, objects, role, endpoint):
     sign_in(client, world.people[role])
     template, allowed = OBJECT_ROUTES[endpoint]
-    url = _url(template, world.partner_a, world.people[Role.TECHNICIAN])
-    response = client.get(url)
-    assert response.status_code == (200 if role in allowed else 403), url
+    url = _url(template, objects["own"])
+    response = _call(app, client, endpoint, url)
+    if role in allowed:
+        assert _let_in(response), (url, response.status_code)
+    else:
+        assert response.status_code == 403, url
 
 
 @pytest.mark.parametrize("endpoint", sorted(OBJECT_ROUTES))
 @pytest.mark.parametrize("role", sorted(MANUFACTURER), ids=str)
-def test_manufacturer_people_reach_every_partner(client, world, role, endpoint):
+def test_manufacturer_people_reach_every_partner(app, client, world, objects, role, endpoint):
     sign_in(client, world.people[role])
     template, allowed = OBJECT_ROUTES[endpoint]
-    url = _url(template, world.partner_b, world.others[Role.TECHNICIAN])
-    assert client.get(url).status_code == (200 if role in allowed else 403)
+    response = _call(app, client, endpoint, _url(template, objects["other"]))
+    assert _let_in(response) if role in allowed else response.status_code == 403
 
 
 @pytest.mark.parametrize("endpoint", sorted(PLAIN_ROUTES))
@@ -110,12 +167,9 @@ def test_plain_routes_answer_by_role(app, client, world, role, endpoint):
 
 
 @pytest.mark.parametrize("endpoint", sorted(OBJECT_ROUTES) + sorted(PLAIN_ROUTES))
-def test_signed_out_visitors_are_sent_to_sign_in(app, client, world, endpoint):
+def test_signed_out_visitors_are_sent_to_sign_in(app, client, world, objects, endpoint):
     template = (OBJECT_ROUTES.get(endpoint) or PLAIN_ROUTES[endpoint])[0]
-    (rule,) = app.url_map.iter_rules(endpoint)
-    method = "get" if "GET" in rule.methods else "post"
-    url = _url(template, world.partner_a, world.people[Role.TECHNICIAN])
-    response = getattr(client, method)(url)
+    response = _call(app, client, endpoint, _url(template, objects["own"]))
     assert response.status_code == 302
     assert response.location.startswith("/sign-in/phone")
 

@@ -246,6 +246,7 @@ def upgrade() -> None:
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('to_pool', sa.Boolean(), nullable=False),
     sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('budget_points', sa.Integer(), nullable=False),
     sa.Column('money', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('discount_percent', sa.Numeric(precision=5, scale=2), nullable=True),
     sa.Column('activity_id', sa.Integer(), nullable=False),
