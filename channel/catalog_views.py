@@ -62,51 +62,53 @@ def _apply(form, invalid: InvalidProduct, aliases=None) -> None:
         field.errors = [*field.errors, str(message)]
 
 
+def _add(which: int, save, done) -> object:
+    """Validate form number `which` of the page, save it through `save`, and report."""
+    db = get_session()
+    forms = _forms(db)
+    form = forms[which]
+    if form.validate_on_submit():
+        try:
+            saved = save(db, form)
+        except InvalidProduct as invalid:
+            db.rollback()
+            _apply(form, invalid)
+        else:
+            db.commit()
+            flash(done(saved), "success")
+            return redirect(url_for("catalog.catalog"))
+    return _render(db, *forms, status=400)
+
+
 @bp.route("/groups", methods=["POST"])
 @requires(Permission.MANAGE_CATALOG)
 def group_new():
-    db = get_session()
-    group_form, product_form, import_form = _forms(db)
-    if group_form.validate_on_submit():
-        try:
-            group = save_group(
-                db,
-                code=group_form.code.data,
-                name=group_form.name.data,
-                default_points=group_form.default_points_per_unit.data,
-            )
-        except InvalidProduct as invalid:
-            db.rollback()
-            _apply(group_form, invalid)
-        else:
-            db.commit()
-            flash(_("The group %(code)s was added.", code=group.code), "success")
-            return redirect(url_for("catalog.catalog"))
-    return _render(db, group_form, product_form, import_form, status=400)
+    return _add(
+        0,
+        lambda db, form: save_group(
+            db,
+            code=form.code.data,
+            name=form.name.data,
+            default_points=form.default_points_per_unit.data,
+        ),
+        lambda group: _("The group %(code)s was added.", code=group.code),
+    )
 
 
 @bp.route("/products", methods=["POST"])
 @requires(Permission.MANAGE_CATALOG)
 def product_new():
-    db = get_session()
-    group_form, product_form, import_form = _forms(db)
-    if product_form.validate_on_submit():
-        try:
-            product = save_product(
-                db,
-                sku=product_form.sku.data,
-                name=product_form.name.data,
-                group_code=product_form.group.data,
-                points_per_unit=product_form.points_per_unit.data,
-            )
-        except InvalidProduct as invalid:
-            db.rollback()
-            _apply(product_form, invalid)
-        else:
-            db.commit()
-            flash(_("The product %(sku)s was added.", sku=product.sku), "success")
-            return redirect(url_for("catalog.catalog"))
-    return _render(db, group_form, product_form, import_form, status=400)
+    return _add(
+        1,
+        lambda db, form: save_product(
+            db,
+            sku=form.sku.data,
+            name=form.name.data,
+            group_code=form.group.data,
+            points_per_unit=form.points_per_unit.data,
+        ),
+        lambda product: _("The product %(sku)s was added.", sku=product.sku),
+    )
 
 
 @bp.route("/import", methods=["POST"])

@@ -18,6 +18,31 @@ from roles.permissions import FIELD_ROLES, Permission, Role, permissions_of
 CHANNELS = ("sms", "whatsapp", "email")
 
 
+def _known_role() -> CheckConstraint:
+    return CheckConstraint(
+        "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")", name="known_role"
+    )
+
+
+def _retired_after_added() -> CheckConstraint:
+    return CheckConstraint(
+        "retired_in_version IS NULL OR retired_in_version > added_in_version",
+        name="retired_after_added",
+    )
+
+
+class Versioned:
+    """A row of an offered program: live from the version that added it until one retires it."""
+
+    added_in_version: Mapped[int] = mapped_column(Integer, default=1)
+    retired_in_version: Mapped[int | None] = mapped_column(Integer)
+
+    def live_in(self, version: int) -> bool:
+        return self.added_in_version <= version and (
+            self.retired_in_version is None or self.retired_in_version > version
+        )
+
+
 class Person(UserMixin, Base):
     __tablename__ = "people"
     __table_args__ = (
@@ -73,9 +98,7 @@ class RoleAssignment(Base):
     __tablename__ = "role_assignments"
     __table_args__ = (
         UniqueConstraint("person_id", "role"),
-        CheckConstraint(
-            "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")", name="known_role"
-        ),
+        _known_role(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,7 +125,7 @@ class SignInCode(Base):
     used_at: Mapped[datetime | None]
 
 
-class Scheme(Base):
+class Scheme(Versioned, Base):
     """A program's earning rules for some roles (or, company-level, for the partner itself).
 
     Once the program has been offered, schemes and rules are never edited in place: a
@@ -111,12 +134,7 @@ class Scheme(Base):
     """
 
     __tablename__ = "schemes"
-    __table_args__ = (
-        CheckConstraint(
-            "retired_in_version IS NULL OR retired_in_version > added_in_version",
-            name="retired_after_added",
-        ),
-    )
+    __table_args__ = (_retired_after_added(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(
@@ -125,8 +143,6 @@ class Scheme(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: For the partner as a legal entity: pays the company, targets no role.
     company_level: Mapped[bool] = mapped_column(Boolean, default=False)
-    added_in_version: Mapped[int] = mapped_column(Integer, default=1)
-    retired_in_version: Mapped[int | None] = mapped_column(Integer)
 
     program = relationship("Program", back_populates="schemes")
     role_links: Mapped[list["SchemeRole"]] = relationship(
@@ -140,19 +156,12 @@ class Scheme(Base):
     def roles(self) -> frozenset[Role]:
         return frozenset(Role(link.role) for link in self.role_links)
 
-    def live_in(self, version: int) -> bool:
-        return self.added_in_version <= version and (
-            self.retired_in_version is None or self.retired_in_version > version
-        )
-
 
 class SchemeRole(Base):
     __tablename__ = "scheme_roles"
     __table_args__ = (
         UniqueConstraint("scheme_id", "role"),
-        CheckConstraint(
-            "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")", name="known_role"
-        ),
+        _known_role(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -162,28 +171,16 @@ class SchemeRole(Base):
     scheme: Mapped[Scheme] = relationship(back_populates="role_links")
 
 
-class EarningRule(Base):
+class EarningRule(Versioned, Base):
     """One rule of a scheme: its kind and parameters, validated by `roles.rule_params`."""
 
     __tablename__ = "earning_rules"
-    __table_args__ = (
-        CheckConstraint(
-            "retired_in_version IS NULL OR retired_in_version > added_in_version",
-            name="retired_after_added",
-        ),
-    )
+    __table_args__ = (_retired_after_added(),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     #: The raw parameters as entered; `roles.rule_params.parse_params` gives their typed form.
     params: Mapped[dict] = mapped_column(JSON)
-    added_in_version: Mapped[int] = mapped_column(Integer, default=1)
-    retired_in_version: Mapped[int | None] = mapped_column(Integer)
 
     scheme: Mapped[Scheme] = relationship(back_populates="rules")
-
-    def live_in(self, version: int) -> bool:
-        return self.added_in_version <= version and (
-            self.retired_in_version is None or self.retired_in_version > version
-        )

@@ -343,3 +343,38 @@ def test_duplicate_sku_is_refused(db, catalog):
     with pytest.raises(InvalidProduct) as refused:
         save_product(db, sku="bx-24", name="Again", group_code="boilers", points_per_unit="")
     assert "sku" in refused.value.errors
+
+
+def test_channel_manager_adds_a_group_and_a_product_on_the_catalog_page(client, db, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.post(
+        "/catalog/groups",
+        data={
+            "group-code": "Pumps",
+            "group-name": "Heat pumps",
+            "group-default_points_per_unit": "20",
+        },
+    )
+    assert response.status_code == 302
+    response = client.post(
+        "/catalog/products",
+        data={
+            "product-sku": "hp-8",
+            "product-name": "Pump 8",
+            "product-group": "pumps",
+            "product-points_per_unit": "",
+        },
+    )
+    assert response.status_code == 302
+    assert db.scalar(select(Product).where(Product.sku == "HP-8")).unit_points == 20
+    response = client.post(
+        "/catalog/products",
+        data={
+            "product-sku": "HP-8",
+            "product-name": "Again",
+            "product-group": "pumps",
+            "product-points_per_unit": "-2",
+        },
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "is taken" in text and "cannot be negative" in text
