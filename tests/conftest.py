@@ -126,3 +126,12 @@ def world(db):
     from tests.builders import build_world
 
     return build_world(db)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def committed_app(request, tmp_path_factory):
+    """An app on a database of its own where tests commit for real: for concurrency tests."""
+    with migrated_database(request.param, tmp_path_factory) as url:
+        app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
+        yield app
+        app.extensions["partnerlift.engine"].dispose()

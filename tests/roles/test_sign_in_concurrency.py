@@ -8,24 +8,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from app import create_app
 from core.db import get_session, utcnow
 from messaging.models import OutboxMessage
 from roles.auth import MAX_CODE_TRIES, CodePolicy, SignInRefused, verify_sign_in_code
 from roles.models import SignInCode
 from tests.builders import make_person
-from tests.conftest import DATABASES, TEST_CONFIG, migrated_database
+from tests.conftest import TEST_CONFIG
 
 GUESSERS = 12
-
-
-@pytest.fixture(scope="module", params=DATABASES)
-def committed_app(request, tmp_path_factory):
-    """An app on its own database, where tests commit for real (no rollback isolation)."""
-    with migrated_database(request.param, tmp_path_factory) as url:
-        app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
-        yield app
-        app.extensions["partnerlift.engine"].dispose()
 
 
 def test_simultaneous_wrong_guesses_never_exceed_five_tries(committed_app):

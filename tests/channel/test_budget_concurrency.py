@@ -1,0 +1,87 @@
+"""Simultaneous activities from many connections never spend more than the program's budget."""
+
+import threading
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from channel.earning import record_activity
+from channel.ledger import Activity, LedgerEntry
+from channel.programs import launch_program
+from core.db import get_session
+from roles.permissions import Role
+from tests.builders import (
+    add_scheme,
+    approve,
+    build_world,
+    make_group,
+    make_product,
+    make_program,
+    offer,
+)
+
+WORKERS = 10
+
+
+def test_concurrent_sales_stop_exactly_at_the_budget(committed_app):
+    app = committed_app
+    with app.test_request_context():
+        db = get_session()
+        world = build_world(db)
+        group = make_group(db, "race", points=20)
+        make_product(db, group, "RACE-1")
+        program = make_program(db, partners=[world.partner_a], budget_points=100)
+        add_scheme(db, program, ["seller"], ("unit_sold", {"product_group": "race"}))
+        offer(db, program, world.people[Role.CHANNEL_MANAGER])
+        approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+        launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+        db.commit()
+        seller_id, partner_id, program_id = (
+            world.people[Role.SELLER].id,
+            world.partner_a.id,
+            program.id,
+        )
+
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+    start = threading.Barrier(WORKERS)
+    failures = []
+
+    def sell(n):
+        start.wait()
+        try:
+            with app.app_context(), factory() as session:
+                record_activity(
+                    session,
+                    Activity(
+                        kind="sale",
+                        occurred_at=datetime.now(UTC),
+                        partner_id=partner_id,
+                        person_id=seller_id,
+                        source_key=f"race:{n}",
+                        sku="RACE-1",
+                        quantity=1,
+                    ),
+                )
+                session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=sell, args=(n,)) for n in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    with factory() as session:
+        spent = session.scalar(
+            select(func.sum(LedgerEntry.budget_points)).where(LedgerEntry.program_id == program_id)
+        )
+        paid = session.scalar(
+            select(func.count(LedgerEntry.id)).where(LedgerEntry.program_id == program_id)
+        )
+        recorded = session.scalar(
+            select(func.count(Activity.id)).where(Activity.source_key.like("race:%"))
+        )
+    assert (spent, paid, recorded) == (100, 5, WORKERS)
