@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.i18n import format_list, format_number
 from roles.forms import ROLE_LABELS
+from roles.rule_text import points_text
 
 PROGRAM_STATUS_LABELS = {
     "draft": _l("Draft"),
@@ -69,9 +70,9 @@ def award_reason(reason: dict) -> str:
     if "quantity" in reason and "points_per_unit" in reason:
         parts.append(
             _(
-                "%(quantity)s × %(points)s points",
+                "%(quantity)s × %(points)s",
                 quantity=format_number(reason["quantity"]),
-                points=format_number(reason["points_per_unit"]),
+                points=points_text(reason["points_per_unit"]),
             )
         )
     if "focus_multiplier" in reason:
@@ -106,4 +107,5 @@ def register(app) -> None:
         role_label=role_label,
         decision_conditions=decision_conditions,
         award_reason=award_reason,
+        points_text=points_text,
     )

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask_babel import format_currency, ngettext
+from flask_babel import format_currency, get_translations
 from flask_babel import format_datetime as babel_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,8 +19,11 @@ def _target(params) -> str:
     return _("any product")
 
 
-def _points(count: int) -> str:
-    return localize_digits(ngettext("%(num)s point", "%(num)s points", count))
+def points_text(count: int) -> str:
+    """“1 point”, “5 points”, “5 punktów”, “۵ امتیاز”: a count of points in the reader's grammar."""
+    # ngettext would print the raw number: format it the reader's way (1 200, 1,200, ۱٬۲۰۰).
+    template = get_translations().ungettext("%(num)s point", "%(num)s points", count)
+    return template % {"num": format_number(count)}
 
 
 def _money(amount, currency: str) -> str:
@@ -36,7 +39,9 @@ def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
     kind = RuleKind(kind)
     p = parse_params(kind, raw_params)
     if kind is RuleKind.UNIT_SOLD:
-        per_unit = _points(p.points_per_unit) if p.points_per_unit else _("the catalog's points")
+        per_unit = (
+            points_text(p.points_per_unit) if p.points_per_unit else _("the catalog's points")
+        )
         text = _("%(points)s per unit of %(target)s sold", points=per_unit, target=_target(p))
         if p.min_quantity > 1:
             text = _(
@@ -56,7 +61,7 @@ def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
     if kind is RuleKind.INSTALL:
         return _(
             "%(points)s per registered install of %(target)s (with its serial number)",
-            points=_points(p.points_per_install),
+            points=points_text(p.points_per_install),
             target=_target(p),
         )
     if kind is RuleKind.PORTAL_ORDER:
@@ -65,14 +70,14 @@ def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
             parts.append(
                 _(
                     "%(points)s per order placed through the portal",
-                    points=_points(p.points_per_order),
+                    points=points_text(p.points_per_order),
                 )
             )
         if p.bulk_bonus:
             parts.append(
                 _(
                     "%(points)s extra for an order of at least %(count)s units",
-                    points=_points(p.bulk_bonus),
+                    points=points_text(p.bulk_bonus),
                     count=format_number(p.bulk_min_units),
                 )
             )
@@ -80,24 +85,26 @@ def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
     if kind is RuleKind.EARLY_PAYMENT:
         return _(
             "%(points)s for an invoice paid at least %(days)s days before it is due",
-            points=_points(p.points),
+            points=points_text(p.points),
             days=format_number(p.min_days_early),
         )
     if kind is RuleKind.TRAINING:
         if p.module:
             return _(
-                "%(points)s for completing %(module)s", points=_points(p.points), module=p.module
+                "%(points)s for completing %(module)s",
+                points=points_text(p.points),
+                module=p.module,
             )
         return _(
-            "%(points)s per training module completed or quiz passed", points=_points(p.points)
+            "%(points)s per training module completed or quiz passed", points=points_text(p.points)
         )
     if kind is RuleKind.REFERRAL:
         return _(
             "%(points)s per referred partner or customer who becomes active",
-            points=_points(p.points),
+            points=points_text(p.points),
         )
     if kind is RuleKind.WELCOME:
-        return _("%(points)s once, on joining the program", points=_points(p.points))
+        return _("%(points)s once, on joining the program", points=points_text(p.points))
     if kind is RuleKind.VOLUME_REBATE:
         rates = [
             _("%(tier)s: %(percent)s", tier=tier, percent=_percent(percent))

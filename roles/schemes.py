@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from channel.models import Product, ProductGroup, Program
 from channel.programs import bump_version, is_offered
 from core.errors import InvalidInput
+from core.i18n import format_list
 from roles import rules as engine
+from roles.forms import ROLE_LABELS
 from roles.models import EarningRule, Scheme, SchemeRole
 from roles.permissions import PARTNER_ROLES, Role
 from roles.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
@@ -177,7 +179,9 @@ def check_scheme(
                 errors["rules"] = _l(
                     "Two rules of the kind “%(kind)s” would pay %(roles)s twice for the same event.",
                     kind=str(RULE_LABELS[conflict.kind]),
-                    roles=", ".join(conflict.roles) or "the company",
+                    roles=format_list(str(ROLE_LABELS[r]) for r in conflict.roles)
+                    if conflict.roles
+                    else str(_l("the company")),
                 )
                 break
     return errors, roles
