@@ -114,7 +114,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from channel.cli import seed_demo_command
+    from channel.cli import ledger_cli, seed_demo_command
     from core.cli import db_cli, translate_cli
     from messaging.cli import messaging_cli
     from roles.cli import create_user_command
@@ -123,6 +123,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(translate_cli)
     app.cli.add_command(messaging_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(ledger_cli)
     app.cli.add_command(create_user_command)
 
 

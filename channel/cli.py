@@ -1,11 +1,12 @@
-"""`flask seed-demo`: load the demo data set."""
+"""`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact."""
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from channel.demo import DEMO_PASSWORD, seed_demo
-from core.db import get_session
+from channel.postings import check_balances, release_due
+from core.db import get_session, utcnow
 from roles.auth import make_password_hasher
 
 
@@ -17,3 +18,25 @@ def seed_demo_command():
     created = seed_demo(db, make_password_hasher(current_app.config).hash(DEMO_PASSWORD))
     db.commit()
     click.echo("demo loaded: " + ", ".join(f"{n} new {k}" for k, n in created.items()))
+
+
+ledger_cli = AppGroup("ledger", help="Keep the points ledger exact.")
+
+
+@ledger_cli.command("check")
+def check_command():
+    """Recompute every balance from its entries and compare; exit 1 on any difference."""
+    wrong = check_balances(get_session())
+    for account, stored, derived in wrong:
+        click.echo(f"{account}: balance row {stored}, entries add up to {derived}")
+    click.echo(f"{len(wrong)} accounts differ" if wrong else "every balance equals its entries")
+    raise SystemExit(1 if wrong else 0)
+
+
+@ledger_cli.command("release")
+def release_command():
+    """Make pending points whose return window has passed available."""
+    db = get_session()
+    released = release_due(db, utcnow())
+    db.commit()
+    click.echo(f"released {released} pending earnings")

@@ -5,12 +5,15 @@ entries every applicable program awards for it. Budget and caps are read from th
 under a lock on the program row, so concurrent activities cannot overspend a budget.
 """
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision, programs_for_partner, resync_person
-from channel.ledger import Activity, LedgerEntry, activity_event, program_usage, record_awards
+from channel.ledger import Activity, LedgerEntry, activity_event, program_usage
 from channel.models import Enrollment, PartnerOrganization, Product, Program
+from channel.postings import Line, person_account, pool_account, post
 from channel.programs import terms_at
 from channel.signals import people_enrolled, program_launched
 from core.db import utcnow
@@ -79,8 +82,14 @@ def product_facts(session: Session, sku: str | None) -> tuple[str | None, int | 
     return (product.group.code, product.unit_points) if product else (None, None)
 
 
-def record_activity(session: Session, activity: Activity) -> list[LedgerEntry]:
-    """Store the activity (once) and append what every applicable program awards for it."""
+def record_activity(
+    session: Session, activity: Activity, *, return_window: timedelta | None = None
+) -> list[LedgerEntry]:
+    """Store the activity (once) and post what every applicable program awards for it.
+
+    A sale's points stay pending for `return_window` (a returned sale is reversed before
+    they become available); everything else is available at once.
+    """
     existing = session.scalar(select(Activity).where(Activity.source_key == activity.source_key))
     if existing is not None:
         return []
@@ -109,8 +118,44 @@ def record_activity(session: Session, activity: Activity) -> list[LedgerEntry]:
         outcome = engine.evaluate(
             event, terms, approval, engine_participant(session, program, person), usage
         )
-        entries += record_awards(session, activity, outcome)
+        pending_until = None
+        if return_window and activity.kind == "sale":
+            pending_until = activity.occurred_at + return_window
+        lines = award_lines(activity, outcome, pending_until=pending_until)
+        entries += post(session, f"award:{activity.id}:{program.id}", lines)
     return entries
+
+
+def award_lines(activity: Activity, outcome, *, pending_until: datetime | None) -> list[Line]:
+    """The ledger lines for what the engine awarded: pending until `pending_until`, if given."""
+    moment = activity.occurred_at.astimezone(UTC)
+    month = f"{moment.year:04d}-{moment.month:02d}"
+    return [
+        Line(
+            account=pool_account(award.partner_id)
+            if award.to_pool or award.person_id is None
+            else person_account(award.person_id),
+            points=award.points,
+            kind="earn",
+            bucket="pending" if pending_until and award.points else "available",
+            available_at=pending_until if award.points else None,
+            program_id=award.program_id,
+            partner_id=award.partner_id,
+            person_id=award.person_id,
+            to_pool=award.to_pool or award.person_id is None,
+            budget_points=award.budget_cost,
+            money=award.money,
+            discount_percent=award.discount_percent,
+            activity_id=activity.id,
+            scheme_id=award.scheme_id,
+            rule_id=award.rule_id,
+            rule_kind=award.kind.value,
+            once_key=award.key,
+            reason=award.reason,
+            month=month,
+        )
+        for award in outcome.awards
+    ]
 
 
 def record_enrolments(session: Session, program: Program, partner_id: int, person_ids) -> None:

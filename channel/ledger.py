@@ -1,13 +1,13 @@
-"""Activities (what partners' people did) and the points ledger (what it earned).
+"""Activities (what partners' people did), the points ledger and its balances.
 
 An `Activity` is one business event — a sale line, an install, an order, a payment, a
 course completed, a referral, an enrolment, a company purchase — unique by its source key.
-The ledger is append-only: `record_awards` is the one function that writes `LedgerEntry`
-rows, and every entry names the activity, program, scheme and rule behind it with the
-numbers used. Balances and cap usage are sums over entries, never stored counters.
+The ledger is append-only: `channel.postings.post` is the one function that writes
+`LedgerEntry` rows (and the `Balance` rows kept equal to their sums); every earning names
+the activity, program, scheme and rule behind it with the numbers used.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import Base, utcnow
 from roles.rule_params import EventKind
-from roles.rules import Event, Outcome, Usage
+from roles.rules import Event, Usage
 
 ACTIVITY_KINDS = tuple(kind.value for kind in EventKind)
 
@@ -66,45 +66,94 @@ class Activity(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+ENTRY_KINDS = ("earn", "release", "reverse", "expire", "redeem", "refund", "transfer")
+BUCKETS = ("pending", "available")
+
+
 class LedgerEntry(Base):
+    """One line of a posting. Never updated or deleted: corrections are reversing postings.
+
+    A posting is the set of lines written under one idempotency key (`posting_key`);
+    writing the same key again returns the original lines and writes nothing.
+    """
+
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        UniqueConstraint("activity_id", "rule_id"),
-        CheckConstraint("points >= 0", name="points_non_negative"),
+        UniqueConstraint("posting_key", "line"),
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in ENTRY_KINDS) + ")", name="kind"),
+        CheckConstraint("bucket IN (" + ", ".join(f"'{b}'" for b in BUCKETS) + ")", name="bucket"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    program_id: Mapped[int] = mapped_column(
+    #: The idempotency key of the posting this line belongs to.
+    posting_key: Mapped[str] = mapped_column(String(200))
+    line: Mapped[int] = mapped_column(Integer, default=0)
+    #: The balance it moves: "person:7" or "pool:3" (a partner's company pool).
+    account_key: Mapped[str] = mapped_column(String(40), index=True)
+    bucket: Mapped[str] = mapped_column(String(16), default="available")
+    #: earn, release (pending → available), reverse, expire, redeem, refund, transfer.
+    kind: Mapped[str] = mapped_column(String(16), default="earn")
+    #: Signed: credits are positive, debits negative.
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    #: A human-readable reason for entries no rule produced (a transfer, a redemption).
+    memo: Mapped[str | None] = mapped_column(String(255))
+    #: The entry this one releases, reverses or refunds.
+    refers_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), index=True
+    )
+    #: For a pending earning: when it becomes available (after the return window).
+    available_at: Mapped[datetime | None]
+    program_id: Mapped[int | None] = mapped_column(
         ForeignKey("programs.id", ondelete="RESTRICT"), index=True
     )
     partner_id: Mapped[int] = mapped_column(
         ForeignKey("partner_organizations.id", ondelete="RESTRICT"), index=True
     )
-    #: Who earned it; NULL for company-level rules.
+    #: Who earned it (or receives it); NULL for company-level rules and pool lines.
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="RESTRICT"), index=True
     )
-    #: Paid into the partner's company pool rather than to the person.
+    #: The line moves the partner's company pool rather than a person's balance.
     to_pool: Mapped[bool] = mapped_column(Boolean, default=False)
-    points: Mapped[int] = mapped_column(Integer, default=0)
-    #: What the entry costs the program's budget in points (a cashback's money counts too).
+    #: What the line costs the program's budget in points (a cashback's money counts too).
     budget_points: Mapped[int] = mapped_column(Integer, default=0)
     #: A money credit (cashback) in the program's currency.
     money: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     discount_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
-    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="RESTRICT"))
-    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="RESTRICT"))
-    rule_id: Mapped[int] = mapped_column(ForeignKey("earning_rules.id", ondelete="RESTRICT"))
-    rule_kind: Mapped[str] = mapped_column(String(32))
+    activity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("activities.id", ondelete="RESTRICT"), index=True
+    )
+    scheme_id: Mapped[int | None] = mapped_column(ForeignKey("schemes.id", ondelete="RESTRICT"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("earning_rules.id", ondelete="RESTRICT"))
+    rule_kind: Mapped[str | None] = mapped_column(String(32))
     #: Once-only key ("serial:SN1", "person:7:module:m3", "person:7:welcome") the rule paid for.
     once_key: Mapped[str | None] = mapped_column(String(200))
     #: The numbers the rules engine used, as it returned them.
-    reason: Mapped[dict] = mapped_column(JSON)
-    #: The month the points count against for per-person caps ("2026-11"), in UTC.
+    reason: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: The UTC month the points count against for per-person caps ("2026-11").
     month: Mapped[str] = mapped_column(String(7))
 
-    activity: Mapped[Activity] = relationship()
+    activity: Mapped[Activity | None] = relationship()
+
+
+class Balance(Base):
+    """The running balance of one account, kept equal to the sum of its entries.
+
+    Updated in the same transaction as the entries, by a conditional UPDATE that the
+    check constraints back up: a balance can never go below zero.
+    """
+
+    __tablename__ = "balances"
+    __table_args__ = (
+        CheckConstraint("pending >= 0", name="pending_non_negative"),
+        CheckConstraint("available >= 0", name="available_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(40), unique=True)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    available: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def activity_event(activity: Activity, sku_group: str | None, unit_points: int | None) -> Event:
@@ -156,7 +205,7 @@ def program_usage(
             Activity.is_first_order,
         )
         .join(Activity, Activity.id == LedgerEntry.activity_id)
-        .where(LedgerEntry.program_id == program_id)
+        .where(LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(("earn", "reverse")))
         .order_by(LedgerEntry.id)
     )
     for row in rows:
@@ -189,32 +238,3 @@ def program_usage(
         purchases = purchases.where(Activity.id < before_activity_id)
     usage.partner_purchases = {partner: total for partner, total in session.execute(purchases)}
     return usage
-
-
-def record_awards(session: Session, activity: Activity, outcome: Outcome) -> list[LedgerEntry]:
-    """The one write path of the ledger: an entry per award, appended, never changed."""
-    moment = activity.occurred_at.astimezone(UTC)
-    month = f"{moment.year:04d}-{moment.month:02d}"
-    entries = [
-        LedgerEntry(
-            program_id=award.program_id,
-            partner_id=award.partner_id,
-            person_id=award.person_id,
-            to_pool=award.to_pool,
-            points=award.points,
-            budget_points=award.budget_cost,
-            money=award.money,
-            discount_percent=award.discount_percent,
-            activity_id=activity.id,
-            scheme_id=award.scheme_id,
-            rule_id=award.rule_id,
-            rule_kind=award.kind.value,
-            once_key=award.key,
-            reason=award.reason,
-            month=month,
-        )
-        for award in outcome.awards
-    ]
-    session.add_all(entries)
-    session.flush()
-    return entries

@@ -85,3 +85,57 @@ def test_concurrent_sales_stop_exactly_at_the_budget(committed_app):
             select(func.count(Activity.id)).where(Activity.source_key.like("race:%"))
         )
     assert (spent, paid, recorded) == (100, 5, WORKERS)
+
+
+def test_one_idempotency_key_replayed_concurrently_writes_one_posting(committed_app):
+    from channel.postings import Line, balance_of, person_account, post
+
+    app = committed_app
+    with app.test_request_context():
+        db = get_session()
+        world = build_world(db)
+        db.commit()
+        partner_id, person_id = world.partner_a.id, world.people[Role.SELLER].id
+
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+    account = person_account(person_id)
+    replays = 30
+    start = threading.Barrier(replays)
+    answers, failures = [], []
+
+    def replay():
+        start.wait()
+        try:
+            with factory() as session:
+                entries = post(
+                    session,
+                    "bonus:replayed",
+                    [
+                        Line(
+                            account=account,
+                            points=25,
+                            kind="earn",
+                            partner_id=partner_id,
+                            person_id=person_id,
+                        )
+                    ],
+                )
+                session.commit()
+                answers.append(tuple(e.id for e in entries))
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=replay) for _ in range(replays)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert len(set(answers)) == 1 and len(answers) == replays
+    with factory() as session:
+        assert balance_of(session, account) == (0, 25)
+        written = session.scalar(
+            select(func.count(LedgerEntry.id)).where(LedgerEntry.posting_key == "bonus:replayed")
+        )
+    assert written == 1

@@ -1,0 +1,233 @@
+"""The ledger's one write path: postings of balanced lines, idempotent, never overdrawing.
+
+`post` writes all lines of a posting under one idempotency key, or none: it moves each
+account's balance with a conditional UPDATE (`available + delta >= 0`), so concurrent
+debits serialise on the balance row and can never overdraw it; the same key again returns
+the original lines and writes nothing, and the same key with other content is refused.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from channel.ledger import Balance, LedgerEntry
+from core.db import utcnow
+
+
+class PostingError(Exception):
+    """A posting cannot be written; nothing of it was."""
+
+
+class InsufficientPoints(PostingError):
+    def __init__(self, account_key: str, bucket: str):
+        super().__init__(f"{account_key} has too few {bucket} points")
+        self.account_key = account_key
+        self.bucket = bucket
+
+
+class IdempotencyConflict(PostingError):
+    """The key was already used for a posting with other content."""
+
+
+def person_account(person_id: int) -> str:
+    return f"person:{person_id}"
+
+
+def pool_account(partner_id: int) -> str:
+    return f"pool:{partner_id}"
+
+
+@dataclass
+class Line:
+    account: str
+    points: int
+    kind: str
+    partner_id: int
+    bucket: str = "available"
+    memo: str | None = None
+    refers_to_id: int | None = None
+    available_at: datetime | None = None
+    program_id: int | None = None
+    person_id: int | None = None
+    to_pool: bool = False
+    budget_points: int = 0
+    money: Decimal | None = None
+    discount_percent: Decimal | None = None
+    activity_id: int | None = None
+    scheme_id: int | None = None
+    rule_id: int | None = None
+    rule_kind: str | None = None
+    once_key: str | None = None
+    reason: dict = field(default_factory=dict)
+    month: str | None = None
+
+    def signature(self) -> tuple:
+        return (self.account, self.bucket, self.kind, self.points, self.refers_to_id)
+
+
+def _signature(entry: LedgerEntry) -> tuple:
+    return (entry.account_key, entry.bucket, entry.kind, entry.points, entry.refers_to_id)
+
+
+def _existing(session: Session, key: str) -> list[LedgerEntry]:
+    return list(
+        session.scalars(
+            select(LedgerEntry).where(LedgerEntry.posting_key == key).order_by(LedgerEntry.line)
+        )
+    )
+
+
+def _replay(existing: list[LedgerEntry], lines: list[Line], key: str) -> list[LedgerEntry]:
+    if [_signature(e) for e in existing] != [line.signature() for line in lines]:
+        raise IdempotencyConflict(f"the key {key!r} was used for a different posting")
+    return existing
+
+
+def _move(session: Session, account: str, bucket: str, delta: int) -> None:
+    if delta == 0:
+        return
+    column = getattr(Balance, bucket)
+    for _attempt in range(3):
+        moved = session.execute(
+            update(Balance)
+            .where(Balance.account_key == account, column + delta >= 0)
+            .values({bucket: column + delta})
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved:
+            return
+        if delta < 0:
+            raise InsufficientPoints(account, bucket)
+        # A credit to an account with no balance row yet (or one created meanwhile).
+        if session.scalar(select(Balance.id).where(Balance.account_key == account)) is None:
+            try:
+                with session.begin_nested():
+                    session.add(Balance(account_key=account, pending=0, available=0))
+            except IntegrityError:
+                pass  # created meanwhile by a concurrent posting
+    raise PostingError(f"could not credit {account}")
+
+
+def post(session: Session, key: str, lines: list[Line]) -> list[LedgerEntry]:
+    """Write `lines` as one posting under idempotency `key`; all of it, or nothing."""
+    existing = _existing(session, key)
+    if existing:
+        return _replay(existing, lines, key)
+    if not lines:
+        return []
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            totals: dict[tuple[str, str], int] = {}
+            for line in lines:
+                totals[(line.account, line.bucket)] = (
+                    totals.get((line.account, line.bucket), 0) + line.points
+                )
+            # Credits first, so a posting that moves points within one account never fails.
+            for (account, bucket), delta in sorted(totals.items(), key=lambda item: -item[1]):
+                _move(session, account, bucket, delta)
+            entries = [_entry(key, number, line, now) for number, line in enumerate(lines)]
+            session.add_all(entries)
+            session.flush()
+    except IntegrityError:
+        existing = _existing(session, key)
+        if existing:  # the same key, written concurrently: answer with what was written
+            return _replay(existing, lines, key)
+        raise
+    return entries
+
+
+def _entry(key: str, number: int, line: Line, now: datetime) -> LedgerEntry:
+    month = line.month or f"{now.year:04d}-{now.month:02d}"
+    return LedgerEntry(
+        created_at=now,
+        posting_key=key,
+        line=number,
+        account_key=line.account,
+        bucket=line.bucket,
+        kind=line.kind,
+        points=line.points,
+        memo=line.memo,
+        refers_to_id=line.refers_to_id,
+        available_at=line.available_at,
+        program_id=line.program_id,
+        partner_id=line.partner_id,
+        person_id=line.person_id,
+        to_pool=line.to_pool,
+        budget_points=line.budget_points,
+        money=line.money,
+        discount_percent=line.discount_percent,
+        activity_id=line.activity_id,
+        scheme_id=line.scheme_id,
+        rule_id=line.rule_id,
+        rule_kind=line.rule_kind,
+        once_key=line.once_key,
+        reason=line.reason,
+        month=month,
+    )
+
+
+def balance_of(session: Session, account: str) -> tuple[int, int]:
+    """(pending, available) of an account, from its balance row."""
+    row = session.execute(
+        select(Balance.pending, Balance.available).where(Balance.account_key == account)
+    ).first()
+    return (row.pending, row.available) if row else (0, 0)
+
+
+def check_balances(session: Session) -> list[tuple[str, tuple[int, int], tuple[int, int]]]:
+    """Accounts whose balance row differs from the sum of their entries: (account, row, sums)."""
+    sums: dict[str, list[int]] = {}
+    for account, bucket, total in session.execute(
+        select(LedgerEntry.account_key, LedgerEntry.bucket, func.sum(LedgerEntry.points)).group_by(
+            LedgerEntry.account_key, LedgerEntry.bucket
+        )
+    ):
+        sums.setdefault(account, [0, 0])[0 if bucket == "pending" else 1] = int(total or 0)
+    rows = {b.account_key: (b.pending, b.available) for b in session.scalars(select(Balance))}
+    wrong = []
+    for account in sorted(set(sums) | set(rows)):
+        derived = tuple(sums.get(account, [0, 0]))
+        stored = rows.get(account, (0, 0))
+        if derived != stored:
+            wrong.append((account, stored, derived))
+    return wrong
+
+
+def release_due(session: Session, now: datetime) -> int:
+    """Move pending earnings whose return window has passed to available; returns how many."""
+    released_ids = select(LedgerEntry.refers_to_id).where(
+        LedgerEntry.kind.in_(("release", "reverse")), LedgerEntry.bucket == "pending"
+    )
+    due = session.scalars(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.kind == "earn",
+            LedgerEntry.bucket == "pending",
+            LedgerEntry.available_at <= now,
+            LedgerEntry.id.not_in(released_ids.where(LedgerEntry.refers_to_id.is_not(None))),
+        )
+        .order_by(LedgerEntry.id)
+    ).all()
+    for entry in due:
+        common = {
+            "partner_id": entry.partner_id,
+            "person_id": entry.person_id,
+            "to_pool": entry.to_pool,
+            "refers_to_id": entry.id,
+            "kind": "release",
+            "month": entry.month,
+        }
+        post(
+            session,
+            f"release:{entry.id}",
+            [
+                Line(account=entry.account_key, points=-entry.points, bucket="pending", **common),
+                Line(account=entry.account_key, points=entry.points, bucket="available", **common),
+            ],
+        )
+    return len(due)

@@ -1,0 +1,245 @@
+"""The points ledger: append-only, idempotent, never overdrawn, balances equal to their entries."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from channel.ledger import LedgerEntry
+from channel.postings import (
+    IdempotencyConflict,
+    InsufficientPoints,
+    Line,
+    balance_of,
+    check_balances,
+    person_account,
+    pool_account,
+    post,
+    release_due,
+)
+
+
+@pytest.fixture
+def accounts(db, world):
+    from roles.permissions import Role
+
+    partner = world.partner_a
+    return partner, world.people[Role.SELLER], world.people[Role.TECHNICIAN]
+
+
+def earn(partner, person, points, *, bucket="available", available_at=None):
+    return Line(
+        account=person_account(person.id),
+        points=points,
+        kind="earn",
+        partner_id=partner.id,
+        person_id=person.id,
+        bucket=bucket,
+        available_at=available_at,
+    )
+
+
+def debit(partner, person, points, kind="redeem"):
+    return Line(
+        account=person_account(person.id),
+        points=-points,
+        kind=kind,
+        partner_id=partner.id,
+        person_id=person.id,
+    )
+
+
+def test_posting_moves_the_balance_and_replaying_its_key_writes_nothing(db, accounts):
+    partner, seller, _ = accounts
+    first = post(db, "earn:1", [earn(partner, seller, 40)])
+    again = post(db, "earn:1", [earn(partner, seller, 40)])
+    assert [e.id for e in again] == [e.id for e in first]
+    assert balance_of(db, person_account(seller.id)) == (0, 40)
+    assert db.scalar(select(func.count(LedgerEntry.id))) == 1
+
+
+def test_the_same_key_with_other_content_is_refused(db, accounts):
+    partner, seller, _ = accounts
+    post(db, "earn:2", [earn(partner, seller, 40)])
+    with pytest.raises(IdempotencyConflict):
+        post(db, "earn:2", [earn(partner, seller, 41)])
+    assert balance_of(db, person_account(seller.id)) == (0, 40)
+
+
+def test_a_debit_beyond_the_balance_writes_nothing(db, accounts):
+    partner, seller, _ = accounts
+    post(db, "earn:3", [earn(partner, seller, 10)])
+    with pytest.raises(InsufficientPoints):
+        post(db, "redeem:3", [debit(partner, seller, 11)])
+    assert balance_of(db, person_account(seller.id)) == (0, 10)
+    assert (
+        db.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.posting_key == "redeem:3"))
+        == 0
+    )
+
+
+def test_a_pool_transfer_is_one_posting_of_two_lines(db, accounts):
+    partner, seller, _ = accounts
+    pool = pool_account(partner.id)
+    post(
+        db,
+        "earn:pool",
+        [Line(account=pool, points=100, kind="earn", partner_id=partner.id, to_pool=True)],
+    )
+    post(
+        db,
+        "transfer:1",
+        [
+            Line(account=pool, points=-60, kind="transfer", partner_id=partner.id, to_pool=True),
+            Line(
+                account=person_account(seller.id),
+                points=60,
+                kind="transfer",
+                partner_id=partner.id,
+                person_id=seller.id,
+            ),
+        ],
+    )
+    assert balance_of(db, pool) == (0, 40)
+    assert balance_of(db, person_account(seller.id)) == (0, 60)
+
+
+def test_pending_points_become_available_after_the_return_window(db, accounts):
+    partner, seller, _ = accounts
+    now = datetime.now(UTC)
+    post(
+        db,
+        "earn:pending",
+        [earn(partner, seller, 30, bucket="pending", available_at=now + timedelta(days=30))],
+    )
+    assert release_due(db, now) == 0
+    with pytest.raises(InsufficientPoints):
+        post(db, "redeem:early", [debit(partner, seller, 30)])
+    assert release_due(db, now + timedelta(days=30)) == 1
+    assert release_due(db, now + timedelta(days=31)) == 0  # released once
+    assert balance_of(db, person_account(seller.id)) == (0, 30)
+    assert check_balances(db) == []
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE ledger_entries SET points = 1000", "DELETE FROM ledger_entries"]
+)
+def test_the_database_refuses_to_rewrite_ledger_history(db, accounts, statement):
+    partner, seller, _ = accounts
+    post(db, "earn:history", [earn(partner, seller, 5)])
+    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+        db.execute(text(statement))
+    assert (
+        db.scalar(select(LedgerEntry.points).where(LedgerEntry.posting_key == "earn:history")) == 5
+    )
+
+
+def test_check_finds_a_balance_row_that_drifted_from_its_entries(db, accounts):
+    partner, seller, _ = accounts
+    post(db, "earn:drift", [earn(partner, seller, 5)])
+    db.execute(text("UPDATE balances SET available = 7"))
+    assert check_balances(db) == [(person_account(seller.id), (0, 7), (0, 5))]
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["earn", "earn_pending", "redeem", "transfer", "reverse", "release", "replay"]
+        ),
+        st.integers(min_value=0, max_value=1),
+        st.integers(min_value=1, max_value=60),
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(operations=OPERATIONS)
+def test_any_sequence_keeps_every_balance_equal_to_its_entries_and_never_negative(
+    db, accounts, operations
+):
+    partner, seller, technician = accounts
+    people = (seller, technician)
+    now = datetime.now(UTC)
+    nested = db.begin_nested()
+    try:
+        keys = []
+        for step, (operation, who, points) in enumerate(operations):
+            person = people[who]
+            key = f"prop:{step}"
+            try:
+                if operation == "earn":
+                    post(db, key, [earn(partner, person, points)])
+                elif operation == "earn_pending":
+                    post(
+                        db, key, [earn(partner, person, points, bucket="pending", available_at=now)]
+                    )
+                elif operation == "redeem":
+                    post(db, key, [debit(partner, person, points)])
+                elif operation == "transfer":
+                    other = people[1 - who]
+                    post(
+                        db,
+                        key,
+                        [
+                            debit(partner, person, points, kind="transfer"),
+                            Line(
+                                account=person_account(other.id),
+                                points=points,
+                                kind="transfer",
+                                partner_id=partner.id,
+                            ),
+                        ],
+                    )
+                elif operation == "reverse" and keys:
+                    original = db.scalars(
+                        select(LedgerEntry).where(LedgerEntry.posting_key == keys[-1])
+                    ).all()
+                    post(
+                        db,
+                        f"reverse:{keys[-1]}",
+                        [
+                            Line(
+                                account=e.account_key,
+                                points=-e.points,
+                                bucket=e.bucket,
+                                kind="reverse",
+                                partner_id=partner.id,
+                                refers_to_id=e.id,
+                            )
+                            for e in original
+                        ],
+                    )
+                elif operation == "release":
+                    release_due(db, now)
+                elif operation == "replay" and keys:
+                    lines = [
+                        Line(
+                            account=e.account_key,
+                            points=e.points,
+                            bucket=e.bucket,
+                            kind=e.kind,
+                            partner_id=partner.id,
+                            refers_to_id=e.refers_to_id,
+                        )
+                        for e in db.scalars(
+                            select(LedgerEntry)
+                            .where(LedgerEntry.posting_key == keys[-1])
+                            .order_by(LedgerEntry.line)
+                        )
+                    ]
+                    post(db, keys[-1], lines)
+                keys.append(key)
+            except InsufficientPoints:
+                pass
+            assert check_balances(db) == []
+            for person in people:
+                pending, available = balance_of(db, person_account(person.id))
+                assert pending >= 0 and available >= 0
+    finally:
+        nested.rollback()
