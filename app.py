@@ -101,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.catalog_views import bp as catalog_bp
     from channel.decision_views import bp as decisions_bp
     from channel.program_views import bp as programs_bp
+    from channel.reward_views import bp as rewards_bp
     from channel.views import bp as channel_bp
     from messaging.views import bp as messaging_bp
     from roles.views import bp as roles_bp
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(programs_bp)
     app.register_blueprint(decisions_bp)
+    app.register_blueprint(rewards_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -34,6 +34,17 @@ CAP_LABELS = {
 }
 
 
+REDEMPTION_STATUS_LABELS = {
+    "requested": _l("Requested"),
+    "fulfilled": _l("Fulfilled"),
+    "cancelled": _l("Cancelled, refunded"),
+}
+
+
+def redemption_status(status: str) -> str:
+    return str(REDEMPTION_STATUS_LABELS.get(status, status))
+
+
 def program_status(status: str) -> str:
     return str(PROGRAM_STATUS_LABELS.get(status, status))
 
@@ -108,4 +119,5 @@ def register(app) -> None:
         decision_conditions=decision_conditions,
         award_reason=award_reason,
         points_text=points_text,
+        redemption_status=redemption_status,
     )

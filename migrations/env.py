@@ -6,6 +6,7 @@ from alembic import context
 
 import channel.ledger  # noqa: F401  (registers the tables)
 import channel.models  # noqa: F401
+import channel.rewards  # noqa: F401
 import messaging.models  # noqa: F401
 import roles.models  # noqa: F401
 from core.db import Base, make_engine

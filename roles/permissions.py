@@ -40,11 +40,23 @@ class Permission(StrEnum):
     VIEW_PARTNER_EARNINGS = "view_partner_earnings"
     #: See the programs one is enrolled in and one's own rules.
     VIEW_OWN_PROGRAMS = "view_own_programs"
+    #: Spend one's own points in the rewards catalog.
+    REDEEM_REWARDS = "redeem_rewards"
+    #: Keep the rewards catalog and fulfil redemptions.
+    MANAGE_REWARDS = "manage_rewards"
+    #: Hand out the company pool's points to one's own staff.
+    MANAGE_POOL = "manage_pool"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Not even an admin decides for a partner: that is its management's call alone.
-    Role.ADMIN: frozenset(Permission) - {Permission.DECIDE_PROGRAMS, Permission.VIEW_OWN_PROGRAMS},
+    Role.ADMIN: frozenset(Permission)
+    - {
+        Permission.DECIDE_PROGRAMS,
+        Permission.VIEW_OWN_PROGRAMS,
+        Permission.REDEEM_REWARDS,
+        Permission.MANAGE_POOL,
+    },
     Role.CHANNEL_MANAGER: frozenset(
         {
             Permission.VIEW_PARTNERS,
@@ -56,6 +68,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_CATALOG,
             Permission.MANAGE_PROGRAMS,
             Permission.VIEW_PARTNER_EARNINGS,
+            Permission.MANAGE_REWARDS,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(
@@ -67,11 +80,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DECIDE_PROGRAMS,
             Permission.VIEW_PARTNER_EARNINGS,
             Permission.VIEW_OWN_PROGRAMS,
+            Permission.REDEEM_REWARDS,
+            Permission.MANAGE_POOL,
         }
     ),
     **{
         role: frozenset(
-            {Permission.VIEW_PARTNERS, Permission.EDIT_OWN_PROFILE, Permission.VIEW_OWN_PROGRAMS}
+            {
+                Permission.VIEW_PARTNERS,
+                Permission.EDIT_OWN_PROFILE,
+                Permission.VIEW_OWN_PROGRAMS,
+                Permission.REDEEM_REWARDS,
+            }
         )
         for role in FIELD_ROLES
     },

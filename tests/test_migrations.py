@@ -6,6 +6,7 @@ from sqlalchemy import inspect
 
 import channel.ledger  # noqa: F401
 import channel.models  # noqa: F401
+import channel.rewards  # noqa: F401
 import messaging.models  # noqa: F401
 import roles.models  # noqa: F401
 from core.cli import alembic_config

@@ -139,3 +139,77 @@ def test_one_idempotency_key_replayed_concurrently_writes_one_posting(committed_
             select(func.count(LedgerEntry.id)).where(LedgerEntry.posting_key == "bonus:replayed")
         )
     assert written == 1
+
+
+def test_concurrent_redemptions_never_overdraw_nor_oversell(committed_app):
+    from channel.postings import Line, balance_of, check_balances, person_account, post
+    from channel.rewards import Redemption, RedemptionRefused, Reward, redeem
+    from roles.models import Person
+
+    app = committed_app
+    is_postgres = app.config["DATABASE_URL"].startswith("postgresql")
+    attempts = 200 if is_postgres else 50
+    with app.test_request_context():
+        db = get_session()
+        world = build_world(db)
+        seller = world.people[Role.SELLER]
+        post(
+            db,
+            "seed:redeem",
+            [
+                Line(
+                    account=person_account(seller.id),
+                    points=1000,
+                    kind="earn",
+                    partner_id=seller.partner_id,
+                    person_id=seller.id,
+                )
+            ],
+        )
+        scarce = Reward(kind="physical", name="Scarce", points_price=30, stock=20)
+        db.add(scarce)
+        db.commit()
+        seller_id, reward_id = seller.id, scarce.id
+
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+    start = threading.Barrier(min(attempts, 50))
+    outcomes, failures = [], []
+    lock = threading.Lock()
+
+    def attempt(n):
+        if n < 50:
+            start.wait()
+        try:
+            with app.app_context(), factory() as session:
+                person = session.get(Person, seller_id)
+                item = session.get(Reward, reward_id)
+                try:
+                    redeem(
+                        session, person, item, request_key=f"race:{n}", shipping_address="Depot 1"
+                    )
+                    session.commit()
+                    result = "redeemed"
+                except RedemptionRefused:
+                    session.rollback()
+                    result = "refused"
+            with lock:
+                outcomes.append(result)
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == []
+    redeemed = outcomes.count("redeemed")
+    with factory() as session:
+        stock = session.get(Reward, reward_id).stock
+        rows = session.scalar(select(func.count(Redemption.id)))
+        balance = balance_of(session, person_account(seller_id))
+        assert check_balances(session) == []
+    # 1000 points buy at most 33 items at 30; the stock of 20 runs out first.
+    assert redeemed == 20 and stock == 0 and rows == 20
+    assert balance == (0, 1000 - 20 * 30)

@@ -1,0 +1,232 @@
+"""Rewards: staff spend their points; channel managers keep the catalog; partner managers the pool."""
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from channel.pool import distribute, pool_history
+from channel.postings import balance_of, person_account, pool_account
+from channel.rewards import (
+    REWARD_KINDS,
+    Redemption,
+    RedemptionRefused,
+    Reward,
+    RewardDetails,
+    cancel_redemption,
+    codes_left,
+    fulfil_redemption,
+    import_codes,
+    redeem,
+    save_reward,
+)
+from core.db import get_session
+from core.errors import InvalidInput
+from roles.access import requires
+from roles.models import Person
+from roles.permissions import Permission
+
+bp = Blueprint("rewards", __name__)
+
+
+@bp.app_template_global()
+def reward_kind_label(kind: str) -> str:
+    return {
+        "gift_card": _("Gift card"),
+        "physical": _("Goods, sent to you"),
+        "training_seat": _("Training seat"),
+        "donation": _("Donation in your name"),
+        "cashout": _("Cash-out"),
+    }.get(kind, kind)
+
+
+def _available(db, reward: Reward) -> int | None:
+    return codes_left(db, reward) if reward.kind == "gift_card" else reward.stock
+
+
+@bp.route("/rewards/")
+@requires(Permission.REDEEM_REWARDS)
+def catalog():
+    db = get_session()
+    rewards = db.scalars(
+        select(Reward).where(Reward.active.is_(True)).order_by(Reward.points_price)
+    ).all()
+    pending, available = balance_of(db, person_account(current_user.id))
+    mine = db.scalars(
+        select(Redemption)
+        .where(Redemption.person_id == current_user.id)
+        .order_by(Redemption.id.desc())
+    ).all()
+    return render_template(
+        "channel/rewards.html",
+        rewards=[(r, _available(db, r)) for r in rewards],
+        pending=pending,
+        available=available,
+        mine=mine,
+        request_key=uuid.uuid4().hex,
+    )
+
+
+@bp.route("/rewards/<int:reward_id>/redeem", methods=["POST"])
+@requires(Permission.REDEEM_REWARDS)
+def redeem_reward(reward_id):
+    db = get_session()
+    reward = db.get(Reward, reward_id)
+    if reward is None or not reward.active:
+        abort(404)
+    request_key = request.form.get("request_key") or uuid.uuid4().hex
+    try:
+        redemption = redeem(
+            db,
+            current_user,
+            reward,
+            request_key=f"{current_user.id}:{request_key[:60]}",
+            shipping_address=request.form.get("shipping_address"),
+        )
+    except RedemptionRefused as refused:
+        db.rollback()
+        for message in refused.errors.values():
+            flash(str(message), "error")
+        return redirect(url_for("rewards.catalog")), 303
+    db.commit()
+    if redemption.code is not None:
+        flash(_("Done. Your code: %(code)s", code=redemption.code.code), "success")
+    else:
+        flash(_("Done. We will let you know when it is on its way."), "success")
+    return redirect(url_for("rewards.catalog")), 303
+
+
+@bp.route("/rewards/manage", methods=["GET", "POST"])
+@requires(Permission.MANAGE_REWARDS)
+def manage():
+    db = get_session()
+    errors = {}
+    if request.method == "POST":
+        try:
+            stock = request.form.get("stock", "").strip()
+            price = request.form.get("points_price", "").strip()
+            save_reward(
+                db,
+                RewardDetails(
+                    kind=request.form.get("kind", ""),
+                    name=request.form.get("name", ""),
+                    points_price=int(price) if price.lstrip("-").isdigit() else None,
+                    stock=int(stock) if stock.lstrip("-").isdigit() else None,
+                    description=request.form.get("description", ""),
+                ),
+            )
+        except InvalidInput as invalid:
+            db.rollback()
+            errors = {k: str(v) for k, v in invalid.errors.items()}
+        else:
+            db.commit()
+            flash(_("The reward was added."), "success")
+            return redirect(url_for("rewards.manage"))
+    rewards = db.scalars(select(Reward).order_by(Reward.id.desc())).all()
+    open_redemptions = db.scalars(
+        select(Redemption).where(Redemption.status == "requested").order_by(Redemption.id)
+    ).all()
+    return render_template(
+        "channel/rewards_manage.html",
+        rewards=[(r, _available(db, r)) for r in rewards],
+        redemptions=open_redemptions,
+        kinds=REWARD_KINDS,
+        errors=errors,
+        values=request.form,
+    ), 400 if errors else 200
+
+
+@bp.route("/rewards/manage/<int:reward_id>/codes", methods=["POST"])
+@requires(Permission.MANAGE_REWARDS)
+def add_codes(reward_id):
+    db = get_session()
+    reward = db.get(Reward, reward_id) or abort(404)
+    upload = request.files.get("file")
+    text = (
+        upload.read().decode("utf-8-sig", errors="replace")
+        if upload
+        else request.form.get("codes", "")
+    )
+    try:
+        added, known = import_codes(db, reward, text)
+    except InvalidInput as invalid:
+        db.rollback()
+        for message in invalid.errors.values():
+            flash(str(message), "error")
+    else:
+        db.commit()
+        flash(
+            _("%(added)s codes added, %(known)s already there.", added=added, known=known),
+            "success",
+        )
+    return redirect(url_for("rewards.manage"))
+
+
+@bp.route(
+    "/rewards/manage/redemptions/<int:redemption_id>/<any(fulfil, cancel):action>", methods=["POST"]
+)
+@requires(Permission.MANAGE_REWARDS)
+def decide_redemption(redemption_id, action):
+    db = get_session()
+    redemption = db.get(Redemption, redemption_id) or abort(404)
+    try:
+        (fulfil_redemption if action == "fulfil" else cancel_redemption)(db, redemption)
+    except InvalidInput as invalid:
+        db.rollback()
+        for message in invalid.errors.values():
+            flash(str(message), "error")
+    else:
+        db.commit()
+        flash(
+            _("Fulfilled.") if action == "fulfil" else _("Cancelled; the points were refunded."),
+            "success",
+        )
+    return redirect(url_for("rewards.manage"))
+
+
+@bp.route("/partners/<int:partner_id>/pool", methods=["GET", "POST"])
+@requires(Permission.VIEW_PARTNER_EARNINGS)
+def company_pool(partner):
+    db = get_session()
+    staff = db.scalars(
+        select(Person)
+        .where(Person.partner_id == partner.id, Person.active.is_(True))
+        .order_by(Person.full_name)
+    ).all()
+    errors = {}
+    if request.method == "POST":
+        if not current_user.can(Permission.MANAGE_POOL):
+            abort(403)
+        person_id = request.form.get("person_id", type=int)
+        recipient = next((p for p in staff if p.id == person_id), None)
+        try:
+            distribute(
+                db,
+                partner,
+                recipient,
+                request.form.get("points", type=int),
+                actor_id=current_user.id,
+                note=request.form.get("note", ""),
+                request_key=request.form.get("request_key") or uuid.uuid4().hex,
+            )
+        except InvalidInput as invalid:
+            db.rollback()
+            errors = {k: str(v) for k, v in invalid.errors.items()}
+        else:
+            db.commit()
+            flash(_("The points were handed out."), "success")
+            return redirect(url_for("rewards.company_pool", partner_id=partner.id))
+    people = {p.id: p for p in db.scalars(select(Person).where(Person.partner_id == partner.id))}
+    return render_template(
+        "channel/pool.html",
+        partner=partner,
+        balance=balance_of(db, pool_account(partner.id))[1],
+        staff=staff,
+        history=pool_history(db, partner),
+        people=people,
+        errors=errors,
+        values=request.form,
+        request_key=uuid.uuid4().hex,
+    ), 400 if errors else 200

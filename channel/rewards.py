@@ -1,0 +1,312 @@
+"""The rewards catalog and redemption: points spent, stock reserved, in one transaction.
+
+`redeem` debits the person's available points through the ledger's one write path and
+reserves stock (or hands out one gift-card code) with conditional updates, so many
+concurrent redemptions can neither overdraw a balance nor oversell an item. A cancelled
+redemption is refunded by a reversing posting and its stock returned.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from channel.postings import InsufficientPoints, Line, person_account, post
+from core.db import Base, utcnow
+from core.errors import InvalidInput
+from roles.models import Person
+
+REWARD_KINDS = ("gift_card", "physical", "training_seat", "donation", "cashout")
+REDEMPTION_STATUSES = ("requested", "fulfilled", "cancelled")
+
+
+class Reward(Base):
+    __tablename__ = "rewards"
+    __table_args__ = (
+        CheckConstraint("points_price > 0", name="price_positive"),
+        CheckConstraint("stock IS NULL OR stock >= 0", name="stock_non_negative"),
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in REWARD_KINDS) + ")", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    points_price: Mapped[int] = mapped_column(Integer)
+    #: Items left; NULL: unlimited. Gift cards count their unused codes instead.
+    stock: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    texts: Mapped[list["RewardText"]] = relationship(cascade="all, delete-orphan")
+
+    def text_in(self, language: str) -> tuple[str, str]:
+        for text in self.texts:
+            if text.language == language:
+                return text.name, text.description
+        return self.name, self.description
+
+
+class RewardText(Base):
+    __tablename__ = "reward_texts"
+    __table_args__ = (UniqueConstraint("reward_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class GiftCardCode(Base):
+    """One code of a gift card reward, handed out to exactly one redemption."""
+
+    __tablename__ = "gift_card_codes"
+    __table_args__ = (UniqueConstraint("reward_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("rewards.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(100))
+    #: Set once, when the code is handed out; unique so no code goes out twice.
+    redemption_id: Mapped[int | None] = mapped_column(
+        ForeignKey("redemptions.id", ondelete="RESTRICT"), unique=True
+    )
+
+
+class Redemption(Base):
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in REDEMPTION_STATUSES) + ")", name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The client's key for this request: the same key twice redeems once.
+    request_key: Mapped[str] = mapped_column(String(100), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
+    reward_id: Mapped[int] = mapped_column(
+        ForeignKey("rewards.id", ondelete="RESTRICT"), index=True
+    )
+    points: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="requested")
+    shipping_address: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+    reward: Mapped[Reward] = relationship()
+    code: Mapped[GiftCardCode | None] = relationship(
+        primaryjoin="GiftCardCode.redemption_id == Redemption.id", viewonly=True, uselist=False
+    )
+
+
+class RedemptionRefused(InvalidInput):
+    """The redemption cannot be made; nothing was spent or reserved."""
+
+
+@dataclass(frozen=True)
+class RewardDetails:
+    kind: str
+    name: str
+    points_price: int
+    stock: int | None = None
+    description: str = ""
+
+
+def save_reward(session: Session, details: RewardDetails, existing: Reward | None = None) -> Reward:
+    errors = {}
+    if details.kind not in REWARD_KINDS:
+        errors["kind"] = _l("Choose a kind of reward.")
+    if not (details.name or "").strip():
+        errors["name"] = _l("Give the reward a name.")
+    if details.points_price is None or details.points_price <= 0:
+        errors["points_price"] = _l("The price must be at least one point.")
+    if details.stock is not None and details.stock < 0:
+        errors["stock"] = _l("Stock cannot be negative.")
+    if details.kind == "gift_card" and details.stock is not None:
+        errors["stock"] = _l("Gift cards count their codes: import codes instead of a stock.")
+    if errors:
+        raise InvalidInput(errors)
+    reward = existing or Reward()
+    reward.kind, reward.name = details.kind, details.name.strip()
+    reward.description = (details.description or "").strip()
+    reward.points_price, reward.stock = details.points_price, details.stock
+    session.add(reward)
+    session.flush()
+    return reward
+
+
+def import_codes(session: Session, reward: Reward, text: str) -> tuple[int, int]:
+    """Add gift-card codes, one per line; returns (added, already there)."""
+    if reward.kind != "gift_card":
+        raise InvalidInput({"file": _l("Only gift card rewards take codes.")})
+    codes = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    known = set(
+        session.scalars(select(GiftCardCode.code).where(GiftCardCode.reward_id == reward.id))
+    )
+    new = [c for c in codes if c not in known]
+    session.add_all(GiftCardCode(reward_id=reward.id, code=c) for c in new)
+    session.flush()
+    return len(new), len(codes) - len(new)
+
+
+def codes_left(session: Session, reward: Reward) -> int:
+    return session.scalar(
+        select(func.count(GiftCardCode.id)).where(
+            GiftCardCode.reward_id == reward.id, GiftCardCode.redemption_id.is_(None)
+        )
+    )
+
+
+def redeem(
+    session: Session,
+    person,
+    reward: Reward,
+    *,
+    request_key: str,
+    shipping_address: str | None = None,
+) -> Redemption:
+    """Spend the person's points on one reward; all of it happens, or none."""
+    existing = session.scalar(select(Redemption).where(Redemption.request_key == request_key))
+    if existing is not None:
+        return existing
+    errors = {}
+    if not reward.active:
+        errors["reward"] = _l("This reward is no longer offered.")
+    if person.partner_id is None or not person.active:
+        errors["reward"] = _l("Only partner staff redeem rewards.")
+    address = (shipping_address or "").strip()
+    if reward.kind == "physical" and not address:
+        errors["shipping_address"] = _l("Give the address to send it to.")
+    if errors:
+        raise RedemptionRefused(errors)
+    try:
+        with session.begin_nested():
+            redemption = Redemption(
+                request_key=request_key,
+                person_id=person.id,
+                reward_id=reward.id,
+                points=reward.points_price,
+                shipping_address=address or None,
+                status="fulfilled" if reward.kind == "gift_card" else "requested",
+            )
+            session.add(redemption)
+            session.flush()
+            _reserve(session, reward, redemption)
+            post(
+                session,
+                f"redeem:{request_key}",
+                [
+                    Line(
+                        account=person_account(person.id),
+                        points=-reward.points_price,
+                        kind="redeem",
+                        partner_id=person.partner_id,
+                        person_id=person.id,
+                        memo=f"reward {reward.id}: {reward.name}"[:255],
+                    )
+                ],
+            )
+    except InsufficientPoints:
+        raise RedemptionRefused(
+            {"reward": _l("You do not have enough available points for this.")}
+        ) from None
+    except IntegrityError:
+        session.expire_all()
+        existing = session.scalar(select(Redemption).where(Redemption.request_key == request_key))
+        if existing is None:
+            raise
+        return existing
+    return redemption
+
+
+def _reserve(session: Session, reward: Reward, redemption: Redemption) -> None:
+    if reward.kind == "gift_card":
+        free = (
+            select(GiftCardCode.id)
+            .where(GiftCardCode.reward_id == reward.id, GiftCardCode.redemption_id.is_(None))
+            .order_by(GiftCardCode.id)
+            .limit(1)
+        )
+        if session.bind.dialect.name == "postgresql":
+            free = free.with_for_update(skip_locked=True)
+        code_id = session.scalar(free)
+        taken = 0
+        if code_id is not None:
+            taken = session.execute(
+                update(GiftCardCode)
+                .where(GiftCardCode.id == code_id, GiftCardCode.redemption_id.is_(None))
+                .values(redemption_id=redemption.id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if not taken:
+            raise RedemptionRefused({"reward": _l("This reward is sold out.")})
+        return
+    if reward.stock is None:
+        return
+    reserved = session.execute(
+        update(Reward)
+        .where(Reward.id == reward.id, Reward.stock > 0)
+        .values(stock=Reward.stock - 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not reserved:
+        raise RedemptionRefused({"reward": _l("This reward is sold out.")})
+
+
+def cancel_redemption(session: Session, redemption: Redemption) -> None:
+    """Refund the points by a reversing posting and give the stock back."""
+    if redemption.status == "cancelled":
+        return
+    if redemption.reward.kind == "gift_card":
+        raise RedemptionRefused(
+            {"status": _l("A gift card code that was handed out cannot be taken back.")}
+        )
+    person_id = redemption.person_id
+    person = session.get(Person, person_id)
+    post(
+        session,
+        f"refund:{redemption.id}",
+        [
+            Line(
+                account=person_account(person_id),
+                points=redemption.points,
+                kind="refund",
+                partner_id=person.partner_id,
+                person_id=person_id,
+                memo=f"redemption {redemption.id} cancelled",
+            )
+        ],
+    )
+    if redemption.reward.stock is not None:
+        session.execute(
+            update(Reward)
+            .where(Reward.id == redemption.reward_id)
+            .values(stock=Reward.stock + 1)
+            .execution_options(synchronize_session=False)
+        )
+    redemption.status = "cancelled"
+    redemption.decided_at = utcnow()
+    session.flush()
+
+
+def fulfil_redemption(session: Session, redemption: Redemption) -> None:
+    if redemption.status != "requested":
+        raise RedemptionRefused({"status": _l("Only a requested redemption can be fulfilled.")})
+    redemption.status = "fulfilled"
+    redemption.decided_at = utcnow()
+    session.flush()

@@ -1,0 +1,227 @@
+"""Spending points: rewards, gift-card codes, refunds, and the company pool."""
+
+import pytest
+from sqlalchemy import func, select
+
+from channel.ledger import LedgerEntry
+from channel.pool import distribute
+from channel.postings import Line, balance_of, check_balances, person_account, pool_account, post
+from channel.rewards import (
+    GiftCardCode,
+    Redemption,
+    RedemptionRefused,
+    Reward,
+    cancel_redemption,
+    import_codes,
+    redeem,
+)
+from core.errors import InvalidInput
+from roles.permissions import Role
+from tests.builders import login_as
+
+
+def give(db, person, points, key=None):
+    post(
+        db,
+        key or f"gift:{person.id}:{points}",
+        [
+            Line(
+                account=person_account(person.id),
+                points=points,
+                kind="earn",
+                partner_id=person.partner_id,
+                person_id=person.id,
+            )
+        ],
+    )
+
+
+def reward(db, kind="physical", price=100, stock=2):
+    item = Reward(kind=kind, name=f"{kind} reward", points_price=price, stock=stock)
+    db.add(item)
+    db.flush()
+    return item
+
+
+def test_redeeming_debits_points_and_reserves_stock(db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 250)
+    item = reward(db)
+    redemption = redeem(
+        db, seller, item, request_key="r1", shipping_address="Brīvības iela 1, Rīga"
+    )
+    db.refresh(item)
+    assert (redemption.status, item.stock) == ("requested", 1)
+    assert balance_of(db, person_account(seller.id)) == (0, 150)
+
+
+def test_not_enough_points_spends_nothing_and_reserves_nothing(db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 99)
+    item = reward(db)
+    with pytest.raises(RedemptionRefused) as refused:
+        redeem(db, seller, item, request_key="r2", shipping_address="x")
+    assert "enough available points" in str(refused.value.errors["reward"])
+    db.refresh(item)
+    assert item.stock == 2 and db.scalar(select(func.count(Redemption.id))) == 0
+    assert balance_of(db, person_account(seller.id)) == (0, 99)
+
+
+def test_sold_out_spends_nothing(db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 500)
+    item = reward(db, stock=0)
+    with pytest.raises(RedemptionRefused):
+        redeem(db, seller, item, request_key="r3", shipping_address="x")
+    assert balance_of(db, person_account(seller.id)) == (0, 500)
+
+
+def test_physical_goods_need_an_address(db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 500)
+    with pytest.raises(RedemptionRefused) as refused:
+        redeem(db, seller, reward(db), request_key="r4")
+    assert "shipping_address" in refused.value.errors
+
+
+def test_the_same_request_twice_redeems_once(db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 500)
+    item = reward(db, kind="donation", stock=None)
+    first = redeem(db, seller, item, request_key="r5")
+    again = redeem(db, seller, item, request_key="r5")
+    assert first.id == again.id
+    assert balance_of(db, person_account(seller.id)) == (0, 400)
+
+
+def test_each_gift_card_code_goes_out_once(db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 1000)
+    item = reward(db, kind="gift_card", price=100, stock=None)
+    assert import_codes(db, item, "AAA-1\nAAA-2\n\nAAA-1\n") == (2, 0)
+    assert import_codes(db, item, "AAA-2\nAAA-3") == (1, 1)
+    handed = {redeem(db, seller, item, request_key=f"g{n}").code.code for n in range(3)}
+    assert handed == {"AAA-1", "AAA-2", "AAA-3"}
+    with pytest.raises(RedemptionRefused):
+        redeem(db, seller, item, request_key="g4")
+    assert balance_of(db, person_account(seller.id)) == (0, 700)
+    assert (
+        db.scalar(select(func.count(GiftCardCode.id)).where(GiftCardCode.redemption_id.is_(None)))
+        == 0
+    )
+
+
+def test_cancelling_refunds_by_a_reversing_entry_and_returns_the_stock(db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 100)
+    item = reward(db, stock=1)
+    redemption = redeem(db, seller, item, request_key="r6", shipping_address="x")
+    cancel_redemption(db, redemption)
+    cancel_redemption(db, redemption)  # twice changes nothing
+    db.refresh(item)
+    assert (redemption.status, item.stock) == ("cancelled", 1)
+    assert balance_of(db, person_account(seller.id)) == (0, 100)
+    kinds = db.scalars(
+        select(LedgerEntry.kind).where(LedgerEntry.person_id == seller.id).order_by(LedgerEntry.id)
+    ).all()
+    assert kinds == ["earn", "redeem", "refund"]
+    assert check_balances(db) == []
+
+
+def test_partner_manager_hands_pool_points_to_their_staff(db, world):
+    partner, manager, seller = (
+        world.partner_a,
+        world.people[Role.PARTNER_MANAGER],
+        world.people[Role.SELLER],
+    )
+    post(
+        db,
+        "pool:seed",
+        [
+            Line(
+                account=pool_account(partner.id),
+                points=300,
+                kind="earn",
+                partner_id=partner.id,
+                to_pool=True,
+            )
+        ],
+    )
+    distribute(
+        db,
+        partner,
+        seller,
+        120,
+        actor_id=manager.id,
+        note="Best installer of March",
+        request_key="t1",
+    )
+    assert balance_of(db, pool_account(partner.id)) == (0, 180)
+    assert balance_of(db, person_account(seller.id)) == (0, 120)
+    line = db.scalar(
+        select(LedgerEntry).where(LedgerEntry.posting_key == "pool:t1", LedgerEntry.line == 1)
+    )
+    assert (line.memo, line.reason["by"]) == ("Best installer of March", manager.id)
+    with pytest.raises(InvalidInput) as refused:
+        distribute(
+            db,
+            partner,
+            world.others[Role.SELLER],
+            500,
+            actor_id=manager.id,
+            note="",
+            request_key="t2",
+        )
+    assert set(refused.value.errors) == {"person", "note"}
+    with pytest.raises(InvalidInput) as refused:
+        distribute(db, partner, seller, 500, actor_id=manager.id, note="Too much", request_key="t3")
+    assert "points" in refused.value.errors
+
+
+def test_staff_redeem_on_the_rewards_page(client, db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 150)
+    item = reward(db, kind="donation", price=100, stock=None)
+    db.commit()
+    login_as(client, seller)
+    page = client.get("/rewards/").get_data(as_text=True)
+    assert "You can spend 150 points." in page and "donation reward" in page
+    response = client.post(f"/rewards/{item.id}/redeem", data={"request_key": "web-1"})
+    assert response.status_code == 303
+    assert "You can spend 50 points." in client.get("/rewards/").get_data(as_text=True)
+    client.post(f"/rewards/{item.id}/redeem", data={"request_key": "web-2"})
+    assert "You do not have enough available points" in client.get("/rewards/").get_data(
+        as_text=True
+    )
+
+
+def test_pool_page_hands_out_points(client, db, world):
+    partner, seller = world.partner_a, world.people[Role.SELLER]
+    post(
+        db,
+        "pool:web",
+        [
+            Line(
+                account=pool_account(partner.id),
+                points=50,
+                kind="earn",
+                partner_id=partner.id,
+                to_pool=True,
+            )
+        ],
+    )
+    db.commit()
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    response = client.post(
+        f"/partners/{partner.id}/pool",
+        data={"person_id": seller.id, "points": "20", "note": "Thanks", "request_key": "p1"},
+    )
+    assert response.status_code == 302
+    assert balance_of(db, person_account(seller.id)) == (0, 20)
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    assert (
+        client.post(
+            f"/partners/{partner.id}/pool", data={"person_id": seller.id, "points": "5"}
+        ).status_code
+        == 403
+    )
