@@ -1,11 +1,13 @@
 """`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact."""
 
+from datetime import timedelta
+
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from channel.demo import DEMO_PASSWORD, seed_demo
-from channel.postings import check_balances, release_due
+from channel.postings import check_balances, expire_points, release_due
 from core.db import get_session, utcnow
 from roles.auth import make_password_hasher
 
@@ -40,3 +42,16 @@ def release_command():
     released = release_due(db, utcnow())
     db.commit()
     click.echo(f"released {released} pending earnings")
+
+
+@ledger_cli.command("expire")
+@click.option(
+    "--months", type=int, default=None, help="Lifetime of points (default: POINTS_LIFETIME_MONTHS)."
+)
+def expire_command(months):
+    """Expire available points older than their lifetime, oldest first."""
+    months = months or current_app.config["POINTS_LIFETIME_MONTHS"]
+    db = get_session()
+    expired = expire_points(db, utcnow(), timedelta(days=round(months * 30.4375)))
+    db.commit()
+    click.echo(f"expired {sum(expired.values())} points in {len(expired)} accounts")

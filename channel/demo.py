@@ -153,6 +153,7 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
         created["people"] += 1
     session.flush()
     created["programs"] = seed_demo_program(session)
+    created["rewards"] = seed_demo_rewards(session)
     return created
 
 
@@ -310,7 +311,10 @@ def seed_demo_program(session: Session) -> int:
     )
     launch_program(session, program, actor_id=channel_manager.id)
     _seed_activity(session, today, baltic, instal, technician, record_activity, Activity)
-    session.flush()
+    from channel.postings import release_due
+    from core.db import utcnow
+
+    release_due(session, utcnow())
     return 1
 
 
@@ -391,6 +395,7 @@ def _seed_activity(
                 source_key=f"demo:{kind}:{index}",
                 **facts,
             ),
+            return_window=timedelta(days=7),
         )
     record_activity(
         session,
@@ -402,3 +407,48 @@ def _seed_activity(
             amount=Decimal("4820.00"),
         ),
     )
+
+
+def seed_demo_rewards(session: Session) -> int:
+    """A small rewards catalog: a gift card with codes, goods, a training seat, a donation."""
+    from channel.rewards import GiftCardCode, Reward, RewardText
+
+    if session.scalar(select(Reward)) is not None:
+        return 0
+    gift = Reward(
+        kind="gift_card",
+        name="Fuel card 20 EUR",
+        points_price=2000,
+        texts=[
+            RewardText(language="lv", name="Degvielas karte 20 EUR"),
+            RewardText(language="pl", name="Karta paliwowa 20 EUR"),
+            RewardText(language="ru", name="Топливная карта 20 EUR"),
+            RewardText(language="he", name="כרטיס דלק 20 EUR"),
+            RewardText(language="fa", name="کارت سوخت ۲۰ یورو"),
+        ],
+    )
+    rewards = [
+        gift,
+        Reward(
+            kind="physical",
+            name="Cordless drill",
+            points_price=6000,
+            stock=12,
+            texts=[
+                RewardText(language="pl", name="Wiertarko-wkrętarka"),
+                RewardText(language="ru", name="Аккумуляторная дрель"),
+            ],
+        ),
+        Reward(
+            kind="training_seat",
+            name="Heat pump installer course, Riga",
+            points_price=3000,
+            stock=8,
+        ),
+        Reward(kind="donation", name="Plant ten trees in your name", points_price=500, stock=None),
+    ]
+    session.add_all(rewards)
+    session.flush()
+    session.add_all(GiftCardCode(reward_id=gift.id, code=f"FUEL-20-{n:04d}") for n in range(1, 26))
+    session.flush()
+    return len(rewards)

@@ -231,3 +231,50 @@ def release_due(session: Session, now: datetime) -> int:
             ],
         )
     return len(due)
+
+
+def expire_points(session: Session, now: datetime, lifetime) -> dict[str, int]:
+    """Expire available points older than `lifetime`, oldest first (FIFO by earning date).
+
+    Debits consume the oldest credits first, so what is left of credits older than the
+    cutoff is what expires. Idempotent per account and day. Returns points expired per account.
+    """
+    cutoff = now - lifetime
+    expired: dict[str, int] = {}
+    accounts = session.scalars(select(Balance.account_key).where(Balance.available > 0)).all()
+    for account in accounts:
+        lines = session.execute(
+            select(LedgerEntry.created_at, LedgerEntry.points, LedgerEntry.partner_id)
+            .where(LedgerEntry.account_key == account, LedgerEntry.bucket == "available")
+            .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        ).all()
+        to_consume = -sum(points for _, points, _ in lines if points < 0)
+        stale = 0
+        for created_at, points, _partner in lines:
+            if points <= 0:
+                continue
+            used = min(points, to_consume)
+            to_consume -= used
+            if created_at < cutoff:
+                stale += points - used
+        if stale <= 0:
+            continue
+        partner_id = lines[-1].partner_id
+        person_id = int(account.split(":")[1]) if account.startswith("person:") else None
+        post(
+            session,
+            f"expire:{account}:{now.date().isoformat()}",
+            [
+                Line(
+                    account=account,
+                    points=-stale,
+                    kind="expire",
+                    partner_id=partner_id,
+                    person_id=person_id,
+                    to_pool=person_id is None,
+                    memo=f"points earned before {cutoff.date().isoformat()} expired",
+                )
+            ],
+        )
+        expired[account] = stale
+    return expired

@@ -48,6 +48,10 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         #: Sign-in codes sent to one phone number within SIGN_IN_CODE_WINDOW_MINUTES.
         "SIGN_IN_CODES_PER_WINDOW": int(environ.get("SIGN_IN_CODES_PER_WINDOW", 3)),
         "SIGN_IN_CODE_WINDOW_MINUTES": int(environ.get("SIGN_IN_CODE_WINDOW_MINUTES", 15)),
+        #: How long earned points stay spendable; `flask ledger expire` removes older ones.
+        "POINTS_LIFETIME_MONTHS": int(environ.get("POINTS_LIFETIME_MONTHS", 24)),
+        #: Days a sale's points stay pending, so a returned sale can be reversed first.
+        "RETURN_WINDOW_DAYS": int(environ.get("RETURN_WINDOW_DAYS", 30)),
         #: Messaging backend: "development" keeps messages in the local outbox only.
         "MESSAGING_BACKEND": environ.get("MESSAGING_BACKEND", "development"),
         #: argon2id cost; the defaults are RFC 9106's low-memory profile (above OWASP's floor).

@@ -243,3 +243,26 @@ def test_any_sequence_keeps_every_balance_equal_to_its_entries_and_never_negativ
                 assert pending >= 0 and available >= 0
     finally:
         nested.rollback()
+
+
+def test_points_expire_oldest_first_once_a_day(db, accounts):
+    import time_machine
+
+    from channel.postings import expire_points
+
+    partner, seller, technician = accounts
+    start = datetime(2025, 1, 10, tzinfo=UTC)
+    with time_machine.travel(start):
+        post(db, "old:seller", [earn(partner, seller, 100)])
+        post(db, "old:tech", [earn(partner, technician, 100)])
+    with time_machine.travel(start + timedelta(days=300)):
+        post(db, "new:seller", [earn(partner, seller, 50)])
+        post(db, "spend:seller", [debit(partner, seller, 120)])  # eats the old 100 first, then 20
+        post(db, "spend:tech", [debit(partner, technician, 30)])
+    now = start + timedelta(days=400)
+    expired = expire_points(db, now, timedelta(days=365))
+    assert expired == {person_account(technician.id): 70}  # the seller's old points were all spent
+    assert balance_of(db, person_account(seller.id)) == (0, 30)
+    assert balance_of(db, person_account(technician.id)) == (0, 0)
+    assert expire_points(db, now, timedelta(days=365)) == {}
+    assert check_balances(db) == []
