@@ -63,6 +63,12 @@ class Activity(Base):
     due_on: Mapped[date | None] = mapped_column(Date)
     paid_on: Mapped[date | None] = mapped_column(Date)
     is_first_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: This person's share of a sale credited to several people, in percent.
+    share_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    #: The claim it was approved from, if any.
+    claim_id: Mapped[int | None] = mapped_column(
+        ForeignKey("claims.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -173,6 +179,7 @@ def activity_event(activity: Activity, sku_group: str | None, unit_points: int |
         due_on=activity.due_on,
         paid_on=activity.paid_on,
         is_first_order=activity.is_first_order,
+        share_percent=activity.share_percent or 100,
     )
 
 

@@ -4,6 +4,7 @@ import os
 
 from alembic import context
 
+import channel.claims  # noqa: F401
 import channel.ledger  # noqa: F401  (registers the tables)
 import channel.models  # noqa: F401
 import channel.rewards  # noqa: F401
@@ -30,6 +31,14 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite rebuilds a table to alter it ("batch" mode): with foreign keys enforced,
+        # dropping the old copy of a referenced table would fail. Off outside any
+        # transaction (a PRAGMA inside one is ignored), checked again before commit.
+        if connection.in_transaction():
+            connection.commit()
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -38,8 +47,14 @@ def _run(connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left rows with broken foreign keys: {broken[:5]}")
     if connection.in_transaction():
         connection.commit()
+    if sqlite:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 run_migrations_online()

@@ -96,6 +96,8 @@ class Event:
     due_on: date | None = None
     paid_on: date | None = None
     is_first_order: bool = False
+    #: The person's share of a sale credited to several people, in percent.
+    share_percent: int = 100
 
 
 @dataclass
@@ -324,6 +326,11 @@ def evaluate(
             if earned is None:
                 continue
             raw, reason, once_key = earned
+            if event.share_percent != 100:
+                raw = raw * event.share_percent // 100
+                reason = {**reason, "share_percent": event.share_percent}
+                if raw <= 0:
+                    continue
             if once_key and (rule.id, once_key) in usage.awarded_keys:
                 outcome.notes.append(f"already_awarded:{once_key}")
                 continue

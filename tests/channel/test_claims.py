@@ -1,0 +1,215 @@
+"""Claims: checked by every fraud rule, approved into points, rejected with a reason, returned."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from channel.claims import (
+    Claim,
+    ClaimDetails,
+    InvalidClaim,
+    approve_claim,
+    reject_claim,
+    return_claim,
+    submit_claim,
+)
+from channel.ledger import Activity
+from channel.postings import balance_of, check_balances, person_account, release_due
+from channel.programs import launch_program
+from roles.permissions import Role
+from tests.builders import (
+    add_scheme,
+    approve,
+    make_group,
+    make_product,
+    make_program,
+    offer,
+    record,
+)
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def program(db, world):
+    group = make_group(db, "boilers", points=10)
+    make_product(db, group, "BX-24")
+    make_product(db, group, "BX-35")
+    program = make_program(db, partners=[world.partner_a, world.partner_b])
+    add_scheme(
+        db,
+        program,
+        ["seller", "engineer"],
+        ("unit_sold", {"product_group": "boilers", "points_per_unit": 10}),
+    )
+    add_scheme(db, program, ["technician"], ("install", {"points_per_install": 50}))
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+    launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    return program
+
+
+def sale(**overrides):
+    values = {
+        "kind": "sale",
+        "occurred_on": TODAY,
+        "invoice_number": "INV-1",
+        "lines": [("bx-24", 3)],
+    }
+    values.update(overrides)
+    return ClaimDetails(**values)
+
+
+def points(db, person):
+    pending, available = balance_of(db, person_account(person.id))
+    return pending + available
+
+
+def test_a_clean_sale_is_approved_at_once_and_earns_pending_points(db, world, program):
+    seller = world.people[Role.SELLER]
+    claim = submit_claim(db, seller, sale(), today=TODAY)
+    assert (claim.status, claim.flags) == ("approved", [])
+    assert balance_of(db, person_account(seller.id)) == (30, 0)  # pending through the return window
+
+
+def test_a_sale_shared_with_an_engineer_is_split_by_the_shares(db, world, program):
+    seller, engineer = world.people[Role.SELLER], world.people[Role.ENGINEER]
+    submit_claim(
+        db, seller, sale(lines=[("BX-24", 4)], shares={seller.id: 75, engineer.id: 25}), today=TODAY
+    )
+    assert (points(db, seller), points(db, engineer)) == (30, 10)
+
+
+def test_shares_must_add_up_and_stay_within_the_company(db, world, program):
+    seller = world.people[Role.SELLER]
+    with pytest.raises(InvalidClaim) as refused:
+        submit_claim(
+            db, seller, sale(shares={seller.id: 60, world.others[Role.SELLER].id: 30}), today=TODAY
+        )
+    assert "shares" in refused.value.errors
+    assert db.scalar(select(func.count(Claim.id))) == 0
+
+
+def test_bad_claims_report_every_problem_and_save_nothing(db, world, program):
+    with pytest.raises(InvalidClaim) as refused:
+        submit_claim(
+            db,
+            world.people[Role.SELLER],
+            sale(occurred_on=TODAY + timedelta(days=1), invoice_number="", lines=[("NOPE", 0)]),
+            today=TODAY,
+        )
+    assert set(refused.value.errors) == {"occurred_on", "invoice_number", "lines"}
+    assert db.scalar(select(func.count(Claim.id))) == 0
+
+
+def test_the_same_serial_claimed_twice_goes_to_review(db, world, program):
+    technician = world.people[Role.TECHNICIAN]
+    first = submit_claim(
+        db, technician, ClaimDetails(kind="install", occurred_on=TODAY, serial="sn-1"), today=TODAY
+    )
+    second = submit_claim(
+        db,
+        world.others[Role.TECHNICIAN],
+        ClaimDetails(kind="install", occurred_on=TODAY, serial="SN-1"),
+        today=TODAY,
+    )
+    assert first.status == "approved" and points(db, technician) == 50
+    assert second.status == "pending" and "duplicate_serial" in second.flags
+
+
+def test_the_same_invoice_line_claimed_twice_goes_to_review(db, world, program):
+    submit_claim(db, world.people[Role.SELLER], sale(), today=TODAY)
+    again = submit_claim(db, world.people[Role.ENGINEER], sale(), today=TODAY)
+    other_line = submit_claim(
+        db, world.people[Role.ENGINEER], sale(lines=[("BX-35", 1)]), today=TODAY
+    )
+    assert again.flags == ["duplicate_invoice_line"] and other_line.flags == []
+
+
+def test_claims_beyond_what_the_partner_bought_go_to_review(db, world, program):
+    record(db, "purchase", partner=world.partner_a, sku="BX-24", quantity=5)
+    ok = submit_claim(db, world.people[Role.SELLER], sale(lines=[("BX-24", 5)]), today=TODAY)
+    too_many = submit_claim(
+        db,
+        world.people[Role.SELLER],
+        sale(invoice_number="INV-2", lines=[("BX-24", 1)]),
+        today=TODAY,
+    )
+    assert ok.flags == [] and too_many.flags == ["exceeds_purchases"]
+
+
+def test_a_burst_of_claims_far_above_the_norm_goes_to_review(db, world, program):
+    seller = world.people[Role.SELLER]
+    claims = [
+        submit_claim(db, seller, sale(invoice_number=f"B-{n}"), today=TODAY) for n in range(12)
+    ]
+    assert [c.flags for c in claims[:10]] == [[]] * 10
+    assert "velocity" in claims[11].flags
+
+
+def test_a_claim_outside_every_approved_program_goes_to_review(db, world, program):
+    late = submit_claim(
+        db, world.people[Role.SELLER], sale(occurred_on=TODAY - timedelta(days=30)), today=TODAY
+    )
+    declined_partner = submit_claim(
+        db, world.others[Role.SELLER], sale(invoice_number="X"), today=TODAY
+    )
+    assert late.flags == ["outside_program"] and declined_partner.flags == ["outside_program"]
+
+
+def test_reviewer_approves_or_rejects_with_a_reason(db, world, program):
+    technician, reviewer = world.people[Role.TECHNICIAN], world.people[Role.CHANNEL_MANAGER]
+    submit_claim(
+        db, technician, ClaimDetails(kind="install", occurred_on=TODAY, serial="SN-9"), today=TODAY
+    )
+    twin = submit_claim(
+        db,
+        world.people[Role.ENGINEER],
+        ClaimDetails(kind="install", occurred_on=TODAY, serial="SN-9"),
+        today=TODAY,
+    )
+    with pytest.raises(InvalidClaim):
+        reject_claim(db, twin, actor_id=reviewer.id, reason=" ")
+    reject_claim(db, twin, actor_id=reviewer.id, reason="Serial SN-9 was installed by a colleague")
+    assert (twin.status, twin.rejection_reason) == (
+        "rejected",
+        "Serial SN-9 was installed by a colleague",
+    )
+    flagged = submit_claim(
+        db,
+        technician,
+        ClaimDetails(kind="install", occurred_on=TODAY - timedelta(days=30), serial="SN-10"),
+        today=TODAY,
+    )
+    approve_claim(db, flagged, actor_id=reviewer.id)
+    assert flagged.status == "approved"  # approved, but outside the program: it earns nothing
+    assert points(db, technician) == 50
+
+
+def test_a_returned_sale_is_reversed_before_and_after_its_points_become_available(
+    db, world, program
+):
+    seller = world.people[Role.SELLER]
+    early = submit_claim(db, seller, sale(invoice_number="R-1"), today=TODAY)
+    assert return_claim(db, early, actor_id=None) == 30
+    assert balance_of(db, person_account(seller.id)) == (0, 0)
+
+    late = submit_claim(db, seller, sale(invoice_number="R-2"), today=TODAY)
+    release_due(db, datetime.now(UTC) + timedelta(days=31))
+    assert balance_of(db, person_account(seller.id)) == (0, 30)
+    assert return_claim(db, late, actor_id=None) == 30
+    assert balance_of(db, person_account(seller.id)) == (0, 0)
+    assert check_balances(db) == []
+    assert release_due(db, datetime.now(UTC) + timedelta(days=60)) == 0  # nothing left to release
+
+
+def test_approved_claims_become_activities_once(db, world, program):
+    seller = world.people[Role.SELLER]
+    claim = submit_claim(db, seller, sale(lines=[("BX-24", 1), ("BX-35", 2)]), today=TODAY)
+    assert db.scalar(select(func.count(Activity.id)).where(Activity.claim_id == claim.id)) == 2
+    with pytest.raises(InvalidClaim):
+        approve_claim(db, claim, actor_id=None)
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=1)):
+        assert points(db, seller) == 30
