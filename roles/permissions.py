@@ -46,6 +46,10 @@ class Permission(StrEnum):
     MANAGE_REWARDS = "manage_rewards"
     #: Hand out the company pool's points to one's own staff.
     MANAGE_POOL = "manage_pool"
+    #: Claim a sale, an install, an order or a payment.
+    SUBMIT_CLAIMS = "submit_claims"
+    #: Approve, reject and return claims.
+    REVIEW_CLAIMS = "review_claims"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -56,6 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.VIEW_OWN_PROGRAMS,
         Permission.REDEEM_REWARDS,
         Permission.MANAGE_POOL,
+        Permission.SUBMIT_CLAIMS,
     },
     Role.CHANNEL_MANAGER: frozenset(
         {
@@ -69,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_PROGRAMS,
             Permission.VIEW_PARTNER_EARNINGS,
             Permission.MANAGE_REWARDS,
+            Permission.REVIEW_CLAIMS,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(
@@ -82,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_OWN_PROGRAMS,
             Permission.REDEEM_REWARDS,
             Permission.MANAGE_POOL,
+            Permission.SUBMIT_CLAIMS,
         }
     ),
     **{
@@ -91,6 +98,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                 Permission.EDIT_OWN_PROFILE,
                 Permission.VIEW_OWN_PROGRAMS,
                 Permission.REDEEM_REWARDS,
+                Permission.SUBMIT_CLAIMS,
             }
         )
         for role in FIELD_ROLES

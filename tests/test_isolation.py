@@ -33,6 +33,7 @@ OBJECT_ROUTES = {
     "decisions.program_decision": ("/partners/{partner}/programs/{program}", MANAGERS),
     "decisions.program_earnings": ("/partners/{partner}/programs/{program}/earnings", MANAGERS),
     "rewards.company_pool": ("/partners/{partner}/pool", MANAGERS),
+    "claims.partner_claims": ("/partners/{partner}/claims", MANAGERS),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -55,6 +56,10 @@ PLAIN_ROUTES = {
     "rewards.manage": ("/rewards/manage", MANUFACTURER),
     "rewards.add_codes": ("/rewards/manage/{reward}/codes", MANUFACTURER),
     "rewards.decide_redemption": ("/rewards/manage/redemptions/{redemption}/fulfil", MANUFACTURER),
+    "claims.claim_new": ("/claims/new/sale", PARTNER_STAFF),
+    "claims.my_claims": ("/claims/mine", PARTNER_STAFF),
+    "claims.review_queue": ("/claims/review", MANUFACTURER),
+    "claims.decide_claim": ("/claims/{claim}/reject", MANUFACTURER),
 }
 
 PUBLIC_ROUTES = {
@@ -110,8 +115,20 @@ def objects(db, world):
         points=10,
     )
     db.add(redemption)
+    from datetime import date
+
+    from channel.claims import Claim
+
+    claim = Claim(
+        person_id=world.people[Role.SELLER].id,
+        partner_id=world.partner_a.id,
+        kind="install",
+        occurred_on=date.today(),
+        serial="ISO-1",
+    )
+    db.add(claim)
     db.commit()
-    sides["catalog"] = {"reward": reward.id, "redemption": redemption.id}
+    sides["catalog"] = {"reward": reward.id, "redemption": redemption.id, "claim": claim.id}
     return sides
 
 

@@ -213,3 +213,55 @@ def test_approved_claims_become_activities_once(db, world, program):
         approve_claim(db, claim, actor_id=None)
     with time_machine.travel(datetime.now(UTC) + timedelta(days=1)):
         assert points(db, seller) == 30
+
+
+def test_staff_claim_on_the_web_and_reviewers_reject_with_a_reason(client, db, world, program):
+    from tests.builders import login_as
+
+    technician = world.people[Role.TECHNICIAN]
+    login_as(client, technician)
+    response = client.post(
+        "/claims/new/install", data={"occurred_on": TODAY.isoformat(), "serial": "web-1"}
+    )
+    assert response.status_code == 302
+    response = client.post(
+        "/claims/new/install", data={"occurred_on": TODAY.isoformat(), "serial": ""}
+    )
+    assert response.status_code == 400 and "Give the serial number" in response.get_data(
+        as_text=True
+    )
+    login_as(client, world.people[Role.ENGINEER])
+    client.post("/claims/new/install", data={"occurred_on": TODAY.isoformat(), "serial": "WEB-1"})
+    twin = db.scalar(select(Claim).where(Claim.person_id == world.people[Role.ENGINEER].id))
+    assert twin.status == "pending"
+
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    queue = client.get("/claims/review").get_data(as_text=True)
+    assert "This serial number was already claimed." in queue
+    client.post(f"/claims/{twin.id}/reject", data={"reason": "Installed by a colleague"})
+    login_as(client, world.people[Role.ENGINEER])
+    mine = client.get("/claims/mine").get_data(as_text=True)
+    assert "Rejected" in mine and "Installed by a colleague" in mine
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    staff = client.get(f"/partners/{world.partner_a.id}/claims").get_data(as_text=True)
+    assert "WEB-1" in staff and technician.full_name in staff
+
+
+def test_a_sale_claimed_on_the_web_is_shared_with_a_colleague(client, db, world, program):
+    from tests.builders import login_as
+
+    seller, engineer = world.people[Role.SELLER], world.people[Role.ENGINEER]
+    login_as(client, seller)
+    response = client.post(
+        "/claims/new/sale",
+        data={
+            "occurred_on": TODAY.isoformat(),
+            "invoice_number": "web-77",
+            "sku-0": "BX-24",
+            "qty-0": "2",
+            "share_person": engineer.id,
+            "share_percent": "50",
+        },
+    )
+    assert response.status_code == 302
+    assert (points(db, seller), points(db, engineer)) == (10, 10)

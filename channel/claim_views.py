@@ -1,0 +1,190 @@
+"""Claims on the web: staff claim from a phone, reviewers decide, partner managers watch."""
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from channel.claims import (
+    FLAG_LABELS,
+    Claim,
+    ClaimDetails,
+    InvalidClaim,
+    approve_claim,
+    reject_claim,
+    return_claim,
+    submit_claim,
+)
+from channel.models import Product
+from core.db import get_session, utcnow
+from roles.access import requires
+from roles.models import Person
+from roles.permissions import Permission
+
+bp = Blueprint("claims", __name__)
+
+LINE_ROWS = 5
+
+
+@bp.app_template_global()
+def claim_flag(name: str) -> str:
+    return str(FLAG_LABELS.get(name, name))
+
+
+@bp.app_template_global()
+def claim_status(status: str) -> str:
+    return {
+        "pending": _("Waiting for review"),
+        "approved": _("Approved"),
+        "rejected": _("Rejected"),
+        "returned": _("Returned, points taken back"),
+    }.get(status, status)
+
+
+def _day(value: str):
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _details(kind: str, form) -> ClaimDetails:
+    lines = []
+    for n in range(LINE_ROWS):
+        sku = form.get(f"sku-{n}", "").strip()
+        qty = form.get(f"qty-{n}", "").strip()
+        if sku or qty:
+            lines.append((sku, int(qty) if qty.isdigit() else 0))
+    shares = {}
+    colleague = form.get("share_person", type=int)
+    percent = form.get("share_percent", type=int)
+    if colleague and percent:
+        shares = {current_user.id: 100 - percent, colleague: percent}
+    return ClaimDetails(
+        kind=kind,
+        occurred_on=_day(form.get("occurred_on")),
+        lines=lines,
+        invoice_number=form.get("invoice_number"),
+        serial=form.get("serial"),
+        site=form.get("site"),
+        shares=shares,
+    )
+
+
+@bp.route("/claims/new/<any(sale, install):kind>", methods=["GET", "POST"])
+@requires(Permission.SUBMIT_CLAIMS)
+def claim_new(kind):
+    db = get_session()
+    errors = {}
+    if request.method == "POST":
+        try:
+            claim = submit_claim(
+                db, current_user, _details(kind, request.form), today=utcnow().date()
+            )
+        except InvalidClaim as invalid:
+            db.rollback()
+            errors = {k: str(v) for k, v in invalid.errors.items()}
+        else:
+            db.commit()
+            if claim.status == "approved":
+                flash(_("Thank you: your claim is approved."), "success")
+            else:
+                flash(_("Thank you: your claim will be reviewed."), "warning")
+            return redirect(url_for("claims.my_claims"))
+    colleagues = db.scalars(
+        select(Person)
+        .where(
+            Person.partner_id == current_user.partner_id,
+            Person.id != current_user.id,
+            Person.active.is_(True),
+        )
+        .order_by(Person.full_name)
+    ).all()
+    products = db.scalars(
+        select(Product).where(Product.active.is_(True)).order_by(Product.sku)
+    ).all()
+    return render_template(
+        "channel/claim_form.html",
+        kind=kind,
+        errors=errors,
+        values=request.form,
+        colleagues=colleagues,
+        products=products,
+        rows=range(LINE_ROWS),
+        today=utcnow().date(),
+    ), 400 if errors else 200
+
+
+@bp.route("/claims/mine")
+@requires(Permission.SUBMIT_CLAIMS)
+def my_claims():
+    claims = (
+        get_session()
+        .scalars(
+            select(Claim)
+            .where(Claim.person_id == current_user.id)
+            .options(selectinload(Claim.lines))
+            .order_by(Claim.id.desc())
+            .limit(100)
+        )
+        .all()
+    )
+    return render_template("channel/my_claims.html", claims=claims)
+
+
+@bp.route("/claims/review")
+@requires(Permission.REVIEW_CLAIMS)
+def review_queue():
+    claims = (
+        get_session()
+        .scalars(
+            select(Claim)
+            .where(Claim.status == "pending")
+            .options(selectinload(Claim.lines), selectinload(Claim.person))
+            .order_by(Claim.id)
+        )
+        .all()
+    )
+    return render_template("channel/claim_review.html", claims=claims)
+
+
+@bp.route("/claims/<int:claim_id>/<any(approve, reject, return):action>", methods=["POST"])
+@requires(Permission.REVIEW_CLAIMS)
+def decide_claim(claim_id, action):
+    db = get_session()
+    claim = db.get(Claim, claim_id) or abort(404)
+    try:
+        if action == "approve":
+            approve_claim(db, claim, actor_id=current_user.id)
+        elif action == "reject":
+            reject_claim(db, claim, actor_id=current_user.id, reason=request.form.get("reason", ""))
+        else:
+            return_claim(db, claim, actor_id=current_user.id)
+    except InvalidClaim as invalid:
+        db.rollback()
+        for message in invalid.errors.values():
+            flash(str(message), "error")
+    else:
+        db.commit()
+        flash(_("Done."), "success")
+    return redirect(url_for("claims.review_queue"))
+
+
+@bp.route("/partners/<int:partner_id>/claims")
+@requires(Permission.VIEW_PARTNER_EARNINGS)
+def partner_claims(partner):
+    claims = (
+        get_session()
+        .scalars(
+            select(Claim)
+            .where(Claim.partner_id == partner.id)
+            .options(selectinload(Claim.lines), selectinload(Claim.person))
+            .order_by(Claim.id.desc())
+            .limit(200)
+        )
+        .all()
+    )
+    return render_template("channel/partner_claims.html", partner=partner, claims=claims)
