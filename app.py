@@ -100,6 +100,7 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from channel.catalog_views import bp as catalog_bp
     from channel.claim_views import bp as claims_bp
+    from channel.coop_views import bp as coop_bp
     from channel.decision_views import bp as decisions_bp
     from channel.program_views import bp as programs_bp
     from channel.reward_views import bp as rewards_bp
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(decisions_bp)
     app.register_blueprint(rewards_bp)
     app.register_blueprint(claims_bp)
+    app.register_blueprint(coop_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -5,6 +5,7 @@ import os
 from alembic import context
 
 import channel.claims  # noqa: F401
+import channel.coop  # noqa: F401
 import channel.ledger  # noqa: F401  (registers the tables)
 import channel.models  # noqa: F401
 import channel.rewards  # noqa: F401

@@ -50,6 +50,10 @@ class Permission(StrEnum):
     SUBMIT_CLAIMS = "submit_claims"
     #: Approve, reject and return claims.
     REVIEW_CLAIMS = "review_claims"
+    #: Ask for co-op marketing funds and claim them for one's company.
+    REQUEST_COOP = "request_coop"
+    #: Keep co-op funds and decide on requests.
+    MANAGE_COOP = "manage_coop"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -61,6 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.REDEEM_REWARDS,
         Permission.MANAGE_POOL,
         Permission.SUBMIT_CLAIMS,
+        Permission.REQUEST_COOP,
     },
     Role.CHANNEL_MANAGER: frozenset(
         {
@@ -75,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_PARTNER_EARNINGS,
             Permission.MANAGE_REWARDS,
             Permission.REVIEW_CLAIMS,
+            Permission.MANAGE_COOP,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(
@@ -89,6 +95,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REDEEM_REWARDS,
             Permission.MANAGE_POOL,
             Permission.SUBMIT_CLAIMS,
+            Permission.REQUEST_COOP,
         }
     ),
     **{

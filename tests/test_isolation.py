@@ -34,6 +34,8 @@ OBJECT_ROUTES = {
     "decisions.program_earnings": ("/partners/{partner}/programs/{program}/earnings", MANAGERS),
     "rewards.company_pool": ("/partners/{partner}/pool", MANAGERS),
     "claims.partner_claims": ("/partners/{partner}/claims", MANAGERS),
+    "coop.partner_coop": ("/partners/{partner}/coop", MANAGERS),
+    "coop.claim": ("/partners/{partner}/coop/{coop}/claim", frozenset({Role.PARTNER_MANAGER})),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -60,6 +62,8 @@ PLAIN_ROUTES = {
     "claims.my_claims": ("/claims/mine", PARTNER_STAFF),
     "claims.review_queue": ("/claims/review", MANUFACTURER),
     "claims.decide_claim": ("/claims/{claim}/reject", MANUFACTURER),
+    "coop.funds": ("/coop/", MANUFACTURER),
+    "coop.decide": ("/coop/requests/{coop}/reject", MANUFACTURER),
 }
 
 PUBLIC_ROUTES = {
@@ -127,8 +131,29 @@ def objects(db, world):
         serial="ISO-1",
     )
     db.add(claim)
+    from decimal import Decimal
+
+    from channel.coop import CoopFund, CoopRequest
+
+    fund = CoopFund(name="MDF", currency="EUR", budget=Decimal(1000), share_percent=Decimal(50))
+    db.add(fund)
+    db.flush()
+    coop = CoopRequest(
+        fund_id=fund.id,
+        partner_id=world.partner_a.id,
+        requested_by_id=world.people[Role.PARTNER_MANAGER].id,
+        description="Ad",
+        cost=Decimal(100),
+        planned_on=date.today(),
+    )
+    db.add(coop)
     db.commit()
-    sides["catalog"] = {"reward": reward.id, "redemption": redemption.id, "claim": claim.id}
+    sides["catalog"] = {
+        "reward": reward.id,
+        "redemption": redemption.id,
+        "claim": claim.id,
+        "coop": coop.id,
+    }
     return sides
 
 
@@ -162,7 +187,7 @@ def test_another_partners_ids_answer_404_for_partner_staff(
 ):
     sign_in(client, world.people[role])
     template, _ = OBJECT_ROUTES[endpoint]
-    url = _url(template, objects["other"])
+    url = _url(template, objects["other"], objects["catalog"])
     (rule,) = app.url_map.iter_rules(endpoint)
     for method in sorted(m.lower() for m in rule.methods & {"GET", "POST"}):
         response = getattr(client, method)(url, data={"name": "Taken over", "full_name": "X"})
@@ -177,7 +202,7 @@ def test_another_partners_ids_answer_404_for_partner_staff(
 def test_own_partner_answers_by_role(app, client, world, objects, role, endpoint):
     sign_in(client, world.people[role])
     template, allowed = OBJECT_ROUTES[endpoint]
-    url = _url(template, objects["own"])
+    url = _url(template, objects["own"], objects["catalog"])
     response = _call(app, client, endpoint, url)
     if role in allowed:
         assert _let_in(response), (url, response.status_code)
@@ -190,7 +215,7 @@ def test_own_partner_answers_by_role(app, client, world, objects, role, endpoint
 def test_manufacturer_people_reach_every_partner(app, client, world, objects, role, endpoint):
     sign_in(client, world.people[role])
     template, allowed = OBJECT_ROUTES[endpoint]
-    response = _call(app, client, endpoint, _url(template, objects["other"]))
+    response = _call(app, client, endpoint, _url(template, objects["other"], objects["catalog"]))
     assert _let_in(response) if role in allowed else response.status_code == 403
 
 

@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import channel.claims  # noqa: F401
+import channel.coop  # noqa: F401
 import channel.ledger  # noqa: F401
 import channel.models  # noqa: F401
 import channel.rewards  # noqa: F401
