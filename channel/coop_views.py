@@ -21,6 +21,7 @@ from channel.coop import (
     request_funds,
 )
 from core.db import get_session
+from core.i18n import format_money
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -115,7 +116,13 @@ def claim(partner, request_id):
             flash(str(message), "error")
     else:
         db.commit()
-        flash(_("Claimed: %(amount)s will be reimbursed.", amount=amount), "success")
+        flash(
+            _(
+                "Claimed: %(amount)s will be reimbursed.",
+                amount=format_money(amount, coop_request.fund.currency),
+            ),
+            "success",
+        )
     return redirect(url_for("coop.partner_coop", partner_id=partner.id))
 
 
