@@ -154,6 +154,7 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
     session.flush()
     created["programs"] = seed_demo_program(session)
     created["rewards"] = seed_demo_rewards(session)
+    created["co-op funds"] = seed_demo_coop(session)
     return created
 
 
@@ -452,3 +453,37 @@ def seed_demo_rewards(session: Session) -> int:
     session.add_all(GiftCardCode(reward_id=gift.id, code=f"FUEL-20-{n:04d}") for n in range(1, 26))
     session.flush()
     return len(rewards)
+
+
+def seed_demo_coop(session: Session) -> int:
+    """A co-op fund and one request from Baltic Heat waiting for pre-approval."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from channel.coop import CoopAsk, CoopFund, request_funds
+    from core.db import utcnow
+
+    if session.scalar(select(CoopFund)) is not None:
+        return 0
+    fund = CoopFund(
+        name="Co-op 2026/27", currency="EUR", budget=Decimal("20000"), share_percent=Decimal(50)
+    )
+    session.add(fund)
+    session.flush()
+    baltic = session.scalar(
+        select(PartnerOrganization).where(PartnerOrganization.legal_id == "LV40003000001")
+    )
+    manager = session.scalar(select(Person).where(Person.email == "ilze@baltic.example"))
+    request_funds(
+        session,
+        fund,
+        baltic,
+        manager,
+        CoopAsk(
+            description="Radio spot on Radio SWH: heat pumps, our brand only",
+            cost="2400",
+            planned_on=(utcnow() + timedelta(days=21)).date(),
+            manufacturers_featured=1,
+        ),
+    )
+    return 1
