@@ -2,7 +2,17 @@
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,7 +29,9 @@ from channel.claims import (
     submit_claim,
 )
 from channel.models import Product
+from channel.uploads import proof_path, store_proof
 from core.db import get_session, utcnow
+from core.errors import InvalidInput
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
@@ -80,12 +92,17 @@ def claim_new(kind):
     db = get_session()
     errors = {}
     if request.method == "POST":
+        details = _details(kind, request.form)
+        folder = current_app.config["UPLOAD_FOLDER"]
+        upload = request.files.get("photo")
         try:
-            claim = submit_claim(
-                db, current_user, _details(kind, request.form), today=utcnow().date()
-            )
-        except InvalidClaim as invalid:
+            if upload is not None and upload.filename:
+                details.photo = store_proof(folder, upload.read())
+            claim = submit_claim(db, current_user, details, today=utcnow().date())
+        except InvalidInput as invalid:
             db.rollback()
+            if details.photo:  # the claim was refused: keep no orphan file
+                proof_path(folder, details.photo[0]).unlink(missing_ok=True)
             errors = {k: str(v) for k, v in invalid.errors.items()}
         else:
             db.commit()
@@ -116,6 +133,37 @@ def claim_new(kind):
         rows=range(LINE_ROWS),
         today=utcnow().date(),
     ), 400 if errors else 200
+
+
+@bp.route("/claims/<int:claim_id>/photo")
+@requires(Permission.VIEW_PARTNERS)
+def claim_photo(claim_id):
+    """The proof of a claim: for the claimant, their company's managers and the reviewers."""
+    claim = get_session().get(Claim, claim_id)
+    allowed = (
+        claim is not None
+        and claim.photo
+        and (
+            claim.person_id == current_user.id
+            or current_user.can(Permission.REVIEW_CLAIMS)
+            or (
+                current_user.can(Permission.VIEW_PARTNER_EARNINGS)
+                and current_user.partner_id == claim.partner_id
+            )
+        )
+    )
+    if not allowed:
+        abort(404)
+    try:
+        path = proof_path(current_app.config["UPLOAD_FOLDER"], claim.photo)
+    except FileNotFoundError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=claim.photo_type, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/claims/mine")

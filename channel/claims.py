@@ -65,6 +65,9 @@ class Claim(Base):
     #: Fraud rules that flagged it, by name; empty for a clean claim.
     flags: Mapped[list] = mapped_column(JSON, default=list)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    #: The stored proof file (an invoice photo, the serial plate), by its random name.
+    photo: Mapped[str | None] = mapped_column(String(64))
+    photo_type: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
@@ -127,6 +130,8 @@ class ClaimDetails:
     due_on: date | None = None
     #: person id -> percent; empty: the claimant alone.
     shares: dict[int, int] = field(default_factory=dict)
+    #: (stored name, MIME type) of a proof already checked and saved by `channel.uploads`.
+    photo: tuple[str, str] | None = None
 
 
 # ---------------------------------------------------------------- fraud and loophole rules
@@ -267,6 +272,8 @@ def submit_claim(session: Session, person: Person, details: ClaimDetails, *, tod
         site=(details.site or "").strip() or None,
         amount=details.amount or Decimal(0),
         due_on=details.due_on,
+        photo=details.photo[0] if details.photo else None,
+        photo_type=details.photo[1] if details.photo else None,
         created_at=utcnow(),
         lines=[
             ClaimLine(line_no=n, sku=sku.strip().upper(), quantity=qty)

@@ -33,7 +33,9 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         #: Two-letter region used to read phone numbers typed without a country code.
         "DEFAULT_PHONE_REGION": environ.get("DEFAULT_PHONE_REGION", "LV"),
         #: Largest accepted request body (uploads such as staff CSV files), in bytes.
-        "MAX_CONTENT_LENGTH": int(environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": int(environ.get("MAX_CONTENT_LENGTH", 6 * 1024 * 1024)),
+        #: Where uploaded proof (invoice photos) is kept: outside the web root, served by views.
+        "UPLOAD_FOLDER": environ.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
         #: None means: secure unless running with --debug or in tests.
         "SESSION_COOKIE_SECURE": _flag(environ, "SESSION_COOKIE_SECURE", None),
         "SESSION_COOKIE_HTTPONLY": True,

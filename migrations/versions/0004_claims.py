@@ -33,6 +33,8 @@ def upgrade() -> None:
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('flags', sa.JSON(), nullable=False),
     sa.Column('rejection_reason', sa.Text(), nullable=True),
+    sa.Column('photo', sa.String(length=64), nullable=True),
+    sa.Column('photo_type', sa.String(length=32), nullable=True),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', core.db.UTCDateTime(timezone=True), nullable=True),

@@ -265,3 +265,127 @@ def test_a_sale_claimed_on_the_web_is_shared_with_a_colleague(client, db, world,
     )
     assert response.status_code == 302
     assert (points(db, seller), points(db, engineer)) == (10, 10)
+
+
+JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\x00" * 64
+
+
+def test_a_claim_photo_is_served_only_to_those_allowed(
+    client, app, db, world, program, tmp_path, monkeypatch
+):
+    import io
+
+    from tests.builders import login_as
+
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    seller = world.people[Role.SELLER]
+    login_as(client, seller)
+    response = client.post(
+        "/claims/new/sale",
+        data={
+            "occurred_on": TODAY.isoformat(),
+            "invoice_number": "PH-1",
+            "sku-0": "BX-24",
+            "qty-0": "1",
+            "photo": (io.BytesIO(JPEG), "invoice.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    claim = db.scalar(select(Claim).where(Claim.invoice_number == "PH-1"))
+    assert claim.photo_type == "image/jpeg"  # read from the bytes, not the name
+    url = f"/claims/{claim.id}/photo"
+    expected = {
+        Role.SELLER: 200,
+        Role.PARTNER_MANAGER: 200,
+        Role.CHANNEL_MANAGER: 200,
+        Role.ADMIN: 200,
+        Role.ENGINEER: 404,
+        Role.TECHNICIAN: 404,
+        Role.PROCUREMENT: 404,
+    }
+    for role, status in expected.items():
+        login_as(client, world.people[role])
+        assert client.get(url).status_code == status, role
+    for role in (Role.PARTNER_MANAGER, Role.SELLER):
+        login_as(client, world.others[role])
+        assert client.get(url).status_code == 404
+    login_as(client, seller)
+    assert client.get(url).data == JPEG
+
+
+def test_a_file_that_is_not_a_photo_is_refused_and_nothing_is_saved(
+    client, app, db, world, program, tmp_path, monkeypatch
+):
+    import io
+
+    from tests.builders import login_as
+
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    login_as(client, world.people[Role.SELLER])
+    response = client.post(
+        "/claims/new/sale",
+        data={
+            "occurred_on": TODAY.isoformat(),
+            "invoice_number": "PH-2",
+            "sku-0": "BX-24",
+            "qty-0": "1",
+            "photo": (io.BytesIO(b"<script>alert(1)</script>"), "invoice.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "Send a photo" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count(Claim.id))) == 0
+    assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
+
+
+def test_a_refused_claim_keeps_no_orphan_photo(
+    client, app, db, world, program, tmp_path, monkeypatch
+):
+    import io
+
+    from tests.builders import login_as
+
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    login_as(client, world.people[Role.SELLER])
+    response = client.post(
+        "/claims/new/sale",
+        data={
+            "occurred_on": TODAY.isoformat(),
+            "invoice_number": "",
+            "sku-0": "BX-24",
+            "qty-0": "1",
+            "photo": (io.BytesIO(JPEG), "invoice.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_a_read_only_upload_folder_gives_a_clear_message_and_saves_no_claim(
+    client, app, db, world, program, tmp_path, monkeypatch
+):
+    import io
+
+    from tests.builders import login_as
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(blocked))
+    login_as(client, world.people[Role.SELLER])
+    response = client.post(
+        "/claims/new/sale",
+        data={
+            "occurred_on": TODAY.isoformat(),
+            "invoice_number": "PH-3",
+            "sku-0": "BX-24",
+            "qty-0": "1",
+            "photo": (io.BytesIO(JPEG), "invoice.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "could not be stored" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count(Claim.id))) == 0

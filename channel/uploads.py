@@ -1,0 +1,53 @@
+"""Uploaded proof (invoice photos, serial plates): checked by content, kept outside the web root.
+
+Files are stored under UPLOAD_FOLDER with random names and served only through views that
+check who may see them; the type comes from the bytes, never from the name the phone sent.
+"""
+
+import secrets
+from pathlib import Path
+
+import filetype
+from flask_babel import lazy_gettext as _l
+
+from core.errors import InvalidInput
+
+#: What a phone camera or a scanner produces, by the MIME type read from the content.
+ACCEPTED = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "application/pdf": "pdf",
+}
+MAX_BYTES = 5 * 1024 * 1024
+
+
+def store_proof(folder: str | Path, data: bytes) -> tuple[str, str]:
+    """Check and save one proof file; returns (stored name, MIME type). Raises InvalidInput."""
+    if not data:
+        raise InvalidInput({"photo": _l("The file is empty.")})
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(
+            {"photo": _l("The photo is larger than 5 MB. Take it again at a lower resolution.")}
+        )
+    kind = filetype.guess(data)
+    if kind is None or kind.mime not in ACCEPTED:
+        raise InvalidInput({"photo": _l("Send a photo (JPEG, PNG, WebP, HEIC) or a PDF.")})
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{secrets.token_hex(16)}.{ACCEPTED[kind.mime]}"
+        (folder / name).write_bytes(data)
+    except OSError:
+        raise InvalidInput(
+            {"photo": _l("The photo could not be stored right now. Try again later.")}
+        ) from None
+    return name, kind.mime
+
+
+def proof_path(folder: str | Path, name: str) -> Path:
+    """The stored file for `name`, refusing anything that is not a plain stored name."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise FileNotFoundError(name)
+    return Path(folder) / name
