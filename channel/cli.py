@@ -8,6 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from channel.demo import DEMO_PASSWORD, seed_demo
 from channel.postings import check_balances, expire_points, release_due
+from channel.tiers import recompute
 from core.db import get_session, utcnow
 from roles.auth import make_password_hasher
 
@@ -55,3 +56,19 @@ def expire_command(months):
     expired = expire_points(db, utcnow(), timedelta(days=round(months * 30.4375)))
     db.commit()
     click.echo(f"expired {sum(expired.values())} points in {len(expired)} accounts")
+
+
+tiers_cli = AppGroup("tiers", help="Partner tiers.")
+
+
+@tiers_cli.command("recompute")
+def recompute_command():
+    """Recompute every partner's tier from its last 12 months (overrides win until they end)."""
+    db = get_session()
+    changes = recompute(db, utcnow())
+    db.commit()
+    for change in changes:
+        click.echo(
+            f"partner {change.partner_id}: tier {change.from_tier_id} -> {change.to_tier_id} ({change.reason})"
+        )
+    click.echo(f"{len(changes)} tier changes")

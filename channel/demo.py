@@ -155,6 +155,7 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
     created["programs"] = seed_demo_program(session)
     created["rewards"] = seed_demo_rewards(session)
     created["co-op funds"] = seed_demo_coop(session)
+    created["tier thresholds"] = seed_demo_tiers(session)
     return created
 
 
@@ -487,3 +488,24 @@ def seed_demo_coop(session: Session) -> int:
         ),
     )
     return 1
+
+
+def seed_demo_tiers(session: Session) -> int:
+    """Tier thresholds on rolling volume and tenure, and multipliers for rules that use them."""
+    from decimal import Decimal
+
+    from channel.tiers import TierThreshold
+
+    if session.scalar(select(TierThreshold)) is not None:
+        return 0
+    tiers = {t.code: t for t in session.scalars(select(Tier))}
+    tiers["silver"].multiplier, tiers["gold"].multiplier = Decimal("1.2"), Decimal("1.5")
+    thresholds = [
+        TierThreshold(tier_id=tiers["bronze"].id, metric="volume", minimum=Decimal(1)),
+        TierThreshold(tier_id=tiers["silver"].id, metric="volume", minimum=Decimal(25000)),
+        TierThreshold(tier_id=tiers["gold"].id, metric="volume", minimum=Decimal(100000)),
+        TierThreshold(tier_id=tiers["gold"].id, metric="tenure_months", minimum=Decimal(36)),
+    ]
+    session.add_all(thresholds)
+    session.flush()
+    return len(thresholds)

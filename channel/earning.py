@@ -6,6 +6,7 @@ under a lock on the program row, so concurrent activities cannot overspend a bud
 """
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,6 +49,7 @@ def engine_approval(decision, partner: PartnerOrganization) -> engine.Approval |
         cap_per_person_month=decision.cap_per_person_month,
         pay_to_pool=decision.pay_to_pool,
         tier_code=partner.tier.code if partner.tier else None,
+        tier_multiplier=partner.tier.multiplier if partner.tier else Decimal(1),
     )
 
 

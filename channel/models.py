@@ -47,6 +47,10 @@ class Tier(Base):
     name: Mapped[str] = mapped_column(String(100))
     #: Higher is better; unique so tiers have one order.
     rank: Mapped[int] = mapped_column(Integer, unique=True)
+    #: Rules that use it multiply their points by it (1.5: half as much again).
+    multiplier: Mapped[Decimal] = mapped_column(
+        Numeric(4, 2), default=Decimal(1), server_default="1"
+    )
 
 
 class PartnerOrganization(Base):
@@ -76,8 +80,15 @@ class PartnerOrganization(Base):
     )
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: A tier set by hand, shown as such, until `tier_override_until`; then computed again.
+    tier_override_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tiers.id", ondelete="RESTRICT")
+    )
+    tier_override_until: Mapped[datetime | None]
+    tier_override_reason: Mapped[str | None] = mapped_column(String(255))
 
-    tier: Mapped[Tier | None] = relationship()
+    tier: Mapped[Tier | None] = relationship(foreign_keys=[tier_id])
+    tier_override: Mapped[Tier | None] = relationship(foreign_keys=[tier_override_id])
     parent: Mapped["PartnerOrganization | None"] = relationship(
         remote_side=[id], back_populates="children"
     )

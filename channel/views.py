@@ -1,5 +1,7 @@
 """Partner organizations: list, search, create, edit, and one partner's page."""
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,8 +16,10 @@ from channel.partners import (
     save_partner,
     search_partners,
 )
-from core.db import get_session
-from core.i18n import country_name
+from channel.tiers import TierChange, override_tier
+from core.db import get_session, utcnow
+from core.errors import InvalidInput
+from core.i18n import country_name, format_date
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
@@ -140,14 +144,56 @@ def partner_detail(partner):
         .order_by(PartnerOrganization.name)
     ).all()
     staff_count = db.scalar(select(func.count(Person.id)).where(Person.partner_id == partner.id))
+    tier_changes = db.scalars(
+        select(TierChange)
+        .where(TierChange.partner_id == partner.id)
+        .order_by(TierChange.id.desc())
+        .limit(10)
+    ).all()
     return render_template(
         "channel/partner_detail.html",
         partner=partner,
         children=children,
         staff_count=staff_count,
+        tier_changes=tier_changes,
+        tiers=db.scalars(select(Tier).order_by(Tier.rank)).all(),
+        now=utcnow(),
         kind_labels=KIND_LABELS,
         status_labels=STATUS_LABELS,
     )
+
+
+@bp.route("/<int:partner_id>/tier", methods=["POST"])
+@requires(Permission.MANAGE_PARTNERS)
+def partner_tier(partner):
+    """Set a partner's tier by hand for a while, with the reason everyone sees."""
+    db = get_session()
+    tier = db.get(Tier, request.form.get("tier_id", type=int) or 0)
+    try:
+        until = datetime.fromisoformat(request.form.get("until", "")).replace(tzinfo=UTC)
+    except ValueError:
+        until = None
+    if tier is None or until is None:
+        flash(_("Choose a tier and the day the override ends."), "error")
+    else:
+        try:
+            override_tier(
+                db,
+                partner,
+                tier,
+                until=until,
+                reason=request.form.get("reason", ""),
+                actor_id=current_user.id,
+                now=utcnow(),
+            )
+        except InvalidInput as invalid:
+            db.rollback()
+            for message in invalid.errors.values():
+                flash(str(message), "error")
+        else:
+            db.commit()
+            flash(_("The tier is set by hand until %(day)s.", day=format_date(until)), "success")
+    return redirect(url_for("channel.partner_detail", partner_id=partner.id))
 
 
 @bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])

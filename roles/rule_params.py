@@ -97,6 +97,8 @@ class UnitSold:
     focus_multiplier: Decimal | None = None
     focus_from: datetime | None = None
     focus_until: datetime | None = None
+    #: Multiply by the partner's tier multiplier (gold partners' staff earn more).
+    tier_multiplier: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class Install:
     points_per_install: int
     product_sku: str | None = None
     product_group: str | None = None
+    tier_multiplier: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,14 @@ class _Reader:
             self.errors[name] = Problem.of("at_most", limit=at_most)
         return number
 
+    def flag(self, name) -> bool:
+        value = self._present(name)
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
+
     def text(self, name):
         value = self._present(name)
         return str(value).strip() if value is not None else None
@@ -285,6 +296,7 @@ def parse_params(kind: RuleKind | str, raw: dict):
             focus_multiplier=multiplier,
             focus_from=start,
             focus_until=until,
+            tier_multiplier=read.flag("tier_multiplier"),
         )
     elif kind is RuleKind.INSTALL:
         sku, group = _target(read, required=False)
@@ -292,6 +304,7 @@ def parse_params(kind: RuleKind | str, raw: dict):
             points_per_install=read.integer("points_per_install", required=True, minimum=1),
             product_sku=sku,
             product_group=group,
+            tier_multiplier=read.flag("tier_multiplier"),
         )
     elif kind is RuleKind.PORTAL_ORDER:
         per_order = read.integer("points_per_order", minimum=0, default=0)

@@ -149,11 +149,13 @@ RULE_FIELDS = {
         ("focus_multiplier", _l("Focus-product multiplier (e.g. 2)"), "decimal"),
         ("focus_from", _l("Multiplier from"), "datetime"),
         ("focus_until", _l("Multiplier until"), "datetime"),
+        ("tier_multiplier", _l("Multiply by the partner's tier multiplier"), "flag"),
     ),
     RuleKind.INSTALL: (
         ("points_per_install", _l("Points per install"), "int"),
         ("product_sku", _l("Product SKU (empty: any)"), "sku"),
         ("product_group", _l("…or product group"), "group"),
+        ("tier_multiplier", _l("Multiply by the partner's tier multiplier"), "flag"),
     ),
     RuleKind.PORTAL_ORDER: (
         ("points_per_order", _l("Points per order"), "int"),

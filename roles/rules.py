@@ -65,6 +65,8 @@ class Approval:
     #: Pay what staff earn into the company pool that management distributes.
     pay_to_pool: bool = False
     tier_code: str | None = None
+    #: The partner's tier multiplier, for rules that use it.
+    tier_multiplier: Decimal = Decimal(1)
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,9 @@ def evaluate(
             if earned is None:
                 continue
             raw, reason, once_key = earned
+            if getattr(rule.params, "tier_multiplier", False) and approval.tier_multiplier != 1:
+                raw = int((raw * approval.tier_multiplier).to_integral_value(ROUND_HALF_UP))
+                reason = {**reason, "tier_multiplier": str(approval.tier_multiplier)}
             if event.share_percent != 100:
                 raw = raw * event.share_percent // 100
                 reason = {**reason, "share_percent": event.share_percent}

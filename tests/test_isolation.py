@@ -18,6 +18,7 @@ PARTNER_STAFF = ALL - MANUFACTURER
 OBJECT_ROUTES = {
     "channel.partner_detail": ("/partners/{partner}", ALL),
     "channel.partner_edit": ("/partners/{partner}/edit", MANUFACTURER),
+    "channel.partner_tier": ("/partners/{partner}/tier", MANUFACTURER),
     "roles.staff_list": ("/partners/{partner}/staff", MANAGERS),
     "roles.staff_new": ("/partners/{partner}/staff/new", MANAGERS),
     "roles.staff_import": ("/partners/{partner}/staff/import", MANUFACTURER),

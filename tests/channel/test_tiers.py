@@ -1,0 +1,178 @@
+"""Tiers from what partners do, manual overrides that end, and tier multipliers in rules."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from channel.postings import Line, pool_account, post
+from channel.tiers import TierChange, TierThreshold, computed_tier, override_tier, recompute
+from core.errors import InvalidInput
+from roles.permissions import Role
+from tests.builders import make_tier, record
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def ladder(db):
+    silver, gold = make_tier(db, "silver", 2), make_tier(db, "gold", 3)
+    db.add_all(
+        [
+            TierThreshold(tier_id=silver.id, metric="volume", minimum=Decimal(10000)),
+            TierThreshold(tier_id=gold.id, metric="volume", minimum=Decimal(50000)),
+            TierThreshold(tier_id=gold.id, metric="tenure_months", minimum=Decimal(36)),
+            TierThreshold(tier_id=silver.id, metric="points", minimum=Decimal(5000)),
+        ]
+    )
+    db.flush()
+    return silver, gold
+
+
+def test_rolling_volume_sets_the_tier_and_old_purchases_fall_out(db, world, ladder):
+    silver, gold = ladder
+    partner = world.partner_a
+    record(
+        db, "purchase", partner=partner, amount=Decimal(12000), occurred_at=NOW - timedelta(days=30)
+    )
+    record(
+        db,
+        "purchase",
+        partner=partner,
+        amount=Decimal(45000),
+        occurred_at=NOW - timedelta(days=400),
+    )
+    tier, reason = computed_tier(db, partner, NOW)
+    assert tier is silver and reason.startswith("volume 12000")
+
+
+def test_tenure_alone_can_reach_a_tier(db, world, ladder):
+    _, gold = ladder
+    world.partner_a.created_at = NOW - timedelta(days=365 * 3 + 30)
+    assert computed_tier(db, world.partner_a, NOW)[0] is gold
+
+
+def test_points_earned_count_never_the_balance(db, world, ladder):
+    silver, _ = ladder
+    partner = world.partner_a
+    pool = pool_account(partner.id)
+    post(
+        db,
+        "t:earn",
+        [Line(account=pool, points=6000, kind="earn", partner_id=partner.id, to_pool=True)],
+    )
+    post(
+        db,
+        "t:spend",
+        [Line(account=pool, points=-5900, kind="redeem", partner_id=partner.id, to_pool=True)],
+    )
+    assert computed_tier(db, partner, datetime.now(UTC) + timedelta(seconds=1))[0] is silver
+
+
+def test_recompute_records_each_change_with_its_reason(db, world, ladder):
+    silver, _ = ladder
+    record(
+        db,
+        "purchase",
+        partner=world.partner_a,
+        amount=Decimal(15000),
+        occurred_at=NOW - timedelta(days=3),
+    )
+    changes = recompute(db, NOW)
+    assert [(c.partner_id, c.to_tier_id) for c in changes] == [(world.partner_a.id, silver.id)]
+    assert world.partner_a.tier_id == silver.id
+    assert recompute(db, NOW) == []  # nothing changed since
+
+
+def test_a_manual_override_wins_until_it_ends(db, world, ladder):
+    _, gold = ladder
+    partner, manager = world.partner_a, world.people[Role.CHANNEL_MANAGER]
+    with pytest.raises(InvalidInput):
+        override_tier(
+            db,
+            partner,
+            gold,
+            until=NOW - timedelta(days=1),
+            reason="",
+            actor_id=manager.id,
+            now=NOW,
+        )
+    override_tier(
+        db,
+        partner,
+        gold,
+        until=NOW + timedelta(days=90),
+        reason="Launch partner",
+        actor_id=manager.id,
+        now=NOW,
+    )
+    assert recompute(db, NOW + timedelta(days=10)) == []
+    assert partner.tier_id == gold.id
+    (change,) = recompute(db, NOW + timedelta(days=91))
+    assert change.to_tier_id is None and partner.tier_id is None
+    reasons = db.scalars(select(TierChange.reason).order_by(TierChange.id)).all()
+    assert reasons[0].startswith("manual until") and "Launch partner" in reasons[0]
+
+
+def test_rules_with_the_tier_multiplier_pay_gold_partners_staff_more(db, world):
+    from channel.programs import launch_program
+    from tests.builders import add_scheme, approve, make_group, make_product, make_program, offer
+
+    gold = make_tier(db, "gold", 3)
+    gold.multiplier = Decimal("1.5")
+    world.partner_a.tier_id = gold.id
+    group = make_group(db, "boilers", points=10)
+    make_product(db, group, "BX-24")
+    program = make_program(db, partners=[world.partner_a, world.partner_b])
+    add_scheme(
+        db,
+        program,
+        ["seller"],
+        (
+            "unit_sold",
+            {"product_group": "boilers", "points_per_unit": 10, "tier_multiplier": "yes"},
+        ),
+    )
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+    approve(db, program, world.partner_b, world.others[Role.PARTNER_MANAGER])
+    launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    (gold_entry,) = record(db, "sale", world.people[Role.SELLER], sku="BX-24", quantity=3)
+    (plain_entry,) = record(db, "sale", world.others[Role.SELLER], sku="BX-24", quantity=3)
+    assert (gold_entry.points, plain_entry.points) == (45, 30)
+    assert Decimal(gold_entry.reason["tier_multiplier"]) == Decimal("1.5")
+
+
+def test_recompute_command_reports_changes(app, db, world, ladder):
+    record(
+        db,
+        "purchase",
+        partner=world.partner_b,
+        amount=Decimal(60000),
+        occurred_at=NOW - timedelta(days=1),
+    )
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["tiers", "recompute"])
+    assert result.exit_code == 0 and "1 tier changes" in result.output
+
+
+def test_channel_manager_sets_a_tier_by_hand_and_it_shows_as_such(client, db, world, ladder):
+    from tests.builders import login_as
+
+    _, gold = ladder
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    until = (NOW + timedelta(days=30)).date().isoformat()
+    response = client.post(
+        f"/partners/{world.partner_a.id}/tier",
+        data={"tier_id": gold.id, "until": until, "reason": "Flagship store"},
+    )
+    assert response.status_code == 302
+    page = client.get(f"/partners/{world.partner_a.id}").get_data(as_text=True)
+    assert "set by hand until" in page and "Flagship store" in page
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    assert (
+        client.post(f"/partners/{world.partner_a.id}/tier", data={"tier_id": gold.id}).status_code
+        == 403
+    )
