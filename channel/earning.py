@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision, programs_for_partner, resync_person
-from channel.ledger import Activity, LedgerEntry, activity_event, program_usage
+from channel.ledger import Activity, LedgerEntry, activity_event, event_usage
 from channel.models import Enrollment, PartnerOrganization, Product, Program
 from channel.postings import Line, person_account, pool_account, post
 from channel.programs import terms_at
@@ -111,9 +111,10 @@ def record_activity(
             continue
         _lock(session, program)
         terms = engine_terms(session, program, decision.approved_version, active=True)
-        usage = program_usage(
+        usage = event_usage(
             session,
             program.id,
+            event,
             period=(terms.starts_at, terms.ends_at),
             before_activity_id=activity.id,
         )

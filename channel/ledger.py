@@ -7,7 +7,7 @@ The ledger is append-only: `channel.postings.post` is the one function that writ
 the activity, program, scheme and rule behind it with the numbers used.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -86,6 +87,9 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         UniqueConstraint("posting_key", "line"),
+        Index("ix_ledger_entries_program_partner", "program_id", "partner_id"),
+        Index("ix_ledger_entries_program_person_month", "program_id", "person_id", "month"),
+        Index("ix_ledger_entries_program_once_key", "program_id", "once_key"),
         CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in ENTRY_KINDS) + ")", name="kind"),
         CheckConstraint("bucket IN (" + ", ".join(f"'{b}'" for b in BUCKETS) + ")", name="bucket"),
     )
@@ -183,65 +187,90 @@ def activity_event(activity: Activity, sku_group: str | None, unit_points: int |
     )
 
 
-def program_usage(
+def once_keys_for(event: Event) -> list[str]:
+    """The once-only keys the rules engine could use for this event (see `roles.rules`)."""
+    keys = [f"person:{event.person_id}:welcome", f"referral:{event.key}"]
+    if event.serial:
+        keys.append(f"serial:{event.serial}")
+    if event.module:
+        keys.append(f"person:{event.person_id}:module:{event.module}")
+    return keys
+
+
+def event_usage(
     session: Session,
     program_id: int,
+    event: Event,
     *,
     period: tuple[datetime, datetime],
     before_activity_id: int | None = None,
 ) -> Usage:
-    """The program's running totals, summed from its ledger entries.
+    """The running totals the caps need for `event`, each one summed in the database.
 
-    Purchases for cumulative discounts count within `period`, and only those recorded
-    before `before_activity_id` (the activity being evaluated adds its own amount).
+    Only what this event can touch is read (the program, its partner, the person's month,
+    the once-only keys it could use), so the cost does not grow with the program's history.
+    Purchases for cumulative discounts count within `period`, before `before_activity_id`.
     """
     usage = Usage()
-    rows = session.execute(
-        select(
-            LedgerEntry.partner_id,
-            LedgerEntry.person_id,
-            LedgerEntry.month,
-            LedgerEntry.rule_id,
-            LedgerEntry.once_key,
-            LedgerEntry.points,
-            LedgerEntry.budget_points,
-            LedgerEntry.money,
-            LedgerEntry.discount_percent,
-            LedgerEntry.rule_kind,
-            Activity.amount,
-            Activity.is_first_order,
-        )
-        .join(Activity, Activity.id == LedgerEntry.activity_id)
-        .where(LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(("earn", "reverse")))
-        .order_by(LedgerEntry.id)
+    moment = event.occurred_at.astimezone(UTC)
+    month = f"{moment.year:04d}-{moment.month:02d}"
+    partner = event.partner_id
+    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(("earn", "reverse")))
+    total = func.coalesce(func.sum(LedgerEntry.budget_points), 0)
+    usage.program_points = session.scalar(select(total).where(*earned))
+    usage.partner_points[partner] = session.scalar(
+        select(total).where(*earned, LedgerEntry.partner_id == partner)
     )
-    for row in rows:
-        usage.program_points += row.budget_points
-        usage.partner_points[row.partner_id] = (
-            usage.partner_points.get(row.partner_id, 0) + row.budget_points
+    if event.person_id is not None:
+        usage.person_month_points[(event.person_id, month)] = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+                *earned, LedgerEntry.person_id == event.person_id, LedgerEntry.month == month
+            )
         )
-        if row.person_id is not None:
-            key = (row.person_id, row.month)
-            usage.person_month_points[key] = usage.person_month_points.get(key, 0) + row.points
-        if row.once_key:
-            usage.awarded_keys.add((row.rule_id, row.once_key))
-        if row.money:
-            key = (row.partner_id, row.month)
-            usage.cashback_month[key] = usage.cashback_month.get(key, Decimal(0)) + row.money
-        if row.rule_kind == "cumulative_discount" and row.discount_percent is not None:
-            usage.partner_discount[row.partner_id] = row.discount_percent
-        if row.rule_kind == "first_order_discount":
-            usage.first_order_partners.add(row.partner_id)
-    purchases = (
-        select(Activity.partner_id, func.sum(Activity.amount))
+    usage.awarded_keys = set(
+        session.execute(
+            select(LedgerEntry.rule_id, LedgerEntry.once_key).where(
+                *earned, LedgerEntry.once_key.in_(once_keys_for(event))
+            )
+        ).all()
+    )
+    usage.cashback_month[(partner, month)] = Decimal(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.money), 0)).where(
+                *earned, LedgerEntry.partner_id == partner, LedgerEntry.month == month
+            )
+        )
+    )
+    discount = session.scalar(
+        select(LedgerEntry.discount_percent)
         .where(
-            Activity.kind == EventKind.PURCHASE.value,
-            Activity.occurred_at >= period[0],
-            Activity.occurred_at < period[1],
+            *earned,
+            LedgerEntry.partner_id == partner,
+            LedgerEntry.rule_kind == "cumulative_discount",
         )
-        .group_by(Activity.partner_id)
+        .order_by(LedgerEntry.id.desc())
+        .limit(1)
+    )
+    if discount is not None:
+        usage.partner_discount[partner] = discount
+    first_order = session.scalar(
+        select(LedgerEntry.id)
+        .where(
+            *earned,
+            LedgerEntry.partner_id == partner,
+            LedgerEntry.rule_kind == "first_order_discount",
+        )
+        .limit(1)
+    )
+    if first_order is not None:
+        usage.first_order_partners.add(partner)
+    purchases = select(func.coalesce(func.sum(Activity.amount), 0)).where(
+        Activity.partner_id == partner,
+        Activity.kind == EventKind.PURCHASE.value,
+        Activity.occurred_at >= period[0],
+        Activity.occurred_at < period[1],
     )
     if before_activity_id is not None:
         purchases = purchases.where(Activity.id < before_activity_id)
-    usage.partner_purchases = {partner: total for partner, total in session.execute(purchases)}
+    usage.partner_purchases[partner] = Decimal(session.scalar(purchases))
     return usage
