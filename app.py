@@ -120,7 +120,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from channel.cli import ledger_cli, seed_demo_command, tiers_cli
+    from channel.cli import import_sales_command, ledger_cli, seed_demo_command, tiers_cli
     from core.cli import db_cli, translate_cli
     from messaging.cli import messaging_cli
     from roles.cli import create_user_command
@@ -131,6 +131,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(tiers_cli)
+    app.cli.add_command(import_sales_command)
     app.cli.add_command(create_user_command)
 
 

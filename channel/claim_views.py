@@ -1,6 +1,6 @@
 """Claims on the web: staff claim from a phone, reviewers decide, partner managers watch."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import (
     Blueprint,
@@ -29,6 +29,7 @@ from channel.claims import (
     submit_claim,
 )
 from channel.models import Product
+from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.uploads import proof_path, store_proof
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
@@ -219,6 +220,36 @@ def decide_claim(claim_id, action):
         db.commit()
         flash(_("Done."), "success")
     return redirect(url_for("claims.review_queue"))
+
+
+@bp.route("/claims/import", methods=["GET", "POST"])
+@requires(Permission.REVIEW_CLAIMS)
+def sales_import():
+    """The same sell-out import as `flask import-sales`, from the browser, with a per-line report."""
+    db = get_session()
+    report, error = None, None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            error = _("Choose a CSV or XLSX file.")
+        else:
+            try:
+                rows = list(read_sales(upload.read()))
+                report = import_sales(
+                    db,
+                    rows,
+                    region=current_app.config["DEFAULT_PHONE_REGION"],
+                    today=utcnow().date(),
+                    return_window=timedelta(days=current_app.config["RETURN_WINDOW_DAYS"]),
+                )
+            except UnreadableSalesFile as unreadable:
+                db.rollback()
+                error = str(unreadable.args[0])
+            else:
+                db.commit()
+    return render_template("channel/sales_import.html", report=report, error=error), (
+        400 if error else 200
+    )
 
 
 @bp.route("/partners/<int:partner_id>/claims")

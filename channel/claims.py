@@ -65,6 +65,8 @@ class Claim(Base):
     #: Fraud rules that flagged it, by name; empty for a clean claim.
     flags: Mapped[list] = mapped_column(JSON, default=list)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    #: For imported sell-out data: the source line's key; importing it again changes nothing.
+    source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     #: The stored proof file (an invoice photo, the serial plate), by its random name.
     photo: Mapped[str | None] = mapped_column(String(64))
     photo_type: Mapped[str | None] = mapped_column(String(32))

@@ -1,6 +1,7 @@
 """`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -8,6 +9,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from channel.demo import DEMO_PASSWORD, seed_demo
 from channel.postings import check_balances, expire_points, release_due
+from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
 from roles.auth import make_password_hasher
@@ -72,3 +74,34 @@ def recompute_command():
             f"partner {change.partner_id}: tier {change.from_tier_id} -> {change.to_tier_id} ({change.reason})"
         )
     click.echo(f"{len(changes)} tier changes")
+
+
+@click.command("import-sales")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_sales_command(path):
+    """Import a distributor's sell-out file (CSV or XLSX). Exit 0: all lines in; 2: some rejected."""
+    config = current_app.config
+    data = Path(path).read_bytes()
+    db = get_session()
+    try:
+        rows = list(read_sales(data))
+    except UnreadableSalesFile as unreadable:
+        raise click.ClickException(str(unreadable.args[0])) from None
+    with click.progressbar(length=len(rows), label="importing sales lines") as bar:
+        report = import_sales(
+            db,
+            rows,
+            region=config["DEFAULT_PHONE_REGION"],
+            today=utcnow().date(),
+            return_window=timedelta(days=config["RETURN_WINDOW_DAYS"]),
+            on_progress=bar.update,
+        )
+    db.commit()
+    click.echo(
+        f"{report.imported} imported, {report.already_imported} already imported, "
+        f"{len(report.rejected)} rejected"
+    )
+    for line, reason in report.rejected:
+        click.echo(f"line {line}: {reason}")
+    raise SystemExit(2 if report.rejected else 0)

@@ -63,6 +63,7 @@ PLAIN_ROUTES = {
     "claims.claim_new": ("/claims/new/sale", PARTNER_STAFF),
     "claims.my_claims": ("/claims/mine", PARTNER_STAFF),
     "claims.review_queue": ("/claims/review", MANUFACTURER),
+    "claims.sales_import": ("/claims/import", MANUFACTURER),
     "claims.decide_claim": ("/claims/{claim}/reject", MANUFACTURER),
     "coop.funds": ("/coop/", MANUFACTURER),
     "coop.decide": ("/coop/requests/{coop}/reject", MANUFACTURER),

@@ -213,3 +213,48 @@ def test_concurrent_redemptions_never_overdraw_nor_oversell(committed_app):
     # 1000 points buy at most 33 items at 30; the stock of 20 runs out first.
     assert redeemed == 20 and stock == 0 and rows == 20
     assert balance == (0, 1000 - 20 * 30)
+
+
+def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(committed_app):
+    from datetime import date
+
+    from channel.claims import Claim
+    from channel.sales_import import import_sales, read_sales
+    from tests.builders import make_group, make_product
+
+    app = committed_app
+    with app.test_request_context():
+        db = get_session()
+        world = build_world(db)
+        make_product(db, make_group(db, "dup", points=5), "DUP-1")
+        db.commit()
+        phone = world.people[Role.SELLER].phone
+    lines = "".join(f"D-{n},1,{date.today()},DUP-1,1,{phone}\n" for n in range(40))
+    data = ("invoice_number,line,date,sku,quantity,seller\n" + lines).encode()
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+    start = threading.Barrier(2)
+    reports, failures = [], []
+
+    def run():
+        start.wait()
+        try:
+            with app.app_context(), factory() as session:
+                reports.append(
+                    import_sales(session, read_sales(data), region="LV", today=date.today())
+                )
+                session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert sum(r.imported for r in reports) == 40
+    with factory() as session:
+        assert (
+            session.scalar(select(func.count(Claim.id)).where(Claim.source_key.like("sales:%")))
+            == 40
+        )

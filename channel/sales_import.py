@@ -1,0 +1,220 @@
+"""Importing distributors' sell-out data: every line checked, matched lines become approved claims.
+
+Lines are matched to a person (by phone or e-mail) and a product (by SKU); a matched line
+becomes an approved claim that earns like any other, an unmatched one is reported with its
+reason, never dropped. Each line is keyed by partner, invoice and line number, so importing
+the same file again — even at the same moment — changes nothing.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import phonenumbers
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from channel.claims import Claim, ClaimLine
+from channel.earning import record_activity
+from channel.ledger import Activity
+from channel.models import Product
+from core.db import utcnow
+from roles.models import Person
+
+REQUIRED = ("invoice_number", "line", "date", "sku", "quantity", "seller")
+
+
+class UnreadableSalesFile(Exception):
+    """The file as a whole cannot be read; nothing was imported."""
+
+
+@dataclass
+class SalesReport:
+    imported: int = 0
+    already_imported: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return self.imported + self.already_imported + len(self.rejected)
+
+
+def read_sales(data: bytes) -> Iterator[tuple[int, dict]]:
+    """(line number, row) from CSV (UTF-8, comma or semicolon) or XLSX, told apart by content."""
+    if data[:2] == b"PK":
+        yield from _read_xlsx(data)
+        return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableSalesFile(_l("The file is neither UTF-8 CSV nor XLSX.")) from None
+    first = text.split("\n", 1)[0]
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""), delimiter=";" if first.count(";") > first.count(",") else ","
+    )
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    _check_header(header)
+    reader.fieldnames = header
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error:
+        raise UnreadableSalesFile(
+            _l("The file is not valid CSV (line %(line)s).", line=reader.line_num)
+        ) from None
+
+
+def _read_xlsx(data: bytes) -> Iterator[tuple[int, dict]]:
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
+    except Exception:  # noqa: BLE001 - any unreadable workbook is reported the same way
+        raise UnreadableSalesFile(_l("The workbook cannot be read.")) from None
+    rows = sheet.iter_rows(values_only=True)
+    header = [str(h or "").strip().lower() for h in next(rows, ())]
+    _check_header(header)
+    for number, values in enumerate(rows, 2):
+        yield number, dict(zip(header, values, strict=False))
+
+
+def _check_header(header: list[str]) -> None:
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise UnreadableSalesFile(
+            _l("The header row lacks the columns %(missing)s.", missing=", ".join(missing))
+        )
+
+
+def _day(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+
+
+class _Directory:
+    """People and products loaded once for the whole file."""
+
+    def __init__(self, session: Session, region: str):
+        self.region = region
+        people = session.execute(
+            select(Person.id, Person.phone, Person.email, Person.partner_id).where(
+                Person.active.is_(True), Person.partner_id.is_not(None)
+            )
+        ).all()
+        self.by_phone = {p.phone: p for p in people}
+        self.by_email = {p.email: p for p in people if p.email}
+        self.skus = set(session.scalars(select(Product.sku).where(Product.active.is_(True))))
+
+    def person(self, raw: str):
+        raw = (raw or "").strip()
+        if "@" in raw:
+            return self.by_email.get(raw.lower())
+        try:
+            number = phonenumbers.parse(raw, self.region)
+        except phonenumbers.NumberParseException:
+            return None
+        return self.by_phone.get(
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        )
+
+
+def import_sales(
+    session: Session,
+    rows,
+    *,
+    region: str,
+    today: date,
+    return_window: timedelta = timedelta(days=30),
+    on_progress=None,
+) -> SalesReport:
+    """Import sales lines; each line is imported whole or reported, never half-written."""
+    directory = _Directory(session, region)
+    report = SalesReport()
+    for number, row in rows:
+        problem, facts = _check_row(row, directory, today)
+        if problem:
+            report.rejected.append((number, str(problem)))
+        else:
+            person, invoice, line_no, day, sku, quantity = facts
+            key = f"sales:{person.partner_id}:{invoice}:{line_no}"
+            if session.scalar(select(Claim.id).where(Claim.source_key == key)) is not None:
+                report.already_imported += 1
+            elif _import_line(session, key, person, invoice, day, sku, quantity, return_window):
+                report.imported += 1
+            else:
+                report.already_imported += 1  # imported by a concurrent run just now
+        if on_progress is not None:
+            on_progress(1)
+    return report
+
+
+def _check_row(row: dict, directory: _Directory, today: date):
+    invoice = str(row.get("invoice_number") or "").strip().upper()
+    sku = str(row.get("sku") or "").strip().upper()
+    try:
+        line_no = int(str(row.get("line") or "").strip())
+        quantity = int(str(row.get("quantity") or "").strip())
+    except ValueError:
+        return _l("The line number and the quantity must be whole numbers."), None
+    day = _day(row.get("date"))
+    if not invoice:
+        return _l("No invoice number."), None
+    if line_no < 1 or quantity < 1:
+        return _l("The line number and the quantity must be at least 1."), None
+    if day is None or day > today:
+        return _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future."), None
+    if sku not in directory.skus:
+        return _l("Unknown product “%(sku)s”.", sku=sku), None
+    person = directory.person(str(row.get("seller") or ""))
+    if person is None:
+        return _l(
+            "No active partner staff with the phone or e-mail “%(seller)s”.",
+            seller=row.get("seller"),
+        ), None
+    return None, (person, invoice, line_no, day, sku, quantity)
+
+
+def _import_line(session, key, person, invoice, day, sku, quantity, return_window) -> bool:
+    try:
+        with session.begin_nested():
+            claim = Claim(
+                person_id=person.id,
+                partner_id=person.partner_id,
+                kind="sale",
+                status="approved",
+                occurred_on=day,
+                invoice_number=invoice,
+                source_key=key,
+                created_at=utcnow(),
+                decided_at=utcnow(),
+                lines=[ClaimLine(line_no=1, sku=sku, quantity=quantity)],
+            )
+            session.add(claim)
+            session.flush()
+            record_activity(
+                session,
+                Activity(
+                    kind="sale",
+                    occurred_at=datetime.combine(day, time(12), tzinfo=UTC),
+                    partner_id=person.partner_id,
+                    person_id=person.id,
+                    source_key=f"claim:{claim.id}:1:{person.id}",
+                    sku=sku,
+                    quantity=quantity,
+                    claim_id=claim.id,
+                ),
+                return_window=return_window,
+            )
+    except IntegrityError:
+        return False
+    return True
