@@ -7,8 +7,8 @@ its own, and prints lines per second and the ratio (import time / bulk insert ti
 """
 
 import argparse
-import tempfile
 import sys
+import tempfile
 import time
 import uuid
 from datetime import date
