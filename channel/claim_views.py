@@ -22,7 +22,6 @@ from channel.claims import (
     FLAG_LABELS,
     Claim,
     ClaimDetails,
-    InvalidClaim,
     approve_claim,
     reject_claim,
     return_claim,
@@ -33,6 +32,7 @@ from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.uploads import proof_path, store_proof
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
+from core.views import attempt
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
@@ -203,22 +203,14 @@ def review_queue():
 @bp.route("/claims/<int:claim_id>/<any(approve, reject, return):action>", methods=["POST"])
 @requires(Permission.REVIEW_CLAIMS)
 def decide_claim(claim_id, action):
-    db = get_session()
-    claim = db.get(Claim, claim_id) or abort(404)
-    try:
-        if action == "approve":
-            approve_claim(db, claim, actor_id=current_user.id)
-        elif action == "reject":
-            reject_claim(db, claim, actor_id=current_user.id, reason=request.form.get("reason", ""))
-        else:
-            return_claim(db, claim, actor_id=current_user.id)
-    except InvalidClaim as invalid:
-        db.rollback()
-        for message in invalid.errors.values():
-            flash(str(message), "error")
-    else:
-        db.commit()
-        flash(_("Done."), "success")
+    claim = get_session().get(Claim, claim_id) or abort(404)
+    reason = request.form.get("reason", "")
+    steps = {
+        "approve": lambda db: approve_claim(db, claim, actor_id=current_user.id),
+        "reject": lambda db: reject_claim(db, claim, actor_id=current_user.id, reason=reason),
+        "return": lambda db: return_claim(db, claim, actor_id=current_user.id),
+    }
+    attempt(steps[action], done=_("Done."))
     return redirect(url_for("claims.review_queue"))
 
 

@@ -22,6 +22,7 @@ from channel.coop import (
 )
 from core.db import get_session
 from core.i18n import format_money
+from core.views import attempt
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -169,20 +170,12 @@ def funds():
 )
 @requires(Permission.MANAGE_COOP)
 def decide(request_id, action):
-    db = get_session()
-    coop_request = db.get(CoopRequest, request_id) or abort(404)
-    try:
-        if action == "preapprove":
-            preapprove(db, coop_request)
-        elif action == "reimburse":
-            reimburse(db, coop_request)
-        else:
-            reject(db, coop_request, reason=request.form.get("reason", ""))
-    except InvalidCoop as invalid:
-        db.rollback()
-        for message in invalid.errors.values():
-            flash(str(message), "error")
-    else:
-        db.commit()
-        flash(_("Done."), "success")
+    coop_request = get_session().get(CoopRequest, request_id) or abort(404)
+    reason = request.form.get("reason", "")
+    steps = {
+        "preapprove": lambda db: preapprove(db, coop_request),
+        "reimburse": lambda db: reimburse(db, coop_request),
+        "reject": lambda db: reject(db, coop_request, reason=reason),
+    }
+    attempt(steps[action], done=_("Done."))
     return redirect(url_for("coop.funds"))

@@ -24,6 +24,7 @@ from channel.simulation import simulate
 from core.config import LANGUAGES
 from core.db import get_session
 from core.errors import InvalidInput
+from core.views import attempt
 from roles.access import requires
 from roles.forms import ROLE_LABELS
 from roles.models import Scheme
@@ -189,26 +190,15 @@ def program_detail(program):
 @bp.route("/<int:program_id>/<any(offer, launch, close):step>", methods=["POST"])
 @requires(Permission.MANAGE_PROGRAMS)
 def program_step(program, step):
-    db = get_session()
     action = {"offer": offer_program, "launch": launch_program, "close": close_program}[step]
-    try:
-        action(db, program, actor_id=current_user.id)
-    except InvalidProgram as invalid:
-        db.rollback()
-        for message in invalid.errors.values():
-            flash(str(message), "error")
-    else:
-        db.commit()
-        flash(
-            {
-                "offer": _(
-                    "Offered. Partner managers can now decide; nothing reaches their staff before they approve."
-                ),
-                "launch": _("Launched. Staff of partners that approved are earning."),
-                "close": _("Closed."),
-            }[step],
-            "success",
-        )
+    done = {
+        "offer": _(
+            "Offered. Partner managers can now decide; nothing reaches their staff before they approve."
+        ),
+        "launch": _("Launched. Staff of partners that approved are earning."),
+        "close": _("Closed."),
+    }[step]
+    attempt(lambda db: action(db, program, actor_id=current_user.id), done=done)
     return redirect(url_for("programs.program_detail", program_id=program.id))
 
 
@@ -307,17 +297,11 @@ def _scheme_editor(program, scheme):
 @bp.route("/<int:program_id>/schemes/<int:scheme_id>/retire", methods=["POST"])
 @requires(Permission.MANAGE_PROGRAMS)
 def scheme_retire(program, scheme_id):
-    db = get_session()
     scheme = _scheme_of(program, scheme_id)
-    try:
-        retire_scheme(db, program, scheme, actor_id=current_user.id)
-    except InvalidInput as invalid:
-        db.rollback()
-        for message in invalid.errors.values():
-            flash(str(message), "error")
-    else:
-        db.commit()
-        flash(_("The scheme was removed."), "success")
+    attempt(
+        lambda db: retire_scheme(db, program, scheme, actor_id=current_user.id),
+        done=_("The scheme was removed."),
+    )
     return redirect(url_for("programs.program_detail", program_id=program.id))
 
 

@@ -24,6 +24,7 @@ from channel.rewards import (
 )
 from core.db import get_session
 from core.errors import InvalidInput
+from core.views import attempt
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
@@ -169,20 +170,12 @@ def add_codes(reward_id):
 )
 @requires(Permission.MANAGE_REWARDS)
 def decide_redemption(redemption_id, action):
-    db = get_session()
-    redemption = db.get(Redemption, redemption_id) or abort(404)
-    try:
-        (fulfil_redemption if action == "fulfil" else cancel_redemption)(db, redemption)
-    except InvalidInput as invalid:
-        db.rollback()
-        for message in invalid.errors.values():
-            flash(str(message), "error")
-    else:
-        db.commit()
-        flash(
-            _("Fulfilled.") if action == "fulfil" else _("Cancelled; the points were refunded."),
-            "success",
-        )
+    redemption = get_session().get(Redemption, redemption_id) or abort(404)
+    step = fulfil_redemption if action == "fulfil" else cancel_redemption
+    attempt(
+        lambda db: step(db, redemption),
+        done=_("Fulfilled.") if action == "fulfil" else _("Cancelled; the points were refunded."),
+    )
     return redirect(url_for("rewards.manage"))
 
 
