@@ -99,7 +99,7 @@ def test_one_idempotency_key_replayed_concurrently_writes_one_posting(committed_
 
     factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
     account = person_account(person_id)
-    replays = 30
+    replays = 100
     start = threading.Barrier(replays)
     answers, failures = [], []
 
