@@ -22,6 +22,7 @@ from channel.claims import Claim, ClaimLine
 from channel.earning import record_activity
 from channel.ledger import Activity
 from channel.models import Product
+from channel.sales_batch import ImportContext, SalesLine, import_chunk
 from core.db import utcnow
 from roles.models import Person
 
@@ -128,6 +129,9 @@ class _Directory:
         )
 
 
+CHUNK = 1000
+
+
 def import_sales(
     session: Session,
     rows,
@@ -137,25 +141,78 @@ def import_sales(
     return_window: timedelta = timedelta(days=30),
     on_progress=None,
 ) -> SalesReport:
-    """Import sales lines; each line is imported whole or reported, never half-written."""
+    """Import sales lines; each line is imported whole or reported, never half-written.
+
+    New lines are written a chunk at a time in bulk (`channel.sales_batch`); a chunk that
+    collides with a concurrent import of the same lines is redone line by line, where each
+    line already taken simply counts as already imported.
+    """
     directory = _Directory(session, region)
+    context = ImportContext(session)
     report = SalesReport()
+    pending: list[SalesLine] = []
+    seen: set[str] = set()
+
+    def flush():
+        _import_chunk(session, pending, context, return_window, report)
+        if on_progress is not None:
+            on_progress(len(pending))
+        pending.clear()
+
     for number, row in rows:
         problem, facts = _check_row(row, directory, today)
         if problem:
             report.rejected.append((number, str(problem)))
-        else:
-            person, invoice, line_no, day, sku, quantity = facts
-            key = f"sales:{person.partner_id}:{invoice}:{line_no}"
-            if session.scalar(select(Claim.id).where(Claim.source_key == key)) is not None:
-                report.already_imported += 1
-            elif _import_line(session, key, person, invoice, day, sku, quantity, return_window):
-                report.imported += 1
-            else:
-                report.already_imported += 1  # imported by a concurrent run just now
-        if on_progress is not None:
-            on_progress(1)
+            if on_progress is not None:
+                on_progress(1)
+            continue
+        person, invoice, line_no, day, sku, quantity = facts
+        key = f"sales:{person.partner_id}:{invoice}:{line_no}"
+        if key in seen:  # the same line twice in one file
+            report.already_imported += 1
+            continue
+        seen.add(key)
+        pending.append(
+            SalesLine(number, key, person.id, person.partner_id, invoice, day, sku, quantity)
+        )
+        if len(pending) >= CHUNK:
+            flush()
+    flush()
     return report
+
+
+def _import_chunk(session, lines, context, return_window, report) -> None:
+    if not lines:
+        return
+    known = set(
+        session.scalars(
+            select(Claim.source_key).where(Claim.source_key.in_([line.key for line in lines]))
+        )
+    )
+    new = [line for line in lines if line.key not in known]
+    report.already_imported += len(lines) - len(new)
+    try:
+        with session.begin_nested():
+            import_chunk(session, new, context, return_window)
+        report.imported += len(new)
+        return
+    except IntegrityError:
+        pass  # a concurrent import took some of these lines: go one by one
+    for line in new:
+        person = session.get(Person, line.person_id)
+        if _import_line(
+            session,
+            line.key,
+            person,
+            line.invoice,
+            line.day,
+            line.sku,
+            line.quantity,
+            return_window,
+        ):
+            report.imported += 1
+        else:
+            report.already_imported += 1
 
 
 def _check_row(row: dict, directory: _Directory, today: date):

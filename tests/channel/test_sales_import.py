@@ -126,3 +126,35 @@ def test_the_import_command_reports_and_exits_2_on_rejected_lines(
     result = app.test_cli_runner().invoke(args=["import-sales", str(path)])
     assert result.exit_code == 2
     assert "2 imported, 0 already imported, 4 rejected" in result.output
+
+
+def test_a_bulk_import_pays_exactly_what_line_by_line_recording_pays_caps_included(db, world):
+    from channel.ledger import LedgerEntry
+    from channel.postings import check_balances
+
+    group = make_group(db, "capped", points=10)
+    make_product(db, group, "CAP-1")
+    program = make_program(
+        db, partners=[world.partner_a], cap_per_person_month=25, budget_points=1000
+    )
+    add_scheme(db, program, ["seller"], ("unit_sold", {"product_group": "capped"}))
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+    launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    seller = world.people[Role.SELLER]
+    rows = "".join(f"C-{n},1,{TODAY},CAP-1,{q},{seller.phone}\n" for n, q in enumerate((1, 2, 1)))
+    report = run(db, f"invoice_number,line,date,sku,quantity,seller\n{rows}".encode())
+    assert report.imported == 3
+    points = db.scalars(
+        select(LedgerEntry.points)
+        .where(LedgerEntry.person_id == seller.id)
+        .order_by(LedgerEntry.id)
+    ).all()
+    assert points == [10, 15]  # the second line capped at the month's 25, the third pays nothing
+    capped = db.scalar(select(LedgerEntry).where(LedgerEntry.points == 15))
+    assert capped.reason["capped_by"] == "person_month" and capped.bucket == "pending"
+    assert check_balances(db) == []
+    # Line by line afterwards sees what the bulk import spent.
+    from tests.builders import record
+
+    assert record(db, "sale", seller, sku="CAP-1", quantity=1) == []
