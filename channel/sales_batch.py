@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision, programs_for_partner
@@ -103,29 +103,34 @@ def import_chunk(
     if not lines:
         return
     now = utcnow()
+    session.execute(
+        Claim.__table__.insert(),
+        [
+            {
+                "person_id": line.person_id,
+                "partner_id": line.partner_id,
+                "kind": "sale",
+                "status": "approved",
+                "occurred_on": line.day,
+                "invoice_number": line.invoice,
+                "source_key": line.key,
+                "flags": [],
+                "created_at": now,
+                "decided_at": now,
+            }
+            for line in lines
+        ],
+    )
+    # Plain executemany and one look-up: much faster than INSERT … RETURNING row by row.
     claim_ids = dict(
-        (key, claim_id)
-        for claim_id, key in session.execute(
-            insert(Claim).returning(Claim.id, Claim.source_key, sort_by_parameter_order=True),
-            [
-                {
-                    "person_id": line.person_id,
-                    "partner_id": line.partner_id,
-                    "kind": "sale",
-                    "status": "approved",
-                    "occurred_on": line.day,
-                    "invoice_number": line.invoice,
-                    "source_key": line.key,
-                    "flags": [],
-                    "created_at": now,
-                    "decided_at": now,
-                }
-                for line in lines
-            ],
-        )
+        session.execute(
+            select(Claim.source_key, Claim.id).where(
+                Claim.source_key.in_([line.key for line in lines])
+            )
+        ).all()
     )
     session.execute(
-        insert(ClaimLine),
+        ClaimLine.__table__.insert(),
         [
             {
                 "claim_id": claim_ids[line.key],
@@ -137,30 +142,33 @@ def import_chunk(
         ],
     )
     moments = {line.key: datetime.combine(line.day, time(12), tzinfo=UTC) for line in lines}
+    activity_keys = {line.key: f"claim:{claim_ids[line.key]}:1:{line.person_id}" for line in lines}
+    session.execute(
+        Activity.__table__.insert(),
+        [
+            {
+                "kind": "sale",
+                "occurred_at": moments[line.key],
+                "partner_id": line.partner_id,
+                "person_id": line.person_id,
+                "source_key": activity_keys[line.key],
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "claim_id": claim_ids[line.key],
+                "amount": 0,
+                "share_percent": 100,
+                "is_first_order": False,
+                "created_at": now,
+            }
+            for line in lines
+        ],
+    )
     activity_ids = dict(
-        (key, activity_id)
-        for activity_id, key in session.execute(
-            insert(Activity).returning(
-                Activity.id, Activity.source_key, sort_by_parameter_order=True
-            ),
-            [
-                {
-                    "kind": "sale",
-                    "occurred_at": moments[line.key],
-                    "partner_id": line.partner_id,
-                    "person_id": line.person_id,
-                    "source_key": f"claim:{claim_ids[line.key]}:1:{line.person_id}",
-                    "sku": line.sku,
-                    "quantity": line.quantity,
-                    "claim_id": claim_ids[line.key],
-                    "amount": 0,
-                    "share_percent": 100,
-                    "is_first_order": False,
-                    "created_at": now,
-                }
-                for line in lines
-            ],
-        )
+        session.execute(
+            select(Activity.source_key, Activity.id).where(
+                Activity.source_key.in_(list(activity_keys.values()))
+            )
+        ).all()
     )
     _post_awards(session, lines, context, return_window, moments, claim_ids, activity_ids, now)
 
@@ -216,7 +224,7 @@ def _post_awards(session, lines, context, return_window, moments, claim_ids, act
                 deltas[(award.account, award.bucket)] += award.points
                 entries.append(_entry_row(key, number, award, now))
     if entries:
-        session.execute(insert(LedgerEntry), entries)
+        session.execute(LedgerEntry.__table__.insert(), entries)
     _move_balances(session, deltas)
 
 
@@ -258,7 +266,8 @@ def _move_balances(session: Session, deltas: dict) -> None:
     missing = sorted(accounts - known)
     if missing:
         session.execute(
-            insert(Balance), [{"account_key": a, "pending": 0, "available": 0} for a in missing]
+            Balance.__table__.insert(),
+            [{"account_key": a, "pending": 0, "available": 0} for a in missing],
         )
     for (account, bucket), delta in sorted(deltas.items()):
         if delta:

@@ -115,9 +115,16 @@ class _Directory:
         self.by_phone = {p.phone: p for p in people}
         self.by_email = {p.email: p for p in people if p.email}
         self.skus = set(session.scalars(select(Product.sku).where(Product.active.is_(True))))
+        #: Sellers repeat on every line of a file: each spelling is looked up once.
+        self._seen: dict[str, object] = {}
 
     def person(self, raw: str):
         raw = (raw or "").strip()
+        if raw not in self._seen:
+            self._seen[raw] = self._find(raw)
+        return self._seen[raw]
+
+    def _find(self, raw: str):
         if "@" in raw:
             return self.by_email.get(raw.lower())
         try:
