@@ -27,7 +27,7 @@ from channel.claims import (
     return_claim,
     submit_claim,
 )
-from channel.models import Product
+from channel.models import PartnerOrganization, Product
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.uploads import proof_path, store_proof
 from core.db import get_session, utcnow
@@ -64,6 +64,21 @@ def _day(value: str):
         return None
 
 
+def _referred(legal_id: str) -> int | None:
+    """The company brought in, found by its registration number (preferably in our country)."""
+    legal_id = "".join(legal_id.split()).upper()
+    if not legal_id:
+        return None
+    matches = (
+        get_session()
+        .scalars(select(PartnerOrganization).where(PartnerOrganization.legal_id == legal_id))
+        .all()
+    )
+    own_country = current_user.partner.country if current_user.partner else None
+    matches.sort(key=lambda partner: partner.country != own_country)
+    return matches[0].id if matches else None
+
+
 def _details(kind: str, form) -> ClaimDetails:
     lines = []
     for n in range(LINE_ROWS):
@@ -77,6 +92,9 @@ def _details(kind: str, form) -> ClaimDetails:
     if colleague and percent:
         shares = {current_user.id: 100 - percent, colleague: percent}
     return ClaimDetails(
+        referred_partner_id=_referred(form.get("referred_legal_id", ""))
+        if kind == "referral"
+        else None,
         kind=kind,
         occurred_on=_day(form.get("occurred_on")),
         lines=lines,
@@ -87,7 +105,7 @@ def _details(kind: str, form) -> ClaimDetails:
     )
 
 
-@bp.route("/claims/new/<any(sale, install):kind>", methods=["GET", "POST"])
+@bp.route("/claims/new/<any(sale, install, referral):kind>", methods=["GET", "POST"])
 @requires(Permission.SUBMIT_CLAIMS)
 def claim_new(kind):
     db = get_session()

@@ -35,7 +35,7 @@ from core.db import Base, utcnow
 from core.errors import InvalidInput
 from roles.models import Person
 
-CLAIM_KINDS = ("sale", "install", "order", "payment")
+CLAIM_KINDS = ("sale", "install", "order", "payment", "referral")
 CLAIM_STATUSES = ("pending", "approved", "rejected", "returned")
 
 
@@ -59,6 +59,10 @@ class Claim(Base):
     occurred_on: Mapped[date] = mapped_column(Date)
     invoice_number: Mapped[str | None] = mapped_column(String(64), index=True)
     serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    #: For a referral: the partner organization the claimant brought in.
+    referred_partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organizations.id", ondelete="RESTRICT"), index=True
+    )
     site: Mapped[str | None] = mapped_column(String(255))
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
     due_on: Mapped[date | None] = mapped_column(Date)
@@ -134,6 +138,7 @@ class ClaimDetails:
     shares: dict[int, int] = field(default_factory=dict)
     #: (stored name, MIME type) of a proof already checked and saved by `channel.uploads`.
     photo: tuple[str, str] | None = None
+    referred_partner_id: int | None = None
 
 
 # ---------------------------------------------------------------- fraud and loophole rules
@@ -147,6 +152,7 @@ FLAG_LABELS = {
     "exceeds_purchases": _l("More units claimed than the company bought."),
     "velocity": _l("Far more claims than this person usually makes."),
     "outside_program": _l("The date is outside every program the company takes part in."),
+    "self_referral": _l("The referred company is the claimant's own, or of the same group."),
 }
 
 VELOCITY_WINDOW = timedelta(days=1)
@@ -247,12 +253,26 @@ def outside_program(session: Session, claim: Claim) -> bool:
     return True
 
 
+def self_referral(session: Session, claim: Claim) -> bool:
+    """Referring one's own company, or one of the same group (its distributor or its dealers)."""
+    if claim.kind != "referral" or claim.referred_partner_id is None:
+        return False
+    if claim.referred_partner_id == claim.partner_id:
+        return True
+    own = session.get(PartnerOrganization, claim.partner_id)
+    referred = session.get(PartnerOrganization, claim.referred_partner_id)
+    return referred.parent_id == own.id or (
+        own.parent_id is not None and own.parent_id == referred.id
+    )
+
+
 FRAUD_RULES = {
     "duplicate_serial": duplicate_serial,
     "duplicate_invoice_line": duplicate_invoice_line,
     "exceeds_purchases": exceeds_purchases,
     "velocity": velocity,
     "outside_program": outside_program,
+    "self_referral": self_referral,
 }
 
 
@@ -275,6 +295,7 @@ def submit_claim(session: Session, person: Person, details: ClaimDetails, *, tod
         amount=details.amount or Decimal(0),
         due_on=details.due_on,
         photo=details.photo[0] if details.photo else None,
+        referred_partner_id=details.referred_partner_id,
         photo_type=details.photo[1] if details.photo else None,
         created_at=utcnow(),
         lines=[
@@ -318,6 +339,12 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
         errors["invoice_number"] = _l("Give the invoice number.")
     if details.kind == "install" and not (details.serial or "").strip():
         errors["serial"] = _l("Give the serial number from the plate.")
+    if details.kind == "referral":
+        referred = session.get(PartnerOrganization, details.referred_partner_id or 0)
+        if referred is None:
+            errors["referred_partner_id"] = _l("Choose the company you brought in.")
+        elif referred.status != "active":
+            errors["referred_partner_id"] = _l("A referral earns once the company is active.")
     if details.kind == "payment" and (details.due_on is None or not details.invoice_number):
         errors["due_on"] = _l("Give the invoice number and its due date.")
     if details.shares:
@@ -374,7 +401,10 @@ def approve_claim(
                 occurred_at=moment,
                 partner_id=claim.partner_id,
                 person_id=claim.person_id,
-                source_key=f"claim:{claim.id}",
+                # A referred company pays once, whoever claims it: the key names the company.
+                source_key=f"referral:{claim.referred_partner_id}"
+                if claim.kind == "referral"
+                else f"claim:{claim.id}",
                 serial=claim.serial,
                 amount=claim.amount,
                 due_on=claim.due_on,

@@ -389,3 +389,90 @@ def test_a_read_only_upload_folder_gives_a_clear_message_and_saves_no_claim(
     assert response.status_code == 400
     assert "could not be stored" in response.get_data(as_text=True)
     assert db.scalar(select(func.count(Claim.id))) == 0
+
+
+@pytest.fixture
+def referral_program(db, world, program):
+    add_scheme(db, program, ["seller"], ("referral", {"points": 200}), name="Referrals")
+    return program
+
+
+def test_a_referral_pays_once_per_company_brought_in(db, world, referral_program):
+    from tests.builders import make_partner
+
+    newcomer = make_partner(db, name="New Dealer", legal_id="LV49999999999")
+    first = submit_claim(
+        db,
+        world.people[Role.SELLER],
+        ClaimDetails(kind="referral", occurred_on=TODAY, referred_partner_id=newcomer.id),
+        today=TODAY,
+    )
+    assert (first.status, first.flags) == ("approved", [])
+    again = submit_claim(
+        db,
+        world.people[Role.ENGINEER],
+        ClaimDetails(kind="referral", occurred_on=TODAY, referred_partner_id=newcomer.id),
+        today=TODAY,
+    )
+    assert again.status == "approved"  # approved, but the company was already paid for
+    assert points(db, world.people[Role.SELLER]) == 200
+    assert points(db, world.people[Role.ENGINEER]) == 0
+
+
+def test_referring_ones_own_company_is_flagged(db, world, referral_program):
+    from tests.builders import make_partner
+
+    own = submit_claim(
+        db,
+        world.people[Role.SELLER],
+        ClaimDetails(kind="referral", occurred_on=TODAY, referred_partner_id=world.partner_a.id),
+        today=TODAY,
+    )
+    own_dealer = make_partner(db, name="Alpha's own dealer", parent=world.partner_a)
+    shadow = submit_claim(
+        db,
+        world.people[Role.SELLER],
+        ClaimDetails(kind="referral", occurred_on=TODAY, referred_partner_id=own_dealer.id),
+        today=TODAY,
+    )
+    assert own.flags == ["self_referral"] and own.status == "pending"
+    assert "self_referral" in shadow.flags
+    assert points(db, world.people[Role.SELLER]) == 0
+
+
+def test_a_referral_needs_an_active_company(db, world, referral_program):
+    from tests.builders import make_partner
+
+    closed = make_partner(db, name="Closed Co", status="closed")
+    with pytest.raises(InvalidClaim) as refused:
+        submit_claim(
+            db,
+            world.people[Role.SELLER],
+            ClaimDetails(kind="referral", occurred_on=TODAY, referred_partner_id=closed.id),
+            today=TODAY,
+        )
+    assert "referred_partner_id" in refused.value.errors
+
+
+def test_staff_claim_a_referral_by_the_companys_registration_number(
+    client, db, world, referral_program
+):
+    from tests.builders import login_as, make_partner
+
+    newcomer = make_partner(db, name="Fresh Dealer", legal_id="LV48888888888")
+    db.commit()
+    login_as(client, world.people[Role.SELLER])
+    response = client.post(
+        "/claims/new/referral",
+        data={"occurred_on": TODAY.isoformat(), "referred_legal_id": "lv 4888 8888 888"},
+    )
+    assert response.status_code == 302
+    claim = db.scalar(select(Claim).where(Claim.kind == "referral"))
+    assert claim.referred_partner_id == newcomer.id and claim.status == "approved"
+    response = client.post(
+        "/claims/new/referral", data={"occurred_on": TODAY.isoformat(), "referred_legal_id": "NOPE"}
+    )
+    assert (
+        response.status_code == 400
+        and "Choose the company you brought in." in response.get_data(as_text=True)
+    )
