@@ -64,6 +64,10 @@ def _day(value: str):
         return None
 
 
+def _return_window() -> timedelta:
+    return timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
+
+
 def _referred(legal_id: str) -> int | None:
     """The company brought in, found by its registration number (preferably in our country)."""
     legal_id = "".join(legal_id.split()).upper()
@@ -117,7 +121,9 @@ def claim_new(kind):
         try:
             if upload is not None and upload.filename:
                 details.photo = store_proof(folder, upload.read())
-            claim = submit_claim(db, current_user, details, today=utcnow().date())
+            claim = submit_claim(
+                db, current_user, details, today=utcnow().date(), return_window=_return_window()
+            )
         except InvalidInput as invalid:
             db.rollback()
             if details.photo:  # the claim was refused: keep no orphan file
@@ -224,7 +230,9 @@ def decide_claim(claim_id, action):
     claim = get_session().get(Claim, claim_id) or abort(404)
     reason = request.form.get("reason", "")
     steps = {
-        "approve": lambda db: approve_claim(db, claim, actor_id=current_user.id),
+        "approve": lambda db: approve_claim(
+            db, claim, actor_id=current_user.id, return_window=_return_window()
+        ),
         "reject": lambda db: reject_claim(db, claim, actor_id=current_user.id, reason=reason),
         "return": lambda db: return_claim(db, claim, actor_id=current_user.id),
     }

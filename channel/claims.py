@@ -279,7 +279,14 @@ FRAUD_RULES = {
 # ---------------------------------------------------------------- submitting and deciding
 
 
-def submit_claim(session: Session, person: Person, details: ClaimDetails, *, today: date) -> Claim:
+def submit_claim(
+    session: Session,
+    person: Person,
+    details: ClaimDetails,
+    *,
+    today: date,
+    return_window: timedelta = timedelta(days=30),
+) -> Claim:
     """Check everything, save the claim, run the fraud rules; approve it at once if clean."""
     errors = _check(session, person, details, today)
     if errors:
@@ -312,7 +319,7 @@ def submit_claim(session: Session, person: Person, details: ClaimDetails, *, tod
     claim.flags = [name for name, rule in FRAUD_RULES.items() if rule(session, claim)]
     session.flush()
     if not claim.flags:
-        approve_claim(session, claim, actor_id=None)
+        approve_claim(session, claim, actor_id=None, return_window=return_window)
     return claim
 
 

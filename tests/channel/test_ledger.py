@@ -217,6 +217,10 @@ def test_any_sequence_keeps_every_balance_equal_to_its_entries_and_never_negativ
                     )
                 elif operation == "release":
                     release_due(db, now)
+                elif operation == "expire":
+                    from channel.postings import expire_points
+
+                    expire_points(db, now + timedelta(days=step + 1), timedelta(0))
                 elif operation == "replay" and keys:
                     lines = [
                         Line(
