@@ -2,7 +2,17 @@
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -22,6 +32,8 @@ from channel.rewards import (
     redeem,
     save_reward,
 )
+from channel.uploads import IMAGES, proof_path, store_proof
+from core.config import LANGUAGES
 from core.db import get_session
 from core.errors import InvalidInput
 from core.views import attempt
@@ -70,6 +82,20 @@ def catalog():
     )
 
 
+@bp.route("/rewards/<int:reward_id>/image")
+@requires(Permission.VIEW_PARTNERS)
+def reward_image(reward_id):
+    reward = get_session().get(Reward, reward_id)
+    if reward is None or not reward.image:
+        abort(404)
+    path = proof_path(current_app.config["UPLOAD_FOLDER"], reward.image)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=reward.image_type, max_age=86400)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @bp.route("/rewards/<int:reward_id>/redeem", methods=["POST"])
 @requires(Permission.REDEEM_REWARDS)
 def redeem_reward(reward_id):
@@ -105,9 +131,14 @@ def manage():
     db = get_session()
     errors = {}
     if request.method == "POST":
+        folder = current_app.config["UPLOAD_FOLDER"]
+        image = None
         try:
             stock = request.form.get("stock", "").strip()
             price = request.form.get("points_price", "").strip()
+            upload = request.files.get("image")
+            if upload is not None and upload.filename:
+                image = store_proof(folder, upload.read(), IMAGES)
             save_reward(
                 db,
                 RewardDetails(
@@ -116,10 +147,14 @@ def manage():
                     points_price=int(price) if price.lstrip("-").isdigit() else None,
                     stock=int(stock) if stock.lstrip("-").isdigit() else None,
                     description=request.form.get("description", ""),
+                    names={code: request.form.get(f"name_{code}", "") for code in LANGUAGES},
+                    image=image,
                 ),
             )
         except InvalidInput as invalid:
             db.rollback()
+            if image:
+                proof_path(folder, image[0]).unlink(missing_ok=True)
             errors = {k: str(v) for k, v in invalid.errors.items()}
         else:
             db.commit()

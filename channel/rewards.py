@@ -51,6 +51,9 @@ class Reward(Base):
     stock: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Its picture, stored by `channel.uploads` under a random name.
+    image: Mapped[str | None] = mapped_column(String(64))
+    image_type: Mapped[str | None] = mapped_column(String(32))
 
     texts: Mapped[list["RewardText"]] = relationship(cascade="all, delete-orphan")
 
@@ -125,6 +128,10 @@ class RewardDetails:
     points_price: int
     stock: int | None = None
     description: str = ""
+    #: language -> name, for the languages it is translated into.
+    names: dict[str, str] | None = None
+    #: (stored name, MIME type) of a picture already checked by `channel.uploads`.
+    image: tuple[str, str] | None = None
 
 
 def save_reward(session: Session, details: RewardDetails, existing: Reward | None = None) -> Reward:
@@ -145,6 +152,13 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
     reward.kind, reward.name = details.kind, details.name.strip()
     reward.description = (details.description or "").strip()
     reward.points_price, reward.stock = details.points_price, details.stock
+    reward.texts = [
+        RewardText(language=language, name=name.strip())
+        for language, name in sorted((details.names or {}).items())
+        if name and name.strip()
+    ]
+    if details.image:
+        reward.image, reward.image_type = details.image
     session.add(reward)
     session.flush()
     return reward

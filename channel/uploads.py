@@ -23,8 +23,12 @@ ACCEPTED = {
 MAX_BYTES = 5 * 1024 * 1024
 
 
-def store_proof(folder: str | Path, data: bytes) -> tuple[str, str]:
+IMAGES = {mime: ext for mime, ext in ACCEPTED.items() if mime.startswith("image/")}
+
+
+def store_proof(folder: str | Path, data: bytes, accepted=None) -> tuple[str, str]:
     """Check and save one proof file; returns (stored name, MIME type). Raises InvalidInput."""
+    accepted = accepted or ACCEPTED
     if not data:
         raise InvalidInput({"photo": _l("The file is empty.")})
     if len(data) > MAX_BYTES:
@@ -32,12 +36,12 @@ def store_proof(folder: str | Path, data: bytes) -> tuple[str, str]:
             {"photo": _l("The photo is larger than 5 MB. Take it again at a lower resolution.")}
         )
     kind = filetype.guess(data)
-    if kind is None or kind.mime not in ACCEPTED:
+    if kind is None or kind.mime not in accepted:
         raise InvalidInput({"photo": _l("Send a photo (JPEG, PNG, WebP, HEIC) or a PDF.")})
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{secrets.token_hex(16)}.{ACCEPTED[kind.mime]}"
+        name = f"{secrets.token_hex(16)}.{accepted[kind.mime]}"
         (folder / name).write_bytes(data)
     except OSError:
         raise InvalidInput(

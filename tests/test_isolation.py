@@ -72,6 +72,7 @@ PLAIN_ROUTES = {
 #: Routes whose access depends on the object itself, each with a test of its own.
 CUSTOM_ROUTES = {
     "claims.claim_photo": "tests/channel/test_claims.py::test_a_claim_photo_is_served_only_to_those_allowed",
+    "rewards.reward_image": "tests/channel/test_rewards.py::test_a_reward_with_a_picture_and_names_in_other_languages",
 }
 
 PUBLIC_ROUTES = {

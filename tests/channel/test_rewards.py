@@ -225,3 +225,52 @@ def test_pool_page_hands_out_points(client, db, world):
         ).status_code
         == 403
     )
+
+
+def test_a_reward_with_a_picture_and_names_in_other_languages(
+    client, app, db, world, tmp_path, monkeypatch
+):
+    import io
+
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.post(
+        "/rewards/manage",
+        data={
+            "kind": "donation",
+            "name": "Plant a tree",
+            "points_price": "300",
+            "name_pl": "Posadź drzewo",
+            "image": (io.BytesIO(png + b"\x00" * 40), "tree.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    item = db.scalar(select(Reward).where(Reward.name == "Plant a tree"))
+    assert item.text_in("pl")[0] == "Posadź drzewo" and item.image_type == "image/png"
+    seller = world.people[Role.SELLER]
+    seller.language = "pl"
+    db.commit()
+    login_as(client, seller)
+    page = client.get("/rewards/").get_data(as_text=True)
+    assert "Posadź drzewo" in page and f"/rewards/{item.id}/image" in page
+    assert client.get(f"/rewards/{item.id}/image").data.startswith(png)
+    client.post("/sign-out")
+    assert client.get(f"/rewards/{item.id}/image").status_code == 302  # signed-in people only
+
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    refused = client.post(
+        "/rewards/manage",
+        data={
+            "kind": "donation",
+            "name": "Bad",
+            "points_price": "1",
+            "image": (io.BytesIO(b"%PDF-1.4 x"), "a.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert (
+        refused.status_code == 400
+        and db.scalar(select(func.count(Reward.id)).where(Reward.name == "Bad")) == 0
+    )
