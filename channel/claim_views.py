@@ -1,6 +1,7 @@
 """Claims on the web: staff claim from a phone, reviewers decide, partner managers watch."""
 
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
 from flask import (
     Blueprint,
@@ -64,6 +65,14 @@ def _day(value: str):
         return None
 
 
+def _amount(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw.strip().replace(",", "."))
+    except InvalidOperation:
+        return Decimal(0)
+    return value if value.is_finite() and value > 0 else Decimal(0)
+
+
 def _return_window() -> timedelta:
     return timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
 
@@ -103,13 +112,17 @@ def _details(kind: str, form) -> ClaimDetails:
         occurred_on=_day(form.get("occurred_on")),
         lines=lines,
         invoice_number=form.get("invoice_number"),
+        amount=_amount(form.get("amount", "")),
+        due_on=_day(form.get("due_on")),
         serial=form.get("serial"),
         site=form.get("site"),
         shares=shares,
     )
 
 
-@bp.route("/claims/new/<any(sale, install, referral):kind>", methods=["GET", "POST"])
+@bp.route(
+    "/claims/new/<any(sale, install, referral, order, payment):kind>", methods=["GET", "POST"]
+)
 @requires(Permission.SUBMIT_CLAIMS)
 def claim_new(kind):
     db = get_session()

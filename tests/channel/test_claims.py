@@ -476,3 +476,39 @@ def test_staff_claim_a_referral_by_the_companys_registration_number(
         response.status_code == 400
         and "Choose the company you brought in." in response.get_data(as_text=True)
     )
+
+
+def test_procurement_claims_an_order_and_an_early_payment_on_the_web(client, db, world, program):
+    from tests.builders import login_as
+
+    add_scheme(
+        db,
+        program,
+        ["procurement"],
+        ("portal_order", {"points_per_order": 15}),
+        ("early_payment", {"points": 40, "min_days_early": 5}),
+    )
+    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])  # enrols procurement
+    db.commit()
+    buyer = world.people[Role.PROCUREMENT]
+    login_as(client, buyer)
+    response = client.post(
+        "/claims/new/order",
+        data={"occurred_on": TODAY.isoformat(), "sku-0": "BX-24", "qty-0": "12"},
+    )
+    assert response.status_code == 302
+    response = client.post(
+        "/claims/new/payment",
+        data={
+            "occurred_on": TODAY.isoformat(),
+            "invoice_number": "PAY-1",
+            "amount": "1200,50",
+            "due_on": (TODAY + timedelta(days=10)).isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    assert points(db, buyer) == 55
+    response = client.post(
+        "/claims/new/payment", data={"occurred_on": TODAY.isoformat(), "invoice_number": "PAY-2"}
+    )
+    assert response.status_code == 400
