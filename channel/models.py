@@ -5,7 +5,7 @@ organizations form a shallow tree: a distributor may be the `parent` of its deal
 A `Tier` ranks partners (bronze, silver, gold…); later issues attach benefits to tiers.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -194,6 +194,11 @@ class Program(Base):
     schemes = relationship(
         "Scheme", back_populates="program", cascade="all, delete-orphan", order_by="Scheme.id"
     )
+
+    @property
+    def last_moment(self) -> datetime:
+        """The last instant inside the period, for showing its last day (ends_at is exclusive)."""
+        return self.ends_at - timedelta(microseconds=1)
 
     @property
     def budget_money(self) -> Decimal | None:
