@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from channel.claims import (
-    FLAG_LABELS,
     Claim,
     ClaimDetails,
     approve_claim,
@@ -41,21 +40,6 @@ from roles.permissions import Permission
 bp = Blueprint("claims", __name__)
 
 LINE_ROWS = 5
-
-
-@bp.app_template_global()
-def claim_flag(name: str) -> str:
-    return str(FLAG_LABELS.get(name, name))
-
-
-@bp.app_template_global()
-def claim_status(status: str) -> str:
-    return {
-        "pending": _("Waiting for review"),
-        "approved": _("Approved"),
-        "rejected": _("Rejected"),
-        "returned": _("Returned, points taken back"),
-    }.get(status, status)
 
 
 def _day(value: str):

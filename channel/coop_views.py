@@ -29,17 +29,6 @@ from roles.permissions import Permission
 bp = Blueprint("coop", __name__)
 
 
-@bp.app_template_global()
-def coop_status(status: str) -> str:
-    return {
-        "requested": _("Waiting for pre-approval"),
-        "preapproved": _("Pre-approved: claim after the activity"),
-        "claimed": _("Claimed: waiting for payment"),
-        "reimbursed": _("Reimbursed"),
-        "rejected": _("Rejected"),
-    }.get(status, status)
-
-
 def _day(value):
     try:
         return date.fromisoformat(value or "")

@@ -3,6 +3,7 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from channel.claims import FLAG_LABELS
 from core.i18n import format_list, format_number
 from roles.forms import ROLE_LABELS
 from roles.rule_text import points_text
@@ -39,6 +40,50 @@ REDEMPTION_STATUS_LABELS = {
     "fulfilled": _l("Fulfilled"),
     "cancelled": _l("Cancelled, refunded"),
 }
+
+
+CLAIM_STATUS_LABELS = {
+    "pending": _l("Waiting for review"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "returned": _l("Returned, points taken back"),
+}
+
+COOP_STATUS_LABELS = {
+    "requested": _l("Waiting for pre-approval"),
+    "preapproved": _l("Pre-approved: claim after the activity"),
+    "claimed": _l("Claimed: waiting for payment"),
+    "reimbursed": _l("Reimbursed"),
+    "rejected": _l("Rejected"),
+}
+
+REWARD_KIND_LABELS = {
+    "gift_card": _l("Gift card"),
+    "physical": _l("Goods, sent to you"),
+    "training_seat": _l("Training seat"),
+    "donation": _l("Donation in your name"),
+    "cashout": _l("Cash-out"),
+}
+
+
+def _label(labels: dict, code: str) -> str:
+    return str(labels.get(code, code))
+
+
+def claim_status(status: str) -> str:
+    return _label(CLAIM_STATUS_LABELS, status)
+
+
+def claim_flag(name: str) -> str:
+    return _label(FLAG_LABELS, name)
+
+
+def coop_status(status: str) -> str:
+    return _label(COOP_STATUS_LABELS, status)
+
+
+def reward_kind_label(kind: str) -> str:
+    return _label(REWARD_KIND_LABELS, kind)
 
 
 def redemption_status(status: str) -> str:
@@ -120,4 +165,8 @@ def register(app) -> None:
         award_reason=award_reason,
         points_text=points_text,
         redemption_status=redemption_status,
+        claim_status=claim_status,
+        claim_flag=claim_flag,
+        coop_status=coop_status,
+        reward_kind_label=reward_kind_label,
     )

@@ -44,17 +44,6 @@ from roles.permissions import Permission
 bp = Blueprint("rewards", __name__)
 
 
-@bp.app_template_global()
-def reward_kind_label(kind: str) -> str:
-    return {
-        "gift_card": _("Gift card"),
-        "physical": _("Goods, sent to you"),
-        "training_seat": _("Training seat"),
-        "donation": _("Donation in your name"),
-        "cashout": _("Cash-out"),
-    }.get(kind, kind)
-
-
 def _available(db, reward: Reward) -> int | None:
     return codes_left(db, reward) if reward.kind == "gift_card" else reward.stock
 
