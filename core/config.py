@@ -55,7 +55,17 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         #: Days a sale's points stay pending, so a returned sale can be reversed first.
         "RETURN_WINDOW_DAYS": int(environ.get("RETURN_WINDOW_DAYS", 30)),
         #: Messaging backend: "development" keeps messages in the local outbox only.
-        "MESSAGING_BACKEND": environ.get("MESSAGING_BACKEND", "development"),
+        "MESSAGING_BACKEND": environ.get("MESSAGING_BACKEND")
+        or ("twilio" if environ.get("TWILIO_ACCOUNT_SID") else "development"),
+        "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM": environ.get("TWILIO_FROM"),
+        "TWILIO_MESSAGING_SERVICE_SID": environ.get("TWILIO_MESSAGING_SERVICE_SID"),
+        #: Another base URL for Twilio's API: a local fake in tests, a proxy in staging.
+        "TWILIO_API_URL": environ.get("TWILIO_API_URL"),
+        "TWILIO_TIMEOUT_SECONDS": float(environ.get("TWILIO_TIMEOUT_SECONDS", 10)),
+        #: Transient failures are retried with exponential backoff up to this many tries.
+        "MESSAGING_MAX_ATTEMPTS": int(environ.get("MESSAGING_MAX_ATTEMPTS", 8)),
         #: argon2id cost; the defaults are RFC 9106's low-memory profile (above OWASP's floor).
         "ARGON2_TIME_COST": int(environ.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_COST": int(environ.get("ARGON2_MEMORY_COST", 65536)),

@@ -1,13 +1,15 @@
 """`flask messaging …`: deliver the outbox and read it from a terminal."""
 
+import time
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from core.db import get_session
+from core.db import get_session, utcnow
 from messaging.models import OutboxMessage
-from messaging.outbox import deliver_pending
+from messaging.outbox import deliver_next
 from messaging.transports import transport_from_config
 
 messaging_cli = AppGroup("messaging", help="Deliver and inspect outgoing messages.")
@@ -16,12 +18,43 @@ messaging_cli = AppGroup("messaging", help="Deliver and inspect outgoing message
 @messaging_cli.command("deliver")
 @click.option("--limit", default=100, show_default=True, help="Most messages to send in this run.")
 def deliver_command(limit):
-    """Send pending outbox messages through the configured transport."""
-    db = get_session()
-    sent, failed = deliver_pending(db, transport_from_config(current_app.config), limit)
-    db.commit()
+    """Send due outbox messages through the configured transport, then stop."""
+    sent, failed = _deliver(limit=limit, idle_seconds=0)
     click.echo(f"sent {sent}, failed {failed}")
     raise SystemExit(1 if failed else 0)
+
+
+@messaging_cli.command("worker")
+@click.option("--idle-seconds", default=1.0, show_default=True, help="Pause when nothing is due.")
+@click.option(
+    "--stop-after", default=0.0, help="Stop after this many seconds (0: run until killed)."
+)
+def worker_command(idle_seconds, stop_after):
+    """Send from the outbox continuously; run several on PostgreSQL, one on SQLite."""
+    _deliver(limit=None, idle_seconds=idle_seconds, stop_after=stop_after)
+
+
+def _deliver(*, limit, idle_seconds, stop_after=0.0):
+    """One message per transaction: committed right after the provider took it."""
+    config = current_app.config
+    transport = transport_from_config(config)
+    db = get_session()
+    started, sent, failed = time.monotonic(), 0, 0
+    while limit is None or sent + failed < limit:
+        if stop_after and time.monotonic() - started > stop_after:
+            break
+        message = deliver_next(
+            db, transport, now=utcnow(), max_attempts=config["MESSAGING_MAX_ATTEMPTS"]
+        )
+        db.commit()
+        if message is None:
+            if not idle_seconds:
+                break
+            time.sleep(idle_seconds)
+            continue
+        sent += message.status == "sent"
+        failed += message.status == "failed"
+    return sent, failed
 
 
 @messaging_cli.command("outbox")

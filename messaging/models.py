@@ -7,7 +7,7 @@ the outcome on the row.
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
@@ -41,4 +41,24 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     #: The transport's id for the message (Twilio's MessageSid), once accepted.
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The provider's status as last reported (queued, sent, delivered, failed…).
+    provider_status: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(String(255))
+    #: Higher goes first: sign-in codes jump the queue.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: After a transient failure: not before this moment (exponential backoff with jitter).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class ChannelBlock(Base):
+    """A channel that failed permanently for a person: not tried again blindly."""
+
+    __tablename__ = "channel_blocks"
+    __table_args__ = (UniqueConstraint("person_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    #: The provider's error code, e.g. Twilio's 21211 (invalid number) or 21610 (opted out).
+    error_code: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,75 @@
+"""A local fake of Twilio's Messages API over HTTP, for driving the real twilio client in tests."""
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "test-auth-token"
+
+
+class FakeTwilio:
+    """Answers POST /2010-04-01/Accounts/<sid>/Messages.json; `script[to]` queues special answers.
+
+    An answer is an HTTP status with a Twilio error code (`(429, 20429)`, `(400, 21211)`),
+    or "timeout" (answer after the client gave up). Without a script, the message is queued.
+    """
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.script: dict[str, list] = defaultdict(list)
+        self.delay = 1.0
+        self._server = make_server("127.0.0.1", 0, self, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        if request.headers.get("Authorization") != expected:
+            return self._error(401, 20003, "Authenticate")(environ, start_response)
+        if request.method != "POST" or not request.path.endswith(
+            f"/Accounts/{ACCOUNT_SID}/Messages.json"
+        ):
+            return self._error(404, 20404, "Not found")(environ, start_response)
+        form = request.form.to_dict()
+        self.received.append(form)
+        answers = self.script[form.get("To", "")]
+        answer = answers.pop(0) if answers else None
+        if answer == "timeout":
+            time.sleep(self.delay)
+            answer = None
+        if answer is not None:
+            status, code = answer
+            return self._error(status, code, "scripted failure")(environ, start_response)
+        body = {
+            "sid": "SM" + uuid.uuid4().hex,
+            "status": "queued",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "account_sid": ACCOUNT_SID,
+        }
+        return Response(json.dumps(body), status=201, mimetype="application/json")(
+            environ, start_response
+        )
+
+    @staticmethod
+    def _error(status, code, message):
+        body = {"code": code, "message": message, "more_info": "", "status": status}
+        return Response(json.dumps(body), status=status, mimetype="application/json")
