@@ -7,11 +7,16 @@ import time
 import uuid
 from collections import defaultdict
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token"
+
+
+class _KeepAliveHandler(WSGIRequestHandler):
+    # HTTP/1.1 keeps the client's connection open, as Twilio's real API does.
+    protocol_version = "HTTP/1.1"
 
 
 class FakeTwilio:
@@ -25,7 +30,9 @@ class FakeTwilio:
         self.received: list[dict] = []
         self.script: dict[str, list] = defaultdict(list)
         self.delay = 1.0
-        self._server = make_server("127.0.0.1", 0, self, threaded=True)
+        self._server = make_server(
+            "127.0.0.1", 0, self, threaded=True, request_handler=_KeepAliveHandler
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
 
