@@ -1,7 +1,6 @@
 """The product catalog: product groups and products with their default points, and CSV import."""
 
 import csv
-import io
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -9,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.models import Product, ProductGroup
+from core.csvfiles import dict_reader, normalized_header
 from core.errors import InvalidInput
 
 MAX_ROWS = 20000
@@ -117,19 +117,15 @@ def import_products(session: Session, data: bytes) -> CatalogReport:
         ) from None
     if not text.strip():
         raise UnreadableCatalogFile(_l("The file is empty."))
-    first = text.splitlines()[0]
-    reader = csv.DictReader(
-        io.StringIO(text, newline=""), delimiter=";" if first.count(";") > first.count(",") else ","
-    )
+    reader = dict_reader(text)
     report = CatalogReport()
     try:
-        header = [h.strip().lower() for h in reader.fieldnames or []]
+        header = normalized_header(reader)
         missing = [c for c in COLUMNS[:3] if c not in header]
         if missing:
             raise UnreadableCatalogFile(
                 _l("The header row lacks the columns %(missing)s.", missing=", ".join(missing))
             )
-        reader.fieldnames = header
         seen: dict[str, int] = {}
         for count, row in enumerate(reader):
             if count >= MAX_ROWS:

@@ -23,6 +23,7 @@ from channel.earning import record_activity
 from channel.ledger import Activity
 from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
+from core.csvfiles import dict_reader, normalized_header
 from core.db import utcnow
 from roles.models import Person
 
@@ -53,14 +54,9 @@ def read_sales(data: bytes) -> Iterator[tuple[int, dict]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UnreadableSalesFile(_l("The file is neither UTF-8 CSV nor XLSX.")) from None
-    first = text.split("\n", 1)[0]
-    reader = csv.DictReader(
-        io.StringIO(text, newline=""), delimiter=";" if first.count(";") > first.count(",") else ","
-    )
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    _check_header(header)
-    reader.fieldnames = header
+    reader = dict_reader(text)
     try:
+        _check_header(normalized_header(reader))
         for row in reader:
             yield reader.line_num, row
     except csv.Error:

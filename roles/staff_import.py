@@ -4,12 +4,12 @@ A row is imported whole or not at all; a file that cannot be read imports nothin
 """
 
 import csv
-import io
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.csvfiles import dict_reader, normalized_header
 from roles.people import PersonDetails, Placement, check_person, create_person
 
 REQUIRED_COLUMNS = ("full_name", "phone", "roles")
@@ -45,11 +45,9 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
         ) from None
     if not text.strip():
         raise UnreadableStaffFile(_l("The file is empty."))
-    first_line = text.splitlines()[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = dict_reader(text, strict=True)
     try:
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        header = normalized_header(reader)
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise UnreadableStaffFile(
@@ -60,7 +58,6 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
                     optional=", ".join(OPTIONAL_COLUMNS),
                 )
             )
-        reader.fieldnames = header
         rows = []
         for row in reader:
             if len(rows) >= MAX_ROWS:
