@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -18,9 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim, ClaimLine
-from channel.earning import record_activity
-from channel.ledger import Activity
+from channel.claims import Claim, ClaimLine, approve_claim
 from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
 from core.csvfiles import dict_reader, normalized_header
@@ -245,36 +243,22 @@ def _check_row(row: dict, directory: _Directory, today: date):
 
 
 def _import_line(session, key, person, invoice, day, sku, quantity, return_window) -> bool:
+    """One line the way a reviewer approves a claim; False if another import took it first."""
     try:
         with session.begin_nested():
             claim = Claim(
                 person_id=person.id,
                 partner_id=person.partner_id,
                 kind="sale",
-                status="approved",
                 occurred_on=day,
                 invoice_number=invoice,
                 source_key=key,
                 created_at=utcnow(),
-                decided_at=utcnow(),
                 lines=[ClaimLine(line_no=1, sku=sku, quantity=quantity)],
             )
             session.add(claim)
             session.flush()
-            record_activity(
-                session,
-                Activity(
-                    kind="sale",
-                    occurred_at=datetime.combine(day, time(12), tzinfo=UTC),
-                    partner_id=person.partner_id,
-                    person_id=person.id,
-                    source_key=f"claim:{claim.id}:1:{person.id}",
-                    sku=sku,
-                    quantity=quantity,
-                    claim_id=claim.id,
-                ),
-                return_window=return_window,
-            )
+            approve_claim(session, claim, actor_id=None, return_window=return_window)
     except IntegrityError:
         return False
     return True
