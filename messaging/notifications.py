@@ -22,6 +22,7 @@ def send_sign_in_code(_sender, *, session, person, code):
         kind="sign_in_code",
         body=render_message("sign_in_code", person.language, code=code, person=person),
         priority=10,  # critical: jumps the queue
+        category="critical",
     )
 
 

@@ -21,6 +21,7 @@ def enqueue(
     body: str,
     subject: str | None = None,
     priority: int = 0,
+    category: str = "transactional",
 ) -> OutboxMessage:
     message = OutboxMessage(
         person_id=person_id,
@@ -30,6 +31,7 @@ def enqueue(
         subject=subject,
         body=body,
         priority=priority,
+        category=category,
         created_at=utcnow(),
     )
     session.add(message)
