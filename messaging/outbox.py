@@ -83,13 +83,18 @@ def deliver_next(
         else:
             message.next_attempt_at = now + backoff(message.attempts, rng or random.Random())
     except PermanentFailure as failure:
-        message.status, message.last_error = "failed", failure.code[:255]
-        if message.person_id is not None:
-            _block(session, message.person_id, message.channel, failure.code)
+        record_permanent_failure(session, message, failure.code)
     else:
         message.status, message.sent_at, message.last_error = "sent", utcnow(), None
     session.flush()
     return message
+
+
+def record_permanent_failure(session: Session, message: OutboxMessage, code: str) -> None:
+    """The provider refused `message` for good (at sending or by a later status callback)."""
+    message.status, message.last_error = "failed", code[:255]
+    if message.person_id is not None:
+        _block(session, message.person_id, message.channel, code)
 
 
 def _block(session: Session, person_id: int, channel: str, code: str) -> None:
