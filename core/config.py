@@ -1,6 +1,7 @@
 """Configuration read from the environment, with defaults that let a new user start with nothing."""
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 #: The locales PartnerLift ships catalogs for; the first is the source language.
@@ -66,6 +67,17 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "TWILIO_TIMEOUT_SECONDS": float(environ.get("TWILIO_TIMEOUT_SECONDS", 10)),
         #: Transient failures are retried with exponential backoff up to this many tries.
         "MESSAGING_MAX_ATTEMPTS": int(environ.get("MESSAGING_MAX_ATTEMPTS", 8)),
+        #: Carrier pacing per sender in SMS segments a second (about 1 for a long code, 3 for
+        #: toll-free, 100 for a short code); WhatsApp in messages a second; 0: no pacing.
+        "MESSAGING_SMS_RATE": Decimal(environ.get("MESSAGING_SMS_RATE", "1")),
+        "MESSAGING_WHATSAPP_RATE": Decimal(environ.get("MESSAGING_WHATSAPP_RATE", "10")),
+        #: Local night in each recipient's own time zone: messages due then wait until it ends.
+        "QUIET_HOURS": environ.get("QUIET_HOURS", "21:00-08:00"),
+        #: Nudges (not codes, not answers) one person receives in any 7 days, at most.
+        "NUDGES_PER_WEEK": int(environ.get("NUDGES_PER_WEEK", 3)),
+        #: E-mail: smtp://user:password@host:587?starttls=1 or smtps://…; unset: kept locally.
+        "SMTP_URL": environ.get("SMTP_URL"),
+        "SMTP_FROM": environ.get("SMTP_FROM", "PartnerLift <no-reply@partnerlift.local>"),
         #: argon2id cost; the defaults are RFC 9106's low-memory profile (above OWASP's floor).
         "ARGON2_TIME_COST": int(environ.get("ARGON2_TIME_COST", 3)),
         "ARGON2_MEMORY_COST": int(environ.get("ARGON2_MEMORY_COST", 65536)),

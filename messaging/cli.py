@@ -10,6 +10,8 @@ from sqlalchemy import select
 from core.db import get_session, utcnow
 from messaging.models import OutboxMessage
 from messaging.outbox import deliver_next
+from messaging.pacing import Pacer
+from messaging.policy import Policy
 from messaging.transports import transport_from_config
 
 messaging_cli = AppGroup("messaging", help="Deliver and inspect outgoing messages.")
@@ -38,13 +40,20 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0):
     """One message per transaction: committed right after the provider took it."""
     config = current_app.config
     transport = transport_from_config(config)
+    policy = Policy.from_config(config)
+    pacer = Pacer.from_config(config, current_app.extensions["partnerlift.engine"])
     db = get_session()
     started, sent, failed = time.monotonic(), 0, 0
     while limit is None or sent + failed < limit:
         if stop_after and time.monotonic() - started > stop_after:
             break
         message = deliver_next(
-            db, transport, now=utcnow(), max_attempts=config["MESSAGING_MAX_ATTEMPTS"]
+            db,
+            transport,
+            now=utcnow(),
+            max_attempts=config["MESSAGING_MAX_ATTEMPTS"],
+            policy=policy,
+            pacer=pacer,
         )
         db.commit()
         if message is None:

@@ -8,7 +8,19 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from messaging.models import ChannelBlock, OutboxMessage
+from messaging.pacing import Pacer
+from messaging.policy import (
+    PHONE_CHANNELS,
+    Policy,
+    address,
+    cap_until,
+    channel_order,
+    quiet_until,
+    unusable_channels,
+)
+from messaging.segments import count_segments
 from messaging.transports import PermanentFailure, TransientFailure, Transport
+from roles.models import Person
 
 
 def enqueue(
@@ -22,6 +34,8 @@ def enqueue(
     subject: str | None = None,
     priority: int = 0,
     category: str = "transactional",
+    fallback_of_id: int | None = None,
+    note: str | None = None,
 ) -> OutboxMessage:
     message = OutboxMessage(
         person_id=person_id,
@@ -32,6 +46,9 @@ def enqueue(
         body=body,
         priority=priority,
         category=category,
+        segments=max(count_segments(body).segments, 1) if channel == "sms" else 1,
+        fallback_of_id=fallback_of_id,
+        note=note,
         created_at=utcnow(),
     )
     session.add(message)
@@ -61,6 +78,22 @@ def _claim_next(session: Session, now):
     return session.scalar(stmt)
 
 
+def _wait_until(session: Session, message: OutboxMessage, policy: Policy, now):
+    """(when, why) if the message must wait: the recipient's night or their weekly cap."""
+    if message.category == "critical" or message.person_id is None:
+        return None, None
+    if message.channel in PHONE_CHANNELS:
+        person = session.get(Person, message.person_id)
+        until = quiet_until(policy, now, person.timezone if person else None)
+        if until is not None:
+            return until, "quiet hours"
+    if message.category == "nudge":
+        until = cap_until(session, policy, message, now)
+        if until is not None:
+            return until, "weekly nudge cap"
+    return None, None
+
+
 def deliver_next(
     session: Session,
     transport: Transport,
@@ -68,11 +101,35 @@ def deliver_next(
     now,
     max_attempts: int = 8,
     rng: random.Random | None = None,
+    policy: Policy | None = None,
+    pacer: Pacer | None = None,
 ) -> OutboxMessage | None:
-    """Send the next due message; the caller commits at once, keeping the duplicate window small."""
+    """Send the next due message; the caller commits at once, keeping the duplicate window small.
+
+    A message that must wait (quiet hours, weekly cap) gets a later `next_attempt_at` and
+    stays pending; one for a channel the person opted out of or that failed for good is not
+    sent there but falls back to their next channel.
+    """
     message = _claim_next(session, now)
     if message is None:
         return None
+    until, why = _wait_until(session, message, policy or Policy(), now)
+    if until is not None:
+        message.next_attempt_at, message.note = (
+            until,
+            f"{why}: waits until {until:%Y-%m-%d %H:%M} UTC",
+        )
+        session.flush()
+        return message
+    if message.person_id is not None:
+        refused = unusable_channels(session, message.person_id).get(message.channel)
+        if refused:
+            message.status = "failed"
+            fall_back(session, message, refused)
+            session.flush()
+            return message
+    if pacer is not None:
+        pacer.wait(message)
     message.attempts += 1
     try:
         message.provider_id, message.provider_status = transport.send(message)
@@ -86,15 +143,47 @@ def deliver_next(
         record_permanent_failure(session, message, failure.code)
     else:
         message.status, message.sent_at, message.last_error = "sent", utcnow(), None
+        message.status_at = message.sent_at
     session.flush()
     return message
 
 
 def record_permanent_failure(session: Session, message: OutboxMessage, code: str) -> None:
-    """The provider refused `message` for good (at sending or by a later status callback)."""
+    """The provider refused `message` for good (at sending or by a later status callback):
+    the channel is blocked for the person and the message falls back to their next one."""
     message.status, message.last_error = "failed", code[:255]
     if message.person_id is not None:
         _block(session, message.person_id, message.channel, code)
+        fall_back(session, message, f"error {code}")
+
+
+def fall_back(session: Session, message: OutboxMessage, reason: str) -> OutboxMessage | None:
+    """Write the same message for the person's next usable channel after this one."""
+    person = session.get(Person, message.person_id)
+    if person is None:
+        message.note = f"not sent: {reason}"[:255]
+        return None
+    order = channel_order(person)
+    later = order[order.index(message.channel) + 1 :] if message.channel in order else order
+    unusable = unusable_channels(session, person.id)
+    for channel in later:
+        if channel not in unusable and address(person, channel):
+            message.note = f"{message.channel} {reason}: sent by {channel} instead"[:255]
+            return enqueue(
+                session,
+                person_id=person.id,
+                channel=channel,
+                recipient=address(person, channel),
+                kind=message.kind,
+                subject=message.subject,
+                body=message.body,
+                priority=message.priority,
+                category=message.category,
+                fallback_of_id=message.id,
+                note=f"instead of {message.channel} ({reason})"[:255],
+            )
+    message.note = f"{message.channel} {reason}: no other channel left"[:255]
+    return None
 
 
 def _block(session: Session, person_id: int, channel: str, code: str) -> None:
@@ -105,17 +194,6 @@ def _block(session: Session, person_id: int, channel: str, code: str) -> None:
     )
     if exists is None:
         session.add(ChannelBlock(person_id=person_id, channel=channel, error_code=code[:32]))
+        session.flush()
     else:
         exists.error_code, exists.at = code[:32], utcnow()
-
-
-def deliver_pending(session: Session, transport: Transport, limit: int = 100) -> tuple[int, int]:
-    """Send up to `limit` due messages (flushing each); returns (sent, failed)."""
-    sent = failed = 0
-    for _ in range(limit):
-        message = deliver_next(session, transport, now=utcnow())
-        if message is None:
-            break
-        sent += message.status == "sent"
-        failed += message.status == "failed"
-    return sent, failed

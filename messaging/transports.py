@@ -2,13 +2,20 @@
 
 `development` keeps messages in the outbox (admins read them on the Outbox page); `twilio`
 sends SMS and WhatsApp through the real twilio library, pointed at TWILIO_API_URL when set
-(tests and staging use a local fake of Twilio's API). A transport answers with the
-provider's id and status, or raises a transient failure (worth retrying) or a permanent one.
+(tests and staging use a local fake of Twilio's API); e-mail goes over SMTP when SMTP_URL is
+set; in-app messages are the outbox rows themselves, read in the person's inbox. A transport
+answers with the provider's id and status, or raises a transient failure (worth retrying) or
+a permanent one.
 """
 
 import logging
+import smtplib
+import ssl
 import uuid
+from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -87,10 +94,79 @@ class TwilioTransport:
         return sent.sid, sent.status or "queued"
 
 
-def transport_from_config(config) -> Transport:
+class SmtpTransport:
+    """E-mail through an SMTP server: smtp://user:password@host:port?starttls=1 or smtps://…"""
+
+    def __init__(self, url: str, sender: str, timeout: float = 10):
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise RuntimeError("SMTP_URL must look like smtp://user:password@host:587")
+        self.ssl = parts.scheme == "smtps"
+        self.starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true")
+        self.host, self.port = parts.hostname, parts.port or (465 if self.ssl else 25)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.sender, self.timeout = sender, timeout
+
+    def send(self, message) -> tuple[str, str]:
+        email = EmailMessage()
+        email["From"], email["To"] = self.sender, message.recipient
+        email["Subject"] = message.subject or "PartnerLift"
+        email["Message-ID"] = make_msgid(domain="partnerlift")
+        email.set_content(message.body)
+        try:
+            with self._connect() as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.user:
+                    smtp.login(self.user, self.password or "")
+                smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, _ = next(iter(error.recipients.values()))
+            raise (PermanentFailure if code >= 500 else TransientFailure)(f"smtp {code}") from None
+        except smtplib.SMTPResponseException as error:
+            failure = PermanentFailure if error.smtp_code >= 500 else TransientFailure
+            raise failure(f"smtp {error.smtp_code}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise TransientFailure(f"smtp {type(error).__name__}") from None
+        return email["Message-ID"].strip("<>")[:64], "sent"
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.ssl:
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout)
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
+
+class InAppTransport:
+    """In-app messages need no provider: the row is what the person's inbox shows."""
+
+    def send(self, message) -> tuple[str, str]:
+        return f"inapp-{message.id}", "delivered"
+
+
+class ChannelRouter:
+    """One transport per channel, behind the same `send`."""
+
+    def __init__(self, by_channel: dict[str, Transport]):
+        self.by_channel = by_channel
+
+    def send(self, message) -> tuple[str, str]:
+        return self.by_channel[message.channel].send(message)
+
+
+def transport_from_config(config) -> ChannelRouter:
     backend = config["MESSAGING_BACKEND"]
     if backend == "development":
-        return DevelopmentTransport()
-    if backend == "twilio":
-        return TwilioTransport(config)
-    raise RuntimeError(f"unknown MESSAGING_BACKEND {backend!r}: use 'development' or 'twilio'")
+        phone = DevelopmentTransport()
+    elif backend == "twilio":
+        phone = TwilioTransport(config)
+    else:
+        raise RuntimeError(f"unknown MESSAGING_BACKEND {backend!r}: use 'development' or 'twilio'")
+    email = (
+        SmtpTransport(config["SMTP_URL"], config["SMTP_FROM"])
+        if config.get("SMTP_URL")
+        else DevelopmentTransport()
+    )
+    return ChannelRouter(
+        {"sms": phone, "whatsapp": phone, "email": email, "inapp": InAppTransport()}
+    )

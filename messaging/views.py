@@ -1,14 +1,16 @@
-"""The outbox page: what PartnerLift has sent or will send (the development backend's inbox)."""
+"""The outbox page for admins (the development backend's inbox) and each person's own inbox."""
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import func, select
+from flask_login import current_user
+from sqlalchemy import func, select, update
 
-from core.db import get_session
+from core.db import get_session, utcnow
 from messaging.models import OutboxMessage
 from roles.access import requires
 from roles.permissions import Permission
 
 bp = Blueprint("messaging", __name__, url_prefix="/messaging")
+PAGE = 50
 
 
 @bp.route("/outbox")
@@ -17,7 +19,61 @@ def outbox():
     db = get_session()
     page = max(request.args.get("page", 1, type=int), 1)
     messages = db.scalars(
-        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(50).offset((page - 1) * 50)
+        select(OutboxMessage)
+        .order_by(OutboxMessage.id.desc())
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
     ).all()
     total = db.scalar(select(func.count(OutboxMessage.id)))
     return render_template("messaging/outbox.html", messages=messages, total=total, page=page)
+
+
+def _inbox_of(person_id: int):
+    return (
+        OutboxMessage.person_id == person_id,
+        OutboxMessage.channel == "inapp",
+        OutboxMessage.status == "sent",
+    )
+
+
+@bp.route("/inbox")
+@requires(Permission.READ_OWN_MESSAGES)
+def inbox():
+    """The person's in-app messages, newest first; opening the page marks them read."""
+    db = get_session()
+    page = max(request.args.get("page", 1, type=int), 1)
+    mine = _inbox_of(current_user.id)
+    messages = db.scalars(
+        select(OutboxMessage)
+        .where(*mine)
+        .order_by(OutboxMessage.id.desc())
+        .limit(PAGE)
+        .offset((page - 1) * PAGE)
+    ).all()
+    total = db.scalar(select(func.count(OutboxMessage.id)).where(*mine))
+    unread = {m.id for m in messages if m.read_at is None}
+    if unread:
+        db.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(unread))
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+    return render_template(
+        "messaging/inbox.html", messages=messages, unread=unread, total=total, page=page
+    )
+
+
+@bp.app_context_processor
+def unread_messages():
+    def count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        return get_session().scalar(
+            select(func.count(OutboxMessage.id)).where(
+                *_inbox_of(current_user.id), OutboxMessage.read_at.is_(None)
+            )
+        )
+
+    return {"unread_messages": count}

@@ -14,7 +14,7 @@ from core.config import LANGUAGES
 from core.errors import InvalidInput
 from roles.models import CHANNELS, Person, RoleAssignment
 from roles.permissions import MANUFACTURER_ROLES, PARTNER_ROLES, Role
-from roles.signals import staff_changed
+from roles.signals import person_added, staff_changed
 
 #: Language and time zone a new person gets when none is given, by the partner's country.
 COUNTRY_DEFAULTS = {
@@ -224,6 +224,7 @@ def create_person(session: Session, *, partner_id: int | None, clean: dict) -> P
     session.add(person)
     session.flush()
     staff_changed.send(None, session=session, person=person)
+    person_added.send(None, session=session, person=person)
     return person
 
 

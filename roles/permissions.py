@@ -32,6 +32,8 @@ class Permission(StrEnum):
     IMPORT_STAFF = "import_staff"
     VIEW_OUTBOX = "view_outbox"
     EDIT_OWN_PROFILE = "edit_own_profile"
+    #: Read one's own in-app messages.
+    READ_OWN_MESSAGES = "read_own_messages"
     MANAGE_CATALOG = "manage_catalog"
     MANAGE_PROGRAMS = "manage_programs"
     #: Approve or decline programs for one's own company: partner management only.
@@ -75,6 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_STAFF,
             Permission.IMPORT_STAFF,
             Permission.EDIT_OWN_PROFILE,
+            Permission.READ_OWN_MESSAGES,
             Permission.MANAGE_CATALOG,
             Permission.MANAGE_PROGRAMS,
             Permission.VIEW_PARTNER_EARNINGS,
@@ -89,6 +92,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_STAFF,
             Permission.MANAGE_STAFF,
             Permission.EDIT_OWN_PROFILE,
+            Permission.READ_OWN_MESSAGES,
             Permission.DECIDE_PROGRAMS,
             Permission.VIEW_PARTNER_EARNINGS,
             Permission.VIEW_OWN_PROGRAMS,
@@ -103,6 +107,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             {
                 Permission.VIEW_PARTNERS,
                 Permission.EDIT_OWN_PROFILE,
+                Permission.READ_OWN_MESSAGES,
+                Permission.READ_OWN_MESSAGES,
                 Permission.VIEW_OWN_PROGRAMS,
                 Permission.REDEEM_REWARDS,
                 Permission.SUBMIT_CLAIMS,

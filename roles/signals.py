@@ -8,3 +8,5 @@ _signals = Namespace()
 sign_in_code_issued = _signals.signal("sign-in-code-issued")
 #: session=, person=: a person was added, changed roles, or was (de)activated.
 staff_changed = _signals.signal("staff-changed")
+#: session=, person=: a new person was created (after `staff_changed`).
+person_added = _signals.signal("person-added")

@@ -48,6 +48,7 @@ PLAIN_ROUTES = {
     "roles.profile": ("/profile", ALL),
     "roles.change_own_password": ("/profile/password", ALL),
     "messaging.outbox": ("/messaging/outbox", frozenset({Role.ADMIN})),
+    "messaging.inbox": ("/messaging/inbox", ALL),
     "programs.program_list": ("/programs/", MANUFACTURER),
     "programs.program_new": ("/programs/new", MANUFACTURER),
     "catalog.catalog": ("/catalog/", MANUFACTURER),

@@ -170,11 +170,12 @@ def test_welcome_bonus_is_paid_at_launch_to_everyone_enrolled_and_to_later_staff
     from roles.people import PersonDetails, Placement, save_person
     from roles.permissions import PARTNER_ROLES
 
-    newcomer = save_person(
-        db,
-        PersonDetails(full_name="New Seller", phone="+37126009999", roles=["seller"]),
-        Placement.at(world.partner_a, assignable=PARTNER_ROLES, phone_region="LV"),
-    )
+    with app.app_context():  # a new person is welcomed by a message rendered in the app
+        newcomer = save_person(
+            db,
+            PersonDetails(full_name="New Seller", phone="+37126009999", roles=["seller"]),
+            Placement.at(world.partner_a, assignable=PARTNER_ROLES, phone_region="LV"),
+        )
     assert points_of(db, newcomer, program) == 25
     assert db.scalar(select(Enrollment).where(Enrollment.person_id == newcomer.id)).ended_at is None
 

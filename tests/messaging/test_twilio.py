@@ -9,7 +9,12 @@ from sqlalchemy import select
 from core.db import utcnow
 from messaging.models import ChannelBlock, OutboxMessage
 from messaging.outbox import deliver_next, enqueue
-from messaging.transports import TwilioTransport
+from messaging.transports import (
+    ChannelRouter,
+    DevelopmentTransport,
+    InAppTransport,
+    TwilioTransport,
+)
 from roles.permissions import Role
 from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -22,13 +27,21 @@ def fake():
 
 @pytest.fixture
 def transport(fake):
-    return TwilioTransport(
+    twilio = TwilioTransport(
         {
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_FROM": "+37120099999",
             "TWILIO_API_URL": fake.url,
             "TWILIO_TIMEOUT_SECONDS": 0.3,
+        }
+    )
+    return ChannelRouter(
+        {
+            "sms": twilio,
+            "whatsapp": twilio,
+            "email": DevelopmentTransport(),
+            "inapp": InAppTransport(),
         }
     )
 
@@ -105,6 +118,11 @@ def test_permanent_failures_stop_at_once_and_block_the_channel(db, world, fake, 
     assert (failed.status, failed.last_error, failed.attempts) == ("failed", str(code), 1)
     block = db.scalar(select(ChannelBlock).where(ChannelBlock.person_id == person.id))
     assert (block.channel, block.error_code) == ("sms", str(code))
+    # Not tried on SMS again: the message went on by the person's next channel instead.
+    instead = deliver(db, transport, utcnow() + timedelta(days=1))
+    assert instead.fallback_of_id == failed.id and instead.channel in ("email", "inapp")
+    assert instead.status == "sent" and instead.body == failed.body
+    assert f"sent by {instead.channel} instead" in failed.note
     assert deliver(db, transport, utcnow() + timedelta(days=1)) is None
     assert len(fake.received) == 1
 

@@ -168,15 +168,16 @@ def test_profile_refuses_an_unknown_language(client, db, world):
     assert db.get(Person, person.id).language == "en"
 
 
-def test_new_person_gets_the_partners_country_language_and_zone(db, world):
+def test_new_person_gets_the_partners_country_language_and_zone(app, db, world):
     from roles.people import PersonDetails, Placement, save_person
     from roles.permissions import PARTNER_ROLES
 
-    person = save_person(
-        db,
-        PersonDetails(full_name="Ola Nowak", phone="501 000 777", roles=["seller"]),
-        Placement.at(world.partner_b, assignable=PARTNER_ROLES, phone_region="LV"),
-    )
+    with app.app_context():
+        person = save_person(
+            db,
+            PersonDetails(full_name="Ola Nowak", phone="501 000 777", roles=["seller"]),
+            Placement.at(world.partner_b, assignable=PARTNER_ROLES, phone_region="LV"),
+        )
     assert (person.phone, person.language, person.timezone) == (
         "+48501000777",
         "pl",

@@ -1,0 +1,102 @@
+"""Messages from templates, per kind, per role, per channel and in the recipient's language.
+
+A kind is a folder under templates/messaging/. The most specific template wins:
+`<role>.<channel>.txt`, `<channel>.txt`, `<role>.txt`, then `message.txt`; WhatsApp and
+in-app messages use the SMS text unless they have their own. E-mail takes its subject from
+`subject.txt`. Templates run under the person's locale, so gettext and Babel's number and
+date formatting follow their language.
+"""
+
+from dataclasses import dataclass
+
+from flask import render_template
+from flask_babel import force_locale
+from sqlalchemy.orm import Session
+
+from messaging.outbox import enqueue
+from messaging.policy import address, usable_channels
+from messaging.segments import SegmentCount, count_segments
+from roles.permissions import Role
+
+#: A person with several roles gets the message of the first of theirs in this order.
+ROLE_ORDER = (
+    Role.TECHNICIAN,
+    Role.ENGINEER,
+    Role.SELLER,
+    Role.PROCUREMENT,
+    Role.PARTNER_MANAGER,
+    Role.CHANNEL_MANAGER,
+    Role.ADMIN,
+)
+#: The channel whose template a channel borrows when it has none of its own.
+TEXT_OF = {"whatsapp": "sms", "inapp": "sms", "email": "sms", "sms": "sms"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    channel: str
+    subject: str | None
+    body: str
+
+    @property
+    def segments(self) -> SegmentCount:
+        return count_segments(self.body)
+
+
+def primary_role(person) -> str:
+    roles = person.roles
+    return next((role.value for role in ROLE_ORDER if role in roles), "default")
+
+
+def template_names(kind: str, role: str, channel: str) -> list[str]:
+    names = []
+    for variant in dict.fromkeys((channel, TEXT_OF[channel])):
+        names += [f"messaging/{kind}/{role}.{variant}.txt", f"messaging/{kind}/{variant}.txt"]
+    return names + [f"messaging/{kind}/{role}.txt", f"messaging/{kind}/message.txt"]
+
+
+def render_for(person, kind: str, channel: str, **context) -> Rendered:
+    role = primary_role(person)
+    with force_locale(person.language):
+        body = render_template(template_names(kind, role, channel), person=person, **context)
+        subject = None
+        if channel == "email":
+            subject = render_template(
+                [f"messaging/{kind}/{role}.subject.txt", f"messaging/{kind}/subject.txt"],
+                person=person,
+                **context,
+            ).strip()
+    return Rendered(channel, subject, body.strip())
+
+
+def notify(
+    session: Session,
+    person,
+    kind: str,
+    *,
+    category: str = "transactional",
+    priority: int = 0,
+    channel: str | None = None,
+    **context,
+):
+    """Write the message for `person` on their first usable channel (or `channel`, if given).
+
+    Returns the outbox row, or None when the person can be reached on no channel at all.
+    """
+    if channel is None:
+        channels = usable_channels(session, person)
+        if not channels:
+            return None
+        channel = channels[0]
+    rendered = render_for(person, kind, channel, **context)
+    return enqueue(
+        session,
+        person_id=person.id,
+        channel=channel,
+        recipient=address(person, channel),
+        kind=kind,
+        subject=rendered.subject,
+        body=rendered.body,
+        priority=priority,
+        category=category,
+    )

@@ -1,0 +1,120 @@
+"""When and where a message may go: consent, blocked channels, quiet hours, the weekly cap.
+
+Critical messages (sign-in codes, answers to the person's own SMS) skip quiet hours and the
+cap; nothing skips consent. Quiet hours apply to the channels that buzz a phone (SMS and
+WhatsApp), in the recipient's own time zone; a message due at night waits until morning.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from messaging.consent import opted_out_channels
+from messaging.models import ChannelBlock, OutboxMessage
+
+#: The order a message falls back in when a channel fails for good.
+FALLBACK_ORDER = ("whatsapp", "sms", "email", "inapp")
+PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
+
+
+@dataclass(frozen=True)
+class Policy:
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    nudges_per_week: int = 0  # 0: no cap
+
+    @classmethod
+    def from_config(cls, config) -> "Policy":
+        start, end = parse_quiet_hours(config.get("QUIET_HOURS") or "")
+        return cls(start, end, int(config.get("NUDGES_PER_WEEK") or 0))
+
+
+def parse_quiet_hours(text: str) -> tuple[time | None, time | None]:
+    """ "21:00-08:00" → (21:00, 08:00); an empty text means no quiet hours."""
+    if not text.strip():
+        return None, None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise RuntimeError(f"QUIET_HOURS must look like 21:00-08:00, not {text!r}") from None
+    return (start, end) if start != end else (None, None)
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def quiet_until(policy: Policy, now: datetime, timezone: str | None) -> datetime | None:
+    """The end of the recipient's quiet hours if `now` falls inside them, else None."""
+    if policy.quiet_start is None:
+        return None
+    local = now.astimezone(zone(timezone))
+    start, end, clock = policy.quiet_start, policy.quiet_end, local.time()
+    if start < end:
+        inside, end_day = start <= clock < end, local.date()
+    else:  # over midnight, e.g. 21:00-08:00
+        inside = clock >= start or clock < end
+        end_day = local.date() + timedelta(days=1) if clock >= start else local.date()
+    if not inside:
+        return None
+    return datetime.combine(end_day, end, tzinfo=local.tzinfo).astimezone(now.tzinfo)
+
+
+def cap_until(session: Session, policy: Policy, message: OutboxMessage, now: datetime):
+    """When the person may get another nudge, if this week's are used up; else None."""
+    if not policy.nudges_per_week or message.person_id is None:
+        return None
+    week_ago = now - timedelta(days=7)
+    recent = session.scalars(
+        select(OutboxMessage.sent_at)
+        .where(
+            OutboxMessage.person_id == message.person_id,
+            OutboxMessage.category == "nudge",
+            OutboxMessage.status == "sent",
+            OutboxMessage.sent_at > week_ago,
+        )
+        .order_by(OutboxMessage.sent_at.desc())
+        .limit(policy.nudges_per_week)
+    ).all()
+    if len(recent) < policy.nudges_per_week:
+        return None
+    return recent[-1] + timedelta(days=7)
+
+
+def unusable_channels(session: Session, person_id: int) -> dict[str, str]:
+    """Channels not to use for the person, each with why: opted out, or failed for good."""
+    why = {channel: "opted out" for channel in opted_out_channels(session, person_id)}
+    for channel, code in session.execute(
+        select(ChannelBlock.channel, ChannelBlock.error_code).where(
+            ChannelBlock.person_id == person_id
+        )
+    ):
+        why.setdefault(channel, f"error {code}")
+    return why
+
+
+def address(person, channel: str) -> str | None:
+    if channel in PHONE_CHANNELS:
+        return person.phone
+    if channel == "email":
+        return person.email
+    return str(person.id)  # in-app: the person's own inbox
+
+
+def channel_order(person) -> list[str]:
+    """The person's preferred channel, then the ones after it in WhatsApp → SMS → e-mail → in-app."""
+    preferred = person.preferred_channel
+    if preferred not in FALLBACK_ORDER:
+        return list(FALLBACK_ORDER)
+    return list(FALLBACK_ORDER[FALLBACK_ORDER.index(preferred) :])
+
+
+def usable_channels(session: Session, person) -> list[str]:
+    unusable = unusable_channels(session, person.id)
+    return [c for c in channel_order(person) if c not in unusable and address(person, c)]

@@ -1,0 +1,77 @@
+"""Carrier pacing: a sender's rate holds across workers (shared on PostgreSQL)."""
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import create_engine
+
+from messaging.pacing import Pacer
+from tests.conftest import migrated_database
+
+
+def sms(segments=1, channel="sms"):
+    return SimpleNamespace(channel=channel, segments=segments)
+
+
+class Sleeps(list):
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+def test_a_message_costs_its_segments_at_the_senders_rate():
+    pacer = Pacer({"sms": Decimal("3"), "whatsapp": Decimal("10")}, sleep=Sleeps())
+    assert pacer.cost(sms(1)) == pytest.approx(1 / 3)
+    assert pacer.cost(sms(4)) == pytest.approx(4 / 3)
+    assert pacer.cost(sms(4, "whatsapp")) == pytest.approx(0.1)  # per message, not segment
+    assert pacer.cost(sms(1, "email")) == 0
+
+
+def test_one_worker_waits_its_turn_in_memory():
+    sleeps = Sleeps()
+    pacer = Pacer({"sms": Decimal("1")}, sleep=sleeps)
+    pacer.wait(sms(2))
+    pacer.wait(sms(1))
+    pacer.wait(sms(1))
+    # The first goes at once; the next waits for the first's two segments, the third for three.
+    assert sleeps == [pytest.approx(2, abs=0.05), pytest.approx(3, abs=0.05)]
+
+
+def test_an_unpaced_sender_never_waits():
+    sleeps = Sleeps()
+    pacer = Pacer({"sms": Decimal("0")}, sleep=sleeps)
+    for _ in range(5):
+        assert pacer.wait(sms()) == 0
+    assert sleeps == []
+
+
+def test_the_development_backend_is_not_paced():
+    config = {"MESSAGING_BACKEND": "development", "MESSAGING_SMS_RATE": Decimal("1")}
+    config["MESSAGING_WHATSAPP_RATE"] = Decimal("1")
+    assert Pacer.from_config(config).rates == {}
+
+
+@pytest.fixture(scope="module")
+def postgres_engine(tmp_path_factory):
+    """PostgreSQL only: SQLite runs one worker, paced in memory (tested above)."""
+    with migrated_database("postgresql", tmp_path_factory) as url:
+        engine = create_engine(url)
+        yield engine
+        engine.dispose()
+
+
+def test_workers_on_postgresql_share_each_senders_rate(postgres_engine):
+    engine = postgres_engine
+    first, second = (
+        Pacer({"sms": Decimal("0.5")}, engine, sender="+371200", sleep=Sleeps()) for _ in range(2)
+    )
+    other = Pacer({"sms": Decimal("0.5")}, engine, sender="+371999", sleep=Sleeps())
+    waits = [first.wait(sms()), second.wait(sms()), first.wait(sms()), other.wait(sms())]
+    # 2 s a segment: the second worker waits for the first's slot, the third message for both;
+    # another sender has a rate of its own.
+    assert waits == [
+        pytest.approx(0, abs=0.2),
+        pytest.approx(2, abs=0.2),
+        pytest.approx(4, abs=0.2),
+        pytest.approx(0, abs=0.2),
+    ]
