@@ -35,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # twilio logs every request's headers and form (phone numbers, message text) at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
     db.init_app(app)
     limiter.init_app(app)

@@ -67,6 +67,11 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "TWILIO_TIMEOUT_SECONDS": float(environ.get("TWILIO_TIMEOUT_SECONDS", 10)),
         #: Transient failures are retried with exponential backoff up to this many tries.
         "MESSAGING_MAX_ATTEMPTS": int(environ.get("MESSAGING_MAX_ATTEMPTS", 8)),
+        #: Messages one worker process keeps in flight at once (threads).
+        "MESSAGING_WORKER_THREADS": int(environ.get("MESSAGING_WORKER_THREADS", 4)),
+        #: A message being sent is leased for this long: should its worker die, it is due
+        #: again afterwards. Keep it well above TWILIO_TIMEOUT_SECONDS plus pacing waits.
+        "MESSAGING_LEASE_SECONDS": int(environ.get("MESSAGING_LEASE_SECONDS", 120)),
         #: Carrier pacing per sender in SMS segments a second (about 1 for a long code, 3 for
         #: toll-free, 100 for a short code); WhatsApp in messages a second; 0: no pacing.
         "MESSAGING_SMS_RATE": Decimal(environ.get("MESSAGING_SMS_RATE", "1")),

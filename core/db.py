@@ -69,6 +69,10 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL never corrupts and survives the app being killed at any moment;
+        # only an OS crash or power cut may lose the last commits. FULL would fsync every
+        # commit (about 3 ms here), which the outbox worker does twice a message.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -1,11 +1,13 @@
 """`flask messaging …`: deliver the outbox and read it from a terminal."""
 
+import threading
 import time
+from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core.db import get_session, utcnow
 from messaging.models import OutboxMessage
@@ -31,39 +33,100 @@ def deliver_command(limit):
 @click.option(
     "--stop-after", default=0.0, help="Stop after this many seconds (0: run until killed)."
 )
-def worker_command(idle_seconds, stop_after):
+@click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Messages in flight at once [default: MESSAGING_WORKER_THREADS].",
+)
+def worker_command(idle_seconds, stop_after, threads):
     """Send from the outbox continuously; run several on PostgreSQL, one on SQLite."""
-    _deliver(limit=None, idle_seconds=idle_seconds, stop_after=stop_after)
+    _deliver(limit=None, idle_seconds=idle_seconds, stop_after=stop_after, threads=threads)
 
 
-def _deliver(*, limit, idle_seconds, stop_after=0.0):
-    """One message per transaction: committed right after the provider took it."""
-    config = current_app.config
+def _relaxed_commit(_session, _transaction, connection) -> None:
+    """The worker's commits need not wait for the disk: if PostgreSQL itself crashes, the last
+    fraction of a second of outbox bookkeeping may be lost (a message then goes twice or a
+    lease runs out), never the business data, which other transactions commit as usual."""
+    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
+class _Budget:
+    """How many more messages this run may take on, shared by the worker's threads."""
+
+    def __init__(self, limit):
+        self.left, self.lock = limit, threading.Lock()
+        self.sent = self.failed = 0
+
+    def take(self) -> bool:
+        with self.lock:
+            if self.left is None:
+                return True
+            if self.left <= 0:
+                return False
+            self.left -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self.lock:
+            if self.left is not None:
+                self.left += 1
+
+    def count(self, message) -> None:
+        with self.lock:
+            self.sent += message.status == "sent"
+            self.failed += message.status == "failed"
+
+
+def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
+    """Each message in its own short transactions: leased, sent, recorded.
+
+    Several threads keep several messages in flight, so the database's work overlaps the
+    provider's answers; the carrier rate is held by the pacer whatever the thread count.
+    """
+    app = current_app._get_current_object()
+    config = app.config
+    threads = threads or config["MESSAGING_WORKER_THREADS"]
     transport = transport_from_config(config)
     policy = Policy.from_config(config)
-    pacer = Pacer.from_config(config, current_app.extensions["partnerlift.engine"])
-    db = get_session()
-    started, sent, failed = time.monotonic(), 0, 0
-    while limit is None or sent + failed < limit:
-        if stop_after and time.monotonic() - started > stop_after:
-            break
-        message = deliver_next(
-            db,
-            transport,
-            now=utcnow(),
-            max_attempts=config["MESSAGING_MAX_ATTEMPTS"],
-            policy=policy,
-            pacer=pacer,
-        )
-        db.commit()
-        if message is None:
-            if not idle_seconds:
-                break
-            time.sleep(idle_seconds)
-            continue
-        sent += message.status == "sent"
-        failed += message.status == "failed"
-    return sent, failed
+    pacer = Pacer.from_config(config, app.extensions["partnerlift.engine"])
+    lease = timedelta(seconds=config["MESSAGING_LEASE_SECONDS"])
+    budget, started = _Budget(limit), time.monotonic()
+
+    def run():
+        with app.app_context():
+            db = get_session()
+            if db.bind.dialect.name == "postgresql":
+                event.listen(db, "after_begin", _relaxed_commit)
+            while budget.take():
+                if stop_after and time.monotonic() - started > stop_after:
+                    budget.give_back()
+                    return
+                message = deliver_next(
+                    db,
+                    transport,
+                    now=utcnow(),
+                    max_attempts=config["MESSAGING_MAX_ATTEMPTS"],
+                    policy=policy,
+                    pacer=pacer,
+                    lease=lease,
+                )
+                db.commit()
+                if message is None:
+                    budget.give_back()
+                    if not idle_seconds:
+                        return
+                    time.sleep(idle_seconds)
+                    continue
+                budget.count(message)
+
+    workers = [threading.Thread(target=run, daemon=True) for _ in range(threads - 1)]
+    for worker in workers:
+        worker.start()
+    run()
+    for worker in workers:
+        worker.join()
+    return budget.sent, budget.failed
 
 
 @messaging_cli.command("outbox")

@@ -3,11 +3,11 @@
 import random
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from messaging.models import ChannelBlock, OutboxMessage
+from messaging.models import ChannelBlock, ChannelConsent, OutboxMessage
 from messaging.pacing import Pacer
 from messaging.policy import (
     PHONE_CHANNELS,
@@ -62,10 +62,11 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
-def _claim_next(session: Session, now):
-    """The next message due, locked so other workers skip it (SKIP LOCKED on PostgreSQL)."""
+def _claim_next(session: Session, now) -> tuple[OutboxMessage | None, str | None]:
+    """The next message due, locked so other workers skip it (SKIP LOCKED on PostgreSQL),
+    with why its channel may not be used for its person (opted out, failed for good)."""
     stmt = (
-        select(OutboxMessage)
+        select(OutboxMessage, func.coalesce(_opted_out, _blocked))
         .where(
             OutboxMessage.status == "pending",
             (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
@@ -74,15 +75,35 @@ def _claim_next(session: Session, now):
         .limit(1)
     )
     if session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return session.scalar(stmt)
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+    row = session.execute(stmt).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+_opted_out = (
+    select(literal("opted out"))
+    .where(
+        ChannelConsent.person_id == OutboxMessage.person_id,
+        ChannelConsent.channel == OutboxMessage.channel,
+        ChannelConsent.opted_out.is_(True),
+    )
+    .scalar_subquery()
+)
+_blocked = (
+    select(literal("error ") + ChannelBlock.error_code)
+    .where(
+        ChannelBlock.person_id == OutboxMessage.person_id,
+        ChannelBlock.channel == OutboxMessage.channel,
+    )
+    .scalar_subquery()
+)
 
 
 def _wait_until(session: Session, message: OutboxMessage, policy: Policy, now):
     """(when, why) if the message must wait: the recipient's night or their weekly cap."""
     if message.category == "critical" or message.person_id is None:
         return None, None
-    if message.channel in PHONE_CHANNELS:
+    if message.channel in PHONE_CHANNELS and policy.quiet_start is not None:
         person = session.get(Person, message.person_id)
         until = quiet_until(policy, now, person.timezone if person else None)
         if until is not None:
@@ -103,14 +124,20 @@ def deliver_next(
     rng: random.Random | None = None,
     policy: Policy | None = None,
     pacer: Pacer | None = None,
+    lease: timedelta | None = None,
 ) -> OutboxMessage | None:
     """Send the next due message; the caller commits at once, keeping the duplicate window small.
 
     A message that must wait (quiet hours, weekly cap) gets a later `next_attempt_at` and
     stays pending; one for a channel the person opted out of or that failed for good is not
     sent there but falls back to their next channel.
+
+    With a `lease`, the message is first committed as in flight (due again only when the
+    lease runs out, should this worker die), so no transaction stays open while the provider
+    answers and several workers, or threads, overlap their waits; a crash then repeats a
+    message only if the provider had already taken it, the same window as without a lease.
     """
-    message = _claim_next(session, now)
+    message, refused = _claim_next(session, now)
     if message is None:
         return None
     until, why = _wait_until(session, message, policy or Policy(), now)
@@ -121,16 +148,17 @@ def deliver_next(
         )
         session.flush()
         return message
-    if message.person_id is not None:
-        refused = unusable_channels(session, message.person_id).get(message.channel)
-        if refused:
-            message.status = "failed"
-            fall_back(session, message, refused)
-            session.flush()
-            return message
+    if refused:
+        message.status = "failed"
+        fall_back(session, message, refused)
+        session.flush()
+        return message
+    message.attempts += 1
+    if lease is not None:
+        message.next_attempt_at = now + lease
+        session.commit()
     if pacer is not None:
         pacer.wait(message)
-    message.attempts += 1
     try:
         message.provider_id, message.provider_status = transport.send(message)
     except TransientFailure as failure:
@@ -143,7 +171,7 @@ def deliver_next(
         record_permanent_failure(session, message, failure.code)
     else:
         message.status, message.sent_at, message.last_error = "sent", utcnow(), None
-        message.status_at = message.sent_at
+        message.status_at, message.next_attempt_at = message.sent_at, None
     session.flush()
     return message
 

@@ -8,6 +8,7 @@ memory. The database's own clock is the reference on PostgreSQL, so machines' cl
 differ.
 """
 
+import threading
 import time
 from decimal import Decimal
 
@@ -30,6 +31,7 @@ class Pacer:
         self.shared = engine is not None and engine.dialect.name == "postgresql"
         self.engine, self.sleep = engine, sleep
         self._next_free: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_config(cls, config, engine: Engine | None = None) -> "Pacer":
@@ -61,10 +63,11 @@ class Pacer:
         return max(delay, 0.0)
 
     def _reserve(self, sender: str, cost: float) -> float:
-        now = time.monotonic()
-        start = max(self._next_free.get(sender, now), now)
-        self._next_free[sender] = start + cost
-        return start - now
+        with self._lock:  # the worker's threads share one pacer
+            now = time.monotonic()
+            start = max(self._next_free.get(sender, now), now)
+            self._next_free[sender] = start + cost
+            return start - now
 
     def _reserve_shared(self, sender: str, cost: float) -> float:
         with self.engine.begin() as connection:

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
-from messaging.consent import opted_out_channels
-from messaging.models import ChannelBlock, OutboxMessage
+from messaging.models import ChannelBlock, ChannelConsent, OutboxMessage
 
 #: The order a message falls back in when a channel fails for good.
 FALLBACK_ORDER = ("whatsapp", "sms", "email", "inapp")
@@ -89,13 +88,19 @@ def cap_until(session: Session, policy: Policy, message: OutboxMessage, now: dat
 
 def unusable_channels(session: Session, person_id: int) -> dict[str, str]:
     """Channels not to use for the person, each with why: opted out, or failed for good."""
-    why = {channel: "opted out" for channel in opted_out_channels(session, person_id)}
-    for channel, code in session.execute(
-        select(ChannelBlock.channel, ChannelBlock.error_code).where(
-            ChannelBlock.person_id == person_id
+    rows = session.execute(
+        union_all(
+            select(ChannelConsent.channel, literal("opted out")).where(
+                ChannelConsent.person_id == person_id, ChannelConsent.opted_out.is_(True)
+            ),
+            select(ChannelBlock.channel, literal("error ") + ChannelBlock.error_code).where(
+                ChannelBlock.person_id == person_id
+            ),
         )
-    ):
-        why.setdefault(channel, f"error {code}")
+    ).all()
+    why: dict[str, str] = {}
+    for channel, reason in sorted(rows, key=lambda row: row[1] != "opted out"):
+        why.setdefault(channel, reason)
     return why
 
 

@@ -39,6 +39,8 @@ TEST_CONFIG = {
     # No night by default, so a test's outcome never depends on the hour it runs; the
     # quiet-hours tests set their own.
     "QUIET_HOURS": "",
+    # Tests share one connection (rolled back after each test): one sending thread.
+    "MESSAGING_WORKER_THREADS": 1,
 }
 
 

@@ -80,3 +80,14 @@ class FakeTwilio:
     def _error(status, code, message):
         body = {"code": code, "message": message, "more_info": "", "status": status}
         return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def serve_forever() -> None:
+    """Run the fake in a process of its own (as Twilio is remote); prints its URL first."""
+    fake = FakeTwilio()
+    print(fake.url, flush=True)
+    fake._server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve_forever()
