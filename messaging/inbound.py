@@ -74,7 +74,7 @@ def receive(
     person = find_by_phone(session, number) if number else None
     command = commands.parse(body)
     message = InboundMessage(
-        message_sid=message_sid[:64],
+        message_sid=message_sid,
         channel=channel,
         from_number=number[:32],
         person_id=person.id if person else None,

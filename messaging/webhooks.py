@@ -23,6 +23,9 @@ from roles.auth import code_policy
 
 log = logging.getLogger(__name__)
 
+#: Twilio's MessageSids are 34 characters; the column holds 64.
+MAX_SID = 64
+
 bp = Blueprint("webhooks", __name__, url_prefix="/messaging/twilio")
 csrf.exempt(bp)
 
@@ -71,7 +74,7 @@ def twilio_status():
 def twilio_inbound():
     _require_signature()
     message_sid = request.form.get("MessageSid") or request.form.get("SmsSid")
-    if not message_sid:
+    if not message_sid or len(message_sid) > MAX_SID:
         abort(400)
     db = get_session()
     message = answered(db, message_sid)

@@ -158,6 +158,14 @@ def test_webhooks_need_no_csrf_token(db, client, twilio_config, technician):
     assert text(client, technician, "HELP").status_code == 200
 
 
+def test_a_message_without_a_usable_sid_is_a_bad_request(db, client, twilio_config, technician):
+    for sid in ("", "SM" + "9" * 70):
+        params = inbound_params(technician, "HELP", sid=sid)
+        params["MessageSid"] = sid
+        assert post_signed(client, INBOUND, params).status_code == 400
+    assert count(db, InboundMessage) == 0
+
+
 def test_get_is_not_allowed(client, twilio_config):
     assert client.get(INBOUND).status_code == 405
 
@@ -220,27 +228,27 @@ COMMANDS = {
     },
     "lv": {
         "BAL": ("BILANCE", "Punkti: 0 pieejami, 0 gaida."),
-        "HELP": ("PALĪDZĪBA", "PIETEIKT sērijas nr. reģistrē uzstādīšanu"),
-        "STOP": ("APTURĒT", "Jūs vairs nesaņemsiet PartnerLift ziņas šeit."),
-        "START": ("SĀKT", "Jūs atkal saņemsiet PartnerLift ziņas šeit."),
+        "HELP": ("PALĪDZĪBA", "PIETEIKT sērijas nr. – uzstādīšana"),
+        "STOP": ("APTURĒT", "Jūs vairs nesaņemsiet PartnerLift ziņas."),
+        "START": ("SĀKT", "Jūs atkal saņemsiet PartnerLift ziņas."),
         "LANG": ("VALODA en", "Your language is now English."),
         "CLAIM": ("PIETEIKT sn-lv-1", "Uzstādīšana SN-LV-1 reģistrēta. Paldies!"),
         "CODE": ("KODS", "Pieteikšanās kods tiek sūtīts ar SMS."),
     },
     "ru": {
-        "BAL": ("БАЛАНС", "Баллы: доступно 0, в ожидании 0."),
+        "BAL": ("БАЛАНС", "Баллы: доступно 0, ожидают 0."),
         "HELP": ("ПОМОЩЬ", "ЗАЯВКА и серийный номер — установка"),
-        "STOP": ("СТОП", "Вы больше не будете получать здесь сообщения PartnerLift."),
-        "START": ("СТАРТ", "Вы снова будете получать здесь сообщения PartnerLift."),
+        "STOP": ("СТОП", "Сообщения PartnerLift отключены."),
+        "START": ("СТАРТ", "Сообщения PartnerLift снова включены."),
         "LANG": ("ЯЗЫК lv", "Valoda nomainīta: Latviešu."),
         "CLAIM": ("ЗАЯВКА sn-ru-1", "Установка SN-RU-1 зарегистрирована. Спасибо!"),
         "CODE": ("КОД", "Код для входа отправлен по SMS."),
     },
     "pl": {
-        "BAL": ("SALDO", "Punkty: dostępne 0, oczekujące 0."),
+        "BAL": ("SALDO", "Punkty: dostępne 0, czeka 0."),
         "HELP": ("POMOC", "ZGŁOŚ i numer seryjny rejestruje montaż"),
-        "STOP": ("WYPISZ", "Nie będziesz już otrzymywać tu wiadomości PartnerLift."),
-        "START": ("ZAPISZ", "Znów będziesz otrzymywać tu wiadomości PartnerLift."),
+        "STOP": ("WYPISZ", "Wiadomości PartnerLift wyłączone."),
+        "START": ("ZAPISZ", "Wiadomości PartnerLift znów włączone."),
         "LANG": ("JĘZYK en", "Your language is now English."),
         "CLAIM": ("ZGŁOŚ sn-pl-1", "Montaż SN-PL-1 zarejestrowany. Dziękujemy!"),
         "CODE": ("KOD", "Kod logowania jest wysyłany SMS-em."),
@@ -345,7 +353,7 @@ def test_an_unknown_number_is_told_how_to_join(db, client, twilio_config, world)
 
 
 def test_an_unknown_number_is_answered_in_the_language_of_its_word(db, client, twilio_config):
-    assert reply_to(client, "+37129999998", "БАЛАНС").startswith("Этот номер не зарегистрирован")
+    assert reply_to(client, "+37129999998", "БАЛАНС").startswith("Номер не найден в PartnerLift.")
     assert reply_to(client, "+37129999997", "bilance").startswith("Šis numurs nav reģistrēts")
     assert reply_to(client, "+37129999996", "STOP") == (
         "PartnerLift will send nothing to this number."
@@ -577,6 +585,53 @@ def test_balance_in_persian_uses_persian_digits(db, client, twilio_config, world
     )
     db.commit()
     assert reply_to(client, person, "موجودی") == "امتیاز: ۱٬۲۵۰ در دسترس، ۰ در انتظار."
+
+
+# ---------------------------------------------------------------- length
+
+#: Every answer but HELP, with sample values as long as real ones.
+ANSWERS = [
+    ("Install %(serial)s is received and will be reviewed.", {"serial": "AB12345678"}),
+    ("Install %(serial)s is registered. Thank you!", {"serial": "AB12345678"}),
+    (
+        "Install %(serial)s will be reviewed: this serial number was already claimed.",
+        {"serial": "AB12345678"},
+    ),
+    ("Only partner staff register installs.", {}),
+    ("PartnerLift will send nothing to this number.", {}),
+    (
+        "Points: %(available)s available, %(pending)s pending. %(expiring)s expire by %(date)s.",
+        {"available": "12 345", "pending": "1 234", "expiring": "1 000", "date": "14.07.2025"},
+    ),
+    ("Sorry, that is not a command we know. Text HELP for the list.", {}),
+    ("Text CLAIM and the serial number from the plate, e.g. CLAIM AB12345.", {}),
+    ("Text LANG and a language: %(choices)s.", {"choices": "en, lv, pl, ru, he, fa"}),
+    (
+        "This number is not registered with PartnerLift. Ask your company's manager to add it.",
+        {},
+    ),
+    ("You will get PartnerLift messages here again. Text STOP to stop them.", {}),
+    ("You will get no more PartnerLift messages here. Text START to get them again.", {}),
+    ("Your language is now %(language)s.", {"language": "Latviešu"}),
+    ("Your sign-in code is on its way by SMS.", {}),
+]
+
+
+@pytest.mark.parametrize("language", sorted(COMMANDS))
+def test_answers_fit_one_sms_segment_and_help_two(app, language):
+    from flask_babel import gettext
+
+    from messaging.segments import count_segments
+
+    with app.test_request_context(), force_locale(language):
+        for message, values in ANSWERS:
+            answer = gettext(message, **values)
+            assert count_segments(answer).segments == 1, answer
+        help_ = gettext(
+            "PartnerLift: BAL points, CLAIM serial registers an install, CODE sign-in code, "
+            "LANG lv sets your language, STOP unsubscribes."
+        )
+        assert count_segments(help_).segments <= 2, help_
 
 
 # ---------------------------------------------------------------- concurrency
