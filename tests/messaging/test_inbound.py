@@ -166,6 +166,12 @@ def test_a_message_without_a_usable_sid_is_a_bad_request(db, client, twilio_conf
     assert count(db, InboundMessage) == 0
 
 
+def test_webhooks_are_rate_limited(db, client, twilio_config, technician):
+    twilio_config["TWILIO_WEBHOOK_RATE_LIMIT"] = "2 per minute"
+    assert [text(client, technician, "HELP").status_code for _ in range(3)] == [200, 200, 429]
+    assert count(db, InboundMessage) == 2
+
+
 def test_get_is_not_allowed(client, twilio_config):
     assert client.get(INBOUND).status_code == 405
 
