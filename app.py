@@ -108,11 +108,13 @@ def _register_blueprints(app: Flask) -> None:
     from channel.reward_views import bp as rewards_bp
     from channel.views import bp as channel_bp
     from messaging.views import bp as messaging_bp
+    from messaging.webhooks import bp as webhooks_bp
     from roles.views import bp as roles_bp
 
     app.register_blueprint(roles_bp)
     app.register_blueprint(channel_bp)
     app.register_blueprint(messaging_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(programs_bp)
     app.register_blueprint(decisions_bp)

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from channel.demo import DEMO_PASSWORD, seed_demo
-from channel.postings import check_balances, expire_points, release_due
+from channel.postings import check_balances, expire_points, points_lifetime, release_due
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
@@ -55,7 +55,7 @@ def expire_command(months):
     """Expire available points older than their lifetime, oldest first."""
     months = months or current_app.config["POINTS_LIFETIME_MONTHS"]
     db = get_session()
-    expired = expire_points(db, utcnow(), timedelta(days=round(months * 30.4375)))
+    expired = expire_points(db, utcnow(), points_lifetime(months))
     db.commit()
     click.echo(f"expired {sum(expired.values())} points in {len(expired)} accounts")
 

@@ -7,7 +7,7 @@ the original lines and writes nothing, and the same key with other content is re
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -39,6 +39,11 @@ def person_account(person_id: int) -> str:
 
 def pool_account(partner_id: int) -> str:
     return f"pool:{partner_id}"
+
+
+def points_lifetime(months: int) -> timedelta:
+    """How long points stay spendable, from POINTS_LIFETIME_MONTHS (average month length)."""
+    return timedelta(days=round(months * 30.4375))
 
 
 @dataclass
@@ -243,20 +248,8 @@ def expire_points(session: Session, now: datetime, lifetime) -> dict[str, int]:
     expired: dict[str, int] = {}
     accounts = session.scalars(select(Balance.account_key).where(Balance.available > 0)).all()
     for account in accounts:
-        lines = session.execute(
-            select(LedgerEntry.created_at, LedgerEntry.points, LedgerEntry.partner_id)
-            .where(LedgerEntry.account_key == account, LedgerEntry.bucket == "available")
-            .order_by(LedgerEntry.created_at, LedgerEntry.id)
-        ).all()
-        to_consume = -sum(points for _, points, _ in lines if points < 0)
-        stale = 0
-        for created_at, points, _partner in lines:
-            if points <= 0:
-                continue
-            used = min(points, to_consume)
-            to_consume -= used
-            if created_at < cutoff:
-                stale += points - used
+        lines = _available_lines(session, account)
+        stale = _unspent_before(lines, cutoff)
         if stale <= 0:
             continue
         partner_id = lines[-1].partner_id
@@ -278,3 +271,31 @@ def expire_points(session: Session, now: datetime, lifetime) -> dict[str, int]:
         )
         expired[account] = stale
     return expired
+
+
+def points_expiring(session: Session, account: str, *, by: datetime, lifetime) -> int:
+    """Available points of `account` that will have expired by `by` unless spent first:
+    what is left, oldest first, of credits earned before `by - lifetime`."""
+    return _unspent_before(_available_lines(session, account), by - lifetime)
+
+
+def _available_lines(session: Session, account: str):
+    return session.execute(
+        select(LedgerEntry.created_at, LedgerEntry.points, LedgerEntry.partner_id)
+        .where(LedgerEntry.account_key == account, LedgerEntry.bucket == "available")
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+    ).all()
+
+
+def _unspent_before(lines, cutoff: datetime) -> int:
+    """What is left of credits older than `cutoff` once debits consume the oldest first."""
+    to_consume = -sum(points for _, points, _ in lines if points < 0)
+    stale = 0
+    for created_at, points, _partner in lines:
+        if points <= 0:
+            continue
+        used = min(points, to_consume)
+        to_consume -= used
+        if created_at < cutoff:
+            stale += points - used
+    return stale

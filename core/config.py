@@ -62,6 +62,11 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM": environ.get("TWILIO_FROM"),
         "TWILIO_MESSAGING_SERVICE_SID": environ.get("TWILIO_MESSAGING_SERVICE_SID"),
+        #: The app's public address ("https://partnerlift.example.com"): Twilio signs webhooks
+        #: over it (behind a proxy the request's own URL differs) and status callbacks go to it.
+        "PUBLIC_URL": environ.get("PUBLIC_URL") or None,
+        #: Requests per client address to each Twilio webhook.
+        "TWILIO_WEBHOOK_RATE_LIMIT": environ.get("TWILIO_WEBHOOK_RATE_LIMIT", "600 per minute"),
         #: Another base URL for Twilio's API: a local fake in tests, a proxy in staging.
         "TWILIO_API_URL": environ.get("TWILIO_API_URL"),
         "TWILIO_TIMEOUT_SECONDS": float(environ.get("TWILIO_TIMEOUT_SECONDS", 10)),

@@ -24,6 +24,8 @@ from twilio.rest import Client
 
 log = logging.getLogger(__name__)
 
+#: Where Twilio reports each message's delivery status (messaging.webhooks), under PUBLIC_URL.
+STATUS_CALLBACK_PATH = "/messaging/twilio/status"
 #: Twilio error codes that will not change by trying again.
 PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 63016, 63003, 21606})
 
@@ -72,6 +74,8 @@ class TwilioTransport:
             self.client.api.base_url = config["TWILIO_API_URL"].rstrip("/")
         self.service_sid = config.get("TWILIO_MESSAGING_SERVICE_SID")
         self.sender = config.get("TWILIO_FROM")
+        public_url = config.get("PUBLIC_URL")
+        self.status_callback = public_url.rstrip("/") + STATUS_CALLBACK_PATH if public_url else None
 
     def send(self, message) -> tuple[str, str]:
         prefix = "whatsapp:" if message.channel == "whatsapp" else ""
@@ -80,6 +84,8 @@ class TwilioTransport:
             options["messaging_service_sid"] = self.service_sid
         else:
             options["from_"] = prefix + (self.sender or "")
+        if self.status_callback:
+            options["status_callback"] = self.status_callback
         try:
             sent = self.client.messages.create(**options)
         except TwilioRestException as error:

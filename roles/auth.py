@@ -39,6 +39,15 @@ class CodePolicy:
     window: timedelta
 
 
+def code_policy(config) -> CodePolicy:
+    """The sign-in code policy the configuration sets (codes per number and window)."""
+    return CodePolicy(
+        secret=config["SECRET_KEY"],
+        per_window=config["SIGN_IN_CODES_PER_WINDOW"],
+        window=timedelta(minutes=config["SIGN_IN_CODE_WINDOW_MINUTES"]),
+    )
+
+
 def make_password_hasher(config) -> PasswordHasher:
     return PasswordHasher(
         time_cost=config["ARGON2_TIME_COST"],

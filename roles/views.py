@@ -1,7 +1,6 @@
 """Sign-in, the home page, profiles and partner staff management."""
 
 import logging
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -32,6 +31,7 @@ from roles.auth import (
     SignInRefused,
     authenticate_with_password,
     change_password,
+    code_policy,
     find_by_phone,
     issue_sign_in_code,
     make_password_hasher,
@@ -105,12 +105,7 @@ def _login_limit():
 
 
 def _code_policy() -> CodePolicy:
-    config = current_app.config
-    return CodePolicy(
-        secret=config["SECRET_KEY"],
-        per_window=config["SIGN_IN_CODES_PER_WINDOW"],
-        window=timedelta(minutes=config["SIGN_IN_CODE_WINDOW_MINUTES"]),
-    )
+    return code_policy(current_app.config)
 
 
 def _safe_next(default: str) -> str:

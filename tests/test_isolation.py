@@ -83,6 +83,9 @@ PUBLIC_ROUTES = {
     "roles.sign_in_code",
     "roles.sign_out",
     "roles.choose_language",
+    # Twilio's webhooks: no session, a valid X-Twilio-Signature instead (tests/messaging).
+    "webhooks.twilio_inbound",
+    "webhooks.twilio_status",
     "healthz",
     "static",
 }

@@ -1,0 +1,241 @@
+"""Messages people text us (SMS or WhatsApp): each MessageSid acts once and gets an answer.
+
+`receive` records the message first (its MessageSid is unique, so a retried webhook cannot
+record it twice), then carries out its command in the same transaction and keeps the answer
+on the row, so that a retry is answered the same without acting again. Answers are short,
+in the sender's language: the person's own, or for an unknown number the language of the
+command word they used.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from channel.claims import ClaimDetails, InvalidClaim, submit_claim
+from channel.postings import balance_of, person_account, points_expiring
+from core.i18n import format_date, format_number, language_name
+from messaging import commands
+from messaging.consent import set_consent
+from messaging.models import ChannelBlock, InboundMessage
+from roles.auth import CodePolicy, SignInRefused, find_by_phone, issue_sign_in_code
+from roles.models import Person
+from roles.permissions import Permission
+
+log = logging.getLogger(__name__)
+
+#: A balance answer also counts the points that expire within this time.
+EXPIRY_NOTICE = timedelta(days=30)
+#: Twilio's error for a number that opted out; START lifts the block it caused.
+OPTED_OUT_ERROR = "21610"
+#: The longest serial number a claim holds.
+MAX_SERIAL = 100
+
+
+@dataclass(frozen=True)
+class InboundSettings:
+    languages: tuple[str, ...]
+    default_language: str
+    code_policy: CodePolicy
+    points_lifetime: timedelta
+    return_window: timedelta
+
+
+def channel_and_number(from_address: str) -> tuple[str, str]:
+    """("whatsapp", "+371…") for "whatsapp:+371…", else ("sms", the number)."""
+    address = (from_address or "").strip()
+    if address.lower().startswith("whatsapp:"):
+        return "whatsapp", address.split(":", 1)[1].strip()
+    return "sms", address
+
+
+def answered(session: Session, message_sid: str) -> InboundMessage | None:
+    """The message already received under `message_sid`, with the answer it got."""
+    return session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))
+
+
+def receive(
+    session: Session,
+    *,
+    message_sid: str,
+    from_address: str,
+    body: str,
+    now: datetime,
+    settings: InboundSettings,
+) -> InboundMessage:
+    """Record one inbound message and act on it; flushes, and raises IntegrityError when
+    `message_sid` was recorded meanwhile (the caller rolls back and answers from that row)."""
+    channel, number = channel_and_number(from_address)
+    person = find_by_phone(session, number) if number else None
+    command = commands.parse(body)
+    message = InboundMessage(
+        message_sid=message_sid,
+        channel=channel,
+        from_number=number[:32],
+        person_id=person.id if person else None,
+        body=body or "",
+        command=command.name,
+        reply="",
+        received_at=now,
+    )
+    session.add(message)
+    session.flush()  # first: a duplicate MessageSid stops here, before anything changes
+    if person is None:
+        message.reply = _answer_stranger(command, settings)
+    else:
+        act = _ACTIONS.get(command.name, _not_understood)
+        message.reply = act(session, person, channel, command, now, settings)
+    session.flush()
+    log.info(
+        "inbound message=%s channel=%s person=%s command=%s",
+        message.id,
+        channel,
+        message.person_id,
+        command.name,
+    )
+    return message
+
+
+def _language(person: Person, settings: InboundSettings) -> str:
+    return person.language if person.language in settings.languages else settings.default_language
+
+
+def _answer_stranger(command: commands.Command, settings: InboundSettings) -> str:
+    language = command.language or settings.default_language
+    with force_locale(language):
+        if command.name == commands.STOP:
+            return _("PartnerLift will send nothing to this number.")
+        return _(
+            "This number is not registered with PartnerLift. Ask your company's manager to add it."
+        )
+
+
+def _balance(session, person, channel, command, now, settings) -> str:
+    account = person_account(person.id)
+    pending, available = balance_of(session, account)
+    expiring = points_expiring(
+        session, account, by=now + EXPIRY_NOTICE, lifetime=settings.points_lifetime
+    )
+    with force_locale(_language(person, settings)):
+        values = {"available": format_number(available), "pending": format_number(pending)}
+        if expiring > 0:
+            return _(
+                "Points: %(available)s available, %(pending)s pending. "
+                "%(expiring)s expire by %(date)s.",
+                expiring=format_number(expiring),
+                date=format_date((now + EXPIRY_NOTICE).date(), "short"),
+                **values,
+            )
+        return _("Points: %(available)s available, %(pending)s pending.", **values)
+
+
+def _help(session, person, channel, command, now, settings) -> str:
+    with force_locale(_language(person, settings)):
+        return _(
+            "PartnerLift: BAL points, CLAIM serial registers an install, CODE sign-in code, "
+            "LANG lv sets your language, STOP unsubscribes."
+        )
+
+
+def _stop(session, person, channel, command, now, settings) -> str:
+    set_consent(session, person.id, channel, opted_out=True, source=f"{channel}:{commands.STOP}")
+    with force_locale(_language(person, settings)):
+        return _("You will get no more PartnerLift messages here. Text START to get them again.")
+
+
+def _start(session, person, channel, command, now, settings) -> str:
+    set_consent(session, person.id, channel, opted_out=False, source=f"{channel}:{commands.START}")
+    # Twilio lifts its own opt-out block on START; so do we.
+    session.execute(
+        delete(ChannelBlock).where(
+            ChannelBlock.person_id == person.id,
+            ChannelBlock.channel == channel,
+            ChannelBlock.error_code == OPTED_OUT_ERROR,
+        )
+    )
+    with force_locale(_language(person, settings)):
+        return _("You will get PartnerLift messages here again. Text STOP to stop them.")
+
+
+def _choose_language(session, person, channel, command, now, settings) -> str:
+    chosen = commands.parse_language(command.argument, settings.languages)
+    if chosen is None:
+        with force_locale(_language(person, settings)):
+            return _(
+                "Text LANG and a language: %(choices)s.", choices=", ".join(settings.languages)
+            )
+    person.language = chosen
+    session.flush()
+    with force_locale(chosen):
+        return _("Your language is now %(language)s.", language=language_name(chosen))
+
+
+def _claim_install(session, person, channel, command, now, settings) -> str:
+    serial = commands.first_token(command.argument).upper()
+    language = _language(person, settings)
+    if not serial or len(serial) > MAX_SERIAL:
+        with force_locale(language):
+            return _("Text CLAIM and the serial number from the plate, e.g. CLAIM AB12345.")
+    if not person.can(Permission.SUBMIT_CLAIMS):
+        with force_locale(language):
+            return _("Only partner staff register installs.")
+    today = _local_today(person, now)
+    try:
+        claim = submit_claim(
+            session,
+            person,
+            ClaimDetails(kind="install", occurred_on=today, serial=serial),
+            today=today,
+            return_window=settings.return_window,
+        )
+    except InvalidClaim as invalid:
+        with force_locale(language):
+            return " ".join(str(reason) for reason in invalid.errors.values())
+    with force_locale(language):
+        if claim.status == "approved":
+            return _("Install %(serial)s is registered. Thank you!", serial=claim.serial)
+        if "duplicate_serial" in claim.flags:
+            return _(
+                "Install %(serial)s will be reviewed: this serial number was already claimed.",
+                serial=claim.serial,
+            )
+        return _("Install %(serial)s is received and will be reviewed.", serial=claim.serial)
+
+
+def _local_today(person: Person, now: datetime) -> date:
+    try:
+        return now.astimezone(ZoneInfo(person.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.date()
+
+
+def _sign_in_code(session, person, channel, command, now, settings) -> str:
+    try:
+        # The code itself goes out by SMS through the outbox (messaging.notifications).
+        issue_sign_in_code(session, person, settings.code_policy, now)
+    except SignInRefused as refused:
+        with force_locale(_language(person, settings)):
+            return str(refused)
+    with force_locale(_language(person, settings)):
+        return _("Your sign-in code is on its way by SMS.")
+
+
+def _not_understood(session, person, channel, command, now, settings) -> str:
+    with force_locale(_language(person, settings)):
+        return _("Sorry, that is not a command we know. Text HELP for the list.")
+
+
+_ACTIONS = {
+    commands.BALANCE: _balance,
+    commands.HELP: _help,
+    commands.STOP: _stop,
+    commands.START: _start,
+    commands.LANGUAGE: _choose_language,
+    commands.CLAIM: _claim_install,
+    commands.CODE: _sign_in_code,
+}

@@ -1,0 +1,112 @@
+"""Twilio's webhooks: delivery status callbacks and inbound SMS/WhatsApp, both signature-checked.
+
+Twilio signs each request with the account's auth token over the URL it called and the
+form fields (`X-Twilio-Signature`); a request that does not verify, or any request while
+no token is configured, gets 403. Behind a proxy the URL Twilio called is rebuilt from
+PUBLIC_URL. The endpoints are exempt from CSRF (Twilio has no session) and rate-limited.
+"""
+
+import logging
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import IntegrityError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from channel.postings import points_lifetime
+from core.db import get_session, utcnow
+from core.extensions import csrf, limiter
+from messaging.delivery_status import record_delivery_status
+from messaging.inbound import InboundSettings, answered, receive
+from roles.auth import code_policy
+
+log = logging.getLogger(__name__)
+
+#: Twilio's MessageSids are 34 characters; the column holds 64.
+MAX_SID = 64
+
+bp = Blueprint("webhooks", __name__, url_prefix="/messaging/twilio")
+csrf.exempt(bp)
+
+
+def _rate_limit() -> str:
+    return current_app.config["TWILIO_WEBHOOK_RATE_LIMIT"]
+
+
+def signed_url() -> str:
+    """The URL Twilio signed: the public address when configured, else the one requested."""
+    public = current_app.config.get("PUBLIC_URL")
+    if not public:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return public.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def _require_signature() -> None:
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token:
+        log.warning("twilio webhook refused: TWILIO_AUTH_TOKEN is not configured")
+        abort(403)
+    if not signature or not RequestValidator(token).validate(signed_url(), request.form, signature):
+        log.warning("twilio webhook refused: bad or missing signature path=%s", request.path)
+        abort(403)
+
+
+@bp.post("/status")  # STATUS_CALLBACK_PATH, which outgoing messages name
+@limiter.limit(_rate_limit)
+def twilio_status():
+    _require_signature()
+    form = request.form
+    message_sid = form.get("MessageSid") or form.get("SmsSid")
+    status = form.get("MessageStatus") or form.get("SmsStatus")
+    if not message_sid or not status:
+        abort(400)
+    db = get_session()
+    record_delivery_status(db, message_sid, status, form.get("ErrorCode"), now=utcnow())
+    db.commit()
+    return Response(status=200)
+
+
+@bp.post("/inbound")
+@limiter.limit(_rate_limit)
+def twilio_inbound():
+    _require_signature()
+    message_sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    if not message_sid or len(message_sid) > MAX_SID:
+        abort(400)
+    db = get_session()
+    message = answered(db, message_sid)
+    if message is None:
+        try:
+            message = receive(
+                db,
+                message_sid=message_sid,
+                from_address=request.form.get("From", ""),
+                body=request.form.get("Body", ""),
+                now=utcnow(),
+                settings=_inbound_settings(),
+            )
+            db.commit()
+        except IntegrityError:
+            # Twilio's retry raced the first delivery of this MessageSid: answer as it did.
+            db.rollback()
+            message = answered(db, message_sid)
+            if message is None:
+                raise
+    twiml = MessagingResponse()
+    if message.reply:
+        twiml.message(message.reply)
+    return Response(str(twiml), mimetype="application/xml")
+
+
+def _inbound_settings() -> InboundSettings:
+    config = current_app.config
+    return InboundSettings(
+        languages=tuple(config["LANGUAGES"]),
+        default_language=config["BABEL_DEFAULT_LOCALE"],
+        code_policy=code_policy(config),
+        points_lifetime=points_lifetime(config["POINTS_LIFETIME_MONTHS"]),
+        return_window=timedelta(days=config["RETURN_WINDOW_DAYS"]),
+    )
