@@ -77,6 +77,7 @@ def notify(
     category: str = "transactional",
     priority: int = 0,
     channel: str | None = None,
+    source: str | None = None,
     **context,
 ):
     """Write the message for `person` on their first usable channel (or `channel`, if given).
@@ -99,4 +100,5 @@ def notify(
         body=rendered.body,
         priority=priority,
         category=category,
+        source=source,
     )

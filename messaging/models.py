@@ -72,6 +72,9 @@ class OutboxMessage(Base):
     status_at: Mapped[datetime | None]
     #: In-app messages: when the person opened their inbox and saw it.
     read_at: Mapped[datetime | None]
+    #: What sent it, for results and attribution: "campaign:12", "trigger:points_earned";
+    #: NULL for messages that are neither (sign-in codes, welcomes).
+    source: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ChannelBlock(Base):
@@ -130,3 +133,21 @@ class SenderPace(Base):
 
     sender: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_free_at: Mapped[datetime]
+
+
+class Treatment(Base):
+    """A person's assignment for a campaign or a trigger, recorded once: treated or held out.
+
+    The held-out people (the control group) get nothing from that source; comparing what
+    both groups did afterwards gives the message's uplift.
+    """
+
+    __tablename__ = "treatments"
+    __table_args__ = (UniqueConstraint("source", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The same key as OutboxMessage.source: "campaign:12", "trigger:points_earned".
+    source: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    held_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

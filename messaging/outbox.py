@@ -36,6 +36,7 @@ def enqueue(
     category: str = "transactional",
     fallback_of_id: int | None = None,
     note: str | None = None,
+    source: str | None = None,
 ) -> OutboxMessage:
     message = OutboxMessage(
         person_id=person_id,
@@ -49,6 +50,7 @@ def enqueue(
         segments=max(count_segments(body).segments, 1) if channel == "sms" else 1,
         fallback_of_id=fallback_of_id,
         note=note,
+        source=source,
         created_at=utcnow(),
     )
     session.add(message)
@@ -209,6 +211,7 @@ def fall_back(session: Session, message: OutboxMessage, reason: str) -> OutboxMe
                 category=message.category,
                 fallback_of_id=message.id,
                 note=f"instead of {message.channel} ({reason})"[:255],
+                source=message.source,
             )
     message.note = f"{message.channel} {reason}: no other channel left"[:255]
     return None
