@@ -31,7 +31,9 @@ def set_consent(
         )
     )
     if row is None:
-        row = ChannelConsent(person_id=person_id, channel=channel, opted_out=not opted_out)
+        if not opted_out:
+            return False  # consent is the default: nothing changes, nothing to record
+        row = ChannelConsent(person_id=person_id, channel=channel, opted_out=False)
         session.add(row)
     if row.opted_out == opted_out:
         return False

@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 
 #: Where Twilio reports each message's delivery status (messaging.webhooks), under PUBLIC_URL.
 STATUS_CALLBACK_PATH = "/messaging/twilio/status"
-#: Twilio error codes that will not change by trying again.
-PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 63016, 63003, 21606})
+#: Twilio error codes that will not change by trying again (30005 unknown handset and 30006
+#: landline come in status callbacks).
+PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 63016, 63003, 21606, 30005, 30006})
 
 
 class TransportError(Exception):

@@ -65,6 +65,8 @@ class ProfileForm(FlaskForm):
     language = SelectField(_l("Language"))
     timezone = SelectField(_l("Time zone"))
     preferred_channel = SelectField(_l("How we reach you"))
+    #: Channels the person wants nothing on (consent per channel, recorded with its time).
+    stopped_channels = MultiCheckboxField(_l("Send me nothing by"), validate_choice=True)
 
 
 class PasswordForm(FlaskForm):

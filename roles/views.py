@@ -25,6 +25,7 @@ from core.db import get_session, utcnow
 from core.errors import InvalidInput
 from core.extensions import limiter
 from core.i18n import format_list, language_name, localize_digits
+from messaging.consent import opted_out_channels, set_consent
 from roles.access import requires
 from roles.auth import (
     CodePolicy,
@@ -248,6 +249,9 @@ def _profile_form(person) -> ProfileForm:
     form.preferred_channel.choices = [
         (c, CHANNEL_LABELS[c]) for c in CHANNELS if c != "email" or person.email
     ]
+    form.stopped_channels.choices = form.preferred_channel.choices
+    if not form.is_submitted():
+        form.stopped_channels.data = sorted(opted_out_channels(get_session(), person.id))
     return form
 
 
@@ -269,6 +273,9 @@ def profile():
             timezone=form.timezone.data,
             preferred_channel=form.preferred_channel.data,
         )
+        for channel, _label in form.stopped_channels.choices:
+            stopped = channel in form.stopped_channels.data
+            set_consent(get_session(), person.id, channel, opted_out=stopped, source="profile")
         get_session().commit()
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("roles.profile"))

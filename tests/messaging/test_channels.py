@@ -207,3 +207,36 @@ def test_the_inbox_shows_a_persons_own_messages_and_marks_them_read(client, db, 
 def test_an_empty_inbox_says_what_will_arrive(client, world):
     login_as(client, world.people[Role.ENGINEER])
     assert "No messages yet" in client.get("/messaging/inbox").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- consent on the profile page
+
+
+def test_a_person_stops_and_restarts_a_channel_on_their_profile(client, db, world):
+    from messaging.models import ChannelConsent
+
+    person = world.people[Role.SELLER]
+    login_as(client, person)
+    form = {"language": "en", "timezone": person.timezone, "preferred_channel": "sms"}
+    response = client.post("/profile", data={**form, "stopped_channels": ["whatsapp"]})
+    assert response.status_code == 302
+    (consent,) = db.scalars(select(ChannelConsent).where(ChannelConsent.person_id == person.id))
+    assert (consent.channel, consent.opted_out, consent.source) == ("whatsapp", True, "profile")
+    page = client.get("/profile").get_data(as_text=True)
+    assert (
+        '<input checked id="stopped_channels-1" name="stopped_channels" type="checkbox" value="whatsapp">'
+        in page
+    )
+    client.post("/profile", data=form)
+    db.expire_all()
+    assert (
+        db.scalar(select(ChannelConsent.opted_out).where(ChannelConsent.id == consent.id)) is False
+    )
+
+
+def test_an_unknown_channel_on_the_profile_is_refused(client, db, world):
+    person = world.people[Role.SELLER]
+    login_as(client, person)
+    form = {"language": "en", "timezone": person.timezone, "preferred_channel": "sms"}
+    response = client.post("/profile", data={**form, "stopped_channels": ["pigeon"]})
+    assert response.status_code == 400
