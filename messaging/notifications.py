@@ -1,15 +1,38 @@
 """Messages PartnerLift sends in answer to domain events, rendered in the recipient's language."""
 
+from flask import current_app, has_request_context, url_for
+
 from messaging.compose import notify
 from roles.signals import person_added, sign_in_code_issued
 
 
-def send_sign_in_code(_sender, *, session, person, code):
+def send_sign_in_code(_sender, *, session, person, code, link_token=None):
     # The code always goes by SMS: it proves the person holds this phone. Critical: no quiet
     # hours, no cap, first in the queue.
+    link = public_url_for("roles.sign_in_link", token=link_token) if link_token else None
     notify(
-        session, person, "sign_in_code", channel="sms", category="critical", priority=10, code=code
+        session,
+        person,
+        "sign_in_code",
+        channel="sms",
+        category="critical",
+        priority=10,
+        code=code,
+        link=link,
     )
+
+
+def public_url_for(endpoint: str, **values) -> str | None:
+    """An absolute URL for a message: under PUBLIC_URL when set, else this request's host."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    try:
+        return url_for(endpoint, _external=True, **values)  # needs SERVER_NAME
+    except RuntimeError:
+        return None
 
 
 def send_welcome(_sender, *, session, person):

@@ -144,16 +144,61 @@ def issue_sign_in_code(session: Session, person: Person, policy: CodePolicy, now
         .values(expires_at=now)
     )
     code = f"{secrets.randbelow(10**6):06d}"
+    link_token = secrets.token_urlsafe(16)
     session.add(
         SignInCode(
             person_id=person.id,
             code_hash=_digest(policy.secret, person.id, code),
+            link_hash=link_digest(link_token),
             created_at=now,
             expires_at=now + CODE_LIFETIME,
         )
     )
     session.flush()
-    sign_in_code_issued.send(None, session=session, person=person, code=code)
+    sign_in_code_issued.send(None, session=session, person=person, code=code, link_token=link_token)
+
+
+def link_digest(token: str) -> str:
+    # 128 random bits need no key or slow hash: the digest only keeps the token out of the database.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_sign_in_link(session: Session, token: str, now: datetime) -> Person | None:
+    """The person a sign-in link is for while it is unused and unexpired; spends nothing."""
+    return session.scalar(
+        select(Person)
+        .join(SignInCode, SignInCode.person_id == Person.id)
+        .where(
+            SignInCode.link_hash == link_digest(token or ""),
+            SignInCode.used_at.is_(None),
+            SignInCode.expires_at > now,
+            Person.active.is_(True),
+        )
+    )
+
+
+def use_sign_in_link(session: Session, token: str, now: datetime) -> Person:
+    """Sign in by the link: spends it (and its code) once, even when tapped twice at once."""
+    person = open_sign_in_link(session, token, now)
+    used = 0
+    if person is not None:
+        used = session.execute(
+            update(SignInCode)
+            .where(
+                SignInCode.link_hash == link_digest(token),
+                SignInCode.used_at.is_(None),
+                SignInCode.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if not used:
+        raise SignInRefused(
+            _l("This sign-in link has expired or was already used. Sign in with your phone.")
+        )
+    person.last_sign_in_at = now
+    session.flush()
+    return person
 
 
 def verify_sign_in_code(

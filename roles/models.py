@@ -123,6 +123,9 @@ class SignInCode(Base):
     #: Tries made against this code, the successful one included.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None]
+    #: SHA-256 of the one-time sign-in link sent with the code (/s/<token>): tapping it
+    #: uses this code, so the link and the code expire and are spent together.
+    link_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Scheme(Versioned, Base):

@@ -4,7 +4,8 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: Sent with session=, person=, code= when a sign-in code must reach a person by SMS.
+#: Sent with session=, person=, code=, link_token= when a sign-in code (and its one-time
+#: link) must reach a person by SMS.
 sign_in_code_issued = _signals.signal("sign-in-code-issued")
 #: session=, person=: a person was added, changed roles, or was (de)activated.
 staff_changed = _signals.signal("staff-changed")

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -36,6 +37,8 @@ from roles.auth import (
     find_by_phone,
     issue_sign_in_code,
     make_password_hasher,
+    open_sign_in_link,
+    use_sign_in_link,
     verify_sign_in_code,
 )
 from roles.forms import (
@@ -218,6 +221,30 @@ def sign_in_code():
             return redirect(url_for("roles.home"))
     status = 400 if form.is_submitted() else 200
     return render_template("roles/sign_in_code.html", form=form, phone=phone), status
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def sign_in_link(token):
+    """The one-time link from the sign-in SMS. Opening it only asks; the button signs in, so
+    a phone's link preview (which opens links by itself) cannot spend it."""
+    db = get_session()
+    if request.method == "POST":
+        form = FlaskForm()
+        if form.validate_on_submit():
+            try:
+                person = use_sign_in_link(db, token, utcnow())
+            except SignInRefused as refused:
+                db.rollback()
+                return render_template("roles/sign_in_link.html", person=None, error=refused), 410
+            db.commit()
+            _start_session(person, "sms-link")
+            return redirect(url_for("roles.home"))
+    person = open_sign_in_link(db, token, utcnow())
+    if person is None:
+        refused = _("This sign-in link has expired or was already used. Sign in with your phone.")
+        return render_template("roles/sign_in_link.html", person=None, error=refused), 410
+    return render_template("roles/sign_in_link.html", person=person, form=FlaskForm(), error=None)
 
 
 @bp.route("/sign-out", methods=["POST"])

@@ -60,6 +60,36 @@ def test_persian_technician_signs_in_by_sms_code_on_a_small_phone(live_app, phon
     screenshot(page, "mobile-home-fa")
 
 
+def latest_link(app, phone):
+    with app.app_context():
+        body = get_session().scalar(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == phone)
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+    return re.search(r"https?://\S+/s/[\w-]+", body).group(0)
+
+
+def test_a_technician_signs_in_by_the_link_in_the_sms(live_app, phone_page):
+    page, phone = phone_page, "+972542345679"
+    page.set_extra_http_headers({"Accept-Language": "he"})
+    page.goto(live_app.config["LIVE_URL"] + "/sign-in/phone")
+    page.fill("input[name=phone]", phone)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/sign-in/phone/code$"))
+    # A new page, as when the SMS app opens the link in the phone's browser.
+    page.context.clear_cookies()
+    page.goto(latest_link(live_app, phone))
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert no_horizontal_overflow(page)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/me$"))
+    assert "داریوش رحیمی" in page.inner_text("h1")
+    page.goto(latest_link(live_app, phone))  # spent: a clear message, not a sign-in page
+    assert page.locator("main .error").count() == 1
+
+
 def test_hebrew_sign_in_page_is_right_to_left_and_fits_a_small_phone(live_app, phone_page):
     page = phone_page
     page.set_extra_http_headers({"Accept-Language": "he"})
