@@ -130,7 +130,7 @@ class _Directory:
         )
 
 
-CHUNK = 1000
+CHUNK = 5000
 
 
 def import_sales(
@@ -198,7 +198,9 @@ def _import_chunk(session, lines, context, return_window, report) -> None:
         report.imported += len(new)
         return
     except IntegrityError:
-        pass  # a concurrent import took some of these lines: go one by one
+        # A concurrent import took some of these lines: go one by one (the usage counted
+        # for the rolled-back chunk is read again afterwards).
+        context.forget_usage()
     for line in new:
         person = session.get(Person, line.person_id)
         if _import_line(
