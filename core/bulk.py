@@ -9,7 +9,7 @@ SQLAlchemy's `IntegrityError`, as a Core insert would.
 import json
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import JSON, Column, Table, func, select
+from sqlalchemy import ARRAY, JSON, Column, Table, any_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,17 @@ class BulkWriter:
                 self._processors[key] = impl.bind_processor(self.dialect)
         process = self._processors[key]
         return value if process is None or value is None else process(value)
+
+    def existing(self, column: Column, values: list) -> set:
+        """Which of `values` `column` already holds (a unique key, say)."""
+        if self.dialect.name == "postgresql":
+            # One array parameter: thousands of IN parameters cost more to build and parse
+            # than the look-up itself.
+            wanted = any_(bindparam("values", values, type_=ARRAY(column.type)))
+            condition = column == wanted
+        else:
+            condition = column.in_(values)
+        return set(self.connection.scalars(select(column).where(condition)))
 
     def next_ids(self, table: Table, count: int) -> list[int]:
         """`count` new primary keys of `table`, reserved for this transaction's rows."""
