@@ -1,15 +1,17 @@
 """Importing many sales lines at once: the same rules and ledger, written in bulk.
 
-A chunk of new lines becomes claims, claim lines and activities by bulk INSERTs; the rules
-engine then runs over them in memory with one running `Usage` per program (read once per
-chunk, under the program row lock), and the ledger entries and balance changes are written
-in bulk too. Points come out exactly as `record_activity` would give them line by line.
+A chunk of new lines becomes claims, claim lines and activities written straight through the
+driver (`core.bulk`), with their ids allocated first; the rules engine then runs over them in
+memory with one running `Usage` per program, read once per import under the program row lock
+and kept up to date as the chunks post; the ledger entries and balance changes are written in
+bulk too. Points come out exactly as `record_activity` would give them line by line.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -19,14 +21,14 @@ from channel.claims import Claim, ClaimLine
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, Balance, LedgerEntry
 from channel.models import Enrollment, PartnerOrganization, Program
+from core.bulk import BulkWriter
 from core.db import utcnow
 from roles import rules as engine
 from roles.models import Person
 from roles.rule_params import EventKind
 
 
-@dataclass(frozen=True)
-class SalesLine:
+class SalesLine(NamedTuple):
     number: int
     key: str
     person_id: int
@@ -38,15 +40,20 @@ class SalesLine:
 
 
 class ImportContext:
-    """What stays the same for a whole file: programs per partner, people, products."""
+    """What stays the same for a whole file: programs per partner, people, products, and the
+    programs' running usage (exact while this transaction holds their row locks)."""
 
     def __init__(self, session: Session):
         self.session = session
         self.programs: dict[int, list] = {}
         self.products: dict[str, tuple] = {}
         self.roles: dict[int, frozenset[str]] = {}
+        #: program id -> (usage, people whose monthly totals it holds)
+        self.usages: dict[int, tuple[engine.Usage, set[int]]] = {}
+        #: (program id, person id) -> enrolled
+        self.enrolled: dict[tuple[int, int], bool] = {}
 
-    def programs_of(self, partner_id: int) -> list[tuple[Program, engine.Terms, engine.Approval]]:
+    def programs_of(self, partner_id: int) -> list[tuple[Program, engine.Evaluator]]:
         if partner_id not in self.programs:
             partner = self.session.get(PartnerOrganization, partner_id)
             found = []
@@ -59,7 +66,7 @@ class ImportContext:
                     terms = engine_terms(
                         self.session, program, decision.approved_version, active=True
                     )
-                    found.append((program, terms, approval))
+                    found.append((program, engine.Evaluator(terms, approval)))
             self.programs[partner_id] = found
         return self.programs[partner_id]
 
@@ -73,11 +80,51 @@ class ImportContext:
         for person in self.session.scalars(select(Person).where(Person.id.in_(missing))):
             self.roles[person.id] = frozenset(r.value for r in person.roles)
 
+    def usage(self, program_id: int, person_ids: set[int]) -> engine.Usage:
+        """The program's usage, with the monthly totals of `person_ids` (call under its lock)."""
+        if program_id not in self.usages:
+            self.usages[program_id] = (_program_usage(self.session, program_id), set())
+        usage, loaded = self.usages[program_id]
+        missing = person_ids - loaded
+        if missing:
+            _add_person_months(self.session, program_id, missing, usage)
+            loaded |= missing
+        return usage
 
-def _usage(session: Session, program_id: int, person_ids) -> engine.Usage:
+    def load_enrolments(self, program_ids, person_ids) -> None:
+        missing = {
+            person_id
+            for person_id in person_ids
+            for program_id in program_ids
+            if (program_id, person_id) not in self.enrolled
+        }
+        if not missing:
+            return
+        found = set(
+            self.session.execute(
+                select(Enrollment.program_id, Enrollment.person_id).where(
+                    Enrollment.program_id.in_(program_ids),
+                    Enrollment.person_id.in_(missing),
+                    Enrollment.ended_at.is_(None),
+                )
+            ).all()
+        )
+        for program_id in program_ids:
+            for person_id in missing:
+                self.enrolled[(program_id, person_id)] = (program_id, person_id) in found
+
+    def forget_usage(self) -> None:
+        """After a chunk was rolled back, or lines were posted one by one: read it again."""
+        self.usages.clear()
+
+
+_EARNED = ("earn", "reverse")
+
+
+def _program_usage(session: Session, program_id: int) -> engine.Usage:
     """The program's totals the caps of sale rules need, each one summed in the database."""
     usage = engine.Usage()
-    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(("earn", "reverse")))
+    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(_EARNED))
     usage.program_points = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.budget_points), 0)).where(*earned)
     )
@@ -87,13 +134,85 @@ def _usage(session: Session, program_id: int, person_ids) -> engine.Usage:
         .group_by(LedgerEntry.partner_id)
     ):
         usage.partner_points[partner_id] = int(total or 0)
+    return usage
+
+
+def _add_person_months(session: Session, program_id: int, person_ids, usage: engine.Usage):
+    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(_EARNED))
     for person_id, month, total in session.execute(
         select(LedgerEntry.person_id, LedgerEntry.month, func.sum(LedgerEntry.points))
         .where(*earned, LedgerEntry.person_id.in_(person_ids))
         .group_by(LedgerEntry.person_id, LedgerEntry.month)
     ):
         usage.person_month_points[(person_id, month)] = int(total or 0)
-    return usage
+
+
+CLAIM_COLUMNS = (
+    "id",
+    "person_id",
+    "partner_id",
+    "kind",
+    "status",
+    "occurred_on",
+    "invoice_number",
+    "source_key",
+    "flags",
+    "amount",
+    "created_at",
+    "decided_at",
+)
+CLAIM_LINE_COLUMNS = ("claim_id", "line_no", "sku", "quantity")
+ACTIVITY_COLUMNS = (
+    "id",
+    "kind",
+    "occurred_at",
+    "partner_id",
+    "person_id",
+    "source_key",
+    "sku",
+    "quantity",
+    "claim_id",
+    "amount",
+    "share_percent",
+    "is_first_order",
+    "created_at",
+)
+#: The first two vary per line; the rest comes from the award (see `_Awards.rows`).
+ENTRY_COLUMNS = (
+    "posting_key",
+    "activity_id",
+    "line",
+    "created_at",
+    "account_key",
+    "bucket",
+    "kind",
+    "points",
+    "memo",
+    "refers_to_id",
+    "available_at",
+    "program_id",
+    "partner_id",
+    "person_id",
+    "to_pool",
+    "budget_points",
+    "money",
+    "discount_percent",
+    "scheme_id",
+    "rule_id",
+    "rule_kind",
+    "once_key",
+    "reason",
+    "month",
+)
+
+
+class _Day(NamedTuple):
+    """A sale day's values, converted for the driver once per chunk."""
+
+    occurred_on: object
+    moment: datetime
+    occurred_at: object
+    pending_until: datetime | None
 
 
 def import_chunk(
@@ -102,104 +221,112 @@ def import_chunk(
     """Write `lines` (all new) as approved claims and post what they earn; all or nothing."""
     if not lines:
         return
+    writer = BulkWriter(session)
+    value = writer.value
+    claims, activities = Claim.__table__, Activity.__table__
+    claim_ids = writer.next_ids(claims, len(lines))
+    activity_ids = writer.next_ids(activities, len(lines))
     now = utcnow()
-    session.execute(
-        Claim.__table__.insert(),
+    created = value(claims.c.created_at, now)
+    flags = value(claims.c.flags, [])
+    no_amount = value(claims.c.amount, Decimal(0))
+    not_first = value(activities.c.is_first_order, False)
+    days: dict[date, _Day] = {}
+    for day in {line.day for line in lines}:
+        moment = datetime.combine(day, time(12), tzinfo=UTC)
+        days[day] = _Day(
+            value(claims.c.occurred_on, day),
+            moment,
+            value(activities.c.occurred_at, moment),
+            moment + return_window if return_window else None,
+        )
+    writer.insert(
+        claims,
+        CLAIM_COLUMNS,
         [
-            {
-                "person_id": line.person_id,
-                "partner_id": line.partner_id,
-                "kind": "sale",
-                "status": "approved",
-                "occurred_on": line.day,
-                "invoice_number": line.invoice,
-                "source_key": line.key,
-                "flags": [],
-                "created_at": now,
-                "decided_at": now,
-            }
-            for line in lines
-        ],
-    )
-    # Plain executemany and one look-up: much faster than INSERT … RETURNING row by row.
-    claim_ids = dict(
-        session.execute(
-            select(Claim.source_key, Claim.id).where(
-                Claim.source_key.in_([line.key for line in lines])
+            (
+                claim_id,
+                line.person_id,
+                line.partner_id,
+                "sale",
+                "approved",
+                days[line.day].occurred_on,
+                line.invoice,
+                line.key,
+                flags,
+                no_amount,
+                created,
+                created,
             )
-        ).all()
-    )
-    session.execute(
-        ClaimLine.__table__.insert(),
-        [
-            {
-                "claim_id": claim_ids[line.key],
-                "line_no": 1,
-                "sku": line.sku,
-                "quantity": line.quantity,
-            }
-            for line in lines
+            for line, claim_id in zip(lines, claim_ids, strict=True)
         ],
     )
-    moments = {line.key: datetime.combine(line.day, time(12), tzinfo=UTC) for line in lines}
-    activity_keys = {line.key: f"claim:{claim_ids[line.key]}:1:{line.person_id}" for line in lines}
-    session.execute(
-        Activity.__table__.insert(),
+    writer.insert(
+        ClaimLine.__table__,
+        CLAIM_LINE_COLUMNS,
         [
-            {
-                "kind": "sale",
-                "occurred_at": moments[line.key],
-                "partner_id": line.partner_id,
-                "person_id": line.person_id,
-                "source_key": activity_keys[line.key],
-                "sku": line.sku,
-                "quantity": line.quantity,
-                "claim_id": claim_ids[line.key],
-                "amount": 0,
-                "share_percent": 100,
-                "is_first_order": False,
-                "created_at": now,
-            }
-            for line in lines
+            (claim_id, 1, line.sku, line.quantity)
+            for line, claim_id in zip(lines, claim_ids, strict=True)
         ],
     )
-    activity_ids = dict(
-        session.execute(
-            select(Activity.source_key, Activity.id).where(
-                Activity.source_key.in_(list(activity_keys.values()))
+    activity_keys = [
+        f"claim:{claim_id}:1:{line.person_id}"
+        for line, claim_id in zip(lines, claim_ids, strict=True)
+    ]
+    writer.insert(
+        activities,
+        ACTIVITY_COLUMNS,
+        [
+            (
+                activity_id,
+                "sale",
+                days[line.day].occurred_at,
+                line.partner_id,
+                line.person_id,
+                activity_key,
+                line.sku,
+                line.quantity,
+                claim_id,
+                no_amount,
+                100,
+                not_first,
+                created,
             )
-        ).all()
+            for line, claim_id, activity_id, activity_key in zip(
+                lines, claim_ids, activity_ids, activity_keys, strict=True
+            )
+        ],
     )
-    _post_awards(session, lines, context, return_window, moments, claim_ids, activity_ids, now)
+    _post_awards(session, writer, lines, context, days, activity_ids, activity_keys, now)
 
 
-def _post_awards(session, lines, context, return_window, moments, claim_ids, activity_ids, now):
+def _post_awards(session, writer, lines, context, days, activity_ids, activity_keys, now):
     person_ids = {line.person_id for line in lines}
     context.person_roles(person_ids)
     programs = {}
     for partner_id in {line.partner_id for line in lines}:
-        for program, _terms, _approval in context.programs_of(partner_id):
+        for program, _evaluator in context.programs_of(partner_id):
             programs[program.id] = program
     for program_id in sorted(programs):  # the same lock `record_activity` takes, in one order
         session.execute(select(Program.id).where(Program.id == program_id).with_for_update())
-    usages = {program_id: _usage(session, program_id, person_ids) for program_id in programs}
-    enrolled = set(
-        session.execute(
-            select(Enrollment.program_id, Enrollment.person_id).where(
-                Enrollment.program_id.in_(programs),
-                Enrollment.person_id.in_(person_ids),
-                Enrollment.ended_at.is_(None),
-            )
-        ).all()
-    )
-    entries, deltas = [], defaultdict(int)
-    for line in lines:
+    usages = {program_id: context.usage(program_id, person_ids) for program_id in programs}
+    context.load_enrolments(list(programs), person_ids)
+    #: partner id -> (program id, evaluator, usage) of each program it takes part in
+    plans = {
+        partner_id: [
+            (program.id, evaluator, usages[program.id])
+            for program, evaluator in context.programs_of(partner_id)
+        ]
+        for partner_id in {line.partner_id for line in lines}
+    }
+    awards = _Awards(writer, now)
+    participants: dict[tuple[int, int, int], engine.Participant] = {}
+    for line, activity_id, activity_key in zip(lines, activity_ids, activity_keys, strict=True):
         group, unit_points = context.product(line.sku)
-        activity_key = f"claim:{claim_ids[line.key]}:1:{line.person_id}"
-        activity = SimpleNamespace(id=activity_ids[activity_key], occurred_at=moments[line.key])
+        day = days[line.day]
         event = engine.Event(
             kind=EventKind.SALE,
-            occurred_at=moments[line.key],
+            occurred_at=day.moment,
             partner_id=line.partner_id,
             person_id=line.person_id,
             key=activity_key,
@@ -208,53 +335,82 @@ def _post_awards(session, lines, context, return_window, moments, claim_ids, act
             unit_points=unit_points,
             quantity=line.quantity,
         )
-        for program, terms, approval in context.programs_of(line.partner_id):
-            participant = engine.Participant(
-                person_id=line.person_id,
-                partner_id=line.partner_id,
-                roles=context.roles.get(line.person_id, frozenset()),
-                enrolled=(program.id, line.person_id) in enrolled,
+        for program_id, evaluator, usage in plans[line.partner_id]:
+            who = (program_id, line.person_id, line.partner_id)
+            participant = participants.get(who)
+            if participant is None:
+                participant = participants[who] = engine.Participant(
+                    person_id=line.person_id,
+                    partner_id=line.partner_id,
+                    roles=context.roles.get(line.person_id, frozenset()),
+                    enrolled=context.enrolled[(program_id, line.person_id)],
+                )
+            outcome = evaluator.evaluate(event, participant, usage)
+            if outcome.awards:
+                awards.add(f"award:{activity_id}:{program_id}", activity_id, outcome, day)
+    if awards.entries:
+        writer.insert(LedgerEntry.__table__, ENTRY_COLUMNS, awards.entries)
+    _move_balances(session, awards.deltas)
+
+
+class _Awards:
+    """The ledger rows of a chunk's awards; alike outcomes on one day are converted once."""
+
+    def __init__(self, writer: BulkWriter, now: datetime):
+        self.writer = writer
+        self.now = now
+        self.entries: list[tuple] = []
+        self.deltas: dict[tuple[str, str], int] = defaultdict(int)
+        #: (id of an outcome, day) -> (the outcome, kept so its id stays its own; rows; moves)
+        self._converted: dict[tuple[int, datetime], tuple] = {}
+
+    def add(self, posting_key: str, activity_id: int, outcome, day: _Day) -> None:
+        converted = self._converted.get((id(outcome), day.moment))
+        if converted is None:
+            converted = self._converted[(id(outcome), day.moment)] = (
+                outcome,
+                *self._rows(outcome, day),
             )
-            outcome = engine.evaluate(event, terms, approval, participant, usages[program.id])
-            pending_until = moments[line.key] + return_window if return_window else None
-            key = f"award:{activity.id}:{program.id}"
-            for number, award in enumerate(
-                award_lines(activity, outcome, pending_until=pending_until)
-            ):
-                deltas[(award.account, award.bucket)] += award.points
-                entries.append(_entry_row(key, number, award, now))
-    if entries:
-        session.execute(LedgerEntry.__table__.insert(), entries)
-    _move_balances(session, deltas)
+        _, rows, moves = converted
+        self.entries += [(posting_key, activity_id, *row) for row in rows]
+        for account_bucket, points in moves:
+            self.deltas[account_bucket] += points
 
-
-def _entry_row(key: str, number: int, line, now: datetime) -> dict:
-    return {
-        "created_at": now,
-        "posting_key": key,
-        "line": number,
-        "account_key": line.account,
-        "bucket": line.bucket,
-        "kind": line.kind,
-        "points": line.points,
-        "memo": line.memo,
-        "refers_to_id": line.refers_to_id,
-        "available_at": line.available_at,
-        "program_id": line.program_id,
-        "partner_id": line.partner_id,
-        "person_id": line.person_id,
-        "to_pool": line.to_pool,
-        "budget_points": line.budget_points,
-        "money": line.money,
-        "discount_percent": line.discount_percent,
-        "activity_id": line.activity_id,
-        "scheme_id": line.scheme_id,
-        "rule_id": line.rule_id,
-        "rule_kind": line.rule_kind,
-        "once_key": line.once_key,
-        "reason": line.reason,
-        "month": line.month,
-    }
+    def _rows(self, outcome, day: _Day):
+        value, column = self.writer.value, LedgerEntry.__table__.c
+        activity = SimpleNamespace(id=None, occurred_at=day.moment)
+        rows, moves = [], []
+        for number, line in enumerate(
+            award_lines(activity, outcome, pending_until=day.pending_until)
+        ):
+            moves.append(((line.account, line.bucket), line.points))
+            rows.append(
+                (
+                    number,
+                    value(column.created_at, self.now),
+                    line.account,
+                    line.bucket,
+                    line.kind,
+                    line.points,
+                    line.memo,
+                    line.refers_to_id,
+                    value(column.available_at, line.available_at),
+                    line.program_id,
+                    line.partner_id,
+                    line.person_id,
+                    value(column.to_pool, line.to_pool),
+                    line.budget_points,
+                    value(column.money, line.money),
+                    value(column.discount_percent, line.discount_percent),
+                    line.scheme_id,
+                    line.rule_id,
+                    line.rule_kind,
+                    line.once_key,
+                    value(column.reason, line.reason),
+                    line.month,
+                )
+            )
+        return rows, moves
 
 
 def _move_balances(session: Session, deltas: dict) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from channel.claims import Claim, ClaimLine, approve_claim
 from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
+from core.bulk import BulkWriter
 from core.csvfiles import dict_reader, normalized_header
 from core.db import utcnow
 from roles.models import Person
@@ -130,7 +131,7 @@ class _Directory:
         )
 
 
-CHUNK = 1000
+CHUNK = 5000
 
 
 def import_sales(
@@ -185,11 +186,7 @@ def import_sales(
 def _import_chunk(session, lines, context, return_window, report) -> None:
     if not lines:
         return
-    known = set(
-        session.scalars(
-            select(Claim.source_key).where(Claim.source_key.in_([line.key for line in lines]))
-        )
-    )
+    known = BulkWriter(session).existing(Claim.__table__.c.source_key, [x.key for x in lines])
     new = [line for line in lines if line.key not in known]
     report.already_imported += len(lines) - len(new)
     try:
@@ -198,7 +195,9 @@ def _import_chunk(session, lines, context, return_window, report) -> None:
         report.imported += len(new)
         return
     except IntegrityError:
-        pass  # a concurrent import took some of these lines: go one by one
+        # A concurrent import took some of these lines: go one by one (the usage counted
+        # for the rolled-back chunk is read again afterwards).
+        context.forget_usage()
     for line in new:
         person = session.get(Person, line.person_id)
         if _import_line(

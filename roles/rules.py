@@ -13,9 +13,10 @@ money round down (never pay more than the rate).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
+from operator import attrgetter
 
 from roles.rule_params import RULE_EVENT, EventKind, RuleKind
 
@@ -422,6 +423,66 @@ def _apply_company_rule(scheme, rule, event, terms, approval, usage, outcome) ->
             budget_points=budget_cost,
         )
     )
+
+
+#: What an event's outcome depends on besides the usage: everything but its source key, which
+#: only a once-only rule (never remembered) or a company rule (never remembered) reads.
+_outcome_inputs = attrgetter(*(f.name for f in fields(Event) if f.name != "key"))
+
+
+class Evaluator:
+    """`evaluate` for many events under one program as one partner approved it, with memory.
+
+    Lines of an import repeat (the same person, product, quantity and day): such an event
+    earns the same as the last one like it as long as no cap binds, so its outcome is worked
+    out once and afterwards only charged to the usage, while every cap still has room for all
+    of it. Outcomes that used a cap, a once-only key or a company rule are never remembered.
+    The result is always what `evaluate` gives; an outcome returned must not be modified.
+    """
+
+    def __init__(self, terms: Terms, approval: Approval | None):
+        self.terms = terms
+        self.approval = approval
+        self._outcomes: dict[tuple, Outcome] = {}
+        self._company_kinds = {
+            RULE_EVENT[rule.kind]
+            for scheme in terms.schemes
+            if scheme.company_level
+            for rule in scheme.rules
+        }
+
+    def evaluate(self, event: Event, participant: Participant | None, usage: Usage) -> Outcome:
+        key = (_outcome_inputs(event), participant)
+        known = self._outcomes.get(key)
+        if known is not None:
+            points = known.points
+            if not points:
+                return known
+            month = _month(event.occurred_at)
+            _, bound = _cap_points(
+                points, self.terms, self.approval, usage, event.partner_id, event.person_id, month
+            )
+            if bound is None:
+                _spend(usage, points, event.partner_id, event.person_id, month)
+                return known
+        outcome = evaluate(event, self.terms, self.approval, participant, usage)
+        if self._repeatable(event, outcome):
+            self._outcomes[key] = outcome
+        return outcome
+
+    def _repeatable(self, event: Event, outcome: Outcome) -> bool:
+        if event.kind in self._company_kinds:
+            return False
+        if any(note.startswith(("cap_reached:", "already_awarded:")) for note in outcome.notes):
+            return False
+        return all(
+            award.key is None
+            and award.person_id is not None
+            and award.person_id == event.person_id
+            and award.budget_points is None
+            and "capped_by" not in award.reason
+            for award in outcome.awards
+        )
 
 
 # ---------------------------------------------------------------- checking a program's schemes

@@ -20,6 +20,7 @@ from tests.builders import (
     make_product,
     make_program,
     offer,
+    record,
 )
 
 TODAY = date.today()
@@ -155,6 +156,131 @@ def test_a_bulk_import_pays_exactly_what_line_by_line_recording_pays_caps_includ
     assert capped.reason["capped_by"] == "person_month" and capped.bucket == "pending"
     assert check_balances(db) == []
     # Line by line afterwards sees what the bulk import spent.
-    from tests.builders import record
-
     assert record(db, "sale", seller, sku="CAP-1", quantity=1) == []
+
+
+def ledger_by_line(db):
+    """What each imported line earned, by its source key (ids differ between runs)."""
+    from channel.ledger import Activity, LedgerEntry
+
+    rows = db.execute(
+        select(Claim.source_key, LedgerEntry)
+        .join(Activity, Activity.claim_id == Claim.id)
+        .join(LedgerEntry, LedgerEntry.activity_id == Activity.id)
+        .order_by(LedgerEntry.id)
+    ).all()
+    return [
+        (
+            key,
+            e.posting_key.rsplit(":", 1)[1],  # the program, after the activity's id
+            e.line,
+            e.account_key,
+            e.bucket,
+            e.kind,
+            e.points,
+            e.budget_points,
+            e.available_at,
+            e.program_id,
+            e.partner_id,
+            e.person_id,
+            e.to_pool,
+            e.scheme_id,
+            e.rule_id,
+            e.rule_kind,
+            e.reason,
+            e.month,
+        )
+        for key, e in rows
+    ]
+
+
+def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, monkeypatch):
+    """Two programs (one with a monthly cap, a budget and a lower cap from partner B), two
+    partners, sellers and engineers, two months, repeated lines, a return window."""
+    from channel import sales_import
+    from channel.ledger import Activity
+    from channel.postings import check_balances
+
+    boilers, pumps = make_group(db, "boilers", points=10), make_group(db, "pumps", points=4)
+    make_product(db, boilers, "BX-24")
+    make_product(db, pumps, "PX-1")
+    manager = world.people[Role.CHANNEL_MANAGER]
+    capped = make_program(
+        db,
+        partners=[world.partner_a, world.partner_b],
+        days=(-60, 60),
+        cap_per_person_month=70,
+        budget_points=100,
+    )
+    add_scheme(db, capped, ["seller"], ("unit_sold", {"product_group": "boilers"}))
+    spiff = make_program(db, partners=[world.partner_a], days=(-60, 60), name="Pumps")
+    add_scheme(
+        db, spiff, ["seller", "engineer"], ("unit_sold", {"product_sku": "PX-1", "min_quantity": 2})
+    )
+    for program in (capped, spiff):
+        offer(db, program, manager)
+        approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+    approve(
+        db, capped, world.partner_b, world.others[Role.PARTNER_MANAGER], cap_per_person_month=25
+    )
+    for program in (capped, spiff):
+        launch_program(db, program, actor_id=manager.id)
+    sellers = [world.people[Role.SELLER], world.others[Role.SELLER]]
+    engineer = world.people[Role.ENGINEER]
+    # Earned before the import: the caps count it.
+    assert record(db, "sale", sellers[0], sku="BX-24", quantity=3)
+    last_month = TODAY.replace(day=1) - timedelta(days=3)
+    rows = []
+    for n in range(36):
+        who = (sellers[0], sellers[1], engineer)[n % 3]
+        day = last_month if n % 4 == 0 else TODAY
+        sku = "PX-1" if n % 5 in (1, 3) else "BX-24"
+        rows.append(f"M-{n // 2},{n % 2 + 1},{day},{sku},{n % 3 + 1},{who.phone}\n")
+    rows.append(rows[4])  # the same line twice in one file
+    rows.append(f"M-99,1,{TODAY},NOPE,1,{sellers[0].phone}\n")
+    data = ("invoice_number,line,date,sku,quantity,seller\n" + "".join(rows)).encode()
+    window = timedelta(days=14)
+    monkeypatch.setattr(sales_import, "CHUNK", 5)  # usage carried over many chunks
+
+    def import_file():
+        return import_sales(db, read_sales(data), region="LV", today=TODAY, return_window=window)
+
+    def outcome(report):
+        balances = {p.id: balance_of(db, person_account(p.id)) for p in (*sellers, engineer)}
+        return (report.imported, report.already_imported, report.rejected), balances
+
+    with db.begin_nested() as bulk_run:
+        bulk_report = import_file()
+        bulk, bulk_ledger = outcome(bulk_report), ledger_by_line(db)
+        assert check_balances(db) == []
+        bulk_run.rollback()
+
+    def one_by_one(*_args):
+        raise sales_import.IntegrityError("forced", None, Exception())
+
+    # The fallback for lines a concurrent import took: each claim through approve_claim.
+    monkeypatch.setattr(sales_import, "import_chunk", one_by_one)
+    single = outcome(import_file())
+    assert bulk == single
+    assert bulk_ledger == ledger_by_line(db)
+    assert check_balances(db) == []
+    # The mix did what it is for: caps bound, both buckets' windows, both programs paid.
+    assert any(row[16].get("capped_by") == "person_month" for row in bulk_ledger)
+    spent = sum(row[7] for row in bulk_ledger if row[1] == str(capped.id))
+    assert spent == 100 - 30  # the budget ran out, after what was earned before
+    assert {row[1] for row in bulk_ledger} == {str(capped.id), str(spiff.id)}
+    assert {row[4] for row in bulk_ledger} == {"pending"}
+    assert bulk_report.imported == 36 and bulk_report.already_imported == 1
+    assert db.scalar(select(func.count(Activity.id)).where(Activity.claim_id.is_not(None))) == 36
+
+
+def test_a_new_file_is_written_in_bulk_not_line_by_line(db, world, program, monkeypatch):
+    from channel import sales_import
+
+    def refuse(*_args):
+        raise AssertionError("a fresh file fell back to line-by-line import")
+
+    monkeypatch.setattr(sales_import, "_import_line", refuse)
+    report = run(db, csv_file(world))
+    assert report.imported == 2
+    assert balance_of(db, person_account(world.people[Role.SELLER].id)) == (30, 0)

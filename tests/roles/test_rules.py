@@ -4,6 +4,7 @@ Pure Python: no Flask, no database. The builders below keep each test to the num
 """
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import count
@@ -16,6 +17,7 @@ from roles.rule_params import EventKind, RuleKind, parse_params
 from roles.rules import (
     Approval,
     Conflict,
+    Evaluator,
     Event,
     Outcome,
     Participant,
@@ -1063,3 +1065,48 @@ def test_a_budget_is_spent_exactly_when_demand_exceeds_it(quantities, budget):
     usage = Usage()
     total = sum(run(sale(q), t, usage=usage).points for q in quantities)
     assert total == min(budget, 3 * sum(quantities))
+
+
+# ---------------------------------------------------------------- remembering outcomes
+
+
+def same_outcomes(events, t, approval, people) -> None:
+    """`Evaluator` gives what `evaluate` gives, event by event, and leaves the same usage."""
+    plain, remembered = Usage(), Usage()
+    evaluator = Evaluator(t, approval)
+    for ev in events:
+        who = people[ev.person_id] if ev.person_id is not None else None
+        expected = evaluate(ev, t, approval, who, plain)
+        got = evaluator.evaluate(ev, who, remembered)
+        assert (got.awards, got.notes) == (expected.awards, expected.notes)
+    assert remembered == plain
+
+
+@settings(max_examples=150, deadline=None)
+@given(sale_batches(), st.lists(st.integers(1, 4), min_size=40, max_size=40))
+def test_an_evaluator_pays_repeated_sales_exactly_as_evaluate_caps_included(batch, repeats):
+    t, approval, people, events = batch
+    # Import lines repeat: the same sale again under another source key.
+    lines = [
+        replace(ev, key=f"claim:{n}:{copy}")
+        for n, (ev, times) in enumerate(zip(events, repeats, strict=False))
+        for copy in range(times)
+    ]
+    same_outcomes(lines, t, approval, people)
+
+
+def test_an_evaluator_never_pays_a_once_only_key_twice():
+    t = terms(scheme("technician", rule("install", points_per_install=50)))
+    people = {1: person(1, 10, "technician")}
+    events = [install("SN-1", key="a"), install("SN-1", key="b"), install("SN-2", key="c")]
+    same_outcomes(events, t, APPROVED, people)
+    evaluator, usage = Evaluator(t, APPROVED), Usage()
+    assert [evaluator.evaluate(e, people[1], usage).points for e in events] == [50, 0, 50]
+
+
+def test_an_evaluator_stops_at_the_budget_like_evaluate():
+    t = seller_terms(per_unit(10), budget_points=45)
+    evaluator, usage = Evaluator(t, APPROVED), Usage()
+    got = [evaluator.evaluate(replace(sale(2), key=str(n)), person(), usage) for n in range(4)]
+    assert points(got) == [20, 20, 5, 0]
+    assert got[2].awards[0].reason["capped_by"] == "budget"

@@ -1,0 +1,96 @@
+"""Writing many rows at once straight through the driver: executemany on SQLite, COPY on PostgreSQL.
+
+For imports whose rows are known up front. Ids are allocated before the rows are written, so
+nothing is read back; values are converted by the columns' own SQLAlchemy types, so they are
+stored exactly as an ORM or Core insert would store them. A constraint the rows break raises
+SQLAlchemy's `IntegrityError`, as a Core insert would.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ARRAY, JSON, Column, Table, any_, bindparam, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+
+class BulkWriter:
+    """Rows for the tables of one session's transaction, through its own connection."""
+
+    def __init__(self, session: Session):
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect
+        self._processors: dict[tuple[str, str], object] = {}
+
+    def value(self, column: Column, value):
+        """`value` as the driver takes it for `column` (a date, a timestamp, JSON…)."""
+        key = (column.table.name, column.name)
+        if key not in self._processors:
+            if isinstance(column.type, JSON):
+                # As text, which both drivers take (psycopg's Json wrapper would be dumped
+                # again for every row); json.dumps is SQLAlchemy's default serializer.
+                self._processors[key] = json.dumps
+            else:
+                impl = column.type.dialect_impl(self.dialect)
+                self._processors[key] = impl.bind_processor(self.dialect)
+        process = self._processors[key]
+        return value if process is None or value is None else process(value)
+
+    def existing(self, column: Column, values: list) -> set:
+        """Which of `values` `column` already holds (a unique key, say)."""
+        if self.dialect.name == "postgresql":
+            # One array parameter: thousands of IN parameters cost more to build and parse
+            # than the look-up itself.
+            wanted = any_(bindparam("values", values, type_=ARRAY(column.type)))
+            condition = column == wanted
+        else:
+            condition = column.in_(values)
+        return set(self.connection.scalars(select(column).where(condition)))
+
+    def next_ids(self, table: Table, count: int) -> list[int]:
+        """`count` new primary keys of `table`, reserved for this transaction's rows."""
+        if not count:
+            return []
+        cursor = self.connection.connection.driver_connection.cursor()
+        try:
+            if self.dialect.name == "postgresql":
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    (table.name, count),
+                )
+                return [row[0] for row in cursor.fetchall()]
+            # SQLite: every transaction here holds the write lock (BEGIN IMMEDIATE), so no
+            # other connection can take these ids before this transaction ends.
+            top = self.connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+            return list(range(top + 1, top + 1 + count))
+        finally:
+            cursor.close()
+
+    def insert(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        """Write `rows` (tuples of driver values in the order of `columns`) into `table`."""
+        if self.dialect.name == "postgresql":
+            from psycopg import sql
+
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+            )
+        else:
+            # Built by hand: SQLAlchemy would put the columns in the table's order, not the
+            # rows'. The names come from the table's metadata, quoted by the dialect.
+            quote = self.dialect.identifier_preparer.quote
+            names = ", ".join(quote(table.c[name].name) for name in columns)
+            marks = ", ".join("?" for _ in columns)
+            statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
+        cursor = self.connection.connection.driver_connection.cursor()
+        dbapi = self.dialect.loaded_dbapi
+        try:
+            if self.dialect.name == "postgresql":
+                with cursor.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(statement, rows)
+        except dbapi.IntegrityError as error:
+            raise IntegrityError(str(statement), None, error) from error
+        finally:
+            cursor.close()
