@@ -101,7 +101,13 @@ def worker_rate(app, count: int, threads: int | None = None) -> float:
 
 def database(kind: str, workdir: Path):
     if kind == "sqlite":
-        return f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex}.sqlite3'}", None
+        path = workdir / f"bench-{uuid.uuid4().hex}.sqlite3"
+
+        def remove():
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+        return f"sqlite:///{path}", remove
     name = f"partnerlift_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

@@ -109,7 +109,12 @@ def import_seconds(app, data: bytes) -> tuple[float, object]:
 
 def run(kind: str, rows: int, workdir: Path) -> None:
     if kind == "sqlite":
-        url, cleanup = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex}.sqlite3'}", None
+        path = workdir / f"bench-{uuid.uuid4().hex}.sqlite3"
+        url = f"sqlite:///{path}"
+
+        def cleanup():
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
         name = f"partnerlift_bench_{uuid.uuid4().hex[:10]}"
         admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
