@@ -1,0 +1,70 @@
+"""A field person's phone home: balance, what expires, what to do next, latest claims."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from channel.postings import Line, person_account, points_lifetime, post
+from channel.rewards import Reward
+from core.db import utcnow
+from tests.builders import login_as, make_person
+
+
+def earn(world, person, points, bucket="available"):
+    return Line(
+        account=person_account(person.id),
+        points=points,
+        kind="earn",
+        partner_id=world.partner_a.id,
+        person_id=person.id,
+        bucket=bucket,
+        available_at=utcnow() + timedelta(days=14) if bucket == "pending" else None,
+    )
+
+
+def test_home_shows_balance_pending_expiring_and_the_next_reward(app, client, db, world):
+    person = make_person(db, world.partner_a, ["technician"])
+    lifetime = points_lifetime(app.config["POINTS_LIFETIME_MONTHS"])
+    with time_machine.travel(utcnow() - lifetime + timedelta(days=10)):
+        post(db, "old", [earn(world, person, 120)])  # expires in 10 days
+    post(db, "new", [earn(world, person, 1380)])
+    post(db, "pending", [earn(world, person, 75, bucket="pending")])
+    db.add(Reward(kind="physical", name="Drill", points_price=2000, stock=3))
+    db.add(Reward(kind="physical", name="Cap", points_price=500, stock=3))  # already affordable
+    db.commit()
+    login_as(client, person)
+    page = client.get("/me").get_data(as_text=True)
+    assert "<strong data-balance>1,500</strong> points to spend" in page
+    assert "75 more are pending until the return window closes." in page
+    assert "120 points expire within 30 days" in page
+    assert "500 points to go for “Drill”." in page
+
+
+@pytest.mark.parametrize(
+    ("roles", "first_step"),
+    [
+        (["technician"], "/claims/new/install"),
+        (["engineer"], "/claims/new/install"),
+        (["seller"], "/claims/new/sale"),
+        (["procurement"], "/claims/new/order"),
+        (["seller", "technician"], "/claims/new/install"),
+    ],
+)
+def test_the_next_step_is_the_roles_own(client, db, world, roles, first_step):
+    person = make_person(db, world.partner_a, roles)
+    db.commit()
+    login_as(client, person)
+    page = client.get("/me").get_data(as_text=True)
+    actions = page[page.index('<p class="actions">') :]
+    assert actions.index(first_step) < actions.index("/rewards")
+    assert f'class="button" href="{first_step}"' in actions
+
+
+def test_home_in_persian_uses_persian_digits(client, db, world):
+    person = make_person(db, world.partner_a, ["seller"], language="fa")
+    post(db, "fa", [earn(world, person, 1250)])
+    db.commit()
+    login_as(client, person)
+    page = client.get("/me").get_data(as_text=True)
+    assert "۱٬۲۵۰" in page
