@@ -3,7 +3,7 @@
 import logging
 import os
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, send_from_directory
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -53,6 +53,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     connect_channel_handlers()
     connect_messaging_handlers()
+
+    @app.get("/sw.js")
+    def service_worker():
+        # Served from the root so that it may look after every page (a worker's scope is
+        # its own folder and below).
+        response = send_from_directory(app.static_folder, "sw.js", mimetype="text/javascript")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.get("/healthz")
     @limiter.exempt

@@ -82,6 +82,7 @@ PUBLIC_ROUTES = {
     "roles.sign_in_phone",
     "roles.sign_in_code",
     "roles.sign_in_link",
+    "service_worker",
     "roles.sign_out",
     "roles.choose_language",
     # Twilio's webhooks: no session, a valid X-Twilio-Signature instead (tests/messaging).

@@ -1,0 +1,138 @@
+/* PartnerLift on a phone: works without this file; with it, photos are made small before
+   upload, the last pages stay readable offline, and a claim typed offline is sent later. */
+"use strict";
+(function () {
+  const QUEUE = "partnerlift.claims";
+  const MAX_SIDE = 1600;
+
+  function notice(text, kind) {
+    let box = document.querySelector(".offline-notice");
+    if (!text) { if (box) box.remove(); return; }
+    if (!box) {
+      box = document.createElement("p");
+      box.setAttribute("role", "status");
+      document.querySelector("main").prepend(box);
+    }
+    box.className = "flash offline-notice flash-" + (kind || "warning");
+    box.textContent = text;
+  }
+
+  const texts = document.body.dataset;
+
+  function showConnection() {
+    if (navigator.onLine) notice(null); else notice(texts.offlineText);
+  }
+
+  // ---- photos: downscaled on the phone before upload (a camera photo is often 4-8 MB)
+  async function downscale(input) {
+    const file = input.files && input.files[0];
+    if (!file || !/^image\/(jpeg|png|webp)$/.test(file.type) || !window.createImageBitmap) return;
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+    if (scale === 1 && file.size < 600000) return;
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((done) => canvas.toBlob(done, "image/jpeg", 0.82));
+    if (!blob || blob.size >= file.size) return;
+    const small = new File([blob], file.name.replace(/\.\w+$/, "") + ".jpg", { type: "image/jpeg" });
+    const transfer = new DataTransfer();
+    transfer.items.add(small);
+    input.files = transfer.files;
+  }
+
+  // ---- claims typed offline: kept on the phone, sent when the connection returns
+  function queued() {
+    try { return JSON.parse(localStorage.getItem(QUEUE) || "[]"); } catch (e) { return []; }
+  }
+  function keep(items) { localStorage.setItem(QUEUE, JSON.stringify(items)); }
+
+  function readFile(file) {
+    return new Promise((done) => {
+      if (!file) { done(null); return; }
+      const reader = new FileReader();
+      reader.onload = () => done({ name: file.name, type: file.type, data: reader.result });
+      reader.readAsDataURL(file);
+    });
+  }
+
+  async function save(form) {
+    const fields = [];
+    let photo = null;
+    for (const [name, value] of new FormData(form).entries()) {
+      if (value instanceof File) { if (value.size) photo = await readFile(value); }
+      else if (name !== "csrf_token") fields.push([name, value]);
+    }
+    const items = queued();
+    items.push({ url: form.action || location.href, fields: fields, photo: photo, at: Date.now() });
+    keep(items);
+  }
+
+  async function send(item) {
+    // A fresh form first: its CSRF token belongs to this session and has not expired.
+    const page = await fetch(item.url, { credentials: "same-origin" });
+    if (!page.ok) return "later";
+    const html = new DOMParser().parseFromString(await page.text(), "text/html");
+    const token = html.querySelector("input[name=csrf_token]");
+    if (!token) return "later";  // signed out: wait until the person signs in again
+    const body = new FormData();
+    body.append("csrf_token", token.value);
+    for (const [name, value] of item.fields) body.append(name, value);
+    if (item.photo) {
+      const blob = await (await fetch(item.photo.data)).blob();
+      body.append("photo", new File([blob], item.photo.name, { type: item.photo.type }));
+    }
+    const response = await fetch(item.url, { method: "POST", body: body, credentials: "same-origin" });
+    if (response.ok && response.redirected) return "sent";
+    if (response.status === 400) return "refused";
+    return "later";
+  }
+
+  let flushing = false;
+  async function flush() {
+    if (flushing || !navigator.onLine) return;
+    flushing = true;
+    try {
+      let left = [];
+      let sent = 0;
+      let refused = 0;
+      for (const item of queued()) {
+        let outcome = "later";
+        try { outcome = await send(item); } catch (e) { outcome = "later"; }
+        if (outcome === "sent") sent += 1;
+        else if (outcome === "refused") refused += 1;
+        else left.push(item);
+      }
+      keep(left);
+      if (refused) notice(texts.refusedText, "warning");
+      else if (sent) notice(texts.sentText, "success");
+    } finally {
+      flushing = false;
+    }
+  }
+
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (input.matches && input.matches("input[type=file][data-downscale]")) {
+      downscale(input).catch(() => {});
+    }
+  });
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.matches("form[data-offline]") && !navigator.onLine) {
+      event.preventDefault();
+      save(form).then(() => { form.reset(); notice(texts.queuedText, "warning"); });
+    }
+    if (form.matches("form[data-sign-out]") && navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage("signed-out");
+    }
+  });
+
+  window.addEventListener("online", () => { showConnection(); flush(); });
+  window.addEventListener("offline", showConnection);
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  showConnection();
+  flush();
+})();
