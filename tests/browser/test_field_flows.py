@@ -1,0 +1,77 @@
+"""A field technician's minute on a phone: redeem a reward, and every control is reachable."""
+
+from sqlalchemy import select
+
+from channel.postings import Line, person_account, post
+from channel.rewards import Redemption
+from core.db import get_session
+from roles.models import Person
+from tests.browser.test_mobile_sign_in import no_horizontal_overflow, sign_in_by_phone
+
+TECHNICIAN = "+972542345679"  # the demo's Persian technician, with points to spend
+
+#: Buttons, fields and button-like links, each at least 44 px tall (WCAG 2.5.5).
+TOUCH_TARGETS = (
+    "main button, main .button, main select, main textarea, main input:not([type=hidden])"
+    ":not([type=checkbox]):not([type=radio])"
+)
+
+
+def redemptions_of(app, phone):
+    with app.app_context():
+        db = get_session()
+        person = db.scalar(select(Person).where(Person.phone == phone))
+        return db.scalars(select(Redemption).where(Redemption.person_id == person.id)).all()
+
+
+def give_points(app, phone, points):
+    with app.app_context():
+        db = get_session()
+        person = db.scalar(select(Person).where(Person.phone == phone))
+        line = Line(
+            account=person_account(person.id),
+            points=points,
+            kind="earn",
+            partner_id=person.partner_id,
+            person_id=person.id,
+        )
+        post(db, f"browser-test:{person.id}:{points}", [line])
+        db.commit()
+
+
+def test_a_technician_redeems_a_reward_on_a_phone(live_app, phone_page):
+    page, base = phone_page, live_app.config["LIVE_URL"]
+    give_points(live_app, TECHNICIAN, 700)
+    sign_in_by_phone(live_app, page, TECHNICIAN, "fa")
+    before = len(redemptions_of(live_app, TECHNICIAN))
+    page.goto(base + "/rewards")
+    assert no_horizontal_overflow(page)
+    # The cheapest reward the technician can afford that needs no address.
+    form = page.locator("main form:not(:has(textarea))").first
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert len(redemptions_of(live_app, TECHNICIAN)) == before + 1
+    assert page.locator(".flash").count() >= 1
+
+
+def test_every_control_has_a_label_and_a_thumb_sized_target(live_app, phone_page):
+    page, base = phone_page, live_app.config["LIVE_URL"]
+    sign_in_by_phone(live_app, page, TECHNICIAN, "he")
+    for path in ("/me", "/claims/new/install", "/claims/new/sale", "/rewards", "/profile"):
+        page.goto(base + path)
+        small = page.evaluate(
+            """(selector) => [...document.querySelectorAll(selector)]
+                .filter((el) => el.offsetParent !== null)
+                .filter((el) => el.getBoundingClientRect().height < 44)
+                .map((el) => el.outerHTML.slice(0, 80))""",
+            TOUCH_TARGETS,
+        )
+        assert small == [], (path, small)
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('main input, main select, main textarea')]
+                .filter((el) => el.type !== 'hidden')
+                .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+                .map((el) => el.outerHTML.slice(0, 80))"""
+        )
+        assert unlabelled == [], (path, unlabelled)
+        assert no_horizontal_overflow(page), path
