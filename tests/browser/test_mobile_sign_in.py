@@ -12,15 +12,18 @@ from messaging.models import OutboxMessage
 from roles.models import Person
 
 
-def latest_code(app, phone):
+def latest_sms(app, phone) -> str:
     with app.app_context():
-        body = get_session().scalar(
+        return get_session().scalar(
             select(OutboxMessage.body)
             .where(OutboxMessage.recipient == phone)
             .order_by(OutboxMessage.id.desc())
             .limit(1)
         )
-    return re.search(r"\d{6}", body).group(0)
+
+
+def latest_code(app, phone):
+    return re.search(r"\d{6}", latest_sms(app, phone)).group(0)
 
 
 def no_horizontal_overflow(page):
@@ -61,14 +64,7 @@ def test_persian_technician_signs_in_by_sms_code_on_a_small_phone(live_app, phon
 
 
 def latest_link(app, phone):
-    with app.app_context():
-        body = get_session().scalar(
-            select(OutboxMessage.body)
-            .where(OutboxMessage.recipient == phone)
-            .order_by(OutboxMessage.id.desc())
-            .limit(1)
-        )
-    return re.search(r"https?://\S+/s/[\w-]+", body).group(0)
+    return re.search(r"https?://\S+/s/[\w-]+", latest_sms(app, phone)).group(0)
 
 
 def test_a_technician_signs_in_by_the_link_in_the_sms(live_app, phone_page):

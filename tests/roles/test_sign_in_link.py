@@ -4,22 +4,14 @@ import re
 from datetime import timedelta
 
 import time_machine
-from sqlalchemy import select
 
 from core.db import utcnow
-from messaging.models import OutboxMessage
 from roles.permissions import Role
-from tests.roles.test_sign_in import last_code, request_code
+from tests.roles.test_sign_in import last_code, last_code_sms, request_code
 
 
 def last_link(db, person) -> str:
-    body = db.scalar(
-        select(OutboxMessage.body)
-        .where(OutboxMessage.person_id == person.id, OutboxMessage.kind == "sign_in_code")
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    )
-    return re.search(r"https?://\S+/s/[\w-]+", body).group(0)
+    return re.search(r"https?://\S+/s/[\w-]+", last_code_sms(db, person)).group(0)
 
 
 def path_of(link: str) -> str:
