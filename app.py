@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.claim_views import bp as claims_bp
     from channel.coop_views import bp as coop_bp
     from channel.decision_views import bp as decisions_bp
+    from channel.learning_views import bp as learning_bp
     from channel.program_views import bp as programs_bp
     from channel.reward_views import bp as rewards_bp
     from channel.views import bp as channel_bp
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(rewards_bp)
     app.register_blueprint(claims_bp)
     app.register_blueprint(coop_bp)
+    app.register_blueprint(learning_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -6,7 +6,7 @@ Loading it twice changes nothing: every row is found by its natural key first.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channel.models import Manufacturer, PartnerOrganization, Tier
+from channel.models import Manufacturer, PartnerOrganization, ProductGroup, Tier
 from roles.models import Person
 from roles.people import PersonDetails, Placement, save_person
 from roles.permissions import Role
@@ -156,6 +156,7 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
     created["rewards"] = seed_demo_rewards(session)
     created["co-op funds"] = seed_demo_coop(session)
     created["tier thresholds"] = seed_demo_tiers(session)
+    created["articles"] = seed_demo_learning(session)
     return created
 
 
@@ -275,7 +276,10 @@ def seed_demo_program(session: Session) -> int:
         SchemeDetails(
             "Welcome",
             ["seller", "engineer", "technician", "procurement"],
-            rules=[RuleInput("welcome", {"points": 100})],
+            rules=[
+                RuleInput("welcome", {"points": 100}),
+                RuleInput("training", {"points": 30}),
+            ],
         ),
         SchemeDetails(
             "Company rebate",
@@ -509,3 +513,54 @@ def seed_demo_tiers(session: Session) -> int:
     session.add_all(thresholds)
     session.flush()
     return len(thresholds)
+
+
+DEMO_ARTICLES = (
+    (
+        "en",
+        "Heat pumps in hard frost",
+        "Our **NH-HP8** heat pump keeps heating down to **−25 °C**.\n\n"
+        "## Tell the customer\n\n- Defrosting a few times a day is normal.\n"
+        "- Keep 30 cm of free space around the outdoor unit.\n",
+        "Down to which outdoor temperature does the NH-HP8 heat?\n* −25 °C\n−5 °C\n0 °C\n\n"
+        "How much free space does the outdoor unit need around it?\n10 cm\n* 30 cm\n1 m",
+    ),
+    (
+        "ru",
+        "Тепловые насосы в сильный мороз",
+        "Наш тепловой насос **NH-HP8** греет до **−25 °C**.\n\n"
+        "## Скажите клиенту\n\n- Оттайка несколько раз в день — это нормально.\n"
+        "- Вокруг наружного блока нужно 30 см свободного места.\n",
+        "До какой наружной температуры греет NH-HP8?\n* −25 °C\n−5 °C\n0 °C\n\n"
+        "Сколько свободного места нужно вокруг наружного блока?\n10 см\n* 30 см\n1 м",
+    ),
+    (
+        "lv",
+        "Siltumsūkņi stiprā salā",
+        "Mūsu siltumsūknis **NH-HP8** silda līdz **−25 °C**.\n\n"
+        "## Pastāstiet klientam\n\n- Atkausēšana dažas reizes dienā ir normāla.\n"
+        "- Ap āra bloku jābūt 30 cm brīvas vietas.\n",
+        "Līdz kādai āra temperatūrai silda NH-HP8?\n* −25 °C\n−5 °C\n0 °C\n\n"
+        "Cik daudz brīvas vietas vajag ap āra bloku?\n10 cm\n* 30 cm\n1 m",
+    ),
+)
+
+
+def seed_demo_learning(session: Session) -> int:
+    """A short article about heat pumps with a quiz, in English, Russian and Latvian."""
+    from channel.learning import Article, ArticleDetails, save_article
+
+    group = session.scalar(select(ProductGroup).where(ProductGroup.code == "heatpumps"))
+    created = 0
+    for language, title, body, quiz in DEMO_ARTICLES:
+        if session.scalar(select(Article.id).where(Article.title == title)) is None:
+            details = ArticleDetails(
+                title=title,
+                language=language,
+                product_group_id=str(group.id) if group else None,
+                body=body,
+                quiz=quiz,
+            )
+            save_article(session, details)
+            created += 1
+    return created

@@ -145,3 +145,20 @@ class ProductForm(FlaskForm):
     )
     group = SelectField(_l("Product group"))
     points_per_unit = StringField(_l("Points per unit (empty: the group's)"))
+
+
+class ArticleForm(FlaskForm):
+    title = StringField(_l("Title"))
+    language = SelectField(_l("Language"))
+    product_group_id = SelectField(_l("Product line"))
+    body = TextAreaField(
+        _l("Article"), description=_l("Markdown: **bold**, *italic*, lists, links, ## headings.")
+    )
+    quiz = TextAreaField(
+        _l("Quiz (optional)"),
+        description=_l(
+            "A question on one line and its answers on the next lines; start the right answer "
+            "with *. Leave an empty line between questions."
+        ),
+    )
+    published = BooleanField(_l("Published"), default=True)

@@ -34,6 +34,8 @@ class Permission(StrEnum):
     EDIT_OWN_PROFILE = "edit_own_profile"
     #: Read one's own in-app messages.
     READ_OWN_MESSAGES = "read_own_messages"
+    #: Read product articles and take their quizzes (partner staff: quizzes pay points).
+    LEARN = "learn"
     MANAGE_CATALOG = "manage_catalog"
     MANAGE_PROGRAMS = "manage_programs"
     #: Approve or decline programs for one's own company: partner management only.
@@ -68,6 +70,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.MANAGE_POOL,
         Permission.SUBMIT_CLAIMS,
         Permission.REQUEST_COOP,
+        Permission.LEARN,
     },
     Role.CHANNEL_MANAGER: frozenset(
         {
@@ -100,6 +103,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_POOL,
             Permission.SUBMIT_CLAIMS,
             Permission.REQUEST_COOP,
+            Permission.LEARN,
         }
     ),
     **{
@@ -112,6 +116,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                 Permission.VIEW_OWN_PROGRAMS,
                 Permission.REDEEM_REWARDS,
                 Permission.SUBMIT_CLAIMS,
+                Permission.LEARN,
             }
         )
         for role in FIELD_ROLES

@@ -68,6 +68,11 @@ PLAIN_ROUTES = {
     "claims.decide_claim": ("/claims/{claim}/reject", MANUFACTURER),
     "coop.funds": ("/coop/", MANUFACTURER),
     "coop.decide": ("/coop/requests/{coop}/reject", MANUFACTURER),
+    "learning.articles": ("/learn/", PARTNER_STAFF),
+    "learning.article": ("/learn/{article}", PARTNER_STAFF),
+    "learning.manage": ("/learn/manage", MANUFACTURER),
+    "learning.new": ("/learn/manage/new", MANUFACTURER),
+    "learning.edit": ("/learn/manage/{article}", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
@@ -167,8 +172,13 @@ def objects(db, world):
         planned_on=date.today(),
     )
     db.add(coop)
+    from channel.learning import Article
+
+    article = Article(language="en", title="Heat pumps", body="Quiet and efficient.")
+    db.add(article)
     db.commit()
     sides["catalog"] = {
+        "article": article.id,
         "reward": reward.id,
         "redemption": redemption.id,
         "claim": claim.id,

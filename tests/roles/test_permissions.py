@@ -23,6 +23,7 @@ def test_field_staff_may_only_see_their_company_their_programs_and_edit_their_pr
             Permission.VIEW_PARTNERS,
             Permission.EDIT_OWN_PROFILE,
             Permission.READ_OWN_MESSAGES,
+            Permission.LEARN,
             Permission.VIEW_OWN_PROGRAMS,
             Permission.REDEEM_REWARDS,
             Permission.SUBMIT_CLAIMS,
