@@ -38,6 +38,7 @@ OBJECT_ROUTES = {
     "claims.partner_claims": ("/partners/{partner}/claims", MANAGERS),
     "coop.partner_coop": ("/partners/{partner}/coop", MANAGERS),
     "coop.claim": ("/partners/{partner}/coop/{coop}/claim", frozenset({Role.PARTNER_MANAGER})),
+    "nudges.program_triggers_page": ("/programs/{program}/nudges", MANUFACTURER),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -68,6 +69,9 @@ PLAIN_ROUTES = {
     "claims.decide_claim": ("/claims/{claim}/reject", MANUFACTURER),
     "coop.funds": ("/coop/", MANUFACTURER),
     "coop.decide": ("/coop/requests/{coop}/reject", MANUFACTURER),
+    "nudges.tips": ("/tips/", MANUFACTURER),
+    "nudges.tip_edit": ("/tips/{tip}", MANUFACTURER),
+    "nudges.tip_delete": ("/tips/{tip}/delete", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
@@ -165,12 +169,17 @@ def objects(db, world):
         planned_on=date.today(),
     )
     db.add(coop)
+    from messaging.models import Tip
+
+    tip = Tip(language="en", text="Heat pumps need no chimney.")
+    db.add(tip)
     db.commit()
     sides["catalog"] = {
         "reward": reward.id,
         "redemption": redemption.id,
         "claim": claim.id,
         "coop": coop.id,
+        "tip": tip.id,
     }
     return sides
 
