@@ -12,6 +12,10 @@ from core.errors import InvalidInput
 from messaging.models import Tip
 from messaging.segments import count_segments
 
+#: The longest tip with its link, in GSM-7 septets or UCS-2 units: what is left of two SMS
+#: segments (306 / 134) once the points sentence and "Did you know?" are written.
+TIP_UNITS = {"GSM-7": 140, "UCS-2": 55}
+
 
 class InvalidTip(InvalidInput):
     """A tip cannot be saved as given; nothing was."""
@@ -27,8 +31,8 @@ class TipDetails:
 
 
 def save_tip(session: Session, details: TipDetails, existing: Tip | None = None) -> Tip:
-    """Add or change a tip. Text and link together fit one SMS segment in their script, so
-    the points message that carries them stays within two."""
+    """Add or change a tip, short enough (with its link) for the points message that carries
+    it to stay within two SMS segments."""
     errors = {}
     group = None
     code = (details.group_code or "").strip()
@@ -40,9 +44,10 @@ def save_tip(session: Session, details: TipDetails, existing: Tip | None = None)
         errors["language"] = _l("Choose a language.")
     text = " ".join((details.text or "").split())
     link = (details.link_url or "").strip()
+    size = count_segments(f"{text} {link}".strip())
     if not text:
         errors["text"] = _l("Write the tip.")
-    elif count_segments(f"{text} {link}".strip()).segments > 1:
+    elif size.units > TIP_UNITS[size.encoding]:
         errors["text"] = _l("Too long for one text message: shorten the tip or the link.")
     if link and not link.startswith(("https://", "http://")):
         errors["link_url"] = _l("A link starts with https://.")

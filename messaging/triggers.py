@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from channel.approvals import current_decision, programs_for_partner
 from channel.models import Enrollment, PartnerOrganization, Product, Program
 from channel.postings import balance_of, person_account
-from messaging.compose import ROLE_ORDER
+from messaging.compose import ROLE_ORDER, render_for
 from messaging.models import TriggerDelivery
 from messaging.nudges import choose_tip, enabled_in, link, send_once
 from messaging.policy import usable_channels
@@ -60,6 +60,13 @@ def _points_nudges(session: Session, entries, *, occasion: str, skus, skip=froze
             continue
         person = session.get(Person, person_id)
         pending, available = balance_of(session, person_account(person_id))
+        numbers = {"points": points, "available": available, "pending": pending}
+        tip = choose_tip(session, person, group_id)
+        if (
+            tip
+            and render_for(person, "points_earned", "sms", tip=tip, **numbers).segments.segments > 2
+        ):
+            tip = None  # e.g. an English tip in a Persian text: the points matter more
         send_once(
             session,
             person,
@@ -67,10 +74,8 @@ def _points_nudges(session: Session, entries, *, occasion: str, skus, skip=froze
             "points_earned",
             occasion=occasion,
             program_id=min(program_ids) if program_ids else None,
-            tip=choose_tip(session, person, group_id),
-            points=points,
-            available=available,
-            pending=pending,
+            tip=tip,
+            **numbers,
         )
 
 

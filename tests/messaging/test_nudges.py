@@ -600,3 +600,42 @@ def test_the_daily_command_sends_nothing_twice(app, db, world, live):
     assert first.exit_code == 0 and second.exit_code == 0
     assert first.output.strip() == "approval_request 1, inactive 3, expiring 0"
     assert second.output.strip() == "approval_request 0, inactive 0, expiring 0"
+
+
+LONGEST_TIPS = {
+    "en": "B" * 140,
+    "lv": "Ā" * 55,
+    "pl": "Ą" * 55,
+    "ru": "Ж" * 55,
+    "he": "א" * 55,
+    "fa": "ب" * 55,
+}
+
+
+@pytest.mark.parametrize("language", sorted(LONGEST_TIPS))
+def test_a_points_message_with_the_longest_tip_stays_within_two_segments(
+    db, world, ctx, boilers, language
+):
+    from messaging.tips import InvalidTip, TipDetails, save_tip
+
+    tip = save_tip(db, TipDetails("boilers", language, LONGEST_TIPS[language]))
+    with pytest.raises(InvalidTip):
+        save_tip(db, TipDetails("boilers", language, LONGEST_TIPS[language] + "x"))
+    for role in (Role.SELLER, Role.TECHNICIAN, Role.PROCUREMENT):
+        person = make_person(db, world.partner_a, [role.value], language=language)
+        from messaging.compose import render_for
+
+        rendered = render_for(
+            person, "points_earned", "sms", tip=tip, points=12345, available=123456, pending=12345
+        )
+        assert LONGEST_TIPS[language] in rendered.body
+        assert rendered.segments.segments <= 2, rendered.body
+
+
+def test_a_tip_that_would_make_the_text_too_long_is_left_out(db, world, live, boilers):
+    add_tip(db, "B" * 140, group=boilers)  # fine in English, three segments inside Persian
+    seller = world.people[Role.SELLER]
+    seller.language = "fa"
+    submit_claim(db, seller, sale(), today=TODAY)
+    [message] = sent(db, "points_earned")
+    assert "BBB" not in message.body and count_segments(message.body).segments == 1
