@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.program_views import bp as programs_bp
     from channel.reward_views import bp as rewards_bp
     from channel.views import bp as channel_bp
+    from messaging.nudge_views import bp as nudges_bp
     from messaging.views import bp as messaging_bp
     from messaging.webhooks import bp as webhooks_bp
     from roles.views import bp as roles_bp
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(claims_bp)
     app.register_blueprint(coop_bp)
     app.register_blueprint(learning_bp)
+    app.register_blueprint(nudges_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -31,6 +31,7 @@ from channel.earning import record_activity
 from channel.ledger import Activity, LedgerEntry
 from channel.models import PartnerOrganization, Product
 from channel.postings import Line, balance_of, post
+from channel.signals import claim_decided
 from core.db import Base, utcnow
 from core.errors import InvalidInput
 from roles.models import Person
@@ -382,10 +383,11 @@ def approve_claim(
     moment = datetime.combine(claim.occurred_on, time(12), tzinfo=UTC)
     shares = claim.shares or [ClaimShare(person_id=claim.person_id, percent=100)]
     facts = {"sale": {"kind": "sale"}, "order": {"kind": "order"}}
+    entries = []
     if claim.kind in facts:
         for line in claim.lines:
             for share in shares:
-                record_activity(
+                entries += record_activity(
                     session,
                     Activity(
                         kind=claim.kind,
@@ -401,7 +403,7 @@ def approve_claim(
                     return_window=return_window,
                 )
     else:
-        record_activity(
+        entries += record_activity(
             session,
             Activity(
                 kind=claim.kind,
@@ -420,6 +422,7 @@ def approve_claim(
             ),
         )
     session.flush()
+    claim_decided.send(None, session=session, claim=claim, entries=entries, actor_id=actor_id)
 
 
 def reject_claim(session: Session, claim: Claim, *, actor_id: int, reason: str) -> None:
@@ -432,6 +435,7 @@ def reject_claim(session: Session, claim: Claim, *, actor_id: int, reason: str) 
     claim.rejection_reason = reason
     claim.decided_by_id, claim.decided_at = actor_id, utcnow()
     session.flush()
+    claim_decided.send(None, session=session, claim=claim, entries=[], actor_id=actor_id)
 
 
 def return_claim(session: Session, claim: Claim, *, actor_id: int | None) -> int:

@@ -16,7 +16,7 @@ from channel.ledger import Activity, LedgerEntry, activity_event, event_usage
 from channel.models import Enrollment, PartnerOrganization, Product, Program
 from channel.postings import Line, person_account, pool_account, post
 from channel.programs import terms_at
-from channel.signals import people_enrolled, program_launched
+from channel.signals import people_enrolled, points_earned, program_launched
 from core.db import utcnow
 from roles import rules as engine
 from roles.models import Person
@@ -126,6 +126,8 @@ def record_activity(
             pending_until = activity.occurred_at + return_window
         lines = award_lines(activity, outcome, pending_until=pending_until)
         entries += post(session, f"award:{activity.id}:{program.id}", lines)
+    if entries:
+        points_earned.send(None, session=session, activity=activity, entries=entries)
     return entries
 
 

@@ -279,6 +279,25 @@ def points_expiring(session: Session, account: str, *, by: datetime, lifetime) -
     return _unspent_before(_available_lines(session, account), by - lifetime)
 
 
+def expiry_outlook(
+    session: Session, account: str, *, by: datetime, lifetime
+) -> tuple[int, datetime | None]:
+    """`points_expiring`, and when the oldest of those points was earned (None: none expire)."""
+    lines = _available_lines(session, account)
+    cutoff = by - lifetime
+    to_consume = -sum(points for _, points, _ in lines if points < 0)
+    stale, oldest = 0, None
+    for created_at, points, _partner in lines:
+        if points <= 0:
+            continue
+        used = min(points, to_consume)
+        to_consume -= used
+        if created_at < cutoff and points > used:
+            stale += points - used
+            oldest = oldest or created_at
+    return stale, oldest
+
+
 def _available_lines(session: Session, account: str):
     return session.execute(
         select(LedgerEntry.created_at, LedgerEntry.points, LedgerEntry.partner_id)

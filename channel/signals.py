@@ -10,3 +10,10 @@ program_offered = _signals.signal("program-offered")
 people_enrolled = _signals.signal("people-enrolled")
 #: session=, program=: an offered program went live.
 program_launched = _signals.signal("program-launched")
+#: session=, activity=, entries=: an activity was recorded and earned these ledger entries.
+points_earned = _signals.signal("points-earned")
+#: session=, claim=, entries=, actor_id=: a claim was approved (entries: what it earned; the
+#: actor is None when it passed every fraud rule and was approved at once) or rejected.
+claim_decided = _signals.signal("claim-decided")
+#: session=, partner=, change=: a partner's tier changed (computed or set by hand).
+tier_changed = _signals.signal("tier-changed")

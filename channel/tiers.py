@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.ledger import Activity, LedgerEntry
 from channel.models import PartnerOrganization, Tier
+from channel.signals import tier_changed
 from core.db import Base, utcnow
 from core.errors import InvalidInput
 
@@ -137,6 +138,9 @@ def recompute(session: Session, now: datetime) -> list[TierChange]:
             partner.tier_id = target.id if target else None
             changes.append(change)
     session.flush()
+    for change in changes:
+        partner = session.get(PartnerOrganization, change.partner_id)
+        tier_changed.send(None, session=session, partner=partner, change=change)
     return changes
 
 
@@ -172,4 +176,5 @@ def override_tier(
     partner.tier_id = tier.id
     session.add(change)
     session.flush()
+    tier_changed.send(None, session=session, partner=partner, change=change)
     return change

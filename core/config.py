@@ -85,6 +85,9 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "QUIET_HOURS": environ.get("QUIET_HOURS", "21:00-08:00"),
         #: Nudges (not codes, not answers) one person receives in any 7 days, at most.
         "NUDGES_PER_WEEK": int(environ.get("NUDGES_PER_WEEK", 3)),
+        #: Percent of people held out of each trigger's messages (the control group), drawn
+        #: once per trigger and person; 0: nobody is held out.
+        "NUDGE_HOLDOUT_PERCENT": int(environ.get("NUDGE_HOLDOUT_PERCENT", 10)),
         #: E-mail: smtp://user:password@host:587?starttls=1 or smtps://…; unset: kept locally.
         "SMTP_URL": environ.get("SMTP_URL"),
         "SMTP_FROM": environ.get("SMTP_FROM", "PartnerLift <no-reply@partnerlift.local>"),

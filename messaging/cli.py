@@ -9,11 +9,13 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import event, select
 
+from channel.postings import points_lifetime
 from core.db import get_session, utcnow
 from messaging.models import OutboxMessage
 from messaging.outbox import deliver_next
 from messaging.pacing import Pacer
 from messaging.policy import Policy
+from messaging.reminders import run_daily
 from messaging.transports import transport_from_config
 
 messaging_cli = AppGroup("messaging", help="Deliver and inspect outgoing messages.")
@@ -139,3 +141,16 @@ def outbox_command(last):
             f"#{message.id} {message.created_at:%Y-%m-%d %H:%M} {message.channel} {message.recipient} [{message.status}]"
         )
         click.echo(f"    {message.body}")
+
+
+@messaging_cli.command("nudges")
+def nudges_command():
+    """Send today's trigger messages: programs still undecided, people inactive, points
+    expiring. Run it daily from cron; a second run the same day sends nothing again."""
+    db = get_session()
+    lifetime = points_lifetime(current_app.config["POINTS_LIFETIME_MONTHS"])
+    counts = run_daily(db, utcnow(), lifetime=lifetime)
+    db.commit()
+    summary = ", ".join(f"{trigger} {count}" for trigger, count in counts.items())
+    current_app.logger.info("daily nudges: %s", summary)
+    click.echo(summary)

@@ -8,7 +8,7 @@ the outcome on the row.
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
 
@@ -150,4 +150,87 @@ class Treatment(Base):
     source: Mapped[str] = mapped_column(String(64))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     held_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---------------------------------------------------------------- triggered nudges
+#
+# A trigger is a domain event (points earned, a claim decided, a program offered…) or a
+# daily check (inactive, points expiring, an approval still waiting) that messages the
+# people concerned. Each program switches each trigger on or off (TriggerSetting; no row:
+# on, with the default days). TriggerDelivery records every occasion a person was
+# messaged (or held out) once, so events and the daily command never send anything twice.
+
+#: Every trigger; "trigger:<name>" is the source of its messages and treatments.
+TRIGGERS = (
+    "points_earned",
+    "claim_decided",
+    "approval_request",
+    "enrolled",
+    "inactive",
+    "expiring",
+    "tier_reached",
+)
+
+
+class TriggerSetting(Base):
+    """One program's choice for one trigger: on or off, and its number of days."""
+
+    __tablename__ = "trigger_settings"
+    __table_args__ = (
+        UniqueConstraint("program_id", "trigger"),
+        CheckConstraint(_one_of("trigger", TRIGGERS), name="trigger"),
+        CheckConstraint("days IS NULL OR days > 0", name="days_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Inactive for, expiring within, or undecided for this many days; NULL: the default.
+    days: Mapped[int | None] = mapped_column(Integer)
+
+
+class Tip(Base):
+    """A short "Did you know…" for a product group, in one language, kept by the channel manager.
+
+    Points-earned messages carry one for the product group just sold or installed.
+    """
+
+    __tablename__ = "tips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: NULL: a tip about no product in particular (used when the group is unknown or has none).
+    product_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product_groups.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(String(255))
+    #: A short article on the product line, if any.
+    link_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    product_group = relationship("ProductGroup")
+
+
+class TriggerDelivery(Base):
+    """A person messaged (or held out) for one occasion of a trigger: at most once."""
+
+    __tablename__ = "trigger_deliveries"
+    __table_args__ = (
+        UniqueConstraint("trigger", "person_id", "occasion"),
+        CheckConstraint(_one_of("trigger", TRIGGERS), name="trigger"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    #: What the message was about, unique per trigger and person: "claim:12", "program:3",
+    #: "reminder:3", "since:2026-01-05" (inactive), "2025-02" (expiring points of that month).
+    occasion: Mapped[str] = mapped_column(String(100))
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="SET NULL"))
+    #: In the control group: nothing was sent.
+    held_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The tip the message carried, so the next one is another.
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,18 @@
 """Messages PartnerLift sends in answer to domain events, rendered in the recipient's language."""
 
-from flask import current_app, has_request_context, url_for
+from functools import wraps
 
+from flask import current_app, has_app_context, has_request_context, url_for
+
+from channel.signals import (
+    claim_decided,
+    people_enrolled,
+    points_earned,
+    program_launched,
+    program_offered,
+    tier_changed,
+)
+from messaging import triggers
 from messaging.compose import notify
 from roles.signals import person_added, sign_in_code_issued
 
@@ -41,6 +52,30 @@ def send_welcome(_sender, *, session, person):
         notify(session, person, "welcome")
 
 
+def _within_app(handler):
+    """Trigger messages need the app (templates, settings, links): requests and `flask`
+    commands always have it; an operation called as a plain library function writes none."""
+
+    @wraps(handler)
+    def wrapped(sender, **event):
+        if has_app_context():
+            handler(sender, **event)
+
+    return wrapped
+
+
+_TRIGGER_HANDLERS = (
+    (points_earned, _within_app(triggers.on_points_earned)),
+    (claim_decided, _within_app(triggers.on_claim_decided)),
+    (program_offered, _within_app(triggers.on_program_offered)),
+    (people_enrolled, _within_app(triggers.on_people_enrolled)),
+    (program_launched, _within_app(triggers.on_program_launched)),
+    (tier_changed, _within_app(triggers.on_tier_changed)),
+)
+
+
 def connect_handlers() -> None:
     sign_in_code_issued.connect(send_sign_in_code)
     person_added.connect(send_welcome)
+    for signal, handler in _TRIGGER_HANDLERS:
+        signal.connect(handler)

@@ -41,6 +41,9 @@ TEST_CONFIG = {
     "QUIET_HOURS": "",
     # Tests share one connection (rolled back after each test): one sending thread.
     "MESSAGING_WORKER_THREADS": 1,
+    # Nobody held out of trigger messages, so each test knows who gets one; the hold-out
+    # tests set their own share.
+    "NUDGE_HOLDOUT_PERCENT": 0,
 }
 
 

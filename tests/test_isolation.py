@@ -38,6 +38,7 @@ OBJECT_ROUTES = {
     "claims.partner_claims": ("/partners/{partner}/claims", MANAGERS),
     "coop.partner_coop": ("/partners/{partner}/coop", MANAGERS),
     "coop.claim": ("/partners/{partner}/coop/{coop}/claim", frozenset({Role.PARTNER_MANAGER})),
+    "nudges.program_triggers_page": ("/programs/{program}/nudges", MANUFACTURER),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -73,6 +74,9 @@ PLAIN_ROUTES = {
     "learning.manage": ("/learn/manage", MANUFACTURER),
     "learning.new": ("/learn/manage/new", MANUFACTURER),
     "learning.edit": ("/learn/manage/{article}", MANUFACTURER),
+    "nudges.tips": ("/tips/", MANUFACTURER),
+    "nudges.tip_edit": ("/tips/{tip}", MANUFACTURER),
+    "nudges.tip_delete": ("/tips/{tip}/delete", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
@@ -176,6 +180,10 @@ def objects(db, world):
 
     article = Article(language="en", title="Heat pumps", body="Quiet and efficient.")
     db.add(article)
+    from messaging.models import Tip
+
+    tip = Tip(language="en", text="Heat pumps need no chimney.")
+    db.add(tip)
     db.commit()
     sides["catalog"] = {
         "article": article.id,
@@ -183,6 +191,7 @@ def objects(db, world):
         "redemption": redemption.id,
         "claim": claim.id,
         "coop": coop.id,
+        "tip": tip.id,
     }
     return sides
 

@@ -1,0 +1,288 @@
+"""Trigger messages for domain events: points earned, claims decided, a program to decide on,
+people enrolled, a tier reached. Each is written in the transaction of the change behind it."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channel.approvals import current_decision, programs_for_partner
+from channel.models import Enrollment, PartnerOrganization, Product, Program
+from channel.postings import balance_of, person_account
+from messaging.compose import ROLE_ORDER, render_for
+from messaging.models import TriggerDelivery
+from messaging.nudges import choose_tip, enabled_in, link, send_once
+from messaging.policy import usable_channels
+from roles.models import Person, RoleAssignment
+from roles.permissions import Role
+
+
+def person_earnings(entries) -> dict[int, tuple[int, set[int]]]:
+    """Points each person earned in these ledger entries, and the programs they came from."""
+    earned: dict[int, tuple[int, set[int]]] = {}
+    for entry in entries:
+        if entry.kind != "earn" or entry.to_pool or entry.person_id is None:
+            continue
+        points, programs = earned.get(entry.person_id, (0, set()))
+        if entry.program_id is not None:
+            programs.add(entry.program_id)
+        earned[entry.person_id] = (points + entry.points, programs)
+    return earned
+
+
+def _product_group(session: Session, skus) -> int | None:
+    skus = [sku for sku in skus if sku]
+    if not skus:
+        return None
+    return session.scalar(select(Product.group_id).where(Product.sku == skus[0]))
+
+
+def _enrolled_programs(session: Session, person_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            select(Enrollment.program_id)
+            .join(Program, Program.id == Enrollment.program_id)
+            .where(
+                Enrollment.person_id == person_id,
+                Enrollment.ended_at.is_(None),
+                Program.status == "active",
+            )
+        )
+    )
+
+
+def _points_nudges(session: Session, entries, *, occasion: str, skus, skip=frozenset()) -> None:
+    group_id = _product_group(session, skus)
+    for person_id, (points, program_ids) in person_earnings(entries).items():
+        if person_id in skip or points <= 0:
+            continue
+        if not enabled_in(session, "points_earned", program_ids):
+            continue
+        person = session.get(Person, person_id)
+        pending, available = balance_of(session, person_account(person_id))
+        numbers = {"points": points, "available": available, "pending": pending}
+        tip = choose_tip(session, person, group_id)
+        if (
+            tip
+            and render_for(person, "points_earned", "sms", tip=tip, **numbers).segments.segments > 2
+        ):
+            tip = None  # e.g. an English tip in a Persian text: the points matter more
+        send_once(
+            session,
+            person,
+            "points_earned",
+            "points_earned",
+            occasion=occasion,
+            program_id=min(program_ids) if program_ids else None,
+            tip=tip,
+            **numbers,
+        )
+
+
+def on_points_earned(_sender, *, session, activity, entries) -> None:
+    # A claim's points are told once for the whole claim (`on_claim_decided`); an enrolment's
+    # welcome bonus comes with the enrolment message.
+    if activity.claim_id is not None or activity.kind == "enrolment":
+        return
+    _points_nudges(session, entries, occasion=f"activity:{activity.id}", skus=[activity.sku])
+
+
+def on_claim_decided(_sender, *, session, claim, entries, actor_id) -> None:
+    claimant = claim.person
+    earned = person_earnings(entries)
+    programs = earned.get(claimant.id, (0, set()))[1] or _enrolled_programs(session, claimant.id)
+    told = set()
+    # A reviewer decided: the claimant hears the outcome (an instant approval they saw).
+    reviewed = claim.status == "rejected" or actor_id is not None
+    if reviewed and enabled_in(session, "claim_decided", programs):
+        told.add(claimant.id)
+        pending, available = balance_of(session, person_account(claimant.id))
+        send_once(
+            session,
+            claimant,
+            "claim_decided",
+            "claim_approved" if claim.status == "approved" else "claim_rejected",
+            occasion=f"claim:{claim.id}",
+            program_id=min(programs) if programs else None,
+            claim=claim,
+            points=earned.get(claimant.id, (0, set()))[0],
+            available=available,
+            pending=pending,
+            url=link("claims.claim_new", kind="sale"),
+        )
+    if claim.status == "approved":
+        _points_nudges(
+            session,
+            entries,
+            occasion=f"claim:{claim.id}",
+            skus=[line.sku for line in claim.lines],
+            skip=told,
+        )
+
+
+def partner_managers(session: Session, partner_id: int) -> list[Person]:
+    return list(
+        session.scalars(
+            select(Person)
+            .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+            .where(
+                Person.partner_id == partner_id,
+                Person.active.is_(True),
+                RoleAssignment.role == Role.PARTNER_MANAGER.value,
+            )
+            .order_by(Person.id)
+        )
+    )
+
+
+def _email_and_inapp(session: Session, person) -> list[str]:
+    """E-mail (else their first usable channel) and the in-app inbox."""
+    usable = usable_channels(session, person)
+    first = "email" if "email" in usable else (usable[0] if usable else None)
+    wanted = [first, "inapp" if "inapp" in usable else None]
+    return [channel for channel in dict.fromkeys(wanted) if channel]
+
+
+def _asked_at(session: Session, manager_id: int, occasion: str):
+    return session.scalar(
+        select(TriggerDelivery.at).where(
+            TriggerDelivery.trigger == "approval_request",
+            TriggerDelivery.person_id == manager_id,
+            TriggerDelivery.occasion == occasion,
+        )
+    )
+
+
+def request_decision(
+    session: Session,
+    program: Program,
+    partner: PartnerOrganization,
+    *,
+    remind_if_asked_before: datetime | None = None,
+) -> int:
+    """Ask the partner's managers to decide on the program's current version, with a link to
+    the decision page; or, with `remind_if_asked_before`, remind those asked before then.
+    Returns how many were messaged now: nobody is asked, or reminded, twice per version."""
+    if not enabled_in(session, "approval_request", [program.id]):
+        return 0
+    url = link("decisions.program_decision", partner_id=partner.id, program_id=program.id)
+    request = f"program:{program.id}:v{program.version}"
+    reminder = remind_if_asked_before is not None
+    asked = 0
+    for manager in partner_managers(session, partner.id):
+        if reminder:
+            asked_at = _asked_at(session, manager.id, request)
+            if asked_at is None or asked_at > remind_if_asked_before:
+                continue
+        channels = _email_and_inapp(session, manager)
+        if not channels:
+            continue
+        asked += bool(
+            send_once(
+                session,
+                manager,
+                "approval_request",
+                "approval_reminder" if reminder else "approval_request",
+                occasion=f"reminder:{program.id}:v{program.version}" if reminder else request,
+                program_id=program.id,
+                channels=channels,
+                program_name=program.text_in(manager.language)[0],
+                partner=partner,
+                url=url,
+            )
+        )
+    return asked
+
+
+def on_program_offered(_sender, *, session, program, partners) -> None:
+    for partner in partners:
+        request_decision(session, program, partner)
+
+
+def rule_for(program: Program, version: int, person) -> object | None:
+    """The first rule of the first scheme for the person's main role (then their others)."""
+    roles = [role for role in ROLE_ORDER if role in person.roles]
+    for role in roles:
+        for scheme in program.schemes:
+            if scheme.company_level or not scheme.live_in(version) or role not in scheme.roles:
+                continue
+            for rule in scheme.rules:
+                if rule.live_in(version):
+                    return rule
+    return None
+
+
+def tell_enrolled(session: Session, program: Program, person) -> None:
+    if not enabled_in(session, "enrolled", [program.id]):
+        return
+    partner = session.get(PartnerOrganization, person.partner_id)
+    decision = current_decision(session, program, partner)
+    version = decision.approved_version if decision and decision.approved_version else 1
+    send_once(
+        session,
+        person,
+        "enrolled",
+        "enrolled",
+        occasion=f"program:{program.id}",
+        program_id=program.id,
+        program_name=program.text_in(person.language)[0],
+        rule=rule_for(program, version, person),
+        currency=program.currency,
+    )
+
+
+def on_people_enrolled(_sender, *, session, program, partner, person_ids) -> None:
+    if program.status != "active":
+        return  # told when the program is launched
+    for person_id in person_ids:
+        tell_enrolled(session, program, session.get(Person, person_id))
+
+
+def on_program_launched(_sender, *, session, program) -> None:
+    people = session.scalars(
+        select(Person)
+        .join(Enrollment, Enrollment.person_id == Person.id)
+        .where(Enrollment.program_id == program.id, Enrollment.ended_at.is_(None))
+        .order_by(Person.id)
+    )
+    for person in people.all():
+        tell_enrolled(session, program, person)
+
+
+def on_tier_changed(_sender, *, session, partner, change) -> None:
+    """A partner moved up: its managers and the staff in a live program hear it once per tier."""
+    to, before = change.to_tier, change.from_tier
+    if to is None or (before is not None and to.rank <= before.rank):
+        return
+    programs = [
+        program.id
+        for program in programs_for_partner(session, partner)
+        if program.status == "active"
+        and (decision := current_decision(session, program, partner)) is not None
+        and decision.outcome == "approved"
+        and enabled_in(session, "tier_reached", [program.id])
+    ]
+    if not programs:
+        return
+    enrolled = session.scalars(
+        select(Person)
+        .join(Enrollment, Enrollment.person_id == Person.id)
+        .where(
+            Person.partner_id == partner.id,
+            Enrollment.program_id.in_(programs),
+            Enrollment.ended_at.is_(None),
+        )
+        .order_by(Person.id)
+    ).all()
+    people = {p.id: p for p in [*partner_managers(session, partner.id), *enrolled]}
+    for person in people.values():
+        send_once(
+            session,
+            person,
+            "tier_reached",
+            "tier_reached",
+            occasion=f"tier:{to.code}",
+            program_id=programs[0],
+            tier_name=to.name,
+            partner=partner,
+        )
