@@ -75,3 +75,22 @@ def test_every_control_has_a_label_and_a_thumb_sized_target(live_app, phone_page
         )
         assert unlabelled == [], (path, unlabelled)
         assert no_horizontal_overflow(page), path
+
+
+def test_a_seller_reads_an_article_passes_its_quiz_and_sees_the_points(live_app, phone_page):
+    page, base, phone = phone_page, live_app.config["LIVE_URL"], "+37120000003"
+    sign_in_by_phone(live_app, page, phone, "ru")  # Дмитрий reads Russian
+    before = int(page.inner_text("[data-balance]").replace("\u202f", "").replace(" ", ""))
+    page.goto(base + "/learn/")
+    page.click("text=Тепловые насосы в сильный мороз")
+    assert page.locator("article h2").inner_text() == "Скажите клиенту"
+    page.get_by_label("−25 °C").check()
+    page.get_by_label("10 см").check()  # wrong
+    page.click("main form button[type=submit]")
+    assert page.locator(".right-answer").count() == 1  # the right answer is shown
+    page.get_by_label("30 см").check()
+    page.click("main form button[type=submit]")
+    assert "Вы заработали 30" in page.inner_text(".flash-success")
+    page.goto(base + "/me")
+    after = int(page.inner_text("[data-balance]").replace("\u202f", "").replace(" ", ""))
+    assert after == before + 30
