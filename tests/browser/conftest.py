@@ -30,6 +30,8 @@ def live_app(request, tmp_path_factory):
                 "DATABASE_URL": url,
                 "WTF_CSRF_ENABLED": True,
                 "RATELIMIT_ENABLED": False,
+                # The same demo people sign in for many tests; the limit has tests of its own.
+                "SIGN_IN_CODES_PER_WINDOW": 1000,
             }
         )
         result = app.test_cli_runner().invoke(args=["seed-demo"])

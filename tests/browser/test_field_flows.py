@@ -1,9 +1,11 @@
 """A field technician's minute on a phone: redeem a reward, and every control is reachable."""
 
+import pytest
 from sqlalchemy import select
 
 from channel.postings import Line, person_account, post
 from channel.rewards import Redemption
+from core.config import LANGUAGES
 from core.db import get_session
 from roles.models import Person
 from tests.browser.test_mobile_sign_in import no_horizontal_overflow, sign_in_by_phone
@@ -94,3 +96,25 @@ def test_a_seller_reads_an_article_passes_its_quiz_and_sees_the_points(live_app,
     page.goto(base + "/me")
     after = int(page.inner_text("[data-balance]").replace("\u202f", "").replace(" ", ""))
     assert after == before + 30
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_field_page_overflows_a_360_pixel_screen_in_any_language(live_app, phone_page, language):
+    page, base = phone_page, live_app.config["LIVE_URL"]
+    sign_in_by_phone(live_app, page, TECHNICIAN, "fa")
+    page.goto(base + "/profile")
+    page.select_option("select[name=language]", language)
+    page.click("main form button[type=submit] >> nth=0")
+    for path in (
+        "/me",
+        "/claims/new/install",
+        "/claims/mine",
+        "/rewards",
+        "/learn/",
+        "/messaging/inbox",
+    ):
+        page.goto(base + path)
+        assert page.get_attribute("html", "lang") == language
+        expected = "rtl" if language in ("he", "fa") else "ltr"
+        assert page.get_attribute("html", "dir") == expected
+        assert no_horizontal_overflow(page), (language, path)
