@@ -1,5 +1,7 @@
 """A field technician's minute on a phone: redeem a reward, and every control is reachable."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -9,6 +11,9 @@ from core.config import LANGUAGES
 from core.db import get_session
 from roles.models import Person
 from tests.browser.test_mobile_sign_in import no_horizontal_overflow, sign_in_by_phone
+from tests.browser.test_offline import big_png
+
+PLATE = big_png(640, 480)
 
 TECHNICIAN = "+972542345679"  # the demo's Persian technician, with points to spend
 
@@ -118,3 +123,24 @@ def test_no_field_page_overflows_a_360_pixel_screen_in_any_language(live_app, ph
         expected = "rtl" if language in ("he", "fa") else "ltr"
         assert page.get_attribute("html", "dir") == expected
         assert no_horizontal_overflow(page), (language, path)
+
+
+def test_the_core_flows_work_with_javascript_off(live_app, browser):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False)
+    page, base = context.new_page(), live_app.config["LIVE_URL"]
+    try:
+        sign_in_by_phone(live_app, page, "+48501000003", "pl")  # Tomasz, technician
+        assert page.locator("[data-balance]").count() == 1
+        page.goto(base + "/claims/new/install")
+        page.fill("input[name=serial]", "NOJS-0001")
+        page.set_input_files(
+            "input[name=photo]",
+            files=[{"name": "plate.png", "mimeType": "image/png", "buffer": PLATE}],
+        )
+        page.click("main form button[type=submit]")
+        page.wait_for_url(re.compile(r"/claims/mine$"))
+        assert "NOJS-0001" in page.inner_text("main")
+        page.goto(base + "/rewards")
+        assert page.locator("main h1").count() == 1
+    finally:
+        context.close()
