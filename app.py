@@ -100,6 +100,8 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from campaigns.views import bp as campaigns_bp
+    from campaigns.views import links as links_bp
     from channel.catalog_views import bp as catalog_bp
     from channel.claim_views import bp as claims_bp
     from channel.coop_views import bp as coop_bp
@@ -121,9 +123,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(rewards_bp)
     app.register_blueprint(claims_bp)
     app.register_blueprint(coop_bp)
+    app.register_blueprint(campaigns_bp)
+    app.register_blueprint(links_bp)
 
 
 def _register_cli(app: Flask) -> None:
+    from campaigns.cli import send_campaigns_command
     from channel.cli import import_sales_command, ledger_cli, seed_demo_command, tiers_cli
     from core.cli import db_cli, translate_cli
     from messaging.cli import messaging_cli
@@ -131,6 +136,7 @@ def _register_cli(app: Flask) -> None:
 
     app.cli.add_command(db_cli)
     app.cli.add_command(translate_cli)
+    messaging_cli.add_command(send_campaigns_command)
     app.cli.add_command(messaging_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(ledger_cli)
