@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from campaigns.models import Campaign
 from campaigns.operations import due_campaigns, send_campaign
@@ -10,6 +11,7 @@ from core.db import get_session, utcnow
 
 
 @click.command("campaigns")
+@with_appcontext
 def send_campaigns_command():
     """Send every scheduled campaign whose time has come; safe to run again (from cron).
 

@@ -246,12 +246,12 @@ def trigger_sources(session: Session) -> list[str]:
     return sorted(
         set(
             session.scalars(
-                select(distinct(Treatment.source)).where(Treatment.source.like("trigger:%"))
+                select(Treatment.source).distinct().where(Treatment.source.like("trigger:%"))
             )
         )
         | set(
             session.scalars(
-                select(distinct(OutboxMessage.source)).where(OutboxMessage.source.like("trigger:%"))
+                select(OutboxMessage.source).distinct().where(OutboxMessage.source.like("trigger:%"))
             )
         )
     )

@@ -121,39 +121,38 @@ class Planned:
     links: list[tuple[str, str]] = field(default_factory=list)  # (token, target)
 
 
-@dataclass
-class _Recipient:
-    """What policy.channel_order and policy.address read of a person."""
-
-    id: int
-    phone: str
-    email: str | None
-    preferred_channel: str
+# A chunk's roles and unusable channels are read for its id range (two parameters, not one
+# per person); people in the range but not in the segment are simply never looked up.
 
 
-def _roles_of(session: Session, ids: list[int]) -> dict[int, str]:
-    held = defaultdict(set)
+#: Each role's place in ROLE_ORDER: a person's message is that of their first role in it.
+_ROLE_RANK = {role.value: rank for rank, role in enumerate(ROLE_ORDER)}
+
+
+def _roles_of(session: Session, low: int, high: int) -> dict[int, str]:
+    """Each person's primary role (as messaging.compose.primary_role picks it)."""
+    primary: dict[int, str] = {}
+    rank = _ROLE_RANK
     for person_id, role in session.execute(
         select(RoleAssignment.person_id, RoleAssignment.role).where(
-            RoleAssignment.person_id.in_(ids)
+            RoleAssignment.person_id.between(low, high)
         )
     ):
-        held[person_id].add(role)
-    return {
-        person_id: next((r.value for r in ROLE_ORDER if r.value in roles), "")
-        for person_id, roles in held.items()
-    }
+        held = primary.get(person_id)
+        if held is None or rank.get(role, 99) < rank.get(held, 99):
+            primary[person_id] = role
+    return primary
 
 
-def _unusable_of(session: Session, ids: list[int]) -> dict[int, set[str]]:
+def _unusable_of(session: Session, low: int, high: int) -> dict[int, set[str]]:
     unusable = defaultdict(set)
     rows = session.execute(
         union_all(
             select(ChannelConsent.person_id, ChannelConsent.channel).where(
-                ChannelConsent.person_id.in_(ids), ChannelConsent.opted_out.is_(True)
+                ChannelConsent.person_id.between(low, high), ChannelConsent.opted_out.is_(True)
             ),
             select(ChannelBlock.person_id, ChannelBlock.channel).where(
-                ChannelBlock.person_id.in_(ids)
+                ChannelBlock.person_id.between(low, high)
             ),
         )
     )
@@ -182,29 +181,32 @@ def plan(
         size=chunk_size,
         not_treated_by=campaign.source if skip_treated else None,
     )
+    orders = {}
+    seed, percent, default_language = (
+        campaign.seed,
+        campaign.holdout_percent,
+        campaign.default_language,
+    )
     for rows in chunks:
-        ids = [row.id for row in rows]
-        roles, unusable = _roles_of(session, ids), _unusable_of(session, ids)
+        low, high = rows[0].id, rows[-1].id
+        roles, unusable = _roles_of(session, low, high), _unusable_of(session, low, high)
         planned = []
         for row in rows:
-            item = Planned(row.id, is_held_out(campaign.seed, row.id, campaign.holdout_percent))
+            item = Planned(row.id, percent > 0 and is_held_out(seed, row.id, percent))
             planned.append(item)
             if item.held_out:
                 continue
-            person = _Recipient(row.id, row.phone, row.email, row.preferred_channel)
+            order = orders.get(row.preferred_channel)
+            if order is None:  # the row has what channel_order and address read of a person
+                order = orders[row.preferred_channel] = channel_order(row)
             blocked = unusable.get(row.id, ())
-            channel = next(
-                (c for c in channel_order(person) if c not in blocked and address(person, c)),
-                None,
-            )
-            text = variant_for(
-                texts, row.language, roles.get(row.id, ""), campaign.default_language
-            )
+            channel = next((c for c in order if c not in blocked and address(row, c)), None)
+            text = variant_for(texts, row.language, roles.get(row.id, ""), default_language)
             if channel is None or text is None:
                 continue
             item.links = [(secrets.token_urlsafe(TOKEN_BYTES), url) for url in text.links]
             item.text, item.channel = text, channel
-            item.recipient = address(person, channel)
+            item.recipient = address(row, channel)
             item.body = text.fill(row.full_name, [link_base + token for token, _ in item.links])
             if channel == "email":
                 item.subject = text.variant.subject or campaign.name
@@ -227,7 +229,8 @@ def write_campaign(
     messages: Treatment rows, outbox rows and tracked links, a chunk at a time."""
     report = SendReport()
     for planned in plan(session, campaign, now, base_url=base_url, chunk_size=chunk_size):
-        session.execute(
+        connection = session.connection()
+        connection.execute(
             insert(Treatment.__table__),
             [
                 {
@@ -258,14 +261,14 @@ def write_campaign(
             for p in messages
         ]
         with_links = any(p.links for p in messages)
-        ids = enqueue_many(session, rows, now=now, returning=with_links)
+        ids = enqueue_many(session, rows, now=now, with_ids=with_links)
         if with_links:
             links = [
                 {"token": token, "message_id": message_id, "target_url": target}
                 for p, message_id in zip(messages, ids, strict=True)
                 for token, target in p.links
             ]
-            session.execute(insert(TrackedLink.__table__), links)
+            connection.execute(insert(TrackedLink.__table__), links)
     return report
 
 

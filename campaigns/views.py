@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from campaigns.audience import SegmentFilters
 from campaigns.chart import bars, interval
@@ -98,7 +98,7 @@ def _form(db, campaign=None) -> CampaignForm:
     form.countries.choices = [
         (code, country_name(code))
         for code in db.scalars(
-            select(distinct(PartnerOrganization.country)).order_by(PartnerOrganization.country)
+            select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
         )
     ]
     form.languages.choices = [(code, language_name(code)) for code in LANGUAGES]

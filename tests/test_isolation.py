@@ -68,6 +68,12 @@ PLAIN_ROUTES = {
     "claims.decide_claim": ("/claims/{claim}/reject", MANUFACTURER),
     "coop.funds": ("/coop/", MANUFACTURER),
     "coop.decide": ("/coop/requests/{coop}/reject", MANUFACTURER),
+    "campaigns.campaign_list": ("/campaigns/", MANUFACTURER),
+    "campaigns.campaign_new": ("/campaigns/new", MANUFACTURER),
+    "campaigns.campaign_edit": ("/campaigns/{campaign}/edit", MANUFACTURER),
+    "campaigns.campaign_preview": ("/campaigns/{campaign}", MANUFACTURER),
+    "campaigns.campaign_results": ("/campaigns/{campaign}/results", MANUFACTURER),
+    "campaigns.trigger_results": ("/campaigns/triggers", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
@@ -86,6 +92,8 @@ PUBLIC_ROUTES = {
     # Twilio's webhooks: no session, a valid X-Twilio-Signature instead (tests/messaging).
     "webhooks.twilio_inbound",
     "webhooks.twilio_status",
+    # Tracked links in messages: a token, no session (tests/campaigns/test_results.py).
+    "links.follow",
     "healthz",
     "static",
 }
@@ -165,8 +173,15 @@ def objects(db, world):
         planned_on=date.today(),
     )
     db.add(coop)
+    from campaigns.models import Campaign, CampaignVariant
+
+    campaign = Campaign(
+        name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
+    )
+    db.add(campaign)
     db.commit()
     sides["catalog"] = {
+        "campaign": campaign.id,
         "reward": reward.id,
         "redemption": redemption.id,
         "claim": claim.id,

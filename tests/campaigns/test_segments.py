@@ -28,9 +28,7 @@ def test_inactive_people_and_suspended_partners_are_left_out(db, world):
     world.people[Role.SELLER].active = False
     world.partner_b.status = "suspended"
     db.flush()
-    assert _ids(db) == {
-        p.id for r, p in world.people.items() if p.partner_id and r != Role.SELLER
-    }
+    assert _ids(db) == {p.id for r, p in world.people.items() if p.partner_id and r != Role.SELLER}
 
 
 def test_filters_by_role_partner_country_tier_and_language(db, world):

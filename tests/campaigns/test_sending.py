@@ -15,7 +15,9 @@ from tests.campaigns.helpers import BASE, NOW, make_campaign
 
 def _messages(db, campaign):
     return db.scalars(
-        select(OutboxMessage).where(OutboxMessage.source == campaign.source).order_by(OutboxMessage.id)
+        select(OutboxMessage)
+        .where(OutboxMessage.source == campaign.source)
+        .order_by(OutboxMessage.id)
     ).all()
 
 
@@ -29,20 +31,26 @@ def test_the_hold_out_draw_is_uniform_and_fixed_by_the_seed():
 
 def test_held_out_people_get_nothing_and_the_share_holds_on_a_large_segment(db):
     partner = make_partner(db)
-    ids = db.execute(
-        insert(Person).returning(Person.id),
-        [
-            {"partner_id": partner.id, "full_name": f"Big {n}", "phone": f"+3712900{n:04d}"}
-            for n in range(2000)
-        ],
-    ).scalars().all()
+    ids = (
+        db.execute(
+            insert(Person).returning(Person.id),
+            [
+                {"partner_id": partner.id, "full_name": f"Big {n}", "phone": f"+3712900{n:04d}"}
+                for n in range(2000)
+            ],
+        )
+        .scalars()
+        .all()
+    )
     db.execute(insert(RoleAssignment), [{"person_id": i, "role": "seller"} for i in ids])
     campaign = make_campaign(db, holdout=20, partner_ids=(partner.id,))
     report = send_campaign(db, campaign, NOW, base_url=BASE)
 
     treatments = dict(
         db.execute(
-            select(Treatment.person_id, Treatment.held_out).where(Treatment.source == campaign.source)
+            select(Treatment.person_id, Treatment.held_out).where(
+                Treatment.source == campaign.source
+            )
         ).all()
     )
     assert set(treatments) == set(ids)
