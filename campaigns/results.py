@@ -251,7 +251,9 @@ def trigger_sources(session: Session) -> list[str]:
         )
         | set(
             session.scalars(
-                select(OutboxMessage.source).distinct().where(OutboxMessage.source.like("trigger:%"))
+                select(OutboxMessage.source)
+                .distinct()
+                .where(OutboxMessage.source.like("trigger:%"))
             )
         )
     )
