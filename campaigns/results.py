@@ -161,7 +161,7 @@ def engagement(session: Session, source: str, window_days: int) -> Engagement:
     )
 
 
-def _group_stats(session: Session, source: str, per_person) -> dict[bool, GroupStats]:
+def _group_stats(session: Session, per_person) -> dict[bool, GroupStats]:
     """Count, sum and sum of squares of `per_person` (a subquery: treatment id, held_out, x)."""
     rows = session.execute(
         select(
@@ -214,8 +214,8 @@ def uplifts(session: Session, source: str, days: int) -> tuple[Uplift, Uplift]:
         .group_by(Treatment.id, Treatment.held_out)
         .subquery()
     )
-    by_claims = _group_stats(session, source, claims)
-    by_points = _group_stats(session, source, points)
+    by_claims = _group_stats(session, claims)
+    by_points = _group_stats(session, points)
     return uplift(by_claims[False], by_claims[True]), uplift(by_points[False], by_points[True])
 
 
