@@ -116,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     from channel.program_views import bp as programs_bp
     from channel.reward_views import bp as rewards_bp
     from channel.views import bp as channel_bp
+    from messaging.campaigns.views import bp as campaigns_bp
+    from messaging.campaigns.views import links as links_bp
     from messaging.nudge_views import bp as nudges_bp
     from messaging.views import bp as messaging_bp
     from messaging.webhooks import bp as webhooks_bp
@@ -133,16 +135,20 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(coop_bp)
     app.register_blueprint(learning_bp)
     app.register_blueprint(nudges_bp)
+    app.register_blueprint(campaigns_bp)
+    app.register_blueprint(links_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from channel.cli import import_sales_command, ledger_cli, seed_demo_command, tiers_cli
     from core.cli import db_cli, translate_cli
+    from messaging.campaigns.cli import send_campaigns_command
     from messaging.cli import messaging_cli
     from roles.cli import create_user_command
 
     app.cli.add_command(db_cli)
     app.cli.add_command(translate_cli)
+    messaging_cli.add_command(send_campaigns_command)
     app.cli.add_command(messaging_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(ledger_cli)

@@ -88,6 +88,18 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         #: Percent of people held out of each trigger's messages (the control group), drawn
         #: once per trigger and person; 0: nobody is held out.
         "NUDGE_HOLDOUT_PERCENT": int(environ.get("NUDGE_HOLDOUT_PERCENT", 10)),
+        #: What one message costs, shown in a campaign's preview: an SMS segment, a WhatsApp
+        #: message, an e-mail (in-app messages are free), in MESSAGE_PRICE_CURRENCY.
+        "SMS_SEGMENT_PRICE": Decimal(environ.get("SMS_SEGMENT_PRICE", "0.05")),
+        "WHATSAPP_MESSAGE_PRICE": Decimal(environ.get("WHATSAPP_MESSAGE_PRICE", "0.03")),
+        "EMAIL_MESSAGE_PRICE": Decimal(environ.get("EMAIL_MESSAGE_PRICE", "0.001")),
+        "MESSAGE_PRICE_CURRENCY": environ.get("MESSAGE_PRICE_CURRENCY", "EUR"),
+        #: A reply, a click or a claim within this many days after a message counts for it.
+        "ATTRIBUTION_WINDOW_DAYS": int(environ.get("ATTRIBUTION_WINDOW_DAYS", 7)),
+        #: Uplift compares claims and points in this many days after the send (or hold-out).
+        "UPLIFT_WINDOW_DAYS": int(environ.get("UPLIFT_WINDOW_DAYS", 14)),
+        #: Requests per client address to a tracked link (/l/<token>).
+        "TRACKED_LINK_RATE_LIMIT": environ.get("TRACKED_LINK_RATE_LIMIT", "120 per minute"),
         #: E-mail: smtp://user:password@host:587?starttls=1 or smtps://…; unset: kept locally.
         "SMTP_URL": environ.get("SMTP_URL"),
         "SMTP_FROM": environ.get("SMTP_FROM", "PartnerLift <no-reply@partnerlift.local>"),

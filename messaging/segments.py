@@ -13,6 +13,7 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,9 @@ class SegmentCount:
 
 
 def count_segments(text: str) -> SegmentCount:
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
-        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+    # Set and str.count run in C: campaigns count the segments of every message they write.
+    if GSM7.issuperset(text):
+        units = len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
         single, multi, encoding = 160, 153, "GSM-7"
     else:
         units = len(text.encode("utf-16-le")) // 2

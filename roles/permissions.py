@@ -58,6 +58,8 @@ class Permission(StrEnum):
     REQUEST_COOP = "request_coop"
     #: Keep co-op funds and decide on requests.
     MANAGE_COOP = "manage_coop"
+    #: Write, send and measure campaigns to partner staff.
+    MANAGE_CAMPAIGNS = "manage_campaigns"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -87,6 +89,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_REWARDS,
             Permission.REVIEW_CLAIMS,
             Permission.MANAGE_COOP,
+            Permission.MANAGE_CAMPAIGNS,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(

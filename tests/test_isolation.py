@@ -77,6 +77,12 @@ PLAIN_ROUTES = {
     "nudges.tips": ("/tips/", MANUFACTURER),
     "nudges.tip_edit": ("/tips/{tip}", MANUFACTURER),
     "nudges.tip_delete": ("/tips/{tip}/delete", MANUFACTURER),
+    "campaigns.campaign_list": ("/campaigns/", MANUFACTURER),
+    "campaigns.campaign_new": ("/campaigns/new", MANUFACTURER),
+    "campaigns.campaign_edit": ("/campaigns/{campaign}/edit", MANUFACTURER),
+    "campaigns.campaign_preview": ("/campaigns/{campaign}", MANUFACTURER),
+    "campaigns.campaign_results": ("/campaigns/{campaign}/results", MANUFACTURER),
+    "campaigns.trigger_results": ("/campaigns/triggers", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
@@ -97,6 +103,8 @@ PUBLIC_ROUTES = {
     # Twilio's webhooks: no session, a valid X-Twilio-Signature instead (tests/messaging).
     "webhooks.twilio_inbound",
     "webhooks.twilio_status",
+    # Tracked links in messages: a token, no session (tests/messaging/campaigns/test_results.py).
+    "links.follow",
     "healthz",
     "static",
 }
@@ -184,9 +192,16 @@ def objects(db, world):
 
     tip = Tip(language="en", text="Heat pumps need no chimney.")
     db.add(tip)
+    from messaging.campaigns.models import Campaign, CampaignVariant
+
+    campaign = Campaign(
+        name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
+    )
+    db.add(campaign)
     db.commit()
     sides["catalog"] = {
         "article": article.id,
+        "campaign": campaign.id,
         "reward": reward.id,
         "redemption": redemption.id,
         "claim": claim.id,

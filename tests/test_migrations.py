@@ -10,6 +10,7 @@ import channel.ledger  # noqa: F401
 import channel.models  # noqa: F401
 import channel.rewards  # noqa: F401
 import channel.tiers  # noqa: F401
+import messaging.campaigns.models  # noqa: F401
 import messaging.models  # noqa: F401
 import roles.models  # noqa: F401
 from core.cli import alembic_config

@@ -12,7 +12,7 @@ import core.db
 
 
 revision = '0016_sign_in_links'
-down_revision = '0014_nudges'
+down_revision = '0015_campaigns'
 branch_labels = None
 depends_on = None
 

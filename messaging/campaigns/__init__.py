@@ -1,0 +1,1 @@
+"""Campaigns: messages a channel manager sends to a segment, tracked links, and results."""
