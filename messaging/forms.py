@@ -28,6 +28,8 @@ class TipForm(FlaskForm):
     group = SelectField(_l("Product group"))
     language = SelectField(_l("Language"))
     text = TextAreaField(_l("Did you know…"), validators=[Length(max=255)])
+    #: One of the learning articles: the tip links to it (and the link below is not used).
+    article = SelectField(_l("Our article on it (optional)"), default="")
     link_url = StringField(_l("Link to an article (optional)"), validators=[Length(max=500)])
 
 

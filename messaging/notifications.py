@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import current_app, has_app_context, has_request_context, url_for
+from flask import has_app_context
 
 from channel.signals import (
     claim_decided,
@@ -14,13 +14,14 @@ from channel.signals import (
 )
 from messaging import triggers
 from messaging.compose import notify
+from messaging.nudges import link
 from roles.signals import person_added, sign_in_code_issued
 
 
 def send_sign_in_code(_sender, *, session, person, code, link_token=None):
     # The code always goes by SMS: it proves the person holds this phone. Critical: no quiet
     # hours, no cap, first in the queue.
-    link = public_url_for("roles.sign_in_link", token=link_token) if link_token else None
+    sign_in = link("roles.sign_in_link", token=link_token) if link_token else None
     notify(
         session,
         person,
@@ -29,21 +30,8 @@ def send_sign_in_code(_sender, *, session, person, code, link_token=None):
         category="critical",
         priority=10,
         code=code,
-        link=link,
+        link=sign_in,
     )
-
-
-def public_url_for(endpoint: str, **values) -> str | None:
-    """An absolute URL for a message: under PUBLIC_URL when set, else this request's host."""
-    base = current_app.config.get("PUBLIC_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    try:
-        return url_for(endpoint, _external=True, **values)  # needs SERVER_NAME
-    except RuntimeError:
-        return None
 
 
 def send_welcome(_sender, *, session, person):

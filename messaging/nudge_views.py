@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from channel.learning import Article
 from channel.models import ProductGroup
 from core.config import LANGUAGES
 from core.db import get_session
@@ -12,7 +13,7 @@ from core.errors import InvalidInput
 from core.i18n import language_name
 from messaging.forms import TRIGGER_LABELS, TipForm, TriggersForm
 from messaging.models import TRIGGERS, Tip
-from messaging.nudges import DEFAULT_DAYS, TriggerChoice, program_triggers, save_triggers
+from messaging.nudges import DEFAULT_DAYS, TriggerChoice, link, program_triggers, save_triggers
 from messaging.tips import TipDetails, delete_tip, save_tip
 from roles.access import requires
 from roles.permissions import Permission
@@ -25,9 +26,20 @@ def _tip_form(db, tip=None) -> TipForm:
     groups = db.scalars(select(ProductGroup).order_by(ProductGroup.code)).all()
     form.group.choices = [("", _("Any product"))] + [(g.code, g.name) for g in groups]
     form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
+    articles = db.scalars(select(Article).order_by(Article.language, Article.title)).all()
+    form.article.choices = [("", "—")] + [
+        (str(a.id), f"{a.title} ({language_name(a.language)})") for a in articles
+    ]
     if tip is not None and not form.is_submitted():
         form.group.data = tip.product_group.code if tip.product_group else ""
+        form.article.data = next(
+            (str(a.id) for a in articles if tip.link_url == _article_link(a.id)), ""
+        )
     return form
+
+
+def _article_link(article_id) -> str:
+    return link("learning.article", article_id=int(article_id))
 
 
 def _save(db, form, tip=None):
@@ -35,7 +47,9 @@ def _save(db, form, tip=None):
         group_code=form.group.data or "",
         language=form.language.data,
         text=form.text.data or "",
-        link_url=form.link_url.data or "",
+        link_url=_article_link(form.article.data)
+        if form.article.data
+        else form.link_url.data or "",
     )
     try:
         saved = save_tip(db, details, tip)

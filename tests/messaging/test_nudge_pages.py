@@ -80,3 +80,24 @@ def test_a_channel_manager_switches_a_programs_triggers_and_sets_their_days(clie
     refused = client.post(f"/programs/{program.id}/nudges", data={**data, "days_inactive": "0"})
     assert refused.status_code == 400
     assert program_triggers(db, program.id)["inactive"].days == 30
+
+
+def test_a_tip_links_to_one_of_our_articles(client, db, world):
+    from channel.learning import Article
+
+    group = make_group(db, "heatpumps")
+    article = Article(language="lv", title="Siltumsūkņi", body="Klusi un efektīvi.")
+    db.add(article)
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    form = {"group": "heatpumps", "language": "lv", "text": "Silda līdz −25 °C."}
+    assert f'<option value="{article.id}">Siltumsūkņi (Latviešu)</option>' in client.get(
+        "/tips/"
+    ).get_data(as_text=True)
+    response = client.post("/tips/", data={**form, "article": str(article.id)})
+    assert response.status_code == 302
+    tip = db.scalar(select(Tip))
+    assert tip.product_group_id == group.id
+    assert tip.link_url == f"http://localhost/learn/{article.id}"
+    edit = client.get(f"/tips/{tip.id}").get_data(as_text=True)
+    assert f'<option selected value="{article.id}">' in edit
