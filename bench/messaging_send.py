@@ -152,7 +152,7 @@ def run(kind: str, count: int, paced: int, rate: str, workdir: Path, threads) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=1000)
-    parser.add_argument("--paced-messages", type=int, default=61)
+    parser.add_argument("--paced-messages", type=int, default=201)
     parser.add_argument("--rate", default="20", help="Segments a second for the paced run.")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument(
