@@ -10,7 +10,14 @@ from sqlalchemy import text
 
 from core import db
 from core.config import config_from_environment
-from core.extensions import babel, csrf, limiter, login_manager
+from core.extensions import (
+    CONTENT_SECURITY_POLICY,
+    babel,
+    csrf,
+    limiter,
+    login_manager,
+    talisman,
+)
 from core.i18n import (
     country_name,
     format_date,
@@ -43,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     _init_login(app)
+    _init_security_headers(app)
     _register_blueprints(app)
     _register_cli(app)
     _register_templates(app)
@@ -85,6 +93,21 @@ def _require_secret_key(app: Flask) -> None:
         "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
         "value (python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
         "or run with --debug for local development."
+    )
+
+
+def _init_security_headers(app: Flask) -> None:
+    """A strict Content-Security-Policy and the other security headers, on every response."""
+    talisman.init_app(
+        app,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        # Behind a proxy that ends TLS, set FORCE_HTTPS=0 and let the proxy redirect.
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+        permissions_policy={"geolocation": "()", "microphone": "()", "camera": "(self)"},
     )
 
 

@@ -69,6 +69,14 @@
     keep(items);
   }
 
+  function fromDataUrl(url) {
+    // Decoded here, not fetched: the Content-Security-Policy lets pages fetch only our own URLs.
+    const bytes = atob(url.slice(url.indexOf(",") + 1));
+    const array = new Uint8Array(bytes.length);
+    for (let i = 0; i < bytes.length; i += 1) array[i] = bytes.charCodeAt(i);
+    return new Blob([array]);
+  }
+
   async function send(item) {
     // A fresh form first: its CSRF token belongs to this session and has not expired.
     const page = await fetch(item.url, { credentials: "same-origin" });
@@ -80,8 +88,7 @@
     body.append("csrf_token", token.value);
     for (const [name, value] of item.fields) body.append(name, value);
     if (item.photo) {
-      const blob = await (await fetch(item.photo.data)).blob();
-      body.append("photo", new File([blob], item.photo.name, { type: item.photo.type }));
+      body.append("photo", new File([fromDataUrl(item.photo.data)], item.photo.name, { type: item.photo.type }));
     }
     const response = await fetch(item.url, { method: "POST", body: body, credentials: "same-origin" });
     if (response.ok && response.redirected) return "sent";

@@ -144,3 +144,26 @@ def test_the_core_flows_work_with_javascript_off(live_app, browser):
         assert page.locator("main h1").count() == 1
     finally:
         context.close()
+
+
+def test_no_page_breaks_the_content_security_policy(live_app, phone_page):
+    page, base = phone_page, live_app.config["LIVE_URL"]
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_in_by_phone(live_app, page, TECHNICIAN, "he")
+    for path in (
+        "/me",
+        "/claims/new/install",
+        "/rewards",
+        "/learn/",
+        "/profile",
+        "/messaging/inbox",
+    ):
+        page.goto(base + path)
+        page.wait_for_load_state("networkidle")
+    assert refused == []
