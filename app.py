@@ -108,6 +108,8 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from api.admin_views import bp as api_tokens_bp
+    from api.setup import register_api
     from channel.catalog_views import bp as catalog_bp
     from channel.claim_views import bp as claims_bp
     from channel.coop_views import bp as coop_bp
@@ -129,9 +131,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(rewards_bp)
     app.register_blueprint(claims_bp)
     app.register_blueprint(coop_bp)
+    app.register_blueprint(api_tokens_bp)
+    register_api(app)
 
 
 def _register_cli(app: Flask) -> None:
+    from api.cli import api_cli
     from channel.cli import import_sales_command, ledger_cli, seed_demo_command, tiers_cli
     from core.cli import db_cli, translate_cli
     from messaging.cli import messaging_cli
@@ -145,6 +150,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(tiers_cli)
     app.cli.add_command(import_sales_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(api_cli)
 
 
 def _register_templates(app: Flask) -> None:
@@ -168,12 +174,13 @@ def _register_templates(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from api.errors import error_response
+
     def page(code):
         def handler(error):
-            if (
-                request.path.startswith("/api/")
-                or request.accept_mimetypes.best == "application/json"
-            ):
+            if request.path.startswith("/api/"):
+                return error_response(error)
+            if request.accept_mimetypes.best == "application/json":
                 return jsonify(error=code), code
             return render_template("errors/error.html", code=code, error=error), code
 

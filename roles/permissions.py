@@ -56,6 +56,8 @@ class Permission(StrEnum):
     REQUEST_COOP = "request_coop"
     #: Keep co-op funds and decide on requests.
     MANAGE_COOP = "manage_coop"
+    #: Create and revoke the REST API's integration tokens: admins only.
+    MANAGE_API_TOKENS = "manage_api_tokens"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -68,12 +68,32 @@ PLAIN_ROUTES = {
     "claims.decide_claim": ("/claims/{claim}/reject", MANUFACTURER),
     "coop.funds": ("/coop/", MANUFACTURER),
     "coop.decide": ("/coop/requests/{coop}/reject", MANUFACTURER),
+    "api_tokens.token_list": ("/admin/api-tokens/", frozenset({Role.ADMIN})),
+    "api_tokens.token_revoke": ("/admin/api-tokens/{api_token}/revoke", frozenset({Role.ADMIN})),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
 CUSTOM_ROUTES = {
     "claims.claim_photo": "tests/channel/test_claims.py::test_a_claim_photo_is_served_only_to_those_allowed",
     "rewards.reward_image": "tests/channel/test_rewards.py::test_a_reward_with_a_picture_and_names_in_other_languages",
+    # The REST API: a bearer token instead of a session, scoped to its partner (tests/api).
+    **{
+        f"api.{name}": "tests/api/test_auth.py::test_a_partner_token_cannot_reach_another_partners_data"
+        for name in (
+            "partner_list",
+            "partner_detail",
+            "person_list",
+            "person_detail",
+            "product_list",
+            "program_list",
+            "program_detail",
+            "balance",
+            "ledger_entries",
+            "claim_create",
+            "sales_lines_create",
+            "redemption_create",
+        )
+    },
 }
 
 PUBLIC_ROUTES = {
@@ -90,6 +110,9 @@ PUBLIC_ROUTES = {
     "webhooks.twilio_status",
     "healthz",
     "static",
+    # The API's OpenAPI document and its reference page describe it, and hold no data.
+    "api-docs.openapi_json",
+    "api_reference.reference",
 }
 
 
@@ -167,12 +190,16 @@ def objects(db, world):
         planned_on=date.today(),
     )
     db.add(coop)
+    from api.tokens import create_token
+
+    api_token = create_token(db, name="Isolation", scope="read").token
     db.commit()
     sides["catalog"] = {
         "reward": reward.id,
         "redemption": redemption.id,
         "claim": claim.id,
         "coop": coop.id,
+        "api_token": api_token.id,
     }
     return sides
 
