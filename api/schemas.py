@@ -115,7 +115,9 @@ class ProgramSchema(Schema):
     ends_at = fields.DateTime(required=True, metadata={"description": "Exclusive."})
     currency = fields.String(required=True)
     point_value = fields.Decimal(
-        required=True, as_string=True, metadata={"description": "One point in `currency`."}
+        required=True,
+        as_string=True,
+        metadata={"type": "string", "format": "decimal", "description": "One point in `currency`."},
     )
     budget_points = fields.Integer(required=True, allow_none=True)
     version = fields.Integer(required=True)
@@ -186,11 +188,14 @@ class ClaimInSchema(Schema):
     invoice_number = Text(64, load_default=None, allow_none=True)
     serial = Text(100, load_default=None, allow_none=True)
     site = Text(255, load_default=None, allow_none=True)
-    amount = fields.Decimal(
+    amount = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=0, max=999_999_999_999),
-        metadata={"description": "Money amount (order or payment), two decimals."},
+        validate=validate.Regexp(r"^[0-9]{1,12}([.][0-9]{1,2})?$"),
+        metadata={
+            "format": "decimal",
+            "description": 'Money amount of an order or payment, as a string: "1250.00".',
+        },
     )
     due_on = fields.Date(load_default=None, allow_none=True)
     shares = fields.List(

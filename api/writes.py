@@ -130,7 +130,7 @@ def claim_create(claim, **headers):
         invoice_number=claim["invoice_number"],
         serial=claim["serial"],
         site=claim["site"],
-        amount=amount.quantize(Decimal("0.01")) if amount is not None else Decimal(0),
+        amount=Decimal(amount) if amount is not None else Decimal(0),
         due_on=claim["due_on"],
         shares={share["person_id"]: share["percent"] for share in claim["shares"]},
         referred_partner_id=_referred(claim["referred_legal_id"], person)
