@@ -21,11 +21,13 @@ from api.schemas import (
     PersonSchema,
     ProductSchema,
     ProgramSchema,
+    RewardSchema,
     page_of,
 )
 from channel.ledger import LedgerEntry
 from channel.models import PartnerOrganization, Product, Program
 from channel.postings import balance_of, person_account
+from channel.rewards import Reward, codes_left
 from core.db import get_session
 from roles.models import Person
 from roles.scoping import scoped_partners, scoped_people, scoped_programs
@@ -155,6 +157,28 @@ def program_list(args):
 def program_detail(id):
     """One program."""
     return _one(scoped_programs(current_token()).where(Program.id == id), "program")
+
+
+@bp.get("/rewards")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, page_of(RewardSchema))
+def reward_list(args):
+    """The rewards on offer, to redeem with POST /redemptions."""
+    session = get_session()
+
+    def shape(reward: Reward) -> dict:
+        left = codes_left(session, reward) if reward.kind == "gift_card" else reward.stock
+        return {
+            "id": reward.id,
+            "kind": reward.kind,
+            "name": reward.name,
+            "description": reward.description,
+            "points_price": reward.points_price,
+            "left": left,
+        }
+
+    stmt = select(Reward).where(Reward.active.is_(True))
+    return _with(page(stmt, args, Reward.id), shape)
 
 
 @bp.get("/balances/<int(max=2147483647):person>")

@@ -123,6 +123,19 @@ class ProgramSchema(Schema):
     version = fields.Integer(required=True)
 
 
+class RewardSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    points_price = fields.Integer(required=True)
+    left = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Items or gift card codes left; null: unlimited."},
+    )
+
+
 class BalanceSchema(Schema):
     person_id = fields.Integer(required=True)
     pending = fields.Integer(required=True, metadata={"description": "Points in a return window."})

@@ -43,12 +43,28 @@ def reference():
     """The API's operations as a page, read from the same generated document."""
     spec = current_app.extensions["partnerlift.api"].spec.to_dict()
     operations = [
-        (method.upper(), path, operation)
+        (method.upper(), path, operation, _body_fields(spec, operation))
         for path, item in spec["paths"].items()
         for method, operation in item.items()
         if method in ("get", "post", "put", "patch", "delete")
     ]
     return render_template("api/reference.html", spec=spec, operations=operations)
+
+
+def _body_fields(spec: dict, operation: dict) -> list[tuple[str, str, bool]]:
+    """(name, type, required) of each field of an operation's JSON body."""
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    ref = body.get("schema", {}).get("$ref", "")
+    schema = spec["components"]["schemas"].get(ref.rpartition("/")[2], {})
+    required = set(schema.get("required", ()))
+    return [
+        (
+            name,
+            prop.get("type") or prop.get("$ref", "").rpartition("/")[2] or "object",
+            name in required,
+        )
+        for name, prop in schema.get("properties", {}).items()
+    ]
 
 
 def register_api(app: Flask) -> None:

@@ -152,10 +152,9 @@ def claim_create(claim, **headers):
 @bp.arguments(SalesLinesInSchema)
 @bp.response(200, SalesReportSchema)
 def sales_lines_create(payload, **headers):
-    """Import sell-out lines, as from a distributor's file; a line already imported is counted,
-    not imported again.
+    """Import sell-out lines, as from a distributor's file.
 
-    Each line is matched to a seller (phone or e-mail; for a partner's token, only that
+    A line already imported is counted, not imported again. Each line is matched to a seller (phone or e-mail; for a partner's token, only that
     partner's staff) and a product. A matched line becomes an approved claim; every other
     line is reported with its reason. Needs a write token.
     """

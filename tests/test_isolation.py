@@ -87,6 +87,7 @@ CUSTOM_ROUTES = {
             "product_list",
             "program_list",
             "program_detail",
+            "reward_list",
             "balance",
             "ledger_entries",
             "claim_create",

@@ -128,6 +128,9 @@ def test_a_partner_token_cannot_reach_another_partners_data(client, db, world, t
     db.refresh(reward)
     assert reward.stock == 5
 
+    offered = client.get("/api/v1/rewards", headers=read).get_json()["items"]
+    assert [(r["id"], r["left"]) for r in offered] == [(reward.id, 5)]
+
     # The manufacturer's token reaches both partners.
     everyone = tokens["manufacturer"]
     listed = client.get("/api/v1/partners", headers=everyone).get_json()["items"]
