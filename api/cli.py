@@ -1,13 +1,16 @@
 """`flask api …`: make, list and revoke integration tokens from a terminal."""
 
+from datetime import timedelta
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from api.idempotency import forget_before
 from api.models import TOKEN_SCOPES, ApiToken
 from api.tokens import InvalidToken, create_token, revoke_token
 from channel.models import PartnerOrganization
-from core.db import get_session
+from core.db import get_session, utcnow
 
 
 @click.group("api")
@@ -74,3 +77,14 @@ def revoke_token_command(token_id):
     revoke_token(db, token)
     db.commit()
     click.echo(f"revoked token {token_id}")
+
+
+@api_cli.command("forget-keys")
+@with_appcontext
+@click.option("--days", default=30, show_default=True, help="Keep the keys of this many days.")
+def forget_keys_command(days):
+    """Drop Idempotency-Key records older than --days; run it from cron."""
+    db = get_session()
+    dropped = forget_before(db, utcnow() - timedelta(days=days))
+    db.commit()
+    click.echo(f"forgot {dropped} idempotency keys")

@@ -9,8 +9,9 @@ answer; the same key with another request is refused. Plain functions, no Flask.
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,3 +88,12 @@ def _attempt(session, write, refusal) -> tuple[int, dict]:
             return write(session)
     except InvalidInput as invalid:
         return refusal(invalid)
+
+
+def forget_before(session: Session, cutoff: datetime) -> int:
+    """Drop the records of keys first used before `cutoff`; a retry after that writes anew."""
+    return session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount

@@ -1,6 +1,7 @@
 """Integration tokens: made with a secret shown once, found by its hash, revoked for good."""
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from api.models import TOKEN_SCOPES, ApiToken
 from channel.models import PartnerOrganization
 from core.db import utcnow
 from core.errors import InvalidInput
+
+log = logging.getLogger(__name__)
 
 #: Marks PartnerLift's tokens in logs and secret scanners; the rest is 32 random bytes.
 TOKEN_PREFIX = "plk_"  # noqa: S105 - a public marker, not a secret
@@ -63,6 +66,13 @@ def create_token(
     )
     session.add(token)
     session.flush()
+    log.info(
+        "api token %s created: scope=%s partner=%s by=%s",
+        token.id,
+        scope,
+        partner_id,
+        created_by_id,
+    )
     return IssuedToken(token, secret)
 
 
@@ -70,6 +80,7 @@ def revoke_token(session: Session, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        log.info("api token %s revoked", token.id)
 
 
 def authenticate(session: Session, secret: str) -> ApiToken | None:

@@ -236,3 +236,22 @@ def test_the_api_needs_no_csrf_token(app, db, world):
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     _error(response, 422, "invalid_input")
+
+
+def test_an_unexpected_failure_answers_500_in_the_same_shape(database_url):
+    from app import create_app
+    from tests.conftest import TEST_CONFIG
+
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url, "PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/api/v1/failing")
+    def failing():
+        raise RuntimeError("secret internals")
+
+    try:
+        response = app.test_client().get("/api/v1/failing")
+    finally:
+        app.extensions["partnerlift.engine"].dispose()
+    error = _error(response, 500, "internal_error")
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert error["message"]

@@ -144,6 +144,22 @@ def test_sales_lines_sent_twice_are_imported_once(client, db, world, writer):
     assert _claims(db) == 2
 
 
+def test_old_keys_are_forgotten_from_the_cli(app, client, db, world, writer):
+    from datetime import timedelta
+
+    from core.db import utcnow
+
+    headers = {**writer, "Idempotency-Key": "old"}
+    body = _install(world.people[Role.TECHNICIAN])
+    client.post("/api/v1/claims", headers=headers, json=body)
+    record = db.scalar(select(IdempotencyRecord))
+    record.created_at = utcnow() - timedelta(days=31)
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["api", "forget-keys", "--days", "30"])
+    assert result.exit_code == 0 and "forgot 1" in result.output
+    assert db.scalar(select(func.count(IdempotencyRecord.id))) == 0
+
+
 def test_concurrent_requests_with_one_key_write_once(committed_app):
     app = committed_app
     with app.test_request_context():
