@@ -131,6 +131,8 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from channel.api.admin_views import bp as api_tokens_bp
+    from channel.api.setup import register_api
     from channel.catalog_views import bp as catalog_bp
     from channel.claim_views import bp as claims_bp
     from channel.coop_views import bp as coop_bp
@@ -160,9 +162,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(nudges_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(links_bp)
+    app.register_blueprint(api_tokens_bp)
+    register_api(app)
 
 
 def _register_cli(app: Flask) -> None:
+    from channel.api.cli import api_cli
     from channel.cli import import_sales_command, ledger_cli, seed_demo_command, tiers_cli
     from core.cli import db_cli, translate_cli
     from messaging.campaigns.cli import send_campaigns_command
@@ -178,6 +183,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(tiers_cli)
     app.cli.add_command(import_sales_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(api_cli)
 
 
 def _register_templates(app: Flask) -> None:
@@ -201,12 +207,13 @@ def _register_templates(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
+    from channel.api.errors import error_response
+
     def page(code):
         def handler(error):
-            if (
-                request.path.startswith("/api/")
-                or request.accept_mimetypes.best == "application/json"
-            ):
+            if request.path.startswith("/api/"):
+                return error_response(error)
+            if request.accept_mimetypes.best == "application/json":
                 return jsonify(error=code), code
             return render_template("errors/error.html", code=code, error=error), code
 

@@ -100,13 +100,14 @@ def _day(value) -> date | None:
 class _Directory:
     """People and products loaded once for the whole file."""
 
-    def __init__(self, session: Session, region: str):
+    def __init__(self, session: Session, region: str, partner_id: int | None = None):
         self.region = region
-        people = session.execute(
-            select(Person.id, Person.phone, Person.email, Person.partner_id).where(
-                Person.active.is_(True), Person.partner_id.is_not(None)
-            )
-        ).all()
+        staff = select(Person.id, Person.phone, Person.email, Person.partner_id).where(
+            Person.active.is_(True), Person.partner_id.is_not(None)
+        )
+        if partner_id is not None:
+            staff = staff.where(Person.partner_id == partner_id)
+        people = session.execute(staff).all()
         self.by_phone = {p.phone: p for p in people}
         self.by_email = {p.email: p for p in people if p.email}
         self.skus = set(session.scalars(select(Product.sku).where(Product.active.is_(True))))
@@ -142,14 +143,18 @@ def import_sales(
     today: date,
     return_window: timedelta = timedelta(days=30),
     on_progress=None,
+    partner_id: int | None = None,
 ) -> SalesReport:
     """Import sales lines; each line is imported whole or reported, never half-written.
+
+    With `partner_id`, only that partner's staff are matched: a line naming anyone else is
+    reported like an unknown seller.
 
     New lines are written a chunk at a time in bulk (`channel.sales_batch`); a chunk that
     collides with a concurrent import of the same lines is redone line by line, where each
     line already taken simply counts as already imported.
     """
-    directory = _Directory(session, region)
+    directory = _Directory(session, region, partner_id)
     context = ImportContext(session)
     report = SalesReport()
     pending: list[SalesLine] = []

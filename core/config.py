@@ -50,6 +50,8 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "RATELIMIT_KEY_PREFIX": environ.get("RATELIMIT_KEY_PREFIX", "partnerlift"),
         "RATELIMIT_ENABLED": _flag(environ, "RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        #: Requests one REST API token may make.
+        "API_RATE_LIMIT": environ.get("API_RATE_LIMIT", "600 per minute"),
         #: Sign-in codes sent to one phone number within SIGN_IN_CODE_WINDOW_MINUTES.
         "SIGN_IN_CODES_PER_WINDOW": int(environ.get("SIGN_IN_CODES_PER_WINDOW", 3)),
         "SIGN_IN_CODE_WINDOW_MINUTES": int(environ.get("SIGN_IN_CODE_WINDOW_MINUTES", 15)),

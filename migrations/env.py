@@ -4,6 +4,7 @@ import os
 
 from alembic import context
 
+import channel.api.models  # noqa: F401
 import channel.claims  # noqa: F401
 import channel.coop  # noqa: F401
 import channel.ledger  # noqa: F401  (registers the tables)

@@ -60,6 +60,8 @@ class Permission(StrEnum):
     MANAGE_COOP = "manage_coop"
     #: Write, send and measure campaigns to partner staff.
     MANAGE_CAMPAIGNS = "manage_campaigns"
+    #: Create and revoke the REST API's integration tokens: admins only.
+    MANAGE_API_TOKENS = "manage_api_tokens"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

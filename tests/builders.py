@@ -190,3 +190,35 @@ def record(db, kind, person=None, partner=None, key=None, **facts):
         **facts,
     )
     return record_activity(db, activity)
+
+
+# ---------------------------------------------------------------- the REST API
+
+
+def make_api_token(db, *, scope="read", partner=None, name="Test integration"):
+    """(token, headers with its bearer secret) for calling the API."""
+    from channel.api.tokens import create_token
+
+    issued = create_token(db, name=name, scope=scope, partner_id=partner.id if partner else None)
+    db.flush()
+    return issued.token, {"Authorization": f"Bearer {issued.secret}"}
+
+
+def give_points(db, person, points: int, key=None) -> None:
+    """Credit available points to a person, as an earning would."""
+    from channel.postings import Line, person_account, post
+
+    post(
+        db,
+        key or f"gift:{next(_serial)}",
+        [
+            Line(
+                account=person_account(person.id),
+                points=points,
+                kind="earn",
+                partner_id=person.partner_id,
+                person_id=person.id,
+            )
+        ],
+    )
+    db.flush()

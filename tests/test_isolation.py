@@ -83,12 +83,33 @@ PLAIN_ROUTES = {
     "campaigns.campaign_preview": ("/campaigns/{campaign}", MANUFACTURER),
     "campaigns.campaign_results": ("/campaigns/{campaign}/results", MANUFACTURER),
     "campaigns.trigger_results": ("/campaigns/triggers", MANUFACTURER),
+    "api_tokens.token_list": ("/admin/api-tokens/", frozenset({Role.ADMIN})),
+    "api_tokens.token_revoke": ("/admin/api-tokens/{api_token}/revoke", frozenset({Role.ADMIN})),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
 CUSTOM_ROUTES = {
     "claims.claim_photo": "tests/channel/test_claims.py::test_a_claim_photo_is_served_only_to_those_allowed",
     "rewards.reward_image": "tests/channel/test_rewards.py::test_a_reward_with_a_picture_and_names_in_other_languages",
+    # The REST API: a bearer token instead of a session, scoped to its partner (tests/api).
+    **{
+        f"api.{name}": "tests/channel/api/test_auth.py::test_a_partner_token_cannot_reach_another_partners_data"
+        for name in (
+            "partner_list",
+            "partner_detail",
+            "person_list",
+            "person_detail",
+            "product_list",
+            "program_list",
+            "program_detail",
+            "reward_list",
+            "balance",
+            "ledger_entries",
+            "claim_create",
+            "sales_lines_create",
+            "redemption_create",
+        )
+    },
 }
 
 PUBLIC_ROUTES = {
@@ -107,6 +128,9 @@ PUBLIC_ROUTES = {
     "links.follow",
     "healthz",
     "static",
+    # The API's OpenAPI document and its reference page describe it, and hold no data.
+    "api-docs.openapi_json",
+    "api_reference.reference",
 }
 
 
@@ -198,6 +222,9 @@ def objects(db, world):
         name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
     )
     db.add(campaign)
+    from channel.api.tokens import create_token
+
+    api_token = create_token(db, name="Isolation", scope="read").token
     db.commit()
     sides["catalog"] = {
         "article": article.id,
@@ -207,6 +234,7 @@ def objects(db, world):
         "claim": claim.id,
         "coop": coop.id,
         "tip": tip.id,
+        "api_token": api_token.id,
     }
     return sides
 

@@ -4,6 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+import channel.api.models  # noqa: F401
 import channel.claims  # noqa: F401
 import channel.coop  # noqa: F401
 import channel.ledger  # noqa: F401

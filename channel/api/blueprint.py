@@ -1,0 +1,72 @@
+"""The API's blueprint: every request authenticated by its bearer token and limited per token."""
+
+import hashlib
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException
+
+from channel.api.errors import ERROR_CODES, MESSAGES, ApiError, error_response
+from channel.api.models import ApiToken
+from channel.api.tokens import authenticate
+from core.db import get_session
+from core.extensions import csrf, limiter
+
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Partners, people, products, programs, claims, sales, balances and the ledger.",
+)
+csrf.exempt(bp)
+
+
+def _bearer() -> str:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
+
+
+def _rate_key() -> str:
+    """Per token (by its hash, never the secret itself); per address without one."""
+    secret = _bearer()
+    if secret:
+        return "api-token:" + hashlib.sha256(secret.encode()).hexdigest()
+    return "api-address:" + (request.remote_addr or "")
+
+
+def _rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+limiter.limit(_rate_limit, key_func=_rate_key)(bp)
+
+
+@bp.before_request
+def authenticate_token():
+    session = get_session()
+    token = authenticate(session, _bearer())
+    if token is None:
+        raise ApiError(401, "unauthorized", MESSAGES[401])
+    session.commit()  # the token's last use, whatever this request does
+    g.api_token = token
+    if request.method == "POST":
+        require_write()  # before the body is read: a read token learns nothing more
+        if not request.is_json:
+            raise ApiError(415, "unsupported_media_type", MESSAGES[415])
+
+
+def current_token() -> ApiToken:
+    return g.api_token
+
+
+def require_write() -> ApiToken:
+    token = current_token()
+    if token.scope != "write":
+        raise ApiError(403, "forbidden", "This token may only read; writing needs a write token.")
+    return token
+
+
+# By code as well as by class: the app's own handlers for 404, 405… would otherwise win.
+bp.register_error_handler(HTTPException, error_response)
+for _code in ERROR_CODES:
+    bp.register_error_handler(_code, error_response)

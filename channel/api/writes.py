@@ -1,0 +1,222 @@
+"""The API's writes: claims, sell-out lines and redemptions, each idempotent by its key.
+
+Every write needs a write token, acts only on people within the token's scope, and runs
+through the same operations as the web app.
+"""
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import current_app, jsonify, request
+from sqlalchemy import select
+
+from channel.api.blueprint import bp, require_write
+from channel.api.errors import ApiError, error_body
+from channel.api.idempotency import KeyReused, request_hash, run_once
+from channel.api.reads import not_found
+from channel.api.schemas import (
+    ClaimInSchema,
+    ClaimSchema,
+    IdempotencyHeader,
+    RedemptionInSchema,
+    RedemptionSchema,
+    SalesLinesInSchema,
+    SalesReportSchema,
+)
+from channel.claims import ClaimDetails, submit_claim
+from channel.models import PartnerOrganization
+from channel.rewards import Reward, redeem
+from channel.sales_import import import_sales
+from core.db import get_session, utcnow
+from core.errors import InvalidInput
+from roles.models import Person
+from roles.scoping import scoped_people
+
+
+def _return_window() -> timedelta:
+    return timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
+
+
+def _refused(message: str):
+    def refusal(invalid: InvalidInput) -> tuple[int, dict]:
+        fields = {name: [str(text)] for name, text in invalid.errors.items()}
+        return 422, error_body(422, "invalid_input", message, {"fields": {"json": fields}})
+
+    return refusal
+
+
+def _idempotent(headers: dict, write, refusal):
+    """Run `write` once for this token and Idempotency-Key; answer with what it returned."""
+    token = require_write()
+    key = headers.get("idempotency_key")
+    digest = request_hash(request.method, request.path, request.get_json(silent=True))
+    session = get_session()
+    try:
+        status, body, replayed = run_once(
+            session, token_id=token.id, key=key, digest=digest, write=write, refusal=refusal
+        )
+    except KeyReused:
+        session.rollback()
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request.",
+            {"idempotency_key": key},
+        ) from None
+    session.commit()
+    response = jsonify(body)
+    response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _staff(person_id: int) -> Person:
+    person = get_session().scalar(scoped_people(require_write()).where(Person.id == person_id))
+    if person is None:
+        raise not_found("person")
+    return person
+
+
+def _referred(legal_id: str | None, own: Person) -> int | None:
+    legal_id = "".join((legal_id or "").split()).upper()
+    if not legal_id:
+        return None
+    matches = (
+        get_session()
+        .scalars(select(PartnerOrganization).where(PartnerOrganization.legal_id == legal_id))
+        .all()
+    )
+    own_country = own.partner.country if own.partner else None
+    matches.sort(key=lambda partner: partner.country != own_country)
+    return matches[0].id if matches else None
+
+
+def _claim_out(claim) -> dict:
+    return ClaimSchema().dump(
+        {
+            "id": claim.id,
+            "person_id": claim.person_id,
+            "partner_id": claim.partner_id,
+            "kind": claim.kind,
+            "status": claim.status,
+            "occurred_on": claim.occurred_on,
+            "invoice_number": claim.invoice_number,
+            "serial": claim.serial,
+            "flags": list(claim.flags or []),
+            "lines": [{"sku": line.sku, "quantity": line.quantity} for line in claim.lines],
+        }
+    )
+
+
+@bp.post("/claims")
+@bp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@bp.arguments(ClaimInSchema)
+@bp.response(201, ClaimSchema)
+def claim_create(claim, **headers):
+    """Submit a claim for a person; it passes the fraud rules like one made on the web.
+
+    A clean claim is approved at once and earns; a flagged one waits for review. Needs a
+    write token.
+    """
+    require_write()
+    person = _staff(claim["person_id"])
+    amount = claim["amount"]
+    details = ClaimDetails(
+        kind=claim["kind"],
+        occurred_on=claim["occurred_on"],
+        lines=[(line["sku"], line["quantity"]) for line in claim["lines"]],
+        invoice_number=claim["invoice_number"],
+        serial=claim["serial"],
+        site=claim["site"],
+        amount=Decimal(amount) if amount is not None else Decimal(0),
+        due_on=claim["due_on"],
+        shares={share["person_id"]: share["percent"] for share in claim["shares"]},
+        referred_partner_id=_referred(claim["referred_legal_id"], person)
+        if claim["kind"] == "referral"
+        else None,
+    )
+
+    def write(session):
+        made = submit_claim(
+            session, person, details, today=utcnow().date(), return_window=_return_window()
+        )
+        return 201, _claim_out(made)
+
+    return _idempotent(headers, write, _refused("The claim was refused."))
+
+
+@bp.post("/sales-lines")
+@bp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@bp.arguments(SalesLinesInSchema)
+@bp.response(200, SalesReportSchema)
+def sales_lines_create(payload, **headers):
+    """Import sell-out lines, as from a distributor's file.
+
+    A line already imported is counted, not imported again. Each line is matched to a seller (phone or e-mail; for a partner's token, only that
+    partner's staff) and a product. A matched line becomes an approved claim; every other
+    line is reported with its reason. Needs a write token.
+    """
+    token = require_write()
+    rows = [
+        (index, {**line, "line": str(line["line"])})
+        for index, line in enumerate(payload["lines"], 1)
+    ]
+
+    def write(session):
+        report = import_sales(
+            session,
+            rows,
+            region=current_app.config["DEFAULT_PHONE_REGION"],
+            today=utcnow().date(),
+            return_window=_return_window(),
+            partner_id=token.partner_id,
+        )
+        return 200, SalesReportSchema().dump(
+            {
+                "imported": report.imported,
+                "already_imported": report.already_imported,
+                "rejected": [
+                    {"index": index, "reason": str(reason)} for index, reason in report.rejected
+                ],
+            }
+        )
+
+    return _idempotent(headers, write, _refused("The sales lines were refused."))
+
+
+@bp.post("/redemptions")
+@bp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@bp.arguments(RedemptionInSchema)
+@bp.response(201, RedemptionSchema)
+def redemption_create(payload, **headers):
+    """Spend a person's available points on a reward, reserving its stock. Needs a write token."""
+    token = require_write()
+    person = _staff(payload["person_id"])
+    reward = get_session().get(Reward, payload["reward_id"])
+    if reward is None:
+        raise not_found("reward")
+    key = headers.get("idempotency_key")
+    request_key = f"api:{token.id}:{key}" if key else f"api:{uuid.uuid4().hex}"
+
+    def write(session):
+        made = redeem(
+            session,
+            person,
+            reward,
+            request_key=request_key,
+            shipping_address=payload["shipping_address"],
+        )
+        return 201, RedemptionSchema().dump(
+            {
+                "id": made.id,
+                "person_id": made.person_id,
+                "reward_id": made.reward_id,
+                "points": made.points,
+                "status": made.status,
+                "gift_card_code": made.code.code if made.code else None,
+            }
+        )
+
+    return _idempotent(headers, write, _refused("The redemption was refused."))
