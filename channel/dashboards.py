@@ -168,7 +168,7 @@ class PointsSummary:
     by_month: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _ledger_filters(stmt, filters: Filters):
+def ledger_filters(stmt, filters: Filters):
     if filters.program_id is not None:
         stmt = stmt.where(LedgerEntry.program_id == filters.program_id)
     return _partner_filters(stmt, filters, LedgerEntry.partner_id)
@@ -183,7 +183,7 @@ def points_summary(
 ) -> PointsSummary:
     """Points issued, reversed, redeemed and expired in [start, end), outstanding at `end`."""
     summary = PointsSummary()
-    flows = _ledger_filters(
+    flows = ledger_filters(
         select(LedgerEntry.month, LedgerEntry.kind, func.sum(LedgerEntry.points))
         .where(
             LedgerEntry.created_at >= start,
@@ -205,7 +205,7 @@ def points_summary(
 
 def outstanding_points(session: Session, at: datetime | None, filters: Filters = Filters()) -> int:
     """Points held by every account (both buckets), from the entries written before `at`."""
-    stmt = _ledger_filters(select(func.coalesce(func.sum(LedgerEntry.points), 0)), filters)
+    stmt = ledger_filters(select(func.coalesce(func.sum(LedgerEntry.points), 0)), filters)
     if at is not None:
         stmt = stmt.where(LedgerEntry.created_at < at)
     return int(session.scalar(stmt))
@@ -299,7 +299,7 @@ class Leader:
 
 
 def _earned(start: datetime, end: datetime, filters: Filters):
-    return _ledger_filters(
+    return ledger_filters(
         select(func.sum(LedgerEntry.points).label("points")).where(
             LedgerEntry.kind.in_(("earn", "reverse")),
             LedgerEntry.created_at >= start,

@@ -62,6 +62,15 @@ def format_number(value) -> str:
     return localize_digits(numbers.format_decimal(value, locale=locale, numbering_system="default"))
 
 
+def format_percent(value) -> str:
+    """A percentage given as a number of percent (66.7 → 66.7 %, ٪۶۶٫۷) the reader's way."""
+    locale = get_locale()
+    text = numbers.format_percent(
+        value / 100, "#,##0.#%", locale=locale, numbering_system="default"
+    )
+    return localize_digits(text)
+
+
 def format_date(value, format="medium") -> str:
     return localize_digits(flask_babel.format_date(value, format))
 

@@ -56,6 +56,8 @@ class Permission(StrEnum):
     REQUEST_COOP = "request_coop"
     #: Keep co-op funds and decide on requests.
     MANAGE_COOP = "manage_coop"
+    #: See the whole channel's dashboard and export its tables and the ledger.
+    VIEW_CHANNEL_DASHBOARD = "view_channel_dashboard"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -84,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_REWARDS,
             Permission.REVIEW_CLAIMS,
             Permission.MANAGE_COOP,
+            Permission.VIEW_CHANNEL_DASHBOARD,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(

@@ -38,6 +38,8 @@ OBJECT_ROUTES = {
     "claims.partner_claims": ("/partners/{partner}/claims", MANAGERS),
     "coop.partner_coop": ("/partners/{partner}/coop", MANAGERS),
     "coop.claim": ("/partners/{partner}/coop/{coop}/claim", frozenset({Role.PARTNER_MANAGER})),
+    "dashboards.partner_dashboard": ("/partners/{partner}/dashboard", MANAGERS),
+    "dashboards.partner_export": ("/partners/{partner}/dashboard/export/staff.xlsx", MANAGERS),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -68,6 +70,8 @@ PLAIN_ROUTES = {
     "claims.decide_claim": ("/claims/{claim}/reject", MANUFACTURER),
     "coop.funds": ("/coop/", MANUFACTURER),
     "coop.decide": ("/coop/requests/{coop}/reject", MANUFACTURER),
+    "dashboards.channel_dashboard": ("/dashboard", MANUFACTURER),
+    "dashboards.channel_export": ("/dashboard/export/ledger.csv", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.

@@ -1,113 +1,12 @@
 """Dashboard figures against a small constructed data set whose answers are known by hand."""
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from channel import dashboards as d
-from channel.claims import Claim
-from channel.ledger import Activity
-from channel.models import Enrollment
-from channel.postings import Line, person_account, pool_account, post
-from tests.builders import make_partner, make_person, make_program
-
-SEPT = datetime(2026, 9, 10, tzinfo=UTC)
-OCT = datetime(2026, 10, 10, tzinfo=UTC)
-EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
-
-
-@dataclass
-class Known:
-    riga: object
-    warsaw: object
-    program: object
-    s1: object
-    s2: object
-    t1: object
-    s3: object
-
-
-def _earn(program, person, points, month, *, bucket="available"):
-    return Line(
-        account=person_account(person.id),
-        points=points,
-        kind="earn",
-        partner_id=person.partner_id,
-        person_id=person.id,
-        program_id=program.id,
-        budget_points=points,
-        bucket=bucket,
-        month=month,
-    )
-
-
-def _debit(person, points, kind):
-    return Line(
-        account=person_account(person.id),
-        points=-points,
-        kind=kind,
-        partner_id=person.partner_id,
-        person_id=person.id,
-    )
-
-
-@pytest.fixture
-def known(db):
-    """Two sellers and a technician at a Latvian partner, a seller at a Polish one.
-
-    September: s1, s2 and t1 enrolled (t1 leaves on the 20th); s1 and t1 earn.
-    October: s1, s2 and s3 enrolled; s2 makes a claim, s3 earns (pending).
-    Points: s1 300, t1 200, s3 100 earned; s1 redeems 50, t1's 20 expire → 530 outstanding.
-    """
-    riga = make_partner(db, name="Riga Heat", country="LV")
-    warsaw = make_partner(db, name="Warsaw Heat", country="PL")
-    program = make_program(db, partners=[riga, warsaw], budget_points=1000)
-    program.status = "active"
-    s1 = make_person(db, riga, ["seller"], full_name="Seller One")
-    s2 = make_person(db, riga, ["seller"], full_name="Seller Two")
-    t1 = make_person(db, riga, ["technician"], full_name="Tech One")
-    s3 = make_person(db, warsaw, ["seller"], full_name="Seller Three")
-    start = datetime(2026, 9, 1, tzinfo=UTC)
-    db.add_all(
-        [
-            Enrollment(program_id=program.id, person_id=s1.id, enrolled_at=start),
-            Enrollment(program_id=program.id, person_id=s2.id, enrolled_at=start),
-            Enrollment(
-                program_id=program.id,
-                person_id=t1.id,
-                enrolled_at=start,
-                ended_at=datetime(2026, 9, 20, tzinfo=UTC),
-            ),
-            Enrollment(program_id=program.id, person_id=s3.id, enrolled_at=OCT),
-            Claim(
-                person_id=s2.id,
-                partner_id=riga.id,
-                kind="install",
-                occurred_on=date(2026, 10, 9),
-                serial="KNOWN-1",
-                status="pending",
-                flags=["burst"],
-                created_at=OCT,
-            ),
-            Activity(
-                kind="training",
-                occurred_at=SEPT,
-                partner_id=riga.id,
-                person_id=t1.id,
-                source_key="training:known:t1",
-                module="m1",
-            ),
-        ]
-    )
-    db.flush()
-    post(db, "known:s1", [_earn(program, s1, 300, "2026-09")])
-    post(db, "known:t1", [_earn(program, t1, 200, "2026-09")])
-    post(db, "known:s3", [_earn(program, s3, 100, "2026-10", bucket="pending")])
-    post(db, "known:s1:redeem", [_debit(s1, 50, "redeem")])
-    post(db, "known:t1:expire", [_debit(t1, 20, "expire")])
-    return Known(riga, warsaw, program, s1, s2, t1, s3)
+from channel.postings import Line, pool_account, post
+from roles.permissions import Role
+from tests.channel.conftest import EVER, OCT, OCT_KEY, SEPT, SEPT_KEY
 
 
 def _by(rows):
@@ -126,23 +25,23 @@ def test_engagement_per_role_and_month(db, known):
     months = [d.month_of(SEPT.date()), d.month_of(OCT.date())]
     rows = _by(d.engagement(db, months, by="role"))
     assert rows == {
-        ("2026-09", "seller"): (2, 1, Decimal("50.0")),
-        ("2026-09", "technician"): (1, 1, Decimal("100.0")),
-        ("2026-10", "seller"): (3, 2, Decimal("66.7")),
+        (SEPT_KEY, "seller"): (2, 1, Decimal("50.0")),
+        (SEPT_KEY, "technician"): (1, 1, Decimal("100.0")),
+        (OCT_KEY, "seller"): (3, 2, Decimal("66.7")),
     }
 
 
 def test_engagement_overall_by_partner_and_by_country(db, known):
     months = [d.month_of(SEPT.date()), d.month_of(OCT.date())]
     assert _by(d.engagement(db, months)) == {
-        ("2026-09", None): (3, 2, Decimal("66.7")),
-        ("2026-10", None): (3, 2, Decimal("66.7")),
+        (SEPT_KEY, None): (3, 2, Decimal("66.7")),
+        (OCT_KEY, None): (3, 2, Decimal("66.7")),
     }
     by_partner = _by(d.engagement(db, months, by="partner"))
-    assert by_partner[("2026-10", known.riga.id)] == (2, 1, Decimal("50.0"))
-    assert by_partner[("2026-10", known.warsaw.id)] == (1, 1, Decimal("100.0"))
+    assert by_partner[(OCT_KEY, known.riga.id)] == (2, 1, Decimal("50.0"))
+    assert by_partner[(OCT_KEY, known.warsaw.id)] == (1, 1, Decimal("100.0"))
     by_country = _by(d.engagement(db, months, d.Filters(country="PL"), by="country"))
-    assert by_country == {("2026-10", "PL"): (1, 1, Decimal("100.0"))}
+    assert by_country == {(OCT_KEY, "PL"): (1, 1, Decimal("100.0"))}
 
 
 def test_points_issued_redeemed_expired_outstanding_and_liability(db, known):
@@ -226,3 +125,50 @@ def test_tier_progress_names_what_the_next_tier_needs(db, known):
     assert progress.tier is None and progress.next_tier == silver
     (step,) = progress.steps
     assert (step.metric, step.current, step.missing) == ("points", Decimal(500), Decimal(500))
+
+
+# ---------------------------------------------------------------- the pages
+
+
+def test_the_channel_dashboard_shows_charts_with_their_numbers(client, world, known):
+    from tests.builders import login_as
+
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.get(
+        "/dashboard", query_string={"from": SEPT.date().replace(day=1).isoformat()}
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.count("<svg") >= 5
+    assert 'direction="ltr"' in body
+    assert "66.7%" in body  # the share of enrolled people active in October
+    assert "Seller One" in body and "€5.30" in body
+
+
+def test_the_dashboard_reads_right_to_left_in_persian_digits(client, db, world, known):
+    from tests.builders import login_as
+
+    manager = world.people[Role.CHANNEL_MANAGER]
+    manager.language = "fa"
+    db.commit()
+    login_as(client, manager)
+    body = client.get(
+        "/dashboard", query_string={"from": SEPT.date().replace(day=1).isoformat()}
+    ).get_data(as_text=True)
+    assert 'dir="rtl"' in body and 'direction="rtl"' in body
+    assert "۶۶٫۷" in body
+
+
+def test_a_partner_manager_sees_their_staff_pool_pending_and_next_tier(client, known):
+    from tests.builders import login_as
+
+    login_as(client, known.manager)
+    response = client.get(
+        f"/partners/{known.riga.id}/dashboard", query_string={"from": "2000-01-01"}
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "1 claim waiting for review" in body
+    assert "Winter push" in body  # offered, waiting for their decision
+    assert "Warsaw Heat" not in body
+    assert client.get(f"/partners/{known.warsaw.id}/dashboard").status_code == 404
