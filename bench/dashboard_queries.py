@@ -151,7 +151,7 @@ def _a_partner(db) -> int:
     return db.execute(text("SELECT min(id) FROM partner_organizations")).scalar()
 
 
-def measure(url: str) -> None:
+def measure(url: str, months_back: int = 12) -> None:
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
     engine = app.extensions["partnerlift.engine"]
     captured: list = []
@@ -162,7 +162,7 @@ def measure(url: str) -> None:
             captured.append((statement, parameters))
 
     now = datetime.now(UTC)
-    months = d.last_months(now.date())
+    months = d.last_months(now.date(), months_back)
     start, end = months[0].start, now + timedelta(days=1)
     with app.test_request_context():
         db = get_session()
@@ -187,8 +187,16 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=20000)
     parser.add_argument("--entries", type=int, default=1000000)
     parser.add_argument("--postgres", default=POSTGRES, help="a server URL ending in a database")
+    parser.add_argument("--months", type=int, default=12, help="the period, in months")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", help="measure a database kept by --keep (migrated first)")
     args = parser.parse_args()
+    if args.reuse:
+        upgrade_database(args.reuse)
+        with create_engine(args.reuse).connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        measure(args.reuse, args.months)
+        return
     name = f"partnerlift_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -198,7 +206,9 @@ def main() -> None:
         upgrade_database(url)
         seconds = fill(url, args.people, args.entries)
         print(f"{args.people:,} people, {args.entries:,} ledger entries in {seconds:.0f} s")
-        measure(url)
+        if args.keep:
+            print(f"kept: --reuse {url}")
+        measure(url, args.months)
     finally:
         if not args.keep:
             with admin.connect() as connection:

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import case, func, or_, select, union
+from sqlalchemy import String, case, cast, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from channel.claims import Claim
 from channel.ledger import Activity, Balance, LedgerEntry
 from channel.models import Enrollment, PartnerOrganization, Program, ProgramDecision, Tier
 from channel.postings import pool_account
+from core.db import utcnow
 from roles.models import Person, RoleAssignment
 
 TOP = 10
@@ -198,7 +199,11 @@ def points_summary(
         setattr(summary, name, getattr(summary, name) + int(points))
         by_kind = summary.by_month.setdefault(month, dict.fromkeys(set(FLOW_KINDS.values()), 0))
         by_kind[name] += int(points)
-    summary.outstanding = outstanding_points(session, end, filters)
+    if filters == Filters() and end >= utcnow():
+        # Everything up to now: the balance rows hold the sums already.
+        summary.outstanding = balances_total(session)
+    else:
+        summary.outstanding = outstanding_points(session, end, filters)
     summary.liability = (summary.outstanding * point_value).quantize(Decimal("0.01"))
     return summary
 
@@ -283,9 +288,9 @@ def claim_figures(
         Claim.partner_id,
     )
     flags = Counter()
-    for (names,) in session.execute(
-        _partner_filters(select(Claim.flags).where(*period), filters, Claim.partner_id)
-    ):
+    # Only flagged claims are read: most are clean, and reading JSON costs.
+    flagged = select(Claim.flags).where(*period, cast(Claim.flags, String) != "[]")
+    for (names,) in session.execute(_partner_filters(flagged, filters, Claim.partner_id)):
         flags.update(names or ())
     return ClaimFigures(dict(session.execute(by_status).all()), dict(flags.most_common()))
 
@@ -298,48 +303,53 @@ class Leader:
     points: int
 
 
-def _earned(start: datetime, end: datetime, filters: Filters):
-    return ledger_filters(
-        select(func.sum(LedgerEntry.points).label("points")).where(
+def _earned_by(column, start: datetime, end: datetime, filters: Filters, limit):
+    """The `limit` highest earners by `column` in the period: summed first, named after."""
+    points = func.sum(LedgerEntry.points)
+    stmt = ledger_filters(
+        select(column.label("id"), points.label("points"))
+        .where(
             LedgerEntry.kind.in_(("earn", "reverse")),
             LedgerEntry.created_at >= start,
             LedgerEntry.created_at < end,
-        ),
+            column.is_not(None),
+        )
+        .group_by(column)
+        .order_by(points.desc(), column)
+        .limit(limit),
         filters,
     )
+    if column is LedgerEntry.person_id:
+        stmt = stmt.where(LedgerEntry.to_pool.is_(False))
+    return stmt.subquery()
 
 
 def top_partners(
     session: Session, start: datetime, end: datetime, filters: Filters = Filters(), limit=TOP
 ) -> list[Leader]:
     """Partners by points earned in the period (their people's and their pool's)."""
+    top = _earned_by(LedgerEntry.partner_id, start, end, filters, limit)
     stmt = (
-        _earned(start, end, filters)
-        .add_columns(PartnerOrganization.id, PartnerOrganization.name)
-        .join(PartnerOrganization, PartnerOrganization.id == LedgerEntry.partner_id)
-        .group_by(PartnerOrganization.id, PartnerOrganization.name)
-        .order_by(func.sum(LedgerEntry.points).desc(), PartnerOrganization.id)
-        .limit(limit)
+        select(top.c.id, PartnerOrganization.name, top.c.points)
+        .join(PartnerOrganization, PartnerOrganization.id == top.c.id)
+        .order_by(top.c.points.desc(), top.c.id)
     )
-    return [Leader(pid, name, name, int(points)) for points, pid, name in session.execute(stmt)]
+    return [Leader(pid, name, name, int(points)) for pid, name, points in session.execute(stmt)]
 
 
 def top_people(
     session: Session, start: datetime, end: datetime, filters: Filters = Filters(), limit=TOP
 ) -> list[Leader]:
+    top = _earned_by(LedgerEntry.person_id, start, end, filters, limit)
     stmt = (
-        _earned(start, end, filters)
-        .add_columns(Person.id, Person.full_name, PartnerOrganization.name)
-        .join(Person, Person.id == LedgerEntry.person_id)
-        .join(PartnerOrganization, PartnerOrganization.id == LedgerEntry.partner_id)
-        .where(LedgerEntry.to_pool.is_(False))
-        .group_by(Person.id, Person.full_name, PartnerOrganization.name)
-        .order_by(func.sum(LedgerEntry.points).desc(), Person.id)
-        .limit(limit)
+        select(top.c.id, Person.full_name, PartnerOrganization.name, top.c.points)
+        .join(Person, Person.id == top.c.id)
+        .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
+        .order_by(top.c.points.desc(), top.c.id)
     )
     return [
         Leader(pid, name, partner, int(points))
-        for points, pid, name, partner in session.execute(stmt)
+        for pid, name, partner, points in session.execute(stmt)
     ]
 
 
