@@ -173,8 +173,25 @@ def ledger_table(
     """Every entry written in [start, end) under the filters, oldest first, then the totals:
     opening balance, each kind's sum, closing balance (opening plus every entry listed)."""
     filters = filters or d.Filters()
+    columns = (
+        LedgerEntry.id,
+        LedgerEntry.created_at,
+        LedgerEntry.posting_key,
+        LedgerEntry.account_key,
+        LedgerEntry.bucket,
+        LedgerEntry.kind,
+        LedgerEntry.points,
+        LedgerEntry.budget_points,
+        LedgerEntry.money,
+        LedgerEntry.program_id,
+        LedgerEntry.partner_id,
+        PartnerOrganization.name,
+        LedgerEntry.person_id,
+        LedgerEntry.memo,
+    )
+    # Plain rows, not ORM objects: a million of them stream in seconds.
     stmt = d.ledger_filters(
-        select(LedgerEntry, PartnerOrganization.name)
+        select(*columns)
         .join(PartnerOrganization, PartnerOrganization.id == LedgerEntry.partner_id)
         .where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
         .order_by(LedgerEntry.id),
@@ -182,28 +199,14 @@ def ledger_table(
     )
     if account is not None:
         stmt = stmt.where(LedgerEntry.account_key == account)
+    kind_at, points_at = LEDGER_HEADER.index("kind"), LEDGER_HEADER.index("points")
 
     def rows():
         opening = _sum_before(session, start, filters, account)
         totals: dict[str, int] = {}
-        for entry, partner in session.execute(stmt.execution_options(yield_per=2000)):
-            totals[entry.kind] = totals.get(entry.kind, 0) + entry.points
-            yield [
-                entry.id,
-                entry.created_at,
-                entry.posting_key,
-                entry.account_key,
-                entry.bucket,
-                entry.kind,
-                entry.points,
-                entry.budget_points,
-                entry.money if entry.money is not None else "",
-                entry.program_id or "",
-                entry.partner_id,
-                partner,
-                entry.person_id or "",
-                entry.memo or "",
-            ]
+        for row in session.execute(stmt.execution_options(yield_per=5000)):
+            totals[row[kind_at]] = totals.get(row[kind_at], 0) + row[points_at]
+            yield ["" if value is None else value for value in row]
         blank = [""] * (len(LEDGER_HEADER) - 7)
         yield ["", "", "", "", "", "opening_balance", opening, *blank]
         for kind in sorted(totals):
