@@ -126,7 +126,9 @@ def channel_dashboard():
         filters=filters,
         currency=currency,
         partners=partners,
-        countries=sorted(set(db.scalars(select(PartnerOrganization.country)))),
+        countries=db.scalars(
+            select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
+        ).all(),
         programs=db.execute(select(Program.id, Program.name).order_by(Program.name)).all(),
         rows=rows,
         points=points,

@@ -83,11 +83,25 @@ def xlsx_file(tables: list[Table]):
 
 
 def engagement_table(session: Session, months, filters, by: str | None) -> Table:
+    names = {}
+    if by == "partner":
+        names = dict(
+            session.execute(select(PartnerOrganization.id, PartnerOrganization.name)).all()
+        )
     rows = (
-        [r.month, r.group if r.group is not None else "", r.enrolled, r.active, r.share]
+        [
+            r.month,
+            r.group if r.group is not None else "",
+            *([names.get(r.group, "")] if by == "partner" else []),
+            r.enrolled,
+            r.active,
+            r.share,
+        ]
         for r in d.engagement(session, months, filters, by=by)
     )
-    return Table("engagement", ["month", by or "group", "enrolled", "active", "percent"], rows)
+    header = ["month", "partner_id" if by == "partner" else (by or "group")]
+    header += [*(["partner"] if by == "partner" else []), "enrolled"]
+    return Table("engagement", [*header, "active", "percent"], rows)
 
 
 def points_table(session: Session, start, end, point_value: Decimal, filters) -> Table:

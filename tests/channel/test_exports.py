@@ -117,3 +117,11 @@ def test_a_partner_manager_exports_their_staff_earnings_and_pool(client, known):
     assert _xlsx(client.get(f"{base}/pool.xlsx", query_string=EVERY_DAY))[0][0] == "entry_id"
     other = f"/partners/{known.warsaw.id}/dashboard/export/staff.csv"
     assert client.get(other).status_code == 404
+
+
+def test_engagement_by_partner_names_each_partner(client, world, known):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    query = {"from": SEPT.date().replace(day=1).isoformat()}
+    rows = _csv(client.get("/dashboard/export/engagement-partner.csv", query_string=query))
+    assert rows[0] == ["month", "partner_id", "partner", "enrolled", "active", "percent"]
+    assert [OCT_KEY, str(known.warsaw.id), "Warsaw Heat", "1", "1", "100.0"] in rows
