@@ -22,7 +22,7 @@ from channel.models import PartnerOrganization, Program
 from channel.pool import pool_history
 from channel.postings import pool_account
 from core.db import get_session, utcnow
-from core.i18n import country_name, format_date
+from core.i18n import country_name, format_month
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -76,7 +76,7 @@ def _point_value():
 
 
 def _month_label(month: d.Month) -> str:
-    return format_date(month.start, "LLL yy")
+    return format_month(month.start.date())
 
 
 def _engagement_line(db, window: Window, filters: d.Filters) -> list[tuple]:

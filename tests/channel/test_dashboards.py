@@ -172,3 +172,16 @@ def test_a_partner_manager_sees_their_staff_pool_pending_and_next_tier(client, k
     assert "Winter push" in body  # offered, waiting for their decision
     assert "Warsaw Heat" not in body
     assert client.get(f"/partners/{known.warsaw.id}/dashboard").status_code == 404
+
+
+def test_month_labels_follow_each_readers_language(client, db, world, known):
+    from tests.builders import login_as
+
+    january = {"from": datetime.now(UTC).date().replace(month=1, day=1).isoformat()}
+    manager = world.people[Role.CHANNEL_MANAGER]
+    for language, month in (("he", "ינו׳"), ("lv", "janv."), ("en", "Jan")):
+        manager.language = language
+        db.commit()
+        login_as(client, manager)
+        body = client.get("/dashboard", query_string=january).get_data(as_text=True)
+        assert month in body, language
