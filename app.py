@@ -25,6 +25,7 @@ from core.i18n import (
     format_list,
     format_money,
     format_number,
+    format_percent,
     language_name,
     select_locale,
     select_timezone,
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.catalog_views import bp as catalog_bp
     from channel.claim_views import bp as claims_bp
     from channel.coop_views import bp as coop_bp
+    from channel.dashboard_views import bp as dashboards_bp
     from channel.decision_views import bp as decisions_bp
     from channel.learning_views import bp as learning_bp
     from channel.program_views import bp as programs_bp
@@ -164,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(links_bp)
     app.register_blueprint(api_tokens_bp)
     register_api(app)
+    app.register_blueprint(dashboards_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -200,6 +203,7 @@ def _register_templates(app: Flask) -> None:
         format_date=format_date,
         format_datetime=format_datetime,
         format_number=format_number,
+        format_percent=format_percent,
         format_list=format_list,
         format_money=format_money,
         LANGUAGES=app.config["LANGUAGES"],

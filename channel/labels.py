@@ -66,6 +66,17 @@ REWARD_KIND_LABELS = {
 }
 
 
+TIER_METRIC_LABELS = {
+    "volume": _l("Purchases in the last 12 months"),
+    "points": _l("Points earned in the last 12 months"),
+    "tenure_months": _l("Months with us"),
+}
+
+
+def tier_metric(metric: str) -> str:
+    return _label(TIER_METRIC_LABELS, metric)
+
+
 def _label(labels: dict, code: str) -> str:
     return str(labels.get(code, code))
 
@@ -167,6 +178,7 @@ def register(app) -> None:
         redemption_status=redemption_status,
         claim_status=claim_status,
         claim_flag=claim_flag,
+        tier_metric=tier_metric,
         coop_status=coop_status,
         reward_kind_label=reward_kind_label,
     )

@@ -90,6 +90,12 @@ class LedgerEntry(Base):
         Index("ix_ledger_entries_program_partner", "program_id", "partner_id"),
         Index("ix_ledger_entries_program_person_month", "program_id", "person_id", "month"),
         Index("ix_ledger_entries_program_once_key", "program_id", "once_key"),
+        # Dashboards: who earned in a month (engagement), and what moved in a period.
+        Index("ix_ledger_entries_month_kind_person", "month", "kind", "person_id"),
+        Index("ix_ledger_entries_created_at", "created_at"),
+        # Budget used per program, summed by index alone (the dashboard, and every award's
+        # budget check in event_usage).
+        Index("ix_ledger_entries_program_kind_budget", "program_id", "kind", "budget_points"),
         CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in ENTRY_KINDS) + ")", name="kind"),
         CheckConstraint("bucket IN (" + ", ".join(f"'{b}'" for b in BUCKETS) + ")", name="bucket"),
     )

@@ -57,6 +57,9 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "SIGN_IN_CODE_WINDOW_MINUTES": int(environ.get("SIGN_IN_CODE_WINDOW_MINUTES", 15)),
         #: How long earned points stay spendable; `flask ledger expire` removes older ones.
         "POINTS_LIFETIME_MONTHS": int(environ.get("POINTS_LIFETIME_MONTHS", 24)),
+        #: What one point costs us, for the outstanding liability on the dashboards.
+        "POINT_VALUE": Decimal(environ.get("POINT_VALUE", "0.01")),
+        "POINT_CURRENCY": environ.get("POINT_CURRENCY", "EUR"),
         #: Days a sale's points stay pending, so a returned sale can be reversed first.
         "RETURN_WINDOW_DAYS": int(environ.get("RETURN_WINDOW_DAYS", 30)),
         #: Messaging backend: "development" keeps messages in the local outbox only.

@@ -1,7 +1,7 @@
 """Locale and time-zone selection, and the helpers templates use to format for a reader."""
 
 import flask_babel
-from babel import Locale, lists, numbers
+from babel import Locale, dates, lists, numbers
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -62,8 +62,26 @@ def format_number(value) -> str:
     return localize_digits(numbers.format_decimal(value, locale=locale, numbering_system="default"))
 
 
+def format_percent(value) -> str:
+    """A percentage given as a number of percent (66.7 → 66.7 %, ٪۶۶٫۷) the reader's way."""
+    locale = get_locale()
+    text = numbers.format_percent(
+        value / 100, "#,##0.#%", locale=locale, numbering_system="default"
+    )
+    return localize_digits(text)
+
+
 def format_date(value, format="medium") -> str:
     return localize_digits(flask_babel.format_date(value, format))
+
+
+def format_month(value) -> str:
+    """A month and its year the reader's way ("Jan 2026", "2026. g. janv.", "ژانویه ۲۰۲۶").
+
+    A skeleton, not the pattern "LLL": Babel 2.18 caches stand-alone month names across
+    locales, so "LLL" answers in whichever language asked first.
+    """
+    return localize_digits(dates.format_skeleton("yMMM", value, locale=get_locale()))
 
 
 def format_datetime(value, format="medium") -> str:

@@ -62,6 +62,8 @@ class Permission(StrEnum):
     MANAGE_CAMPAIGNS = "manage_campaigns"
     #: Create and revoke the REST API's integration tokens: admins only.
     MANAGE_API_TOKENS = "manage_api_tokens"
+    #: See the whole channel's dashboard and export its tables and the ledger.
+    VIEW_CHANNEL_DASHBOARD = "view_channel_dashboard"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -92,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW_CLAIMS,
             Permission.MANAGE_COOP,
             Permission.MANAGE_CAMPAIGNS,
+            Permission.VIEW_CHANNEL_DASHBOARD,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(

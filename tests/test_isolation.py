@@ -39,6 +39,8 @@ OBJECT_ROUTES = {
     "coop.partner_coop": ("/partners/{partner}/coop", MANAGERS),
     "coop.claim": ("/partners/{partner}/coop/{coop}/claim", frozenset({Role.PARTNER_MANAGER})),
     "nudges.program_triggers_page": ("/programs/{program}/nudges", MANUFACTURER),
+    "dashboards.partner_dashboard": ("/partners/{partner}/dashboard", MANAGERS),
+    "dashboards.partner_export": ("/partners/{partner}/dashboard/export/staff.xlsx", MANAGERS),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -85,6 +87,8 @@ PLAIN_ROUTES = {
     "campaigns.trigger_results": ("/campaigns/triggers", MANUFACTURER),
     "api_tokens.token_list": ("/admin/api-tokens/", frozenset({Role.ADMIN})),
     "api_tokens.token_revoke": ("/admin/api-tokens/{api_token}/revoke", frozenset({Role.ADMIN})),
+    "dashboards.channel_dashboard": ("/dashboard", MANUFACTURER),
+    "dashboards.channel_export": ("/dashboard/export/ledger.csv", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.

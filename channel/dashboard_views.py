@@ -1,0 +1,249 @@
+"""The channel manager's and the partner manager's dashboards, and their CSV/XLSX exports."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+)
+from sqlalchemy import select
+
+from channel import dashboards as d
+from channel import exports
+from channel.labels import claim_flag, claim_status, role_label
+from channel.models import PartnerOrganization, Program
+from channel.pool import pool_history
+from channel.postings import pool_account
+from core.db import get_session, utcnow
+from core.i18n import country_name, format_month
+from roles.access import requires
+from roles.permissions import Permission
+
+bp = Blueprint("dashboards", __name__)
+
+#: At most this many months on the engagement chart.
+MAX_MONTHS = 24
+
+
+@dataclass(frozen=True)
+class Window:
+    """The period asked for in the query string: [start, end), and its calendar months."""
+
+    first_day: date
+    last_day: date
+    start: datetime
+    end: datetime
+    months: list[d.Month]
+
+
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _window() -> Window:
+    today = utcnow().date()
+    last_day = _day("to") or today
+    months = d.last_months(last_day)
+    first_day = _day("from") or months[0].start.date()
+    if first_day > last_day:
+        first_day, last_day = last_day, first_day
+    months = [m for m in d.last_months(last_day, MAX_MONTHS) if m.end.date() > first_day]
+    start = datetime.combine(first_day, time.min, tzinfo=UTC)
+    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=UTC)
+    return Window(first_day, last_day, start, end, months)
+
+
+def _filters(partner_id: int | None = None) -> d.Filters:
+    program = request.args.get("program", type=int)
+    country = (request.args.get("country") or "").strip().upper()[:2] or None
+    if partner_id is None:
+        partner_id = request.args.get("partner", type=int)
+    return d.Filters(program_id=program, partner_id=partner_id, country=country)
+
+
+def _point_value():
+    return current_app.config["POINT_VALUE"], current_app.config["POINT_CURRENCY"]
+
+
+def _month_label(month: d.Month) -> str:
+    return format_month(month.start.date())
+
+
+def _engagement_line(db, window: Window, filters: d.Filters) -> list[tuple]:
+    shares = {r.month: r.share for r in d.engagement(db, window.months, filters)}
+    return [(_month_label(m), shares.get(m.key)) for m in window.months]
+
+
+@bp.route("/dashboard")
+@requires(Permission.VIEW_CHANNEL_DASHBOARD)
+def channel_dashboard():
+    db = get_session()
+    window, filters = _window(), _filters()
+    value, currency = _point_value()
+    latest = window.months[-1:]
+    partners = db.execute(
+        select(PartnerOrganization.id, PartnerOrganization.name).order_by(PartnerOrganization.name)
+    ).all()
+    names = dict(partners)
+    points = d.points_summary(db, window.start, window.end, value, filters)
+    budgets = d.budget_use(db, filters)
+    claims = d.claim_figures(db, window.start, window.end, filters)
+    top_partners = d.top_partners(db, window.start, window.end, filters)
+    top_people = d.top_people(db, window.start, window.end, filters)
+    by_partner = sorted(
+        d.engagement(db, latest, filters, by="partner"), key=lambda r: (-r.enrolled, r.group)
+    )[: d.TOP]
+    rows = {
+        "engagement": _engagement_line(db, window, filters),
+        "role": [(role_label(r.group), r.share) for r in d.engagement(db, latest, filters, "role")],
+        "country": [
+            (country_name(r.group), r.share) for r in d.engagement(db, latest, filters, "country")
+        ],
+        "partner": [(names.get(r.group, r.group), r.share) for r in by_partner],
+        "issued": [
+            (_month_label(d.month_of(date.fromisoformat(key + "-01"))), flows["issued"])
+            for key, flows in sorted(points.by_month.items())
+        ],
+        "budget": [(u.name, u.share) for u in budgets if u.budget_points],
+        "status": [(claim_status(s), n) for s, n in sorted(claims.by_status.items())],
+        "flags": [(claim_flag(f), n) for f, n in claims.by_flag.items()],
+        "top_partners": [(p.name, p.points) for p in top_partners],
+        "top_people": [(p.name, p.points) for p in top_people],
+    }
+    return render_template(
+        "channel/dashboard.html",
+        window=window,
+        filters=filters,
+        currency=currency,
+        partners=partners,
+        countries=db.scalars(
+            select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
+        ).all(),
+        programs=db.execute(select(Program.id, Program.name).order_by(Program.name)).all(),
+        rows=rows,
+        points=points,
+        budgets=budgets,
+        training=d.training_completion(db, window.start, window.end, filters),
+        export_args=_export_args(),
+    )
+
+
+def _export_args() -> dict:
+    return {
+        k: v
+        for k, v in request.args.items()
+        if k in ("from", "to", "program", "partner", "country")
+    }
+
+
+def _send(table_or_tables, fmt: str, filename: str):
+    tables = table_or_tables if isinstance(table_or_tables, list) else [table_or_tables]
+    stamp = utcnow().strftime("%Y%m%d")
+    if fmt == "csv":
+        (table,) = tables
+        return Response(
+            stream_with_context(exports.csv_chunks(table)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}-{stamp}.csv"'},
+        )
+    return send_file(
+        exports.xlsx_file(tables),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{filename}-{stamp}.xlsx",
+    )
+
+
+CHANNEL_TABLES = (
+    "engagement",
+    "engagement-role",
+    "engagement-partner",
+    "engagement-country",
+    "points",
+    "budget",
+    "claims",
+    "partners",
+    "people",
+    "ledger",
+)
+
+
+@bp.route("/dashboard/export/<table>.<fmt>")
+@requires(Permission.VIEW_CHANNEL_DASHBOARD)
+def channel_export(table, fmt):
+    if table not in CHANNEL_TABLES or fmt not in exports.FORMATS:
+        abort(404)
+    db = get_session()
+    window, filters = _window(), _filters()
+    if table.startswith("engagement"):
+        by = table.partition("-")[2] or None
+        data = exports.engagement_table(db, window.months, filters, by)
+    elif table == "points":
+        data = exports.points_table(db, window.start, window.end, _point_value()[0], filters)
+    elif table == "budget":
+        data = exports.budget_table(db, filters)
+    elif table == "claims":
+        data = exports.claims_table(db, window.start, window.end, filters)
+    elif table in ("partners", "people"):
+        data = exports.leaders_table(db, window.start, window.end, filters, table == "people")
+    else:
+        data = exports.ledger_table(db, window.start, window.end, filters)
+    return _send(data, fmt, table)
+
+
+# ---------------------------------------------------------------- the partner manager's
+
+
+@bp.route("/partners/<int:partner_id>/dashboard")
+@requires(Permission.VIEW_PARTNER_EARNINGS)
+def partner_dashboard(partner):
+    db = get_session()
+    window = _window()
+    filters = d.Filters(partner_id=partner.id)
+    return render_template(
+        "channel/dashboard_partner.html",
+        partner=partner,
+        window=window,
+        rows={
+            "engagement": _engagement_line(db, window, filters),
+            "role": [
+                (role_label(r.group), r.share)
+                for r in d.engagement(db, window.months[-1:], filters, "role")
+            ],
+        },
+        earnings=d.staff_earnings(db, partner.id, window.start, window.end),
+        pool=d.pool_figures(db, partner.id, window.start, window.end),
+        distributions=[e for e in pool_history(db, partner) if e.kind == "transfer"][:10],
+        pending=d.pending_approvals(db, partner),
+        tier=d.tier_progress(db, partner, utcnow()),
+        export_args={k: v for k, v in _export_args().items() if k in ("from", "to")},
+    )
+
+
+PARTNER_TABLES = ("staff", "engagement-role", "pool")
+
+
+@bp.route("/partners/<int:partner_id>/dashboard/export/<table>.<fmt>")
+@requires(Permission.VIEW_PARTNER_EARNINGS)
+def partner_export(partner, table, fmt):
+    if table not in PARTNER_TABLES or fmt not in exports.FORMATS:
+        abort(404)
+    db = get_session()
+    window = _window()
+    if table == "staff":
+        data = exports.staff_table(db, partner.id, window.start, window.end)
+    elif table == "engagement-role":
+        data = exports.engagement_table(db, window.months, d.Filters(partner_id=partner.id), "role")
+    else:
+        data = exports.ledger_table(db, window.start, window.end, account=pool_account(partner.id))
+    return _send(data, fmt, f"{table}-{partner.id}")

@@ -1,0 +1,187 @@
+"""Dashboard figures against a small constructed data set whose answers are known by hand."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from channel import dashboards as d
+from channel.postings import Line, pool_account, post
+from roles.permissions import Role
+from tests.channel.conftest import EVER, OCT, OCT_KEY, SEPT, SEPT_KEY
+
+
+def _by(rows):
+    return {(r.month, r.group): (r.enrolled, r.active, r.share) for r in rows}
+
+
+def test_last_months_are_twelve_calendar_months_ending_with_this_one():
+    months = d.last_months(date(2026, 2, 15))
+    assert [m.key for m in months][:2] == ["2025-03", "2025-04"]
+    assert months[-1].key == "2026-02"
+    assert months[-1].end == datetime(2026, 3, 1, tzinfo=UTC)
+    assert len(months) == 12
+
+
+def test_engagement_per_role_and_month(db, known):
+    months = [d.month_of(SEPT.date()), d.month_of(OCT.date())]
+    rows = _by(d.engagement(db, months, by="role"))
+    assert rows == {
+        (SEPT_KEY, "seller"): (2, 1, Decimal("50.0")),
+        (SEPT_KEY, "technician"): (1, 1, Decimal("100.0")),
+        (OCT_KEY, "seller"): (3, 2, Decimal("66.7")),
+    }
+
+
+def test_engagement_overall_by_partner_and_by_country(db, known):
+    months = [d.month_of(SEPT.date()), d.month_of(OCT.date())]
+    assert _by(d.engagement(db, months)) == {
+        (SEPT_KEY, None): (3, 2, Decimal("66.7")),
+        (OCT_KEY, None): (3, 2, Decimal("66.7")),
+    }
+    by_partner = _by(d.engagement(db, months, by="partner"))
+    assert by_partner[(OCT_KEY, known.riga.id)] == (2, 1, Decimal("50.0"))
+    assert by_partner[(OCT_KEY, known.warsaw.id)] == (1, 1, Decimal("100.0"))
+    by_country = _by(d.engagement(db, months, d.Filters(country="PL"), by="country"))
+    assert by_country == {(OCT_KEY, "PL"): (1, 1, Decimal("100.0"))}
+
+
+def test_points_issued_redeemed_expired_outstanding_and_liability(db, known):
+    summary = d.points_summary(db, *EVER, Decimal("0.01"))
+    assert (summary.issued, summary.redeemed, summary.expired) == (600, -50, -20)
+    assert summary.outstanding == 530
+    assert summary.liability == Decimal("5.30")
+    assert d.balances_total(db) == d.outstanding_points(db, None)
+    riga = d.points_summary(db, *EVER, Decimal("0.01"), d.Filters(partner_id=known.riga.id))
+    assert (riga.issued, riga.outstanding) == (500, 430)
+
+
+def test_budget_used_per_program(db, known):
+    (use,) = [u for u in d.budget_use(db) if u.program_id == known.program.id]
+    assert (use.budget_points, use.used_points, use.share) == (1000, 600, Decimal("60.0"))
+    assert use.used_money == Decimal("6.00")
+
+
+def test_claims_by_status_and_fraud_flag(db, known):
+    figures = d.claim_figures(db, *EVER)
+    assert figures.by_status == {"pending": 1}
+    assert figures.by_flag == {"burst": 1}
+    assert d.claim_figures(db, *EVER, d.Filters(country="PL")).by_status == {}
+
+
+def test_top_partners_and_people_by_points_earned(db, known):
+    assert [(p.name, p.points) for p in d.top_partners(db, *EVER)] == [
+        ("Riga Heat", 500),
+        ("Warsaw Heat", 100),
+    ]
+    assert [(p.name, p.points) for p in d.top_people(db, *EVER)] == [
+        ("Seller One", 300),
+        ("Tech One", 200),
+        ("Seller Three", 100),
+    ]
+
+
+def test_training_completion_among_enrolled_people(db, known):
+    september = d.month_of(SEPT.date())
+    training = d.training_completion(db, september.start, september.end)
+    assert (training.enrolled, training.trained, training.share) == (3, 1, Decimal("33.3"))
+
+
+def test_partner_view_staff_earnings_pool_and_pending(db, known):
+    rows = d.staff_earnings(db, known.riga.id, *EVER)
+    assert [(r.role, r.people, r.points) for r in rows] == [
+        ("seller", 1, 300),
+        ("technician", 1, 200),
+    ]
+    post(
+        db,
+        "known:pool",
+        [
+            Line(
+                account=pool_account(known.riga.id),
+                points=80,
+                kind="earn",
+                partner_id=known.riga.id,
+                to_pool=True,
+            )
+        ],
+    )
+    from channel.pool import distribute
+
+    distribute(db, known.riga, known.s2, 30, actor_id=known.s1.id, note="Thanks", request_key="k")
+    pool = d.pool_figures(db, known.riga.id, *EVER)
+    assert (pool.available, pool.received, pool.distributed) == (50, 80, 30)
+    pending = d.pending_approvals(db, known.riga)
+    assert pending.claims == 1
+    assert pending.programs == [known.program]  # offered, not yet decided
+
+
+def test_tier_progress_names_what_the_next_tier_needs(db, known):
+    from channel.tiers import TierThreshold
+    from tests.builders import make_tier
+
+    silver = make_tier(db, "silver", 2)
+    db.add(TierThreshold(tier_id=silver.id, metric="points", minimum=Decimal(1000)))
+    db.flush()
+    progress = d.tier_progress(db, known.riga, datetime.now(UTC) + timedelta(days=1))
+    assert progress.tier is None and progress.next_tier == silver
+    (step,) = progress.steps
+    assert (step.metric, step.current, step.missing) == ("points", Decimal(500), Decimal(500))
+
+
+# ---------------------------------------------------------------- the pages
+
+
+def test_the_channel_dashboard_shows_charts_with_their_numbers(client, world, known):
+    from tests.builders import login_as
+
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.get(
+        "/dashboard", query_string={"from": SEPT.date().replace(day=1).isoformat()}
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.count("<svg") >= 5
+    assert 'direction="ltr"' in body
+    assert "66.7%" in body  # the share of enrolled people active in October
+    assert "Seller One" in body and "€5.30" in body
+
+
+def test_the_dashboard_reads_right_to_left_in_persian_digits(client, db, world, known):
+    from tests.builders import login_as
+
+    manager = world.people[Role.CHANNEL_MANAGER]
+    manager.language = "fa"
+    db.commit()
+    login_as(client, manager)
+    body = client.get(
+        "/dashboard", query_string={"from": SEPT.date().replace(day=1).isoformat()}
+    ).get_data(as_text=True)
+    assert 'dir="rtl"' in body and 'direction="rtl"' in body
+    assert "۶۶٫۷" in body
+
+
+def test_a_partner_manager_sees_their_staff_pool_pending_and_next_tier(client, known):
+    from tests.builders import login_as
+
+    login_as(client, known.manager)
+    response = client.get(
+        f"/partners/{known.riga.id}/dashboard", query_string={"from": "2000-01-01"}
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "1 claim waiting for review" in body
+    assert "Winter push" in body  # offered, waiting for their decision
+    assert "Warsaw Heat" not in body
+    assert client.get(f"/partners/{known.warsaw.id}/dashboard").status_code == 404
+
+
+def test_month_labels_follow_each_readers_language(client, db, world, known):
+    from tests.builders import login_as
+
+    january = {"from": datetime.now(UTC).date().replace(month=1, day=1).isoformat()}
+    manager = world.people[Role.CHANNEL_MANAGER]
+    for language, month in (("he", "ינו׳"), ("lv", "janv."), ("en", "Jan")):
+        manager.language = language
+        db.commit()
+        login_as(client, manager)
+        body = client.get("/dashboard", query_string=january).get_data(as_text=True)
+        assert month in body, language
