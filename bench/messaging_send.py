@@ -10,6 +10,7 @@ it actually held is printed against the one configured.
 """
 
 import argparse
+import logging
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+
+logging.getLogger("alembic").setLevel(logging.WARNING)
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
 from messaging.cli import _deliver  # noqa: E402

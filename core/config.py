@@ -81,6 +81,8 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "MESSAGING_MAX_ATTEMPTS": int(environ.get("MESSAGING_MAX_ATTEMPTS", 8)),
         #: Messages one worker process keeps in flight at once (threads).
         "MESSAGING_WORKER_THREADS": int(environ.get("MESSAGING_WORKER_THREADS", 4)),
+        #: Messages a worker thread leases at once when no carrier pacing applies.
+        "MESSAGING_LEASE_BATCH": int(environ.get("MESSAGING_LEASE_BATCH", 10)),
         #: A message being sent is leased for this long: should its worker die, it is due
         #: again afterwards. Keep it well above TWILIO_TIMEOUT_SECONDS plus pacing waits.
         "MESSAGING_LEASE_SECONDS": int(environ.get("MESSAGING_LEASE_SECONDS", 120)),

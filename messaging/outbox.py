@@ -1,9 +1,10 @@
 """The one place that writes outbox rows, and delivery of pending rows through a transport."""
 
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, insert, literal, select, text
+from sqlalchemy import bindparam, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -125,9 +126,9 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
-def _claim_next(session: Session, now) -> tuple[OutboxMessage | None, str | None]:
-    """The next message due, locked so other workers skip it (SKIP LOCKED on PostgreSQL),
-    with why its channel may not be used for its person (opted out, failed for good)."""
+def _claim_due(session: Session, now, limit: int = 1) -> list[tuple[OutboxMessage, str | None]]:
+    """The next messages due, locked so other workers skip them (SKIP LOCKED on PostgreSQL),
+    each with why its channel may not be used for its person (opted out, failed for good)."""
     stmt = (
         select(OutboxMessage, func.coalesce(_opted_out, _blocked))
         .where(
@@ -135,12 +136,11 @@ def _claim_next(session: Session, now) -> tuple[OutboxMessage | None, str | None
             (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
         )
         .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
-        .limit(1)
+        .limit(limit)
     )
     if session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-    row = session.execute(stmt).first()
-    return (row[0], row[1]) if row else (None, None)
+    return [(row[0], row[1]) for row in session.execute(stmt)]
 
 
 _opted_out = (
@@ -178,6 +178,92 @@ def _wait_until(session: Session, message: OutboxMessage, policy: Policy, now):
     return None, None
 
 
+def _ready(session: Session, message: OutboxMessage, refused, policy: Policy, now) -> bool:
+    """Whether `message` goes now. One that must wait (quiet hours, weekly cap) gets a later
+    `next_attempt_at` and stays pending; one for a channel the person opted out of or that
+    failed for good is not sent there but falls back to their next channel."""
+    until, why = _wait_until(session, message, policy, now)
+    if until is not None:
+        message.next_attempt_at = until
+        message.note = f"{why}: waits until {until:%Y-%m-%d %H:%M} UTC"
+        return False
+    if refused:
+        message.status = "failed"
+        fall_back(session, message, refused)
+        return False
+    message.attempts += 1
+    return True
+
+
+def send_one(transport: Transport, message) -> tuple[str, object]:
+    """("sent", (provider id, status)), ("transient", code) or ("permanent", code)."""
+    try:
+        return "sent", transport.send(message)
+    except TransientFailure as failure:
+        return "transient", failure.code
+    except PermanentFailure as failure:
+        return "permanent", failure.code
+
+
+def record_outcome(session, message, outcome, *, max_attempts: int, rng=None) -> str:
+    """Write what the provider said about `message` (a row or an `InFlight` copy of one);
+    returns its new status. The caller commits at once: until then a crash repeats it."""
+    kind, value = outcome
+    if kind == "permanent":
+        row = session.get(OutboxMessage, message.id)
+        record_permanent_failure(session, row, value)
+        session.flush()
+        return "failed"
+    now = utcnow()
+    if kind == "sent":
+        provider_id, provider_status = value
+        values = {
+            "status": "sent",
+            "provider_id": provider_id,
+            "provider_status": provider_status,
+            "sent_at": now,
+            "status_at": now,
+            "last_error": None,
+            "next_attempt_at": None,
+        }
+    elif message.attempts >= max_attempts:
+        values = {"status": "failed", "last_error": value[:255]}
+    else:
+        retry = now + backoff(message.attempts, rng or random.Random())
+        values = {"last_error": value[:255], "next_attempt_at": retry}
+    if isinstance(message, OutboxMessage):
+        for name, value in values.items():
+            setattr(message, name, value)
+    else:  # a leased copy: one plain UPDATE, built once, no unit of work
+        session.execute(_OUTCOME_UPDATES[frozenset(values)], {**values, "message_id": message.id})
+    return values.get("status", "pending")
+
+
+def _outcome_update(*columns: str):
+    table = OutboxMessage.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("message_id"))
+        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+    )
+
+
+_OUTCOME_COLUMNS = (
+    (
+        "status",
+        "provider_id",
+        "provider_status",
+        "sent_at",
+        "status_at",
+        "last_error",
+        "next_attempt_at",
+    ),
+    ("status", "last_error"),
+    ("last_error", "next_attempt_at"),
+)
+_OUTCOME_UPDATES = {frozenset(columns): _outcome_update(*columns) for columns in _OUTCOME_COLUMNS}
+
+
 def deliver_next(
     session: Session,
     transport: Transport,
@@ -187,56 +273,58 @@ def deliver_next(
     rng: random.Random | None = None,
     policy: Policy | None = None,
     pacer: Pacer | None = None,
-    lease: timedelta | None = None,
 ) -> OutboxMessage | None:
-    """Send the next due message; the caller commits at once, keeping the duplicate window small.
-
-    A message that must wait (quiet hours, weekly cap) gets a later `next_attempt_at` and
-    stays pending; one for a channel the person opted out of or that failed for good is not
-    sent there but falls back to their next channel.
-
-    With a `lease`, the message is first committed as in flight (due again only when the
-    lease runs out, should this worker die), so no transaction stays open while the provider
-    answers and several workers, or threads, overlap their waits; a crash then repeats a
-    message only if the provider had already taken it, the same window as without a lease.
-    """
-    message, refused = _claim_next(session, now)
-    if message is None:
+    """Send the next due message within the caller's transaction (which commits at once);
+    returns it, sent, failed or waiting, or None when nothing is due."""
+    claimed = _claim_due(session, now)
+    if not claimed:
         return None
-    until, why = _wait_until(session, message, policy or Policy(), now)
-    if until is not None:
-        message.next_attempt_at, message.note = (
-            until,
-            f"{why}: waits until {until:%Y-%m-%d %H:%M} UTC",
-        )
-        session.flush()
-        return message
-    if refused:
-        message.status = "failed"
-        fall_back(session, message, refused)
-        session.flush()
-        return message
-    message.attempts += 1
-    if lease is not None:
-        message.next_attempt_at = now + lease
-        session.commit()
-    if pacer is not None:
-        pacer.wait(message)
-    try:
-        message.provider_id, message.provider_status = transport.send(message)
-    except TransientFailure as failure:
-        message.last_error = failure.code[:255]
-        if message.attempts >= max_attempts:
-            message.status = "failed"
-        else:
-            message.next_attempt_at = now + backoff(message.attempts, rng or random.Random())
-    except PermanentFailure as failure:
-        record_permanent_failure(session, message, failure.code)
-    else:
-        message.status, message.sent_at, message.last_error = "sent", utcnow(), None
-        message.status_at, message.next_attempt_at = message.sent_at, None
+    message, refused = claimed[0]
+    if _ready(session, message, refused, policy or Policy(), now):
+        if pacer is not None:
+            pacer.wait(message)
+        outcome = send_one(transport, message)
+        record_outcome(session, message, outcome, max_attempts=max_attempts, rng=rng)
     session.flush()
     return message
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A leased message as the transports need it, detached from any session."""
+
+    id: int
+    person_id: int | None
+    channel: str
+    recipient: str
+    kind: str
+    subject: str | None
+    body: str
+    segments: int
+    attempts: int
+
+    @classmethod
+    def of(cls, message: OutboxMessage) -> "InFlight":
+        return cls(**{name: getattr(message, name) for name in cls.__dataclass_fields__})
+
+
+def lease_due(
+    session: Session, *, now, policy: Policy, lease: timedelta, limit: int
+) -> tuple[list[InFlight], int]:
+    """Take up to `limit` due messages in one short transaction: each one that goes now is
+    leased (due again only when the lease runs out, should this worker die). Returns those
+    and how many messages were handled in all (waiting and fallen-back ones included).
+
+    The provider is called outside any transaction and each outcome is committed on its
+    own right after, so a crash repeats at most the message the provider had just taken."""
+    claimed = _claim_due(session, now, limit)
+    flights = []
+    for message, refused in claimed:
+        if _ready(session, message, refused, policy, now):
+            message.next_attempt_at = now + lease
+            flights.append(InFlight.of(message))
+    session.commit()
+    return flights, len(claimed)
 
 
 def record_permanent_failure(session: Session, message: OutboxMessage, code: str) -> None:
