@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -181,6 +182,8 @@ class Program(Base):
     budget_points: Mapped[int | None] = mapped_column(Integer)
     cap_per_person_month: Mapped[int | None] = mapped_column(Integer)
     cap_per_partner: Mapped[int | None] = mapped_column(Integer)
+    #: Staff see where they stand among peers in their role (and hear when they reach the top).
+    show_leaderboard: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Bumped by every change made after the program was first offered.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from channel.approvals import current_decision, targeted_roles
+from channel.audit import record as record_audit
 from channel.forms import ProgramForm, SchemeForm
 from channel.models import AuditEntry, PartnerOrganization, ProductGroup, Program, Tier
 from channel.programs import (
@@ -185,6 +186,29 @@ def program_detail(program):
         roles=sorted(targeted_roles(program, program.version)),
         role_labels=ROLE_LABELS,
     )
+
+
+@bp.route("/<int:program_id>/leaderboard", methods=["POST"])
+@requires(Permission.MANAGE_PROGRAMS)
+def program_leaderboard(program):
+    """Show staff, or stop showing, where they stand among peers in their role."""
+    shown = request.form.get("show") == "1"
+
+    def change(db):
+        record_audit(
+            db,
+            program=program,
+            actor_id=current_user.id,
+            action="changed",
+            field="show_leaderboard",
+            previous=program.show_leaderboard,
+            new=shown,
+        )
+        program.show_leaderboard = shown
+
+    done = _("Staff now see where they stand.") if shown else _("The leaderboard is hidden.")
+    attempt(change, done=done)
+    return redirect(url_for("programs.program_detail", program_id=program.id))
 
 
 @bp.route("/<int:program_id>/<any(offer, launch, close):step>", methods=["POST"])

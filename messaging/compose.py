@@ -16,18 +16,8 @@ from sqlalchemy.orm import Session
 from messaging.outbox import enqueue
 from messaging.policy import address, usable_channels
 from messaging.segments import SegmentCount, count_segments
-from roles.permissions import Role
+from roles.permissions import ROLE_ORDER
 
-#: A person with several roles gets the message of the first of theirs in this order.
-ROLE_ORDER = (
-    Role.TECHNICIAN,
-    Role.ENGINEER,
-    Role.SELLER,
-    Role.PROCUREMENT,
-    Role.PARTNER_MANAGER,
-    Role.CHANNEL_MANAGER,
-    Role.ADMIN,
-)
 #: The channel whose template a channel borrows when it has none of its own.
 TEXT_OF = {"whatsapp": "sms", "inapp": "sms", "email": "sms", "sms": "sms"}
 

@@ -16,6 +16,7 @@ TRIGGER_LABELS = {
     "inactive": _l("Inactive: one next step for their role"),
     "expiring": _l("Points about to expire"),
     "tier_reached": _l("Their company reached a higher tier"),
+    "leaderboard": _l("Reached the top three of their role (when the leaderboard is shown)"),
 }
 DAYS_LABELS = {
     "approval_request": _l("Remind after (days)"),

@@ -170,6 +170,7 @@ TRIGGERS = (
     "inactive",
     "expiring",
     "tier_reached",
+    "leaderboard",
 )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision, programs_for_partner
+from channel.leaderboard import PODIUM, standing
 from channel.models import Enrollment, PartnerOrganization, Product, Program
 from channel.postings import balance_of, person_account
 from messaging.compose import ROLE_ORDER, render_for
@@ -80,11 +81,39 @@ def _points_nudges(session: Session, entries, *, occasion: str, skus, skip=froze
 
 
 def on_points_earned(_sender, *, session, activity, entries) -> None:
+    _podium_nudges(session, entries)
     # A claim's points are told once for the whole claim (`on_claim_decided`); an enrolment's
     # welcome bonus comes with the enrolment message.
     if activity.claim_id is not None or activity.kind == "enrolment":
         return
     _points_nudges(session, entries, occasion=f"activity:{activity.id}", skus=[activity.sku])
+
+
+def _podium_nudges(session: Session, entries) -> None:
+    """Someone whose new points lift them into the top three of their role, in a program
+    that shows its leaderboard, hears it once for each place reached."""
+    for person_id, (points, program_ids) in person_earnings(entries).items():
+        if points <= 0:
+            continue
+        person = session.get(Person, person_id)
+        for program_id in sorted(program_ids):
+            program = session.get(Program, program_id)
+            if not enabled_in(session, "leaderboard", [program_id]):
+                continue
+            place = standing(session, program, person)
+            if place is None or place.rank > PODIUM or place.of < 2:
+                continue
+            send_once(
+                session,
+                person,
+                "leaderboard",
+                "leaderboard",
+                occasion=f"podium:{program_id}:{place.rank}",
+                program_id=program_id,
+                rank=place.rank,
+                of=place.of,
+                program=program,
+            )
 
 
 def on_claim_decided(_sender, *, session, claim, entries, actor_id) -> None:

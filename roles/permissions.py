@@ -16,6 +16,18 @@ class Role(StrEnum):
     PROCUREMENT = "procurement"
 
 
+#: A person with several roles is addressed, and ranked among peers, by the first of theirs
+#: in this order.
+ROLE_ORDER = (
+    Role.TECHNICIAN,
+    Role.ENGINEER,
+    Role.SELLER,
+    Role.PROCUREMENT,
+    Role.PARTNER_MANAGER,
+    Role.CHANNEL_MANAGER,
+    Role.ADMIN,
+)
+
 #: Roles held by the manufacturer's own people (who belong to no partner organization).
 MANUFACTURER_ROLES = frozenset({Role.CHANNEL_MANAGER, Role.ADMIN})
 #: Roles held by a partner organization's people.

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from channel.claims import Claim
+from channel.leaderboard import standings
 from channel.postings import balance_of, person_account, points_expiring, points_lifetime
 from channel.rewards import Reward
 from core.config import LANGUAGES
@@ -188,6 +189,7 @@ def my_home():
         next_kinds=list(dict.fromkeys(next_kinds)),
         claims=claims,
         within_reach=within_reach,
+        standings=standings(db, person),
         as_of=now,
     )
 

@@ -75,6 +75,7 @@ def test_a_channel_manager_switches_a_programs_triggers_and_sets_their_days(clie
         "approval_request",
         "inactive",
         "tier_reached",
+        "leaderboard",
     }
     assert (choices["inactive"].days, choices["expiring"].days) == (30, 7)
     refused = client.post(f"/programs/{program.id}/nudges", data={**data, "days_inactive": "0"})
