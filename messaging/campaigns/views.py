@@ -25,7 +25,7 @@ from messaging.campaigns.operations import (
     schedule_campaign,
     send_campaign,
 )
-from messaging.campaigns.results import results, trigger_sources
+from messaging.campaigns.results import delivery, engagement, results, trigger_sources
 from messaging.campaigns.sending import Prices, preview
 from messaging.models import Treatment
 from messaging.policy import zone
@@ -48,6 +48,23 @@ STATUS_LABELS = {
 @bp.app_template_global()
 def campaign_status(status: str) -> str:
     return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_global()
+def recent_campaign_results(limit: int = 5):
+    """The latest sent campaigns with their delivery and engagement, for the dashboard."""
+    db = get_session()
+    window = current_app.config["ATTRIBUTION_WINDOW_DAYS"]
+    sent = db.scalars(
+        select(Campaign)
+        .where(Campaign.status == "sent")
+        .order_by(Campaign.sent_at.desc(), Campaign.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        (c, delivery(db, f"campaign:{c.id}"), engagement(db, f"campaign:{c.id}", window))
+        for c in sent
+    ]
 
 
 @bp.app_template_global()

@@ -1,5 +1,6 @@
 """Dashboard figures against a small constructed data set whose answers are known by hand."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -185,3 +186,45 @@ def test_month_labels_follow_each_readers_language(client, db, world, known):
         login_as(client, manager)
         body = client.get("/dashboard", query_string=january).get_data(as_text=True)
         assert month in body, language
+
+
+def test_the_channel_dashboard_lists_the_latest_campaigns_results(client, db, world):
+    from core.db import utcnow
+    from messaging.campaigns.models import Campaign, CampaignVariant
+    from messaging.models import OutboxMessage
+    from roles.permissions import Role
+    from tests.builders import login_as
+
+    campaign = Campaign(
+        name="Spring boilers",
+        seed=7,
+        status="sent",
+        sent_at=utcnow(),
+        variants=[CampaignVariant(language="en", role="", body="Hi")],
+    )
+    db.add(campaign)
+    db.flush()
+    for person, provider_status in (
+        (world.people[Role.SELLER], "delivered"),
+        (world.people[Role.TECHNICIAN], "sent"),
+    ):
+        db.add(
+            OutboxMessage(
+                person_id=person.id,
+                channel="sms",
+                recipient=person.phone,
+                kind="campaign",
+                body="Hi",
+                status="sent",
+                provider_status=provider_status,
+                sent_at=utcnow(),
+                source=f"campaign:{campaign.id}",
+            )
+        )
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get("/dashboard").get_data(as_text=True)
+    row = page[page.index(f"/campaigns/{campaign.id}/results") :]
+    assert "Spring boilers" in row
+    cells = re.findall(r'<td data-label="(?:Sent|Delivered)">([^<]*)</td>', row)
+    assert cells[:2] == ["2", "1"]
