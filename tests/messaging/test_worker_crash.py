@@ -104,11 +104,18 @@ def test_a_killed_worker_loses_nothing(postgres_app):
         while sent() < MESSAGES and time.monotonic() < deadline:
             worker = start_worker(app.config["DATABASE_URL"], fake)
             before = sent()
-            while sent() - before < 150 and worker.poll() is None and time.monotonic() < deadline:
+            while (
+                sent() - before < 150
+                and sent() < MESSAGES
+                and worker.poll() is None
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.05)
             if sent() < MESSAGES:
                 worker.send_signal(signal.SIGKILL)
                 kills += 1
+            else:
+                worker.terminate()  # all sent: no need to wait for its --stop-after
             worker.wait(timeout=30)
         received = Counter(request["Body"] for request in fake.received)
     assert sent() == MESSAGES
