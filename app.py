@@ -31,6 +31,7 @@ from core.i18n import (
     select_timezone,
     text_direction,
 )
+from core.logs import configure_logging
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -41,7 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     _require_secret_key(app)
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(app.config["LOG_FORMAT"])
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # twilio logs every request's headers and form (phone numbers, message text) at INFO.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)

@@ -39,6 +39,8 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "UPLOAD_FOLDER": environ.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
         #: None means: secure unless running with --debug or in tests.
         "SESSION_COOKIE_SECURE": _flag(environ, "SESSION_COOKIE_SECURE", None),
+        #: "json": one JSON object a log line, for a log collector; else plain lines.
+        "LOG_FORMAT": environ.get("LOG_FORMAT", "text"),
         #: Redirect plain HTTP to HTTPS in the app (off by default: usually the proxy does).
         "FORCE_HTTPS": _flag(environ, "FORCE_HTTPS", False),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -57,3 +57,25 @@ def test_every_page_carries_a_strict_content_security_policy(client):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_logs_mask_phone_numbers_whoever_logs_them():
+    import io
+    import json
+    import logging
+
+    from core.logs import configure_logging
+
+    for log_format in ("text", "json"):
+        stream = io.StringIO()
+        handler = configure_logging(log_format, stream)
+        try:
+            logging.getLogger("some.library").warning(
+                "sent to %s and whatsapp:%s", "+37120000001", "+972542345679"
+            )
+        finally:
+            logging.getLogger().removeHandler(handler)
+        line = stream.getvalue().strip().splitlines()[-1]
+        message = json.loads(line)["message"] if log_format == "json" else line
+        assert "sent to +371…01 and whatsapp:+972…79" in message
+        assert "20000001" not in line and "2345679" not in line
