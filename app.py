@@ -59,10 +59,14 @@ def create_app(config: dict | None = None) -> Flask:
     _register_errors(app)
 
     from channel.earning import connect_handlers as connect_channel_handlers
+    from channel.privacy import connect_handlers as connect_channel_privacy
     from messaging.notifications import connect_handlers as connect_messaging_handlers
+    from messaging.privacy import connect_handlers as connect_messaging_privacy
 
     connect_channel_handlers()
     connect_messaging_handlers()
+    connect_channel_privacy()
+    connect_messaging_privacy()
 
     @app.get("/sw.js")
     def service_worker():
@@ -176,7 +180,7 @@ def _register_cli(app: Flask) -> None:
     from core.cli import db_cli, translate_cli
     from messaging.campaigns.cli import send_campaigns_command
     from messaging.cli import messaging_cli
-    from roles.cli import create_user_command
+    from roles.cli import create_user_command, privacy_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(translate_cli)
@@ -187,6 +191,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(tiers_cli)
     app.cli.add_command(import_sales_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(privacy_cli)
     app.cli.add_command(api_cli)
 
 
