@@ -23,11 +23,12 @@ from channel.claims import (
     Claim,
     ClaimDetails,
     approve_claim,
+    referred_partner_id,
     reject_claim,
     return_claim,
     submit_claim,
 )
-from channel.models import PartnerOrganization, Product
+from channel.models import Product
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.uploads import proof_path, store_proof
 from core.db import get_session, utcnow
@@ -61,21 +62,6 @@ def _return_window() -> timedelta:
     return timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
 
 
-def _referred(legal_id: str) -> int | None:
-    """The company brought in, found by its registration number (preferably in our country)."""
-    legal_id = "".join(legal_id.split()).upper()
-    if not legal_id:
-        return None
-    matches = (
-        get_session()
-        .scalars(select(PartnerOrganization).where(PartnerOrganization.legal_id == legal_id))
-        .all()
-    )
-    own_country = current_user.partner.country if current_user.partner else None
-    matches.sort(key=lambda partner: partner.country != own_country)
-    return matches[0].id if matches else None
-
-
 def _details(kind: str, form) -> ClaimDetails:
     lines = []
     for n in range(LINE_ROWS):
@@ -89,7 +75,9 @@ def _details(kind: str, form) -> ClaimDetails:
     if colleague and percent:
         shares = {current_user.id: 100 - percent, colleague: percent}
     return ClaimDetails(
-        referred_partner_id=_referred(form.get("referred_legal_id", ""))
+        referred_partner_id=referred_partner_id(
+            get_session(), form.get("referred_legal_id"), current_user
+        )
         if kind == "referral"
         else None,
         kind=kind,

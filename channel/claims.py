@@ -280,6 +280,20 @@ FRAUD_RULES = {
 # ---------------------------------------------------------------- submitting and deciding
 
 
+def referred_partner_id(session: Session, legal_id: str | None, person: Person) -> int | None:
+    """The company a referral brought in, found by its registration or VAT number (spaces
+    and case ignored), preferring one in the referrer's own country."""
+    legal_id = "".join((legal_id or "").split()).upper()
+    if not legal_id:
+        return None
+    matches = session.scalars(
+        select(PartnerOrganization).where(PartnerOrganization.legal_id == legal_id)
+    ).all()
+    own_country = person.partner.country if person.partner else None
+    matches.sort(key=lambda partner: partner.country != own_country)
+    return matches[0].id if matches else None
+
+
 def submit_claim(
     session: Session,
     person: Person,

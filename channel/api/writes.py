@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app, jsonify, request
-from sqlalchemy import select
 
 from channel.api.blueprint import bp, require_write
 from channel.api.errors import ApiError, error_body
@@ -24,8 +23,7 @@ from channel.api.schemas import (
     SalesLinesInSchema,
     SalesReportSchema,
 )
-from channel.claims import ClaimDetails, submit_claim
-from channel.models import PartnerOrganization
+from channel.claims import ClaimDetails, referred_partner_id, submit_claim
 from channel.rewards import Reward, redeem
 from channel.sales_import import import_sales
 from core.db import get_session, utcnow
@@ -79,20 +77,6 @@ def _staff(person_id: int) -> Person:
     return person
 
 
-def _referred(legal_id: str | None, own: Person) -> int | None:
-    legal_id = "".join((legal_id or "").split()).upper()
-    if not legal_id:
-        return None
-    matches = (
-        get_session()
-        .scalars(select(PartnerOrganization).where(PartnerOrganization.legal_id == legal_id))
-        .all()
-    )
-    own_country = own.partner.country if own.partner else None
-    matches.sort(key=lambda partner: partner.country != own_country)
-    return matches[0].id if matches else None
-
-
 def _claim_out(claim) -> dict:
     return ClaimSchema().dump(
         {
@@ -133,7 +117,7 @@ def claim_create(claim, **headers):
         amount=Decimal(amount) if amount is not None else Decimal(0),
         due_on=claim["due_on"],
         shares={share["person_id"]: share["percent"] for share in claim["shares"]},
-        referred_partner_id=_referred(claim["referred_legal_id"], person)
+        referred_partner_id=referred_partner_id(get_session(), claim["referred_legal_id"], person)
         if claim["kind"] == "referral"
         else None,
     )
