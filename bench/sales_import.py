@@ -1,12 +1,19 @@
 """Benchmark: importing sell-out lines against a plain bulk INSERT of the same rows.
 
-Runs both side by side in one process, on SQLite and on PostgreSQL, each in a database of
-its own, and prints lines per second and the ratio (import time / bulk insert time).
+Runs side by side in one process, on SQLite and on PostgreSQL, and prints lines per second
+and the ratio (import time / bulk insert time). Two more timings, in a second database set
+up the same way, split the import into what bounds it:
+
+- writes only: the very rows the import wrote (claims, claim lines, activities, ledger
+  entries), written again through the same bulk path with no logic at all;
+- logic only: the import with its row writes left out (reading, matching, the rules
+  engine, building the rows), rolled back.
 
     .venv/bin/python bench/sales_import.py --rows 100000
 """
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -21,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app  # noqa: E402
 from channel.programs import launch_program  # noqa: E402
 from channel.sales_import import import_sales, read_sales  # noqa: E402
+from core.bulk import BulkWriter  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
 from roles.permissions import Role  # noqa: E402
@@ -107,39 +115,115 @@ def import_seconds(app, data: bytes) -> tuple[float, object]:
         return time.perf_counter() - started, report
 
 
-def run(kind: str, rows: int, workdir: Path) -> None:
+@contextlib.contextmanager
+def bulk_writes(replacement):
+    """Every `BulkWriter.insert` of the block goes through `replacement(original, ...)`."""
+    original = BulkWriter.insert
+    BulkWriter.insert = lambda writer, table, columns, rows: replacement(
+        original, writer, table, columns, rows
+    )
+    try:
+        yield
+    finally:
+        BulkWriter.insert = original
+
+
+def import_recording(app, data: bytes) -> tuple[float, object, list]:
+    """The import, timed, with the rows it wrote (the recording costs a list per call)."""
+    written = []
+
+    def record(original, writer, table, columns, rows):
+        rows = list(rows)
+        written.append((table, columns, rows))
+        original(writer, table, columns, rows)
+
+    with bulk_writes(record):
+        seconds, report = import_seconds(app, data)
+    return seconds, report, written
+
+
+def logic_only_seconds(app, data: bytes) -> float:
+    def skip(original, writer, table, columns, rows):
+        for _ in rows:
+            pass
+
+    with bulk_writes(skip), app.test_request_context():
+        db = get_session()
+        started = time.perf_counter()
+        import_sales(db, read_sales(data), region="LV", today=date.today())
+        elapsed = time.perf_counter() - started
+        db.rollback()
+    return elapsed
+
+
+def writes_only_seconds(app, written: list) -> float:
+    with app.test_request_context():
+        db = get_session()
+        writer = BulkWriter(db)
+        started = time.perf_counter()
+        for table, columns, rows in written:
+            writer.insert(table, columns, rows)
+        db.commit()
+        return time.perf_counter() - started
+
+
+def new_database(kind: str, workdir: Path):
+    """(URL, cleanup) of an empty database of `kind`."""
     if kind == "sqlite":
         path = workdir / f"bench-{uuid.uuid4().hex}.sqlite3"
-        url = f"sqlite:///{path}"
 
         def cleanup():
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
-    else:
-        name = f"partnerlift_bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+
+        return f"sqlite:///{path}", cleanup
+    name = f"partnerlift_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def cleanup():
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES.rsplit("/", 1)[0] + "/" + name
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-        def cleanup():
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return POSTGRES.rsplit("/", 1)[0] + "/" + name, cleanup
 
+
+def run(kind: str, rows: int, workdir: Path) -> None:
+    cleanups = []
     try:
+        url, cleanup = new_database(kind, workdir)
+        cleanups.append(cleanup)
         app, phones = prepare(url)
         data = make_file(rows, phones)
         bulk = bulk_insert_seconds(url, data)
-        seconds, report = import_seconds(app, data)
+        seconds, report, written = import_recording(app, data)
         app.extensions["partnerlift.engine"].dispose()
+        # The same world in a second database, so the written rows fit it id for id.
+        twin_url, cleanup = new_database(kind, workdir)
+        cleanups.append(cleanup)
+        twin, _ = prepare(twin_url)
+        logic = logic_only_seconds(twin, data)
+        writes = writes_only_seconds(twin, written)
+        twin.extensions["partnerlift.engine"].dispose()
+        counts = ", ".join(f"{len(r)} {t.name}" for t, r in _totals(written).items())
         print(
             f"{kind:10} {rows:>7} lines  import {rows / seconds:>8.0f} lines/s  "
             f"bulk insert {rows / bulk:>9.0f} lines/s  ratio {seconds / bulk:>6.1f}x  "
-            f"(imported {report.imported}, rejected {len(report.rejected)})"
+            f"(imported {report.imported}, rejected {len(report.rejected)})\n"
+            f"{'':10} {'':7}        of which: writes only {writes / bulk:.1f}x "
+            f"({counts}), logic only {logic / bulk:.1f}x"
         )
     finally:
-        if cleanup:
+        for cleanup in cleanups:
             cleanup()
+
+
+def _totals(written: list) -> dict:
+    totals: dict = {}
+    for table, _columns, rows in written:
+        totals.setdefault(table, []).extend(rows)
+    return totals
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -47,6 +49,20 @@ class Claim(Base):
         CheckConstraint(
             "status IN (" + ", ".join(f"'{s}'" for s in CLAIM_STATUSES) + ")", name="status"
         ),
+        # Only install and referral claims carry these: indexed where set, so the bulk of
+        # sales claims (imports) maintain no index entries for them.
+        Index(
+            "ix_claims_serial",
+            "serial",
+            sqlite_where=text("serial IS NOT NULL"),
+            postgresql_where=text("serial IS NOT NULL"),
+        ),
+        Index(
+            "ix_claims_referred_partner_id",
+            "referred_partner_id",
+            sqlite_where=text("referred_partner_id IS NOT NULL"),
+            postgresql_where=text("referred_partner_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,10 +75,10 @@ class Claim(Base):
     #: The day it happened (sale, install, order or payment).
     occurred_on: Mapped[date] = mapped_column(Date)
     invoice_number: Mapped[str | None] = mapped_column(String(64), index=True)
-    serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    serial: Mapped[str | None] = mapped_column(String(100))
     #: For a referral: the partner organization the claimant brought in.
     referred_partner_id: Mapped[int | None] = mapped_column(
-        ForeignKey("partner_organizations.id", ondelete="RESTRICT"), index=True
+        ForeignKey("partner_organizations.id", ondelete="RESTRICT")
     )
     site: Mapped[str | None] = mapped_column(String(255))
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))

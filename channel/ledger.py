@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -89,7 +90,21 @@ class LedgerEntry(Base):
         UniqueConstraint("posting_key", "line"),
         Index("ix_ledger_entries_program_partner", "program_id", "partner_id"),
         Index("ix_ledger_entries_program_person_month", "program_id", "person_id", "month"),
-        Index("ix_ledger_entries_program_once_key", "program_id", "once_key"),
+        # Sparse columns are indexed only where set: most lines pay no once-only rule and
+        # refer to no other line, and an import writes hundreds of thousands of them.
+        Index(
+            "ix_ledger_entries_program_once_key",
+            "program_id",
+            "once_key",
+            sqlite_where=text("once_key IS NOT NULL"),
+            postgresql_where=text("once_key IS NOT NULL"),
+        ),
+        Index(
+            "ix_ledger_entries_refers_to_id",
+            "refers_to_id",
+            sqlite_where=text("refers_to_id IS NOT NULL"),
+            postgresql_where=text("refers_to_id IS NOT NULL"),
+        ),
         # Dashboards: who earned in a month (engagement), and what moved in a period.
         Index("ix_ledger_entries_month_kind_person", "month", "kind", "person_id"),
         Index("ix_ledger_entries_created_at", "created_at"),
@@ -116,13 +131,12 @@ class LedgerEntry(Base):
     memo: Mapped[str | None] = mapped_column(String(255))
     #: The entry this one releases, reverses or refunds.
     refers_to_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), index=True
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT")
     )
     #: For a pending earning: when it becomes available (after the return window).
     available_at: Mapped[datetime | None]
-    program_id: Mapped[int | None] = mapped_column(
-        ForeignKey("programs.id", ondelete="RESTRICT"), index=True
-    )
+    #: Indexed as the first column of the program_* indexes above, not on its own.
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
     partner_id: Mapped[int] = mapped_column(
         ForeignKey("partner_organizations.id", ondelete="RESTRICT"), index=True
     )
