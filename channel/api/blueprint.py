@@ -1,14 +1,12 @@
 """The API's blueprint: every request authenticated by its bearer token and limited per token."""
 
-import hashlib
-
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
 from channel.api.errors import ERROR_CODES, MESSAGES, ApiError, error_response
 from channel.api.models import ApiToken
-from channel.api.tokens import authenticate
+from channel.api.tokens import authenticate, hash_secret, is_live_token
 from core.db import get_session
 from core.extensions import csrf, limiter
 
@@ -27,10 +25,14 @@ def _bearer() -> str:
 
 
 def _rate_key() -> str:
-    """Per token (by its hash, never the secret itself); per address without one."""
+    """Per live token (by its hash, never the secret itself); per address otherwise.
+
+    Made-up, revoked or missing tokens all count against the caller's address, so guessing
+    with a new token on every request earns no fresh allowance.
+    """
     secret = _bearer()
-    if secret:
-        return "api-token:" + hashlib.sha256(secret.encode()).hexdigest()
+    if secret and is_live_token(get_session(), digest := hash_secret(secret)):
+        return "api-token:" + digest
     return "api-address:" + (request.remote_addr or "")
 
 

@@ -83,6 +83,18 @@ def revoke_token(session: Session, token: ApiToken) -> None:
         log.info("api token %s revoked", token.id)
 
 
+def is_live_token(session: Session, token_hash: str) -> bool:
+    """Whether a token with this hash exists and is not revoked (nothing is recorded)."""
+    return (
+        session.scalar(
+            select(ApiToken.id).where(
+                ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
+            )
+        )
+        is not None
+    )
+
+
 def authenticate(session: Session, secret: str) -> ApiToken | None:
     """The live token with this secret, its use recorded; None for an unknown or revoked one."""
     if not secret:

@@ -223,6 +223,19 @@ def test_the_api_is_rate_limited_per_token(app, client, db, world, tokens):
         app.config["API_RATE_LIMIT"] = "600 per minute"
 
 
+def test_made_up_tokens_share_their_callers_limit(app, client, db, world, tokens):
+    app.config["API_RATE_LIMIT"] = "3 per minute"
+    try:
+        for n in range(3):
+            guess = {"Authorization": f"Bearer plk_guess{n}"}
+            _error(client.get("/api/v1/products", headers=guess), 401, "unauthorized")
+        guess = {"Authorization": "Bearer plk_guess-again"}
+        _error(client.get("/api/v1/products", headers=guess), 429, "rate_limited")
+        assert client.get("/api/v1/products", headers=tokens["a_read"]).status_code == 200
+    finally:
+        app.config["API_RATE_LIMIT"] = "600 per minute"
+
+
 def test_the_api_needs_no_csrf_token(app, db, world):
     from tests.conftest import TEST_CONFIG  # noqa: F401
 
