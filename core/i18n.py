@@ -1,6 +1,9 @@
 """Locale and time-zone selection, and the helpers templates use to format for a reader."""
 
+from datetime import datetime
+
 import flask_babel
+import jdatetime
 from babel import Locale, dates, lists, numbers
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
@@ -71,7 +74,37 @@ def format_percent(value) -> str:
     return localize_digits(text)
 
 
+#: Locales whose readers date by the Solar Hijri calendar (Babel knows only the Gregorian).
+_SOLAR_HIJRI = frozenset({"fa"})
+#: Babel's format names in the Solar Hijri calendar, as Iranian usage writes them.
+_SOLAR_HIJRI_DATES = {
+    "short": "%Y/%m/%d",
+    "medium": "%-d %B %Y",
+    "long": "%-d %B %Y",
+    "full": "%A %-d %B %Y",
+}
+
+
+def _solar_hijri(value, format: str, with_time: bool) -> str:
+    """A Gregorian date or time as a Persian reader dates it ("۱۰ آذر ۱۴۰۵")."""
+    if isinstance(value, datetime):
+        value = flask_babel.to_user_timezone(value)
+        moment = jdatetime.datetime.fromgregorian(datetime=value, locale="fa_IR")
+    else:
+        moment = jdatetime.date.fromgregorian(date=value, locale="fa_IR")
+    pattern = _SOLAR_HIJRI_DATES.get(format, _SOLAR_HIJRI_DATES["medium"])
+    # jdatetime has no "%-d" (day without a leading zero): strip that zero by hand.
+    text = moment.strftime(pattern.replace("%-d", "{day}")).replace("{day}", str(moment.day))
+    if with_time:
+        text += "، " + moment.strftime("%H:%M")
+    return localize_digits(text)
+
+
 def format_date(value, format="medium") -> str:
+    if str(get_locale()) in _SOLAR_HIJRI:
+        if isinstance(value, datetime):
+            value = flask_babel.to_user_timezone(value).date()
+        return _solar_hijri(value, format, with_time=False)
     return localize_digits(flask_babel.format_date(value, format))
 
 
@@ -85,6 +118,8 @@ def format_month(value) -> str:
 
 
 def format_datetime(value, format="medium") -> str:
+    if str(get_locale()) in _SOLAR_HIJRI:
+        return _solar_hijri(value, format, with_time=True)
     return localize_digits(flask_babel.format_datetime(value, format))
 
 

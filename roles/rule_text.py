@@ -3,11 +3,10 @@
 from datetime import datetime
 
 from flask_babel import format_currency, get_translations
-from flask_babel import format_datetime as babel_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.i18n import format_list, format_number, localize_digits
+from core.i18n import format_datetime, format_list, format_number, localize_digits
 from roles.rule_params import RuleKind, parse_params
 
 
@@ -54,8 +53,8 @@ def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
                 "%(rule)s; ×%(multiplier)s from %(start)s until %(end)s",
                 rule=text,
                 multiplier=format_number(p.focus_multiplier),
-                start=localize_digits(babel_datetime(p.focus_from, "short")),
-                end=localize_digits(babel_datetime(p.focus_until, "short")),
+                start=format_datetime(p.focus_from, "short"),
+                end=format_datetime(p.focus_until, "short"),
             )
         return text
     if kind is RuleKind.INSTALL:

@@ -1,12 +1,16 @@
 """Six languages: complete catalogs, right-to-left Hebrew and Persian, Babel formatting."""
 
 import re
+from datetime import UTC, date, datetime
 
 import pytest
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
+from flask_login import login_user
 
 from core.cli import extract_messages
 from core.config import LANGUAGES
+from core.i18n import format_date, format_datetime
 from roles.permissions import Role
 from tests.builders import login_as, make_person
 from tests.conftest import ROOT
@@ -124,3 +128,34 @@ def test_sign_in_code_sms_is_in_the_recipients_language(client, db, world):
     client.post("/sign-in/phone", data={"phone": person.phone})
     body = db.scalar(select(OutboxMessage.body).where(OutboxMessage.person_id == person.id))
     assert "PartnerLift" in body and any("\u0590" <= ch <= "\u05ff" for ch in body)
+
+
+@pytest.mark.parametrize(
+    ("value", "format", "expected"),
+    [
+        (date(2026, 12, 1), "medium", "۱۰ آذر ۱۴۰۵"),
+        (date(2026, 12, 1), "short", "۱۴۰۵/۰۹/۱۰"),
+        (date(2026, 3, 21), "long", "۱ فروردین ۱۴۰۵"),  # Nowruz: the year turns
+        (date(2026, 3, 20), "long", "۲۹ اسفند ۱۴۰۴"),
+    ],
+)
+def test_persian_readers_see_solar_hijri_dates(app, value, format, expected):
+    with app.test_request_context(), force_locale("fa"):
+        assert format_date(value, format) == expected
+
+
+def test_a_persian_readers_times_are_in_their_zone_and_calendar(app, db, world):
+    person = make_person(db, world.partner_a, ["technician"], language="fa")
+    person.timezone = "Asia/Tehran"
+    db.flush()
+    # 21:30 UTC on 20 March is 01:00 on 21 March in Tehran: already the new year there.
+    moment = datetime(2026, 3, 20, 21, 30, tzinfo=UTC)
+    with app.test_request_context():
+        login_user(person)
+        assert format_datetime(moment, "short") == "۱۴۰۵/۰۱/۰۱، ۰۱:۰۰"
+        assert format_date(moment, "long") == "۱ فروردین ۱۴۰۵"
+
+
+def test_other_readers_keep_the_gregorian_calendar(app):
+    with app.test_request_context(), force_locale("ru"):
+        assert format_date(date(2026, 12, 1), "long") == "1 декабря 2026\u202fг."
