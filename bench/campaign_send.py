@@ -21,15 +21,15 @@ import pstats
 import sys
 import time
 import tracemalloc
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
+from bench.databases import throwaway_database  # noqa: E402
 from channel.models import PartnerOrganization  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
@@ -40,7 +40,6 @@ from messaging.models import ChannelBlock, ChannelConsent, OutboxMessage, Treatm
 from roles.models import Person, RoleAssignment  # noqa: E402
 
 PROFILE = os.environ.get("BENCH_PROFILE")
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LANGUAGES = ("en", "lv", "ru", "pl", "he", "fa")
 ROLES = ("seller", "technician", "engineer", "procurement")
 CHANNELS = ("sms", "sms", "sms", "whatsapp", "email")
@@ -234,18 +233,8 @@ def main() -> None:
     parser.add_argument("--holdout", type=int, default=10)
     parser.add_argument("--no-link", action="store_true", help="Messages without a tracked link.")
     args = parser.parse_args()
-    name = f"partnerlift_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(
-            POSTGRES.rsplit("/", 1)[0] + "/" + name, args.recipients, args.holdout, not args.no_link
-        )
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("postgresql") as url:
+        run(url, args.recipients, args.holdout, not args.no_link)
 
 
 if __name__ == "__main__":

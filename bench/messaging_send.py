@@ -13,18 +13,15 @@ import argparse
 import logging
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from bench.databases import throwaway_database  # noqa: E402
 
 logging.getLogger("alembic").setLevel(logging.WARNING)
 from core.cli import upgrade_database  # noqa: E402
@@ -102,30 +99,8 @@ def worker_rate(app, count: int, threads: int | None = None) -> float:
     return count / elapsed
 
 
-def database(kind: str, workdir: Path):
-    if kind == "sqlite":
-        path = workdir / f"bench-{uuid.uuid4().hex}.sqlite3"
-
-        def remove():
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-        return f"sqlite:///{path}", remove
-    name = f"partnerlift_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def cleanup():
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return POSTGRES.rsplit("/", 1)[0] + "/" + name, cleanup
-
-
-def run(kind: str, count: int, paced: int, rate: str, workdir: Path, threads) -> None:
-    url, cleanup = database(kind, workdir)
-    try:
+def run(kind: str, count: int, paced: int, rate: str, threads) -> None:
+    with throwaway_database(kind) as url:
         upgrade_database(url)
         with RemoteFake() as fake:
             base = {"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url}
@@ -147,9 +122,6 @@ def run(kind: str, count: int, paced: int, rate: str, workdir: Path, threads) ->
                 f"held {held_rate:>6.2f}/s  off by {abs(held_rate / float(rate) - 1):.1%} (target ≤ 10%)"
             )
             paced_app.extensions["partnerlift.engine"].dispose()
-    finally:
-        if cleanup:
-            cleanup()
 
 
 def main() -> None:
@@ -163,8 +135,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     for kind in args.databases.split(","):
-        workdir = Path(tempfile.gettempdir())
-        run(kind.strip(), args.messages, args.paced_messages, args.rate, workdir, args.threads)
+        run(kind.strip(), args.messages, args.paced_messages, args.rate, args.threads)
 
 
 if __name__ == "__main__":

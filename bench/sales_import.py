@@ -15,17 +15,16 @@ up the same way, split the import into what bounds it:
 import argparse
 import contextlib
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, create_engine, insert, text
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, create_engine, insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
+from bench.databases import throwaway_database  # noqa: E402
 from channel.programs import launch_program  # noqa: E402
 from channel.sales_import import import_sales, read_sales  # noqa: E402
 from core.bulk import BulkWriter  # noqa: E402
@@ -41,8 +40,6 @@ from tests.builders import (  # noqa: E402
     make_program,
     offer,
 )
-
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def make_file(rows: int, phones: list[str]) -> bytes:
@@ -171,59 +168,29 @@ def writes_only_seconds(app, written: list) -> tuple[float, dict[str, float]]:
         return time.perf_counter() - started, per_table
 
 
-def new_database(kind: str, workdir: Path):
-    """(URL, cleanup) of an empty database of `kind`."""
-    if kind == "sqlite":
-        path = workdir / f"bench-{uuid.uuid4().hex}.sqlite3"
-
-        def cleanup():
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-        return f"sqlite:///{path}", cleanup
-    name = f"partnerlift_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def cleanup():
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return POSTGRES.rsplit("/", 1)[0] + "/" + name, cleanup
-
-
-def run(kind: str, rows: int, workdir: Path) -> None:
-    cleanups = []
-    try:
-        url, cleanup = new_database(kind, workdir)
-        cleanups.append(cleanup)
+def run(kind: str, rows: int) -> None:
+    with throwaway_database(kind) as url, throwaway_database(kind) as twin_url:
         app, phones = prepare(url)
         data = make_file(rows, phones)
         bulk = bulk_insert_seconds(url, data)
         seconds, report, written = import_recording(app, data)
         app.extensions["partnerlift.engine"].dispose()
         # The same world in a second database, so the written rows fit it id for id.
-        twin_url, cleanup = new_database(kind, workdir)
-        cleanups.append(cleanup)
         twin, _ = prepare(twin_url)
         logic = logic_only_seconds(twin, data)
         writes, per_table = writes_only_seconds(twin, written)
         twin.extensions["partnerlift.engine"].dispose()
-        counts = _row_counts(written)
-        tables = ", ".join(
-            f"{name} {spent / bulk:.1f}x ({counts[name]} rows)" for name, spent in per_table.items()
-        )
-        print(
-            f"{kind:10} {rows:>7} lines  import {rows / seconds:>8.0f} lines/s  "
-            f"bulk insert {rows / bulk:>9.0f} lines/s  ratio {seconds / bulk:>6.1f}x  "
-            f"(imported {report.imported}, rejected {len(report.rejected)})\n"
-            f"{'':10} {'':7}        writes only {writes / bulk:.1f}x: {tables}\n"
-            f"{'':10} {'':7}        logic only {logic / bulk:.1f}x"
-        )
-    finally:
-        for cleanup in cleanups:
-            cleanup()
+    counts = _row_counts(written)
+    tables = ", ".join(
+        f"{name} {spent / bulk:.1f}x ({counts[name]} rows)" for name, spent in per_table.items()
+    )
+    print(
+        f"{kind:10} {rows:>7} lines  import {rows / seconds:>8.0f} lines/s  "
+        f"bulk insert {rows / bulk:>9.0f} lines/s  ratio {seconds / bulk:>6.1f}x  "
+        f"(imported {report.imported}, rejected {len(report.rejected)})\n"
+        f"{'':10} {'':7}        writes only {writes / bulk:.1f}x: {tables}\n"
+        f"{'':10} {'':7}        logic only {logic / bulk:.1f}x"
+    )
 
 
 def _row_counts(written: list) -> dict[str, int]:
@@ -238,9 +205,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--databases", default="sqlite,postgresql")
     args = parser.parse_args()
-    workdir = Path(tempfile.gettempdir())
     for kind in args.databases.split(","):
-        run(kind.strip(), args.rows, workdir)
+        run(kind.strip(), args.rows)
 
 
 if __name__ == "__main__":
