@@ -16,7 +16,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
-    Index,
     Integer,
     Numeric,
     String,
@@ -24,7 +23,6 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
-    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -34,7 +32,7 @@ from channel.ledger import Activity, LedgerEntry
 from channel.models import PartnerOrganization, Product
 from channel.postings import Line, balance_of, post
 from channel.signals import claim_decided
-from core.db import Base, utcnow
+from core.db import Base, index_where_set, utcnow
 from core.errors import InvalidInput
 from roles.models import Person
 
@@ -51,17 +49,9 @@ class Claim(Base):
         ),
         # Only install and referral claims carry these: indexed where set, so the bulk of
         # sales claims (imports) maintain no index entries for them.
-        Index(
-            "ix_claims_serial",
-            "serial",
-            sqlite_where=text("serial IS NOT NULL"),
-            postgresql_where=text("serial IS NOT NULL"),
-        ),
-        Index(
-            "ix_claims_referred_partner_id",
-            "referred_partner_id",
-            sqlite_where=text("referred_partner_id IS NOT NULL"),
-            postgresql_where=text("referred_partner_id IS NOT NULL"),
+        index_where_set("ix_claims_serial", "serial", where="serial"),
+        index_where_set(
+            "ix_claims_referred_partner_id", "referred_partner_id", where="referred_partner_id"
         ),
     )
 

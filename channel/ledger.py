@@ -23,11 +23,10 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
-    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from core.db import Base, utcnow
+from core.db import Base, index_where_set, utcnow
 from roles.rule_params import EventKind
 from roles.rules import Event, Usage
 
@@ -92,19 +91,10 @@ class LedgerEntry(Base):
         Index("ix_ledger_entries_program_person_month", "program_id", "person_id", "month"),
         # Sparse columns are indexed only where set: most lines pay no once-only rule and
         # refer to no other line, and an import writes hundreds of thousands of them.
-        Index(
-            "ix_ledger_entries_program_once_key",
-            "program_id",
-            "once_key",
-            sqlite_where=text("once_key IS NOT NULL"),
-            postgresql_where=text("once_key IS NOT NULL"),
+        index_where_set(
+            "ix_ledger_entries_program_once_key", "program_id", "once_key", where="once_key"
         ),
-        Index(
-            "ix_ledger_entries_refers_to_id",
-            "refers_to_id",
-            sqlite_where=text("refers_to_id IS NOT NULL"),
-            postgresql_where=text("refers_to_id IS NOT NULL"),
-        ),
+        index_where_set("ix_ledger_entries_refers_to_id", "refers_to_id", where="refers_to_id"),
         # Dashboards: who earned in a month (engagement), and what moved in a period.
         Index("ix_ledger_entries_month_kind_person", "month", "kind", "person_id"),
         Index("ix_ledger_entries_created_at", "created_at"),

@@ -6,7 +6,7 @@ Operations receive a session and flush; the request or CLI boundary commits.
 from datetime import UTC, datetime
 
 from flask import current_app, g
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, Index, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -48,6 +48,13 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def index_where_set(name: str, *columns: str, where: str) -> Index:
+    """An index holding only the rows whose `where` column is set (a partial index on both
+    databases): for columns most rows leave empty, which then cost those rows nothing."""
+    condition = text(f"{where} IS NOT NULL")
+    return Index(name, *columns, sqlite_where=condition, postgresql_where=condition)
 
 
 def make_engine(url: str) -> Engine:
