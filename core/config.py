@@ -96,6 +96,9 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "QUIET_HOURS": environ.get("QUIET_HOURS", "21:00-08:00"),
         #: Nudges (not codes, not answers) one person receives in any 7 days, at most.
         "NUDGES_PER_WEEK": int(environ.get("NUDGES_PER_WEEK", 3)),
+        #: Hours a nudge or campaign message may wait (night, weekly cap, an outage) before
+        #: it is dropped as stale rather than sent late; 0: it waits however long it takes.
+        "NUDGE_LIFETIME_HOURS": int(environ.get("NUDGE_LIFETIME_HOURS", 72)),
         #: Percent of people held out of each trigger's messages (the control group), drawn
         #: once per trigger and person; 0: nobody is held out.
         "NUDGE_HOLDOUT_PERCENT": int(environ.get("NUDGE_HOLDOUT_PERCENT", 10)),

@@ -181,8 +181,15 @@ def _wait_until(session: Session, message: OutboxMessage, policy: Policy, now):
 def _ready(session: Session, message: OutboxMessage, refused, policy: Policy, now) -> bool:
     """Whether `message` goes now. One that must wait (quiet hours, weekly cap) gets a later
     `next_attempt_at` and stays pending; one for a channel the person opted out of or that
-    failed for good is not sent there but falls back to their next channel."""
+    failed for good is not sent there but falls back to their next channel. A nudge that
+    could only go after its lifetime (an offer that ran out, a cap full for the week) is
+    dropped instead: late news is worse than none."""
     until, why = _wait_until(session, message, policy, now)
+    if policy.nudge_outlived(message, until or now):
+        hours = int(policy.nudge_lifetime.total_seconds() // 3600)
+        message.status, message.last_error = "failed", "expired"
+        message.note = f"not sent: {why or 'still unsent'} past its {hours}-hour lifetime"
+        return False
     if until is not None:
         message.next_attempt_at = until
         message.note = f"{why}: waits until {until:%Y-%m-%d %H:%M} UTC"

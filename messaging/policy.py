@@ -24,11 +24,27 @@ class Policy:
     quiet_start: time | None = None
     quiet_end: time | None = None
     nudges_per_week: int = 0  # 0: no cap
+    #: A nudge not sent within this long after it was queued is dropped; None: kept forever.
+    nudge_lifetime: timedelta | None = None
 
     @classmethod
     def from_config(cls, config) -> "Policy":
         start, end = parse_quiet_hours(config.get("QUIET_HOURS") or "")
-        return cls(start, end, int(config.get("NUDGES_PER_WEEK") or 0))
+        hours = int(config.get("NUDGE_LIFETIME_HOURS") or 0)
+        return cls(
+            start,
+            end,
+            int(config.get("NUDGES_PER_WEEK") or 0),
+            timedelta(hours=hours) if hours > 0 else None,
+        )
+
+    def nudge_outlived(self, message: OutboxMessage, moment: datetime) -> bool:
+        """Whether a nudge sent at `moment` would come later than its lifetime allows."""
+        return (
+            message.category == "nudge"
+            and self.nudge_lifetime is not None
+            and moment >= message.created_at + self.nudge_lifetime
+        )
 
 
 def parse_quiet_hours(text: str) -> tuple[time | None, time | None]:

@@ -187,3 +187,53 @@ def test_in_app_messages_need_no_provider(db, world):
     router = ChannelRouter({"sms": DevelopmentTransport(), "inapp": InAppTransport()})
     sent = deliver(db, router, RIGA_NIGHT)  # in-app never waits for the morning
     assert sent.id == message.id and sent.provider_id == f"inapp-{message.id}"
+
+
+LIFETIME = Policy(time(21), time(8), nudges_per_week=2, nudge_lifetime=timedelta(hours=72))
+
+
+def test_a_nudge_the_cap_would_hold_past_its_lifetime_is_dropped_not_sent_late(db, world):
+    person = make_person(db, world.partner_a, timezone="UTC")
+    recorder, monday = Recorder(), datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    for day in range(2):
+        queue(db, person, body=f"nudge {day}", category="nudge").created_at = monday
+        sent = deliver(db, recorder, monday + timedelta(days=day), LIFETIME)
+        sent.sent_at = monday + timedelta(days=day)
+    wednesday = monday + timedelta(days=2)
+    offer = queue(db, person, body="Offer ends Friday", category="nudge")
+    offer.created_at = wednesday
+    dropped = deliver(db, recorder, wednesday, LIFETIME)
+    assert dropped.id == offer.id and dropped.status == "failed"
+    assert dropped.last_error == "expired" and "weekly nudge cap" in dropped.note
+    assert "72-hour lifetime" in dropped.note
+    assert deliver(db, recorder, monday + timedelta(days=7), LIFETIME) is None
+    assert "Offer ends Friday" not in [body for _, body in recorder.sent]
+
+
+def test_a_nudge_waits_for_the_morning_within_its_lifetime(db, world):
+    person = make_person(db, world.partner_a, timezone="Europe/Riga")
+    nudge = queue(db, person, category="nudge")
+    nudge.created_at = RIGA_NIGHT
+    recorder = Recorder()
+    assert deliver(db, recorder, RIGA_NIGHT, LIFETIME).status == "pending"
+    morning = deliver(db, recorder, datetime(2026, 11, 24, 6, 0, tzinfo=UTC), LIFETIME)
+    assert morning.id == nudge.id and morning.status == "sent"
+
+
+def test_a_nudge_left_unsent_past_its_lifetime_is_dropped_but_answers_never_are(db, world):
+    person = make_person(db, world.partner_a, timezone="UTC")
+    noon = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    stale = queue(db, person, body="Did you know…", category="nudge")
+    answer = queue(db, person, body="Your claim was approved")
+    stale.created_at = answer.created_at = noon - timedelta(days=4)  # an outage, say
+    recorder = Recorder()
+    dropped = deliver(db, recorder, noon, LIFETIME)
+    assert dropped.id == stale.id and dropped.status == "failed"
+    assert "still unsent past its 72-hour lifetime" in dropped.note
+    assert deliver(db, recorder, noon, LIFETIME).id == answer.id
+    assert recorder.sent == [("sms", "Your claim was approved")]
+
+
+@pytest.mark.parametrize(("hours", "lifetime"), [("72", timedelta(hours=72)), ("0", None)])
+def test_the_nudge_lifetime_setting(hours, lifetime):
+    assert Policy.from_config({"NUDGE_LIFETIME_HOURS": hours}).nudge_lifetime == lifetime
