@@ -52,6 +52,11 @@ class ImportContext:
         self.usages: dict[int, tuple[engine.Usage, set[int]]] = {}
         #: (program id, person id) -> enrolled
         self.enrolled: dict[tuple[int, int], bool] = {}
+        #: person id -> (points earned by this import's bulk chunks, program ids), and the
+        #: SKUs and the first claim of those chunks: what the import tells people afterwards.
+        self.earned: dict[int, tuple[int, set[int]]] = {}
+        self.skus: set[str] = set()
+        self.first_claim_id: int | None = None
 
     def programs_of(self, partner_id: int) -> list[tuple[Program, engine.Evaluator]]:
         if partner_id not in self.programs:
@@ -112,6 +117,23 @@ class ImportContext:
         for program_id in program_ids:
             for person_id in missing:
                 self.enrolled[(program_id, person_id)] = (program_id, person_id) in found
+
+    def count_earnings(self, entries: list[tuple], skus, first_claim_id: int) -> None:
+        """Add a posted chunk's ledger rows (in ENTRY_COLUMNS order) to what people earned."""
+        kind, points, program, person, to_pool = (
+            ENTRY_COLUMNS.index(name)
+            for name in ("kind", "points", "program_id", "person_id", "to_pool")
+        )
+        for row in entries:
+            if row[kind] != "earn" or row[person] is None or row[to_pool]:
+                continue
+            total, programs = self.earned.get(row[person], (0, set()))
+            if row[program] is not None:
+                programs.add(row[program])
+            self.earned[row[person]] = (total + row[points], programs)
+        self.skus.update(skus)
+        if self.first_claim_id is None:
+            self.first_claim_id = first_claim_id
 
     def forget_usage(self) -> None:
         """After a chunk was rolled back, or lines were posted one by one: read it again."""
@@ -218,9 +240,10 @@ class _Day(NamedTuple):
 def import_chunk(
     session: Session, lines: list[SalesLine], context: ImportContext, return_window: timedelta
 ):
-    """Write `lines` (all new) as approved claims and post what they earn; all or nothing."""
+    """Write `lines` (all new) as approved claims and post what they earn, all or nothing;
+    returns the first claim's id and the ledger rows written (None if there were no lines)."""
     if not lines:
-        return
+        return None
     writer = BulkWriter(session)
     value = writer.value
     claims, activities = Claim.__table__, Activity.__table__
@@ -297,7 +320,8 @@ def import_chunk(
             )
         ],
     )
-    _post_awards(session, writer, lines, context, days, activity_ids, activity_keys, now)
+    entries = _post_awards(session, writer, lines, context, days, activity_ids, activity_keys, now)
+    return claim_ids[0], entries
 
 
 def _post_awards(session, writer, lines, context, days, activity_ids, activity_keys, now):
@@ -351,6 +375,7 @@ def _post_awards(session, writer, lines, context, days, activity_ids, activity_k
     if awards.entries:
         writer.insert(LedgerEntry.__table__, ENTRY_COLUMNS, awards.entries)
     _move_balances(session, awards.deltas)
+    return awards.entries
 
 
 class _Awards:

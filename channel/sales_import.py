@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from channel.claims import Claim, ClaimLine, approve_claim
 from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
+from channel.signals import sales_imported
 from core.bulk import BulkWriter
 from core.csvfiles import dict_reader, normalized_header
 from core.db import utcnow
@@ -185,6 +186,15 @@ def import_sales(
         if len(pending) >= CHUNK:
             flush()
     flush()
+    if context.earned:
+        # Lines redone one by one were told like any approved claim; these are told once,
+        # one message a person for the whole import.
+        sales_imported.send(
+            session=session,
+            earnings=context.earned,
+            skus=context.skus,
+            occasion=f"sales-import:{context.first_claim_id}",
+        )
     return report
 
 
@@ -196,8 +206,11 @@ def _import_chunk(session, lines, context, return_window, report) -> None:
     report.already_imported += len(lines) - len(new)
     try:
         with session.begin_nested():
-            import_chunk(session, new, context, return_window)
+            written = import_chunk(session, new, context, return_window)
         report.imported += len(new)
+        if written is not None:
+            first_claim_id, entries = written
+            context.count_earnings(entries, {line.sku for line in new}, first_claim_id)
         return
     except IntegrityError:
         # A concurrent import took some of these lines: go one by one (the usage counted

@@ -15,5 +15,8 @@ points_earned = _signals.signal("points-earned")
 #: session=, claim=, entries=, actor_id=: a claim was approved (entries: what it earned; the
 #: actor is None when it passed every fraud rule and was approved at once) or rejected.
 claim_decided = _signals.signal("claim-decided")
+#: session=, earnings=, skus=, occasion=: a sell-out import credited these people, as
+#: {person id: (points, program ids)}, for these SKUs; the occasion names the import.
+sales_imported = _signals.signal("sales-imported")
 #: session=, partner=, change=: a partner's tier changed (computed or set by hand).
 tier_changed = _signals.signal("tier-changed")

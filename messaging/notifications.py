@@ -10,6 +10,7 @@ from channel.signals import (
     points_earned,
     program_launched,
     program_offered,
+    sales_imported,
     tier_changed,
 )
 from messaging import triggers
@@ -59,6 +60,7 @@ _TRIGGER_HANDLERS = (
     (people_enrolled, _within_app(triggers.on_people_enrolled)),
     (program_launched, _within_app(triggers.on_program_launched)),
     (tier_changed, _within_app(triggers.on_tier_changed)),
+    (sales_imported, _within_app(triggers.on_sales_imported)),
 )
 
 

@@ -52,9 +52,10 @@ def _enrolled_programs(session: Session, person_id: int) -> set[int]:
     )
 
 
-def _points_nudges(session: Session, entries, *, occasion: str, skus, skip=frozenset()) -> None:
+def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=frozenset()) -> None:
+    """Tell each person in `earnings` ({person id: (points, program ids)}) what they earned."""
     group_id = _product_group(session, skus)
-    for person_id, (points, program_ids) in person_earnings(entries).items():
+    for person_id, (points, program_ids) in earnings.items():
         if person_id in skip or points <= 0:
             continue
         if not enabled_in(session, "points_earned", program_ids):
@@ -86,7 +87,14 @@ def on_points_earned(_sender, *, session, activity, entries) -> None:
     # welcome bonus comes with the enrolment message.
     if activity.claim_id is not None or activity.kind == "enrolment":
         return
-    _points_nudges(session, entries, occasion=f"activity:{activity.id}", skus=[activity.sku])
+    _points_nudges(
+        session, person_earnings(entries), occasion=f"activity:{activity.id}", skus=[activity.sku]
+    )
+
+
+def on_sales_imported(_sender, *, session, earnings, skus, occasion) -> None:
+    """One message a person for a whole sell-out import, however many lines credited them."""
+    _points_nudges(session, earnings, occasion=occasion, skus=sorted(skus))
 
 
 def _podium_nudges(session: Session, entries) -> None:
@@ -142,7 +150,7 @@ def on_claim_decided(_sender, *, session, claim, entries, actor_id) -> None:
     if claim.status == "approved":
         _points_nudges(
             session,
-            entries,
+            earned,
             occasion=f"claim:{claim.id}",
             skus=[line.sku for line in claim.lines],
             skip=told,

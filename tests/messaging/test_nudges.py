@@ -12,6 +12,7 @@ from channel.approvals import resync_person
 from channel.claims import Claim, ClaimDetails, ClaimLine, approve_claim, reject_claim, submit_claim
 from channel.postings import Line, person_account, post
 from channel.programs import launch_program
+from channel.sales_import import import_sales
 from channel.tiers import override_tier
 from core.db import utcnow
 from messaging.consent import set_consent
@@ -196,6 +197,55 @@ def test_an_install_earns_a_nudge_with_a_general_tip(db, world, live, boilers):
     assert message.body == (
         "Good work! +50 points. Balance: 50.\nDid you know? Reply BAL any time for your points."
     )
+
+
+def test_a_sell_out_import_tells_each_seller_once_for_all_their_lines(db, world, live, boilers):
+    add_tip(db, "BX boilers fit in a kitchen cupboard.", group=boilers)
+    seller, other = world.people[Role.SELLER], world.people[Role.ENGINEER]
+    rows = [
+        (
+            2,
+            {
+                "invoice_number": "D-1",
+                "line": "1",
+                "date": TODAY.isoformat(),
+                "sku": "BX-24",
+                "quantity": "2",
+                "seller": seller.phone,
+            },
+        ),
+        (
+            3,
+            {
+                "invoice_number": "D-1",
+                "line": "2",
+                "date": TODAY.isoformat(),
+                "sku": "BX-35",
+                "quantity": "1",
+                "seller": seller.phone,
+            },
+        ),
+        (
+            4,
+            {
+                "invoice_number": "D-2",
+                "line": "1",
+                "date": TODAY.isoformat(),
+                "sku": "BX-24",
+                "quantity": "1",
+                "seller": other.phone,
+            },
+        ),
+    ]
+    report = import_sales(db, iter(rows), region="LV", today=TODAY)
+    assert report.imported == 3
+    told = {m.person_id: m.body for m in sent(db, "points_earned")}
+    assert told.keys() == {seller.id, other.id}
+    assert told[seller.id].startswith("Well sold! +30 points.")
+    assert "BX boilers fit in a kitchen cupboard." in told[seller.id]
+    assert told[other.id].startswith("Good work! +10 points.")  # an engineer's words
+    again = import_sales(db, iter(rows), region="LV", today=TODAY)
+    assert again.already_imported == 3 and len(sent(db, "points_earned")) == 2
 
 
 def test_nobody_else_hears_of_someones_points(db, world, live):
