@@ -284,3 +284,17 @@ def event_usage(
         purchases = purchases.where(Activity.id < before_activity_id)
     usage.partner_purchases[partner] = Decimal(session.scalar(purchases))
     return usage
+
+
+def person_earnings(entries, earned=None) -> dict[int, tuple[int, set[int]]]:
+    """Points each person earned in these ledger entries (rows or anything with their
+    attributes), and the programs they came from; added to `earned` when given."""
+    earned = {} if earned is None else earned
+    for entry in entries:
+        if entry.kind != "earn" or entry.to_pool or entry.person_id is None:
+            continue
+        points, programs = earned.get(entry.person_id, (0, set()))
+        if entry.program_id is not None:
+            programs.add(entry.program_id)
+        earned[entry.person_id] = (points + entry.points, programs)
+    return earned

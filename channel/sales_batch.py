@@ -7,7 +7,7 @@ and kept up to date as the chunks post; the ledger entries and balance changes a
 bulk too. Points come out exactly as `record_activity` would give them line by line.
 """
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from channel.approvals import current_decision, programs_for_partner
 from channel.claims import Claim, ClaimLine
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
-from channel.ledger import Activity, Balance, LedgerEntry
+from channel.ledger import Activity, Balance, LedgerEntry, person_earnings
 from channel.models import Enrollment, PartnerOrganization, Program
 from core.bulk import BulkWriter
 from core.db import utcnow
@@ -120,17 +120,7 @@ class ImportContext:
 
     def count_earnings(self, entries: list[tuple], skus, first_claim_id: int) -> None:
         """Add a posted chunk's ledger rows (in ENTRY_COLUMNS order) to what people earned."""
-        kind, points, program, person, to_pool = (
-            ENTRY_COLUMNS.index(name)
-            for name in ("kind", "points", "program_id", "person_id", "to_pool")
-        )
-        for row in entries:
-            if row[kind] != "earn" or row[person] is None or row[to_pool]:
-                continue
-            total, programs = self.earned.get(row[person], (0, set()))
-            if row[program] is not None:
-                programs.add(row[program])
-            self.earned[row[person]] = (total + row[points], programs)
+        person_earnings(map(EntryRow._make, entries), self.earned)
         self.skus.update(skus)
         if self.first_claim_id is None:
             self.first_claim_id = first_claim_id
@@ -226,6 +216,8 @@ ENTRY_COLUMNS = (
     "reason",
     "month",
 )
+#: A bulk ledger row read by name.
+EntryRow = namedtuple("EntryRow", ENTRY_COLUMNS)
 
 
 class _Day(NamedTuple):

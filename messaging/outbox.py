@@ -188,7 +188,11 @@ def _ready(session: Session, message: OutboxMessage, refused, policy: Policy, no
     if policy.nudge_outlived(message, until or now):
         hours = int(policy.nudge_lifetime.total_seconds() // 3600)
         message.status, message.last_error = "failed", "expired"
-        message.note = f"not sent: {why or 'still unsent'} past its {hours}-hour lifetime"
+        message.note = (
+            f"not sent: the {why} would hold it past its {hours}-hour lifetime"
+            if why
+            else f"not sent: still unsent at the end of its {hours}-hour lifetime"
+        )
         return False
     if until is not None:
         message.next_attempt_at = until

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision, programs_for_partner
 from channel.leaderboard import PODIUM, standing
+from channel.ledger import person_earnings
 from channel.models import Enrollment, PartnerOrganization, Product, Program
 from channel.postings import balance_of, person_account
 from messaging.compose import ROLE_ORDER, render_for
@@ -16,19 +17,6 @@ from messaging.nudges import choose_tip, enabled_in, link, send_once
 from messaging.policy import usable_channels
 from roles.models import Person, RoleAssignment
 from roles.permissions import Role
-
-
-def person_earnings(entries) -> dict[int, tuple[int, set[int]]]:
-    """Points each person earned in these ledger entries, and the programs they came from."""
-    earned: dict[int, tuple[int, set[int]]] = {}
-    for entry in entries:
-        if entry.kind != "earn" or entry.to_pool or entry.person_id is None:
-            continue
-        points, programs = earned.get(entry.person_id, (0, set()))
-        if entry.program_id is not None:
-            programs.add(entry.program_id)
-        earned[entry.person_id] = (points + entry.points, programs)
-    return earned
 
 
 def _product_group(session: Session, skus) -> int | None:
@@ -82,7 +70,7 @@ def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=froz
 
 
 def on_points_earned(_sender, *, session, activity, entries) -> None:
-    _podium_nudges(session, entries)
+    _podium_nudges(session, person_earnings(entries))
     # A claim's points are told once for the whole claim (`on_claim_decided`); an enrolment's
     # welcome bonus comes with the enrolment message.
     if activity.claim_id is not None or activity.kind == "enrolment":
@@ -94,13 +82,14 @@ def on_points_earned(_sender, *, session, activity, entries) -> None:
 
 def on_sales_imported(_sender, *, session, earnings, skus, occasion) -> None:
     """One message a person for a whole sell-out import, however many lines credited them."""
+    _podium_nudges(session, earnings)
     _points_nudges(session, earnings, occasion=occasion, skus=sorted(skus))
 
 
-def _podium_nudges(session: Session, entries) -> None:
+def _podium_nudges(session: Session, earnings) -> None:
     """Someone whose new points lift them into the top three of their role, in a program
     that shows its leaderboard, hears it once for each place reached."""
-    for person_id, (points, program_ids) in person_earnings(entries).items():
+    for person_id, (points, program_ids) in earnings.items():
         if points <= 0:
             continue
         person = session.get(Person, person_id)
