@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -159,12 +160,20 @@ def seed(url: str) -> None:
 
 
 def is_seeded(url: str) -> bool:
-    with create_engine(url).connect() as connection:
-        return bool(
-            connection.execute(
-                text("SELECT count(*) FROM programs WHERE name = :name"), {"name": LOAD_PROGRAM}
-            ).scalar()
-        )
+    """Whether a previous run built this database to the end (its seed commits last)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return bool(
+                connection.execute(
+                    text("SELECT count(*) FROM programs WHERE name = :name"),
+                    {"name": LOAD_PROGRAM},
+                ).scalar()
+            )
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
 
 
 def database(args) -> tuple[str, bool]:
@@ -176,7 +185,7 @@ def database(args) -> tuple[str, bool]:
         exists = connection.execute(
             text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
         ).scalar()
-        if exists and args.rebuild:
+        if exists and (args.rebuild or not is_seeded(url)):
             connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
             exists = False
         if not exists:
@@ -390,7 +399,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         flask(env, "db", "upgrade")
-        if not (existed and is_seeded(url)):
+        if not existed:
             seconds = fill(url, args.people, args.entries)
             print(f"{args.people:,} people, {args.entries:,} ledger entries in {seconds:.0f} s")
             seed(url)
