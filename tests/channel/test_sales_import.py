@@ -72,6 +72,19 @@ def test_matched_lines_become_approved_claims_and_the_rest_is_reported(db, world
     assert db.scalar(select(func.count(Claim.id)).where(Claim.status == "approved")) == 2
 
 
+def test_a_batch_in_memory_matches_its_sellers_as_a_file_does(db, world, program):
+    # An API call's lines come as a list: only the sellers it names are looked up.
+    seller = world.people[Role.SELLER]
+    seller.email = "seller.a@example.com"
+    db.commit()
+    extra = f"INV-6,1,{TODAY},BX-24,1,Seller.A@Example.com\nINV-7,1,{TODAY},BX-24,1,staff@nowhere\n"
+    rows = list(read_sales(csv_file(world, extra)))
+    report = import_sales(db, rows, region="LV", today=TODAY)
+    assert (report.imported, report.already_imported) == (3, 0)
+    assert [line for line, _ in report.rejected] == [4, 5, 6, 7, 9]
+    assert balance_of(db, person_account(seller.id)) == (40, 0)
+
+
 def test_importing_the_same_file_again_changes_nothing(db, world, program):
     run(db, csv_file(world))
     again = run(db, csv_file(world))
