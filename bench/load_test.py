@@ -493,17 +493,8 @@ def run(args, env: dict, url: str, public_url: str, port: int, api_token: str) -
             line for line in (work / "gunicorn.log").read_text().splitlines() if '"ERROR"' in line
         ]
         rows, window = summarize(samples_file)
-        failures = failures_of(locust.stdout + locust.stderr)
+        failures = json.loads(samples_file.with_suffix(".failures.json").read_text())
         report(args, rows, window, failures, errors, (load_before, load_after))
-
-
-def failures_of(output: str) -> list[str]:
-    """The failure lines of locust's summary (its 'Error report' table)."""
-    lines = output.splitlines()
-    for index, line in enumerate(lines):
-        if "Error report" in line:
-            return [x for x in lines[index + 1 :] if x.strip() and not x.startswith("-")][:20]
-    return []
 
 
 def report(args, rows, window, failures, server_errors, load_average) -> None:
@@ -539,7 +530,12 @@ def report(args, rows, window, failures, server_errors, load_average) -> None:
             "",
         ]
         + (
-            ["Failures (locust's error report):", "", "```", *failures, "```", ""]
+            [
+                "Failures by kind:",
+                "",
+                *(f"- {f['count']} × {f['name']}: {f['error']}" for f in failures[:20]),
+                "",
+            ]
             if failures
             else []
         )

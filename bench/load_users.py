@@ -3,7 +3,8 @@ dashboards, API sales imports and a /healthz probe, all in one run.
 
 bench/load_test.py starts locust on this file with LOAD_TEST_PLAN naming a JSON file of the
 seeded people, products and token; every sample is also written to LOAD_TEST_SAMPLES (one
-line each: seconds since the start, name, milliseconds, failed) for its exact percentiles.
+line each: seconds since the start, name, milliseconds, failed) for its exact percentiles,
+and each kind of failure with its count next to it (.failures.json).
 """
 
 import itertools
@@ -13,6 +14,7 @@ import random
 import re
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -31,6 +33,7 @@ _field_staff = itertools.cycle(PLAN["field_staff"])
 _partner_managers = itertools.cycle(PLAN["partner_managers"])
 _random = random.Random(PLAN["seed"])
 _samples: list[tuple[float, str, float, int]] = []
+_failures: Counter = Counter()
 _measuring = {"from": None}
 #: Seconds after the last user started before samples count: sign-ins, the ramp and each
 #: worker's first requests are not part of the figures, only the steady load is.
@@ -47,6 +50,8 @@ def _record(name, response_time, exception, **_kwargs):
     start = _measuring["from"]
     if start is not None and time.monotonic() >= start:
         _samples.append((time.monotonic() - start, name, response_time, int(exception is not None)))
+        if exception is not None:
+            _failures[(name, str(exception)[:200])] += 1
 
 
 @events.test_stop.add_listener
@@ -54,6 +59,8 @@ def _write_samples(**_kwargs):
     with SAMPLES.open("w") as out:
         for at, name, ms, failed in _samples:
             out.write(f"{at:.3f}\t{name}\t{ms:.3f}\t{failed}\n")
+    failures = [{"name": n, "error": e, "count": c} for (n, e), c in _failures.most_common()]
+    SAMPLES.with_suffix(".failures.json").write_text(json.dumps(failures))
 
 
 def _today() -> str:
