@@ -92,7 +92,8 @@ def _argon2_config() -> dict:
 
 def seed(url: str) -> None:
     """Sign-in for everyone, a manager per partner, a channel manager, a catalog, and a
-    launched program every partner approved, so claims and imports earn points."""
+    launched program every partner approved (with a third of the ledger as its history), so
+    claims and imports earn points."""
     from channel.approvals import DecisionDetails, decide
     from channel.models import PartnerOrganization, Product, ProductGroup
     from channel.programs import ProgramDetails, launch_program, offer_program, save_program
@@ -154,6 +155,17 @@ def seed(url: str) -> None:
                 db, program, partner, DecisionDetails(approve=True), actor_id=managers[partner.id]
             )
         launch_program(db, program, actor_id=channel_manager.id)
+        # The program has run for as long as the generated ledger goes back: it takes over the
+        # history of the first generated program, so every award is checked against it.
+        db.execute(text("ALTER TABLE ledger_entries DISABLE TRIGGER USER"))
+        db.execute(
+            text(
+                "UPDATE ledger_entries SET program_id = :program "
+                "WHERE program_id = (SELECT min(id) FROM programs)"
+            ),
+            {"program": program.id},
+        )
+        db.execute(text("ALTER TABLE ledger_entries ENABLE TRIGGER USER"))
         db.commit()
     with create_engine(url).connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
