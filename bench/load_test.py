@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import defaultdict
@@ -463,6 +464,8 @@ def run(args, env: dict, url: str, public_url: str, port: int, api_token: str) -
                 f"(after {ramp:.0f} s of ramp and warm-up) against {args.workers} gunicorn workers"
             )
             load_before = os.getloadavg()[0]
+            watcher = BackendWatch(url, seconds=ramp + args.duration + 60)
+            watcher.start()
             locust = subprocess.run(
                 [
                     str(Path(sys.executable).parent / "locust"),
@@ -495,6 +498,7 @@ def run(args, env: dict, url: str, public_url: str, port: int, api_token: str) -
                 timeout=ramp + args.duration + 120,
             )
             load_after = os.getloadavg()[0]
+            watcher.stop()
             if not samples_file.exists():
                 raise SystemExit(f"locust wrote no samples:\n{locust.stderr[-3000:]}")
         finally:
@@ -506,10 +510,53 @@ def run(args, env: dict, url: str, public_url: str, port: int, api_token: str) -
         ]
         rows, window = summarize(samples_file)
         failures = json.loads(samples_file.with_suffix(".failures.json").read_text())
-        report(args, rows, window, failures, errors, (load_before, load_after))
+        report(args, rows, window, failures, errors, (load_before, load_after), watcher)
 
 
-def report(args, rows, window, failures, server_errors, load_average) -> None:
+class BackendWatch(threading.Thread):
+    """Samples, once a second, the database's busy backends and those waiting for a lock."""
+
+    def __init__(self, url: str, seconds: float):
+        super().__init__(daemon=True)
+        self.url, self.deadline = url, time.monotonic() + seconds
+        self.samples: list[tuple[int, int]] = []
+        self._stop_event = threading.Event()
+
+    def run(self):
+        engine = create_engine(self.url, pool_size=1)
+        name = self.url.rpartition("/")[2]
+        with engine.connect() as connection:
+            while not self._stop_event.is_set() and time.monotonic() < self.deadline:
+                busy, locked = connection.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE state = 'active'), "
+                        "count(*) FILTER (WHERE wait_event_type = 'Lock') "
+                        "FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                ).one()
+                connection.rollback()
+                self.samples.append((busy, locked))
+                self._stop_event.wait(1)
+        engine.dispose()
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(timeout=10)
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "not sampled"
+        busy = [b for b, _ in self.samples]
+        locked = [w for _, w in self.samples]
+        return (
+            f"{statistics.fmean(busy):.1f} busy on average (at most {max(busy)}), "
+            f"{statistics.fmean(locked):.1f} waiting for a lock (at most {max(locked)}), "
+            f"sampled {len(self.samples)} times"
+        )
+
+
+def report(args, rows, window, failures, server_errors, load_average, watcher) -> None:
     with create_engine(args.postgres).connect() as connection:
         postgres = connection.execute(text("SHOW server_version")).scalar()
     healthz = next((r for r in rows if r["name"] == "GET /healthz"), None)
@@ -526,6 +573,7 @@ def report(args, rows, window, failures, server_errors, load_average) -> None:
             "locust (the load generator runs on the same cores); 1-minute load average "
             f"{load_average[0]:.2f} before the run, {load_average[1]:.2f} at its end.",
             f"- Data: {args.people:,} people, {args.entries:,} ledger entries on PostgreSQL.",
+            f"- PostgreSQL backends of the app during the run: {watcher.summary()}.",
             f"- Server: gunicorn, {args.workers} sync workers, rate limits in Redis; "
             "messaging backend: development (inbound SMS are answered in the TwiML reply).",
             f"- Load: {args.users} simulated users on loopback, measured over {window:.0f} s of "
