@@ -505,8 +505,11 @@ def run(args, env: dict, url: str, public_url: str, port: int, api_token: str) -
             server.terminate()
             server.wait(timeout=60)
             server_log.close()
+        # The app's JSON lines at ERROR, and gunicorn's own (a worker timed out or died).
         errors = [
-            line for line in (work / "gunicorn.log").read_text().splitlines() if '"ERROR"' in line
+            line
+            for line in (work / "gunicorn.log").read_text().splitlines()
+            if '"ERROR"' in line or "[ERROR]" in line or "[CRITICAL]" in line
         ]
         rows, window = summarize(samples_file)
         failures = json.loads(samples_file.with_suffix(".failures.json").read_text())
