@@ -85,6 +85,13 @@ class Engagement:
         return percent(self.active, self.enrolled)
 
 
+def _people_in_scope(filters: Filters):
+    """The people a partner or country filter keeps (by their company now), or None."""
+    if filters.partner_id is None and filters.country is None:
+        return None
+    return _partner_filters(select(Person.id), filters, Person.partner_id)
+
+
 def _enrolled_people(month: Month, filters: Filters):
     stmt = select(Enrollment.person_id).where(
         Enrollment.enrolled_at < month.end,
@@ -92,6 +99,9 @@ def _enrolled_people(month: Month, filters: Filters):
     )
     if filters.program_id is not None:
         stmt = stmt.where(Enrollment.program_id == filters.program_id)
+    people = _people_in_scope(filters)
+    if people is not None:
+        stmt = stmt.where(Enrollment.person_id.in_(people))
     return stmt
 
 
@@ -106,6 +116,12 @@ def _active_people(month: Month, filters: Filters):
     claimed = select(Claim.person_id).where(
         Claim.created_at >= month.start, Claim.created_at < month.end
     )
+    # The outer count keeps only these people anyway; narrowing each set first spares a
+    # partner's dashboard from collecting every active person in the channel each month.
+    people = _people_in_scope(filters)
+    if people is not None:
+        earned = earned.where(LedgerEntry.person_id.in_(people))
+        claimed = claimed.where(Claim.person_id.in_(people))
     return union(earned, claimed)
 
 

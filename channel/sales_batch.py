@@ -48,8 +48,8 @@ class ImportContext:
         self.programs: dict[int, list] = {}
         self.products: dict[str, tuple] = {}
         self.roles: dict[int, frozenset[str]] = {}
-        #: program id -> (usage, people whose monthly totals it holds)
-        self.usages: dict[int, tuple[engine.Usage, set[int]]] = {}
+        #: program id -> (usage, partners and people whose totals it holds)
+        self.usages: dict[int, tuple[engine.Usage, set[int], set[int]]] = {}
         #: (program id, person id) -> enrolled
         self.enrolled: dict[tuple[int, int], bool] = {}
         #: person id -> (points earned by this import's bulk chunks, program ids), and the
@@ -85,15 +85,18 @@ class ImportContext:
         for person in self.session.scalars(select(Person).where(Person.id.in_(missing))):
             self.roles[person.id] = frozenset(r.value for r in person.roles)
 
-    def usage(self, program_id: int, person_ids: set[int]) -> engine.Usage:
-        """The program's usage, with the monthly totals of `person_ids` (call under its lock)."""
+    def usage(self, program_id: int, partner_ids: set[int], person_ids: set[int]) -> engine.Usage:
+        """The program's usage, with the totals of `partner_ids` and the monthly totals of
+        `person_ids` (call under its lock)."""
         if program_id not in self.usages:
-            self.usages[program_id] = (_program_usage(self.session, program_id), set())
-        usage, loaded = self.usages[program_id]
-        missing = person_ids - loaded
-        if missing:
-            _add_person_months(self.session, program_id, missing, usage)
-            loaded |= missing
+            self.usages[program_id] = (_program_usage(self.session, program_id), set(), set())
+        usage, partners, people = self.usages[program_id]
+        if partner_ids - partners:
+            _add_partners(self.session, program_id, partner_ids - partners, usage)
+            partners |= partner_ids
+        if person_ids - people:
+            _add_person_months(self.session, program_id, person_ids - people, usage)
+            people |= person_ids
         return usage
 
     def load_enrolments(self, program_ids, person_ids) -> None:
@@ -134,19 +137,25 @@ _EARNED = ("earn", "reverse")
 
 
 def _program_usage(session: Session, program_id: int) -> engine.Usage:
-    """The program's totals the caps of sale rules need, each one summed in the database."""
+    """The program's total the budget cap needs, summed in the database."""
     usage = engine.Usage()
     earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(_EARNED))
     usage.program_points = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.budget_points), 0)).where(*earned)
     )
+    return usage
+
+
+def _add_partners(session: Session, program_id: int, partner_ids, usage: engine.Usage):
+    # Only the partners a chunk names: an API call of a few lines reads a few partners'
+    # entries, not the totals of every partner in the program's history.
+    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(_EARNED))
     for partner_id, total in session.execute(
         select(LedgerEntry.partner_id, func.sum(LedgerEntry.budget_points))
-        .where(*earned)
+        .where(*earned, LedgerEntry.partner_id.in_(sorted(partner_ids)))
         .group_by(LedgerEntry.partner_id)
     ):
         usage.partner_points[partner_id] = int(total or 0)
-    return usage
 
 
 def _add_person_months(session: Session, program_id: int, person_ids, usage: engine.Usage):
@@ -325,7 +334,10 @@ def _post_awards(session, writer, lines, context, days, activity_ids, activity_k
             programs[program.id] = program
     for program_id in sorted(programs):  # the same lock `record_activity` takes, in one order
         session.execute(select(Program.id).where(Program.id == program_id).with_for_update())
-    usages = {program_id: context.usage(program_id, person_ids) for program_id in programs}
+    partner_ids = {line.partner_id for line in lines}
+    usages = {
+        program_id: context.usage(program_id, partner_ids, person_ids) for program_id in programs
+    }
     context.load_enrolments(list(programs), person_ids)
     #: partner id -> (program id, evaluator, usage) of each program it takes part in
     plans = {

@@ -8,13 +8,13 @@ the same file again — even at the same moment — changes nothing.
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -99,15 +99,28 @@ def _day(value) -> date | None:
 
 
 class _Directory:
-    """People and products loaded once for the whole file."""
+    """People and products loaded once for the whole file; with `sellers` (the spellings a
+    small batch names), only the people those name."""
 
-    def __init__(self, session: Session, region: str, partner_id: int | None = None):
+    def __init__(
+        self,
+        session: Session,
+        region: str,
+        partner_id: int | None = None,
+        sellers: set[str] | None = None,
+    ):
         self.region = region
         staff = select(Person.id, Person.phone, Person.email, Person.partner_id).where(
             Person.active.is_(True), Person.partner_id.is_not(None)
         )
         if partner_id is not None:
             staff = staff.where(Person.partner_id == partner_id)
+        if sellers is not None:
+            emails = {raw.lower() for raw in sellers if "@" in raw}
+            phones = {self._e164(raw) for raw in sellers if "@" not in raw} - {None}
+            staff = staff.where(
+                or_(Person.email.in_(sorted(emails)), Person.phone.in_(sorted(phones)))
+            )
         people = session.execute(staff).all()
         self.by_phone = {p.phone: p for p in people}
         self.by_email = {p.email: p for p in people if p.email}
@@ -124,13 +137,15 @@ class _Directory:
     def _find(self, raw: str):
         if "@" in raw:
             return self.by_email.get(raw.lower())
+        number = self._e164(raw)
+        return self.by_phone.get(number) if number else None
+
+    def _e164(self, raw: str) -> str | None:
         try:
             number = phonenumbers.parse(raw, self.region)
         except phonenumbers.NumberParseException:
             return None
-        return self.by_phone.get(
-            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        )
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 CHUNK = 5000
@@ -155,7 +170,7 @@ def import_sales(
     collides with a concurrent import of the same lines is redone line by line, where each
     line already taken simply counts as already imported.
     """
-    directory = _Directory(session, region, partner_id)
+    directory = _Directory(session, region, partner_id, _sellers_of_batch(rows))
     context = ImportContext(session)
     report = SalesReport()
     pending: list[SalesLine] = []
@@ -196,6 +211,14 @@ def import_sales(
             occasion=f"sales-import:{context.first_claim_id}",
         )
     return report
+
+
+def _sellers_of_batch(rows) -> set[str] | None:
+    """The sellers a batch of rows in memory names (an API call's lines), so that only they
+    are looked up; None for a file read as it goes, which loads the whole directory once."""
+    if not isinstance(rows, Sequence) or len(rows) > CHUNK:
+        return None
+    return {str(row.get("seller") or "").strip() for _, row in rows}
 
 
 def _import_chunk(session, lines, context, return_window, report) -> None:

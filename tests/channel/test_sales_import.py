@@ -72,6 +72,40 @@ def test_matched_lines_become_approved_claims_and_the_rest_is_reported(db, world
     assert db.scalar(select(func.count(Claim.id)).where(Claim.status == "approved")) == 2
 
 
+def test_a_batch_in_memory_matches_its_sellers_as_a_file_does(db, world, program):
+    # An API call's lines come as a list: only the sellers it names are looked up.
+    seller = world.people[Role.SELLER]
+    seller.email = "seller.a@example.com"
+    db.commit()
+    extra = f"INV-6,1,{TODAY},BX-24,1,Seller.A@Example.com\nINV-7,1,{TODAY},BX-24,1,staff@nowhere\n"
+    rows = list(read_sales(csv_file(world, extra)))
+    report = import_sales(db, rows, region="LV", today=TODAY)
+    assert (report.imported, report.already_imported) == (3, 0)
+    assert [line for line, _ in report.rejected] == [4, 5, 6, 7, 9]
+    assert balance_of(db, person_account(seller.id)) == (40, 0)
+
+
+def test_a_partner_cap_counts_earlier_imports_and_holds_across_chunks(db, world, monkeypatch):
+    group = make_group(db, "boilers", points=10)
+    make_product(db, group, "BX-24")
+    program = make_program(db, partners=[world.partner_a], cap_per_partner=50)
+    add_scheme(
+        db, program, ["seller"], ("unit_sold", {"product_group": "boilers", "points_per_unit": 10})
+    )
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+    launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    seller = world.people[Role.SELLER]
+    header = "invoice_number,line,date,sku,quantity,seller\n"
+    run(db, (header + f"INV-1,1,{TODAY},BX-24,3,{seller.phone}\n").encode())
+    db.commit()
+    monkeypatch.setattr("channel.sales_import.CHUNK", 2)
+    lines = "".join(f"INV-2,{n},{TODAY},BX-24,1,{seller.phone}\n" for n in range(1, 6))
+    report = run(db, (header + lines).encode())
+    assert report.imported == 5
+    assert balance_of(db, person_account(seller.id)) == (50, 0)
+
+
 def test_importing_the_same_file_again_changes_nothing(db, world, program):
     run(db, csv_file(world))
     again = run(db, csv_file(world))
