@@ -9,6 +9,7 @@ outage lasts three minutes of real time.
 
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -42,9 +43,9 @@ class RealClock:
         time.sleep(seconds)
 
 
-@pytest.fixture
-def clock():
-    if SOAK:
+@contextmanager
+def clock_of(kind: str):
+    if kind == "real":
         yield RealClock()
         return
     with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False) as traveller:
@@ -79,13 +80,47 @@ def statuses(db) -> Counter:
     return Counter(dict(counts.all()))
 
 
-@pytest.mark.parametrize(
-    ("outage_minutes", "some_give_up"),
-    [(10, False), (25, True)] if not SOAK else [(3, False), (25, True)],
-)
+#: (minutes down, whether some messages run out of tries, whose clock).
+OUTAGES = [(10, False, "simulated"), (25, True, "simulated")]
+if SOAK:
+    OUTAGES.append((3, False, "real"))
+
+
+@pytest.mark.parametrize(("outage_minutes", "some_give_up", "clock_kind"), OUTAGES)
 def test_messages_queued_while_the_provider_is_down_are_sent_once_it_is_back(
-    app, db, world, twilio, clock, monkeypatch, outage_minutes, some_give_up
+    app, db, world, twilio, monkeypatch, outage_minutes, some_give_up, clock_kind
 ):
+    with clock_of(clock_kind) as clock:
+        queued, pending_seen = outage_then_recovery(
+            app, db, world, twilio, monkeypatch, clock, outage_minutes
+        )
+    if not some_give_up:
+        assert pending_seen[-1] == len(queued)  # the outbox held every message queued
+    rows = {m.id: m for m in db.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(queued)))}
+    by_status = Counter(message.status for message in rows.values())
+    print(f"{outage_minutes} min outage, {len(queued)} queued: {dict(by_status)}, "
+          f"{len(twilio.received)} requests")  # fmt: skip
+
+    # Every message is accounted for: sent exactly once, or failed with the reason.
+    assert sorted(rows) == sorted(queued)
+    assert set(by_status) <= {"sent", "failed"}
+    taken = Counter(form["Body"] for form in twilio.accepted)
+    for message in rows.values():
+        if message.status == "sent":
+            assert taken[message.body] == 1 and message.provider_id, message.id
+        else:
+            assert taken[message.body] == 0 and message.last_error in ("20503", "20500", "timeout")
+            assert message.attempts == app.config["MESSAGING_MAX_ATTEMPTS"]
+    assert sum(taken.values()) == by_status["sent"]
+    # The backoff gives up only after its tries (about ten minutes of them).
+    assert bool(by_status["failed"]) is some_give_up
+    assert by_status["sent"] >= len(queued) // 2
+    assert check_balances(db) == []
+
+
+def outage_then_recovery(app, db, world, twilio, monkeypatch, clock, outage_minutes):
+    """Queue two messages a step while the provider is down, then drain; returns the ids
+    queued and the pending count after each step of the outage."""
     people = [make_person(db, world.partner_a, ["technician"]) for _ in range(5)]
     db.commit()
     queued: list[int] = []
@@ -115,7 +150,7 @@ def test_messages_queued_while_the_provider_is_down_are_sent_once_it_is_back(
 
     dead_port = f"http://127.0.0.1:{free_port()}"
     outage = [("answer", (503, 20503)), ("refuse", None), ("answer", (500, 20500))]
-    step = STEP if not SOAK else 5
+    step = STEP if isinstance(clock, SimulatedClock) else 5
     steps = outage_minutes * 60 // step
     pending_seen = []
     for n in range(steps):
@@ -135,9 +170,6 @@ def test_messages_queued_while_the_provider_is_down_are_sent_once_it_is_back(
     # a message give up.
     first_ten_minutes = pending_seen[: 600 // step]
     assert first_ten_minutes == list(range(2, 2 * len(first_ten_minutes) + 1, 2))
-    if not some_give_up:
-        assert pending_seen[-1] == len(queued)
-
     twilio.outage = None
     monkeypatch.setitem(app.config, "TWILIO_API_URL", twilio.url)
     for _ in range(600):  # at most 100 (simulated) minutes to drain
@@ -146,23 +178,4 @@ def test_messages_queued_while_the_provider_is_down_are_sent_once_it_is_back(
         deliver(app)
         clock.advance(step)
     db.expire_all()
-    rows = {m.id: m for m in db.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(queued)))}
-    by_status = Counter(message.status for message in rows.values())
-    print(f"{outage_minutes} min outage, {len(queued)} queued: {dict(by_status)}, "
-          f"{len(twilio.received)} requests")  # fmt: skip
-
-    # Every message is accounted for: sent exactly once, or failed with the reason.
-    assert sorted(rows) == sorted(queued)
-    assert set(by_status) <= {"sent", "failed"}
-    taken = Counter(form["Body"] for form in twilio.accepted)
-    for message in rows.values():
-        if message.status == "sent":
-            assert taken[message.body] == 1 and message.provider_id, message.id
-        else:
-            assert taken[message.body] == 0 and message.last_error in ("20503", "20500", "timeout")
-            assert message.attempts == app.config["MESSAGING_MAX_ATTEMPTS"]
-    assert sum(taken.values()) == by_status["sent"]
-    # The backoff gives up only after its tries (about ten minutes of them).
-    assert bool(by_status["failed"]) is some_give_up
-    assert by_status["sent"] >= len(queued) // 2
-    assert check_balances(db) == []
+    return queued, pending_seen
