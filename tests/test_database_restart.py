@@ -100,7 +100,7 @@ def seeded(cluster):
 
 
 @pytest.fixture(scope="module")
-def server(seeded):
+def server(seeded, tmp_path_factory):
     env = {
         **os.environ,
         "SECRET_KEY": SECRET_KEY,
@@ -110,6 +110,7 @@ def server(seeded):
     }
     env.pop("FLASK_DEBUG", None)
     port = free_port()
+    log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -122,12 +123,12 @@ def server(seeded):
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: status(base + "/healthz") == 200, 30, "gunicorn did not start")
-        yield process, base
+        yield process, base, log
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -236,7 +237,7 @@ class Load:
 def test_the_app_recovers_from_database_restarts_with_no_request_half_applied(
     cluster, seeded, server
 ):
-    process, base = server
+    process, base, log = server
     outage_pages = []
     with Load(base, seeded) as load:
         browser, _ = load.browser(seeded.technicians[0])
@@ -270,7 +271,9 @@ def test_the_app_recovers_from_database_restarts_with_no_request_half_applied(
     answers = load.answers
     codes = Counter(answer.status for answer in answers)
     print(f"{len(RESTARTS)} restarts, {len(answers)} requests: {dict(codes)}")
-    assert set(codes) <= {302, 303, 503}, codes  # applied, or a clear 503: nothing else
+    errors = [line for line in log.read_text().splitlines() if "Error" in line]
+    # Applied, or a clear 503: nothing else.
+    assert set(codes) <= {302, 303, 503}, (codes, errors[-10:])
     engine = create_engine(seeded.url)
     with Session(engine) as db:
         claims = {

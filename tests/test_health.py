@@ -126,3 +126,21 @@ def test_the_api_answers_503_in_its_own_shape_while_the_database_is_down(client,
     response = client.get("/api/v1/partners", headers=headers)
     assert response.status_code == 503
     assert response.json["error"]["code"] == "unavailable"
+
+
+def test_a_connection_lost_after_the_answer_was_made_leaves_the_answer_alone(
+    tmp_path, monkeypatch
+):
+    """The server may go away between a request's commit and the end of the request: the
+    session's closing rollback then fails, and must not turn a done request into a 500."""
+    import sqlite3
+
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"})
+    engine = app.extensions["partnerlift.engine"]
+    assert app.test_client().get("/healthz").status_code == 200  # connected once already
+
+    def lost(dbapi_connection):
+        raise sqlite3.OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(engine.dialect, "do_rollback", lost)
+    assert app.test_client().get("/healthz").status_code == 200
