@@ -128,9 +128,7 @@ def test_the_api_answers_503_in_its_own_shape_while_the_database_is_down(client,
     assert response.json["error"]["code"] == "unavailable"
 
 
-def test_a_connection_lost_after_the_answer_was_made_leaves_the_answer_alone(
-    tmp_path, monkeypatch
-):
+def test_a_connection_lost_after_the_answer_was_made_leaves_the_answer_alone(tmp_path, monkeypatch):
     """The server may go away between a request's commit and the end of the request: the
     session's closing rollback then fails, and must not turn a done request into a 500."""
     import sqlite3
