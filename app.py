@@ -3,10 +3,10 @@
 import logging
 import os
 
-from flask import Flask, jsonify, render_template, request, send_from_directory
-from flask_babel import get_locale
+from flask import Flask, g, jsonify, render_template, request, send_from_directory
+from flask_babel import force_locale, get_locale
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core import db
 from core.config import config_from_environment
@@ -18,6 +18,7 @@ from core.extensions import (
     login_manager,
     talisman,
 )
+from core.health import register as register_health_checks
 from core.i18n import (
     country_name,
     format_date,
@@ -76,15 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    @app.get("/healthz")
-    @limiter.exempt
-    def healthz():
-        try:
-            db.get_session().execute(text("SELECT 1"))
-        except Exception:
-            app.logger.exception("health check: database unreachable")
-            return jsonify(status="unavailable"), 503
-        return jsonify(status="ok")
+    register_health_checks(app, limiter)
 
     return app
 
@@ -232,6 +225,32 @@ def _register_errors(app: Flask) -> None:
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, page(code))
     app.register_error_handler(CSRFError, page(400))
+
+    def database_unavailable(error):
+        """The database is down or restarting: a calm 503, never a stack trace. The request's
+        transaction was rolled back by the database, so nothing of it was saved."""
+        if not (isinstance(error, OperationalError) or error.connection_invalidated):
+            raise error
+        app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+        if request.path.startswith("/api/"):
+            response = error_response(503)
+        elif request.accept_mimetypes.best == "application/json":
+            response = jsonify(error=503)
+            response.status_code = 503
+        else:
+            # The page must not ask the database again: the person's language if it was
+            # loaded already, and the anonymous layout (no menu, no unread count).
+            language = getattr(g.get("_login_user"), "__dict__", {}).get("language")
+            g._login_user = login_manager.anonymous_user()
+            if language not in app.config["LANGUAGES"]:
+                language = select_locale()
+            with force_locale(language):
+                body = render_template("errors/error.html", code=503, error=error)
+            response = app.response_class(body, status=503)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    app.register_error_handler(DBAPIError, database_unavailable)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from channel.claims import (
 )
 from channel.models import Product
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
-from channel.uploads import proof_path, store_proof
+from channel.uploads import proof_path, proofs_kept_on_success
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
 from core.views import attempt
@@ -104,18 +104,17 @@ def claim_new(kind):
         folder = current_app.config["UPLOAD_FOLDER"]
         upload = request.files.get("photo")
         try:
-            if upload is not None and upload.filename:
-                details.photo = store_proof(folder, upload.read())
-            claim = submit_claim(
-                db, current_user, details, today=utcnow().date(), return_window=_return_window()
-            )
+            with proofs_kept_on_success(folder) as store:
+                if upload is not None and upload.filename:
+                    details.photo = store(upload.read())
+                claim = submit_claim(
+                    db, current_user, details, today=utcnow().date(), return_window=_return_window()
+                )
+                db.commit()
         except InvalidInput as invalid:
             db.rollback()
-            if details.photo:  # the claim was refused: keep no orphan file
-                proof_path(folder, details.photo[0]).unlink(missing_ok=True)
             errors = {k: str(v) for k, v in invalid.errors.items()}
         else:
-            db.commit()
             if claim.status == "approved":
                 flash(_("Thank you: your claim is approved."), "success")
             else:

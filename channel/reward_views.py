@@ -32,7 +32,7 @@ from channel.rewards import (
     redeem,
     save_reward,
 )
-from channel.uploads import IMAGES, proof_path, store_proof
+from channel.uploads import IMAGES, proof_path, proofs_kept_on_success
 from core.config import LANGUAGES
 from core.db import get_session
 from core.errors import InvalidInput
@@ -123,30 +123,29 @@ def manage():
         folder = current_app.config["UPLOAD_FOLDER"]
         image = None
         try:
-            stock = request.form.get("stock", "").strip()
-            price = request.form.get("points_price", "").strip()
-            upload = request.files.get("image")
-            if upload is not None and upload.filename:
-                image = store_proof(folder, upload.read(), IMAGES)
-            save_reward(
-                db,
-                RewardDetails(
-                    kind=request.form.get("kind", ""),
-                    name=request.form.get("name", ""),
-                    points_price=int(price) if price.lstrip("-").isdigit() else None,
-                    stock=int(stock) if stock.lstrip("-").isdigit() else None,
-                    description=request.form.get("description", ""),
-                    names={code: request.form.get(f"name_{code}", "") for code in LANGUAGES},
-                    image=image,
-                ),
-            )
+            with proofs_kept_on_success(folder) as store:
+                stock = request.form.get("stock", "").strip()
+                price = request.form.get("points_price", "").strip()
+                upload = request.files.get("image")
+                if upload is not None and upload.filename:
+                    image = store(upload.read(), IMAGES)
+                save_reward(
+                    db,
+                    RewardDetails(
+                        kind=request.form.get("kind", ""),
+                        name=request.form.get("name", ""),
+                        points_price=int(price) if price.lstrip("-").isdigit() else None,
+                        stock=int(stock) if stock.lstrip("-").isdigit() else None,
+                        description=request.form.get("description", ""),
+                        names={code: request.form.get(f"name_{code}", "") for code in LANGUAGES},
+                        image=image,
+                    ),
+                )
+                db.commit()
         except InvalidInput as invalid:
             db.rollback()
-            if image:
-                proof_path(folder, image[0]).unlink(missing_ok=True)
             errors = {k: str(v) for k, v in invalid.errors.items()}
         else:
-            db.commit()
             flash(_("The reward was added."), "success")
             return redirect(url_for("rewards.manage"))
     rewards = db.scalars(select(Reward).order_by(Reward.id.desc())).all()

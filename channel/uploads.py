@@ -4,13 +4,18 @@ Files are stored under UPLOAD_FOLDER with random names and served only through v
 check who may see them; the type comes from the bytes, never from the name the phone sent.
 """
 
+import contextlib
+import logging
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
 
 import filetype
 from flask_babel import lazy_gettext as _l
 
 from core.errors import InvalidInput
+
+log = logging.getLogger(__name__)
 
 #: What a phone camera or a scanner produces, by the MIME type read from the content.
 ACCEPTED = {
@@ -39,15 +44,40 @@ def store_proof(folder: str | Path, data: bytes, accepted=None) -> tuple[str, st
     if kind is None or kind.mime not in accepted:
         raise InvalidInput({"photo": _l("Send a photo (JPEG, PNG, WebP, HEIC) or a PDF.")})
     folder = Path(folder)
+    name = f"{secrets.token_hex(16)}.{accepted[kind.mime]}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{secrets.token_hex(16)}.{accepted[kind.mime]}"
         (folder / name).write_bytes(data)
-    except OSError:
+    except OSError as error:
+        # A full disk fails mid-write: what was written of the file goes too.
+        with contextlib.suppress(OSError):
+            (folder / name).unlink(missing_ok=True)
+        log.error("upload not stored in UPLOAD_FOLDER: %s", error.strerror or error)
         raise InvalidInput(
             {"photo": _l("The photo could not be stored right now. Try again later.")}
         ) from None
     return name, kind.mime
+
+
+@contextmanager
+def proofs_kept_on_success(folder: str | Path):
+    """`store(data, accepted=None)` as `store_proof`, for files that belong to rows written in
+    the same block: if the block fails (refused input, a database error, the commit), every
+    file it stored is removed again, so no file outlives the rows that would point at it."""
+    stored = []
+
+    def store(data: bytes, accepted=None) -> tuple[str, str]:
+        name, mime = store_proof(folder, data, accepted)
+        stored.append(name)
+        return name, mime
+
+    try:
+        yield store
+    except BaseException:
+        for name in stored:
+            with contextlib.suppress(OSError):
+                proof_path(folder, name).unlink(missing_ok=True)
+        raise
 
 
 def proof_path(folder: str | Path, name: str) -> Path:

@@ -112,6 +112,9 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "ATTRIBUTION_WINDOW_DAYS": int(environ.get("ATTRIBUTION_WINDOW_DAYS", 7)),
         #: Uplift compares claims and points in this many days after the send (or hold-out).
         "UPLIFT_WINDOW_DAYS": int(environ.get("UPLIFT_WINDOW_DAYS", 14)),
+        #: Days the texts and numbers of sent, failed and incoming messages are kept; then
+        #: `flask messaging purge` blanks them (counts, statuses and results stay). 0: forever.
+        "MESSAGE_RETENTION_DAYS": int(environ.get("MESSAGE_RETENTION_DAYS", 180)),
         #: Requests per client address to a tracked link (/l/<token>).
         "TRACKED_LINK_RATE_LIMIT": environ.get("TRACKED_LINK_RATE_LIMIT", "120 per minute"),
         #: E-mail: smtp://user:password@host:587?starttls=1 or smtps://…; unset: kept locally.

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from flask import current_app, g
 from sqlalchemy import DateTime, Index, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -101,8 +102,15 @@ def init_app(app) -> None:
     @app.teardown_appcontext
     def _close_session(_exc):
         session = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except DBAPIError:
+            # The server went away after the request's work: what it committed stays, what
+            # it had open the server rolled back. Its answer stands; the connection goes.
+            app.logger.warning("database connection lost while closing a session")
+            session.invalidate()
 
 
 def get_session() -> Session:

@@ -16,6 +16,7 @@ from messaging.models import OutboxMessage
 from messaging.outbox import lease_due, record_outcome, send_one
 from messaging.pacing import Pacer
 from messaging.policy import Policy
+from messaging.privacy import count_expired_texts, purge_expired_texts
 from messaging.reminders import run_daily
 from messaging.transports import transport_from_config
 
@@ -160,6 +161,38 @@ def outbox_command(last):
             f"#{message.id} {message.created_at:%Y-%m-%d %H:%M} {message.channel} {message.recipient} [{message.status}]"
         )
         click.echo(f"    {message.body}")
+
+
+@messaging_cli.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep texts this many days [default: MESSAGE_RETENTION_DAYS].",
+)
+def purge_command(days):
+    """Blank the texts and numbers of messages older than the retention period (never one
+    still waiting to be sent); counts, statuses and campaign results stay. Run it daily."""
+    days = days or current_app.config["MESSAGE_RETENTION_DAYS"]
+    if not days:
+        click.echo("MESSAGE_RETENTION_DAYS is 0: message texts are kept; nothing blanked.")
+        return
+    db = get_session()
+    before = utcnow() - timedelta(days=days)
+    outgoing, incoming = count_expired_texts(db, before=before)
+    done = [0, 0]
+    with click.progressbar(length=outgoing + incoming, label="Blanking message texts") as bar:
+        while any(batch := purge_expired_texts(db, before=before)):
+            db.commit()
+            done = [done[0] + batch[0], done[1] + batch[1]]
+            bar.update(sum(batch))
+    current_app.logger.info(
+        "message retention: %s outgoing and %s incoming messages blanked", *done
+    )
+    click.echo(
+        f"blanked {done[0]} outgoing and {done[1]} incoming messages "
+        f"from before {before:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @messaging_cli.command("nudges")

@@ -1,6 +1,14 @@
-"""What `messaging` keeps about a person, for their data export and their erasure."""
+"""What `messaging` keeps about a person, for their data export and their erasure; and the
+retention of message texts (MESSAGE_RETENTION_DAYS), which blanks them the same way.
 
-from sqlalchemy import delete, select, update
+Blanking keeps each row's kind, channel, status, times, source and person, so counts,
+delivery results, campaign results and attribution stay as they were; only what was said,
+and to which number or address, goes.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
 
 from messaging.models import ChannelBlock, ChannelConsent, InboundMessage, OutboxMessage
 from roles.privacy import rows
@@ -33,20 +41,73 @@ def erase(_sender, *, session, person, upload_folder) -> None:
         .values(status="failed", note="not sent: the person was erased")
         .execution_options(synchronize_session=False)
     )
+    _blank_outbox(session, OutboxMessage.person_id == person.id)
+    _blank_inbound(session, InboundMessage.person_id == person.id)
+    for model in (ChannelConsent, ChannelBlock):
+        session.execute(delete(model).where(model.person_id == person.id))
+
+
+def _blank_outbox(session, *where) -> None:
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.person_id == person.id)
+        .where(*where)
         .values(recipient="", subject=None, body="", note=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def _blank_inbound(session, *where) -> None:
     session.execute(
         update(InboundMessage)
-        .where(InboundMessage.person_id == person.id)
+        .where(*where)
         .values(from_number="", body="", reply="")
         .execution_options(synchronize_session=False)
     )
-    for model in (ChannelConsent, ChannelBlock):
-        session.execute(delete(model).where(model.person_id == person.id))
+
+
+def _old_outbox(before: datetime) -> tuple:
+    """Outgoing messages written before `before`, done with (never a pending one), not blank."""
+    return (
+        OutboxMessage.created_at < before,
+        OutboxMessage.status != "pending",
+        or_(OutboxMessage.body != "", OutboxMessage.recipient != ""),
+    )
+
+
+def _old_inbound(before: datetime) -> tuple:
+    return (
+        InboundMessage.received_at < before,
+        or_(InboundMessage.body != "", InboundMessage.from_number != ""),
+    )
+
+
+def count_expired_texts(session, *, before: datetime) -> tuple[int, int]:
+    """(outgoing, incoming) messages whose texts `purge_expired_texts` would blank."""
+    return (
+        session.scalar(select(func.count(OutboxMessage.id)).where(*_old_outbox(before))),
+        session.scalar(select(func.count(InboundMessage.id)).where(*_old_inbound(before))),
+    )
+
+
+def purge_expired_texts(session, *, before: datetime, limit: int = 1000) -> tuple[int, int]:
+    """Blank the texts and numbers of up to `limit` outgoing and `limit` incoming messages
+    older than `before`; returns how many of each. Call again until both are 0 (the caller
+    commits in between, so a large backlog never holds one long transaction)."""
+    outgoing = session.scalars(
+        select(OutboxMessage.id).where(*_old_outbox(before)).order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    incoming = session.scalars(
+        select(InboundMessage.id)
+        .where(*_old_inbound(before))
+        .order_by(InboundMessage.id)
+        .limit(limit)
+    ).all()
+    if outgoing:
+        _blank_outbox(session, OutboxMessage.id.in_(outgoing), *_old_outbox(before))
+    if incoming:
+        _blank_inbound(session, InboundMessage.id.in_(incoming))
+    session.flush()
+    return len(outgoing), len(incoming)
 
 
 def connect_handlers() -> None:

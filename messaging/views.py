@@ -33,6 +33,7 @@ def _inbox_of(person_id: int):
         OutboxMessage.person_id == person_id,
         OutboxMessage.channel == "inapp",
         OutboxMessage.status == "sent",
+        OutboxMessage.body != "",  # blanked after MESSAGE_RETENTION_DAYS
     )
 
 

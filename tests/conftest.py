@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
     "PARTNERLIFT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+#: PARTNERLIFT_SOAK=1 runs the fault tests' long versions (minutes each) instead of the short
+#: ones CI runs (seconds each): the same assertions, over more load and more faults.
+SOAK = os.environ.get("PARTNERLIFT_SOAK", "") not in ("", "0")
 DATABASES = [
     name.strip()
     for name in os.environ.get("PARTNERLIFT_TEST_DATABASES", "sqlite,postgresql").split(",")

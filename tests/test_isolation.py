@@ -132,6 +132,7 @@ PUBLIC_ROUTES = {
     # Tracked links in messages: a token, no session (tests/messaging/campaigns/test_results.py).
     "links.follow",
     "healthz",
+    "readyz",
     "static",
     # The API's OpenAPI document and its reference page describe it, and hold no data.
     "api-docs.openapi_json",

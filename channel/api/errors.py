@@ -1,7 +1,7 @@
 """One JSON shape for every API error: `{"error": {"code", "message", "details"}}`."""
 
 from flask import jsonify
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 #: HTTP status -> the stable, machine-readable code clients branch on.
 ERROR_CODES = {
@@ -16,6 +16,7 @@ ERROR_CODES = {
     422: "invalid_input",
     429: "rate_limited",
     500: "internal_error",
+    503: "unavailable",
 }
 
 MESSAGES = {
@@ -30,6 +31,7 @@ MESSAGES = {
     422: "The request is not valid.",
     429: "Too many requests for this token; slow down.",
     500: "Something went wrong on our side.",
+    503: "The service is briefly unavailable. Nothing was saved; retry in a moment.",
 }
 
 
@@ -51,7 +53,7 @@ def error_body(status: int, code: str, message: str, details: dict | None = None
 def error_response(error):
     """The JSON answer for an HTTPException (or a bare status) raised under /api/."""
     if isinstance(error, int):
-        error = InternalServerError() if error == 500 else HTTPException()
+        error = {500: InternalServerError(), 503: ServiceUnavailable()}.get(error, HTTPException())
     status = error.code if isinstance(error, HTTPException) and error.code else 500
     if isinstance(error, ApiError):
         body = error_body(status, error.error_code, error.message, error.details)

@@ -24,11 +24,15 @@ class FakeTwilio:
 
     An answer is an HTTP status with a Twilio error code (`(429, 20429)`, `(400, 21211)`),
     or "timeout" (answer after the client gave up). Without a script, the message is queued.
+    While `outage` holds such an answer, every request gets it: the provider is down.
+    `accepted` lists the messages taken (answered 201), `received` every request.
     """
 
     def __init__(self):
         self.received: list[dict] = []
+        self.accepted: list[dict] = []
         self.script: dict[str, list] = defaultdict(list)
+        self.outage = None
         self.delay = 1.0
         self._server = make_server(
             "127.0.0.1", 0, self, threaded=True, request_handler=_KeepAliveHandler
@@ -56,13 +60,14 @@ class FakeTwilio:
         form = request.form.to_dict()
         self.received.append(form)
         answers = self.script[form.get("To", "")]
-        answer = answers.pop(0) if answers else None
+        answer = self.outage or (answers.pop(0) if answers else None)
         if answer == "timeout":
             time.sleep(self.delay)
             answer = None
         if answer is not None:
             status, code = answer
             return self._error(status, code, "scripted failure")(environ, start_response)
+        self.accepted.append(form)
         body = {
             "sid": "SM" + uuid.uuid4().hex,
             "status": "queued",

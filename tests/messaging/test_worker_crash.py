@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from channel.postings import check_balances
 from core.db import get_session
 from messaging.models import OutboxMessage
 from messaging.outbox import enqueue
@@ -124,3 +125,11 @@ def test_a_killed_worker_loses_nothing(postgres_app):
     assert len(received) == MESSAGES
     # At most one message per thread was between the provider's acceptance and its commit.
     assert duplicates <= kills * THREADS
+    with factory() as session:
+        statuses = dict(
+            session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+        assert statuses == {"sent": MESSAGES}  # every message accounted for
+        assert check_balances(session) == []
