@@ -14,11 +14,20 @@ from tests.builders import login_as
 from tests.conftest import POSTGRES_URL, TEST_CONFIG
 
 
+def newest_migrations() -> list[str]:
+    """The heads of the migration scripts as they are in the tree right now."""
+    from alembic.script import ScriptDirectory
+
+    from core.cli import alembic_config
+
+    return sorted(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
 def test_ready_when_the_database_answers_at_the_newest_migration(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json["status"] == "ok"
-    assert response.json["revision"] == ["0020_leaderboards"]
+    assert response.json["revision"] == newest_migrations()
 
 
 def test_not_ready_while_the_schema_lacks_a_migration(tmp_path):
@@ -30,7 +39,7 @@ def test_not_ready_while_the_schema_lacks_a_migration(tmp_path):
     assert "flask db upgrade" in response.json["reason"]
     assert (response.json["current"], response.json["expected"]) == (
         ["0019_learning"],
-        ["0020_leaderboards"],
+        newest_migrations(),
     )
     assert app.test_client().get("/healthz").status_code == 200  # alive all the same
 
