@@ -109,8 +109,10 @@ def record_activity(
         approval = engine_approval(decision, partner)
         if approval is None:
             continue
-        _lock(session, program)
         terms = engine_terms(session, program, decision.approved_version, active=True)
+        if not engine.awards_kind(terms, event.kind):
+            continue  # nothing to award here: no lock, no totals to read
+        _lock(session, program)
         usage = event_usage(
             session,
             program.id,

@@ -288,6 +288,12 @@ def _company_award(rule: Rule, event: Event, terms: Terms, approval: Approval, u
     return None, None
 
 
+def awards_kind(terms: Terms, kind: EventKind) -> bool:
+    """Whether any rule of `terms` reacts to events of `kind` (if none does, such an event
+    earns nothing there, whatever the caps and the participant)."""
+    return any(RULE_EVENT[rule.kind] is kind for scheme in terms.schemes for rule in scheme.rules)
+
+
 def evaluate(
     event: Event,
     terms: Terms,

@@ -25,6 +25,7 @@ from roles.rules import (
     Scheme,
     Terms,
     Usage,
+    awards_kind,
     evaluate,
     find_conflicts,
 )
@@ -1110,3 +1111,13 @@ def test_an_evaluator_stops_at_the_budget_like_evaluate():
     got = [evaluator.evaluate(replace(sale(2), key=str(n)), person(), usage) for n in range(4)]
     assert points(got) == [20, 20, 5, 0]
     assert got[2].awards[0].reason["capped_by"] == "budget"
+
+
+def test_a_program_awards_only_the_kinds_of_event_its_rules_react_to():
+    sales = terms(scheme({"seller"}, per_unit(5)))
+    assert awards_kind(sales, EventKind.SALE)
+    assert not awards_kind(sales, EventKind.ENROLMENT)
+    assert not awards_kind(terms(), EventKind.SALE)
+    for kind in EventKind:
+        if not awards_kind(sales, kind):
+            assert run(event(kind), sales).awards == []
