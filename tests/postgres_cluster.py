@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.roles.test_rate_limits_across_processes import free_port
+from tests.servers import free_port
 
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 

@@ -6,17 +6,13 @@ machine's shared one. The short version does two restarts in about twenty second
 PARTNERLIFT_SOAK=1 it does ten over a few minutes.
 """
 
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import pytest
 import requests
@@ -42,9 +38,9 @@ from tests.builders import (
     make_program,
     offer,
 )
-from tests.conftest import ROOT, SOAK, TEST_CONFIG
+from tests.conftest import SOAK, TEST_CONFIG
 from tests.postgres_cluster import private_cluster
-from tests.roles.test_rate_limits_across_processes import free_port
+from tests.servers import gunicorn, server_environment
 
 SECRET_KEY = "restart-test-" + uuid.uuid4().hex
 CLIENTS = 4
@@ -101,37 +97,15 @@ def seeded(cluster):
 
 @pytest.fixture(scope="module")
 def server(seeded, tmp_path_factory):
-    env = {
-        **os.environ,
-        "SECRET_KEY": SECRET_KEY,
-        "DATABASE_URL": seeded.url,
-        "SESSION_COOKIE_SECURE": "0",
-        "NUDGE_HOLDOUT_PERCENT": "0",
-    }
-    env.pop("FLASK_DEBUG", None)
-    port = free_port()
-    log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
+    env = server_environment(
+        SECRET_KEY=SECRET_KEY,
+        DATABASE_URL=seeded.url,
+        SESSION_COOKIE_SECURE="0",
+        NUDGE_HOLDOUT_PERCENT="0",
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: status(base + "/healthz") == 200, 30, "gunicorn did not start")
+    log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
+    with log.open("w") as stderr, gunicorn(env, stderr=stderr) as (process, base):
         yield process, base, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def status(url: str, **options) -> int:

@@ -22,7 +22,7 @@ from messaging.outbox import enqueue
 from tests.builders import make_person
 from tests.conftest import SOAK
 from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.roles.test_rate_limits_across_processes import free_port
+from tests.servers import free_port
 
 #: How often the test queues messages and runs a delivery, in (simulated) seconds.
 STEP = 10

@@ -2,7 +2,6 @@
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,38 +13,21 @@ import uuid
 import pytest
 
 from tests.conftest import ROOT
+from tests.servers import free_port, server_environment, status_of
 
 REDIS_URL = os.environ.get("PARTNERLIFT_TEST_REDIS", "redis://127.0.0.1:6379")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def status_of(request) -> int:
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except urllib.error.URLError:
-        return 0  # not listening yet
-
-
 @pytest.fixture
 def two_servers(tmp_path):
-    env = {
-        **os.environ,
-        "SECRET_KEY": "rate-limit-test",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
-        "RATELIMIT_STORAGE_URI": REDIS_URL,
-        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        "LOGIN_RATE_LIMIT": "4 per minute",
-        "SESSION_COOKIE_SECURE": "0",
-    }
-    env.pop("FLASK_DEBUG", None)
+    env = server_environment(
+        SECRET_KEY="rate-limit-test",
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+        RATELIMIT_STORAGE_URI=REDIS_URL,
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        LOGIN_RATE_LIMIT="4 per minute",
+        SESSION_COOKIE_SECURE="0",
+    )
     ports = [free_port(), free_port()]
     servers = [
         subprocess.Popen(
