@@ -13,6 +13,8 @@ from core.errors import InvalidInput
 
 MAX_ROWS = 20000
 COLUMNS = ("sku", "name", "group", "points_per_unit")
+#: Far above any real product, and far below what the points columns hold.
+MAX_POINTS_PER_UNIT = 1_000_000
 
 
 class InvalidProduct(InvalidInput):
@@ -34,6 +36,8 @@ def _points(raw, errors, name):
         return None
     if value < 0:
         errors[name] = _l("Points cannot be negative.")
+    elif value > MAX_POINTS_PER_UNIT:
+        errors[name] = _l("Points per unit can be at most %(max)s.", max=MAX_POINTS_PER_UNIT)
     return value
 
 

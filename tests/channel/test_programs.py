@@ -6,7 +6,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from channel.catalog import InvalidProduct, UnreadableCatalogFile, import_products, save_product
+from channel.catalog import (
+    InvalidProduct,
+    UnreadableCatalogFile,
+    import_products,
+    save_group,
+    save_product,
+)
 from channel.models import AuditEntry, Product, Program, ProgramVersion
 from channel.programs import InvalidProgram, ProgramDetails, offer_program, save_program
 from roles.models import EarningRule, Scheme
@@ -337,6 +343,15 @@ def test_products_are_imported_from_csv_with_bad_rows_reported(db, catalog):
 def test_catalog_file_without_the_columns_imports_nothing(db, catalog):
     with pytest.raises(UnreadableCatalogFile):
         import_products(db, b"code,title\nA,B\n")
+
+
+@pytest.mark.parametrize("points", ["1000001", "99999999999999999999999"])
+def test_points_per_unit_beyond_the_limit_are_refused_not_a_database_error(db, catalog, points):
+    with pytest.raises(InvalidProduct) as refused:
+        save_group(db, code="huge", name="Huge", default_points=points)
+    assert "at most 1000000" in str(refused.value.errors["default_points_per_unit"])
+    with pytest.raises(InvalidProduct):
+        save_product(db, sku="HUGE-1", name="Huge", group_code="boilers", points_per_unit=points)
 
 
 def test_duplicate_sku_is_refused(db, catalog):
