@@ -118,8 +118,13 @@ def decide(
     decision.roles = sorted(allowed) if allowed is not None else None
     decision.cap_per_person_month = cap if details.approve else None
     decision.pay_to_pool = bool(details.pay_to_pool) and details.approve
+    # Rows kept for the people still left out: new rows for them would be inserted before
+    # the old ones are deleted, and clash on (decision, person).
+    kept = {exclusion.person_id: exclusion for exclusion in decision.exclusions}
     decision.exclusions = (
-        [DecisionExclusion(person_id=pid) for pid in sorted(excluded)] if details.approve else []
+        [kept.get(pid) or DecisionExclusion(person_id=pid) for pid in sorted(excluded)]
+        if details.approve
+        else []
     )
     decision.decided_by_id = actor_id
     decision.decided_at = utcnow()

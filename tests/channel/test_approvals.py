@@ -85,6 +85,16 @@ def test_approval_excluding_a_person_leaves_them_out_until_the_exclusion_is_lift
     assert (entry.previous, entry.new) == ([seller.id], [])
 
 
+def test_approving_again_with_the_same_person_left_out_keeps_them_out(db, world, program):
+    manager, seller = world.people[Role.PARTNER_MANAGER], world.people[Role.SELLER]
+    engineer = world.people[Role.ENGINEER]
+    approve(db, program, world.partner_a, manager, excluded_person_ids=[seller.id])
+    approve(db, program, world.partner_a, manager, excluded_person_ids=[seller.id, engineer.id])
+    assert {seller.id, engineer.id}.isdisjoint(enrolled(db, program))
+    approve(db, program, world.partner_a, manager, excluded_person_ids=[engineer.id])
+    assert seller.id in enrolled(db, program) and engineer.id not in enrolled(db, program)
+
+
 def test_approval_with_a_lower_cap_is_kept_and_a_higher_one_refused(db, world, program):
     manager = world.people[Role.PARTNER_MANAGER]
     with pytest.raises(InvalidDecision) as refused:
