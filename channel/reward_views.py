@@ -114,6 +114,12 @@ def redeem_reward(reward_id):
     return redirect(url_for("rewards.catalog")), 303
 
 
+def _whole_number(text: str) -> int | None:
+    """A typed whole number (maybe negative), or None; "²" is a digit to str.isdigit() only."""
+    digits = text.removeprefix("-")
+    return int(text) if digits.isascii() and digits.isdigit() else None
+
+
 @bp.route("/rewards/manage", methods=["GET", "POST"])
 @requires(Permission.MANAGE_REWARDS)
 def manage():
@@ -133,8 +139,8 @@ def manage():
                 RewardDetails(
                     kind=request.form.get("kind", ""),
                     name=request.form.get("name", ""),
-                    points_price=int(price) if price.lstrip("-").isdigit() else None,
-                    stock=int(stock) if stock.lstrip("-").isdigit() else None,
+                    points_price=_whole_number(price),
+                    stock=_whole_number(stock),
                     description=request.form.get("description", ""),
                     names={code: request.form.get(f"name_{code}", "") for code in LANGUAGES},
                     image=image,

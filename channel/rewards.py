@@ -32,6 +32,9 @@ from roles.models import Person
 
 REWARD_KINDS = ("gift_card", "physical", "training_seat", "donation", "cashout")
 REDEMPTION_STATUSES = ("requested", "fulfilled", "cancelled")
+#: Far above any real price or stock, and far below what their integer columns hold.
+MAX_POINTS_PRICE = 100_000_000
+MAX_STOCK = 1_000_000
 
 
 class Reward(Base):
@@ -142,8 +145,14 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
         errors["name"] = _l("Give the reward a name.")
     if details.points_price is None or details.points_price <= 0:
         errors["points_price"] = _l("The price must be at least one point.")
+    elif details.points_price > MAX_POINTS_PRICE:
+        errors["points_price"] = _l(
+            "The price can be at most %(max)s points.", max=MAX_POINTS_PRICE
+        )
     if details.stock is not None and details.stock < 0:
         errors["stock"] = _l("Stock cannot be negative.")
+    elif details.stock is not None and details.stock > MAX_STOCK:
+        errors["stock"] = _l("Stock can be at most %(max)s.", max=MAX_STOCK)
     if details.kind == "gift_card" and details.stock is not None:
         errors["stock"] = _l("Gift cards count their codes: import codes instead of a stock.")
     if errors:

@@ -274,3 +274,29 @@ def test_a_reward_with_a_picture_and_names_in_other_languages(
         refused.status_code == 400
         and db.scalar(select(func.count(Reward.id)).where(Reward.name == "Bad")) == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("price", "stock", "field"),
+    [
+        ("²", "", "points_price"),
+        ("--5", "", "points_price"),
+        ("99999999999999999999999", "", "points_price"),
+        ("10", "¹", None),
+        ("10", "9223372036854775808", "stock"),
+    ],
+)
+def test_a_reward_with_a_price_or_stock_no_column_holds_is_refused_on_the_page(
+    client, db, world, price, stock, field
+):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.post(
+        "/rewards/manage",
+        data={"kind": "physical", "name": "Odd", "points_price": price, "stock": stock},
+    )
+    if field is None:  # an unreadable stock is no stock at all, as an empty one
+        assert response.status_code == 302
+        assert db.scalar(select(Reward.stock).where(Reward.name == "Odd")) is None
+    else:
+        assert response.status_code == 400
+        assert db.scalar(select(func.count(Reward.id)).where(Reward.name == "Odd")) == 0
