@@ -267,6 +267,26 @@ def test_a_sale_claimed_on_the_web_is_shared_with_a_colleague(client, db, world,
     assert (points(db, seller), points(db, engineer)) == (10, 10)
 
 
+@pytest.mark.parametrize("quantity", ["²", "99999999999999999999999", "100001"])
+def test_a_quantity_no_line_can_hold_is_refused_on_the_claim_form(
+    client, db, world, program, quantity
+):
+    from tests.builders import login_as
+
+    login_as(client, world.people[Role.SELLER])
+    response = client.post(
+        "/claims/new/sale",
+        data={
+            "occurred_on": TODAY.isoformat(),
+            "invoice_number": "big-1",
+            "sku-0": "BX-24",
+            "qty-0": quantity,
+        },
+    )
+    assert response.status_code == 400
+    assert db.scalar(select(Claim).where(Claim.invoice_number == "BIG-1")) is None
+
+
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\x00" * 64
 
 
