@@ -89,8 +89,11 @@ def table_counts(db) -> dict[str, int]:
 
 
 @st.composite
-def spreadsheet_files(draw, columns: list[str], good_rows: list[dict], *, xlsx: bool = False):
-    """(file bytes, readable): a CSV (or XLSX) with `good_rows` and hostile rows among them.
+def spreadsheet_files(
+    draw, columns: list[str], good_rows: list[dict], *, templates=None, xlsx: bool = False
+):
+    """(file bytes, readable): a CSV (or XLSX) with `good_rows` and hostile rows among them,
+    some of them `templates` (default: the good rows) with a hostile cell or two.
 
     `readable` says the file is one the import must read: UTF-8 (BOM or not), comma or
     semicolon, every column named once in any case and order, or a whole workbook. The
@@ -113,8 +116,9 @@ def spreadsheet_files(draw, columns: list[str], good_rows: list[dict], *, xlsx: 
     for row in draw(st.lists(hostile, max_size=2)):
         rows.insert(draw(st.integers(0, len(rows))), row)
     # Good rows with a hostile cell or two: the lines that get furthest into an import.
-    for _ in range(draw(st.integers(0, 4)) if good_rows else 0):
-        mutant = dict(draw(st.sampled_from(good_rows)))
+    templates = templates or good_rows
+    for _ in range(draw(st.integers(0, 4)) if templates else 0):
+        mutant = dict(draw(st.sampled_from(templates)))
         for column in draw(st.lists(st.sampled_from(columns), min_size=1, max_size=2)):
             mutant[column] = draw(HOSTILE_TEXT)
         rows.insert(draw(st.integers(0, len(rows))), mutant)
