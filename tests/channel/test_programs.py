@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
 from sqlalchemy import func, select
 
 from channel.catalog import (
@@ -19,6 +20,7 @@ from roles.models import EarningRule, Scheme
 from roles.permissions import Role
 from roles.schemes import InvalidScheme, RuleInput, SchemeDetails, save_scheme
 from tests.builders import add_scheme, login_as, make_group, make_product, make_program, offer
+from tests.hostile import fuzz, spreadsheet_files, table_counts
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 
@@ -354,6 +356,23 @@ def test_points_per_unit_beyond_the_limit_are_refused_not_a_database_error(db, c
         save_product(db, sku="HUGE-1", name="Huge", group_code="boilers", points_per_unit=points)
 
 
+@pytest.mark.parametrize(
+    ("sku", "name", "field"),
+    [("BX\x00", "Boiler", "sku"), ("BX-99", "Boiler\x00", "name"), ("B" * 65, "Boiler", "sku")],
+)
+def test_a_product_text_no_column_holds_is_refused(db, catalog, sku, name, field):
+    with pytest.raises(InvalidProduct) as refused:
+        save_product(db, sku=sku, name=name, group_code="boilers", points_per_unit="1")
+    assert set(refused.value.errors) == {field}
+
+
+def test_a_catalog_file_with_a_nul_or_an_overlong_name_imports_its_other_rows(db, catalog):
+    data = f"sku,name,group\nA-1,Good,boilers\nA-2,Bad\x00,boilers\nA-3,{'n' * 201},pumps\n"
+    report = import_products(db, data.encode())
+    assert report.created == 1
+    assert [sku for _line, sku, _why in report.rejected] == ["A-2", "A-3"]
+
+
 def test_duplicate_sku_is_refused(db, catalog):
     with pytest.raises(InvalidProduct) as refused:
         save_product(db, sku="bx-24", name="Again", group_code="boilers", points_per_unit="")
@@ -393,3 +412,35 @@ def test_channel_manager_adds_a_group_and_a_product_on_the_catalog_page(client, 
     )
     text = response.get_data(as_text=True)
     assert response.status_code == 400 and "is taken" in text and "cannot be negative" in text
+
+
+def test_a_hostile_catalog_file_is_refused_whole_or_imports_exactly_its_good_rows(app, db, catalog):
+    good = [
+        {"sku": f"FZ-{n}", "name": f"Fuzzed {n}", "group": "boilers", "points_per_unit": str(n)}
+        for n in (1, 2, 3)
+    ]
+    good, templates = good[:2], good[2:]
+
+    @fuzz(60)
+    @given(spreadsheet_files(list(good[0]), good, templates=templates))
+    def check(file):
+        data, readable = file
+        savepoint = db.begin_nested()
+        try:
+            before = table_counts(db)
+            try:
+                with app.test_request_context():
+                    report = import_products(db, data)
+            except UnreadableCatalogFile as refusal:
+                assert str(refusal.args[0]) and not readable
+                assert table_counts(db) == before
+                return
+            assert table_counts(db)["products"] - before["products"] == report.created
+            assert all(reasons for _line, _sku, reasons in report.rejected)
+            if readable:
+                skus = set(db.scalars(select(Product.sku)))
+                assert {"FZ-1", "FZ-2"} <= skus
+        finally:
+            savepoint.rollback()
+
+    check()
