@@ -175,13 +175,12 @@ def add_codes(reward_id):
     db = get_session()
     reward = db.get(Reward, reward_id) or abort(404)
     upload = request.files.get("file")
-    text = (
-        upload.read().decode("utf-8-sig", errors="replace")
-        if upload
-        else request.form.get("codes", "")
-    )
     try:
+        text = upload.read().decode("utf-8-sig") if upload else request.form.get("codes", "")
         added, known = import_codes(db, reward, text)
+    except UnicodeDecodeError:
+        # Read with replacement characters, a UTF-16 or Windows file became made-up codes.
+        flash(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."), "error")
     except InvalidInput as invalid:
         db.rollback()
         for message in invalid.errors.values():

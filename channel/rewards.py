@@ -35,6 +35,8 @@ REDEMPTION_STATUSES = ("requested", "fulfilled", "cancelled")
 #: Far above any real price or stock, and far below what their integer columns hold.
 MAX_POINTS_PRICE = 100_000_000
 MAX_STOCK = 1_000_000
+#: The length of gift_card_codes.code.
+MAX_CODE_LENGTH = 100
 
 
 class Reward(Base):
@@ -177,7 +179,20 @@ def import_codes(session: Session, reward: Reward, text: str) -> tuple[int, int]
     """Add gift-card codes, one per line; returns (added, already there)."""
     if reward.kind != "gift_card":
         raise InvalidInput({"file": _l("Only gift card rewards take codes.")})
-    codes = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
+    unusable = [n for n, code in lines if "\x00" in code or len(code) > MAX_CODE_LENGTH]
+    if unusable:
+        raise InvalidInput(
+            {
+                "file": _l(
+                    "Line %(line)s holds no usable code (at most %(max)s characters, no NUL "
+                    "character). Nothing was added.",
+                    line=unusable[0],
+                    max=MAX_CODE_LENGTH,
+                )
+            }
+        )
+    codes = list(dict.fromkeys(code for _, code in lines if code))
     known = set(
         session.scalars(select(GiftCardCode.code).where(GiftCardCode.reward_id == reward.id))
     )
