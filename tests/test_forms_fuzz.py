@@ -30,6 +30,7 @@ from tests.builders import (
     make_tier,
     offer,
 )
+from tests.conftest import ROOT
 from tests.hostile import HOSTILE_TEXT, fuzz, table_counts
 
 
@@ -153,6 +154,8 @@ def test_every_form_route_is_fuzzed(app):
     unfuzzed = posted - set(FORMS) - set(BLIND_FORMS) - set(FUZZED_ELSEWHERE)
     assert not unfuzzed, f"POST routes without a hostile-input test: {sorted(unfuzzed)}"
     assert not (set(FORMS) | set(BLIND_FORMS)) - posted, "fuzzed endpoints that are gone"
+    for path in FUZZED_ELSEWHERE.values():
+        assert "@given(" in (ROOT / path).read_text(), path
 
 
 # ---------------------------------------------------------------- the world posted into
