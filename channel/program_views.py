@@ -43,6 +43,10 @@ def _zone():
     return ZoneInfo(current_user.timezone or "UTC")
 
 
+#: Simulations look back over years of data; outside these, the default period is used.
+SIMULATION_YEARS = (1900, 2999)
+
+
 def _day_start(day, zone):
     return datetime.combine(day, time.min, tzinfo=zone) if day else None
 
@@ -354,10 +358,11 @@ def program_simulate(program):
     default_until = min(program.starts_at, datetime.now(program.starts_at.tzinfo))
     zone = _zone()
     try:
-        since = _day_start(datetime.fromisoformat(request.args["since"]).date(), zone)
-        until = _day_start(datetime.fromisoformat(request.args["until"]).date(), zone) + timedelta(
-            days=1
-        )
+        first, last = (datetime.fromisoformat(request.args[k]).date() for k in ("since", "until"))
+        low, high = SIMULATION_YEARS
+        if not (low <= first.year <= high and low <= last.year <= high):
+            raise ValueError("a period far outside any data")  # and near date's own limits
+        since, until = _day_start(first, zone), _day_start(last, zone) + timedelta(days=1)
     except (KeyError, ValueError):
         since, until = default_until - length, default_until
     if until <= since:

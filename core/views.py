@@ -23,6 +23,23 @@ def attempt(action, *, done: str | None = None) -> bool:
     return True
 
 
+#: Far beyond any list's last page, and small enough that its offset stays a 64-bit integer.
+MAX_PAGE = 100_000
+#: The largest id an integer column holds.
+MAX_ID = 2**31 - 1
+
+
+def page_number() -> int:
+    """The `page` of the query, from 1 to MAX_PAGE (a page past the end is simply empty)."""
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
+def id_argument(name: str) -> int | None:
+    """An object's id from the query, or None when it names none that could exist."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
+
+
 def refuse_nul_characters():
     """Before every page: a NUL character in a field or the query cannot be stored (PostgreSQL
     refuses it mid-operation), so the whole request is refused first and nothing is written.
