@@ -24,8 +24,29 @@ def fuzz(max_examples: int) -> settings:
 
 
 _SCRIPTS = "Aa Ωω Жж ĀāŅņ ŁłŹź אבג ابپ ١٢٣ ۱۲۳ 漢字 😀 \u200f\u202e\u200b\ufeff"
+#: Numbers and dates at the edges of what Python, the databases and the calendar hold.
+EDGE_NUMBERS_AND_DATES = [
+    "1e309",
+    "-1e309",
+    "-0",
+    "NaN",
+    "Infinity",
+    "-1",
+    "0",
+    "99999999999999999999999",
+    "9223372036854775808",
+    "9223372036854775807",
+    "2147483648",
+    "²",
+    "１２",
+    "2026-02-30",
+    "0001-01-01",
+    "9999-12-31",
+    "10000-01-01",
+]
 EDGE_VALUES = st.sampled_from(
-    [
+    EDGE_NUMBERS_AND_DATES
+    + [
         "",
         " ",
         "\x00",

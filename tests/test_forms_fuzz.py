@@ -31,7 +31,7 @@ from tests.builders import (
     offer,
 )
 from tests.conftest import ROOT
-from tests.hostile import HOSTILE_TEXT, fuzz, table_counts
+from tests.hostile import EDGE_NUMBERS_AND_DATES, HOSTILE_TEXT, fuzz, table_counts
 
 
 @dataclass(frozen=True)
@@ -267,17 +267,24 @@ class _FormReader(HTMLParser):
     def __init__(self):
         super().__init__()
         self.forms: list[tuple[str | None, dict[str, Field]]] = []
+        #: The same for every <form method=get> (searches and filters).
+        self.get_forms: list[tuple[str | None, dict[str, Field]]] = []
         self._select: Field | None = None
+        self._fields: dict[str, Field] | None = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "form" and (a.get("method") or "").lower() == "post":
-            self.forms.append((a.get("action"), {}))
-        if not self.forms or not a.get("name"):
+        if tag == "form":
+            form = (a.get("action"), {})
+            self._fields = form[1]
+            (self.forms if (a.get("method") or "").lower() == "post" else self.get_forms).append(
+                form
+            )
+        if self._fields is None or not a.get("name"):
             if tag == "option" and self._select is not None:
                 self._select.options += (a.get("value") or "",)
             return
-        fields = self.forms[-1][1]
+        fields = self._fields
         name = a["name"]
         if tag == "input":
             kind = (a.get("type") or "text").lower()
@@ -298,6 +305,8 @@ class _FormReader(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "select":
             self._select = None
+        if tag == "form":
+            self._fields = None
 
 
 def _fields_of(app, client, page: str, url: str) -> list[Field]:
@@ -412,3 +421,50 @@ def test_hostile_bodies_to_sign_in_steps_never_fail(app, client, db, world, obje
     with client.session_transaction() as session:
         session["sign_in_phone"] = world.people[SELLER].phone
     _post_hostile_bodies(app, client, db, world, objects, form, [Field(n, "text") for n in names])
+
+
+#: Pages with a search or filter form (method=get), and who uses it.
+SEARCHES = {
+    "/partners/": CM,
+    "/dashboard": CM,
+    "/partners/{partner}/dashboard": PM,
+    "/programs/{program}/simulate": CM,
+    "/messaging/inbox": SELLER,
+}
+
+
+def _search_fields(client, url) -> list[Field]:
+    response = client.get(url)
+    assert response.status_code == 200
+    reader = _FormReader()
+    reader.feed(response.get_data(as_text=True))
+    fields = [f for _action, form in reader.get_forms for f in form.values()]
+    assert fields or url == "/messaging/inbox", f"no search form on {url}"
+    return [*fields, Field("page", "number", "1")]
+
+
+@pytest.mark.parametrize("page", sorted(SEARCHES))
+def test_every_edge_number_and_date_in_every_search_field_is_answered(
+    client, db, world, objects, page
+):
+    login_as(client, world.people[SEARCHES[page]])
+    url = page.format(**objects)
+    for field in _search_fields(client, url):
+        for value in EDGE_NUMBERS_AND_DATES:
+            response = client.get(url, query_string={field.name: value})
+            assert response.status_code < 500, (url, field.name, value)
+
+
+@pytest.mark.parametrize("page", sorted(SEARCHES))
+def test_hostile_searches_and_filters_never_fail(app, client, db, world, objects, page):
+    login_as(client, world.people[SEARCHES[page]])
+    url = page.format(**objects)
+    fields = _search_fields(client, url)
+
+    @fuzz(12)
+    @given(query=hostile_bodies(fields, objects["foreign"]))
+    def search(query):
+        response = client.get(url, query_string=query)
+        assert response.status_code < 500, (url, query, response.status_code)
+
+    search()
