@@ -40,6 +40,8 @@ CLAIM_KINDS = ("sale", "install", "order", "payment", "referral")
 CLAIM_STATUSES = ("pending", "approved", "rejected", "returned")
 #: More units than any one invoice line sells, and far below what the column holds.
 MAX_LINE_QUANTITY = 100_000
+#: The lengths of the claim's text columns.
+TEXT_LENGTHS = {"invoice_number": 64, "serial": 100, "site": 255}
 
 
 class Claim(Base):
@@ -365,6 +367,9 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
         errors["invoice_number"] = _l("Give the invoice number.")
     if details.kind == "install" and not (details.serial or "").strip():
         errors["serial"] = _l("Give the serial number from the plate.")
+    for name, longest in TEXT_LENGTHS.items():
+        if len((getattr(details, name) or "").strip()) > longest:
+            errors[name] = _l("At most %(max)s characters.", max=longest)
     if details.kind == "referral":
         referred = session.get(PartnerOrganization, details.referred_partner_id or 0)
         if referred is None:
