@@ -42,6 +42,21 @@ def count(db, model):
     return db.scalar(select(func.count()).select_from(model))
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"starts_at": datetime(1, 1, 1, tzinfo=UTC)}, "starts_at"),
+        ({"ends_at": datetime(9999, 12, 31, tzinfo=UTC)}, "ends_at"),
+        ({"budget_points": 99999999999999999999}, "budget_points"),
+        ({"cap_per_person_month": 2**31}, "cap_per_person_month"),
+    ],
+)
+def test_program_dates_and_limits_no_column_holds_are_refused(db, world, overrides, field):
+    with pytest.raises(InvalidProgram) as refused:
+        save_program(db, details(**overrides), actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    assert set(refused.value.errors) == {field}
+
+
 def test_program_with_every_problem_reports_them_all_and_saves_nothing(db, world):
     before = count(db, Program)
     with pytest.raises(InvalidProgram) as refused:
