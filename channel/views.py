@@ -20,7 +20,7 @@ from channel.tiers import TierChange, override_tier
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
 from core.i18n import country_name, format_date
-from core.views import page_number
+from core.views import MAX_ID, page_number
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
@@ -170,7 +170,8 @@ def partner_detail(partner):
 def partner_tier(partner):
     """Set a partner's tier by hand for a while, with the reason everyone sees."""
     db = get_session()
-    tier = db.get(Tier, request.form.get("tier_id", type=int) or 0)
+    tier_id = request.form.get("tier_id", type=int) or 0
+    tier = db.get(Tier, tier_id) if 0 < tier_id <= MAX_ID else None
     try:
         until = datetime.fromisoformat(request.form.get("until", "")).replace(tzinfo=UTC)
     except ValueError:
