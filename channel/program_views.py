@@ -1,6 +1,6 @@
 """The channel manager's side of programs: design, schemes, offer, launch, simulate, audit."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -93,11 +93,13 @@ def _save_program(form: ProgramForm, existing=None):
     db = get_session()
     zone = _zone()
     ends = _day_start(form.ends_on.data, zone)
+    if ends and form.ends_on.data < date.max:  # date.max has no day after (and is refused)
+        ends += timedelta(days=1)
     details = ProgramDetails(
         name=form.name.data,
         description=form.description.data or "",
         starts_at=_day_start(form.starts_on.data, zone),
-        ends_at=ends + timedelta(days=1) if ends else None,
+        ends_at=ends,
         currency=form.currency.data,
         point_value=form.point_value.data,
         budget_points=form.budget_points.data,

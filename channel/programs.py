@@ -28,6 +28,8 @@ from core.errors import InvalidInput
 
 #: Budgets and caps in points: far above any real one, below what the columns hold.
 MAX_POINTS = 1_000_000_000
+#: What one point may be worth: far above any real value, within Numeric(14, 4).
+MAX_POINT_VALUE = Decimal(1_000_000)
 #: The years a program may run in; near date's own limits a day cannot become UTC.
 YEARS = (1900, 2999)
 TERM_FIELDS = (
@@ -102,6 +104,9 @@ def _check(session: Session, details: ProgramDetails, existing: Program | None) 
             raise InvalidOperation
     except (InvalidOperation, ValueError):
         errors["point_value"] = _l("A point must be worth more than zero.")
+        point_value = None
+    if point_value is not None and point_value > MAX_POINT_VALUE:
+        errors["point_value"] = _l("Must be at most %(max)s.", max=MAX_POINT_VALUE)
         point_value = None
     clean["point_value"] = point_value
     for name in ("budget_points", "cap_per_person_month", "cap_per_partner"):

@@ -49,12 +49,29 @@ def count(db, model):
         ({"ends_at": datetime(9999, 12, 31, tzinfo=UTC)}, "ends_at"),
         ({"budget_points": 99999999999999999999}, "budget_points"),
         ({"cap_per_person_month": 2**31}, "cap_per_person_month"),
+        ({"point_value": "1e309"}, "point_value"),
     ],
 )
 def test_program_dates_and_limits_no_column_holds_are_refused(db, world, overrides, field):
     with pytest.raises(InvalidProgram) as refused:
         save_program(db, details(**overrides), actor_id=world.people[Role.CHANNEL_MANAGER].id)
     assert set(refused.value.errors) == {field}
+
+
+def test_a_program_ending_on_the_last_day_a_calendar_has_is_refused_on_the_page(client, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.post(
+        "/programs/new",
+        data={
+            "name": "Forever",
+            "starts_on": "2027-01-01",
+            "ends_on": "9999-12-31",
+            "currency": "EUR",
+            "point_value": "0.01",
+        },
+    )
+    assert response.status_code == 400
+    assert "Give a day between the years 1900 and 2999." in response.get_data(as_text=True)
 
 
 def test_program_with_every_problem_reports_them_all_and_saves_nothing(db, world):
