@@ -385,7 +385,7 @@ def _refused(form: Form, response) -> bool:
 def _post_hostile_bodies(app, client, db, world, objects, form: Form, fields: list[Field]):
     url = form.url.format(**objects)
 
-    @fuzz(12)
+    @fuzz(10)
     @given(body=hostile_bodies(fields, objects["foreign"]))
     def post(body):
         db.expire_all()
@@ -400,6 +400,10 @@ def _post_hostile_bodies(app, client, db, world, objects, form: Form, fields: li
     post()
 
 
+#: One value of each kind that broke a form once: beyond integer, beyond the calendar on
+#: either side, a digit int() refuses, beyond Decimal's columns, beyond any text column.
+SWEEP_VALUES = ["99999999999999999999999", "0001-01-01", "9999-12-31", "²", "1e309", "x" * 300]
+
 CASES = [(endpoint, form) for endpoint, forms in sorted(FORMS.items()) for form in forms]
 
 
@@ -409,10 +413,27 @@ def test_hostile_bodies_never_fail_and_never_half_write(
 ):
     if form.role is not None:
         login_as(client, world.people[form.role])
-    fields = _fields_of(
-        app, client, (form.page or form.url).format(**objects), form.url.format(**objects)
-    )
+    url = form.url.format(**objects)
+    fields = _fields_of(app, client, (form.page or form.url).format(**objects), url)
+    _post_each_edge_value_alone(client, url, fields)
     _post_hostile_bodies(app, client, db, world, objects, form, fields)
+
+
+def _post_each_edge_value_alone(client, url, fields):
+    """The sweep hypothesis may miss: one field at a time, the others as the page fills them.
+    (Half-writes are for the hypothesis examples to find; counting tables here is too slow.)"""
+    filled = {f.name: f.value or (f.options[0] if f.options else "") for f in fields}
+    for field in fields:
+        if field.kind == "file":
+            continue
+        for value in SWEEP_VALUES:
+            body = {n: v for n, v in filled.items() if n != field.name and n in _typed(fields)}
+            response = client.post(url, data={**body, field.name: value})
+            assert response.status_code < 500, (url, field.name, value)
+
+
+def _typed(fields) -> set[str]:
+    return {f.name for f in fields if f.kind != "file"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(BLIND_FORMS))
