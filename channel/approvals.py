@@ -21,7 +21,7 @@ from channel.models import (
     ProgramDecision,
     ProgramTarget,
 )
-from channel.programs import targeted_partners
+from channel.programs import MAX_POINTS, targeted_partners
 from channel.signals import people_enrolled
 from core.db import utcnow
 from core.errors import InvalidInput
@@ -96,6 +96,8 @@ def decide(
     if cap is not None:
         if cap <= 0:
             errors["cap_per_person_month"] = _l("The cap must be more than zero.")
+        elif cap > MAX_POINTS:
+            errors["cap_per_person_month"] = _l("Must be at most %(max)s.", max=MAX_POINTS)
         elif program.cap_per_person_month is not None and cap > program.cap_per_person_month:
             errors["cap_per_person_month"] = _l(
                 "Your cap can only be lower than the program's (%(cap)s).",
@@ -118,8 +120,13 @@ def decide(
     decision.roles = sorted(allowed) if allowed is not None else None
     decision.cap_per_person_month = cap if details.approve else None
     decision.pay_to_pool = bool(details.pay_to_pool) and details.approve
+    # Rows kept for the people still left out: new rows for them would be inserted before
+    # the old ones are deleted, and clash on (decision, person).
+    kept = {exclusion.person_id: exclusion for exclusion in decision.exclusions}
     decision.exclusions = (
-        [DecisionExclusion(person_id=pid) for pid in sorted(excluded)] if details.approve else []
+        [kept.get(pid) or DecisionExclusion(person_id=pid) for pid in sorted(excluded)]
+        if details.approve
+        else []
     )
     decision.decided_by_id = actor_id
     decision.decided_at = utcnow()

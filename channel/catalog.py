@@ -13,6 +13,10 @@ from core.errors import InvalidInput
 
 MAX_ROWS = 20000
 COLUMNS = ("sku", "name", "group", "points_per_unit")
+#: Far above any real product, and far below what the points columns hold.
+MAX_POINTS_PER_UNIT = 1_000_000
+#: The lengths of the catalog's text columns.
+MAX_LENGTHS = {"sku": 64, "code": 64, "group": 64, "name": 200}
 
 
 class InvalidProduct(InvalidInput):
@@ -34,6 +38,8 @@ def _points(raw, errors, name):
         return None
     if value < 0:
         errors[name] = _l("Points cannot be negative.")
+    elif value > MAX_POINTS_PER_UNIT:
+        errors[name] = _l("Points per unit can be at most %(max)s.", max=MAX_POINTS_PER_UNIT)
     return value
 
 
@@ -51,8 +57,13 @@ def save_group(
     name = " ".join((name or "").split())
     if not name:
         errors["name"] = _l("Give the group a name.")
+    _refuse_unstorable({"code": code, "name": name}, errors)
     points = _points(default_points, errors, "default_points_per_unit")
-    clash = session.scalar(select(ProductGroup).where(ProductGroup.code == code)) if code else None
+    clash = (
+        session.scalar(select(ProductGroup).where(ProductGroup.code == code))
+        if code and "code" not in errors
+        else None
+    )
     if clash is not None and clash is not existing:
         errors["code"] = _l("The code “%(code)s” is taken.", code=code)
     if errors:
@@ -70,7 +81,9 @@ def save_product(
     errors: dict[str, str] = {}
     clean = _check_product(session, sku, name, group_code, points_per_unit, errors)
     clash = (
-        session.scalar(select(Product).where(Product.sku == clean["sku"])) if clean["sku"] else None
+        session.scalar(select(Product).where(Product.sku == clean["sku"]))
+        if clean["sku"] and "sku" not in errors
+        else None
     )
     if clash is not None and clash is not existing:
         errors["sku"] = _l("The SKU “%(sku)s” is taken.", sku=clean["sku"])
@@ -84,17 +97,29 @@ def save_product(
     return product
 
 
+def _refuse_unstorable(values: dict, errors: dict) -> None:
+    """What the columns cannot hold: a NUL character (PostgreSQL) or too many characters."""
+    for name, value in values.items():
+        if "\x00" in value:
+            errors[name] = _l("The text holds a NUL character, which cannot be saved.")
+        elif len(value) > MAX_LENGTHS[name]:
+            errors[name] = _l("At most %(max)s characters.", max=MAX_LENGTHS[name])
+
+
 def _check_product(session, sku, name, group_code, points_per_unit, errors) -> dict:
     clean = {"sku": _code(sku), "name": " ".join((name or "").split())}
+    code = "".join((group_code or "").split()).lower()
+    _refuse_unstorable({**clean, "group": code}, errors)
     if not clean["sku"]:
         errors["sku"] = _l("Give the product its SKU.")
     if not clean["name"]:
         errors["name"] = _l("Give the product a name.")
-    code = "".join((group_code or "").split()).lower()
     clean["group"] = (
-        session.scalar(select(ProductGroup).where(ProductGroup.code == code)) if code else None
+        session.scalar(select(ProductGroup).where(ProductGroup.code == code))
+        if code and "group" not in errors
+        else None
     )
-    if clean["group"] is None:
+    if clean["group"] is None and "group" not in errors:
         errors["group"] = _l("No product group “%(group)s”.", group=code)
     clean["points"] = _points(points_per_unit, errors, "points_per_unit")
     return clean

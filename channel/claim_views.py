@@ -68,7 +68,8 @@ def _details(kind: str, form) -> ClaimDetails:
         sku = form.get(f"sku-{n}", "").strip()
         qty = form.get(f"qty-{n}", "").strip()
         if sku or qty:
-            lines.append((sku, int(qty) if qty.isdigit() else 0))
+            # Only ASCII digits: "²" is a digit to str.isdigit() but not to int().
+            lines.append((sku, int(qty) if qty.isascii() and qty.isdigit() else 0))
     shares = {}
     colleague = form.get("share_person", type=int)
     percent = form.get("share_percent", type=int)

@@ -38,6 +38,10 @@ from roles.models import Person
 
 CLAIM_KINDS = ("sale", "install", "order", "payment", "referral")
 CLAIM_STATUSES = ("pending", "approved", "rejected", "returned")
+#: More units than any one invoice line sells, and far below what the column holds.
+MAX_LINE_QUANTITY = 100_000
+#: The lengths of the claim's text columns.
+TEXT_LENGTHS = {"invoice_number": 64, "serial": 100, "site": 255}
 
 
 class Claim(Base):
@@ -363,10 +367,15 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
             errors["lines"] = _l("Unknown product: %(skus)s.", skus=", ".join(sorted(skus - known)))
         if any(qty is None or qty <= 0 for _, qty in details.lines):
             errors["lines"] = _l("Quantities must be at least 1.")
+        elif any(qty > MAX_LINE_QUANTITY for _, qty in details.lines):
+            errors["lines"] = _l("A line can hold at most %(max)s units.", max=MAX_LINE_QUANTITY)
     if details.kind == "sale" and not (details.invoice_number or "").strip():
         errors["invoice_number"] = _l("Give the invoice number.")
     if details.kind == "install" and not (details.serial or "").strip():
         errors["serial"] = _l("Give the serial number from the plate.")
+    for name, longest in TEXT_LENGTHS.items():
+        if len((getattr(details, name) or "").strip()) > longest:
+            errors[name] = _l("At most %(max)s characters.", max=longest)
     if details.kind == "referral":
         referred = session.get(PartnerOrganization, details.referred_partner_id or 0)
         if referred is None:

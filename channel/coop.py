@@ -33,6 +33,8 @@ COOP_STATUSES = ("requested", "preapproved", "claimed", "reimbursed", "rejected"
 #: Statuses whose amount counts against the fund's budget.
 COMMITTED = ("preapproved", "claimed", "reimbursed")
 CENT = Decimal("0.01")
+#: The most a Numeric(14, 2) column holds.
+MAX_MONEY = Decimal("999999999999.99")
 
 
 class CoopFund(Base):
@@ -118,7 +120,31 @@ def _money(raw, errors, name) -> Decimal | None:
     if not value.is_finite() or value <= 0:
         errors[name] = _l("The amount must be more than zero.")
         return None
+    if value > MAX_MONEY:
+        errors[name] = _l("The amount can be at most %(max)s.", max=MAX_MONEY)
+        return None
     return value.quantize(CENT)
+
+
+def create_fund(session: Session, *, name: str, currency: str, budget: str, share: str) -> CoopFund:
+    """A new fund of `budget` in `currency`, paying `share` percent of a cost."""
+    errors: dict[str, str] = {}
+    name, currency = " ".join((name or "").split()), (currency or "").strip().upper()
+    if not name or len(currency) != 3:
+        errors["name"] = _l("Give the fund a name and a three-letter currency.")
+    amount = _money(budget, errors, "budget")
+    try:
+        percent = Decimal(str(share).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        percent = None
+    if percent is None or not percent.is_finite() or not 0 < percent <= 100:
+        errors["share_percent"] = _l("The share is a percentage above zero and up to 100.")
+    if errors:
+        raise InvalidCoop(errors)
+    fund = CoopFund(name=name, currency=currency, budget=amount, share_percent=percent)
+    session.add(fund)
+    session.flush()
+    return fund
 
 
 @dataclass

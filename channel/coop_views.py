@@ -1,7 +1,6 @@
 """Co-op funds on the web: partner managers ask and claim; channel managers decide."""
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,6 +14,7 @@ from channel.coop import (
     InvalidCoop,
     claim_funds,
     committed,
+    create_fund,
     preapprove,
     reimburse,
     reject,
@@ -123,22 +123,20 @@ def funds():
     errors = {}
     if request.method == "POST":
         try:
-            budget = Decimal(request.form.get("budget", "").replace(",", "."))
-            share = Decimal(request.form.get("share_percent", "50").replace(",", "."))
-        except InvalidOperation:
-            errors["budget"] = _("Give the budget and the share as numbers.")
+            create_fund(
+                db,
+                name=request.form.get("name", ""),
+                currency=request.form.get("currency", ""),
+                budget=request.form.get("budget", ""),
+                share=request.form.get("share_percent", "50"),
+            )
+        except InvalidCoop as invalid:
+            db.rollback()
+            errors = {field: str(message) for field, message in invalid.errors.items()}
         else:
-            name = " ".join(request.form.get("name", "").split())
-            currency = request.form.get("currency", "").strip().upper()
-            if not name or len(currency) != 3 or budget <= 0 or not 0 < share <= 100:
-                errors["budget"] = _(
-                    "Give a name, a currency, a budget above zero and a share up to 100."
-                )
-            else:
-                db.add(CoopFund(name=name, currency=currency, budget=budget, share_percent=share))
-                db.commit()
-                flash(_("The fund was created."), "success")
-                return redirect(url_for("coop.funds"))
+            db.commit()
+            flash(_("The fund was created."), "success")
+            return redirect(url_for("coop.funds"))
     all_funds = db.scalars(select(CoopFund).order_by(CoopFund.id.desc())).all()
     queue = db.scalars(
         select(CoopRequest)

@@ -23,6 +23,7 @@ from channel.pool import pool_history
 from channel.postings import pool_account
 from core.db import get_session, utcnow
 from core.i18n import country_name, format_month
+from core.views import id_argument
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -43,11 +44,17 @@ class Window:
     months: list[d.Month]
 
 
+#: A period is read within these years; a day outside (up to date's own limits, where a
+#: month or a day later does not exist) is ignored as unreadable.
+YEARS = (1900, 2999)
+
+
 def _day(name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return day if YEARS[0] <= day.year <= YEARS[1] else None
 
 
 def _window() -> Window:
@@ -64,10 +71,10 @@ def _window() -> Window:
 
 
 def _filters(partner_id: int | None = None) -> d.Filters:
-    program = request.args.get("program", type=int)
+    program = id_argument("program")
     country = (request.args.get("country") or "").strip().upper()[:2] or None
     if partner_id is None:
-        partner_id = request.args.get("partner", type=int)
+        partner_id = id_argument("partner")
     return d.Filters(program_id=program, partner_id=partner_id, country=country)
 
 

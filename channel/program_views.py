@@ -1,6 +1,6 @@
 """The channel manager's side of programs: design, schemes, offer, launch, simulate, audit."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -41,6 +41,10 @@ CURRENCIES = ("EUR", "PLN", "ILS", "IRR", "USD", "GBP", "RUB", "SEK", "NOK", "DK
 
 def _zone():
     return ZoneInfo(current_user.timezone or "UTC")
+
+
+#: Simulations look back over years of data; outside these, the default period is used.
+SIMULATION_YEARS = (1900, 2999)
 
 
 def _day_start(day, zone):
@@ -89,11 +93,13 @@ def _save_program(form: ProgramForm, existing=None):
     db = get_session()
     zone = _zone()
     ends = _day_start(form.ends_on.data, zone)
+    if ends and form.ends_on.data < date.max:  # date.max has no day after (and is refused)
+        ends += timedelta(days=1)
     details = ProgramDetails(
         name=form.name.data,
         description=form.description.data or "",
         starts_at=_day_start(form.starts_on.data, zone),
-        ends_at=ends + timedelta(days=1) if ends else None,
+        ends_at=ends,
         currency=form.currency.data,
         point_value=form.point_value.data,
         budget_points=form.budget_points.data,
@@ -354,10 +360,11 @@ def program_simulate(program):
     default_until = min(program.starts_at, datetime.now(program.starts_at.tzinfo))
     zone = _zone()
     try:
-        since = _day_start(datetime.fromisoformat(request.args["since"]).date(), zone)
-        until = _day_start(datetime.fromisoformat(request.args["until"]).date(), zone) + timedelta(
-            days=1
-        )
+        first, last = (datetime.fromisoformat(request.args[k]).date() for k in ("since", "until"))
+        low, high = SIMULATION_YEARS
+        if not (low <= first.year <= high and low <= last.year <= high):
+            raise ValueError("a period far outside any data")  # and near date's own limits
+        since, until = _day_start(first, zone), _day_start(last, zone) + timedelta(days=1)
     except (KeyError, ValueError):
         since, until = default_until - length, default_until
     if until <= since:

@@ -26,6 +26,12 @@ from channel.signals import program_launched, program_offered
 from core.config import LANGUAGES
 from core.errors import InvalidInput
 
+#: Budgets and caps in points: far above any real one, below what the columns hold.
+MAX_POINTS = 1_000_000_000
+#: What one point may be worth: far above any real value, within Numeric(14, 4).
+MAX_POINT_VALUE = Decimal(1_000_000)
+#: The years a program may run in; near date's own limits a day cannot become UTC.
+YEARS = (1900, 2999)
 TERM_FIELDS = (
     "starts_at",
     "ends_at",
@@ -79,6 +85,14 @@ def _check(session: Session, details: ProgramDetails, existing: Program | None) 
         errors["ends_at"] = _l("Give the last day.")
     elif details.starts_at is not None and details.ends_at <= details.starts_at:
         errors["ends_at"] = _l("The program must end after it starts.")
+    for name in ("starts_at", "ends_at"):
+        day = getattr(details, name)
+        if day is not None and not YEARS[0] <= day.year <= YEARS[1]:
+            errors[name] = _l(
+                "Give a day between the years %(first)s and %(last)s.",
+                first=YEARS[0],
+                last=YEARS[1],
+            )
     clean["starts_at"], clean["ends_at"] = details.starts_at, details.ends_at
     currency = (details.currency or "").strip().upper()
     if currency not in list_currencies():
@@ -91,11 +105,16 @@ def _check(session: Session, details: ProgramDetails, existing: Program | None) 
     except (InvalidOperation, ValueError):
         errors["point_value"] = _l("A point must be worth more than zero.")
         point_value = None
+    if point_value is not None and point_value > MAX_POINT_VALUE:
+        errors["point_value"] = _l("Must be at most %(max)s.", max=MAX_POINT_VALUE)
+        point_value = None
     clean["point_value"] = point_value
     for name in ("budget_points", "cap_per_person_month", "cap_per_partner"):
         value = getattr(details, name)
         if value is not None and value <= 0:
             errors[name] = _l("Must be more than zero, or empty for no limit.")
+        elif value is not None and value > MAX_POINTS:
+            errors[name] = _l("Must be at most %(max)s.", max=MAX_POINTS)
         clean[name] = value
     texts = {}
     for language, (name, description) in details.texts.items():

@@ -114,6 +114,12 @@ def redeem_reward(reward_id):
     return redirect(url_for("rewards.catalog")), 303
 
 
+def _whole_number(text: str) -> int | None:
+    """A typed whole number (maybe negative), or None; "²" is a digit to str.isdigit() only."""
+    digits = text.removeprefix("-")
+    return int(text) if digits.isascii() and digits.isdigit() else None
+
+
 @bp.route("/rewards/manage", methods=["GET", "POST"])
 @requires(Permission.MANAGE_REWARDS)
 def manage():
@@ -134,8 +140,8 @@ def manage():
                     RewardDetails(
                         kind=request.form.get("kind", ""),
                         name=request.form.get("name", ""),
-                        points_price=int(price) if price.lstrip("-").isdigit() else None,
-                        stock=int(stock) if stock.lstrip("-").isdigit() else None,
+                        points_price=_whole_number(price),
+                        stock=_whole_number(stock),
                         description=request.form.get("description", ""),
                         names={code: request.form.get(f"name_{code}", "") for code in LANGUAGES},
                         image=image,
@@ -168,13 +174,12 @@ def add_codes(reward_id):
     db = get_session()
     reward = db.get(Reward, reward_id) or abort(404)
     upload = request.files.get("file")
-    text = (
-        upload.read().decode("utf-8-sig", errors="replace")
-        if upload
-        else request.form.get("codes", "")
-    )
     try:
+        text = upload.read().decode("utf-8-sig") if upload else request.form.get("codes", "")
         added, known = import_codes(db, reward, text)
+    except UnicodeDecodeError:
+        # Read with replacement characters, a UTF-16 or Windows file became made-up codes.
+        flash(_("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again."), "error")
     except InvalidInput as invalid:
         db.rollback()
         for message in invalid.errors.values():

@@ -32,6 +32,11 @@ from roles.models import Person
 
 REWARD_KINDS = ("gift_card", "physical", "training_seat", "donation", "cashout")
 REDEMPTION_STATUSES = ("requested", "fulfilled", "cancelled")
+#: Far above any real price or stock, and far below what their integer columns hold.
+MAX_POINTS_PRICE = 100_000_000
+MAX_STOCK = 1_000_000
+#: The length of gift_card_codes.code.
+MAX_CODE_LENGTH = 100
 
 
 class Reward(Base):
@@ -142,8 +147,14 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
         errors["name"] = _l("Give the reward a name.")
     if details.points_price is None or details.points_price <= 0:
         errors["points_price"] = _l("The price must be at least one point.")
+    elif details.points_price > MAX_POINTS_PRICE:
+        errors["points_price"] = _l(
+            "The price can be at most %(max)s points.", max=MAX_POINTS_PRICE
+        )
     if details.stock is not None and details.stock < 0:
         errors["stock"] = _l("Stock cannot be negative.")
+    elif details.stock is not None and details.stock > MAX_STOCK:
+        errors["stock"] = _l("Stock can be at most %(max)s.", max=MAX_STOCK)
     if details.kind == "gift_card" and details.stock is not None:
         errors["stock"] = _l("Gift cards count their codes: import codes instead of a stock.")
     if errors:
@@ -168,7 +179,20 @@ def import_codes(session: Session, reward: Reward, text: str) -> tuple[int, int]
     """Add gift-card codes, one per line; returns (added, already there)."""
     if reward.kind != "gift_card":
         raise InvalidInput({"file": _l("Only gift card rewards take codes.")})
-    codes = list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
+    unusable = [n for n, code in lines if "\x00" in code or len(code) > MAX_CODE_LENGTH]
+    if unusable:
+        raise InvalidInput(
+            {
+                "file": _l(
+                    "Line %(line)s holds no usable code (at most %(max)s characters, no NUL "
+                    "character). Nothing was added.",
+                    line=unusable[0],
+                    max=MAX_CODE_LENGTH,
+                )
+            }
+        )
+    codes = list(dict.fromkeys(code for _, code in lines if code))
     known = set(
         session.scalars(select(GiftCardCode.code).where(GiftCardCode.reward_id == reward.id))
     )

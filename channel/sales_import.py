@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim, ClaimLine, approve_claim
+from channel.claims import MAX_LINE_QUANTITY, Claim, ClaimLine, approve_claim
 from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
 from channel.signals import sales_imported
@@ -28,6 +28,10 @@ from core.db import utcnow
 from roles.models import Person
 
 REQUIRED = ("invoice_number", "line", "date", "sku", "quantity", "seller")
+#: The length of claims.invoice_number.
+MAX_INVOICE = 64
+#: More lines than any invoice has; keeps the line's key within claims.source_key.
+MAX_LINE_NUMBER = 1_000_000
 
 
 class UnreadableSalesFile(Exception):
@@ -257,6 +261,8 @@ def _import_chunk(session, lines, context, return_window, report) -> None:
 
 
 def _check_row(row: dict, directory: _Directory, today: date):
+    if any("\x00" in str(value) for value in row.values() if value is not None):
+        return _l("The line holds a NUL character, which cannot be saved."), None
     invoice = str(row.get("invoice_number") or "").strip().upper()
     sku = str(row.get("sku") or "").strip().upper()
     try:
@@ -267,8 +273,14 @@ def _check_row(row: dict, directory: _Directory, today: date):
     day = _day(row.get("date"))
     if not invoice:
         return _l("No invoice number."), None
+    if len(invoice) > MAX_INVOICE:
+        return _l("The invoice number can be at most %(max)s characters.", max=MAX_INVOICE), None
     if line_no < 1 or quantity < 1:
         return _l("The line number and the quantity must be at least 1."), None
+    if line_no > MAX_LINE_NUMBER:
+        return _l("The line number can be at most %(max)s.", max=MAX_LINE_NUMBER), None
+    if quantity > MAX_LINE_QUANTITY:
+        return _l("A line can hold at most %(max)s units.", max=MAX_LINE_QUANTITY), None
     if day is None or day > today:
         return _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future."), None
     if sku not in directory.skus:

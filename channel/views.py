@@ -20,6 +20,7 @@ from channel.tiers import TierChange, override_tier
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
 from core.i18n import country_name, format_date
+from core.views import MAX_ID, page_number
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
@@ -53,10 +54,11 @@ def partner_list():
         scoped_partners(current_user),
         text=form.q.data or "",
         country=form.country.data or "",
-        tier_id=form.tier.data if form.tier.data else None,
+        # Only a tier the list offers: the form is not validated, and any id could be typed.
+        tier_id=form.tier.data if form.tier.data in dict(form.tier.choices) else None,
         status=form.status.data or "",
     )
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     partners = db.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     staff_counts = dict(
@@ -168,7 +170,8 @@ def partner_detail(partner):
 def partner_tier(partner):
     """Set a partner's tier by hand for a while, with the reason everyone sees."""
     db = get_session()
-    tier = db.get(Tier, request.form.get("tier_id", type=int) or 0)
+    tier_id = request.form.get("tier_id", type=int) or 0
+    tier = db.get(Tier, tier_id) if 0 < tier_id <= MAX_ID else None
     try:
         until = datetime.fromisoformat(request.form.get("until", "")).replace(tzinfo=UTC)
     except ValueError:

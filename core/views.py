@@ -1,6 +1,7 @@
 """What every view that runs one operation does the same way: commit and say so, or report."""
 
-from flask import flash
+from flask import flash, render_template, request
+from flask_babel import gettext as _
 
 from core.db import get_session
 from core.errors import InvalidInput
@@ -20,3 +21,40 @@ def attempt(action, *, done: str | None = None) -> bool:
     if done:
         flash(done, "success")
     return True
+
+
+#: Far beyond any list's last page, and small enough that its offset stays a 64-bit integer.
+MAX_PAGE = 100_000
+#: The largest id an integer column holds.
+MAX_ID = 2**31 - 1
+
+
+def page_number() -> int:
+    """The `page` of the query, from 1 to MAX_PAGE (a page past the end is simply empty)."""
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+
+
+def id_argument(name: str) -> int | None:
+    """An object's id from the query, or None when it names none that could exist."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
+
+
+def refuse_nul_characters():
+    """Before every page: a NUL character in a field or the query cannot be stored (PostgreSQL
+    refuses it mid-operation), so the whole request is refused first and nothing is written.
+
+    The API (its schemas refuse NUL per field) and Twilio's webhooks (which clean what the
+    carrier sends) answer for themselves.
+    """
+    if request.path.startswith("/api/") or request.blueprint == "webhooks":
+        return None
+    values = [*request.args.values(), *request.form.values()]
+    values += [upload.filename or "" for upload in request.files.values()]
+    if not any("\x00" in value for value in values):
+        return None
+    message = _(
+        "The form holds an invisible NUL character, which cannot be saved. Nothing was "
+        "saved: type the text again instead of pasting it, and send the form once more."
+    )
+    return render_template("errors/error.html", code=400, error=None, message=message), 400

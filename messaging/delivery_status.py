@@ -58,8 +58,9 @@ def record_delivery_status(
     message.provider_status, message.status_at = status, now
     code = (error_code or "").strip()
     if status in FAILED_STATUSES:
-        if code.isdigit() and int(code) in PERMANENT_CODES:
-            record_permanent_failure(session, message, code)
+        # Twilio's codes are ASCII digits; "²" is a digit to str.isdigit() but not to int().
+        if code.isascii() and code.isdigit() and int(code) in PERMANENT_CODES:
+            record_permanent_failure(session, message, str(int(code)))
         elif code:
             message.last_error = code[:255]
     session.flush()

@@ -1,10 +1,11 @@
 """The outbox page for admins (the development backend's inbox) and each person's own inbox."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
 from core.db import get_session, utcnow
+from core.views import page_number
 from messaging.models import OutboxMessage
 from roles.access import requires
 from roles.permissions import Permission
@@ -17,7 +18,7 @@ PAGE = 50
 @requires(Permission.VIEW_OUTBOX)
 def outbox():
     db = get_session()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     messages = db.scalars(
         select(OutboxMessage)
         .order_by(OutboxMessage.id.desc())
@@ -42,7 +43,7 @@ def _inbox_of(person_id: int):
 def inbox():
     """The person's in-app messages, newest first; opening the page marks them read."""
     db = get_session()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     mine = _inbox_of(current_user.id)
     messages = db.scalars(
         select(OutboxMessage)

@@ -54,17 +54,30 @@ def _require_signature() -> None:
         abort(403)
 
 
+def _text(name: str) -> str:
+    """A field as the database can hold it: a NUL character (which PostgreSQL refuses in
+    text) could come from a phone or a carrier, so it is dropped rather than the message."""
+    return request.form.get(name, "").replace("\x00", "")
+
+
+def _message_sid() -> str:
+    """The MessageSid, or 400 when there is none that could be Twilio's."""
+    message_sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
+    if not message_sid or len(message_sid) > MAX_SID or "\x00" in message_sid:
+        abort(400)
+    return message_sid
+
+
 @bp.post("/status")  # STATUS_CALLBACK_PATH, which outgoing messages name
 @limiter.limit(_rate_limit)
 def twilio_status():
     _require_signature()
-    form = request.form
-    message_sid = form.get("MessageSid") or form.get("SmsSid")
-    status = form.get("MessageStatus") or form.get("SmsStatus")
-    if not message_sid or not status:
+    message_sid = _message_sid()
+    status = _text("MessageStatus") or _text("SmsStatus")
+    if not status:
         abort(400)
     db = get_session()
-    record_delivery_status(db, message_sid, status, form.get("ErrorCode"), now=utcnow())
+    record_delivery_status(db, message_sid, status, _text("ErrorCode"), now=utcnow())
     db.commit()
     return Response(status=200)
 
@@ -73,9 +86,7 @@ def twilio_status():
 @limiter.limit(_rate_limit)
 def twilio_inbound():
     _require_signature()
-    message_sid = request.form.get("MessageSid") or request.form.get("SmsSid")
-    if not message_sid or len(message_sid) > MAX_SID:
-        abort(400)
+    message_sid = _message_sid()
     db = get_session()
     message = answered(db, message_sid)
     if message is None:
@@ -83,8 +94,8 @@ def twilio_inbound():
             message = receive(
                 db,
                 message_sid=message_sid,
-                from_address=request.form.get("From", ""),
-                body=request.form.get("Body", ""),
+                from_address=_text("From"),
+                body=_text("Body"),
                 now=utcnow(),
                 settings=_inbound_settings(),
             )

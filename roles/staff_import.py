@@ -90,6 +90,11 @@ def import_staff(session: Session, data: bytes, placement: Placement) -> StaffIm
         extra = {}
         if row.get("__extra__"):
             extra["row"] = _l("The row has more cells than the header.")
+        if any("\x00" in (value or "") for value in row.values()):
+            # PostgreSQL refuses NUL in text: the row would fail the whole import.
+            outcome.errors = [str(_l("The line holds a NUL character, which cannot be saved."))]
+            report.rejected.append(outcome)
+            continue
         details = PersonDetails(
             full_name=row.get("full_name", ""),
             phone=row.get("phone", ""),

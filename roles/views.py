@@ -147,7 +147,7 @@ def profile():
             preferred_channel=form.preferred_channel.data,
         )
         for channel, _label in form.stopped_channels.choices:
-            stopped = channel in form.stopped_channels.data
+            stopped = channel in (form.stopped_channels.data or ())
             set_consent(get_session(), person.id, channel, opted_out=stopped, source="profile")
         get_session().commit()
         flash(_("Your settings are saved."), "success")

@@ -79,3 +79,21 @@ def test_logs_mask_phone_numbers_whoever_logs_them():
         message = json.loads(line)["message"] if log_format == "json" else line
         assert "sent to +371…01 and whatsapp:+972…79" in message
         assert "20000001" not in line and "2345679" not in line
+
+
+@pytest.mark.parametrize("where", ["form", "query"])
+def test_a_nul_character_is_refused_with_a_message_and_nothing_is_saved(client, db, world, where):
+    from sqlalchemy import func, select
+
+    from channel.models import ProductGroup
+    from roles.permissions import Role
+    from tests.builders import login_as
+
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    form = {"code": "pumps", "name": "Heat\x00pumps", "default_points_per_unit": "5"}
+    if where == "query":
+        form["name"] = "Heat pumps"
+    response = client.post("/catalog/groups" + ("?next=%00" if where == "query" else ""), data=form)
+    assert response.status_code == 400
+    assert "invisible NUL character" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(ProductGroup)) == 0

@@ -85,6 +85,31 @@ def test_approval_excluding_a_person_leaves_them_out_until_the_exclusion_is_lift
     assert (entry.previous, entry.new) == ([seller.id], [])
 
 
+def test_approving_again_with_the_same_person_left_out_keeps_them_out(db, world, program):
+    manager, seller = world.people[Role.PARTNER_MANAGER], world.people[Role.SELLER]
+    engineer = world.people[Role.ENGINEER]
+    approve(db, program, world.partner_a, manager, excluded_person_ids=[seller.id])
+    approve(db, program, world.partner_a, manager, excluded_person_ids=[seller.id, engineer.id])
+    assert {seller.id, engineer.id}.isdisjoint(enrolled(db, program))
+    approve(db, program, world.partner_a, manager, excluded_person_ids=[engineer.id])
+    assert seller.id in enrolled(db, program) and engineer.id not in enrolled(db, program)
+
+
+def test_approval_with_a_cap_no_column_holds_is_refused(db, world):
+    program = make_program(db, partners=[world.partner_a])
+    add_scheme(db, program, ["seller"], ("referral", {"points": 5}))
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    with pytest.raises(InvalidDecision) as refused:
+        approve(
+            db,
+            program,
+            world.partner_a,
+            world.people[Role.PARTNER_MANAGER],
+            cap_per_person_month=2**63,
+        )
+    assert set(refused.value.errors) == {"cap_per_person_month"}
+
+
 def test_approval_with_a_lower_cap_is_kept_and_a_higher_one_refused(db, world, program):
     manager = world.people[Role.PARTNER_MANAGER]
     with pytest.raises(InvalidDecision) as refused:

@@ -267,6 +267,42 @@ def test_a_sale_claimed_on_the_web_is_shared_with_a_colleague(client, db, world,
     assert (points(db, seller), points(db, engineer)) == (10, 10)
 
 
+@pytest.mark.parametrize("quantity", ["²", "99999999999999999999999", "100001"])
+def test_a_quantity_no_line_can_hold_is_refused_on_the_claim_form(
+    client, db, world, program, quantity
+):
+    from tests.builders import login_as
+
+    login_as(client, world.people[Role.SELLER])
+    response = client.post(
+        "/claims/new/sale",
+        data={
+            "occurred_on": TODAY.isoformat(),
+            "invoice_number": "big-1",
+            "sku-0": "BX-24",
+            "qty-0": quantity,
+        },
+    )
+    assert response.status_code == 400
+    assert db.scalar(select(Claim).where(Claim.invoice_number == "BIG-1")) is None
+
+
+@pytest.mark.parametrize(("field", "value"), [("serial", "S" * 101), ("invoice_number", "I" * 65)])
+def test_a_claim_text_longer_than_its_column_is_refused_on_the_form(
+    client, db, world, program, field, value
+):
+    from tests.builders import login_as
+
+    login_as(client, world.people[Role.SELLER])
+    form = {"occurred_on": TODAY.isoformat(), "invoice_number": "INV-9", "serial": "SN-9"}
+    response = client.post(
+        "/claims/new/install" if field == "serial" else "/claims/new/sale",
+        data={**form, "sku-0": "BX-24", "qty-0": "1", field: value},
+    )
+    assert response.status_code == 400 and "At most" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count(Claim.id))) == 0
+
+
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\x00" * 64
 
 

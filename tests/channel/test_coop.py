@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from channel.coop import (
     CoopAsk,
@@ -11,6 +12,7 @@ from channel.coop import (
     InvalidCoop,
     claim_funds,
     committed,
+    create_fund,
     preapprove,
     reimburse,
     reimbursement_for,
@@ -118,6 +120,47 @@ def test_bad_requests_are_refused_whole(db, world, fund):
         "planned_on",
         "manufacturers_featured",
     }
+
+
+@pytest.mark.parametrize("cost", ["1e27", "1000000000000", "Infinity"])
+def test_a_cost_beyond_what_the_ledger_of_funds_holds_is_refused(db, world, fund, cost):
+    with pytest.raises(InvalidCoop) as refused:
+        request_funds(
+            db,
+            fund,
+            world.partner_a,
+            world.people[Role.PARTNER_MANAGER],
+            CoopAsk("Ad", cost, date.today(), 1),
+        )
+    assert set(refused.value.errors) == {"cost"}
+
+
+@pytest.mark.parametrize(
+    ("budget", "share", "field"),
+    [
+        ("1E+20", "50", "budget"),
+        ("NaN", "50", "budget"),
+        ("1000", "NaN", "share_percent"),
+        ("1000", "sNaN", "share_percent"),
+        ("1000", "100.5", "share_percent"),
+    ],
+)
+def test_a_fund_with_a_budget_or_share_out_of_range_is_refused(db, budget, share, field):
+    with pytest.raises(InvalidCoop) as refused:
+        create_fund(db, name="MDF", currency="eur", budget=budget, share=share)
+    assert set(refused.value.errors) == {field}
+    assert db.scalars(select(CoopFund)).all() == []
+
+
+def test_channel_manager_creates_a_fund_and_a_bad_one_is_refused_on_the_page(client, db, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    bad = {"name": "MDF", "currency": "EUR", "budget": "NaN", "share_percent": "50"}
+    response = client.post("/coop/", data=bad)
+    assert response.status_code == 400 and "more than zero" in response.get_data(as_text=True)
+    response = client.post("/coop/", data={**bad, "budget": "5000,50"})
+    assert response.status_code == 302
+    fund = db.scalars(select(CoopFund)).one()
+    assert (fund.currency, fund.budget, fund.share_percent) == ("EUR", Decimal("5000.50"), 50)
 
 
 def test_rejection_needs_a_reason_and_frees_nothing_twice(db, world, fund):

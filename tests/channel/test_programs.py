@@ -4,15 +4,23 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
 from sqlalchemy import func, select
 
-from channel.catalog import InvalidProduct, UnreadableCatalogFile, import_products, save_product
+from channel.catalog import (
+    InvalidProduct,
+    UnreadableCatalogFile,
+    import_products,
+    save_group,
+    save_product,
+)
 from channel.models import AuditEntry, Product, Program, ProgramVersion
 from channel.programs import InvalidProgram, ProgramDetails, offer_program, save_program
 from roles.models import EarningRule, Scheme
 from roles.permissions import Role
 from roles.schemes import InvalidScheme, RuleInput, SchemeDetails, save_scheme
 from tests.builders import add_scheme, login_as, make_group, make_product, make_program, offer
+from tests.hostile import fuzz, spreadsheet_files, table_counts
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 
@@ -32,6 +40,38 @@ def details(**overrides):
 
 def count(db, model):
     return db.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"starts_at": datetime(1, 1, 1, tzinfo=UTC)}, "starts_at"),
+        ({"ends_at": datetime(9999, 12, 31, tzinfo=UTC)}, "ends_at"),
+        ({"budget_points": 99999999999999999999}, "budget_points"),
+        ({"cap_per_person_month": 2**31}, "cap_per_person_month"),
+        ({"point_value": "1e309"}, "point_value"),
+    ],
+)
+def test_program_dates_and_limits_no_column_holds_are_refused(db, world, overrides, field):
+    with pytest.raises(InvalidProgram) as refused:
+        save_program(db, details(**overrides), actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    assert set(refused.value.errors) == {field}
+
+
+def test_a_program_ending_on_the_last_day_a_calendar_has_is_refused_on_the_page(client, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.post(
+        "/programs/new",
+        data={
+            "name": "Forever",
+            "starts_on": "2027-01-01",
+            "ends_on": "9999-12-31",
+            "currency": "EUR",
+            "point_value": "0.01",
+        },
+    )
+    assert response.status_code == 400
+    assert "Give a day between the years 1900 and 2999." in response.get_data(as_text=True)
 
 
 def test_program_with_every_problem_reports_them_all_and_saves_nothing(db, world):
@@ -339,6 +379,32 @@ def test_catalog_file_without_the_columns_imports_nothing(db, catalog):
         import_products(db, b"code,title\nA,B\n")
 
 
+@pytest.mark.parametrize("points", ["1000001", "99999999999999999999999"])
+def test_points_per_unit_beyond_the_limit_are_refused_not_a_database_error(db, catalog, points):
+    with pytest.raises(InvalidProduct) as refused:
+        save_group(db, code="huge", name="Huge", default_points=points)
+    assert "at most 1000000" in str(refused.value.errors["default_points_per_unit"])
+    with pytest.raises(InvalidProduct):
+        save_product(db, sku="HUGE-1", name="Huge", group_code="boilers", points_per_unit=points)
+
+
+@pytest.mark.parametrize(
+    ("sku", "name", "field"),
+    [("BX\x00", "Boiler", "sku"), ("BX-99", "Boiler\x00", "name"), ("B" * 65, "Boiler", "sku")],
+)
+def test_a_product_text_no_column_holds_is_refused(db, catalog, sku, name, field):
+    with pytest.raises(InvalidProduct) as refused:
+        save_product(db, sku=sku, name=name, group_code="boilers", points_per_unit="1")
+    assert set(refused.value.errors) == {field}
+
+
+def test_a_catalog_file_with_a_nul_or_an_overlong_name_imports_its_other_rows(db, catalog):
+    data = f"sku,name,group\nA-1,Good,boilers\nA-2,Bad\x00,boilers\nA-3,{'n' * 201},pumps\n"
+    report = import_products(db, data.encode())
+    assert report.created == 1
+    assert [sku for _line, sku, _why in report.rejected] == ["A-2", "A-3"]
+
+
 def test_duplicate_sku_is_refused(db, catalog):
     with pytest.raises(InvalidProduct) as refused:
         save_product(db, sku="bx-24", name="Again", group_code="boilers", points_per_unit="")
@@ -378,3 +444,35 @@ def test_channel_manager_adds_a_group_and_a_product_on_the_catalog_page(client, 
     )
     text = response.get_data(as_text=True)
     assert response.status_code == 400 and "is taken" in text and "cannot be negative" in text
+
+
+def test_a_hostile_catalog_file_is_refused_whole_or_imports_exactly_its_good_rows(app, db, catalog):
+    good = [
+        {"sku": f"FZ-{n}", "name": f"Fuzzed {n}", "group": "boilers", "points_per_unit": str(n)}
+        for n in (1, 2, 3)
+    ]
+    good, templates = good[:2], good[2:]
+
+    @fuzz(60)
+    @given(spreadsheet_files(list(good[0]), good, templates=templates))
+    def check(file):
+        data, readable = file
+        savepoint = db.begin_nested()
+        try:
+            before = table_counts(db)
+            try:
+                with app.test_request_context():
+                    report = import_products(db, data)
+            except UnreadableCatalogFile as refusal:
+                assert str(refusal.args[0]) and not readable
+                assert table_counts(db) == before
+                return
+            assert table_counts(db)["products"] - before["products"] == report.created
+            assert all(reasons for _line, _sku, reasons in report.rejected)
+            if readable:
+                skus = set(db.scalars(select(Product.sku)))
+                assert {"FZ-1", "FZ-2"} <= skus
+        finally:
+            savepoint.rollback()
+
+    check()

@@ -274,3 +274,97 @@ def test_a_reward_with_a_picture_and_names_in_other_languages(
         refused.status_code == 400
         and db.scalar(select(func.count(Reward.id)).where(Reward.name == "Bad")) == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("price", "stock", "field"),
+    [
+        ("²", "", "points_price"),
+        ("--5", "", "points_price"),
+        ("99999999999999999999999", "", "points_price"),
+        ("10", "¹", None),
+        ("10", "9223372036854775808", "stock"),
+    ],
+)
+def test_a_reward_with_a_price_or_stock_no_column_holds_is_refused_on_the_page(
+    client, db, world, price, stock, field
+):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.post(
+        "/rewards/manage",
+        data={"kind": "physical", "name": "Odd", "points_price": price, "stock": stock},
+    )
+    if field is None:  # an unreadable stock is no stock at all, as an empty one
+        assert response.status_code == 302
+        assert db.scalar(select(Reward.stock).where(Reward.name == "Odd")) is None
+    else:
+        assert response.status_code == 400
+        assert db.scalar(select(func.count(Reward.id)).where(Reward.name == "Odd")) == 0
+
+
+@pytest.mark.parametrize("bad", ["C" * 101, "C\x00D"])
+def test_a_codes_file_with_a_code_no_column_holds_adds_nothing(db, world, bad):
+    item = reward(db, kind="gift_card", price=100, stock=None)
+    with pytest.raises(InvalidInput) as refused:
+        import_codes(db, item, f"GOOD-1\n{bad}\nGOOD-2\n")
+    assert "Line 2" in str(refused.value.errors["file"])
+    assert db.scalar(select(func.count(GiftCardCode.id))) == 0
+
+
+def test_a_codes_file_that_is_not_utf8_adds_nothing_and_says_why(client, db, world):
+    import io
+
+    item = reward(db, kind="gift_card", price=100, stock=None)
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    client.post(
+        f"/rewards/manage/{item.id}/codes",
+        data={"file": (io.BytesIO("KOD-Ą1\nKOD-Ą2\n".encode("utf-16")), "codes.txt")},
+        content_type="multipart/form-data",
+    )
+    assert db.scalar(select(func.count(GiftCardCode.id))) == 0
+    page = client.get("/rewards/manage").get_data(as_text=True)
+    assert "The file is not UTF-8 text." in page
+
+
+def test_a_hostile_codes_file_is_refused_whole_or_adds_each_new_code_once(app, client, db, world):
+    import io
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from tests.hostile import HOSTILE_TEXT, fuzz, table_counts
+
+    item = reward(db, kind="gift_card", price=100, stock=None)
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+
+    @fuzz(40)
+    @given(
+        lines=st.lists(st.one_of(HOSTILE_TEXT, st.sampled_from(["=cmd|' /C calc'!A0", "K-1"]))),
+        newline=st.sampled_from(["\n", "\r\n", "\r", "\u2028"]),
+        encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1257"]),
+    )
+    def upload(lines, newline, encoding):
+        data = newline.join(lines).encode(encoding, errors="replace")
+        db.expire_all()
+        before = table_counts(db)
+        response = client.post(
+            f"/rewards/manage/{item.id}/codes",
+            data={"file": (io.BytesIO(data), "codes.txt")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 302
+        db.expire_all()
+        codes = db.scalars(select(GiftCardCode.code).where(GiftCardCode.reward_id == item.id))
+        codes = list(codes)
+        assert len(codes) == len(set(codes))
+        added = len(codes) - before["gift_card_codes"]
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            assert added == 0
+        else:
+            assert added <= len([line for line in lines if line.strip()])
+
+    upload()

@@ -4,11 +4,12 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from channel.claims import Claim
-from channel.postings import balance_of, person_account
+from channel.postings import balance_of, check_balances, person_account
 from channel.programs import launch_program
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from roles.permissions import Role
@@ -22,6 +23,7 @@ from tests.builders import (
     offer,
     record,
 )
+from tests.hostile import fuzz, spreadsheet_files, table_counts
 
 TODAY = date.today()
 
@@ -137,6 +139,25 @@ def test_an_unreadable_file_imports_nothing(db, world, program, data):
     with pytest.raises(UnreadableSalesFile):
         run(db, data)
     assert db.scalar(select(func.count(Claim.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("invoice", "line", "quantity", "reason"),
+    [
+        ("X" * 65, "1", "1", "at most 64 characters"),
+        ("A\x00", "1", "1", "NUL character"),
+        ("B", "1", "99999999999999", "at most 100000 units"),
+        ("C", "9" * 200, "1", "at most 1000000"),
+    ],
+)
+def test_a_line_no_claim_can_hold_is_reported_and_the_rest_imported(
+    db, world, program, invoice, line, quantity, reason
+):
+    seller = world.people[Role.SELLER].phone
+    data = csv_file(world, f"{invoice},{line},{TODAY},BX-24,{quantity},{seller}\n")
+    report = run(db, data)
+    assert report.imported == 2
+    assert reason in report.rejected[-1][1] and report.rejected[-1][0] == 8
 
 
 def test_the_import_page_shows_the_report(client, db, world, program):
@@ -318,3 +339,51 @@ def test_a_new_file_is_written_in_bulk_not_line_by_line(db, world, program, monk
     report = run(db, csv_file(world))
     assert report.imported == 2
     assert balance_of(db, person_account(world.people[Role.SELLER].id)) == (30, 0)
+
+
+# ---------------------------------------------------------------- hostile files
+
+
+def _claims_by_invoice(db):
+    return dict(
+        db.execute(select(Claim.invoice_number, func.count()).group_by(Claim.invoice_number)).all()
+    )
+
+
+def test_a_hostile_file_is_refused_whole_or_imports_exactly_its_good_lines(db, world, program):
+    seller = world.people[Role.SELLER].phone
+    good = [
+        {
+            "invoice_number": f"FZ-{n}",
+            "line": "1",
+            "date": TODAY.isoformat(),
+            "sku": "BX-24",
+            "quantity": str(n),
+            "seller": seller,
+        }
+        for n in (1, 2, 3)
+    ]
+
+    @fuzz(60)
+    @given(spreadsheet_files(list(good[0]), good, xlsx=True))
+    def check(file):
+        data, readable = file
+        savepoint = db.begin_nested()
+        try:
+            before = table_counts(db)
+            try:
+                report = run(db, data)
+            except UnreadableSalesFile as refusal:
+                assert str(refusal.args[0]) and not readable
+                assert table_counts(db) == before
+                return
+            after = _claims_by_invoice(db)
+            assert sum(after.values()) - before["claims"] == report.imported
+            assert all(str(reason) for _, reason in report.rejected)
+            if readable:
+                assert {"FZ-1", "FZ-2", "FZ-3"} <= set(after)
+            assert check_balances(db) == []
+        finally:
+            savepoint.rollback()
+
+    check()

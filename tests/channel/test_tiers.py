@@ -176,3 +176,18 @@ def test_channel_manager_sets_a_tier_by_hand_and_it_shows_as_such(client, db, wo
         client.post(f"/partners/{world.partner_a.id}/tier", data={"tier_id": gold.id}).status_code
         == 403
     )
+
+
+def test_a_tier_id_no_column_holds_is_asked_again_not_a_server_error(client, db, world):
+    from tests.builders import login_as
+
+    make_tier(db)
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = client.post(
+        f"/partners/{world.partner_a.id}/tier",
+        data={"tier_id": str(2**63), "until": "2099-01-01", "reason": "Typed by hand"},
+    )
+    assert response.status_code == 302
+    page = client.get(f"/partners/{world.partner_a.id}").get_data(as_text=True)
+    assert "Choose a tier and the day the override ends." in page

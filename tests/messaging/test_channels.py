@@ -240,3 +240,12 @@ def test_an_unknown_channel_on_the_profile_is_refused(client, db, world):
     form = {"language": "en", "timezone": person.timezone, "preferred_channel": "sms"}
     response = client.post("/profile", data={**form, "stopped_channels": ["pigeon"]})
     assert response.status_code == 400
+
+
+def test_an_empty_profile_post_keeps_the_settings_instead_of_failing(client, db, world):
+    person = world.people[Role.SELLER]
+    login_as(client, person)
+    response = client.post("/profile", data={})
+    assert response.status_code == 302
+    db.expire_all()
+    assert (person.language, person.preferred_channel) == ("en", "sms")

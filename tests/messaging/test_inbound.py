@@ -159,11 +159,18 @@ def test_webhooks_need_no_csrf_token(db, client, twilio_config, technician):
 
 
 def test_a_message_without_a_usable_sid_is_a_bad_request(db, client, twilio_config, technician):
-    for sid in ("", "SM" + "9" * 70):
+    for sid in ("", "SM" + "9" * 70, "SM\x00"):
         params = inbound_params(technician, "HELP", sid=sid)
         params["MessageSid"] = sid
         assert post_signed(client, INBOUND, params).status_code == 400
     assert count(db, InboundMessage) == 0
+
+
+def test_a_nul_character_in_a_message_is_dropped_and_the_message_answered(
+    db, client, twilio_config, technician
+):
+    assert reply_to(client, technician, "HE\x00LP").startswith("PartnerLift: BAL points")
+    assert db.scalar(select(InboundMessage.body)) == "HELP"
 
 
 def test_webhooks_are_rate_limited(db, client, twilio_config, technician):

@@ -184,6 +184,26 @@ def test_a_transient_error_code_is_kept_without_blocking(db, client, twilio_conf
     assert db.scalar(select(ChannelBlock)) is None
 
 
+@pytest.mark.parametrize("code", ["²", "٢١٦١٠", "①"])
+def test_an_error_code_that_only_looks_like_digits_is_kept_as_it_came(
+    db, client, twilio_config, person, code
+):
+    message = sent_message(db, person)
+    assert callback(client, message, "failed", ErrorCode=code).status_code == 200
+    db.refresh(message)
+    assert (message.provider_status, message.last_error) == ("failed", code)
+    assert db.scalar(select(ChannelBlock)) is None
+
+
+def test_a_permanent_error_code_with_leading_zeros_blocks_under_its_number(
+    db, client, twilio_config, person
+):
+    message = sent_message(db, person)
+    assert callback(client, message, "undelivered", ErrorCode="0" * 40 + "21610").status_code == 200
+    block = db.scalar(select(ChannelBlock).where(ChannelBlock.person_id == person.id))
+    assert block.error_code == "21610"
+
+
 def test_outgoing_messages_name_the_status_callback_under_the_public_url(db, world):
     person = world.people[Role.SELLER]
     with FakeTwilio() as fake:

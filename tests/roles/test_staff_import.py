@@ -8,6 +8,7 @@ from roles.models import Person
 from roles.permissions import Role
 from roles.staff_import import UnreadableStaffFile, read_rows
 from tests.builders import login_as
+from tests.hostile import fuzz, spreadsheet_files, table_counts
 
 
 def upload(client, partner, content: bytes, name="staff.csv"):
@@ -54,6 +55,17 @@ def test_valid_rows_are_imported_and_each_bad_row_is_listed_with_its_reason(clie
         "Someone else already uses the phone number",
     ):
         assert reason in text, reason
+
+
+def test_a_row_with_a_nul_character_is_rejected_and_the_others_imported(client, db, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    before = count_people(db)
+    content = "full_name,phone,roles\nJānis\x00,+37126000001,seller\nAnna,+37126000002,seller\n"
+    response = upload(client, world.partner_a, content.encode())
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert count_people(db) == before + 1
+    assert "1 row rejected." in text and "NUL character" in text
 
 
 def test_semicolon_separated_excel_export_with_bom_is_read(client, db, world):
@@ -124,7 +136,12 @@ def test_importing_the_same_file_twice_adds_nobody_the_second_time(client, db, w
     assert "Someone else already uses the phone number" in response.get_data(as_text=True)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
 def test_reading_any_bytes_either_gives_rows_or_a_clear_refusal(data):
     try:
@@ -133,3 +150,53 @@ def test_reading_any_bytes_either_gives_rows_or_a_clear_refusal(data):
         assert str(refusal.args[0])
     else:
         assert rows and all(isinstance(line, int) for line, _ in rows)
+
+
+def test_a_hostile_staff_file_is_refused_whole_or_imports_exactly_its_good_rows(app, db, world):
+    from roles.people import Placement
+    from roles.permissions import assignable_roles
+    from roles.staff_import import import_staff
+
+    placement = Placement.at(
+        world.partner_a,
+        assignable=assignable_roles(world.people[Role.CHANNEL_MANAGER].roles),
+        phone_region="LV",
+    )
+    good = [
+        {
+            "full_name": f"Good {n}",
+            "phone": f"+3712900000{n}",
+            "roles": "seller",
+            "email": "",
+            "language": "lv",
+            "timezone": "Europe/Riga",
+            "preferred_channel": "sms",
+        }
+        for n in (1, 2, 3)
+    ]
+    # Hostile rows are made from the third, so that none shares a good row's phone number.
+    good, templates = good[:2], good[2:]
+
+    @fuzz(60)
+    @given(spreadsheet_files(list(good[0]), good, templates=templates))
+    def check(file):
+        data, readable = file
+        savepoint = db.begin_nested()
+        try:
+            before = table_counts(db)
+            try:
+                with app.test_request_context():
+                    report = import_staff(db, data, placement)
+            except UnreadableStaffFile as refusal:
+                assert str(refusal.args[0]) and not readable
+                assert table_counts(db) == before
+                return
+            assert count_people(db) - before["people"] == len(report.imported)
+            assert all(outcome.errors for outcome in report.rejected)
+            if readable:
+                names = {p.full_name for p in db.scalars(select(Person))}
+                assert {"Good 1", "Good 2"} <= names
+        finally:
+            savepoint.rollback()
+
+    check()
