@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -30,6 +31,12 @@ DATABASES = [
     name.strip()
     for name in os.environ.get("PARTNERLIFT_TEST_DATABASES", "sqlite,postgresql").split(",")
 ]
+
+# Every property test draws the same examples on every run, so a verdict never depends on the
+# draw; HYPOTHESIS_PROFILE=explore draws new ones (and remembers failures) while hunting.
+settings.register_profile("reproducible", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 TEST_CONFIG = {
     "TESTING": True,

@@ -11,13 +11,11 @@ from core.db import Base
 
 
 def fuzz(max_examples: int) -> settings:
-    """Settings for a fuzz test: reproducible in CI (derandomized, no example database), as
-    many examples as given unless FUZZ_EXAMPLES asks for more while hunting locally."""
+    """Settings for a fuzz test: reproducible as every property test is (tests/conftest.py),
+    as many examples as given unless FUZZ_EXAMPLES asks for more while hunting locally."""
     return settings(
         max_examples=int(os.environ.get("FUZZ_EXAMPLES", max_examples)),
         deadline=None,
-        derandomize=True,
-        database=None,
         # The fixtures (a database transaction, a signed-in client) are shared on purpose.
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
