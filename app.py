@@ -169,7 +169,13 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from channel.api.cli import api_cli
-    from channel.cli import import_sales_command, ledger_cli, seed_demo_command, tiers_cli
+    from channel.cli import (
+        import_sales_command,
+        ledger_cli,
+        programs_cli,
+        seed_demo_command,
+        tiers_cli,
+    )
     from core.cli import db_cli, translate_cli
     from messaging.campaigns.cli import send_campaigns_command
     from messaging.cli import messaging_cli
@@ -182,6 +188,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(tiers_cli)
+    app.cli.add_command(programs_cli)
     app.cli.add_command(import_sales_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(privacy_cli)

@@ -1,14 +1,18 @@
 """`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact."""
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
 from channel.demo import DEMO_PASSWORD, seed_demo
+from channel.models import Program
 from channel.postings import check_balances, expire_points, points_lifetime, release_due
+from channel.programs import enrolled_batches, welcome_enrolled
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
@@ -58,6 +62,27 @@ def expire_command(months):
     expired = expire_points(db, utcnow(), points_lifetime(months))
     db.commit()
     click.echo(f"expired {sum(expired.values())} points in {len(expired)} accounts")
+
+
+programs_cli = AppGroup("programs", help="Live programs.")
+
+
+@programs_cli.command("welcome")
+def welcome_command():
+    """Welcome everyone enrolled in a live program who has not been yet (the enrolment
+    activity, any welcome bonus, the "you're in" message), a committed batch at a time.
+    A launch welcomes its first batch itself: run this from cron every minute."""
+    db = get_session()
+    programs = db.scalars(select(Program).where(Program.status == "active").order_by(Program.id))
+    for program in programs.all():
+        batches = list(enrolled_batches(db, program))
+        with click.progressbar(
+            batches, label=f"program {program.id}", show_pos=True, file=sys.stderr
+        ) as bar:
+            for person_ids in bar:
+                welcome_enrolled(db, program, person_ids)
+                db.commit()
+    click.echo("every enrolled person in a live program has been welcomed")
 
 
 tiers_cli = AppGroup("tiers", help="Partner tiers.")

@@ -187,15 +187,20 @@ def _on_people_enrolled(_sender, *, session, program, partner, person_ids) -> No
     record_enrolments(session, program, partner.id, person_ids)
 
 
-def _on_program_launched(_sender, *, session, program) -> None:
-    enrolled = session.execute(
-        select(Person.partner_id, Enrollment.person_id)
-        .join(Person, Person.id == Enrollment.person_id)
-        .where(Enrollment.program_id == program.id, Enrollment.ended_at.is_(None))
-        .order_by(Enrollment.id)
+def _on_program_launched(_sender, *, session, program, person_ids) -> None:
+    recorded = set(
+        session.scalars(
+            select(Activity.source_key).where(
+                Activity.source_key.in_([f"enrolment:{program.id}:{p}" for p in person_ids])
+            )
+        )
     )
-    for partner_id, person_id in enrolled.all():
-        record_enrolments(session, program, partner_id, [person_id])
+    partners = dict(
+        session.execute(select(Person.id, Person.partner_id).where(Person.id.in_(person_ids))).all()
+    )
+    for person_id in person_ids:
+        if f"enrolment:{program.id}:{person_id}" not in recorded:
+            record_enrolments(session, program, partners[person_id], [person_id])
 
 
 def _on_staff_changed(_sender, *, session, person) -> None:

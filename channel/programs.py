@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from channel import audit
 from channel.models import (
+    Enrollment,
     PartnerOrganization,
     Program,
     ProgramTarget,
@@ -282,8 +283,36 @@ def offer_program(session: Session, program: Program, *, actor_id: int) -> None:
     )
 
 
+#: Enrolled people welcomed (enrolment activity, welcome bonus, "you're in" message) within
+#: the launch itself; the rest follow in batches of this size through `flask programs
+#: welcome`, run from cron, so launching stays quick however many people take part.
+WELCOME_BATCH = 200
+
+
+def enrolled_batches(session: Session, program: Program, size: int | None = None):
+    """The ids of the people currently enrolled in `program`, in batches of `size`
+    (WELCOME_BATCH unless given)."""
+    size = size or WELCOME_BATCH
+    ids = list(
+        session.scalars(
+            select(Enrollment.person_id)
+            .where(Enrollment.program_id == program.id, Enrollment.ended_at.is_(None))
+            .order_by(Enrollment.person_id)
+        )
+    )
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def welcome_enrolled(session: Session, program: Program, person_ids: list[int]) -> None:
+    """Welcome these enrolled people to the live `program`, each once however often asked."""
+    program_launched.send(None, session=session, program=program, person_ids=person_ids)
+
+
 def launch_program(session: Session, program: Program, *, actor_id: int) -> None:
-    """Offered → active: staff of partners that approved start earning."""
+    """Offered → active: staff of partners that approved start earning. The first
+    WELCOME_BATCH enrolled people are welcomed at once, the others by `flask programs
+    welcome`."""
     if program.status != "offered":
         raise InvalidProgram({"status": _l("Only an offered program can be launched.")})
     program.status = "active"
@@ -296,7 +325,7 @@ def launch_program(session: Session, program: Program, *, actor_id: int) -> None
         new="active",
     )
     session.flush()
-    program_launched.send(None, session=session, program=program)
+    welcome_enrolled(session, program, next(enrolled_batches(session, program), []))
 
 
 def close_program(session: Session, program: Program, *, actor_id: int) -> None:

@@ -8,7 +8,8 @@ _signals = Namespace()
 program_offered = _signals.signal("program-offered")
 #: session=, program=, partner=, person_ids=: people newly enrolled in a program.
 people_enrolled = _signals.signal("people-enrolled")
-#: session=, program=: an offered program went live.
+#: session=, program=, person_ids=: a live program welcomes these enrolled people (at its
+#: launch, then in batches): each is welcomed once, however often this is sent.
 program_launched = _signals.signal("program-launched")
 #: session=, activity=, entries=: an activity was recorded and earned these ledger entries.
 points_earned = _signals.signal("points-earned")

@@ -264,12 +264,20 @@ def on_people_enrolled(_sender, *, session, program, partner, person_ids) -> Non
         tell_enrolled(session, program, session.get(Person, person_id))
 
 
-def on_program_launched(_sender, *, session, program) -> None:
+def on_program_launched(_sender, *, session, program, person_ids) -> None:
+    if not enabled_in(session, "enrolled", [program.id]):
+        return
+    told = set(
+        session.scalars(
+            select(TriggerDelivery.person_id).where(
+                TriggerDelivery.trigger == "enrolled",
+                TriggerDelivery.occasion == f"program:{program.id}",
+                TriggerDelivery.person_id.in_(person_ids),
+            )
+        )
+    )
     people = session.scalars(
-        select(Person)
-        .join(Enrollment, Enrollment.person_id == Person.id)
-        .where(Enrollment.program_id == program.id, Enrollment.ended_at.is_(None))
-        .order_by(Person.id)
+        select(Person).where(Person.id.in_(set(person_ids) - told)).order_by(Person.id)
     )
     for person in people.all():
         tell_enrolled(session, program, person)

@@ -8,6 +8,7 @@ from channel.approvals import DecisionDetails, decide
 from channel.ledger import LedgerEntry
 from channel.models import Enrollment
 from channel.programs import launch_program, save_program
+from roles.models import Person
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,
@@ -178,6 +179,44 @@ def test_welcome_bonus_is_paid_at_launch_to_everyone_enrolled_and_to_later_staff
         )
     assert points_of(db, newcomer, program) == 25
     assert db.scalar(select(Enrollment).where(Enrollment.person_id == newcomer.id)).ended_at is None
+
+
+def test_a_large_launch_welcomes_a_first_batch_and_the_welcome_command_the_rest_once(
+    app, db, world, monkeypatch
+):
+    from messaging.models import OutboxMessage
+
+    monkeypatch.setattr("channel.programs.WELCOME_BATCH", 2)
+    program = make_program(db, partners=[world.partner_a])
+    add_scheme(db, program, ["seller", "technician", "engineer"], ("welcome", {"points": 25}))
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+    enrolled = sorted(
+        db.scalars(select(Enrollment.person_id).where(Enrollment.program_id == program.id))
+    )
+    assert len(enrolled) == 3
+
+    def welcomed():
+        paid = {p for p in enrolled if points_of(db, db.get(Person, p), program) == 25}
+        told = set(
+            db.scalars(
+                select(OutboxMessage.person_id).where(OutboxMessage.source == "trigger:enrolled")
+            )
+        )
+        return paid, told
+
+    with app.app_context():
+        launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+        assert welcomed() == (set(enrolled[:2]), set(enrolled[:2]))  # the launch's own batch
+    runner = app.test_cli_runner()
+    for _ in range(2):  # cron runs it again and again: nobody is paid or told twice
+        result = runner.invoke(args=["programs", "welcome"])
+        assert result.exit_code == 0, result.output
+        assert welcomed() == (set(enrolled), set(enrolled))
+    assert points_of(db, db.get(Person, enrolled[0]), program) == 25
+    assert db.scalar(
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.source == "trigger:enrolled")
+    ) == len(enrolled)
 
 
 def test_partner_keeps_earning_under_the_version_it_approved_until_it_approves_the_change(
