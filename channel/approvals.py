@@ -21,8 +21,7 @@ from channel.models import (
     ProgramDecision,
     ProgramTarget,
 )
-from channel.programs import MAX_POINTS, targeted_partners
-from channel.signals import people_enrolled
+from channel.programs import MAX_POINTS, WELCOME_BATCH, targeted_partners, welcome_enrolled
 from core.db import utcnow
 from core.errors import InvalidInput
 from roles.models import Person
@@ -216,10 +215,9 @@ def sync_enrollments(
             new={"joined": joined},
         )
     session.flush()
-    if joined:
-        people_enrolled.send(
-            None, session=session, program=program, partner=partner, person_ids=joined
-        )
+    if joined and program.status == "active":
+        # A large partner's staff are welcomed a batch now, the rest by `programs welcome`.
+        welcome_enrolled(session, program, joined[:WELCOME_BATCH])
     return joined, left
 
 

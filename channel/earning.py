@@ -16,7 +16,7 @@ from channel.ledger import Activity, LedgerEntry, activity_event, event_usage
 from channel.models import Enrollment, PartnerOrganization, Product, Program
 from channel.postings import Line, person_account, pool_account, post
 from channel.programs import terms_at
-from channel.signals import people_enrolled, points_earned, program_launched
+from channel.signals import points_earned, welcome_due
 from core.db import utcnow
 from roles import rules as engine
 from roles.models import Person
@@ -165,42 +165,30 @@ def award_lines(activity: Activity, outcome, *, pending_until: datetime | None) 
     ]
 
 
-def record_enrolments(session: Session, program: Program, partner_id: int, person_ids) -> None:
+def _on_welcome_due(_sender, *, session, program, person_ids) -> None:
     """Each enrolment in a live program is an activity: it pays any welcome bonus (once)."""
     if program.status != "active":
-        return  # recorded when the program is launched
-    moment = max(utcnow(), program.starts_at)
-    for person_id in person_ids:
-        record_activity(
-            session,
-            Activity(
-                kind="enrolment",
-                occurred_at=moment,
-                partner_id=partner_id,
-                person_id=person_id,
-                source_key=f"enrolment:{program.id}:{person_id}",
-            ),
-        )
-
-
-def _on_people_enrolled(_sender, *, session, program, partner, person_ids) -> None:
-    record_enrolments(session, program, partner.id, person_ids)
-
-
-def _on_program_launched(_sender, *, session, program, person_ids) -> None:
+        return
+    keys = {person_id: f"enrolment:{program.id}:{person_id}" for person_id in person_ids}
     recorded = set(
-        session.scalars(
-            select(Activity.source_key).where(
-                Activity.source_key.in_([f"enrolment:{program.id}:{p}" for p in person_ids])
-            )
-        )
+        session.scalars(select(Activity.source_key).where(Activity.source_key.in_(keys.values())))
     )
     partners = dict(
         session.execute(select(Person.id, Person.partner_id).where(Person.id.in_(person_ids))).all()
     )
-    for person_id in person_ids:
-        if f"enrolment:{program.id}:{person_id}" not in recorded:
-            record_enrolments(session, program, partners[person_id], [person_id])
+    moment = max(utcnow(), program.starts_at)
+    for person_id, key in keys.items():
+        if key not in recorded:
+            record_activity(
+                session,
+                Activity(
+                    kind="enrolment",
+                    occurred_at=moment,
+                    partner_id=partners[person_id],
+                    person_id=person_id,
+                    source_key=key,
+                ),
+            )
 
 
 def _on_staff_changed(_sender, *, session, person) -> None:
@@ -208,6 +196,5 @@ def _on_staff_changed(_sender, *, session, person) -> None:
 
 
 def connect_handlers() -> None:
-    people_enrolled.connect(_on_people_enrolled)
-    program_launched.connect(_on_program_launched)
+    welcome_due.connect(_on_welcome_due)
     staff_changed.connect(_on_staff_changed)

@@ -23,7 +23,7 @@ from channel.models import (
     ProgramVersion,
     Tier,
 )
-from channel.signals import program_launched, program_offered
+from channel.signals import program_offered, welcome_due
 from core.config import LANGUAGES
 from core.errors import InvalidInput
 
@@ -306,7 +306,8 @@ def enrolled_batches(session: Session, program: Program, size: int | None = None
 
 def welcome_enrolled(session: Session, program: Program, person_ids: list[int]) -> None:
     """Welcome these enrolled people to the live `program`, each once however often asked."""
-    program_launched.send(None, session=session, program=program, person_ids=person_ids)
+    if person_ids:
+        welcome_due.send(None, session=session, program=program, person_ids=person_ids)
 
 
 def launch_program(session: Session, program: Program, *, actor_id: int) -> None:

@@ -6,11 +6,10 @@ _signals = Namespace()
 
 #: session=, program=, partners=: partner managers have a program to decide on.
 program_offered = _signals.signal("program-offered")
-#: session=, program=, partner=, person_ids=: people newly enrolled in a program.
-people_enrolled = _signals.signal("people-enrolled")
-#: session=, program=, person_ids=: a live program welcomes these enrolled people (at its
-#: launch, then in batches): each is welcomed once, however often this is sent.
-program_launched = _signals.signal("program-launched")
+#: session=, program=, person_ids=: these people enrolled in a live program are due their
+#: welcome (at its launch, on joining it, then in batches by `flask programs welcome`):
+#: each is welcomed once, however often this is sent.
+welcome_due = _signals.signal("welcome-due")
 #: session=, activity=, entries=: an activity was recorded and earned these ledger entries.
 points_earned = _signals.signal("points-earned")
 #: session=, claim=, entries=, actor_id=: a claim was approved (entries: what it earned; the

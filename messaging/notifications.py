@@ -6,12 +6,11 @@ from flask import has_app_context
 
 from channel.signals import (
     claim_decided,
-    people_enrolled,
     points_earned,
-    program_launched,
     program_offered,
     sales_imported,
     tier_changed,
+    welcome_due,
 )
 from messaging import triggers
 from messaging.compose import notify
@@ -57,8 +56,7 @@ _TRIGGER_HANDLERS = (
     (points_earned, _within_app(triggers.on_points_earned)),
     (claim_decided, _within_app(triggers.on_claim_decided)),
     (program_offered, _within_app(triggers.on_program_offered)),
-    (people_enrolled, _within_app(triggers.on_people_enrolled)),
-    (program_launched, _within_app(triggers.on_program_launched)),
+    (welcome_due, _within_app(triggers.on_welcome_due)),
     (tier_changed, _within_app(triggers.on_tier_changed)),
     (sales_imported, _within_app(triggers.on_sales_imported)),
 )

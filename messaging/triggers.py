@@ -257,15 +257,9 @@ def tell_enrolled(session: Session, program: Program, person) -> None:
     )
 
 
-def on_people_enrolled(_sender, *, session, program, partner, person_ids) -> None:
-    if program.status != "active":
-        return  # told when the program is launched
-    for person_id in person_ids:
-        tell_enrolled(session, program, session.get(Person, person_id))
-
-
-def on_program_launched(_sender, *, session, program, person_ids) -> None:
-    if not enabled_in(session, "enrolled", [program.id]):
+def on_welcome_due(_sender, *, session, program, person_ids) -> None:
+    """Tell each person newly in the live `program` what they earn there (once)."""
+    if program.status != "active" or not enabled_in(session, "enrolled", [program.id]):
         return
     told = set(
         session.scalars(
