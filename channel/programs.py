@@ -305,8 +305,12 @@ def enrolled_batches(session: Session, program: Program, size: int | None = None
 
 
 def welcome_enrolled(session: Session, program: Program, person_ids: list[int]) -> None:
-    """Welcome these enrolled people to the live `program`, each once however often asked."""
+    """Welcome these enrolled people to the live `program`, each once however often asked.
+
+    The program row is locked first, so two runs at once (a slow cron run and the next)
+    take turns, and the second finds the first's welcomes done instead of colliding."""
     if person_ids:
+        session.execute(select(Program.id).where(Program.id == program.id).with_for_update())
         welcome_due.send(None, session=session, program=program, person_ids=person_ids)
 
 
