@@ -49,8 +49,10 @@ def refuse_nul_characters():
     """
     if request.path.startswith("/api/") or request.blueprint == "webhooks":
         return None
-    values = [*request.args.values(), *request.form.values()]
-    values += [upload.filename or "" for upload in request.files.values()]
+    # Every value of a repeated field too (checkboxes, lists), not only the first.
+    values = [value for _, value in request.args.items(multi=True)]
+    values += [value for _, value in request.form.items(multi=True)]
+    values += [upload.filename or "" for _, upload in request.files.items(multi=True)]
     if not any("\x00" in value for value in values):
         return None
     message = _(

@@ -81,9 +81,10 @@ def test_logs_mask_phone_numbers_whoever_logs_them():
         assert "20000001" not in line and "2345679" not in line
 
 
-@pytest.mark.parametrize("where", ["form", "query"])
+@pytest.mark.parametrize("where", ["form", "query", "repeated field"])
 def test_a_nul_character_is_refused_with_a_message_and_nothing_is_saved(client, db, world, where):
     from sqlalchemy import func, select
+    from werkzeug.datastructures import MultiDict
 
     from channel.models import ProductGroup
     from roles.permissions import Role
@@ -93,6 +94,10 @@ def test_a_nul_character_is_refused_with_a_message_and_nothing_is_saved(client, 
     form = {"code": "pumps", "name": "Heat\x00pumps", "default_points_per_unit": "5"}
     if where == "query":
         form["name"] = "Heat pumps"
+    if where == "repeated field":  # only its second value holds the NUL
+        form = [(k, "Heat pumps" if k == "name" else v) for k, v in form.items()]
+        form.append(("name", "Heat\x00pumps"))
+        form = MultiDict(form)
     response = client.post("/catalog/groups" + ("?next=%00" if where == "query" else ""), data=form)
     assert response.status_code == 400
     assert "invisible NUL character" in response.get_data(as_text=True)
