@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.models import Product, ProductGroup
-from core.csvfiles import dict_reader, normalized_header
+from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.errors import InvalidInput
 
 MAX_ROWS = 20000
@@ -151,6 +151,8 @@ def import_products(session: Session, data: bytes) -> CatalogReport:
             raise UnreadableCatalogFile(
                 _l("The header row lacks the columns %(missing)s.", missing=", ".join(missing))
             )
+        if repeated := repeated_columns(header):
+            raise UnreadableCatalogFile(repeated)
         seen: dict[str, int] = {}
         for count, row in enumerate(reader):
             if count >= MAX_ROWS:

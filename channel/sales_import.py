@@ -23,7 +23,7 @@ from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
 from channel.signals import sales_imported
 from core.bulk import BulkWriter
-from core.csvfiles import dict_reader, normalized_header
+from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.db import utcnow
 from roles.models import Person
 
@@ -89,6 +89,8 @@ def _check_header(header: list[str]) -> None:
         raise UnreadableSalesFile(
             _l("The header row lacks the columns %(missing)s.", missing=", ".join(missing))
         )
+    if repeated := repeated_columns(header):
+        raise UnreadableSalesFile(repeated)
 
 
 def _day(value) -> date | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from core.csvfiles import dict_reader, normalized_header
+from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from roles.people import PersonDetails, Placement, check_person, create_person
 
 REQUIRED_COLUMNS = ("full_name", "phone", "roles")
@@ -58,6 +58,8 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
                     optional=", ".join(OPTIONAL_COLUMNS),
                 )
             )
+        if repeated := repeated_columns(header):
+            raise UnreadableStaffFile(repeated)
         rows = []
         for row in reader:
             if len(rows) >= MAX_ROWS:

@@ -379,6 +379,13 @@ def test_catalog_file_without_the_columns_imports_nothing(db, catalog):
         import_products(db, b"code,title\nA,B\n")
 
 
+def test_catalog_file_with_a_column_named_twice_imports_nothing(db, catalog):
+    with pytest.raises(UnreadableCatalogFile) as refusal:
+        import_products(db, b"sku,name,group,SKU\nBX-99,Boiler,boilers,BX-98\n")
+    assert "names the columns sku more than once" in str(refusal.value.args[0])
+    assert db.scalar(select(func.count(Product.id)).where(Product.sku.like("BX-9%"))) == 0
+
+
 @pytest.mark.parametrize("points", ["1000001", "99999999999999999999999"])
 def test_points_per_unit_beyond_the_limit_are_refused_not_a_database_error(db, catalog, points):
     with pytest.raises(InvalidProduct) as refused:

@@ -141,6 +141,26 @@ def test_an_unreadable_file_imports_nothing(db, world, program, data):
     assert db.scalar(select(func.count(Claim.id))) == 0
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_column_named_twice_is_refused_whole_naming_it(db, world, program, kind):
+    seller = world.people[Role.SELLER].phone
+    header = ["invoice_number", "line", "date", "sku", "quantity", "seller", " Quantity "]
+    row = ["D-1", "1", TODAY.isoformat(), "BX-24", "2", seller, "200"]
+    if kind == "csv":
+        data = (",".join(header) + "\n" + ",".join(row) + "\n").encode()
+    else:
+        book = Workbook()
+        book.active.append(header)
+        book.active.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        data = buffer.getvalue()
+    with pytest.raises(UnreadableSalesFile) as refusal:
+        run(db, data)
+    assert "names the columns quantity more than once" in str(refusal.value.args[0])
+    assert db.scalar(select(func.count(Claim.id))) == 0
+
+
 @pytest.mark.parametrize(
     ("invoice", "line", "quantity", "reason"),
     [

@@ -86,6 +86,16 @@ def test_file_missing_required_columns_imports_nothing(client, db, world):
     assert count_people(db) == before
 
 
+def test_file_naming_a_column_twice_imports_nothing(client, db, world):
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    before = count_people(db)
+    data = b"full_name,phone,roles,phone\nAnna,+37126000001,seller,+37126000002\n"
+    response = upload(client, world.partner_a, data)
+    assert response.status_code == 400
+    assert "names the columns phone more than once" in response.get_data(as_text=True)
+    assert count_people(db) == before
+
+
 def test_non_utf8_file_imports_nothing(client, db, world):
     login_as(client, world.people[Role.CHANNEL_MANAGER])
     before = count_people(db)
