@@ -2,6 +2,7 @@
 cheap snapshot of every table to prove that a refused request wrote nothing."""
 
 import os
+from contextlib import contextmanager
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -180,3 +181,28 @@ def _workbook(table) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+@contextmanager
+def hostile_import(db, readable: bool, refusal: type[Exception]):
+    """One hostile file through an import, in a savepoint rolled back afterwards.
+
+    Yields `run(do_import)`, which calls the import and returns (its report, the table counts
+    before it), or (None, counts) when the import refused the file whole: only a file that
+    is not `readable` may be refused, with a reason, and having written nothing.
+    """
+    savepoint = db.begin_nested()
+
+    def run(do_import):
+        before = table_counts(db)
+        try:
+            return do_import(), before
+        except refusal as refused:
+            assert str(refused.args[0]) and not readable
+            assert table_counts(db) == before
+            return None, before
+
+    try:
+        yield run
+    finally:
+        savepoint.rollback()
