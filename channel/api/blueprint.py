@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from channel.api.errors import ERROR_CODES, MESSAGES, ApiError, error_response
 from channel.api.models import ApiToken
-from channel.api.tokens import authenticate, hash_secret, is_live_token
+from channel.api.tokens import find_live_token, record_use
 from core.db import get_session
 from core.extensions import csrf, limiter
 
@@ -24,15 +24,23 @@ def _bearer() -> str:
     return secret.strip() if scheme.lower() == "bearer" else ""
 
 
+def _presented_token() -> ApiToken | None:
+    """The live token the request presents, or None: looked up once per request, for the
+    rate limit (which comes first) and for authentication alike."""
+    if "api_presented_token" not in g:
+        g.api_presented_token = find_live_token(get_session(), _bearer())
+    return g.api_presented_token
+
+
 def _rate_key() -> str:
     """Per live token (by its hash, never the secret itself); per address otherwise.
 
     Made-up, revoked or missing tokens all count against the caller's address, so guessing
     with a new token on every request earns no fresh allowance.
     """
-    secret = _bearer()
-    if secret and is_live_token(get_session(), digest := hash_secret(secret)):
-        return "api-token:" + digest
+    token = _presented_token()
+    if token is not None:
+        return "api-token:" + token.token_hash
     return "api-address:" + (request.remote_addr or "")
 
 
@@ -46,9 +54,10 @@ limiter.limit(_rate_limit, key_func=_rate_key)(bp)
 @bp.before_request
 def authenticate_token():
     session = get_session()
-    token = authenticate(session, _bearer())
+    token = _presented_token()
     if token is None:
         raise ApiError(401, "unauthorized", MESSAGES[401])
+    record_use(session, token)
     session.commit()  # the token's last use, whatever this request does
     g.api_token = token
     if request.method == "POST":

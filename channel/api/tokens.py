@@ -83,25 +83,16 @@ def revoke_token(session: Session, token: ApiToken) -> None:
         log.info("api token %s revoked", token.id)
 
 
-def is_live_token(session: Session, token_hash: str) -> bool:
-    """Whether a token with this hash exists and is not revoked (nothing is recorded)."""
-    return (
-        session.scalar(
-            select(ApiToken.id).where(
-                ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
-            )
-        )
-        is not None
-    )
-
-
-def authenticate(session: Session, secret: str) -> ApiToken | None:
-    """The live token with this secret, its use recorded; None for an unknown or revoked one."""
+def find_live_token(session: Session, secret: str) -> ApiToken | None:
+    """The live token with this secret; None for no secret, an unknown or a revoked one."""
     if not secret:
         return None
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    if token is None or token.revoked_at is not None:
-        return None
+    return token if token is not None and token.revoked_at is None else None
+
+
+def record_use(session: Session, token: ApiToken) -> None:
+    """Note that `token` was just used."""
     now = utcnow()
     # Written at most once a minute per token, so busy integrations do not contend on the row.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
@@ -112,4 +103,3 @@ def authenticate(session: Session, secret: str) -> ApiToken | None:
             .execution_options(synchronize_session=False)
         )
         token.last_used_at = now
-    return token
