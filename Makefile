@@ -30,16 +30,19 @@ instance/secret_key:
 	mkdir -p instance
 	$(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 
-# Plain HTTP on localhost, so the session cookie is not marked Secure here.
+# Plain HTTP on localhost, so the session cookie is not marked Secure here. Links in messages
+# point at PUBLIC_URL, and only these host names are served (a forged Host header gets 400).
+DEMO_ENV = SECRET_KEY="$$(cat instance/secret_key)" PUBLIC_URL=http://$(HOST):$(PORT) \
+	TRUSTED_HOSTS=$(HOST),localhost
 demo: install instance/secret_key
-	export SECRET_KEY="$$(cat instance/secret_key)" SESSION_COOKIE_SECURE=0; \
+	export $(DEMO_ENV) SESSION_COOKIE_SECURE=0; \
 	$(BIN)/flask --app app db upgrade && \
 	$(BIN)/flask --app app seed-demo && \
 	exec $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
 # The newest messages, e.g. the sign-in code the demo just "sent" by SMS.
 outbox: install instance/secret_key
-	@SECRET_KEY="$$(cat instance/secret_key)" $(BIN)/flask --app app messaging outbox --last 5
+	@$(DEMO_ENV) $(BIN)/flask --app app messaging outbox --last 5
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -2,11 +2,13 @@
 
 import logging
 import os
+from urllib.parse import urlsplit
 
 from flask import Flask, g, jsonify, render_template, request, send_from_directory
 from flask_babel import force_locale, get_locale
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import SecurityError
 
 from core import db
 from core.config import config_from_environment
@@ -34,6 +36,9 @@ from core.i18n import (
 )
 from core.logs import configure_logging
 
+#: Where `flask run --debug` serves by default: the links of a developer's messages.
+LOCAL_URL = "http://127.0.0.1:5000"
+
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
@@ -41,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     _require_secret_key(app)
+    _require_public_url(app)
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
     configure_logging(app.config["LOG_FORMAT"])
@@ -93,6 +99,25 @@ def _require_secret_key(app: Flask) -> None:
         "value (python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
         "or run with --debug for local development."
     )
+
+
+def _require_public_url(app: Flask) -> None:
+    """Links in messages are built on PUBLIC_URL, and only its host (or TRUSTED_HOSTS) is
+    served: a forged Host header can neither reach a view nor redirect a sign-in link."""
+    public = app.config.get("PUBLIC_URL")
+    if not public:
+        if not (app.debug or app.testing):
+            raise RuntimeError(
+                "PUBLIC_URL is not set. Set it to the address people open the app at, e.g. "
+                "PUBLIC_URL=https://partnerlift.example.com: every link in SMS, WhatsApp and "
+                "e-mail is built on it. Or run with --debug for local development."
+            )
+        public = app.config["PUBLIC_URL"] = "http://localhost" if app.testing else LOCAL_URL
+    address = urlsplit(public)
+    if address.scheme not in ("http", "https") or not address.hostname:
+        raise RuntimeError(f"PUBLIC_URL must be an http(s) address, not {public!r}.")
+    if app.config.get("TRUSTED_HOSTS") is None and not (app.debug or app.testing):
+        app.config["TRUSTED_HOSTS"] = [address.hostname]
 
 
 def _init_security_headers(app: Flask) -> None:
@@ -222,6 +247,10 @@ def _register_errors(app: Flask) -> None:
 
     def page(code):
         def handler(error):
+            if isinstance(error, SecurityError):
+                # A Host outside TRUSTED_HOSTS: no address can be built for this request, so
+                # no page with links either; a plain answer, and nothing was done.
+                return app.response_class("Unknown host.\n", 400, mimetype="text/plain")
             if request.path.startswith("/api/"):
                 return error_response(error)
             if request.accept_mimetypes.best == "application/json":

@@ -18,6 +18,11 @@ def _flag(environ, name, default):
     return value.strip().lower() in _TRUE
 
 
+def _names(value: str | None) -> list[str] | None:
+    names = [name.strip() for name in (value or "").split(",") if name.strip()]
+    return names or None
+
+
 def config_from_environment(instance_path: str, environ=None) -> dict:
     """Build the settings dict from environment variables."""
     environ = os.environ if environ is None else environ
@@ -71,9 +76,14 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM": environ.get("TWILIO_FROM"),
         "TWILIO_MESSAGING_SERVICE_SID": environ.get("TWILIO_MESSAGING_SERVICE_SID"),
-        #: The app's public address ("https://partnerlift.example.com"): Twilio signs webhooks
-        #: over it (behind a proxy the request's own URL differs) and status callbacks go to it.
+        #: The app's public address ("https://partnerlift.example.com"): every link in every
+        #: outgoing message is built on it (never on the request's Host header, which anyone
+        #: may forge), Twilio signs webhooks over it and status callbacks go to it. Required
+        #: outside debug and tests.
         "PUBLIC_URL": environ.get("PUBLIC_URL") or None,
+        #: The host names requests may name (Host header); others get 400. None: PUBLIC_URL's
+        #: host alone (outside debug and tests), e.g. "partnerlift.example.com,10.0.0.7".
+        "TRUSTED_HOSTS": _names(environ.get("TRUSTED_HOSTS")),
         #: Requests per client address to each Twilio webhook.
         "TWILIO_WEBHOOK_RATE_LIMIT": environ.get("TWILIO_WEBHOOK_RATE_LIMIT", "600 per minute"),
         #: Another base URL for Twilio's API: a local fake in tests, a proxy in staging.

@@ -8,7 +8,7 @@ the worker sends under the person's consent, quiet hours, weekly cap and channel
 
 from dataclasses import dataclass
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -197,9 +197,7 @@ def choose_tip(session: Session, person, product_group_id: int | None) -> Tip | 
 
 
 def link(endpoint: str, **values) -> str:
-    """An address for messages: under PUBLIC_URL, else the request's host, else the path."""
+    """An address for messages, always under PUBLIC_URL: never the request's host, which
+    whoever sends the request chooses."""
     path = current_app.url_map.bind("localhost").build(endpoint, values)
-    base = current_app.config.get("PUBLIC_URL") or (
-        request.host_url if has_request_context() else ""
-    )
-    return base.rstrip("/") + path
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path

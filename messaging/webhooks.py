@@ -35,10 +35,8 @@ def _rate_limit() -> str:
 
 
 def signed_url() -> str:
-    """The URL Twilio signed: the public address when configured, else the one requested."""
-    public = current_app.config.get("PUBLIC_URL")
-    if not public:
-        return request.url
+    """The URL Twilio signed: the public address (behind a proxy the requested one differs)."""
+    public = current_app.config["PUBLIC_URL"]
     query = request.query_string.decode("latin-1")
     return public.rstrip("/") + request.path + (f"?{query}" if query else "")
 

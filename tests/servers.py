@@ -31,8 +31,9 @@ def status_of(request) -> int:
 
 
 def server_environment(**settings: str) -> dict[str, str]:
-    """This process's environment with `settings`, never in Flask's debug mode."""
-    env = {**os.environ, **settings}
+    """This process's environment with `settings`, never in Flask's debug mode (so with the
+    public address that production requires; `gunicorn` names its own port in it)."""
+    env = {**os.environ, "PUBLIC_URL": "http://127.0.0.1", **settings}
     env.pop("FLASK_DEBUG", None)
     return env
 
@@ -42,6 +43,8 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, stderr=subprocess.DEVNULL
     """gunicorn serving the app factory exactly as README's production start does, on a free
     port: yields (the process, its base URL) once /healthz answers 200, stops it after."""
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**env, "PUBLIC_URL": base}
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -56,7 +59,6 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, stderr=subprocess.DEVNULL
         stdout=subprocess.DEVNULL,
         stderr=stderr,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while status_of(base + "/healthz") != 200:

@@ -25,9 +25,39 @@ def test_app_refuses_to_start_without_a_secret_key_in_production(monkeypatch):
         create_app({"DATABASE_URL": "sqlite://"})
 
 
+#: What production must set besides the database.
+PRODUCTION = {"SECRET_KEY": "x" * 32, "PUBLIC_URL": "https://partnerlift.example.com"}
+
+
+def test_app_refuses_to_start_without_its_public_address_in_production(monkeypatch):
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="PUBLIC_URL is not set"):
+        create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://"})
+    with pytest.raises(RuntimeError, match="PUBLIC_URL must be an http"):
+        create_app(
+            {**PRODUCTION, "PUBLIC_URL": "partnerlift.example.com", "DATABASE_URL": "sqlite://"}
+        )
+
+
+def test_production_serves_only_its_own_host_names(monkeypatch):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.delenv("TRUSTED_HOSTS", raising=False)
+    app = create_app({**PRODUCTION, "DATABASE_URL": "sqlite://"})
+    assert app.config["TRUSTED_HOSTS"] == ["partnerlift.example.com"]
+    client = app.test_client()
+    assert client.get("/healthz", base_url="https://partnerlift.example.com").status_code == 200
+    forged = client.get("/sign-in/phone", base_url="https://evil.example")
+    assert forged.status_code == 400
+    monkeypatch.setenv("TRUSTED_HOSTS", "partnerlift.example.com, 10.0.0.7")
+    app = create_app({**PRODUCTION, "DATABASE_URL": "sqlite://"})
+    assert app.config["TRUSTED_HOSTS"] == ["partnerlift.example.com", "10.0.0.7"]
+    assert app.test_client().get("/healthz", base_url="http://10.0.0.7").status_code == 200
+
+
 def test_session_cookie_is_secure_httponly_and_samesite_outside_debug(monkeypatch):
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    app = create_app({"SECRET_KEY": "x" * 32, "DATABASE_URL": "sqlite://"})
+    app = create_app({**PRODUCTION, "DATABASE_URL": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -35,6 +65,7 @@ def test_session_cookie_is_secure_httponly_and_samesite_outside_debug(monkeypatc
 
 def test_configuration_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("PUBLIC_URL", "https://partnerlift.example.com")
     monkeypatch.setenv("DATABASE_URL", "sqlite:///elsewhere.sqlite3")
     monkeypatch.setenv("BABEL_DEFAULT_LOCALE", "lv")
     app = create_app()

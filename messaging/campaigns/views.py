@@ -73,7 +73,7 @@ def channel_name(channel: str) -> str:
 
 
 def _base_url() -> str:
-    return current_app.config["PUBLIC_URL"] or request.url_root
+    return current_app.config["PUBLIC_URL"]
 
 
 def _campaign(campaign_id: int) -> Campaign:

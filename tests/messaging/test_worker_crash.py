@@ -29,6 +29,7 @@ def start_worker(url: str, fake: FakeTwilio) -> subprocess.Popen:
     env = {
         **os.environ,
         "SECRET_KEY": "worker-test",
+        "PUBLIC_URL": "http://127.0.0.1",
         "DATABASE_URL": url,
         "MESSAGING_BACKEND": "twilio",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,

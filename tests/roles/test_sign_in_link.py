@@ -84,9 +84,9 @@ def test_a_deactivated_person_cannot_use_their_link(client, db, world):
 
 def test_links_point_at_the_public_address_when_configured(app, client, db, world):
     technician = world.people[Role.TECHNICIAN]
-    app.config["PUBLIC_URL"] = "https://partnerlift.example.com/"
+    saved, app.config["PUBLIC_URL"] = app.config["PUBLIC_URL"], "https://partnerlift.example.com/"
     try:
         request_code(client, technician.phone)
     finally:
-        app.config["PUBLIC_URL"] = None
+        app.config["PUBLIC_URL"] = saved
     assert last_link(db, technician).startswith("https://partnerlift.example.com/s/")
