@@ -14,18 +14,27 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from roles.models import Person, SignInCode
+from roles.models import Person, SignInCode, SignInQuota
 from roles.signals import sign_in_code_issued
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_CODE_TRIES = 5
 MIN_PASSWORD_LENGTH = 10
 
-#: Verified against when the e-mail is unknown, so both paths cost the same time.
-_DUMMY_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("no such person")
+#: Hashes verified against when the e-mail is unknown, one per argon2 cost: made with the
+#: hasher's own parameters, so an unknown e-mail costs what a known one does.
+_DUMMY_HASHES: dict[tuple[int, int, int], str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    cost = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    if cost not in _DUMMY_HASHES:
+        _DUMMY_HASHES[cost] = hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[cost]
 
 
 class SignInRefused(Exception):
@@ -99,7 +108,8 @@ def authenticate_with_password(
     person = session.scalar(
         select(Person).where(func.lower(Person.email) == (email or "").strip().lower())
     )
-    stored = person.password_hash if person is not None and person.password_hash else _DUMMY_HASH
+    known = person is not None and person.password_hash
+    stored = person.password_hash if known else _dummy_hash(hasher)
     try:
         hasher.verify(stored, password or "")
         verified = person is not None and person.password_hash is not None
@@ -123,20 +133,57 @@ def find_by_phone(session: Session, phone: str) -> Person | None:
     return session.scalar(select(Person).where(Person.phone == phone, Person.active.is_(True)))
 
 
-def issue_sign_in_code(session: Session, person: Person, policy: CodePolicy, now: datetime) -> None:
-    """Create a code for `person` and announce it; raises SignInRefused past the per-number limit."""
-    recent = session.scalar(
-        select(func.count(SignInCode.id)).where(
-            SignInCode.person_id == person.id, SignInCode.created_at > now - policy.window
+def request_sign_in_code(session: Session, phone: str, policy: CodePolicy, now: datetime) -> None:
+    """Send a code to `phone` if it is someone's. Known or not, the number's quota is spent
+    and the answer is the same, so nobody learns from it who is registered; raises
+    SignInRefused past the quota."""
+    count_code_request(session, phone, policy, now)
+    person = find_by_phone(session, phone)
+    if person is not None:
+        issue_sign_in_code(session, person, policy, now)
+
+
+def count_code_request(session: Session, phone: str, policy: CodePolicy, now: datetime) -> None:
+    """Count one code asked for `phone` in its window; raises SignInRefused past the quota.
+
+    Conditional UPDATEs decide, so concurrent requests cannot pass it: each waits for the
+    row and counts only while the window is open and has room. A first request inserts the
+    row; its concurrent twin fails the insert and counts in the row that won."""
+    refused = SignInRefused(
+        _l(
+            "Too many codes were sent to this number. Wait %(minutes)s minutes and try again.",
+            minutes=int(policy.window.total_seconds() // 60),
         )
     )
-    if recent >= policy.per_window:
-        raise SignInRefused(
-            _l(
-                "Too many codes were sent to this number. Wait %(minutes)s minutes and try again.",
-                minutes=int(policy.window.total_seconds() // 60),
-            )
-        )
+    if policy.per_window < 1:
+        raise refused
+    digest = hmac.new(policy.secret.encode(), f"phone:{phone}".encode(), hashlib.sha256)
+    key = SignInQuota.number_digest == digest.hexdigest()
+    window_open = SignInQuota.window_started_at > now - policy.window
+    for _ in range(2):
+        for counting in (
+            update(SignInQuota)
+            .where(key, window_open, SignInQuota.codes < policy.per_window)
+            .values(codes=SignInQuota.codes + 1),
+            update(SignInQuota).where(key, ~window_open).values(window_started_at=now, codes=1),
+        ):
+            if session.execute(counting.execution_options(synchronize_session=False)).rowcount:
+                return
+        if session.scalar(select(SignInQuota.codes).where(key)) is not None:
+            raise refused
+        try:
+            with session.begin_nested():
+                session.add(
+                    SignInQuota(number_digest=digest.hexdigest(), window_started_at=now, codes=1)
+                )
+            return
+        except IntegrityError:
+            continue  # a concurrent first request inserted it: count in its row
+    raise refused
+
+
+def issue_sign_in_code(session: Session, person: Person, policy: CodePolicy, now: datetime) -> None:
+    """Create a code for `person` and announce it (the number's quota was counted first)."""
     # A new code replaces any earlier one still open.
     session.execute(
         update(SignInCode)

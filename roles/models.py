@@ -128,6 +128,23 @@ class SignInCode(Base):
     link_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
+class SignInQuota(Base):
+    """Sign-in codes asked for one phone number in its current window, whether or not the
+    number belongs to anyone: the answer must not tell a registered number from another.
+
+    Counted by conditional UPDATEs (see `roles.auth.count_code_request`), so concurrent
+    requests never pass the quota."""
+
+    __tablename__ = "sign_in_quotas"
+    __table_args__ = (CheckConstraint("codes >= 0", name="codes_non_negative"),)
+
+    #: HMAC-SHA256 of the E.164 number under the app's secret key: no number is stored.
+    number_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime]
+    #: Codes asked for since the window started.
+    codes: Mapped[int] = mapped_column(Integer)
+
+
 class Scheme(Versioned, Base):
     """A program's earning rules for some roles (or, company-level, for the partner itself).
 

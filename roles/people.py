@@ -117,6 +117,15 @@ def normalize_email(raw: str | None) -> str | None:
         raise ValueError(_l("“%(email)s” is not a valid e-mail address.", email=raw)) from None
 
 
+def _may_know(other: Person, placement: Placement) -> bool:
+    """Whether the one saving may learn that `other` exists: the manufacturer sees everyone,
+    a partner manager only the company's own staff (never who works for another partner)."""
+    manufacturer = bool(placement.assignable & MANUFACTURER_ROLES)
+    return manufacturer or (
+        placement.partner_id is not None and other.partner_id == placement.partner_id
+    )
+
+
 def check_person(
     session: Session, details: PersonDetails, placement: Placement, existing: Person | None = None
 ) -> tuple[dict, dict[str, str]]:
@@ -140,10 +149,15 @@ def check_person(
     except ValueError as exc:
         errors["phone"] = exc.args[0]
     else:
-        other = session.scalar(select(Person.id).where(Person.phone == clean["phone"]))
-        if other is not None and (existing is None or other != existing.id):
-            errors["phone"] = _l(
-                "Someone else already uses the phone number %(phone)s.", phone=clean["phone"]
+        other = session.scalar(select(Person).where(Person.phone == clean["phone"]))
+        if other is not None and (existing is None or other.id != existing.id):
+            errors["phone"] = (
+                _l("Someone else already uses the phone number %(phone)s.", phone=clean["phone"])
+                if _may_know(other, placement)
+                else _l(
+                    "This phone number cannot be registered here. If it is right, ask your "
+                    "channel manager at the manufacturer to sort it out."
+                )
             )
 
     try:
@@ -152,12 +166,15 @@ def check_person(
         errors["email"] = exc.args[0]
     else:
         if clean["email"]:
-            other = session.scalar(
-                select(Person.id).where(func.lower(Person.email) == clean["email"])
-            )
-            if other is not None and (existing is None or other != existing.id):
-                errors["email"] = _l(
-                    "Someone else already uses the e-mail %(email)s.", email=clean["email"]
+            other = session.scalar(select(Person).where(func.lower(Person.email) == clean["email"]))
+            if other is not None and (existing is None or other.id != existing.id):
+                errors["email"] = (
+                    _l("Someone else already uses the e-mail %(email)s.", email=clean["email"])
+                    if _may_know(other, placement)
+                    else _l(
+                        "This e-mail address cannot be registered here. If it is right, ask "
+                        "your channel manager at the manufacturer to sort it out."
+                    )
                 )
 
     default_language, default_zone = COUNTRY_DEFAULTS.get(partner_country or "", ("en", "UTC"))

@@ -16,10 +16,9 @@ from roles.auth import (
     SignInRefused,
     authenticate_with_password,
     code_policy,
-    find_by_phone,
-    issue_sign_in_code,
     make_password_hasher,
     open_sign_in_link,
+    request_sign_in_code,
     use_sign_in_link,
     verify_sign_in_code,
 )
@@ -97,15 +96,13 @@ def sign_in_phone():
             form.phone.errors.append(str(exc.args[0]))
             return render_template("roles/sign_in_phone.html", form=form), 400
         db = get_session()
-        person = find_by_phone(db, phone)
-        if person is not None:
-            try:
-                issue_sign_in_code(db, person, _code_policy(), utcnow())
-            except SignInRefused as refused:
-                db.rollback()
-                form.phone.errors.append(str(refused))
-                return render_template("roles/sign_in_phone.html", form=form), 429
-            db.commit()
+        try:
+            request_sign_in_code(db, phone, _code_policy(), utcnow())
+        except SignInRefused as refused:
+            db.rollback()
+            form.phone.errors.append(str(refused))
+            return render_template("roles/sign_in_phone.html", form=form), 429
+        db.commit()
         session[PHONE_KEY] = phone
         return redirect(url_for("roles.sign_in_code"))
     return render_template(
