@@ -16,10 +16,11 @@ from roles.auth import (
     SignInRefused,
     authenticate_with_password,
     count_code_request,
+    request_sign_in_code,
 )
 from roles.models import SignInCode, SignInQuota
 from roles.permissions import Role
-from tests.builders import PASSWORD, login_as
+from tests.builders import PASSWORD, login_as, make_person
 from tests.conftest import TEST_CONFIG
 from tests.roles.test_sign_in import request_code
 from tests.roles.test_staff import staff_form
@@ -81,10 +82,8 @@ def test_simultaneous_code_requests_never_pass_the_quota(committed_app, known):
     codes, whether the number is someone's or not."""
     app = committed_app
     factory = sessionmaker(bind=app.extensions["partnerlift.engine"])
-    phone = "+3712955%04d" % (1 if known else 2)
+    phone = f"+3712955{1 if known else 2:04d}"
     if known:
-        from tests.builders import make_person
-
         with factory() as session:
             make_person(session, None, ["admin"], phone=phone)
             session.commit()
@@ -95,8 +94,6 @@ def test_simultaneous_code_requests_never_pass_the_quota(committed_app, known):
     def ask():
         start.wait()
         with app.app_context(), factory() as session:
-            from roles.auth import request_sign_in_code
-
             try:
                 request_sign_in_code(session, phone, policy, utcnow())
                 session.commit()
