@@ -39,7 +39,8 @@ def live_app(request, tmp_path_factory):
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+        # The links in its messages point at where it serves, as PUBLIC_URL does in production.
+        app.config["LIVE_URL"] = app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
         try:
             yield app
         finally:
