@@ -10,7 +10,8 @@ line, more units than the partner bought, a person's burst) read, then the claim
 two twins submitted at once would each miss the other. So `submit_claim` first locks the
 claim's normalised keys (`claim_lock_keys`, through `core.db.lock_keys`) and holds them to
 commit: a twin waits, then finds the first claim and is flagged exactly as one submitted
-later is. Sell-out imports (`channel.sales_import`) write approved claims without reading
+later is. A transaction submits one claim, so it never waits for keys while holding a
+program's lock. Sell-out imports (`channel.sales_import`) write approved claims without reading
 other claims, so a claim racing an import ends as if it came first; they take no key.
 """
 

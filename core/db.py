@@ -98,11 +98,14 @@ def lock_keys(session: Session, *keys: str) -> None:
 
     PostgreSQL: one transaction-scoped advisory lock per key (a 64-bit hash of it; two keys
     sharing a hash only take turns), taken in sorted order so that two transactions locking
-    overlapping keys never deadlock. Take them before the checks they protect: under READ
-    COMMITTED each later statement reads afresh. SQLite: every transaction already opens
-    with BEGIN IMMEDIATE (`_make_sqlite_transactional`), which holds the database's one
-    write lock until it ends, so transactions already run one at a time; the keys need no
-    lock of their own, only the transaction opened now.
+    overlapping keys never deadlock. Call it once per transaction, before the checks it
+    protects (under READ COMMITTED each later statement reads afresh) and before any row
+    lock (a program's, a balance's), so no transaction waits for keys while holding one.
+
+    SQLite: every transaction already opens with BEGIN IMMEDIATE
+    (`_make_sqlite_transactional`), which holds the database's one write lock until it
+    ends, so transactions already run one at a time; the keys need no lock of their own,
+    only the transaction opened now.
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
