@@ -4,6 +4,15 @@ A claim is checked by every fraud rule first; a clean claim is approved at once 
 activities (one per line and per person sharing the sale), a flagged one waits in the
 review queue with its reasons. A rejection always carries its reason. A returned sale is
 reversed in the ledger, also after its points became available (as far as they are left).
+
+Concurrency: the rules that compare a claim with other claims (a duplicate serial or invoice
+line, more units than the partner bought, a person's burst) read, then the claim is written;
+two twins submitted at once would each miss the other. So `submit_claim` first locks the
+claim's normalised keys (`claim_lock_keys`, through `core.db.lock_keys`) and holds them to
+commit: a twin waits, then finds the first claim and is flagged exactly as one submitted
+later is. A transaction submits one claim, so it never waits for keys while holding a
+program's lock. Sell-out imports (`channel.sales_import`) write approved claims without reading
+other claims, so a claim racing an import ends as if it came first; they take no key.
 """
 
 from dataclasses import dataclass, field
@@ -32,7 +41,7 @@ from channel.ledger import Activity, LedgerEntry
 from channel.models import PartnerOrganization, Product
 from channel.postings import Line, balance_of, post
 from channel.signals import claim_decided
-from core.db import Base, index_where_set, utcnow
+from core.db import Base, index_where_set, lock_keys, utcnow
 from core.errors import InvalidInput
 from roles.models import Person
 
@@ -173,6 +182,19 @@ VELOCITY_FLOOR = 10
 
 def _live_claims(session: Session, claim: Claim):
     return select(Claim.id).where(Claim.id != claim.id, Claim.status.in_(("pending", "approved")))
+
+
+def claim_lock_keys(claim: Claim) -> list[str]:
+    """What the rules above compare a claim by, which no twin may write meanwhile."""
+    keys = [f"claim-person:{claim.person_id}"]  # velocity
+    if claim.serial:
+        keys.append(f"claim-serial:{claim.serial}")
+    for line in claim.lines:
+        if claim.invoice_number:
+            keys.append(f"claim-invoice-line:{claim.partner_id}:{claim.invoice_number}:{line.sku}")
+        if claim.kind == "sale":  # exceeds_purchases
+            keys.append(f"claim-units:{claim.partner_id}:{line.sku}")
+    return keys
 
 
 def duplicate_serial(session: Session, claim: Claim) -> bool:
@@ -329,7 +351,6 @@ def submit_claim(
         photo=details.photo[0] if details.photo else None,
         referred_partner_id=details.referred_partner_id,
         photo_type=details.photo[1] if details.photo else None,
-        created_at=utcnow(),
         lines=[
             ClaimLine(line_no=n, sku=sku.strip().upper(), quantity=qty)
             for n, (sku, qty) in enumerate(details.lines, 1)
@@ -339,6 +360,8 @@ def submit_claim(
             for pid, pct in (details.shares or {person.id: 100}).items()
         ],
     )
+    lock_keys(session, *claim_lock_keys(claim))
+    claim.created_at = utcnow()  # once its turn came, for the burst rule
     session.add(claim)
     session.flush()
     claim.flags = [name for name, rule in FRAUD_RULES.items() if rule(session, claim)]

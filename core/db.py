@@ -3,6 +3,7 @@
 Operations receive a session and flush; the request or CLI boundary commits.
 """
 
+import hashlib
 from datetime import UTC, datetime
 
 from flask import current_app, g
@@ -88,6 +89,34 @@ def _make_sqlite_transactional(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front, so two transactions never deadlock
         # upgrading a read lock (SQLITE_BUSY); WAL keeps readers outside unblocked.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_keys(session: Session, *keys: str) -> None:
+    """Hold `keys` (any strings naming what a transaction is about to check and write) until
+    it ends: another transaction locking one of the same keys waits for this one to commit or
+    roll back, and its next statement then sees what this one wrote.
+
+    PostgreSQL: one transaction-scoped advisory lock per key (a 64-bit hash of it; two keys
+    sharing a hash only take turns), taken in sorted order so that two transactions locking
+    overlapping keys never deadlock. Call it once per transaction, before the checks it
+    protects (under READ COMMITTED each later statement reads afresh) and before any row
+    lock (a program's, a balance's), so no transaction waits for keys while holding one.
+
+    SQLite: every transaction already opens with BEGIN IMMEDIATE
+    (`_make_sqlite_transactional`), which holds the database's one write lock until it
+    ends, so transactions already run one at a time; the keys need no lock of their own,
+    only the transaction opened now.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    for lock_id in sorted({_lock_id(key) for key in keys}):
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+
+def _lock_id(key: str) -> int:
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _unicode_lower(value):

@@ -20,13 +20,14 @@ def free_port() -> int:
 
 
 def status_of(request) -> int:
-    """The HTTP status a URL (or urllib request) answers; 0 while nothing listens."""
+    """The HTTP status a URL (or urllib request) answers; 0 while nothing listens or answers
+    in time (a server still booting its workers under load)."""
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
-    except urllib.error.URLError:
+    except (urllib.error.URLError, TimeoutError):
         return 0
 
 
