@@ -2,16 +2,15 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     render_template,
     request,
     send_file,
-    stream_with_context,
 )
 from sqlalchemy import select
 
@@ -21,8 +20,9 @@ from channel.labels import claim_flag, claim_status, role_label
 from channel.models import PartnerOrganization, Program
 from channel.pool import pool_history
 from channel.postings import pool_account
-from core.db import get_session, utcnow
+from core.db import get_session, read_session, utcnow
 from core.i18n import country_name, format_month
+from core.streaming import streamed_response
 from core.views import id_argument
 from roles.access import requires
 from roles.permissions import Permission
@@ -153,18 +153,21 @@ def _export_args() -> dict:
     }
 
 
-def _send(table_or_tables, fmt: str, filename: str):
-    tables = table_or_tables if isinstance(table_or_tables, list) else [table_or_tables]
+def _send(build, fmt: str, filename: str):
+    """`build(session)`'s table (or tables, for XLSX) as a download, read in a session of its
+    own in one snapshot: streamed as CSV while the client reads it, or saved as XLSX first."""
     stamp = utcnow().strftime("%Y%m%d")
     if fmt == "csv":
-        (table,) = tables
-        return Response(
-            stream_with_context(exports.csv_chunks(table)),
+        return streamed_response(
+            lambda session: exports.csv_chunks(build(session)),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{filename}-{stamp}.csv"'},
         )
+    with read_session() as session:
+        tables = build(session)
+        workbook = exports.xlsx_file(tables if isinstance(tables, list) else [tables])
     return send_file(
-        exports.xlsx_file(tables),
+        workbook,
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         as_attachment=True,
         download_name=f"{filename}-{stamp}.xlsx",
@@ -190,22 +193,22 @@ CHANNEL_TABLES = (
 def channel_export(table, fmt):
     if table not in CHANNEL_TABLES or fmt not in exports.FORMATS:
         abort(404)
-    db = get_session()
     window, filters = _window(), _filters()
+    period = {"start": window.start, "end": window.end, "filters": filters}
     if table.startswith("engagement"):
         by = table.partition("-")[2] or None
-        data = exports.engagement_table(db, window.months, filters, by)
+        build = partial(exports.engagement_table, months=window.months, filters=filters, by=by)
     elif table == "points":
-        data = exports.points_table(db, window.start, window.end, _point_value()[0], filters)
+        build = partial(exports.points_table, point_value=_point_value()[0], **period)
     elif table == "budget":
-        data = exports.budget_table(db, filters)
+        build = partial(exports.budget_table, filters=filters)
     elif table == "claims":
-        data = exports.claims_table(db, window.start, window.end, filters)
+        build = partial(exports.claims_table, **period)
     elif table in ("partners", "people"):
-        data = exports.leaders_table(db, window.start, window.end, filters, table == "people")
+        build = partial(exports.leaders_table, people=table == "people", **period)
     else:
-        data = exports.ledger_table(db, window.start, window.end, filters)
-    return _send(data, fmt, table)
+        build = partial(exports.ledger_table, **period)
+    return _send(build, fmt, table)
 
 
 # ---------------------------------------------------------------- the partner manager's
@@ -245,12 +248,15 @@ PARTNER_TABLES = ("staff", "engagement-role", "pool")
 def partner_export(partner, table, fmt):
     if table not in PARTNER_TABLES or fmt not in exports.FORMATS:
         abort(404)
-    db = get_session()
     window = _window()
     if table == "staff":
-        data = exports.staff_table(db, partner.id, window.start, window.end)
+        build = partial(
+            exports.staff_table, partner_id=partner.id, start=window.start, end=window.end
+        )
     elif table == "engagement-role":
-        data = exports.engagement_table(db, window.months, d.Filters(partner_id=partner.id), "role")
+        filters = d.Filters(partner_id=partner.id)
+        build = partial(exports.engagement_table, months=window.months, filters=filters, by="role")
     else:
-        data = exports.ledger_table(db, window.start, window.end, account=pool_account(partner.id))
-    return _send(data, fmt, f"{table}-{partner.id}")
+        account = pool_account(partner.id)
+        build = partial(exports.ledger_table, start=window.start, end=window.end, account=account)
+    return _send(build, fmt, f"{table}-{partner.id}")

@@ -1,9 +1,12 @@
 """The declarative base, the engine and the request-scoped session.
 
-Operations receive a session and flush; the request or CLI boundary commits.
+Operations receive a session and flush; the request or CLI boundary commits. A long read that
+outlives its request (a streamed export) takes a `read_session` of its own instead.
 """
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import current_app, g
@@ -67,6 +70,20 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+#: Marks the connections of `read_only_engine` on SQLite, whose transactions begin DEFERRED.
+_READS_ONLY = "partnerlift_reads_only"
+
+
+def read_only_engine(engine: Engine) -> Engine:
+    """`engine`'s pool, for transactions that only read: one consistent snapshot that never
+    holds a lock a writer waits for. SQLite: a deferred BEGIN, which in WAL mode reads beside a
+    writer (IMMEDIATE would hold the write lock while a client downloads). PostgreSQL: READ
+    ONLY, REPEATABLE READ, which refuses a write and sees the database as at its first query."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_READS_ONLY: True})
+    return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
+
 def _make_sqlite_transactional(engine: Engine) -> None:
     """Let SQLAlchemy, not pysqlite, open transactions, so SAVEPOINTs and FKs work."""
 
@@ -86,6 +103,9 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
+        if connection.get_execution_options().get(_READS_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
         # IMMEDIATE takes the write lock up front, so two transactions never deadlock
         # upgrading a read lock (SQLITE_BUSY); WAL keeps readers outside unblocked.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -127,6 +147,9 @@ def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["partnerlift.engine"] = engine
     app.extensions["partnerlift.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    app.extensions["partnerlift.read_sessionmaker"] = sessionmaker(
+        bind=read_only_engine(engine), expire_on_commit=False
+    )
 
     @app.teardown_appcontext
     def _close_session(_exc):
@@ -147,6 +170,23 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["partnerlift.sessionmaker"]()
     return g.db_session
+
+
+def read_sessionmaker() -> sessionmaker:
+    """What makes a `read_session`, taken while the app is at hand: a stream reads after its
+    request has ended."""
+    return current_app.extensions["partnerlift.read_sessionmaker"]
+
+
+@contextmanager
+def read_session(factory: sessionmaker | None = None) -> Iterator[Session]:
+    """A session of its own that only reads, in one snapshot (`read_only_engine`), closed on
+    leaving the block however it is left, a client that went away included."""
+    session = (factory or read_sessionmaker())()
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 def get_engine() -> Engine:

@@ -111,8 +111,9 @@ def app(database_url):
 def db(app):
     """A session inside a transaction that is rolled back after the test.
 
-    The app's own sessions (one per request) join the same connection through savepoints,
-    so what a request commits is visible to the test and vanishes with it.
+    The app's own sessions (one per request, and a streamed export's read session) join the
+    same connection through savepoints, so what a request commits is visible to the test and
+    vanishes with it.
     """
     engine = app.extensions["partnerlift.engine"]
     connection = engine.connect()
@@ -120,15 +121,18 @@ def db(app):
     factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    original = app.extensions["partnerlift.sessionmaker"]
-    app.extensions["partnerlift.sessionmaker"] = factory
+    originals = {
+        key: app.extensions[key]
+        for key in ("partnerlift.sessionmaker", "partnerlift.read_sessionmaker")
+    }
+    app.extensions.update(dict.fromkeys(originals, factory))
     limiter.reset()
     session = factory()
     try:
         yield session
     finally:
         session.close()
-        app.extensions["partnerlift.sessionmaker"] = original
+        app.extensions.update(originals)
         transaction.rollback()
         connection.close()
 

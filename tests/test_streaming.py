@@ -1,0 +1,361 @@
+"""Streamed downloads leave nothing open behind them, whether read to the end or abandoned.
+
+Every route that answers with a streamed body (CSV exports read from the database while the
+client downloads them, XLSX files, pictures, static files) is found from the URL map; one
+missing from `STREAMED` fails `test_every_streamed_route_is_downloaded_here`. Each is then
+downloaded in full and abandoned after its first chunk through a real gunicorn process (the
+in-process client shares one connection with the test, which hides a lock or a transaction
+left open): afterwards a write on another connection goes through at once on SQLite, and no
+connection sits idle in a transaction on PostgreSQL.
+
+The server has one worker, so a request sent after a download is served only once the worker
+has finished with that download (closed its body): what is open then stays open.
+"""
+
+import socket
+import sqlite3
+import struct
+from dataclasses import dataclass
+from datetime import date
+from itertools import product
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from flask import request, request_finished
+from sqlalchemy import create_engine, select, text
+from werkzeug.routing import AnyConverter
+
+from app import create_app
+from channel import exports
+from channel.api.tokens import create_token
+from channel.claims import Claim
+from channel.dashboard_views import CHANNEL_TABLES, PARTNER_TABLES
+from channel.learning import Article
+from channel.models import PartnerOrganization
+from channel.postings import Line, pool_account, post
+from channel.rewards import Reward
+from channel.uploads import store_proof
+from core.db import get_session, read_session
+from messaging.campaigns.models import Campaign, CampaignVariant
+from messaging.models import Tip
+from roles.permissions import Role
+from tests.builders import (
+    add_scheme,
+    build_world,
+    login_as,
+    make_partner,
+    make_program,
+    offer,
+)
+from tests.conftest import DATABASES, POSTGRES_URL, TEST_CONFIG, migrated_database
+from tests.servers import gunicorn, server_environment, status_of
+
+CM, PM, SELLER = Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.SELLER
+
+#: endpoint -> (URL, who downloads it) for each kind of streamed body the route answers with.
+STREAMED = {
+    "dashboards.channel_export": [
+        ("/dashboard/export/ledger.csv", CM),
+        ("/dashboard/export/budget.xlsx", CM),
+    ],
+    "dashboards.partner_export": [
+        ("/partners/{partner}/dashboard/export/pool.csv", PM),
+        ("/partners/{partner}/dashboard/export/staff.xlsx", PM),
+    ],
+    "rewards.reward_image": [("/rewards/{reward}/image", SELLER)],
+    "claims.claim_photo": [("/claims/{claim}/photo", SELLER)],
+    "static": [("/static/app.css", None)],
+    "service_worker": [("/sw.js", None)],
+}
+
+#: Entries in partner A's pool, each with a long memo: its export and the whole ledger's are
+#: several MB, more than the server's and the client's socket buffers hold together, so a
+#: client that goes away leaves the server in the middle of the stream.
+POOL_ENTRIES = 16_000
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + bytes(40)
+JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + bytes(64)
+SECRET_KEY = "streaming-test-secret-key"
+
+
+@dataclass
+class Seeded:
+    #: URL placeholder -> id.
+    ids: dict[str, int]
+    #: role -> a signed session cookie of the person in that role (partner A's, for staff).
+    people: dict
+    api_secret: str
+
+
+def seed(db, upload_folder, pool_entries: int) -> Seeded:
+    """One of each object a GET route names, a picture and a photo on disk, and a pool."""
+    world = build_world(db)
+    seller, partner = world.people[SELLER], world.partner_a
+    program = make_program(db, partners=[partner], name="Streamed program")
+    scheme = add_scheme(db, program, ["seller"], ("referral", {"points": 5}))
+    offer(db, program, world.people[CM])
+    image, image_type = store_proof(upload_folder, PNG)
+    reward = Reward(
+        kind="physical", name="Torch", points_price=10, stock=3, image=image, image_type=image_type
+    )
+    photo, photo_type = store_proof(upload_folder, JPEG)
+    claim = Claim(
+        person_id=seller.id,
+        partner_id=partner.id,
+        kind="install",
+        occurred_on=date.today(),
+        serial="STREAM-1",
+        photo=photo,
+        photo_type=photo_type,
+    )
+    article = Article(language="en", title="Heat pumps", body="Quiet and efficient.")
+    tip = Tip(language="en", text="Heat pumps need no chimney.")
+    campaign = Campaign(
+        name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
+    )
+    db.add_all([reward, claim, article, tip, campaign])
+    memo = ("Pool credit for the spring installations, " * 6)[:250]
+    post(
+        db,
+        "streaming-pool",
+        [Line(pool_account(partner.id), 1, "earn", partner.id, memo=memo)] * pool_entries,
+    )
+    api_secret = create_token(db, name="Streaming", scope="read").secret
+    db.commit()
+    ids = {
+        "partner": partner.id,
+        "person": seller.id,
+        "program": program.id,
+        "scheme": scheme.id,
+        "reward": reward.id,
+        "claim": claim.id,
+        "article": article.id,
+        "tip": tip.id,
+        "campaign": campaign.id,
+    }
+    return Seeded(ids, world.people, api_secret)
+
+
+# ---------------------------------------------------------------- the read session
+
+
+def test_a_read_session_keeps_its_snapshot_while_a_writer_commits_beside_it(committed_app):
+    with committed_app.app_context():
+        sessions = committed_app.extensions["partnerlift.sessionmaker"]
+        with sessions() as db:
+            partner_id = make_partner(db, name="Before").id
+            db.commit()
+        name = select(PartnerOrganization.name).where(PartnerOrganization.id == partner_id)
+        with read_session() as reading:
+            assert reading.scalar(name) == "Before"
+            # On SQLite a reader holding the write lock would keep this waiting 15 s.
+            with sessions() as writing:
+                writing.get(PartnerOrganization, partner_id).name = "After"
+                writing.commit()
+            assert reading.scalar(name) == "Before"
+        # The connection the reader gave back to the pool writes again.
+        for _ in range(3):
+            with sessions() as db:
+                assert db.scalar(name) == "After"
+                db.get(PartnerOrganization, partner_id).name = "After"
+                db.commit()
+
+
+# ---------------------------------------------------------------- found from the URL map
+
+#: Route argument -> the values tried for it (ints name an object of `Seeded.ids`).
+ARGUMENTS = {
+    "partner_id": "partner",
+    "id": "partner",
+    "person_id": "person",
+    "person": "person",
+    "program_id": "program",
+    "scheme_id": "scheme",
+    "reward_id": "reward",
+    "claim_id": "claim",
+    "article_id": "article",
+    "tip_id": "tip",
+    "campaign_id": "campaign",
+    "table": sorted(set(CHANNEL_TABLES) | set(PARTNER_TABLES)),
+    "fmt": list(exports.FORMATS),
+    "filename": ["app.css"],
+    "token": ["not-a-token"],
+}
+
+
+def _urls(app, rule, ids) -> list[str]:
+    choices = {}
+    for name in sorted(rule.arguments):
+        converter = rule._converters[name]
+        if isinstance(converter, AnyConverter):
+            choices[name] = sorted(converter.items)
+            continue
+        assert name in ARGUMENTS, f"{rule.endpoint}: add values for <{name}> to ARGUMENTS"
+        values = ARGUMENTS[name]
+        choices[name] = [ids[values]] if isinstance(values, str) else values
+    adapter = app.url_map.bind("localhost")
+    return [
+        adapter.build(rule.endpoint, dict(zip(choices, combination, strict=True)))
+        for combination in product(*choices.values())
+    ]
+
+
+def test_every_streamed_route_is_downloaded_here(app, client, db, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path))
+    seeded = seed(db, tmp_path, pool_entries=3)
+    urls = [
+        url
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods
+        for url in _urls(app, rule, seeded.ids)
+    ]
+    streamed = set()
+
+    def record(_sender, response, **_extra):
+        if response.is_streamed:
+            streamed.add(request.endpoint)
+
+    with request_finished.connected_to(record, app):
+        for role in (None, Role.ADMIN, PM, SELLER):
+            if role is not None:
+                login_as(client, seeded.people[role])
+            for url in urls:
+                bearer = {"Authorization": f"Bearer {seeded.api_secret}"}
+                client.get(url, headers=bearer if url.startswith("/api/") else {}).close()
+    assert streamed - set(STREAMED) == set(), "streamed routes missing from STREAMED"
+    assert set(STREAMED) - streamed == set(), "STREAMED lists routes that no longer stream"
+
+
+# ---------------------------------------------------------------- through a real server
+
+
+@dataclass
+class Server:
+    base: str
+    database_url: str
+    seeded: Seeded
+    #: role -> a signed session cookie for that person.
+    cookies: dict
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def server(request, tmp_path_factory):
+    with migrated_database(request.param, tmp_path_factory) as url:
+        uploads = tmp_path_factory.mktemp("uploads")
+        config = {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url, "UPLOAD_FOLDER": str(uploads)}
+        app = create_app({**TEST_CONFIG, **config})
+        with app.test_request_context():
+            seeded = seed(get_session(), uploads, POOL_ENTRIES)
+            signer = app.session_interface.get_signing_serializer(app)
+            cookies = {
+                role: signer.dumps({"_user_id": str(person.id), "_fresh": True})
+                for role, person in seeded.people.items()
+            }
+        app.extensions["partnerlift.engine"].dispose()
+        env = server_environment(**config, SESSION_COOKIE_SECURE="0")
+        with gunicorn(env, workers=1) as (_process, base):
+            yield Server(base, url, seeded, cookies)
+
+
+def _path(server: Server, url: str) -> str:
+    return url.format(**server.seeded.ids)
+
+
+def _headers(server: Server, role) -> dict[str, str]:
+    return {} if role is None else {"Cookie": f"session={server.cookies[role]}"}
+
+
+def download(server: Server, url: str, role) -> bytes:
+    """The whole body, read to its end."""
+    response = requests.get(
+        server.base + _path(server, url), headers=_headers(server, role), timeout=60
+    )
+    assert response.status_code == 200, (url, response.status_code)
+    return response.content
+
+
+def abandon(server: Server, url: str, role) -> None:
+    """Ask for `url`, read its first chunk and go away (a reset, as a closed browser tab)."""
+    address = urlsplit(server.base)
+    head = [f"GET {_path(server, url)} HTTP/1.1", f"Host: {address.netloc}", "Connection: close"]
+    head += [f"{name}: {value}" for name, value in _headers(server, role).items()]
+    with socket.socket() as sock:
+        # A small window: the server soon waits for a reader who is gone.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(60)
+        sock.connect((address.hostname, address.port))
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        first = sock.recv(4096)
+        assert first.startswith(b"HTTP/1.1 200"), first[:200]
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def idle_in_transaction(database_url: str) -> int:
+    """Connections to the database that hold a transaction open and do nothing."""
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            return connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = :name AND state = 'idle in transaction'"
+                ),
+                {"name": database_url.rpartition("/")[2]},
+            )
+    finally:
+        admin.dispose()
+
+
+def assert_nothing_left_open(server: Server) -> None:
+    # Served by the only worker once it is done with the download before; reads no database.
+    assert status_of(server.base + "/static/app.css") == 200
+    if server.database_url.startswith("sqlite"):
+        path = server.database_url.removeprefix("sqlite:///")
+        writer = sqlite3.connect(path, timeout=1, isolation_level=None)
+        try:
+            # Raises "database is locked" after 1 s if a download still holds the write lock.
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute("UPDATE people SET language = language WHERE id = ?", (1,))
+            writer.execute("COMMIT")
+        finally:
+            writer.close()
+    else:
+        assert idle_in_transaction(server.database_url) == 0
+    assert status_of(server.base + "/healthz") == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "role"),
+    [entry for entries in STREAMED.values() for entry in entries],
+    ids=[url.rpartition("/")[2] for entries in STREAMED.values() for url, _ in entries],
+)
+def test_a_streamed_download_read_or_abandoned_leaves_nothing_open(server, url, role):
+    body = download(server, url, role)
+    if url.endswith(".csv"):
+        # Larger than both sockets' buffers (4 MB at most here): abandoning it stops the
+        # server mid-stream.
+        assert len(body) > 5_000_000
+        assert body.count(b"\n") > POOL_ENTRIES
+    assert_nothing_left_open(server)
+    abandon(server, url, role)
+    assert_nothing_left_open(server)
+
+
+def test_forty_exports_some_abandoned_leave_no_transaction_open(server):
+    """The probe of issue 15: 40 CSV exports (the pool and the ledger), three in four
+    abandoned after their first chunk; then count what they left open (21 before the fix)."""
+    urls = [
+        ("/partners/{partner}/dashboard/export/pool.csv", PM),
+        ("/dashboard/export/ledger.csv", CM),
+    ]
+    for number in range(40):
+        url, role = urls[number % 2]
+        if number % 4 == 0:
+            download(server, url, role)
+        else:
+            abandon(server, url, role)
+    if server.database_url.startswith("postgresql"):
+        status_of(server.base + "/static/app.css")
+        left_open = idle_in_transaction(server.database_url)
+        print(f"connections idle in transaction after 40 exports: {left_open}")  # noqa: T201
+    assert_nothing_left_open(server)
