@@ -23,7 +23,13 @@ from core.i18n import format_date, format_number, language_name
 from messaging import commands
 from messaging.consent import set_consent
 from messaging.models import ChannelBlock, InboundMessage
-from roles.auth import CodePolicy, SignInRefused, find_by_phone, issue_sign_in_code
+from roles.auth import (
+    CodePolicy,
+    SignInRefused,
+    count_code_request,
+    find_by_phone,
+    issue_sign_in_code,
+)
 from roles.models import Person
 from roles.permissions import Permission
 
@@ -217,6 +223,7 @@ def _local_today(person: Person, now: datetime) -> date:
 def _sign_in_code(session, person, channel, command, now, settings) -> str:
     try:
         # The code itself goes out by SMS through the outbox (messaging.notifications).
+        count_code_request(session, person.phone, settings.code_policy, now)
         issue_sign_in_code(session, person, settings.code_policy, now)
     except SignInRefused as refused:
         with force_locale(_language(person, settings)):
