@@ -136,7 +136,7 @@ def _init_security_headers(app: Flask) -> None:
 
 
 def _init_login(app: Flask) -> None:
-    from roles.models import Person
+    from roles.browser_sessions import load_signed_in_person
 
     login_manager.init_app(app)
     login_manager.login_view = "roles.sign_in_phone"
@@ -146,12 +146,7 @@ def _init_login(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
-    @login_manager.user_loader
-    def load_person(person_id: str):
-        if not person_id.isdigit():
-            return None
-        person = db.get_session().get(Person, int(person_id))
-        return person if person is not None and person.active else None
+    login_manager.user_loader(load_signed_in_person)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -50,6 +50,13 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "FORCE_HTTPS": _flag(environ, "FORCE_HTTPS", False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        #: A sign-in session unused this long is over. Three days keeps someone who uses
+        #: PartnerLift each working day signed in over a weekend (field staff sign in by an SMS
+        #: code, which costs a message and a minute) while a forgotten device lets go soon;
+        #: where staff share computers, set it lower (e.g. 480, a working day).
+        "SESSION_IDLE_MINUTES": int(environ.get("SESSION_IDLE_MINUTES", 3 * 24 * 60)),
+        #: A sign-in session this old is over however busy: a copied cookie dies by then.
+        "SESSION_MAX_DAYS": int(environ.get("SESSION_MAX_DAYS", 30)),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         #: Flask-Limiter storage; "redis://127.0.0.1:6379" when several processes serve.

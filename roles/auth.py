@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from roles.models import Person, SignInCode, SignInQuota
+from roles.sign_in_sessions import end_sessions
 from roles.signals import sign_in_code_issued
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -71,17 +72,30 @@ def check_new_password(password: str) -> str | None:
     return None
 
 
-def set_password(person: Person, password: str, hasher: PasswordHasher) -> None:
+def set_password(
+    session: Session, person: Person, password: str, hasher: PasswordHasher, now: datetime
+) -> None:
+    """Set a password without asking for the old one (a terminal's command); ends every session."""
     problem = check_new_password(password)
     if problem:
         raise ValueError(problem)
     person.password_hash = hasher.hash(password)
+    end_sessions(session, person, now)
 
 
 def change_password(
-    person: Person, *, current: str, new: str, repeated: str, hasher: PasswordHasher
+    session: Session,
+    person: Person,
+    *,
+    current: str,
+    new: str,
+    repeated: str,
+    hasher: PasswordHasher,
+    now: datetime,
 ) -> None:
-    """Set a new password; the current one is required when one exists. Raises InvalidInput."""
+    """Set a new password; the current one is required when one exists. Raises InvalidInput.
+
+    Every sign-in session of the person ends with the old password, the caller's own too."""
     errors = {}
     if person.email is None:
         errors["new_password"] = _l(
@@ -100,6 +114,7 @@ def change_password(
     if errors:
         raise InvalidInput(errors)
     person.password_hash = hasher.hash(new)
+    end_sessions(session, person, now)
 
 
 def authenticate_with_password(

@@ -8,7 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from channel.models import PartnerOrganization
-from core.db import get_session
+from core.db import get_session, utcnow
 from roles.auth import make_password_hasher, set_password
 from roles.people import InvalidPerson, PersonDetails, Placement, save_person
 from roles.permissions import Role
@@ -73,7 +73,7 @@ def create_user_command(name, phone, email, roles, partner_legal_id, language, t
             ),
         )
         if secret is not None:
-            set_password(person, secret, make_password_hasher(current_app.config))
+            set_password(db, person, secret, make_password_hasher(current_app.config), utcnow())
     except InvalidPerson as invalid:
         db.rollback()
         raise click.ClickException(

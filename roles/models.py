@@ -3,7 +3,8 @@
 A `Person` belongs to exactly one partner organization, or to the manufacturer when
 `partner_id` is NULL. Managers sign in with e-mail and password; field staff with their
 phone number and a one-time `SignInCode`. Roles are rows in `RoleAssignment`, one per
-role held, so a person may be a seller and an engineer at once.
+role held, so a person may be a seller and an engineer at once. Each signed-in browser has
+a `SignInSession` (see `roles.sign_in_sessions` for how they live and end).
 """
 
 from datetime import datetime
@@ -68,6 +69,9 @@ class Person(UserMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+    #: Raised to end all of this person's sign-in sessions at once; a session started under
+    #: an earlier epoch is over, even one that began while the epoch was being raised.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     partner = relationship("PartnerOrganization", back_populates="people")
     role_assignments: Mapped[list["RoleAssignment"]] = relationship(
@@ -143,6 +147,26 @@ class SignInQuota(Base):
     window_started_at: Mapped[datetime]
     #: Codes asked for since the window started.
     codes: Mapped[int] = mapped_column(Integer)
+
+
+class SignInSession(Base):
+    """One signed-in browser: its session cookie holds the token, this row says if it lives."""
+
+    __tablename__ = "sign_in_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the random token in the browser's session cookie; the token is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The person's `session_epoch` when this session began; it lives only while they match.
+    epoch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    #: The last request seen, written at most once a minute (so up to a minute behind).
+    last_seen_at: Mapped[datetime]
+    #: When it was signed out or ended with all the person's sessions.
+    ended_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship()
 
 
 class Scheme(Versioned, Base):

@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.config import LANGUAGES
+from core.db import utcnow
 from core.errors import InvalidInput
 from roles.models import CHANNELS, Person, RoleAssignment
 from roles.permissions import MANUFACTURER_ROLES, PARTNER_ROLES, Role
+from roles.sign_in_sessions import end_sessions
 from roles.signals import person_added, staff_changed
 
 #: Language and time zone a new person gets when none is given, by the partner's country.
@@ -246,6 +248,8 @@ def create_person(session: Session, *, partner_id: int | None, clean: dict) -> P
 
 
 def update_person(session: Session, person: Person, clean: dict) -> Person:
+    """Save a person's new details; a change of roles or a deactivation ends their sessions."""
+    roles_before, active_before = person.roles, person.active
     for name in (
         "full_name",
         "phone",
@@ -258,6 +262,8 @@ def update_person(session: Session, person: Person, clean: dict) -> Person:
         setattr(person, name, clean[name])
     set_roles(person, clean["roles"])
     session.flush()
+    if person.roles != roles_before or (active_before and not person.active):
+        end_sessions(session, person, utcnow())
     staff_changed.send(None, session=session, person=person)
     return person
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from roles.models import Person, SignInCode
+from roles.models import Person, SignInCode, SignInSession
 from roles.signals import person_erased, person_exported
 
 ERASED_PHONE_PREFIX = "+000"
@@ -50,6 +50,7 @@ def erase_person(session: Session, person: Person, *, upload_folder: str) -> Non
     """Blank everything personal; what stays cannot name the person."""
     person_erased.send(None, session=session, person=person, upload_folder=upload_folder)
     session.execute(delete(SignInCode).where(SignInCode.person_id == person.id))
+    session.execute(delete(SignInSession).where(SignInSession.person_id == person.id))
     person.full_name = f"Erased person {person.id}"
     person.phone = f"{ERASED_PHONE_PREFIX}{person.id:09d}"
     person.email = None

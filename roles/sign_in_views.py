@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 
 from core.config import LANGUAGES
@@ -22,8 +21,8 @@ from roles.auth import (
     use_sign_in_link,
     verify_sign_in_code,
 )
+from roles.browser_sessions import sign_in_browser, sign_out_browser
 from roles.forms import CodeForm, PasswordSignInForm, PhoneSignInForm
-from roles.models import Person
 from roles.people import normalize_phone
 from roles.views import bp
 
@@ -54,13 +53,6 @@ def _safe_next(default: str) -> str:
     return default
 
 
-def _start_session(person: Person, method: str) -> None:
-    # A fresh session at every sign-in: nothing from before it carries over.
-    session.clear()
-    login_user(person)
-    log.info("sign-in person=%s method=%s", person.id, method)
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def sign_in():
@@ -79,8 +71,7 @@ def sign_in():
             log.info("sign-in refused method=password")
             form.password.errors.append(str(refused))
         else:
-            db.commit()
-            _start_session(person, "password")
+            sign_in_browser(db, person, "password")
             return redirect(_safe_next(url_for("roles.home")))
     return render_template("roles/sign_in.html", form=form), 400 if form.is_submitted() else 200
 
@@ -126,8 +117,7 @@ def sign_in_code():
             log.info("sign-in refused method=sms-code")
             form.code.errors.append(str(refused))
         else:
-            db.commit()
-            _start_session(person, "sms-code")
+            sign_in_browser(db, person, "sms-code")
             return redirect(url_for("roles.home"))
     status = 400 if form.is_submitted() else 200
     return render_template("roles/sign_in_code.html", form=form, phone=phone), status
@@ -147,8 +137,7 @@ def sign_in_link(token):
             except SignInRefused as refused:
                 db.rollback()
                 return render_template("roles/sign_in_link.html", person=None, error=refused), 410
-            db.commit()
-            _start_session(person, "sms-link")
+            sign_in_browser(db, person, "sms-link")
             return redirect(url_for("roles.home"))
     person = open_sign_in_link(db, token, utcnow())
     if person is None:
@@ -159,9 +148,9 @@ def sign_in_link(token):
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out():
-    logout_user()
-    session.clear()
-    flash(_("You have signed out."), "info")
+    said = _("You have signed out.")  # in the person's language, while it is known
+    sign_out_browser(get_session())
+    flash(said, "info")
     return redirect(url_for("roles.sign_in_phone"))
 
 

@@ -11,6 +11,7 @@ from core.config import LANGUAGES
 from core.db import get_session
 from core.i18n import language_name, localize_digits
 from roles.access import requires
+from roles.browser_sessions import sign_in_browser
 from roles.forms import CHANNEL_LABELS, ROLE_LABELS, PersonForm, StaffImportForm
 from roles.models import CHANNELS, Person
 from roles.people import InvalidPerson, PersonDetails, Placement, known_timezones, save_person
@@ -126,9 +127,13 @@ def person_edit(person):
         abort(403)
     form = _person_form(person, manufacturer=partner is None)
     if form.validate_on_submit():
+        epoch = person.session_epoch
         if person.id == current_user.id and not form.active.data:
             form.active.errors.append(_("You cannot deactivate yourself."))
         elif _save_from_form(form, partner=partner, existing=person) is not None:
+            if person.id == current_user.id and person.session_epoch != epoch:
+                # Changing one's own roles ends one's other sessions, not this one.
+                sign_in_browser(get_session(), person, "own-roles-changed")
             flash(_("%(name)s was saved.", name=person.full_name), "success")
             if partner is not None:
                 return redirect(url_for("roles.staff_list", partner_id=partner.id))

@@ -3,9 +3,9 @@
 import logging
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from channel.claims import Claim
@@ -19,10 +19,12 @@ from core.i18n import format_list, language_name
 from messaging.consent import opted_out_channels, set_consent
 from roles.access import requires
 from roles.auth import change_password, make_password_hasher
+from roles.browser_sessions import sign_in_browser
 from roles.forms import CHANNEL_LABELS, ROLE_LABELS, PasswordForm, ProfileForm
 from roles.models import CHANNELS
 from roles.people import format_phone, update_preferences
 from roles.permissions import Permission, Role
+from roles.sign_in_sessions import end_sessions
 
 bp = Blueprint("roles", __name__)
 log = logging.getLogger(__name__)
@@ -158,26 +160,46 @@ def profile():
 @bp.route("/profile/password", methods=["POST"])
 @requires(Permission.EDIT_OWN_PROFILE)
 def change_own_password():
-    person = current_user
+    person = current_user._get_current_object()
     password_form = PasswordForm()
     if password_form.validate_on_submit():
+        db = get_session()
         try:
             change_password(
+                db,
                 person,
                 current=password_form.current_password.data,
                 new=password_form.new_password.data,
                 repeated=password_form.repeat_password.data,
                 hasher=make_password_hasher(current_app.config),
+                now=utcnow(),
             )
         except InvalidInput as invalid:
             for name, message in invalid.errors.items():
                 getattr(password_form, name).errors.append(str(message))
         else:
-            get_session().commit()
+            # Every other browser is signed out; this one carries on in a new session.
+            sign_in_browser(db, person, "password-change")
             log.info("password changed person=%s", person.id)
             flash(_("Your password is changed."), "success")
             return redirect(url_for("roles.profile"))
     return _render_profile(_profile_form(person), password_form, 400)
+
+
+@bp.route("/profile/sign-out-everywhere", methods=["POST"])
+@requires(Permission.EDIT_OWN_PROFILE)
+def sign_out_everywhere():
+    """End every session of the signed-in person, this browser's too (a lost phone, say)."""
+    db = get_session()
+    person = current_user._get_current_object()
+    end_sessions(db, person, utcnow())
+    db.commit()
+    log.info("signed out everywhere person=%s", person.id)
+    said = _("You have signed out on every device.")  # in their language, while it is known
+    logout_user()
+    session.clear()
+    flash(said, "info")
+    return redirect(url_for("roles.sign_in_phone"))
 
 
 # The other pages of this blueprint: importing them registers their routes.

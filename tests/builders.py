@@ -88,11 +88,23 @@ def build_world(db) -> World:
     return world
 
 
-def login_as(client, person) -> None:
-    """Sign a test client in without the sign-in forms (those have tests of their own)."""
+def login_as(client, person) -> str:
+    """Sign a test client in without the sign-in forms (those have tests of their own): a
+    sign-in session is opened (and committed) in the session holding `person`. Returns its token."""
+    from sqlalchemy.orm import object_session
+
+    from core.db import utcnow
+    from roles.browser_sessions import TOKEN_KEY
+    from roles.sign_in_sessions import session_policy, start_sign_in_session
+
+    db = object_session(person)
+    token = start_sign_in_session(db, person, session_policy(client.application.config), utcnow())
+    db.commit()
     with client.session_transaction() as session:
         session["_user_id"] = str(person.id)
         session["_fresh"] = True
+        session[TOKEN_KEY] = token
+    return token
 
 
 # ---------------------------------------------------------------- catalog and programs

@@ -99,6 +99,7 @@ FORMS = {
     "roles.person_edit": [Form("/people/{person}", PM)],
     "roles.profile": [Form("/profile", SELLER)],
     "roles.change_own_password": [Form("/profile/password", PM, "/profile")],
+    "roles.sign_out_everywhere": [Form("/profile/sign-out-everywhere", SELLER, "/profile")],
     "programs.program_step": [Form("/programs/{program}/launch", CM, "/programs/{program}")],
     "programs.program_edit": [Form("/programs/{program}/edit", CM)],
     "programs.program_leaderboard": [

@@ -51,6 +51,7 @@ PLAIN_ROUTES = {
     "roles.my_home": ("/me", ALL),
     "roles.profile": ("/profile", ALL),
     "roles.change_own_password": ("/profile/password", ALL),
+    "roles.sign_out_everywhere": ("/profile/sign-out-everywhere", ALL),
     "messaging.outbox": ("/messaging/outbox", frozenset({Role.ADMIN})),
     "messaging.inbox": ("/messaging/inbox", ALL),
     "programs.program_list": ("/programs/", MANUFACTURER),

@@ -1,7 +1,7 @@
 """sign-in quotas: codes asked per phone number, known or not
 
-Revision ID: 0022_sign_in_quotas
-Revises: 0021_sparse_indexes
+Revision ID: 0023_sign_in_quotas
+Revises: 0022_sessions
 Create Date: 2026-12-03 23:50:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from core.db import UTCDateTime
 
-revision = "0022_sign_in_quotas"
-down_revision = "0021_sparse_indexes"
+revision = "0023_sign_in_quotas"
+down_revision = "0022_sessions"
 branch_labels = None
 depends_on = None
 
