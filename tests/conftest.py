@@ -150,6 +150,18 @@ def world(db):
     return build_world(db)
 
 
+@pytest.fixture(scope="module")
+def committed_postgres_app(tmp_path_factory):
+    """`committed_app` on PostgreSQL alone: for races that only it can run (SQLite takes one
+    writing transaction at a time, so two can never interleave there)."""
+    if "postgresql" not in DATABASES:
+        pytest.skip("PARTNERLIFT_TEST_DATABASES leaves PostgreSQL out on purpose")
+    with migrated_database("postgresql", tmp_path_factory) as url:
+        app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
+        yield app
+        app.extensions["partnerlift.engine"].dispose()
+
+
 @pytest.fixture(scope="module", params=DATABASES)
 def committed_app(request, tmp_path_factory):
     """An app on a database of its own where tests commit for real: for concurrency tests."""

@@ -6,7 +6,6 @@ import threading
 import time
 from datetime import timedelta
 
-import pytest
 import time_machine
 from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
@@ -244,12 +243,10 @@ def test_a_cookie_from_before_sessions_were_kept_no_longer_signs_in(app, client,
     assert not signed_in(client)
 
 
-def test_a_sign_in_racing_a_password_change_is_refused(committed_app):
+def test_a_sign_in_racing_a_password_change_is_refused(committed_postgres_app):
     """The sign-in reads the old password while the change is under way, waits for the change
     to commit, then opens its session: it was let in by the old password, so it must not live."""
-    app = committed_app
-    if app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("SQLite runs one writing transaction at a time: the two cannot interleave")
+    app = committed_postgres_app
     with app.test_request_context():
         db = get_session()
         manager = make_person(db, None, ["admin"])
