@@ -119,13 +119,17 @@ def normalize_email(raw: str | None) -> str | None:
         raise ValueError(_l("“%(email)s” is not a valid e-mail address.", email=raw)) from None
 
 
-def _may_know(other: Person, placement: Placement) -> bool:
-    """Whether the one saving may learn that `other` exists: the manufacturer sees everyone,
-    a partner manager only the company's own staff (never who works for another partner)."""
+def _clash(session, taken, existing: Person | None, placement: Placement, known, unknown):
+    """The message for a phone number or e-mail (`taken`) that someone else holds, or None.
+    Only whoever may see that person learns that they exist (`known`): the manufacturer
+    sees everyone, a partner manager the company's own staff; anyone else gets `unknown`,
+    which names no one and says whom to ask."""
+    other = session.scalar(select(Person).where(taken))
+    if other is None or (existing is not None and other.id == existing.id):
+        return None
     manufacturer = bool(placement.assignable & MANUFACTURER_ROLES)
-    return manufacturer or (
-        placement.partner_id is not None and other.partner_id == placement.partner_id
-    )
+    colleague = placement.partner_id is not None and other.partner_id == placement.partner_id
+    return known if manufacturer or colleague else unknown
 
 
 def check_person(
@@ -151,16 +155,19 @@ def check_person(
     except ValueError as exc:
         errors["phone"] = exc.args[0]
     else:
-        other = session.scalar(select(Person).where(Person.phone == clean["phone"]))
-        if other is not None and (existing is None or other.id != existing.id):
-            errors["phone"] = (
-                _l("Someone else already uses the phone number %(phone)s.", phone=clean["phone"])
-                if _may_know(other, placement)
-                else _l(
-                    "This phone number cannot be registered here. If it is right, ask your "
-                    "channel manager at the manufacturer to sort it out."
-                )
-            )
+        clash = _clash(
+            session,
+            Person.phone == clean["phone"],
+            existing,
+            placement,
+            _l("Someone else already uses the phone number %(phone)s.", phone=clean["phone"]),
+            _l(
+                "This phone number cannot be registered here. If it is right, ask your "
+                "channel manager at the manufacturer to sort it out."
+            ),
+        )
+        if clash:
+            errors["phone"] = clash
 
     try:
         clean["email"] = normalize_email(details.email)
@@ -168,16 +175,19 @@ def check_person(
         errors["email"] = exc.args[0]
     else:
         if clean["email"]:
-            other = session.scalar(select(Person).where(func.lower(Person.email) == clean["email"]))
-            if other is not None and (existing is None or other.id != existing.id):
-                errors["email"] = (
-                    _l("Someone else already uses the e-mail %(email)s.", email=clean["email"])
-                    if _may_know(other, placement)
-                    else _l(
-                        "This e-mail address cannot be registered here. If it is right, ask "
-                        "your channel manager at the manufacturer to sort it out."
-                    )
-                )
+            clash = _clash(
+                session,
+                func.lower(Person.email) == clean["email"],
+                existing,
+                placement,
+                _l("Someone else already uses the e-mail %(email)s.", email=clean["email"]),
+                _l(
+                    "This e-mail address cannot be registered here. If it is right, ask "
+                    "your channel manager at the manufacturer to sort it out."
+                ),
+            )
+            if clash:
+                errors["email"] = clash
 
     default_language, default_zone = COUNTRY_DEFAULTS.get(partner_country or "", ("en", "UTC"))
     language = (details.language or "").strip().lower() or (

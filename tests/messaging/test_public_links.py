@@ -30,6 +30,7 @@ from tests.builders import (
     offer,
 )
 from tests.conftest import ROOT
+from tests.messaging.campaigns.test_pages import _form as campaign_form
 
 EVIL = "evil.example"
 #: A forged Host, a forged X-Forwarded-Host (as a proxy would pass it on), and both.
@@ -104,16 +105,7 @@ def _send_campaign(client, db, world, poison):
     """A campaign's links become tracked links on our own address."""
     login_as(client, world.people[Role.CHANNEL_MANAGER])
     client.post(
-        "/campaigns/new",
-        data={
-            "name": "Install week",
-            "roles": ["technician"],
-            "activity": "",
-            "activity_days": "30",
-            "holdout_percent": "0",
-            "default_language": "en",
-            "body_en": "Hi {first_name}: https://example.com/x",
-        },
+        "/campaigns/new", data=campaign_form(body_en="Hi {first_name}: https://x.example/y")
     )
     campaign = db.scalar(select(Campaign))
     return client.post(
