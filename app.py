@@ -218,6 +218,7 @@ def _register_templates(app: Flask) -> None:
 
 def _register_errors(app: Flask) -> None:
     from channel.api.errors import error_response
+    from core.bodies import refuse_deeply_nested_json
     from core.views import refuse_nul_characters
 
     def page(code):
@@ -230,6 +231,7 @@ def _register_errors(app: Flask) -> None:
 
         return handler
 
+    app.before_request(refuse_deeply_nested_json)
     app.before_request(refuse_nul_characters)
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, page(code))
