@@ -33,7 +33,7 @@ from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.uploads import proof_path, proofs_kept_on_success
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
-from core.views import attempt
+from core.views import MAX_ID, attempt
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
@@ -72,6 +72,8 @@ def _details(kind: str, form) -> ClaimDetails:
             lines.append((sku, int(qty) if qty.isascii() and qty.isdigit() else 0))
     shares = {}
     colleague = form.get("share_person", type=int)
+    if colleague is not None and not 0 < colleague <= MAX_ID:
+        colleague = -1  # an id no column holds: refused as a stranger, never sent to the database
     percent = form.get("share_percent", type=int)
     if colleague and percent:
         shares = {current_user.id: 100 - percent, colleague: percent}
