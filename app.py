@@ -141,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.program_views import bp as programs_bp
     from channel.reward_views import bp as rewards_bp
     from channel.views import bp as channel_bp
+    from core.report_views import bp as import_reports_bp
     from messaging.campaigns.views import bp as campaigns_bp
     from messaging.campaigns.views import links as links_bp
     from messaging.nudge_views import bp as nudges_bp
@@ -165,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_tokens_bp)
     register_api(app)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(import_reports_bp)
 
 
 def _register_cli(app: Flask) -> None:
