@@ -161,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.program_views import bp as programs_bp
     from channel.reward_views import bp as rewards_bp
     from channel.views import bp as channel_bp
+    from core.report_views import bp as import_reports_bp
     from messaging.campaigns.views import bp as campaigns_bp
     from messaging.campaigns.views import links as links_bp
     from messaging.nudge_views import bp as nudges_bp
@@ -185,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_tokens_bp)
     register_api(app)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(import_reports_bp)
 
 
 def _register_cli(app: Flask) -> None:
@@ -238,6 +240,7 @@ def _register_templates(app: Flask) -> None:
 
 def _register_errors(app: Flask) -> None:
     from channel.api.errors import error_response
+    from core.bodies import refuse_deeply_nested_json
     from core.views import refuse_nul_characters
 
     def page(code):
@@ -254,6 +257,7 @@ def _register_errors(app: Flask) -> None:
 
         return handler
 
+    app.before_request(refuse_deeply_nested_json)
     app.before_request(refuse_nul_characters)
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, page(code))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from channel.models import Product, ProductGroup
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.errors import InvalidInput
+from core.tables import UnreadableFile, check_line_count, csv_rows
 
 MAX_ROWS = 20000
 COLUMNS = ("sku", "name", "group", "points_per_unit")
@@ -23,7 +24,7 @@ class InvalidProduct(InvalidInput):
     """A product or product group is not valid; nothing was saved."""
 
 
-class UnreadableCatalogFile(Exception):
+class UnreadableCatalogFile(UnreadableFile):
     """The file as a whole cannot be imported; nothing was imported."""
 
 
@@ -142,6 +143,7 @@ def import_products(session: Session, data: bytes) -> CatalogReport:
         ) from None
     if not text.strip():
         raise UnreadableCatalogFile(_l("The file is empty."))
+    check_line_count(text, MAX_ROWS, UnreadableCatalogFile)
     reader = dict_reader(text)
     report = CatalogReport()
     try:
@@ -153,12 +155,16 @@ def import_products(session: Session, data: bytes) -> CatalogReport:
             )
         if repeated := repeated_columns(header):
             raise UnreadableCatalogFile(repeated)
-        seen: dict[str, int] = {}
-        for count, row in enumerate(reader):
-            if count >= MAX_ROWS:
+        # Every row read before any is written: a refusal further down writes nothing.
+        rows = []
+        for row in csv_rows(reader, UnreadableCatalogFile):
+            if len(rows) >= MAX_ROWS:
                 raise UnreadableCatalogFile(
                     _l("The file has more than %(count)s rows; split it.", count=MAX_ROWS)
                 )
+            rows.append((reader.line_num, row))
+        seen: dict[str, int] = {}
+        for line, row in rows:
             errors: dict[str, str] = {}
             clean = _check_product(
                 session,
@@ -171,11 +177,9 @@ def import_products(session: Session, data: bytes) -> CatalogReport:
             if clean["sku"] in seen:
                 errors["sku"] = _l("Same SKU as line %(line)s.", line=seen[clean["sku"]])
             if errors:
-                report.rejected.append(
-                    (reader.line_num, clean["sku"], [str(m) for m in errors.values()])
-                )
+                report.rejected.append((line, clean["sku"], [str(m) for m in errors.values()]))
                 continue
-            seen[clean["sku"]] = reader.line_num
+            seen[clean["sku"]] = line
             product = session.scalar(select(Product).where(Product.sku == clean["sku"]))
             if product is None:
                 product = Product(sku=clean["sku"])

@@ -33,7 +33,8 @@ from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.uploads import proof_path, proofs_kept_on_success
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
-from core.views import attempt
+from core.import_reports import REPORT_PAGE_LINES, keep_report
+from core.views import MAX_ID, attempt
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
@@ -72,6 +73,8 @@ def _details(kind: str, form) -> ClaimDetails:
             lines.append((sku, int(qty) if qty.isascii() and qty.isdigit() else 0))
     shares = {}
     colleague = form.get("share_person", type=int)
+    if colleague is not None and not 0 < colleague <= MAX_ID:
+        colleague = -1  # an id no column holds: refused as a stranger, never sent to the database
     percent = form.get("share_percent", type=int)
     if colleague and percent:
         shares = {current_user.id: 100 - percent, colleague: percent}
@@ -230,14 +233,14 @@ def decide_claim(claim_id, action):
 def sales_import():
     """The same sell-out import as `flask import-sales`, from the browser, with a per-line report."""
     db = get_session()
-    report, error = None, None
+    report, error, report_token = None, None, None
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             error = _("Choose a CSV or XLSX file.")
         else:
             try:
-                rows = list(read_sales(upload.read()))
+                rows = list(read_sales(upload.read(), current_app.config["IMPORT_MAX_ROWS"]))
                 report = import_sales(
                     db,
                     rows,
@@ -250,9 +253,28 @@ def sales_import():
                 error = str(unreadable.args[0])
             else:
                 db.commit()
-    return render_template("channel/sales_import.html", report=report, error=error), (
-        400 if error else 200
-    )
+                report_token = _keep_full_report(report.rejected)
+    return render_template(
+        "channel/sales_import.html",
+        report=report,
+        error=error,
+        report_token=report_token,
+        page_lines=REPORT_PAGE_LINES,
+    ), (400 if error else 200)
+
+
+def _keep_full_report(rejected) -> str | None:
+    """The token of the downloadable list of refused lines (None when there are none, or
+    when it cannot be written: the page still lists the first of them)."""
+    if not rejected:
+        return None
+    try:
+        return keep_report(
+            current_app.config["UPLOAD_FOLDER"], current_user.id, [_("Line"), _("Why")], rejected
+        )
+    except OSError as failure:
+        current_app.logger.error("import report not kept: %s", failure.strerror or failure)
+        return None
 
 
 @bp.route("/partners/<int:partner_id>/claims")

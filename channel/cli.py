@@ -110,7 +110,7 @@ def import_sales_command(path):
     data = Path(path).read_bytes()
     db = get_session()
     try:
-        rows = list(read_sales(data))
+        rows = list(read_sales(data, config["IMPORT_MAX_ROWS"]))
     except UnreadableSalesFile as unreadable:
         raise click.ClickException(str(unreadable.args[0])) from None
     with click.progressbar(length=len(rows), label="importing sales lines") as bar:

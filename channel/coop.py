@@ -37,6 +37,10 @@ CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
 
 
+#: The length of coop_funds.name.
+MAX_FUND_NAME = 200
+
+
 class CoopFund(Base):
     __tablename__ = "coop_funds"
     __table_args__ = (
@@ -45,7 +49,7 @@ class CoopFund(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(MAX_FUND_NAME))
     currency: Mapped[str] = mapped_column(String(3))
     budget: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     #: Our share of an activity's cost when only our products are shown.
@@ -132,6 +136,8 @@ def create_fund(session: Session, *, name: str, currency: str, budget: str, shar
     name, currency = " ".join((name or "").split()), (currency or "").strip().upper()
     if not name or len(currency) != 3:
         errors["name"] = _l("Give the fund a name and a three-letter currency.")
+    elif len(name) > MAX_FUND_NAME:
+        errors["name"] = _l("At most %(max)s characters.", max=MAX_FUND_NAME)
     amount = _money(budget, errors, "budget")
     try:
         percent = Decimal(str(share).strip().replace(",", "."))

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from channel.ledger import LedgerEntry
 from channel.postings import InsufficientPoints, Line, person_account, pool_account, post
+from channel.programs import MAX_POINTS
 from core.errors import InvalidInput
 
 
@@ -18,6 +19,9 @@ def distribute(
         errors["person"] = _l("Choose one of your active staff.")
     if points is None or points <= 0:
         errors["points"] = _l("Give a number of points above zero.")
+    elif points > MAX_POINTS:
+        # Beyond what the balance columns hold, the database would refuse it mid-posting.
+        errors["points"] = _l("Must be at most %(max)s.", max=MAX_POINTS)
     note = " ".join((note or "").split())
     if not note:
         errors["note"] = _l("Say what the points are for: your staff and the manufacturer see it.")

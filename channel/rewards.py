@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from channel.postings import InsufficientPoints, Line, person_account, post
 from core.db import Base, utcnow
 from core.errors import InvalidInput
+from core.tables import too_many_rows
 from roles.models import Person
 
 REWARD_KINDS = ("gift_card", "physical", "training_seat", "donation", "cashout")
@@ -35,6 +36,8 @@ REDEMPTION_STATUSES = ("requested", "fulfilled", "cancelled")
 #: Far above any real price or stock, and far below what their integer columns hold.
 MAX_POINTS_PRICE = 100_000_000
 MAX_STOCK = 1_000_000
+#: Codes one file may add: far more than a card's supplier sends at once.
+MAX_CODES_PER_FILE = 100_000
 #: The length of gift_card_codes.code.
 MAX_CODE_LENGTH = 100
 
@@ -179,6 +182,8 @@ def import_codes(session: Session, reward: Reward, text: str) -> tuple[int, int]
     """Add gift-card codes, one per line; returns (added, already there)."""
     if reward.kind != "gift_card":
         raise InvalidInput({"file": _l("Only gift card rewards take codes.")})
+    if text.rstrip("\r\n").count("\n") >= MAX_CODES_PER_FILE:
+        raise InvalidInput({"file": too_many_rows(MAX_CODES_PER_FILE)})
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)]
     unusable = [n for n, code in lines if "\x00" in code or len(code) > MAX_CODE_LENGTH]
     if unusable:

@@ -7,7 +7,6 @@ the same file again — even at the same moment — changes nothing.
 """
 
 import csv
-import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,6 +24,7 @@ from channel.signals import sales_imported
 from core.bulk import BulkWriter
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.db import utcnow
+from core.tables import UnreadableFile, check_line_count, csv_rows, workbook_rows
 from roles.models import Person
 
 REQUIRED = ("invoice_number", "line", "date", "sku", "quantity", "seller")
@@ -32,9 +32,11 @@ REQUIRED = ("invoice_number", "line", "date", "sku", "quantity", "seller")
 MAX_INVOICE = 64
 #: More lines than any invoice has; keeps the line's key within claims.source_key.
 MAX_LINE_NUMBER = 1_000_000
+#: Rows one file may hold (IMPORT_MAX_ROWS in the app's configuration).
+MAX_ROWS = 200_000
 
 
-class UnreadableSalesFile(Exception):
+class UnreadableSalesFile(UnreadableFile):
     """The file as a whole cannot be read; nothing was imported."""
 
 
@@ -49,19 +51,21 @@ class SalesReport:
         return self.imported + self.already_imported + len(self.rejected)
 
 
-def read_sales(data: bytes) -> Iterator[tuple[int, dict]]:
-    """(line number, row) from CSV (UTF-8, comma or semicolon) or XLSX, told apart by content."""
+def read_sales(data: bytes, max_rows: int = MAX_ROWS) -> Iterator[tuple[int, dict]]:
+    """(line number, row) from CSV (UTF-8, comma or semicolon) or XLSX, told apart by content;
+    at most `max_rows` rows, blank ones counted (`core.tables`)."""
     if data[:2] == b"PK":
-        yield from _read_xlsx(data)
+        yield from _read_xlsx(data, max_rows)
         return
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UnreadableSalesFile(_l("The file is neither UTF-8 CSV nor XLSX.")) from None
+    check_line_count(text, max_rows, UnreadableSalesFile)
     reader = dict_reader(text)
     try:
         _check_header(normalized_header(reader))
-        for row in reader:
+        for row in csv_rows(reader, UnreadableSalesFile):
             yield reader.line_num, row
     except csv.Error:
         raise UnreadableSalesFile(
@@ -69,17 +73,12 @@ def read_sales(data: bytes) -> Iterator[tuple[int, dict]]:
         ) from None
 
 
-def _read_xlsx(data: bytes) -> Iterator[tuple[int, dict]]:
-    from openpyxl import load_workbook
-
-    try:
-        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).active
-    except Exception:  # noqa: BLE001 - any unreadable workbook is reported the same way
-        raise UnreadableSalesFile(_l("The workbook cannot be read.")) from None
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(h or "").strip().lower() for h in next(rows, ())]
+def _read_xlsx(data: bytes, max_rows: int) -> Iterator[tuple[int, dict]]:
+    rows = workbook_rows(data, max_rows, UnreadableSalesFile)
+    _, first = next(rows, (1, ()))
+    header = [str(h or "").strip().lower() for h in first]
     _check_header(header)
-    for number, values in enumerate(rows, 2):
+    for number, values in rows:
         yield number, dict(zip(header, values, strict=False))
 
 

@@ -26,8 +26,22 @@ log = logging.getLogger(__name__)
 #: Twilio's MessageSids are 34 characters; the column holds 64.
 MAX_SID = 64
 
+#: Twilio's longest SMS body is 1,600 characters; with every other field it posts, a webhook
+#: stays far below this. A larger body is not Twilio's and is refused before it is parsed.
+MAX_BODY_BYTES = 64 * 1024
+
 bp = Blueprint("webhooks", __name__, url_prefix="/messaging/twilio")
 csrf.exempt(bp)
+
+
+@bp.before_request
+def refuse_large_bodies():
+    # The limit also stops a body sent without a length (chunked) once it passes 64 KiB.
+    request.max_content_length = MAX_BODY_BYTES
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        log.warning("twilio webhook refused: body of %s bytes", request.content_length)
+        return Response(status=413)
+    return None
 
 
 def _rate_limit() -> str:

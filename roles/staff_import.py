@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
+from core.tables import UnreadableFile, check_line_count, csv_rows
 from roles.people import PersonDetails, Placement, check_person, create_person
 
 REQUIRED_COLUMNS = ("full_name", "phone", "roles")
@@ -17,7 +18,7 @@ OPTIONAL_COLUMNS = ("email", "language", "timezone", "preferred_channel")
 MAX_ROWS = 5000
 
 
-class UnreadableStaffFile(Exception):
+class UnreadableStaffFile(UnreadableFile):
     """The file as a whole cannot be imported; nothing was imported."""
 
 
@@ -45,6 +46,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
         ) from None
     if not text.strip():
         raise UnreadableStaffFile(_l("The file is empty."))
+    check_line_count(text, MAX_ROWS, UnreadableStaffFile)
     reader = dict_reader(text, strict=True)
     try:
         header = normalized_header(reader)
@@ -61,7 +63,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
         if repeated := repeated_columns(header):
             raise UnreadableStaffFile(repeated)
         rows = []
-        for row in reader:
+        for row in csv_rows(reader, UnreadableStaffFile):
             if len(rows) >= MAX_ROWS:
                 raise UnreadableStaffFile(
                     _l("The file has more than %(count)s rows; split it.", count=MAX_ROWS)

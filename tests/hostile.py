@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from core.db import Base
+from core.tables import MAX_CELL_CHARS
 
 
 def fuzz(max_examples: int) -> settings:
@@ -103,7 +104,8 @@ def spreadsheet_files(
     `readable` says the file is one the import must read: UTF-8 (BOM or not), comma or
     semicolon, every column named once in any case and order, or a whole workbook. The
     others (other encodings, broken workbooks, random bytes, duplicate or missing columns)
-    may be refused as a whole, but never half-imported.
+    may be refused as a whole, but never half-imported; so may a file with a cell longer
+    than any column.
     """
     kind = draw(st.sampled_from(["csv"] * 4 + ["xlsx"] * xlsx + ["bytes", "truncated"]))
     if kind == "bytes":
@@ -128,6 +130,8 @@ def spreadsheet_files(
             mutant[column] = draw(HOSTILE_TEXT)
         rows.insert(draw(st.integers(0, len(rows))), mutant)
     table = [header] + [[row.get(c.strip().lower(), "") for c in header] for row in rows]
+    if any(len(cell) > MAX_CELL_CHARS for line in table for cell in line):
+        readable = False  # refused whole, with the reason (core.tables)
     if kind == "xlsx" or (kind == "truncated" and xlsx):
         data = _workbook(table)
     else:

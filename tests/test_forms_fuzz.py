@@ -421,9 +421,12 @@ def test_hostile_bodies_never_fail_and_never_half_write(
 
 
 def _post_each_edge_value_alone(client, url, fields):
-    """The sweep hypothesis may miss: one field at a time, the others as the page fills them.
-    (Half-writes are for the hypothesis examples to find; counting tables here is too slow.)"""
-    filled = {f.name: f.value or (f.options[0] if f.options else "") for f in fields}
+    """The sweep hypothesis may miss: one field at a time, the others filled so that the form
+    could pass (as the page fills them, a list's first real choice, "1" in an empty box), so
+    the edge value goes as deep as a real post would take it; left empty, they had the form
+    refused before the value reached the database. (Half-writes are for the hypothesis
+    examples to find; counting tables here is too slow.)"""
+    filled = {f.name: _plausible(f) for f in fields}
     for field in fields:
         if field.kind in ("file", "textarea"):  # free text goes to Text columns
             continue
@@ -431,6 +434,14 @@ def _post_each_edge_value_alone(client, url, fields):
             body = {n: v for n, v in filled.items() if n != field.name and n in _typed(fields)}
             response = client.post(url, data={**body, field.name: value})
             assert response.status_code < 500, (url, field.name, value)
+
+
+def _plausible(field: Field) -> str:
+    if field.value:
+        return field.value
+    if field.options:
+        return next((option for option in field.options if option), field.options[0])
+    return "" if field.kind in ("checkbox", "radio", "hidden") else "1"
 
 
 def _typed(fields) -> set[str]:

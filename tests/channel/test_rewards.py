@@ -227,6 +227,19 @@ def test_pool_page_hands_out_points(client, db, world):
     )
 
 
+@pytest.mark.parametrize("points", ["99999999999999999999999", str(2**63), str(2**31)])
+def test_pool_hand_out_beyond_any_balance_is_a_form_error(client, db, world, points):
+    partner, seller = world.partner_a, world.people[Role.SELLER]
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    response = client.post(
+        f"/partners/{partner.id}/pool",
+        data={"person_id": seller.id, "points": points, "note": "Thanks", "request_key": "p1"},
+    )
+    assert response.status_code == 400
+    assert "Must be at most 1000000000." in response.get_data(as_text=True)
+    assert balance_of(db, person_account(seller.id)) == (0, 0)
+
+
 def test_a_reward_with_a_picture_and_names_in_other_languages(
     client, app, db, world, tmp_path, monkeypatch
 ):

@@ -1,6 +1,8 @@
 """Importing sell-out data: matched lines earn, the rest is reported, and nothing twice."""
 
 import io
+import re
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -24,6 +26,7 @@ from tests.builders import (
     record,
 )
 from tests.hostile import fuzz, hostile_import, spreadsheet_files
+from tests.spreadsheets import near_empty_rows, shared_strings_bomb
 
 TODAY = date.today()
 
@@ -191,6 +194,64 @@ def test_the_import_page_shows_the_report(client, db, world, program):
     text = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "2 imported, 0 already imported, 4 not imported." in text and "Unknown product" in text
+
+
+def _upload(client, data: bytes, name="sales.xlsx"):
+    return client.post(
+        "/claims/import",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_zip_bomb_upload_is_refused_with_the_reason_and_imports_nothing(
+    client, app, db, world, program
+):
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    started = time.perf_counter()
+    response = _upload(client, shared_strings_bomb(300))
+    assert time.perf_counter() - started < 5
+    assert response.status_code == 400
+    assert "unpacks to more than an import needs" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count(Claim.id))) == 0
+
+
+@pytest.mark.parametrize("dimension", [False, True])
+def test_300000_near_empty_rows_end_within_seconds_on_a_short_page(
+    client, app, db, world, program, dimension
+):
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    started = time.perf_counter()
+    response = _upload(client, near_empty_rows(300_000, dimension=dimension))
+    assert time.perf_counter() - started < 5
+    assert response.status_code == 400
+    assert len(response.get_data()) < 200 * 1024
+    assert db.scalar(select(func.count(Claim.id))) == 0
+
+
+def test_a_long_report_lists_the_first_100_lines_and_the_importer_downloads_all(
+    client, app, db, world, program, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path))
+    db.commit()
+    seller = world.people[Role.SELLER].phone
+    unknown = "".join(f"INV-{n},1,{TODAY},NOPE-{n},1,{seller}\n" for n in range(250))
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    response = _upload(client, csv_file(world, unknown), "sales.csv")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "The first 100 of 254 refused lines are listed here." in page
+    assert page.count("<li>Line ") == 100
+    link = re.search(r'href="(/imports/reports/[0-9a-f]{32}\.csv)"', page).group(1)
+    download = client.get(link)
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    lines = download.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "Line,Why" and len(lines) == 255
+    assert "Unknown product “NOPE-249”." in lines[-1]
+    login_as(client, world.people[Role.ADMIN])
+    assert client.get(link).status_code == 404
 
 
 def test_the_import_command_reports_and_exits_2_on_rejected_lines(

@@ -103,6 +103,22 @@ def test_a_correctly_signed_message_is_processed(db, client, twilio_config, tech
     assert (stored.person_id, stored.command, stored.channel) == (technician.id, "HELP", "sms")
 
 
+def test_the_longest_sms_twilio_sends_is_processed(db, client, twilio_config, technician):
+    response = text(client, technician, "HELP " + "x" * 1595)
+    assert response.status_code == 200
+    assert count(db, InboundMessage) == 1
+
+
+@pytest.mark.parametrize("path", [INBOUND, "/messaging/twilio/status"])
+def test_a_body_larger_than_twilio_sends_is_refused_unread(
+    db, client, twilio_config, technician, path
+):
+    params = inbound_params(technician, "HELP " + "x" * 70_000)
+    response = post_signed(client, path, params)
+    assert response.status_code == 413
+    assert count(db, InboundMessage) == 0
+
+
 @pytest.mark.parametrize(
     "headers",
     [

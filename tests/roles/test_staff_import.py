@@ -123,7 +123,7 @@ def test_oversized_upload_gets_a_clear_message_and_imports_nothing(client, app, 
     content = b"full_name,phone,roles\n" + row * (app.config["MAX_CONTENT_LENGTH"] // len(row) + 1)
     response = upload(client, world.partner_a, content)
     assert response.status_code == 413
-    assert "Files up to 6 MB are accepted. Nothing was saved" in response.get_data(as_text=True)
+    assert "Files up to 8 MB are accepted. Nothing was saved" in response.get_data(as_text=True)
     assert count_people(db) == before
 
 
