@@ -107,6 +107,18 @@ def login_as(client, person) -> str:
     return token
 
 
+def session_cookie(app, db, person) -> str:
+    """The signed value of a session cookie that signs `person` in, with a sign-in session
+    opened in `db` (committed by the caller): for requests to real server processes."""
+    from core.db import utcnow
+    from roles.browser_sessions import TOKEN_KEY
+    from roles.sign_in_sessions import session_policy, start_sign_in_session
+
+    token = start_sign_in_session(db, person, session_policy(app.config), utcnow())
+    signer = app.session_interface.get_signing_serializer(app)
+    return signer.dumps({"_user_id": str(person.id), "_fresh": True, TOKEN_KEY: token})
+
+
 # ---------------------------------------------------------------- catalog and programs
 
 

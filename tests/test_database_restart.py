@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -26,11 +26,9 @@ from channel.postings import check_balances
 from channel.programs import launch_program
 from channel.rewards import Redemption, Reward
 from core.cli import upgrade_database
-from core.db import get_session, utcnow
+from core.db import get_session
 from messaging.models import OutboxMessage
-from roles.browser_sessions import TOKEN_KEY
 from roles.permissions import Role
-from roles.sign_in_sessions import session_policy, start_sign_in_session
 from tests.builders import (
     add_scheme,
     approve,
@@ -39,6 +37,7 @@ from tests.builders import (
     make_person,
     make_program,
     offer,
+    session_cookie,
 )
 from tests.conftest import SOAK, TEST_CONFIG
 from tests.postgres_cluster import private_cluster
@@ -56,7 +55,7 @@ class Seeded:
     url: str
     technicians: list[int]
     reward_id: int
-    cookies: dict[int, str] = field(default_factory=dict)
+    cookies: dict[int, str]
 
 
 @pytest.fixture(scope="module")
@@ -84,21 +83,14 @@ def seeded(cluster):
         offer(db, program, world.people[Role.CHANNEL_MANAGER])
         approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
         launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
-        tokens = {}
+        cookies = {}
         for technician in technicians:
             give_points(db, technician, 1_000_000)
-            tokens[technician.id] = start_sign_in_session(
-                db, technician, session_policy(app.config), utcnow()
-            )
+            cookies[technician.id] = session_cookie(app, db, technician)
         reward = Reward(kind="physical", name="Mug", points_price=REWARD_PRICE, stock=1_000_000)
         db.add(reward)
         db.commit()
-        seeded = Seeded(url, [t.id for t in technicians], reward.id)
-        signer = app.session_interface.get_signing_serializer(app)
-        for person_id in seeded.technicians:
-            seeded.cookies[person_id] = signer.dumps(
-                {"_user_id": str(person_id), "_fresh": True, TOKEN_KEY: tokens[person_id]}
-            )
+        seeded = Seeded(url, [t.id for t in technicians], reward.id, cookies)
     app.extensions["partnerlift.engine"].dispose()
     return seeded
 

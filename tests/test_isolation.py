@@ -97,6 +97,8 @@ PLAIN_ROUTES = {
 CUSTOM_ROUTES = {
     "claims.claim_photo": "tests/channel/test_claims.py::test_a_claim_photo_is_served_only_to_those_allowed",
     "rewards.reward_image": "tests/channel/test_rewards.py::test_a_reward_with_a_picture_and_names_in_other_languages",
+    # An import's full report, by a token only its importer holds (another person gets 404).
+    "import_reports.download": "tests/channel/test_sales_import.py::test_a_long_report_lists_the_first_100_lines_and_the_importer_downloads_all",
     # The REST API: a bearer token instead of a session, scoped to its partner (tests/api).
     **{
         f"api.{name}": "tests/channel/api/test_auth.py::test_a_partner_token_cannot_reach_another_partners_data"

@@ -47,6 +47,7 @@ from tests.builders import (
     make_partner,
     make_program,
     offer,
+    session_cookie,
 )
 from tests.conftest import DATABASES, POSTGRES_URL, TEST_CONFIG, migrated_database
 from tests.servers import gunicorn, server_environment, status_of
@@ -245,12 +246,12 @@ def server(request, tmp_path_factory):
         config = {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url, "UPLOAD_FOLDER": str(uploads)}
         app = create_app({**TEST_CONFIG, **config})
         with app.test_request_context():
-            seeded = seed(get_session(), uploads, POOL_ENTRIES)
-            signer = app.session_interface.get_signing_serializer(app)
+            db = get_session()
+            seeded = seed(db, uploads, POOL_ENTRIES)
             cookies = {
-                role: signer.dumps({"_user_id": str(person.id), "_fresh": True})
-                for role, person in seeded.people.items()
+                role: session_cookie(app, db, person) for role, person in seeded.people.items()
             }
+            db.commit()
         app.extensions["partnerlift.engine"].dispose()
         env = server_environment(**config, SESSION_COOKIE_SECURE="0")
         with gunicorn(env, workers=1) as (_process, base):

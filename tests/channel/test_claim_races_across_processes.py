@@ -20,7 +20,7 @@ from channel.claims import Claim
 from channel.ledger import Activity, LedgerEntry
 from channel.postings import check_balances
 from core.db import get_session
-from tests.builders import build_world, make_api_token, make_person
+from tests.builders import build_world, make_api_token, make_person, session_cookie
 from tests.channel.test_claim_races import (
     SKU,
     SMS_DUPLICATE_SERIAL,
@@ -57,23 +57,18 @@ def seeded(tmp_path_factory):
             }
             live_program(db, world)
             _, api_headers = make_api_token(db, scope="write", partner=world.partner_a)
-            db.commit()
-            signer = app.session_interface.get_signing_serializer(app)
             seeded = SimpleNamespace(
                 url=url,
                 api_headers=api_headers,
                 staff={
                     role: [
-                        (
-                            person.id,
-                            person.phone,
-                            signer.dumps({"_user_id": str(person.id), "_fresh": True}),
-                        )
+                        (person.id, person.phone, session_cookie(app, db, person))
                         for person in people
                     ]
                     for role, people in staff.items()
                 },
             )
+            db.commit()
         app.extensions["partnerlift.engine"].dispose()
         yield seeded
 
