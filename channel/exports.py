@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 from channel import dashboards as d
 from channel.ledger import LedgerEntry
 from channel.models import PartnerOrganization
+from core.tables import inert
 
 FORMATS = ("csv", "xlsx")
-#: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -38,9 +37,7 @@ class Table:
 def _cell(value):
     if isinstance(value, datetime):
         return value.replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    return inert(value)
 
 
 def csv_chunks(table: Table) -> Iterator[str]:

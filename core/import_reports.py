@@ -14,12 +14,12 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.tables import inert
+
 #: Problems a report page lists; the rest are in the download.
 REPORT_PAGE_LINES = 100
 KEEP_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"[0-9a-f]{32}")
-#: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _folder(upload_folder) -> Path:
@@ -51,5 +51,4 @@ def report_path(upload_folder, owner_id: int, token: str) -> Path | None:
 
 
 def _cell(value):
-    value = str(value)
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return inert(str(value))

@@ -16,6 +16,15 @@ from collections.abc import Iterator
 
 from flask_babel import lazy_gettext as _l
 
+#: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value):
+    """A text cell that a spreadsheet shows as text, never runs as a formula."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 #: Longest text a cell may hold; the longest column any import fills holds 255.
 MAX_CELL_CHARS = 1000
 #: Parts a workbook may have (a one-sheet workbook has about ten).
