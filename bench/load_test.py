@@ -98,10 +98,10 @@ def seed(url: str) -> None:
     from channel.approvals import DecisionDetails, decide
     from channel.models import PartnerOrganization, Product, ProductGroup
     from channel.programs import ProgramDetails, launch_program, offer_program, save_program
+    from channel.schemes import RuleInput, SchemeDetails, save_scheme
     from core.db import get_session
     from roles.auth import make_password_hasher
     from roles.models import Person
-    from roles.schemes import RuleInput, SchemeDetails, save_scheme
 
     app = _app(url)
     with app.test_request_context():

@@ -16,14 +16,14 @@ from channel.approvals import (
 from channel.forms import DecisionForm
 from channel.ledger import Activity, LedgerEntry
 from channel.models import AuditEntry, Enrollment, Program
+from channel.rule_params import RuleKind
+from channel.schemes import RULE_LABELS
 from channel.simulation import simulate
 from core.db import get_session
 from roles.access import requires
 from roles.forms import ROLE_LABELS
 from roles.models import Person
 from roles.permissions import Permission
-from roles.rule_params import RuleKind
-from roles.schemes import RULE_LABELS
 
 bp = Blueprint("decisions", __name__)
 

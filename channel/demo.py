@@ -183,7 +183,7 @@ def seed_demo_program(session: Session) -> int:
     from channel.ledger import Activity
     from channel.models import Product, ProductGroup, Program
     from channel.programs import ProgramDetails, launch_program, offer_program, save_program
-    from roles.schemes import RuleInput, SchemeDetails, save_scheme
+    from channel.schemes import RuleInput, SchemeDetails, save_scheme
 
     if session.scalar(select(Program).where(Program.name == DEMO_PROGRAM)) is not None:
         return 0

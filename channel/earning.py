@@ -11,16 +11,16 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channel import rules as engine
 from channel.approvals import current_decision, programs_for_partner, resync_person
 from channel.ledger import Activity, LedgerEntry, activity_event, event_usage
 from channel.models import Enrollment, PartnerOrganization, Product, Program
 from channel.postings import Line, person_account, pool_account, post
 from channel.programs import terms_at
+from channel.schemes import engine_scheme
 from channel.signals import points_earned, welcome_due
 from core.db import utcnow
-from roles import rules as engine
 from roles.models import Person
-from roles.schemes import engine_scheme
 from roles.signals import staff_changed
 
 

@@ -4,9 +4,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from channel.claims import FLAG_LABELS
+from channel.rule_text import points_text
 from core.i18n import format_list, format_number
 from roles.forms import ROLE_LABELS
-from roles.rule_text import points_text
 
 PROGRAM_STATUS_LABELS = {
     "draft": _l("Draft"),

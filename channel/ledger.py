@@ -26,9 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from channel.rule_params import EventKind
+from channel.rules import Event, Usage
 from core.db import Base, index_where_set, utcnow
-from roles.rule_params import EventKind
-from roles.rules import Event, Usage
 
 ACTIVITY_KINDS = tuple(kind.value for kind in EventKind)
 
@@ -198,7 +198,7 @@ def activity_event(activity: Activity, sku_group: str | None, unit_points: int |
 
 
 def once_keys_for(event: Event) -> list[str]:
-    """The once-only keys the rules engine could use for this event (see `roles.rules`)."""
+    """The once-only keys the rules engine could use for this event (see `channel.rules`)."""
     keys = [f"person:{event.person_id}:welcome", f"referral:{event.key}"]
     if event.serial:
         keys.append(f"serial:{event.serial}")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from channel.approvals import current_decision, targeted_roles
 from channel.audit import record as record_audit
 from channel.forms import ProgramForm, SchemeForm
-from channel.models import AuditEntry, PartnerOrganization, ProductGroup, Program, Tier
+from channel.models import AuditEntry, PartnerOrganization, ProductGroup, Program, Scheme, Tier
 from channel.programs import (
     InvalidProgram,
     ProgramDetails,
@@ -21,6 +21,9 @@ from channel.programs import (
     save_program,
     targeted_partners,
 )
+from channel.rule_params import COMPANY_RULES, RuleKind
+from channel.rule_text import RULE_FIELDS, STEP_ROWS, describe_rule, params_from_form
+from channel.schemes import RULE_LABELS, RuleInput, SchemeDetails, retire_scheme, save_scheme
 from channel.simulation import simulate
 from core.config import LANGUAGES
 from core.db import get_session
@@ -28,11 +31,7 @@ from core.errors import InvalidInput
 from core.views import attempt
 from roles.access import requires
 from roles.forms import ROLE_LABELS
-from roles.models import Scheme
 from roles.permissions import PARTNER_ROLES, Permission, Role
-from roles.rule_params import COMPANY_RULES, RuleKind
-from roles.rule_text import RULE_FIELDS, STEP_ROWS, describe_rule, params_from_form
-from roles.schemes import RULE_LABELS, RuleInput, SchemeDetails, retire_scheme, save_scheme
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
 

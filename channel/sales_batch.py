@@ -16,16 +16,16 @@ from typing import NamedTuple
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from channel import rules as engine
 from channel.approvals import current_decision, programs_for_partner
 from channel.claims import Claim, ClaimLine
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, Balance, LedgerEntry, person_earnings
 from channel.models import Enrollment, PartnerOrganization, Program
+from channel.rule_params import EventKind
 from core.bulk import BulkWriter
 from core.db import utcnow
-from roles import rules as engine
 from roles.models import Person
-from roles.rule_params import EventKind
 
 
 class SalesLine(NamedTuple):

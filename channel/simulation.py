@@ -13,12 +13,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channel import rules as engine
 from channel.approvals import targeted_roles
 from channel.earning import engine_terms, product_facts
 from channel.ledger import Activity, activity_event
 from channel.models import PartnerOrganization, Program
 from channel.programs import targeted_partners
-from roles import rules as engine
 from roles.models import Person
 
 

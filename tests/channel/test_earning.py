@@ -227,7 +227,7 @@ def test_partner_keeps_earning_under_the_version_it_approved_until_it_approves_t
     approve(db, program, world.partner_a, manager)
     channel_manager = world.people[Role.CHANNEL_MANAGER]
     launch_program(db, program, actor_id=channel_manager.id)
-    from roles.schemes import RuleInput, SchemeDetails, save_scheme
+    from channel.schemes import RuleInput, SchemeDetails, save_scheme
 
     seller_scheme = next(s for s in program.schemes if "seller" in {r.value for r in s.roles})
     save_scheme(

@@ -6,8 +6,8 @@ from flask_babel import format_currency, get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from channel.rule_params import RuleKind, parse_params
 from core.i18n import format_datetime, format_list, format_number, localize_digits
-from roles.rule_params import RuleKind, parse_params
 
 
 def _target(params) -> str:

@@ -1,7 +1,7 @@
 """Role-specific schemes: creating and changing a program's earning rules, all checked first.
 
-A rule's parameters are validated by `roles.rule_params`, its product against the catalog,
-and the program's rules together by `roles.rules.find_conflicts`, so no two rules can pay
+A rule's parameters are validated by `channel.rule_params`, its product against the catalog,
+and the program's rules together by `channel.rules.find_conflicts`, so no two rules can pay
 twice for one event. Once the program was offered, a change retires the old scheme and
 adds a new one in a new program version that partners approve again.
 """
@@ -12,15 +12,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channel.models import Product, ProductGroup, Program
+from channel import rules as engine
+from channel.models import EarningRule, Product, ProductGroup, Program, Scheme, SchemeRole
 from channel.programs import bump_version, is_offered
+from channel.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
 from core.errors import InvalidInput
 from core.i18n import format_list
-from roles import rules as engine
 from roles.forms import ROLE_LABELS
-from roles.models import EarningRule, Scheme, SchemeRole
 from roles.permissions import PARTNER_ROLES, Role
-from roles.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
 
 #: How each parameter problem reads to the channel manager.
 PROBLEM_MESSAGES = {

@@ -1,6 +1,6 @@
 """Rule kinds and their parameters: typed, validated, with a problem code for each refusal.
 
-Pure Python, shared by the rules engine (`roles.rules`) and the scheme editor.
+Pure Python, shared by the rules engine (`channel.rules`) and the scheme editor.
 """
 
 from __future__ import annotations

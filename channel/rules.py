@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
 from operator import attrgetter
 
-from roles.rule_params import RULE_EVENT, EventKind, RuleKind
+from channel.rule_params import RULE_EVENT, EventKind, RuleKind
 
 
 @dataclass(frozen=True)

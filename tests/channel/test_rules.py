@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roles.rule_params import EventKind, RuleKind, parse_params
-from roles.rules import (
+from channel.rule_params import EventKind, RuleKind, parse_params
+from channel.rules import (
     Approval,
     Conflict,
     Evaluator,

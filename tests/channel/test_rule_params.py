@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roles.rule_params import (
+from channel.rule_params import (
     COMPANY_RULES,
     PARAMS,
     RULE_EVENT,
