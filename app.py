@@ -157,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.coop_views import bp as coop_bp
     from channel.dashboard_views import bp as dashboards_bp
     from channel.decision_views import bp as decisions_bp
+    from channel.home_views import bp as home_bp
     from channel.learning_views import bp as learning_bp
     from channel.program_views import bp as programs_bp
     from channel.reward_views import bp as rewards_bp
@@ -165,11 +166,15 @@ def _register_blueprints(app: Flask) -> None:
     from messaging.campaigns.views import bp as campaigns_bp
     from messaging.campaigns.views import links as links_bp
     from messaging.nudge_views import bp as nudges_bp
+    from messaging.profile_views import bp as profile_bp
     from messaging.views import bp as messaging_bp
     from messaging.webhooks import bp as webhooks_bp
-    from roles.views import bp as roles_bp
+    from roles import sign_in_views, staff_views, views  # noqa: F401  (each adds its pages)
+    from roles.blueprint import bp as roles_bp
 
     app.register_blueprint(roles_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(profile_bp)
     app.register_blueprint(channel_bp)
     app.register_blueprint(messaging_bp)
     app.register_blueprint(webhooks_bp)

@@ -21,10 +21,10 @@ from roles.auth import (
     use_sign_in_link,
     verify_sign_in_code,
 )
+from roles.blueprint import bp
 from roles.browser_sessions import sign_in_browser, sign_out_browser
 from roles.forms import CodeForm, PasswordSignInForm, PhoneSignInForm
 from roles.people import normalize_phone
-from roles.views import bp
 
 log = logging.getLogger(__name__)
 

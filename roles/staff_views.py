@@ -11,6 +11,7 @@ from core.config import LANGUAGES
 from core.db import get_session
 from core.i18n import language_name, localize_digits
 from roles.access import requires
+from roles.blueprint import bp
 from roles.browser_sessions import sign_in_browser
 from roles.forms import CHANNEL_LABELS, ROLE_LABELS, PersonForm, StaffImportForm
 from roles.models import CHANNELS, Person
@@ -24,7 +25,6 @@ from roles.permissions import (
     may_manage,
 )
 from roles.staff_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, UnreadableStaffFile, import_staff
-from roles.views import bp
 
 
 @bp.route("/partners/<int:partner_id>/staff")

@@ -48,9 +48,9 @@ OBJECT_ROUTES = {
 PLAIN_ROUTES = {
     "channel.partner_list": ("/partners/", ALL),
     "channel.partner_new": ("/partners/new", MANUFACTURER),
-    "roles.my_home": ("/me", ALL),
-    "roles.profile": ("/profile", ALL),
-    "roles.change_own_password": ("/profile/password", ALL),
+    "home.my_home": ("/me", ALL),
+    "profile.profile": ("/profile", ALL),
+    "profile.change_own_password": ("/profile/password", ALL),
     "roles.sign_out_everywhere": ("/profile/sign-out-everywhere", ALL),
     "messaging.outbox": ("/messaging/outbox", frozenset({Role.ADMIN})),
     "messaging.inbox": ("/messaging/inbox", ALL),

@@ -1,0 +1,113 @@
+"""The profile page: language, time zone, how we reach the person (consent included), password."""
+
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.config import LANGUAGES
+from core.db import get_session, utcnow
+from core.errors import InvalidInput
+from core.i18n import language_name
+from messaging.consent import opted_out_channels, set_consent
+from roles.access import requires
+from roles.auth import change_password, make_password_hasher
+from roles.browser_sessions import sign_in_browser
+from roles.forms import CHANNEL_LABELS, PasswordForm, ProfileForm
+from roles.models import CHANNELS
+from roles.people import update_preferences
+from roles.permissions import Permission
+
+bp = Blueprint("profile", __name__)
+log = logging.getLogger(__name__)
+
+#: Zones offered on the profile page besides the person's own.
+COMMON_ZONES = (
+    "UTC",
+    "Europe/Riga",
+    "Europe/Vilnius",
+    "Europe/Tallinn",
+    "Europe/Warsaw",
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Kyiv",
+    "Europe/Moscow",
+    "Asia/Jerusalem",
+    "Asia/Tehran",
+    "Asia/Dubai",
+)
+
+
+def _zone_choices(current: str):
+    zones = list(dict.fromkeys([current, *COMMON_ZONES]))
+    return [(z, z.replace("_", " ")) for z in zones]
+
+
+def _profile_form(person) -> ProfileForm:
+    form = ProfileForm(obj=person)
+    form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
+    form.timezone.choices = _zone_choices(person.timezone)
+    form.preferred_channel.choices = [
+        (c, CHANNEL_LABELS[c]) for c in CHANNELS if c != "email" or person.email
+    ]
+    form.stopped_channels.choices = form.preferred_channel.choices
+    if not form.is_submitted():
+        form.stopped_channels.data = sorted(opted_out_channels(get_session(), person.id))
+    return form
+
+
+def _render_profile(form, password_form, status=200):
+    return render_template(
+        "messaging/profile.html", form=form, password_form=password_form, person=current_user
+    ), status
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@requires(Permission.EDIT_OWN_PROFILE)
+def profile():
+    person = current_user
+    form = _profile_form(person)
+    if form.validate_on_submit():
+        update_preferences(
+            person,
+            language=form.language.data,
+            timezone=form.timezone.data,
+            preferred_channel=form.preferred_channel.data,
+        )
+        for channel, _label in form.stopped_channels.choices:
+            stopped = channel in (form.stopped_channels.data or ())
+            set_consent(get_session(), person.id, channel, opted_out=stopped, source="profile")
+        get_session().commit()
+        flash(_("Your settings are saved."), "success")
+        return redirect(url_for("profile.profile"))
+    return _render_profile(form, PasswordForm(formdata=None), 400 if form.is_submitted() else 200)
+
+
+@bp.route("/profile/password", methods=["POST"])
+@requires(Permission.EDIT_OWN_PROFILE)
+def change_own_password():
+    person = current_user._get_current_object()
+    password_form = PasswordForm()
+    if password_form.validate_on_submit():
+        db = get_session()
+        try:
+            change_password(
+                db,
+                person,
+                current=password_form.current_password.data,
+                new=password_form.new_password.data,
+                repeated=password_form.repeat_password.data,
+                hasher=make_password_hasher(current_app.config),
+                now=utcnow(),
+            )
+        except InvalidInput as invalid:
+            for name, message in invalid.errors.items():
+                getattr(password_form, name).errors.append(str(message))
+        else:
+            # Every other browser is signed out; this one carries on in a new session.
+            sign_in_browser(db, person, "password-change")
+            log.info("password changed person=%s", person.id)
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("profile.profile"))
+    return _render_profile(_profile_form(person), password_form, 400)
