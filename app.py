@@ -67,9 +67,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from channel.earning import connect_handlers as connect_channel_handlers
     from channel.privacy import connect_handlers as connect_channel_privacy
+    from channel.scoping import connect_scopes
     from messaging.notifications import connect_handlers as connect_messaging_handlers
     from messaging.privacy import connect_handlers as connect_messaging_privacy
 
+    connect_scopes()
     connect_channel_handlers()
     connect_messaging_handlers()
     connect_channel_privacy()
@@ -197,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from channel.api.cli import api_cli
     from channel.cli import (
+        create_user_command,
         import_sales_command,
         ledger_cli,
         programs_cli,
@@ -206,7 +209,7 @@ def _register_cli(app: Flask) -> None:
     from core.cli import db_cli, translate_cli
     from messaging.campaigns.cli import send_campaigns_command
     from messaging.cli import messaging_cli
-    from roles.cli import create_user_command, privacy_cli
+    from roles.cli import privacy_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(translate_cli)

@@ -16,6 +16,7 @@ from channel.partners import (
     save_partner,
     search_partners,
 )
+from channel.scoping import scoped_partners
 from channel.tiers import TierChange, override_tier
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
@@ -24,7 +25,6 @@ from core.views import MAX_ID, page_number
 from roles.access import requires
 from roles.models import Person
 from roles.permissions import Permission
-from roles.scoping import scoped_partners
 
 bp = Blueprint("channel", __name__, url_prefix="/partners")
 

@@ -28,9 +28,10 @@ from channel.ledger import LedgerEntry
 from channel.models import PartnerOrganization, Product, Program
 from channel.postings import balance_of, person_account
 from channel.rewards import Reward, codes_left
+from channel.scoping import scoped_partners, scoped_programs
 from core.db import get_session
 from roles.models import Person
-from roles.scoping import scoped_partners, scoped_people, scoped_programs
+from roles.scoping import scoped_people
 
 #: An id in a path, within what the databases store (larger ones answer 404).
 ID = "<int(max=2147483647):id>"
