@@ -47,6 +47,7 @@ outbox: install instance/secret_key
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test: install browser lint
 	$(BIN)/python -m pytest
