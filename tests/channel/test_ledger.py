@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from channel.ledger import LedgerEntry
+from channel.ledger import LedgerEntry, add_cap_totals
 from channel.postings import (
     IdempotencyConflict,
     InsufficientPoints,
@@ -375,3 +375,44 @@ def test_many_postings_with_a_key_already_used_write_nothing(db, accounts):
     assert balance_of(db, person_account(seller.id)) == (0, 10)
     assert balance_of(db, person_account(technician.id)) == (0, 0)
     assert db.scalar(select(func.count(LedgerEntry.id))) == 1
+
+
+# ---------------------------------------------------------------- cap totals
+
+
+def test_cap_totals_count_earnings_net_of_reversals_for_whom_they_name(db, world, accounts):
+    from roles.rules import Usage
+    from tests.builders import make_program
+
+    partner, seller, technician = accounts
+    program = make_program(db, partners=[partner])
+
+    def earned(key, points, month, kind="earn"):
+        line = earn(partner, seller, points)
+        line.kind, line.program_id, line.budget_points, line.month = kind, program.id, points, month
+        post(db, key, [line])
+
+    earned("earn:oct", 10, "2026-10")
+    earned("earn:nov", 6, "2026-11")
+    earned("reverse:nov", -6, "2026-11", kind="reverse")
+    earned("earn:nov:2", 4, "2026-11")
+    post(db, "redeem:nov", [debit(partner, seller, 3)])  # spending is no earning
+    other = world.partner_b.id
+
+    usage = add_cap_totals(
+        db,
+        program.id,
+        Usage(),
+        partner_ids={partner.id, other},
+        person_ids={seller.id, technician.id},
+        month="2026-11",
+    )
+    assert usage.program_points == 14
+    assert usage.partner_points == {partner.id: 14, other: 0}
+    assert usage.person_month_points == {(seller.id, "2026-11"): 4, (technician.id, "2026-11"): 0}
+    every_month = add_cap_totals(db, program.id, Usage(), program=False, person_ids={seller.id})
+    assert every_month.program_points == 0 and every_month.partner_points == {}
+    assert every_month.person_month_points == {
+        (seller.id, "2026-10"): 10,
+        (seller.id, "2026-11"): 4,
+    }
