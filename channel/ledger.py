@@ -2,9 +2,10 @@
 
 An `Activity` is one business event — a sale line, an install, an order, a payment, a
 course completed, a referral, an enrolment, a company purchase — unique by its source key.
-The ledger is append-only: `channel.postings.post` is the one function that writes
-`LedgerEntry` rows (and the `Balance` rows kept equal to their sums); every earning names
-the activity, program, scheme and rule behind it with the numbers used.
+The ledger is append-only: `channel.postings` is the one module that writes `LedgerEntry`
+rows (and the `Balance` rows kept equal to their sums), by `post`, or `post_many` for an
+import's thousands; every earning names the activity, program, scheme and rule behind it
+with the numbers used. `add_cap_totals` is the one query of what the budget and caps count.
 """
 
 from datetime import UTC, date, datetime
