@@ -2,9 +2,10 @@
 
 An `Activity` is one business event — a sale line, an install, an order, a payment, a
 course completed, a referral, an enrolment, a company purchase — unique by its source key.
-The ledger is append-only: `channel.postings.post` is the one function that writes
-`LedgerEntry` rows (and the `Balance` rows kept equal to their sums); every earning names
-the activity, program, scheme and rule behind it with the numbers used.
+The ledger is append-only: `channel.postings` is the one module that writes `LedgerEntry`
+rows (and the `Balance` rows kept equal to their sums), by `post`, or `post_many` for an
+import's thousands; every earning names the activity, program, scheme and rule behind it
+with the numbers used. `add_cap_totals` is the one query of what the budget and caps count.
 """
 
 from datetime import UTC, date, datetime
@@ -99,7 +100,7 @@ class LedgerEntry(Base):
         Index("ix_ledger_entries_month_kind_person", "month", "kind", "person_id"),
         Index("ix_ledger_entries_created_at", "created_at"),
         # Budget used per program, summed by index alone (the dashboard, and every award's
-        # budget check in event_usage).
+        # budget check in add_cap_totals).
         Index("ix_ledger_entries_program_kind_budget", "program_id", "kind", "budget_points"),
         CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in ENTRY_KINDS) + ")", name="kind"),
         CheckConstraint("bucket IN (" + ", ".join(f"'{b}'" for b in BUCKETS) + ")", name="bucket"),
@@ -207,6 +208,59 @@ def once_keys_for(event: Event) -> list[str]:
     return keys
 
 
+#: The entry kinds that count against a program's budget and caps (a reversal gives back).
+EARNED_KINDS = ("earn", "reverse")
+
+
+def _earned(program_id: int) -> tuple:
+    return (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(EARNED_KINDS))
+
+
+def add_cap_totals(
+    session: Session,
+    program_id: int,
+    usage: Usage,
+    *,
+    program: bool = True,
+    partner_ids=(),
+    person_ids=(),
+    month: str | None = None,
+) -> Usage:
+    """Set in `usage` the totals the budget and caps count, summed in the database: the
+    program's budget used (with `program`), the budget each of `partner_ids` used, and the
+    points each of `person_ids` earned in `month` (in every month, without one).
+
+    Only the partners and people named are read, so the cost follows what is asked, not the
+    program's history; one named with nothing earned counts 0.
+    """
+    earned = _earned(program_id)
+    if program:
+        usage.program_points = session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.budget_points), 0)).where(*earned)
+        )
+    if partner_ids:
+        partner_ids = sorted(set(partner_ids))
+        usage.partner_points.update(dict.fromkeys(partner_ids, 0))
+        for partner_id, total in session.execute(
+            select(LedgerEntry.partner_id, func.sum(LedgerEntry.budget_points))
+            .where(*earned, LedgerEntry.partner_id.in_(partner_ids))
+            .group_by(LedgerEntry.partner_id)
+        ):
+            usage.partner_points[partner_id] = int(total or 0)
+    if person_ids:
+        person_ids = sorted(set(person_ids))
+        months = select(LedgerEntry.person_id, LedgerEntry.month, func.sum(LedgerEntry.points))
+        months = months.where(*earned, LedgerEntry.person_id.in_(person_ids))
+        if month is not None:
+            months = months.where(LedgerEntry.month == month)
+            usage.person_month_points.update({(p, month): 0 for p in person_ids})
+        for person_id, person_month, total in session.execute(
+            months.group_by(LedgerEntry.person_id, LedgerEntry.month)
+        ):
+            usage.person_month_points[(person_id, person_month)] = int(total or 0)
+    return usage
+
+
 def event_usage(
     session: Session,
     program_id: int,
@@ -215,7 +269,8 @@ def event_usage(
     period: tuple[datetime, datetime],
     before_activity_id: int | None = None,
 ) -> Usage:
-    """The running totals the caps need for `event`, each one summed in the database.
+    """The running totals the caps need for `event`, each one summed in the database
+    (the budget and caps by `add_cap_totals`).
 
     Only what this event can touch is read (the program, its partner, the person's month,
     the once-only keys it could use), so the cost does not grow with the program's history.
@@ -225,18 +280,11 @@ def event_usage(
     moment = event.occurred_at.astimezone(UTC)
     month = f"{moment.year:04d}-{moment.month:02d}"
     partner = event.partner_id
-    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(("earn", "reverse")))
-    total = func.coalesce(func.sum(LedgerEntry.budget_points), 0)
-    usage.program_points = session.scalar(select(total).where(*earned))
-    usage.partner_points[partner] = session.scalar(
-        select(total).where(*earned, LedgerEntry.partner_id == partner)
+    people = () if event.person_id is None else (event.person_id,)
+    add_cap_totals(
+        session, program_id, usage, partner_ids=(partner,), person_ids=people, month=month
     )
-    if event.person_id is not None:
-        usage.person_month_points[(event.person_id, month)] = session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-                *earned, LedgerEntry.person_id == event.person_id, LedgerEntry.month == month
-            )
-        )
+    earned = _earned(program_id)
     usage.awarded_keys = set(
         session.execute(
             select(LedgerEntry.rule_id, LedgerEntry.once_key).where(

@@ -4,17 +4,27 @@
 account's balance with a conditional UPDATE (`available + delta >= 0`), so concurrent
 debits serialise on the balance row and can never overdraw it; the same key again returns
 the original lines and writes nothing, and the same key with other content is refused.
+
+`post_many` writes many new postings at once (an import's awards): their lines through the
+driver in bulk (`core.bulk`: COPY on PostgreSQL), each account's balance moved once for the
+whole call by the same conditional UPDATE. Its keys are new by construction (they name rows
+the caller has just allocated), so it reads nothing first: a key already used breaks the
+unique (posting_key, line) key and the call writes nothing, for its caller to post one by one.
 """
 
+from collections import defaultdict, namedtuple
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channel.ledger import Balance, LedgerEntry
+from core.bulk import BulkWriter
 from core.db import utcnow
 
 
@@ -92,18 +102,24 @@ def _replay(existing: list[LedgerEntry], lines: list[Line], key: str) -> list[Le
     return existing
 
 
-def _move(session: Session, account: str, bucket: str, delta: int) -> None:
-    if delta == 0:
-        return
+def _moved(session: Session, account: str, bucket: str, delta: int) -> bool:
+    """Move the balance row by `delta` unless that would take it below zero; False if not."""
     column = getattr(Balance, bucket)
-    for _attempt in range(3):
-        moved = session.execute(
+    return bool(
+        session.execute(
             update(Balance)
             .where(Balance.account_key == account, column + delta >= 0)
             .values({bucket: column + delta})
             .execution_options(synchronize_session=False)
         ).rowcount
-        if moved:
+    )
+
+
+def _move(session: Session, account: str, bucket: str, delta: int) -> None:
+    if delta == 0:
+        return
+    for _attempt in range(3):
+        if _moved(session, account, bucket, delta):
             return
         if delta < 0:
             raise InsufficientPoints(account, bucket)
@@ -174,6 +190,139 @@ def _entry(key: str, number: int, line: Line, now: datetime) -> LedgerEntry:
         reason=line.reason,
         month=month,
     )
+
+
+#: The columns of a bulk-written ledger row, in the order `post_many` writes and returns them.
+ENTRY_COLUMNS = (
+    "posting_key",
+    "activity_id",
+    "line",
+    "created_at",
+    "account_key",
+    "bucket",
+    "kind",
+    "points",
+    "memo",
+    "refers_to_id",
+    "available_at",
+    "program_id",
+    "partner_id",
+    "person_id",
+    "to_pool",
+    "budget_points",
+    "money",
+    "discount_percent",
+    "scheme_id",
+    "rule_id",
+    "rule_kind",
+    "once_key",
+    "reason",
+    "month",
+)
+#: A bulk-written ledger row read by name.
+EntryRow = namedtuple("EntryRow", ENTRY_COLUMNS)
+
+
+class Posting(NamedTuple):
+    """One posting for `post_many`: its idempotency key and lines.
+
+    With `activity_id`, every line is the activity's whatever its own `activity_id` says, so
+    alike postings (the same award for many sales) can share one list of lines, which is
+    then converted for the driver once.
+    """
+
+    key: str
+    lines: Sequence[Line]
+    activity_id: int | None = None
+
+
+def post_many(session: Session, postings: Iterable[Posting]) -> list[tuple]:
+    """Write many new postings at once, all of them or none; returns the rows written (driver
+    values in ENTRY_COLUMNS order).
+
+    Each account's balance moves once for the whole call, by the conditional UPDATE `post`
+    uses, in account order: a debit beyond a balance raises `InsufficientPoints`. A key
+    already used raises `IntegrityError`; either way nothing of the call is written.
+    """
+    now = utcnow()
+    rows: list[tuple] = []
+    deltas: dict[tuple[str, str], int] = defaultdict(int)
+    #: id of a list of lines -> (the list, kept so its id stays its own; rows; moves)
+    converted: dict[int, tuple] = {}
+    with session.begin_nested():
+        # Made inside the savepoint: the session opens it on its connection only when asked
+        # for that connection, and rows the writer wrote before would outlive a rollback.
+        writer = BulkWriter(session)
+        for key, lines, activity_id in postings:
+            found = converted.get(id(lines))
+            if found is None:
+                found = converted[id(lines)] = (lines, *_driver_rows(writer, lines, now))
+            _, tails, moves = found
+            if activity_id is None:
+                rows += [
+                    (key, line.activity_id, *tail) for line, tail in zip(lines, tails, strict=True)
+                ]
+            else:
+                rows += [(key, activity_id, *tail) for tail in tails]
+            for account_bucket, points in moves:
+                deltas[account_bucket] += points
+        if rows:
+            writer.insert(LedgerEntry.__table__, ENTRY_COLUMNS, rows)
+            _move_all(session, deltas)
+    return rows
+
+
+def _driver_rows(writer: BulkWriter, lines: Sequence[Line], now: datetime):
+    """The lines as driver values from `line` on (ENTRY_COLUMNS[2:]), and the moves they make."""
+    value, column = writer.value, LedgerEntry.__table__.c
+    created_at = value(column.created_at, now)
+    rows, moves = [], []
+    for number, line in enumerate(lines):
+        moves.append(((line.account, line.bucket), line.points))
+        rows.append(
+            (
+                number,
+                created_at,
+                line.account,
+                line.bucket,
+                line.kind,
+                line.points,
+                line.memo,
+                line.refers_to_id,
+                value(column.available_at, line.available_at),
+                line.program_id,
+                line.partner_id,
+                line.person_id,
+                value(column.to_pool, line.to_pool),
+                line.budget_points,
+                value(column.money, line.money),
+                value(column.discount_percent, line.discount_percent),
+                line.scheme_id,
+                line.rule_id,
+                line.rule_kind,
+                line.once_key,
+                value(column.reason, line.reason),
+                line.month or f"{now.year:04d}-{now.month:02d}",
+            )
+        )
+    return rows, moves
+
+
+def _move_all(session: Session, deltas: dict[tuple[str, str], int]) -> None:
+    """Move each account's balance once; rows missing are created first, all in one insert."""
+    accounts = {account for (account, _bucket), delta in deltas.items() if delta}
+    known = set(
+        session.scalars(select(Balance.account_key).where(Balance.account_key.in_(accounts)))
+    )
+    missing = sorted(accounts - known)
+    if missing:
+        session.execute(
+            Balance.__table__.insert(),
+            [{"account_key": a, "pending": 0, "available": 0} for a in missing],
+        )
+    for (account, bucket), delta in sorted(deltas.items()):
+        if delta and not _moved(session, account, bucket, delta):
+            raise InsufficientPoints(account, bucket)
 
 
 def balance_of(session: Session, account: str) -> tuple[int, int]:

@@ -4,24 +4,25 @@ A chunk of new lines becomes claims, claim lines and activities written straight
 driver (`core.bulk`), with their ids allocated first; the rules engine then runs over them in
 memory with one running `Usage` per program, read once per import under the program row lock
 and kept up to date as the chunks post; the ledger entries and balance changes are written in
-bulk too. Points come out exactly as `record_activity` would give them line by line.
+bulk by `channel.postings.post_many`. Points come out exactly as `record_activity` would give
+them line by line.
 """
 
-from collections import defaultdict, namedtuple
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel import rules as engine
 from channel.approvals import current_decision, programs_for_partner
 from channel.claims import Claim, ClaimLine
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
-from channel.ledger import Activity, Balance, LedgerEntry, person_earnings
+from channel.ledger import Activity, add_cap_totals, person_earnings
 from channel.models import Enrollment, PartnerOrganization, Program
+from channel.postings import EntryRow, Posting, post_many
 from channel.rule_params import EventKind
 from core.bulk import BulkWriter
 from core.db import utcnow
@@ -89,13 +90,21 @@ class ImportContext:
         """The program's usage, with the totals of `partner_ids` and the monthly totals of
         `person_ids` (call under its lock)."""
         if program_id not in self.usages:
-            self.usages[program_id] = (_program_usage(self.session, program_id), set(), set())
+            self.usages[program_id] = (engine.Usage(), set(), set())
+            add_cap_totals(self.session, program_id, self.usages[program_id][0])
         usage, partners, people = self.usages[program_id]
-        if partner_ids - partners:
-            _add_partners(self.session, program_id, partner_ids - partners, usage)
+        # Only the partners and people a chunk names: an API call of a few lines reads a few
+        # partners' entries, not the totals of every partner in the program's history.
+        if partner_ids - partners or person_ids - people:
+            add_cap_totals(
+                self.session,
+                program_id,
+                usage,
+                program=False,
+                partner_ids=partner_ids - partners,
+                person_ids=person_ids - people,
+            )
             partners |= partner_ids
-        if person_ids - people:
-            _add_person_months(self.session, program_id, person_ids - people, usage)
             people |= person_ids
         return usage
 
@@ -133,41 +142,6 @@ class ImportContext:
         self.usages.clear()
 
 
-_EARNED = ("earn", "reverse")
-
-
-def _program_usage(session: Session, program_id: int) -> engine.Usage:
-    """The program's total the budget cap needs, summed in the database."""
-    usage = engine.Usage()
-    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(_EARNED))
-    usage.program_points = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.budget_points), 0)).where(*earned)
-    )
-    return usage
-
-
-def _add_partners(session: Session, program_id: int, partner_ids, usage: engine.Usage):
-    # Only the partners a chunk names: an API call of a few lines reads a few partners'
-    # entries, not the totals of every partner in the program's history.
-    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(_EARNED))
-    for partner_id, total in session.execute(
-        select(LedgerEntry.partner_id, func.sum(LedgerEntry.budget_points))
-        .where(*earned, LedgerEntry.partner_id.in_(sorted(partner_ids)))
-        .group_by(LedgerEntry.partner_id)
-    ):
-        usage.partner_points[partner_id] = int(total or 0)
-
-
-def _add_person_months(session: Session, program_id: int, person_ids, usage: engine.Usage):
-    earned = (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(_EARNED))
-    for person_id, month, total in session.execute(
-        select(LedgerEntry.person_id, LedgerEntry.month, func.sum(LedgerEntry.points))
-        .where(*earned, LedgerEntry.person_id.in_(person_ids))
-        .group_by(LedgerEntry.person_id, LedgerEntry.month)
-    ):
-        usage.person_month_points[(person_id, month)] = int(total or 0)
-
-
 CLAIM_COLUMNS = (
     "id",
     "person_id",
@@ -198,35 +172,6 @@ ACTIVITY_COLUMNS = (
     "is_first_order",
     "created_at",
 )
-#: The first two vary per line; the rest comes from the award (see `_Awards.rows`).
-ENTRY_COLUMNS = (
-    "posting_key",
-    "activity_id",
-    "line",
-    "created_at",
-    "account_key",
-    "bucket",
-    "kind",
-    "points",
-    "memo",
-    "refers_to_id",
-    "available_at",
-    "program_id",
-    "partner_id",
-    "person_id",
-    "to_pool",
-    "budget_points",
-    "money",
-    "discount_percent",
-    "scheme_id",
-    "rule_id",
-    "rule_kind",
-    "once_key",
-    "reason",
-    "month",
-)
-#: A bulk ledger row read by name.
-EntryRow = namedtuple("EntryRow", ENTRY_COLUMNS)
 
 
 class _Day(NamedTuple):
@@ -321,11 +266,11 @@ def import_chunk(
             )
         ],
     )
-    entries = _post_awards(session, writer, lines, context, days, activity_ids, activity_keys, now)
+    entries = _post_awards(session, lines, context, days, activity_ids, activity_keys)
     return claim_ids[0], entries
 
 
-def _post_awards(session, writer, lines, context, days, activity_ids, activity_keys, now):
+def _post_awards(session, lines, context, days, activity_ids, activity_keys):
     person_ids = {line.person_id for line in lines}
     context.person_roles(person_ids)
     programs = {}
@@ -347,7 +292,9 @@ def _post_awards(session, writer, lines, context, days, activity_ids, activity_k
         ]
         for partner_id in {line.partner_id for line in lines}
     }
-    awards = _Awards(writer, now)
+    postings = []
+    #: (id of an outcome, day) -> (the outcome, kept so its id stays its own; its lines)
+    alike: dict[tuple[int, datetime], tuple] = {}
     participants: dict[tuple[int, int, int], engine.Participant] = {}
     for line, activity_id, activity_key in zip(lines, activity_ids, activity_keys, strict=True):
         group, unit_points = context.product(line.sku)
@@ -375,91 +322,18 @@ def _post_awards(session, writer, lines, context, days, activity_ids, activity_k
                 )
             outcome = evaluator.evaluate(event, participant, usage)
             if outcome.awards:
-                awards.add(f"award:{activity_id}:{program_id}", activity_id, outcome, day)
-    if awards.entries:
-        writer.insert(LedgerEntry.__table__, ENTRY_COLUMNS, awards.entries)
-    _move_balances(session, awards.deltas)
-    return awards.entries
-
-
-class _Awards:
-    """The ledger rows of a chunk's awards; alike outcomes on one day are converted once."""
-
-    def __init__(self, writer: BulkWriter, now: datetime):
-        self.writer = writer
-        self.now = now
-        self.entries: list[tuple] = []
-        self.deltas: dict[tuple[str, str], int] = defaultdict(int)
-        #: (id of an outcome, day) -> (the outcome, kept so its id stays its own; rows; moves)
-        self._converted: dict[tuple[int, datetime], tuple] = {}
-
-    def add(self, posting_key: str, activity_id: int, outcome, day: _Day) -> None:
-        converted = self._converted.get((id(outcome), day.moment))
-        if converted is None:
-            converted = self._converted[(id(outcome), day.moment)] = (
-                outcome,
-                *self._rows(outcome, day),
-            )
-        _, rows, moves = converted
-        self.entries += [(posting_key, activity_id, *row) for row in rows]
-        for account_bucket, points in moves:
-            self.deltas[account_bucket] += points
-
-    def _rows(self, outcome, day: _Day):
-        value, column = self.writer.value, LedgerEntry.__table__.c
-        activity = SimpleNamespace(id=None, occurred_at=day.moment)
-        rows, moves = [], []
-        for number, line in enumerate(
-            award_lines(activity, outcome, pending_until=day.pending_until)
-        ):
-            moves.append(((line.account, line.bucket), line.points))
-            rows.append(
-                (
-                    number,
-                    value(column.created_at, self.now),
-                    line.account,
-                    line.bucket,
-                    line.kind,
-                    line.points,
-                    line.memo,
-                    line.refers_to_id,
-                    value(column.available_at, line.available_at),
-                    line.program_id,
-                    line.partner_id,
-                    line.person_id,
-                    value(column.to_pool, line.to_pool),
-                    line.budget_points,
-                    value(column.money, line.money),
-                    value(column.discount_percent, line.discount_percent),
-                    line.scheme_id,
-                    line.rule_id,
-                    line.rule_kind,
-                    line.once_key,
-                    value(column.reason, line.reason),
-                    line.month,
+                # Alike outcomes on one day share their lines, which post_many converts once.
+                shared = alike.get((id(outcome), day.moment))
+                if shared is None:
+                    shared = alike[(id(outcome), day.moment)] = (
+                        outcome,
+                        award_lines(
+                            SimpleNamespace(id=None, occurred_at=day.moment),
+                            outcome,
+                            pending_until=day.pending_until,
+                        ),
+                    )
+                postings.append(
+                    Posting(f"award:{activity_id}:{program_id}", shared[1], activity_id)
                 )
-            )
-        return rows, moves
-
-
-def _move_balances(session: Session, deltas: dict) -> None:
-    """Credit each account once for the whole chunk (a sale only ever credits)."""
-    accounts = {account for account, _ in deltas}
-    known = set(
-        session.scalars(select(Balance.account_key).where(Balance.account_key.in_(accounts)))
-    )
-    missing = sorted(accounts - known)
-    if missing:
-        session.execute(
-            Balance.__table__.insert(),
-            [{"account_key": a, "pending": 0, "available": 0} for a in missing],
-        )
-    for (account, bucket), delta in sorted(deltas.items()):
-        if delta:
-            column = getattr(Balance, bucket)
-            session.execute(
-                update(Balance)
-                .where(Balance.account_key == account)
-                .values({bucket: column + delta})
-                .execution_options(synchronize_session=False)
-            )
+    return post_many(session, postings)

@@ -6,18 +6,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from channel.ledger import LedgerEntry
+from channel.ledger import LedgerEntry, add_cap_totals
 from channel.postings import (
     IdempotencyConflict,
     InsufficientPoints,
     Line,
+    Posting,
     balance_of,
     check_balances,
     person_account,
     pool_account,
     post,
+    post_many,
     release_due,
 )
 
@@ -270,3 +272,147 @@ def test_points_expire_oldest_first_once_a_day(db, accounts):
     assert balance_of(db, person_account(technician.id)) == (0, 0)
     assert expire_points(db, now, timedelta(days=365)) == {}
     assert check_balances(db) == []
+
+
+# ---------------------------------------------------------------- many postings at once
+
+
+def ledger_rows(db):
+    """Every entry as what it says, without ids and times (which differ between runs)."""
+    return [
+        (e.posting_key, e.line, e.account_key, e.bucket, e.kind, e.points, e.person_id, e.month)
+        for e in db.scalars(select(LedgerEntry).order_by(LedgerEntry.posting_key, LedgerEntry.line))
+    ]
+
+
+def test_many_postings_at_once_write_what_posting_them_one_by_one_writes(db, accounts):
+    partner, seller, technician = accounts
+    post(db, "earn:before", [earn(partner, seller, 30)])
+    later = datetime.now(UTC) + timedelta(days=14)
+    shared = [earn(partner, technician, 4, bucket="pending", available_at=later)]
+    postings = [
+        Posting("bulk:1", [earn(partner, seller, 5), earn(partner, technician, 7)]),
+        Posting("bulk:2", shared),
+        Posting("bulk:3", shared),  # alike postings may share their lines
+        Posting(
+            "bulk:4",
+            [
+                debit(partner, seller, 20, kind="transfer"),
+                Line(
+                    account=person_account(technician.id),
+                    points=20,
+                    kind="transfer",
+                    partner_id=partner.id,
+                    person_id=technician.id,
+                ),
+            ],
+        ),
+        Posting(
+            "bulk:5",
+            [
+                Line(
+                    account=pool_account(partner.id),
+                    points=9,
+                    kind="earn",
+                    partner_id=partner.id,
+                    to_pool=True,
+                    month="2026-01",
+                )
+            ],
+        ),
+    ]
+    accounts_seen = [person_account(seller.id), person_account(technician.id)]
+    accounts_seen.append(pool_account(partner.id))
+    with db.begin_nested() as at_once:
+        rows = post_many(db, postings)
+        together = ledger_rows(db), [balance_of(db, a) for a in accounts_seen]
+        assert check_balances(db) == []
+        at_once.rollback()
+    for key, lines, _activity in postings:
+        post(db, key, lines)
+    assert together == (ledger_rows(db), [balance_of(db, a) for a in accounts_seen])
+    assert together[1] == [(0, 15), (8, 27), (0, 9)]
+    assert [row[:3] for row in rows] == [
+        ("bulk:1", None, 0),
+        ("bulk:1", None, 1),
+        ("bulk:2", None, 0),
+        ("bulk:3", None, 0),
+        ("bulk:4", None, 0),
+        ("bulk:4", None, 1),
+        ("bulk:5", None, 0),
+    ]
+
+
+def test_many_postings_with_a_debit_beyond_a_balance_write_nothing(db, accounts):
+    partner, seller, technician = accounts
+    post(db, "earn:some", [earn(partner, seller, 10)])
+    with pytest.raises(InsufficientPoints):
+        post_many(
+            db,
+            [
+                Posting("bulk:earn", [earn(partner, technician, 50)]),
+                Posting("bulk:redeem", [debit(partner, seller, 6)]),
+                Posting("bulk:again", [debit(partner, seller, 6)]),  # 12 of 10 in all
+            ],
+        )
+    assert balance_of(db, person_account(seller.id)) == (0, 10)
+    assert balance_of(db, person_account(technician.id)) == (0, 0)
+    assert db.scalar(select(func.count(LedgerEntry.id))) == 1
+    assert check_balances(db) == []
+
+
+def test_many_postings_with_a_key_already_used_write_nothing(db, accounts):
+    partner, seller, technician = accounts
+    post(db, "earn:taken", [earn(partner, seller, 10)])
+    with pytest.raises(IntegrityError):
+        post_many(
+            db,
+            [
+                Posting("bulk:new", [earn(partner, technician, 50)]),
+                Posting("earn:taken", [earn(partner, seller, 10)]),
+            ],
+        )
+    assert balance_of(db, person_account(seller.id)) == (0, 10)
+    assert balance_of(db, person_account(technician.id)) == (0, 0)
+    assert db.scalar(select(func.count(LedgerEntry.id))) == 1
+
+
+# ---------------------------------------------------------------- cap totals
+
+
+def test_cap_totals_count_earnings_net_of_reversals_for_whom_they_name(db, world, accounts):
+    from channel.rules import Usage
+    from tests.builders import make_program
+
+    partner, seller, technician = accounts
+    program = make_program(db, partners=[partner])
+
+    def earned(key, points, month, kind="earn"):
+        line = earn(partner, seller, points)
+        line.kind, line.program_id, line.budget_points, line.month = kind, program.id, points, month
+        post(db, key, [line])
+
+    earned("earn:oct", 10, "2026-10")
+    earned("earn:nov", 6, "2026-11")
+    earned("reverse:nov", -6, "2026-11", kind="reverse")
+    earned("earn:nov:2", 4, "2026-11")
+    post(db, "redeem:nov", [debit(partner, seller, 3)])  # spending is no earning
+    other = world.partner_b.id
+
+    usage = add_cap_totals(
+        db,
+        program.id,
+        Usage(),
+        partner_ids={partner.id, other},
+        person_ids={seller.id, technician.id},
+        month="2026-11",
+    )
+    assert usage.program_points == 14
+    assert usage.partner_points == {partner.id: 14, other: 0}
+    assert usage.person_month_points == {(seller.id, "2026-11"): 4, (technician.id, "2026-11"): 0}
+    every_month = add_cap_totals(db, program.id, Usage(), program=False, person_ids={seller.id})
+    assert every_month.program_points == 0 and every_month.partner_points == {}
+    assert every_month.person_month_points == {
+        (seller.id, "2026-10"): 10,
+        (seller.id, "2026-11"): 4,
+    }
