@@ -5,13 +5,25 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install catalogs demo outbox test lint browser
+.PHONY: install catalogs demo outbox test test-quick lint browser lock
 
-$(VENV)/.installed: pyproject.toml
+# Every package at the version and hash requirements.lock names (the app, the tests and the
+# benchmark), then PartnerLift itself without resolving anything again: the same build tomorrow.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# After changing a dependency in pyproject.toml: pins stay where they are unless they must
+# move (`make lock UPGRADE=--upgrade` moves them all, `UPGRADE="-P flask"` one package).
+PIP_TOOLS := pip-tools==7.7.0
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(PIP_TOOLS)
+	$(BIN)/pip-compile --quiet --extra test --extra bench --generate-hashes --strip-extras \
+		--allow-unsafe --no-emit-find-links --no-emit-index-url --no-emit-trusted-host \
+		$(UPGRADE) --output-file requirements.lock pyproject.toml
 
 install: $(VENV)/.installed catalogs
 
@@ -50,3 +62,10 @@ lint: $(VENV)/.installed
 
 test: install browser lint
 	$(BIN)/python -m pytest
+
+# The tests to run every few minutes: SQLite only, no browser, no server processes, no fault
+# injection (markers set in tests/conftest.py). `make test` still runs everything.
+QUICK_MARKERS ?= not browser and not slow and not fault
+test-quick: install
+	PARTNERLIFT_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "$(QUICK_MARKERS)" -x -q \
+		-p no:cacheprovider
