@@ -2,7 +2,7 @@
 role's words, and nobody else; the control group gets nothing; the daily run sends once."""
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -33,9 +33,10 @@ from tests.builders import (
     make_program,
     make_tier,
     offer,
+    utc_today,
 )
 
-TODAY = date.today()
+TODAY = utc_today()
 LIFETIME = timedelta(days=365)
 
 
