@@ -63,9 +63,15 @@ lint: $(VENV)/.installed
 test: install browser lint
 	$(BIN)/python -m pytest
 
-# The tests to run every few minutes: SQLite only, no browser, no server processes, no fault
-# injection (markers set in tests/conftest.py). `make test` still runs everything.
-QUICK_MARKERS ?= not browser and not slow and not fault
+# The tests to run every few minutes, on SQLite: every test that needs no database, then the
+# database tests of the domain's core (rules, ledger, earning, claims, rewards, tiers, co-op,
+# approvals, sign-in and roles, the outbox and its policy). No browser, servers, fault
+# injection, sweeps or races (markers set in tests/conftest.py). `make test` runs everything.
+QUICK_DB_TESTS ?= tests/roles tests/channel/test_ledger.py tests/channel/test_earning.py \
+	tests/channel/test_claims.py tests/channel/test_rewards.py tests/channel/test_tiers.py \
+	tests/channel/test_coop.py tests/channel/test_approvals.py tests/messaging/test_outbox.py \
+	tests/messaging/test_delivery_policy.py tests/messaging/test_commands.py
+QUICK = PARTNERLIFT_TEST_DATABASES=sqlite $(BIN)/python -m pytest -x -q -p no:cacheprovider
 test-quick: install
-	PARTNERLIFT_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "$(QUICK_MARKERS)" -x -q \
-		-p no:cacheprovider
+	$(QUICK) -m unit
+	$(QUICK) -m "db and not slow" $(QUICK_DB_TESTS)

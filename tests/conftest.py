@@ -67,7 +67,12 @@ DATABASE_FIXTURES = {
     "client",
     "committed_app",
     "committed_postgres_app",
+    "postgres_engine",
 }
+#: Databases of their own where tests commit for real, for races between threads: `slow`.
+COMMITTING_FIXTURES = {"committed_app", "committed_postgres_app"}
+#: Sweeps over every route, role, form and API operation (minutes on SQLite alone): `slow`.
+SWEEP_MODULES = {"test_isolation", "test_forms_fuzz", "test_webhooks_fuzz", "test_openapi"}
 #: Modules that break something on purpose: a database restarted, a provider gone, a worker
 #: killed mid-send. Marked `fault` and `slow`.
 FAULT_MODULES = {"test_database_restart", "test_provider_outage", "test_worker_crash"}
@@ -100,9 +105,17 @@ def pytest_collection_modifyitems(config, items):
         elif module.__name__.rpartition(".")[2] in FAULT_MODULES:
             item.add_marker(pytest.mark.fault)
             item.add_marker(pytest.mark.slow)
-        elif servers[module.__name__]:
+        elif servers[module.__name__] or module.__name__.rpartition(".")[2] in SWEEP_MODULES:
             item.add_marker(pytest.mark.slow)
-        if DATABASE_FIXTURES & set(item.fixturenames):
+        uses_database = DATABASE_FIXTURES & set(item.fixturenames)
+        if uses_database and (
+            getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+            or COMMITTING_FIXTURES & set(item.fixturenames)
+        ):
+            # Many examples each through the app and the database, or threads racing on a
+            # database of their own: seconds a test.
+            item.add_marker(pytest.mark.slow)
+        if uses_database:
             item.add_marker(pytest.mark.db)
         elif not any(next(item.iter_markers(name), None) for name in ("browser", "slow")):
             item.add_marker(pytest.mark.unit)
