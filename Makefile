@@ -63,15 +63,11 @@ lint: $(VENV)/.installed
 test: install browser lint
 	$(BIN)/python -m pytest
 
-# The tests to run every few minutes, on SQLite: every test that needs no database, then the
-# database tests of the domain's core (rules, ledger, earning, claims, rewards, tiers, co-op,
-# approvals, sign-in and roles, the outbox and its policy). No browser, servers, fault
-# injection, sweeps or races (markers set in tests/conftest.py). `make test` runs everything.
-QUICK_DB_TESTS ?= tests/roles tests/channel/test_ledger.py tests/channel/test_earning.py \
-	tests/channel/test_claims.py tests/channel/test_rewards.py tests/channel/test_tiers.py \
-	tests/channel/test_coop.py tests/channel/test_approvals.py tests/messaging/test_outbox.py \
-	tests/messaging/test_delivery_policy.py tests/messaging/test_commands.py
-QUICK = PARTNERLIFT_TEST_DATABASES=sqlite $(BIN)/python -m pytest -x -q -p no:cacheprovider
+# The tests to run every few minutes: everything not marked slow (no browser, servers, fault
+# injection, races on committed databases, Hypothesis through the database or sweeps over every
+# route; markers set in tests/conftest.py), on SQLite. `make test-quick TESTS=tests/roles`
+# narrows it further. `make test` runs everything.
+TESTS ?=
 test-quick: install
-	$(QUICK) -m unit
-	$(QUICK) -m "db and not slow" $(QUICK_DB_TESTS)
+	PARTNERLIFT_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not slow" -x -q \
+		-p no:cacheprovider $(TESTS)
