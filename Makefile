@@ -68,6 +68,6 @@ test: install browser lint
 # route; markers set in tests/conftest.py), on SQLite. `make test-quick TESTS=tests/roles`
 # narrows it further. `make test` runs everything.
 TESTS ?=
-test-quick: install
+test-quick: $(VENV)/.installed  # the catalogs: compiled by the tests' session start
 	PARTNERLIFT_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not slow" -x -q \
 		-p no:cacheprovider $(TESTS)

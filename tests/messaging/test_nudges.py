@@ -599,6 +599,7 @@ def test_treated_people_are_recorded_too(db, world, live):
     }
 
 
+@pytest.mark.slow  # thousands of people drawn into the hold-out
 def test_the_held_out_share_is_within_tolerance_and_stable_per_person(db, world):
     people = [
         Person(
