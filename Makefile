@@ -5,13 +5,25 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install catalogs demo outbox test lint browser
+.PHONY: install catalogs demo outbox test test-quick lint browser lock
 
-$(VENV)/.installed: pyproject.toml
+# Every package at the version and hash requirements.lock names (the app, the tests and the
+# benchmark), then PartnerLift itself without resolving anything again: the same build tomorrow.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# After changing a dependency in pyproject.toml: pins stay where they are unless they must
+# move (`make lock UPGRADE=--upgrade` moves them all, `UPGRADE="-P flask"` one package).
+PIP_TOOLS := pip-tools==7.7.0
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(PIP_TOOLS)
+	$(BIN)/pip-compile --quiet --extra test --extra bench --generate-hashes --strip-extras \
+		--allow-unsafe --no-emit-find-links --no-emit-index-url --no-emit-trusted-host \
+		$(UPGRADE) --output-file requirements.lock pyproject.toml
 
 install: $(VENV)/.installed catalogs
 
@@ -51,3 +63,12 @@ lint: $(VENV)/.installed
 
 test: install browser lint
 	$(BIN)/python -m pytest
+
+# The tests to run every few minutes: everything not marked slow (no browser, servers, fault
+# injection, races on committed databases, Hypothesis through the database or sweeps over every
+# route; markers set in tests/conftest.py), on SQLite. `make test-quick TESTS=tests/roles`
+# narrows it further. `make test` runs everything.
+TESTS ?=
+test-quick: $(VENV)/.installed  # the catalogs: compiled by the tests' session start
+	PARTNERLIFT_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not slow" -x -q \
+		-p no:cacheprovider $(TESTS)

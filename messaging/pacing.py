@@ -24,12 +24,14 @@ class Pacer:
         *,
         sender: str = "default",
         sleep=time.sleep,
+        clock=time.monotonic,
     ):
         #: Segments (SMS) or messages (WhatsApp) a second per sender; 0 or missing: unpaced.
         self.sender = sender
         self.rates = {k: Decimal(v) for k, v in rates.items() if v and Decimal(v) > 0}
         self.shared = engine is not None and engine.dialect.name == "postgresql"
-        self.engine, self.sleep = engine, sleep
+        #: `sleep` and `clock` (seconds, monotonic) are given by tests to control time.
+        self.engine, self.sleep, self.clock = engine, sleep, clock
         self._next_free: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -64,7 +66,7 @@ class Pacer:
 
     def _reserve(self, sender: str, cost: float) -> float:
         with self._lock:  # the worker's threads share one pacer
-            now = time.monotonic()
+            now = self.clock()
             start = max(self._next_free.get(sender, now), now)
             self._next_free[sender] = start + cost
             return start - now

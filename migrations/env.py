@@ -4,19 +4,10 @@ import os
 
 from alembic import context
 
-import channel.api.models  # noqa: F401
-import channel.claims  # noqa: F401
-import channel.coop  # noqa: F401
-import channel.ledger  # noqa: F401  (registers the tables)
-import channel.models  # noqa: F401
-import channel.rewards  # noqa: F401
-import channel.tiers  # noqa: F401
-import messaging.campaigns.models  # noqa: F401
-import messaging.models  # noqa: F401
-import roles.models  # noqa: F401
-from core.db import Base, make_engine
+from core.db import import_models, make_engine
 
 config = context.config
+target_metadata = import_models()
 
 
 def database_url() -> str:
@@ -45,7 +36,7 @@ def _run(connection) -> None:
         connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

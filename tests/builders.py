@@ -2,6 +2,7 @@
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 from argon2 import PasswordHasher
 
@@ -140,14 +141,20 @@ def make_product(db, group, sku="BX-24", points=None):
     return product
 
 
+def utc_today() -> date:
+    """Today as the app and these builders count it (the UTC date), never the machine's zone:
+    every test takes its dates from here."""
+    return datetime.now(UTC).date()
+
+
 def make_program(db, *, partners=(), tiers=(), days=(-1, 60), **terms):
     """A draft program over [today+days[0], today+days[1]) offered to `partners`/`tiers`."""
-    from datetime import UTC, datetime, time, timedelta
+    from datetime import time, timedelta
     from decimal import Decimal
 
     from channel.models import Program, ProgramTarget
 
-    today = datetime.combine(datetime.now(UTC).date(), time.min, tzinfo=UTC)
+    today = datetime.combine(utc_today(), time.min, tzinfo=UTC)
     program = Program(
         name=terms.pop("name", "Winter push"),
         starts_at=today + timedelta(days=days[0]),
@@ -200,8 +207,6 @@ def approve(db, program, partner, manager, **conditions):
 
 def record(db, kind, person=None, partner=None, key=None, **facts):
     """Record an activity now (or at `occurred_at`) for `person` (or company `partner`)."""
-    from datetime import UTC, datetime
-
     from channel.earning import record_activity
     from channel.ledger import Activity
 

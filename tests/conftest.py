@@ -5,6 +5,7 @@ reachable (PARTNERLIFT_TEST_POSTGRES, default the local server): the run fails, 
 when it is not. PARTNERLIFT_TEST_DATABASES=sqlite narrows a local run on purpose.
 """
 
+import inspect
 import os
 import uuid
 from contextlib import contextmanager
@@ -55,6 +56,69 @@ TEST_CONFIG = {
     # tests set their own share.
     "NUDGE_HOLDOUT_PERCENT": 0,
 }
+
+
+#: Fixtures that reach a database: a test using any of them (directly or through another
+#: fixture) is marked `db`, one using none is `unit`.
+DATABASE_FIXTURES = {
+    "database_url",
+    "app",
+    "db",
+    "client",
+    "committed_app",
+    "committed_postgres_app",
+    "postgres_engine",
+}
+#: Databases of their own where tests commit for real, for races between threads: `slow`.
+COMMITTING_FIXTURES = {"committed_app", "committed_postgres_app"}
+#: Sweeps over every route, role, form and API operation (minutes on SQLite alone): `slow`.
+SWEEP_MODULES = {"test_isolation", "test_forms_fuzz", "test_webhooks_fuzz", "test_openapi"}
+#: Modules that break something on purpose: a database restarted, a provider gone, a worker
+#: killed mid-send. Marked `fault` and `slow`.
+FAULT_MODULES = {"test_database_restart", "test_provider_outage", "test_worker_crash"}
+#: Modules that start servers or database clusters of their own (found by what they import).
+SERVER_HELPERS = {"tests.servers", "tests.postgres_cluster"}
+
+
+def _starts_servers(module) -> bool:
+    """Whether a test module starts servers or clusters: by its name, or by using the helpers."""
+    if module.__name__.endswith("_across_processes"):
+        return True
+    for value in vars(module).values():
+        name = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None)
+        if name in SERVER_HELPERS:
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test by what it needs (markers registered in pyproject.toml), so
+    `make test-quick` can leave out the browser, the servers and the fault injection."""
+    servers = {}
+    for item in items:
+        module = item.module
+        if module.__name__ not in servers:
+            servers[module.__name__] = _starts_servers(module)
+        if "tests/browser/" in item.path.as_posix():
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        elif module.__name__.rpartition(".")[2] in FAULT_MODULES:
+            item.add_marker(pytest.mark.fault)
+            item.add_marker(pytest.mark.slow)
+        elif servers[module.__name__] or module.__name__.rpartition(".")[2] in SWEEP_MODULES:
+            item.add_marker(pytest.mark.slow)
+        uses_database = DATABASE_FIXTURES & set(item.fixturenames)
+        if uses_database and (
+            getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+            or COMMITTING_FIXTURES & set(item.fixturenames)
+        ):
+            # Many examples each through the app and the database, or threads racing on a
+            # database of their own: seconds a test.
+            item.add_marker(pytest.mark.slow)
+        if uses_database:
+            item.add_marker(pytest.mark.db)
+        elif not any(next(item.iter_markers(name), None) for name in ("browser", "slow")):
+            item.add_marker(pytest.mark.unit)
 
 
 def pytest_sessionstart(session):

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
 
 import pytest
 import requests
@@ -38,6 +37,7 @@ from tests.builders import (
     make_program,
     offer,
     session_cookie,
+    utc_today,
 )
 from tests.conftest import SOAK, TEST_CONFIG
 from tests.postgres_cluster import private_cluster
@@ -188,7 +188,7 @@ class Load:
             n += 1
             if n % 3:
                 key = f"R{person_id}-{n}"
-                path, data = "/claims/new/install", {"serial": key, "occurred_on": date.today()}
+                path, data = "/claims/new/install", {"serial": key, "occurred_on": utc_today()}
             else:
                 key = uuid.uuid4().hex
                 path = f"/rewards/{self.seeded.reward_id}/redeem"

@@ -9,7 +9,6 @@ fails `test_every_form_route_is_fuzzed`.
 
 import io
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from tests.builders import (
     make_program,
     make_tier,
     offer,
+    utc_today,
 )
 from tests.conftest import ROOT
 from tests.hostile import EDGE_NUMBERS_AND_DATES, HOSTILE_TEXT, fuzz, table_counts
@@ -194,7 +194,7 @@ def objects(db, world):
         person_id=seller.id,
         partner_id=world.partner_a.id,
         kind="install",
-        occurred_on=date.today(),
+        occurred_on=utc_today(),
         serial="FUZZ-1",
         status="pending",
     )
@@ -208,7 +208,7 @@ def objects(db, world):
             requested_by_id=world.people[PM].id,
             description="Ad",
             cost=Decimal(100),
-            planned_on=date.today(),
+            planned_on=utc_today(),
             status=status,
             approved_amount=None if status == "requested" else Decimal(50),
         )

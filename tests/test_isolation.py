@@ -7,6 +7,7 @@ cannot ship without its isolation expectations.
 import pytest
 
 from roles.permissions import Role
+from tests.builders import utc_today
 from tests.conftest import ROOT
 
 ALL = frozenset(Role)
@@ -189,15 +190,13 @@ def objects(db, world):
         points=10,
     )
     db.add(redemption)
-    from datetime import date
-
     from channel.claims import Claim
 
     claim = Claim(
         person_id=world.people[Role.SELLER].id,
         partner_id=world.partner_a.id,
         kind="install",
-        occurred_on=date.today(),
+        occurred_on=utc_today(),
         serial="ISO-1",
     )
     db.add(claim)
@@ -214,7 +213,7 @@ def objects(db, world):
         requested_by_id=world.people[Role.PARTNER_MANAGER].id,
         description="Ad",
         cost=Decimal(100),
-        planned_on=date.today(),
+        planned_on=utc_today(),
     )
     db.add(coop)
     from channel.learning import Article

@@ -1,28 +1,24 @@
 """The migrations build the schema the models describe, on both databases, and step back cleanly."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import channel.api.models  # noqa: F401
-import channel.claims  # noqa: F401
-import channel.coop  # noqa: F401
-import channel.ledger  # noqa: F401
-import channel.models  # noqa: F401
-import channel.rewards  # noqa: F401
-import channel.tiers  # noqa: F401
-import messaging.campaigns.models  # noqa: F401
-import messaging.models  # noqa: F401
-import roles.models  # noqa: F401
 from core.cli import alembic_config
-from core.db import Base
+from core.db import import_models
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_migrated_schema_matches_the_models(app):
     engine = app.extensions["partnerlift.engine"]
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, import_models())
     assert differences == []
 
 
@@ -39,3 +35,20 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(database_url, app):
         assert {"people", "partner_organizations", "outbox_messages"} <= set(
             inspect(connection).get_table_names()
         )
+
+
+def test_a_fresh_process_finds_every_table_so_autogenerate_has_nothing_to_add(database_url):
+    # A new interpreter, as `alembic revision --autogenerate` runs: only migrations/env.py
+    # decides which model modules are imported, not whatever the app happened to load.
+    check = (
+        "import sys; from alembic import command; from core.cli import alembic_config; "
+        "command.check(alembic_config(sys.argv[1]))"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", check, database_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -16,7 +16,6 @@ import socket
 import sqlite3
 import struct
 from dataclasses import dataclass
-from datetime import date
 from itertools import product
 from urllib.parse import urlsplit
 
@@ -48,6 +47,7 @@ from tests.builders import (
     make_program,
     offer,
     session_cookie,
+    utc_today,
 )
 from tests.conftest import DATABASES, POSTGRES_URL, TEST_CONFIG, migrated_database
 from tests.servers import gunicorn, server_environment, status_of
@@ -104,7 +104,7 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         person_id=seller.id,
         partner_id=partner.id,
         kind="install",
-        occurred_on=date.today(),
+        occurred_on=utc_today(),
         serial="STREAM-1",
         photo=photo,
         photo_type=photo_type,

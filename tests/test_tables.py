@@ -89,6 +89,7 @@ def test_a_csv_of_blank_lines_is_refused_before_parsing(app):
     assert seconds < 1
 
 
+@pytest.mark.slow  # reads a 100,000-line file
 def test_a_100000_line_sell_out_file_is_still_read(app):
     day = date(2026, 1, 5).isoformat()
     lines = [

@@ -29,10 +29,11 @@ from tests.builders import (
     make_product,
     make_program,
     offer,
+    utc_today,
 )
 from tests.messaging.twilio_signing import AUTH_TOKEN, next_sid, post_signed, twiml_reply
 
-TODAY = date.today()
+TODAY = utc_today()
 SKU = "RACE-24"
 WORKERS = 12
 #: What a claimant is told of a duplicate, on each channel: a race's loser is told the same.

@@ -1,6 +1,6 @@
 """Claims: checked by every fraud rule, approved into points, rejected with a reason, returned."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -27,9 +27,10 @@ from tests.builders import (
     make_program,
     offer,
     record,
+    utc_today,
 )
 
-TODAY = date.today()
+TODAY = utc_today()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from tests.builders import (
     make_product,
     make_program,
     offer,
+    utc_today,
 )
 
 WORKERS = 10
@@ -216,8 +217,6 @@ def test_concurrent_redemptions_never_overdraw_nor_oversell(committed_app):
 
 
 def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(committed_app):
-    from datetime import date
-
     from channel.claims import Claim
     from channel.sales_import import import_sales, read_sales
     from tests.builders import make_group, make_product
@@ -229,7 +228,7 @@ def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(commi
         make_product(db, make_group(db, "dup", points=5), "DUP-1")
         db.commit()
         phone = world.people[Role.SELLER].phone
-    lines = "".join(f"D-{n},1,{date.today()},DUP-1,1,{phone}\n" for n in range(40))
+    lines = "".join(f"D-{n},1,{utc_today()},DUP-1,1,{phone}\n" for n in range(40))
     data = ("invoice_number,line,date,sku,quantity,seller\n" + lines).encode()
     factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
     start = threading.Barrier(2)
@@ -240,7 +239,7 @@ def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(commi
         try:
             with app.app_context(), factory() as session:
                 reports.append(
-                    import_sales(session, read_sales(data), region="LV", today=date.today())
+                    import_sales(session, read_sales(data), region="LV", today=utc_today())
                 )
                 session.commit()
         except Exception as error:  # noqa: BLE001 - reported below

@@ -20,7 +20,7 @@ from channel.coop import (
     request_funds,
 )
 from roles.permissions import Role
-from tests.builders import login_as
+from tests.builders import login_as, utc_today
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ def test_a_cost_beyond_what_the_ledger_of_funds_holds_is_refused(db, world, fund
             fund,
             world.partner_a,
             world.people[Role.PARTNER_MANAGER],
-            CoopAsk("Ad", cost, date.today(), 1),
+            CoopAsk("Ad", cost, utc_today(), 1),
         )
     assert set(refused.value.errors) == {"cost"}
 

@@ -1,6 +1,6 @@
 """From activity to points, through approval and enrolment: the rules and the decisions decide."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -19,6 +19,7 @@ from tests.builders import (
     make_program,
     offer,
     record,
+    utc_today,
 )
 
 
@@ -63,7 +64,7 @@ def test_scenario_one_partner_approves_with_a_cap_the_other_declines(db, world):
     record(
         db, "install", a[Role.TECHNICIAN], sku="BX-24", serial="SN-1", key="install:again"
     )  # duplicate
-    today = date.today()
+    today = utc_today()
     record(
         db, "payment", a[Role.PROCUREMENT], due_on=today + timedelta(days=5), paid_on=today
     )  # 20

@@ -3,7 +3,7 @@
 import io
 import re
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -24,11 +24,12 @@ from tests.builders import (
     make_program,
     offer,
     record,
+    utc_today,
 )
 from tests.hostile import fuzz, hostile_import, spreadsheet_files
 from tests.spreadsheets import near_empty_rows, shared_strings_bomb
 
-TODAY = date.today()
+TODAY = utc_today()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ stored: the person reads why, and no claim, reward, ledger entry, message or fil
 
 import errno
 import io
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from channel.programs import launch_program
 from channel.rewards import Reward
 from messaging.models import OutboxMessage
 from roles.permissions import Role
-from tests.builders import add_scheme, approve, login_as, make_program, offer
+from tests.builders import add_scheme, approve, login_as, make_program, offer, utc_today
 
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\x00" * 4096
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\x00" * 40
@@ -74,7 +73,7 @@ def claim_with_photo(client, photo=JPEG):
     return client.post(
         "/claims/new/install",
         data={
-            "occurred_on": date.today().isoformat(),
+            "occurred_on": utc_today().isoformat(),
             "serial": "SN-FULL-1",
             "photo": (io.BytesIO(photo), "plate.jpg"),
         },

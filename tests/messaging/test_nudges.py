@@ -2,7 +2,7 @@
 role's words, and nobody else; the control group gets nothing; the daily run sends once."""
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -33,9 +33,10 @@ from tests.builders import (
     make_program,
     make_tier,
     offer,
+    utc_today,
 )
 
-TODAY = date.today()
+TODAY = utc_today()
 LIFETIME = timedelta(days=365)
 
 
@@ -598,6 +599,7 @@ def test_treated_people_are_recorded_too(db, world, live):
     }
 
 
+@pytest.mark.slow  # thousands of people drawn into the hold-out
 def test_the_held_out_share_is_within_tolerance_and_stable_per_person(db, world):
     people = [
         Person(

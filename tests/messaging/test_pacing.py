@@ -29,12 +29,13 @@ def test_a_message_costs_its_segments_at_the_senders_rate():
 
 def test_one_worker_waits_its_turn_in_memory():
     sleeps = Sleeps()
-    pacer = Pacer({"sms": Decimal("1")}, sleep=sleeps)
+    # The clock stands still: the three messages are asked for at the same moment.
+    pacer = Pacer({"sms": Decimal("1")}, sleep=sleeps, clock=lambda: 1000.0)
     pacer.wait(sms(2))
     pacer.wait(sms(1))
     pacer.wait(sms(1))
     # The first goes at once; the next waits for the first's two segments, the third for three.
-    assert sleeps == [pytest.approx(2, abs=0.05), pytest.approx(3, abs=0.05)]
+    assert sleeps == [2, 3]
 
 
 def test_an_unpaced_sender_never_waits():

@@ -8,7 +8,6 @@ still points at the configured address.
 """
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from tests.builders import (
     make_product,
     make_program,
     offer,
+    utc_today,
 )
 from tests.conftest import ROOT
 from tests.messaging.campaigns.test_pages import _form as campaign_form
@@ -89,7 +89,7 @@ def _reject_claim(client, db, world, poison):
     launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
     db.commit()
     login_as(client, world.people[Role.SELLER])
-    sale = {"occurred_on": date.today().isoformat(), "invoice_number": "INV-1"}
+    sale = {"occurred_on": utc_today().isoformat(), "invoice_number": "INV-1"}
     for _ in range(2):  # the second is a duplicate invoice line, left for review
         client.post("/claims/new/sale", data={**sale, "sku-0": "BX-24", "qty-0": "1"})
     flagged = db.scalar(select(Claim).where(Claim.status == "pending"))

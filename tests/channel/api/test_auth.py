@@ -1,7 +1,5 @@
 """API tokens: who may call, what a partner's token reaches, one error shape, pages, limits."""
 
-from datetime import date
-
 import pytest
 from sqlalchemy import func, select
 
@@ -14,6 +12,7 @@ from tests.builders import (
     make_api_token,
     make_program,
     offer,
+    utc_today,
 )
 
 
@@ -204,7 +203,7 @@ def test_ledger_entries_filter_by_day(client, db, world, tokens):
     give_points(db, world.people[Role.SELLER], 5)
     db.commit()
     headers = tokens["a_read"]
-    today = date.today().isoformat()
+    today = utc_today().isoformat()
     assert client.get(f"/api/v1/ledger-entries?since={today}", headers=headers).get_json()["total"]
     assert (
         client.get("/api/v1/ledger-entries?until=2000-01-01", headers=headers).get_json()["total"]
