@@ -18,6 +18,7 @@ from channel.ledger import Activity, Balance, LedgerEntry
 from channel.models import Enrollment, PartnerOrganization, Program, ProgramDecision, Tier
 from channel.postings import pool_account
 from core.db import utcnow
+from core.months import month_key
 from roles.models import Person, RoleAssignment
 
 TOP = 10
@@ -50,7 +51,7 @@ class Month:
 def month_of(day: date) -> Month:
     start = datetime(day.year, day.month, 1, tzinfo=UTC)
     end = datetime(day.year + (day.month == 12), day.month % 12 + 1, 1, tzinfo=UTC)
-    return Month(f"{day.year:04d}-{day.month:02d}", start, end)
+    return Month(month_key(day), start, end)
 
 
 def last_months(until: date, count: int = 12) -> list[Month]:

@@ -5,7 +5,7 @@ entries every applicable program awards for it. Budget and caps are read from th
 under a lock on the program row, so concurrent activities cannot overspend a budget.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from channel.programs import terms_at
 from channel.schemes import engine_scheme
 from channel.signals import points_earned, welcome_due
 from core.db import utcnow
+from core.months import month_key
 from roles.models import Person
 from roles.signals import staff_changed
 
@@ -135,8 +136,7 @@ def record_activity(
 
 def award_lines(activity: Activity, outcome, *, pending_until: datetime | None) -> list[Line]:
     """The ledger lines for what the engine awarded: pending until `pending_until`, if given."""
-    moment = activity.occurred_at.astimezone(UTC)
-    month = f"{moment.year:04d}-{moment.month:02d}"
+    month = month_key(activity.occurred_at)
     return [
         Line(
             account=pool_account(award.partner_id)

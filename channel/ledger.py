@@ -8,7 +8,7 @@ import's thousands; every earning names the activity, program, scheme and rule b
 with the numbers used. `add_cap_totals` is the one query of what the budget and caps count.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from channel.rule_params import EventKind
 from channel.rules import Event, Usage
 from core.db import Base, index_where_set, utcnow
+from core.months import month_key
 
 ACTIVITY_KINDS = tuple(kind.value for kind in EventKind)
 
@@ -277,8 +278,7 @@ def event_usage(
     Purchases for cumulative discounts count within `period`, before `before_activity_id`.
     """
     usage = Usage()
-    moment = event.occurred_at.astimezone(UTC)
-    month = f"{moment.year:04d}-{moment.month:02d}"
+    month = month_key(event.occurred_at)
     partner = event.partner_id
     people = () if event.person_id is None else (event.person_id,)
     add_cap_totals(

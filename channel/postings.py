@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from channel.ledger import Balance, LedgerEntry
 from core.bulk import BulkWriter
 from core.db import utcnow
+from core.months import month_key
 
 
 class PostingError(Exception):
@@ -163,7 +164,7 @@ def post(session: Session, key: str, lines: list[Line]) -> list[LedgerEntry]:
 
 
 def _entry(key: str, number: int, line: Line, now: datetime) -> LedgerEntry:
-    month = line.month or f"{now.year:04d}-{now.month:02d}"
+    month = line.month or month_key(now)
     return LedgerEntry(
         created_at=now,
         posting_key=key,
@@ -302,7 +303,7 @@ def _driver_rows(writer: BulkWriter, lines: Sequence[Line], now: datetime):
                 line.rule_kind,
                 line.once_key,
                 value(column.reason, line.reason),
-                line.month or f"{now.year:04d}-{now.month:02d}",
+                line.month or month_key(now),
             )
         )
     return rows, moves

@@ -14,11 +14,12 @@ money round down (never pay more than the rate).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
 from operator import attrgetter
 
 from channel.rule_params import RULE_EVENT, EventKind, RuleKind
+from core.months import month_key
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,6 @@ class Outcome:
 # ---------------------------------------------------------------- evaluation
 
 
-def _month(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
 def _matches(params, event: Event) -> bool:
     sku = getattr(params, "product_sku", None)
     group = getattr(params, "product_group", None)
@@ -270,8 +266,8 @@ def _company_award(rule: Rule, event: Event, terms: Terms, approval: Approval, u
         reason = {"purchases": str(total), "from_amount": str(reached[-1].from_amount)}
         return {"discount_percent": reached[-1].percent}, reason
     if rule.kind is RuleKind.CASHBACK:
-        month_key = (partner, _month(event.occurred_at))
-        used = usage.cashback_month.get(month_key, Decimal(0))
+        partner_month = (partner, month_key(event.occurred_at))
+        used = usage.cashback_month.get(partner_month, Decimal(0))
         wanted = event.quantity * params.amount_per_unit
         money = min(wanted, params.monthly_cap - used)
         if money <= 0:
@@ -312,7 +308,7 @@ def evaluate(
     if approval is None:
         outcome.notes.append("not_approved")
         return outcome
-    month = _month(event.occurred_at)
+    month = month_key(event.occurred_at)
     person_ok = _person_standing(event, approval, participant, outcome)
 
     for scheme in terms.schemes:
@@ -411,7 +407,7 @@ def _apply_company_rule(scheme, rule, event, terms, approval, usage, outcome) ->
             return
         _spend(usage, budget_cost, event.partner_id, None, "")
     if result.get("money"):
-        key = (event.partner_id, _month(event.occurred_at))
+        key = (event.partner_id, month_key(event.occurred_at))
         usage.cashback_month[key] = usage.cashback_month.get(key, Decimal(0)) + result["money"]
     outcome.awards.append(
         Award(
@@ -464,7 +460,7 @@ class Evaluator:
             points = known.points
             if not points:
                 return known
-            month = _month(event.occurred_at)
+            month = month_key(event.occurred_at)
             _, bound = _cap_points(
                 points, self.terms, self.approval, usage, event.partner_id, event.person_id, month
             )
