@@ -28,13 +28,12 @@ from tests.channel.test_claim_races import (
     WEB_REVIEWED,
     live_program,
 )
-from tests.conftest import DATABASES, TEST_CONFIG, migrated_database
+from tests.conftest import TEST_CONFIG, migrated_database
 from tests.messaging.twilio_signing import AUTH_TOKEN, next_sid, signature
 from tests.servers import gunicorn, server_environment
 
-pytestmark = pytest.mark.skipif(
-    "postgresql" not in DATABASES, reason="the race is PostgreSQL's (SQLite runs one at a time)"
-)
+#: The race is PostgreSQL's: SQLite runs one writing transaction at a time.
+pytestmark = pytest.mark.postgresql
 
 SECRET_KEY = "claim-races-" + uuid.uuid4().hex
 CLAIMS = 50
