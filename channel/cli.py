@@ -135,6 +135,16 @@ def import_sales_command(path):
     raise SystemExit(2 if report.rejected else 0)
 
 
+def partner_by_legal_id(db, legal_id: str) -> PartnerOrganization:
+    """The partner organization a command names by its legal id; a clear error if none."""
+    partner = db.scalar(
+        select(PartnerOrganization).where(PartnerOrganization.legal_id == legal_id.upper())
+    )
+    if partner is None:
+        raise click.ClickException(f"no partner organization with legal id {legal_id}")
+    return partner
+
+
 @click.command("create-user")
 @with_appcontext
 @click.option("--name", required=True, help="Full name.")
@@ -160,15 +170,7 @@ def import_sales_command(path):
 def create_user_command(name, phone, email, roles, partner_legal_id, language, timezone, password):
     """Create a person who can sign in (by phone code, and by password if one is set)."""
     db = get_session()
-    partner = None
-    if partner_legal_id:
-        partner = db.scalar(
-            select(PartnerOrganization).where(
-                PartnerOrganization.legal_id == partner_legal_id.upper()
-            )
-        )
-        if partner is None:
-            raise click.ClickException(f"no partner organization with legal id {partner_legal_id}")
+    partner = partner_by_legal_id(db, partner_legal_id) if partner_legal_id else None
     secret = None
     if password:
         if not email:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from channel.api.idempotency import forget_before
 from channel.api.models import TOKEN_SCOPES, ApiToken
 from channel.api.tokens import InvalidToken, create_token, revoke_token
-from channel.models import PartnerOrganization
+from channel.cli import partner_by_legal_id
 from core.db import get_session, utcnow
 
 
@@ -31,16 +31,7 @@ def api_cli():
 def create_token_command(name, scope, partner_legal_id):
     """Make a token and print its secret, which is shown only this once."""
     db = get_session()
-    partner_id = None
-    if partner_legal_id:
-        partner = db.scalar(
-            select(PartnerOrganization).where(
-                PartnerOrganization.legal_id == partner_legal_id.upper()
-            )
-        )
-        if partner is None:
-            raise click.ClickException(f"no partner organization with legal id {partner_legal_id}")
-        partner_id = partner.id
+    partner_id = partner_by_legal_id(db, partner_legal_id).id if partner_legal_id else None
     try:
         issued = create_token(db, name=name, scope=scope, partner_id=partner_id)
     except InvalidToken as invalid:
