@@ -7,20 +7,43 @@ from core.db import get_session
 from core.errors import InvalidInput
 
 
-def attempt(action, *, done: str | None = None) -> bool:
-    """Run `action(session)`; commit and flash `done`, or roll back and flash every problem."""
+class Attempt:
+    """What `attempt` did: true when the action ran and was committed; `result` is its value."""
+
+    def __init__(self, ok: bool, result=None):
+        self.ok = ok
+        self.result = result
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def attempt(action, *, done: str | None = None, form=None) -> Attempt:
+    """Run `action(session)`; commit and flash `done`, or roll back and report every problem.
+
+    A problem keyed by one of `form`'s fields is shown at that field; any other is flashed.
+    """
     session = get_session()
     try:
-        action(session)
+        result = action(session)
     except InvalidInput as invalid:
         session.rollback()
-        for message in invalid.errors.values():
-            flash(str(message), "error")
-        return False
+        report(invalid, form)
+        return Attempt(False)
     session.commit()
     if done:
         flash(done, "success")
-    return True
+    return Attempt(True, result)
+
+
+def report(invalid: InvalidInput, form=None) -> None:
+    """Show a refusal: at the form's field it names, else as a flashed message."""
+    for name, message in invalid.errors.items():
+        field = getattr(form, name, None) if form is not None else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, str(message)]
+        else:
+            flash(str(message), "error")
 
 
 #: Far beyond any list's last page, and small enough that its offset stays a 64-bit integer.
