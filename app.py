@@ -200,9 +200,11 @@ def _register_cli(app: Flask) -> None:
     from channel.api.cli import api_cli
     from channel.cli import (
         create_user_command,
+        import_purchases_command,
         import_sales_command,
         ledger_cli,
         programs_cli,
+        rates_cli,
         seed_demo_command,
         tiers_cli,
     )
@@ -220,6 +222,8 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(tiers_cli)
     app.cli.add_command(programs_cli)
     app.cli.add_command(import_sales_command)
+    app.cli.add_command(import_purchases_command)
+    app.cli.add_command(rates_cli)
     app.cli.add_command(create_user_command)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(api_cli)

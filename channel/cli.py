@@ -1,5 +1,6 @@
 """`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact;
-`flask create-user` adds a person (an admin, a channel manager, a partner's staff)."""
+`flask create-user` adds a person (an admin, a channel manager, a partner's staff);
+`flask import-sales|import-purchases FILE` and `flask rates import FILE` bring data in."""
 
 import sys
 from datetime import timedelta
@@ -11,9 +12,11 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from channel.demo import DEMO_PASSWORD, seed_demo
+from channel.exchange_rates import UnreadableRatesFile, import_rates
 from channel.models import PartnerOrganization, Program
 from channel.postings import check_balances, expire_points, points_lifetime, release_due
 from channel.programs import enrolled_batches, welcome_enrolled
+from channel.purchase_import import UnreadablePurchasesFile, import_purchases, read_purchases
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
@@ -132,6 +135,54 @@ def import_sales_command(path):
     )
     for line, reason in report.rejected:
         click.echo(f"line {line}: {reason}")
+    raise SystemExit(2 if report.rejected else 0)
+
+
+@click.command("import-purchases")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_purchases_command(path):
+    """Import invoice and credit-note lines with their serials (CSV or XLSX). Exit 0: all
+    lines in; 2: some rejected."""
+    db = get_session()
+    try:
+        rows = list(read_purchases(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
+    except UnreadablePurchasesFile as unreadable:
+        raise click.ClickException(str(unreadable.args[0])) from None
+    with click.progressbar(length=len(rows), label="importing purchase lines") as bar:
+        report = import_purchases(db, rows, today=utcnow().date(), on_progress=bar.update)
+    db.commit()
+    click.echo(
+        f"{report.imported} imported, {report.already_imported} already imported, "
+        f"{len(report.rejected)} rejected; {report.serials} serials registered or moved"
+    )
+    for line, reason in report.rejected:
+        click.echo(f"line {line}: {reason}")
+    for line, reason in report.held:
+        click.echo(f"line {line}: {reason}")
+    raise SystemExit(2 if report.rejected else 0)
+
+
+rates_cli = AppGroup("rates", help="Exchange rates for converting purchases.")
+
+
+@rates_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_rates_command(path):
+    """Import a reference-rate CSV (Date, then units per euro by currency). Exit 2 if any
+    rate was refused."""
+    db = get_session()
+    try:
+        report = import_rates(db, Path(path).read_bytes())
+    except UnreadableRatesFile as unreadable:
+        raise click.ClickException(str(unreadable.args[0])) from None
+    db.commit()
+    click.echo(
+        f"{report.added} rates added, {report.unchanged} already known, "
+        f"{len(report.rejected)} refused"
+    )
+    for line, currency, reasons in report.rejected:
+        click.echo(f"line {line} {currency}: {'; '.join(reasons)}".replace("  ", " "))
     raise SystemExit(2 if report.rejected else 0)
 
 

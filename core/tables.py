@@ -9,12 +9,15 @@ be larger than a real sell-out file needs. Only then does openpyxl read it, row 
 blank rows are refused as quickly as 300,000 full ones.
 """
 
+import csv
 import io
 import re
 import zipfile
 from collections.abc import Iterator
 
 from flask_babel import lazy_gettext as _l
+
+from core.csvfiles import dict_reader, normalized_header, repeated_columns
 
 #: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -140,3 +143,43 @@ def csv_rows(reader, refuse=UnreadableFile) -> Iterator[dict]:
         if any(cell and len(cell) > MAX_CELL_CHARS for cell in cells):
             raise refuse(_cell_too_long())
         yield row
+
+
+def table_rows(
+    data: bytes, required, max_rows: int, refuse=UnreadableFile
+) -> Iterator[tuple[int, dict]]:
+    """(line number, row by lower-cased column) of an uploaded table: CSV (UTF-8, comma or
+    semicolon) or XLSX, told apart by content. A header lacking a `required` column or naming
+    one twice refuses the file, as does anything past the bounds above."""
+    if data[:2] == b"PK":
+        rows = workbook_rows(data, max_rows, refuse)
+        _, first = next(rows, (1, ()))
+        header = [str(name or "").strip().lower() for name in first]
+        _check_header(header, required, refuse)
+        for number, values in rows:
+            yield number, dict(zip(header, values, strict=False))
+        return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise refuse(_l("The file is neither UTF-8 CSV nor XLSX.")) from None
+    check_line_count(text, max_rows, refuse)
+    reader = dict_reader(text)
+    try:
+        _check_header(normalized_header(reader), required, refuse)
+        for row in csv_rows(reader, refuse):
+            yield reader.line_num, row
+    except csv.Error:
+        raise refuse(
+            _l("The file is not valid CSV (line %(line)s).", line=reader.line_num)
+        ) from None
+
+
+def _check_header(header: list[str], required, refuse) -> None:
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise refuse(
+            _l("The header row lacks the columns %(missing)s.", missing=", ".join(missing))
+        )
+    if repeated := repeated_columns(header):
+        raise refuse(repeated)

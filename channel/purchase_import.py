@@ -1,0 +1,513 @@
+"""Importing purchases (sell-in): invoice and credit-note lines with the serials they shipped.
+
+Every line is checked before anything is written and either stored whole (the line, its
+serials' new states and their events) or reported with its reason. Lines already stored
+(same seller, document, number and line) count as already imported and change nothing.
+
+Concurrency: an import first takes one lock for purchase imports (`core.db.lock_keys`), so
+two imports run one after the other and the second finds the first's lines stored; the
+serial rows a chunk changes are locked (FOR UPDATE) against install claims. Lines go in
+chunks through the driver's bulk path (`core.bulk`: COPY on PostgreSQL).
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from channel.exchange_rates import NoRate, known_currency, per_eur
+from channel.models import PartnerOrganization, Product
+from channel.purchases import (
+    MAX_NUMBER,
+    MAX_SERIAL,
+    DocumentKind,
+    PurchaseLine,
+    Serial,
+    SerialEvent,
+    SerialStatus,
+    normal_serial,
+    purchase_key,
+)
+from core.bulk import BulkWriter
+from core.db import lock_keys, utcnow
+from core.tables import UnreadableFile, table_rows
+
+REQUIRED = ("partner", "invoice_number", "line", "date", "sku", "quantity", "amount", "currency")
+#: Rows one file may hold.
+MAX_ROWS = 200_000
+CHUNK = 5000
+MAX_LINE_NUMBER = 1_000_000
+#: Units on one line, and serials listed on one line.
+MAX_QUANTITY = 1_000_000
+MAX_SERIALS = 10_000
+#: Far above any invoice line, within the amount column's 12 whole digits.
+MAX_AMOUNT = Decimal(10) ** 11
+_SERIAL_SEPARATORS = re.compile(r"[\s,;|]+")
+_DOCUMENTS = {
+    "": DocumentKind.INVOICE,
+    "invoice": DocumentKind.INVOICE,
+    "credit_note": DocumentKind.CREDIT_NOTE,
+    "credit note": DocumentKind.CREDIT_NOTE,
+    "credit": DocumentKind.CREDIT_NOTE,
+}
+
+
+class UnreadablePurchasesFile(UnreadableFile):
+    """The file as a whole cannot be read; nothing was imported."""
+
+
+@dataclass
+class PurchasesReport:
+    imported: int = 0
+    already_imported: int = 0
+    #: Serials registered or moved by the imported lines.
+    serials: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    #: Lines stored whose currency has no rate for their date yet: nothing is paid on them
+    #: until the rates are imported.
+    held: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return self.imported + self.already_imported + len(self.rejected)
+
+
+@dataclass
+class _Line:
+    number: int
+    key: str
+    seller_id: int | None
+    partner_id: int
+    document: DocumentKind
+    invoice: str
+    line: int
+    day: date
+    sku: str
+    quantity: int
+    amount: Decimal
+    currency: str
+    serials: list[str]
+    id: int | None = None
+
+
+def read_purchases(data: bytes, max_rows: int = MAX_ROWS):
+    """(line number, row) of a purchases file, CSV or XLSX (`core.tables.table_rows`)."""
+    return table_rows(data, REQUIRED, max_rows, UnreadablePurchasesFile)
+
+
+class _Directory:
+    """Partners and products, loaded once for the whole import."""
+
+    def __init__(self, session: Session):
+        self.partners: dict[str, list] = {}
+        self.names: dict[int, str] = {}
+        for partner in session.execute(
+            select(
+                PartnerOrganization.id,
+                PartnerOrganization.legal_id,
+                PartnerOrganization.country,
+                PartnerOrganization.name,
+            )
+        ):
+            self.partners.setdefault(partner.legal_id.upper(), []).append(partner)
+            self.names[partner.id] = partner.name
+        self.skus = set(session.scalars(select(Product.sku)))
+        self._rates: dict[tuple[str, date], object] = {}
+
+    def missing_rate(self, session: Session, currency: str, day: date):
+        """Why an amount in `currency` on `day` cannot be converted yet, or None."""
+        if (currency, day) not in self._rates:
+            try:
+                per_eur(session, currency, day)
+                self._rates[(currency, day)] = None
+            except NoRate as missing:
+                self._rates[(currency, day)] = _l(
+                    "Stored, and held: %(reason)s", reason=missing.errors["currency"]
+                )
+        return self._rates[(currency, day)]
+
+    def partner(self, legal_id: str, country: str):
+        """(partner, problem) for a legal id, told apart by country where two share it."""
+        found = self.partners.get(legal_id.upper(), [])
+        if country:
+            found = [p for p in found if p.country == country.upper()]
+        if len(found) == 1:
+            return found[0], None
+        if not found:
+            return None, _l("No partner with the legal id “%(id)s”.", id=legal_id[:64])
+        return None, _l(
+            "Partners in several countries have the legal id “%(id)s”: add a country column.",
+            id=legal_id[:64],
+        )
+
+
+def import_purchases(
+    session: Session, rows: Iterable, *, today: date, on_progress=None
+) -> PurchasesReport:
+    """Import purchase lines; each is stored whole or reported, never half-written."""
+    lock_keys(session, "purchase-import")
+    directory = _Directory(session)
+    report = PurchasesReport()
+    pending: list[_Line] = []
+    seen: dict[str, int] = {}
+    read = 0
+    for number, row in rows:
+        read += 1
+        problem, line = _check_row(number, row, directory, today)
+        if problem is not None:
+            report.rejected.append((number, str(problem)))
+        elif line.key in seen:  # the same line twice in one file
+            report.already_imported += 1
+        else:
+            seen[line.key] = number
+            pending.append(line)
+        if len(pending) >= CHUNK:
+            _import_chunk(session, pending, directory, report)
+            _progress(on_progress, read)
+            pending, read = [], 0
+    _import_chunk(session, pending, directory, report)
+    _progress(on_progress, read)
+    return report
+
+
+def _progress(on_progress, count: int) -> None:
+    if on_progress is not None and count:
+        on_progress(count)
+
+
+def _check_row(number: int, row: dict, directory: _Directory, today: date):
+    if any("\x00" in str(value) for value in row.values() if value is not None):
+        return _l("The line holds a NUL character, which cannot be saved."), None
+    text = {name: str(value if value is not None else "").strip() for name, value in row.items()}
+    document = _DOCUMENTS.get(text.get("document", "").lower().replace("-", "_"))
+    if document is None:
+        return _l("The document must be “invoice” or “credit_note”."), None
+    partner, problem = directory.partner(text["partner"], text.get("country", ""))
+    if problem is not None:
+        return problem, None
+    seller = None
+    if text.get("seller"):
+        seller, problem = directory.partner(text["seller"], text.get("seller_country", ""))
+        if problem is not None:
+            return problem, None
+        if seller.id == partner.id:
+            return _l("A partner cannot invoice itself."), None
+    invoice = text["invoice_number"].upper()
+    if not invoice or len(invoice) > MAX_NUMBER:
+        return _l("The invoice number is missing or longer than %(max)s.", max=MAX_NUMBER), None
+    try:
+        line_no, quantity = int(text["line"]), int(text["quantity"])
+    except ValueError:
+        return _l("The line number and the quantity must be whole numbers."), None
+    if not 1 <= line_no <= MAX_LINE_NUMBER:
+        return _l("The line number must be from 1 to %(max)s.", max=MAX_LINE_NUMBER), None
+    if quantity == 0 or abs(quantity) > MAX_QUANTITY:
+        return _l("The quantity must be from 1 to %(max)s units.", max=MAX_QUANTITY), None
+    if quantity < 0 and document is DocumentKind.INVOICE:
+        return _l("A negative quantity belongs on a credit note (document: credit_note)."), None
+    amount = _amount(text["amount"])
+    if amount is None:
+        return _l("The amount “%(value)s” is not a number.", value=text["amount"][:40]), None
+    if amount < 0 and document is DocumentKind.INVOICE:
+        return _l("A negative amount belongs on a credit note (document: credit_note)."), None
+    currency = text["currency"].upper()
+    if not known_currency(currency):
+        return _l("“%(currency)s” is not a currency code.", currency=currency[:10]), None
+    day = _day(row.get("date"))
+    if day is None or day > today:
+        return _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future."), None
+    sku = text["sku"].upper()
+    if sku not in directory.skus:
+        return _l("Unknown product “%(sku)s”.", sku=sku[:64]), None
+    serials, problem = _serials(text.get("serials", ""), abs(quantity))
+    if problem is not None:
+        return problem, None
+    sign = -1 if document is DocumentKind.CREDIT_NOTE else 1
+    seller_key = f"{seller.country}/{seller.legal_id}" if seller is not None else None
+    return None, _Line(
+        number=number,
+        key=purchase_key(seller_key, document, invoice, line_no),
+        seller_id=seller.id if seller is not None else None,
+        partner_id=partner.id,
+        document=document,
+        invoice=invoice,
+        line=line_no,
+        day=day,
+        sku=sku,
+        quantity=sign * abs(quantity),
+        amount=sign * abs(amount),
+        currency=currency,
+        serials=serials,
+    )
+
+
+def _amount(raw: str) -> Decimal | None:
+    text = raw.replace(" ", "").replace("\u00a0", "")
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")  # a decimal comma
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if (
+        not value.is_finite()
+        or abs(value) >= MAX_AMOUNT
+        or value != value.quantize(Decimal("0.01"))
+    ):
+        return None
+    return value.quantize(Decimal("0.01"))
+
+
+def _day(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        return None
+
+
+def _serials(raw: str, units: int):
+    serials = [normal_serial(s) for s in _SERIAL_SEPARATORS.split(raw) if s.strip()]
+    if len(serials) > min(units, MAX_SERIALS):
+        return None, _l(
+            "The line lists %(serials)s serial numbers, more than its quantity (%(units)s).",
+            serials=len(serials),
+            units=units,
+        )
+    if any(len(serial) > MAX_SERIAL for serial in serials):
+        return None, _l("A serial number can be at most %(max)s characters.", max=MAX_SERIAL)
+    if len(set(serials)) < len(serials):
+        return None, _l("The line lists one serial number twice.")
+    return serials, None
+
+
+def _import_chunk(session: Session, lines: list[_Line], directory, report) -> None:
+    if not lines:
+        return
+    writer = BulkWriter(session)
+    known = writer.existing(PurchaseLine.__table__.c.source_key, [line.key for line in lines])
+    report.already_imported += sum(1 for line in lines if line.key in known)
+    lines = [line for line in lines if line.key not in known]
+    registry = _registry(session, {s for line in lines for s in line.serials})
+    changed: dict[str, dict] = {}
+    accepted, events = [], []
+    for line in lines:
+        moves, problem = _serial_moves(line, registry, directory)
+        if problem is not None:
+            report.rejected.append((line.number, str(problem)))
+            continue
+        for serial, move in moves.items():
+            registry[serial] = changed[serial] = {**registry.get(serial, {}), **move}
+            events.append((serial, move["status"], move["holder_id"], line))
+        accepted.append(line)
+    _write(session, writer, accepted, registry, changed, events)
+    report.imported += len(accepted)
+    for line in accepted:
+        if (problem := directory.missing_rate(session, line.currency, line.day)) is not None:
+            report.held.append((line.number, str(problem)))
+    report.serials += len(events)
+
+
+def _registry(session: Session, serials: set[str]) -> dict[str, dict]:
+    """The stored serials among `serials`, locked against a concurrent install claim."""
+    if not serials:
+        return {}
+    found = {}
+    ordered = sorted(serials)
+    for start in range(0, len(ordered), 1000):
+        query = (
+            select(Serial.id, Serial.serial, Serial.sku, Serial.status, Serial.holder_id)
+            .where(Serial.serial.in_(ordered[start : start + 1000]))
+            .order_by(Serial.serial)
+            .with_for_update()
+        )
+        for row in session.execute(query):
+            found[row.serial] = {
+                "id": row.id,
+                "sku": row.sku,
+                "status": row.status,
+                "holder_id": row.holder_id,
+            }
+    return found
+
+
+def _serial_moves(line: _Line, registry: dict, directory) -> tuple[dict, object]:
+    """What the line does to each of its serials, or why it cannot."""
+    moves = {}
+    for serial in line.serials:
+        unit = registry.get(serial)
+        if line.document is DocumentKind.CREDIT_NOTE:
+            if (
+                unit is None
+                or unit["holder_id"] != line.partner_id
+                or (unit["status"] == SerialStatus.RETURNED)
+            ):
+                return {}, _l(
+                    "Serial %(serial)s is not with this partner, so it cannot be returned.",
+                    serial=serial,
+                )
+            holder = line.seller_id if line.seller_id is not None else line.partner_id
+            moves[serial] = {"status": SerialStatus.RETURNED, "holder_id": holder}
+            continue
+        if unit is None:
+            status = SerialStatus.SHIPPED if line.seller_id is None else SerialStatus.SOLD_ON
+            moves[serial] = {"status": status, "holder_id": line.partner_id, "sku": line.sku}
+            continue
+        reshipped = unit["status"] == SerialStatus.RETURNED and line.seller_id is None
+        sold_on = (
+            line.seller_id is not None
+            and unit["holder_id"] == line.seller_id
+            and unit["status"] != SerialStatus.INSTALLED
+        )
+        if not (reshipped or sold_on):
+            return {}, _l(
+                "Serial %(serial)s was already shipped to %(partner)s.",
+                serial=serial,
+                partner=directory.names.get(unit["holder_id"], "?"),
+            )
+        if unit["sku"] != line.sku:
+            return {}, _l(
+                "Serial %(serial)s is a %(sku)s, not a %(line_sku)s.",
+                serial=serial,
+                sku=unit["sku"],
+                line_sku=line.sku,
+            )
+        status = SerialStatus.SHIPPED if reshipped else SerialStatus.SOLD_ON
+        moves[serial] = {"status": status, "holder_id": line.partner_id}
+    return moves, None
+
+
+def _write(session, writer: BulkWriter, lines, registry, changed, events) -> None:
+    if not lines:
+        return
+    now = utcnow()
+    table = PurchaseLine.__table__
+    for line, line_id in zip(lines, writer.next_ids(table, len(lines)), strict=True):
+        line.id = line_id
+    columns = (
+        "id", "source_key", "seller_id", "partner_id", "document", "number", "line",
+        "invoiced_on", "sku", "quantity", "amount", "currency", "imported_at",
+    )  # fmt: skip
+    writer.insert(
+        table,
+        columns,
+        (
+            tuple(
+                writer.value(table.c[name], value)
+                for name, value in zip(
+                    columns,
+                    (
+                        line.id,
+                        line.key,
+                        line.seller_id,
+                        line.partner_id,
+                        str(line.document),
+                        line.invoice,
+                        line.line,
+                        line.day,
+                        line.sku,
+                        line.quantity,
+                        line.amount,
+                        line.currency,
+                        now,
+                    ),  # fmt: skip
+                    strict=True,
+                )
+            )
+            for line in lines
+        ),
+    )
+    last_line = {serial: line for serial, _, _, line in events}
+    _write_serials(session, writer, changed, last_line, now)
+    _write_events(writer, registry, events, now)
+
+
+def _write_serials(session, writer: BulkWriter, changed: dict, last_line: dict, now) -> None:
+    table = Serial.__table__
+    new = [serial for serial, unit in changed.items() if "id" not in unit]
+    for serial, serial_id in zip(new, writer.next_ids(table, len(new)), strict=True):
+        changed[serial]["id"] = serial_id
+    columns = ("id", "serial", "sku", "status", "holder_id", "line_id", "updated_at")
+    writer.insert(
+        table,
+        columns,
+        (
+            tuple(
+                writer.value(table.c[name], value)
+                for name, value in zip(
+                    columns,
+                    (
+                        changed[serial]["id"],
+                        serial,
+                        changed[serial]["sku"],
+                        str(changed[serial]["status"]),
+                        changed[serial]["holder_id"],
+                        last_line[serial].id,
+                        now,
+                    ),  # fmt: skip
+                    strict=True,
+                )
+            )
+            for serial in new
+        ),
+    )
+    moved = [
+        {
+            "serial_id": unit["id"],
+            "status": str(unit["status"]),
+            "holder_id": unit["holder_id"],
+            "line_id": last_line[serial].id,
+            "updated_at": now,
+        }
+        for serial, unit in changed.items()
+        if serial not in new
+    ]
+    if moved:
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("serial_id"))
+            .values(
+                status=bindparam("status"),
+                holder_id=bindparam("holder_id"),
+                line_id=bindparam("line_id"),
+                updated_at=bindparam("updated_at"),
+            ),
+            moved,
+        )
+
+
+def _write_events(writer: BulkWriter, registry: dict, events: list, now) -> None:
+    table = SerialEvent.__table__
+    ids = writer.next_ids(table, len(events))
+    columns = ("id", "serial_id", "status", "partner_id", "line_id", "happened_on", "recorded_at")
+    writer.insert(
+        table,
+        columns,
+        (
+            tuple(
+                writer.value(table.c[name], value)
+                for name, value in zip(
+                    columns,
+                    (
+                        event_id,
+                        registry[serial]["id"],
+                        str(status),
+                        holder_id,
+                        line.id,
+                        line.day,
+                        now,
+                    ),  # fmt: skip
+                    strict=True,
+                )
+            )
+            for event_id, (serial, status, holder_id, line) in zip(ids, events, strict=True)
+        ),
+    )
