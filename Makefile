@@ -30,13 +30,17 @@ install: $(VENV)/.installed catalogs
 catalogs: $(VENV)/.installed
 	$(BIN)/python -m babel.messages.frontend compile -d translations
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded),
+# and the DejaVu fonts that rebate statements are written in as PDF (Latin, Cyrillic, Hebrew,
+# Arabic script).
+PDF_FONT = /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f $(PDF_FONT) ]; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 	@test -x /usr/bin/chromium || { echo "Chromium is missing: install Debian's chromium package" >&2; exit 1; }
+	@test -f $(PDF_FONT) || { echo "DejaVu fonts are missing: install Debian's fonts-dejavu-core" >&2; exit 1; }
 
 instance/secret_key:
 	mkdir -p instance

@@ -53,6 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # twilio logs every request's headers and form (phone numbers, message text) at INFO.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    # fpdf2 subsets fonts for every rebate statement PDF and says so at INFO, glyph by glyph.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
     db.init_app(app)
     limiter.init_app(app)
@@ -162,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.home_views import bp as home_bp
     from channel.learning_views import bp as learning_bp
     from channel.program_views import bp as programs_bp
+    from channel.rebate_views import bp as rebates_bp
     from channel.reward_views import bp as rewards_bp
     from channel.views import bp as channel_bp
     from core.report_views import bp as import_reports_bp
@@ -186,6 +189,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(rewards_bp)
     app.register_blueprint(claims_bp)
     app.register_blueprint(coop_bp)
+    app.register_blueprint(rebates_bp)
     app.register_blueprint(learning_bp)
     app.register_blueprint(nudges_bp)
     app.register_blueprint(campaigns_bp)

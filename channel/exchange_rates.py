@@ -128,19 +128,41 @@ def convert(
     session: Session, amount: Decimal, currency: str, to_currency: str, day: date
 ) -> Conversion:
     """`amount` in `currency` on `day`, in `to_currency`; raises NoRate without a rate."""
-    if currency == to_currency:
-        return Conversion(amount, currency, Decimal(1), amount, to_currency, day)
-    source, source_day = per_eur(session, currency, day)
-    target, target_day = per_eur(session, to_currency, day)
-    rate = (target / source).quantize(Decimal(10) ** -RATE_PLACES, ROUND_HALF_EVEN)
-    return Conversion(
-        amount=amount,
-        currency=currency,
-        rate=rate,
-        converted=in_minor_units(amount * rate, to_currency),
-        to_currency=to_currency,
-        rate_day=min(source_day, target_day),
-    )
+    return RateBook(session).convert(amount, currency, to_currency, day)
+
+
+class RateBook:
+    """Conversions for one piece of work: each currency's rate on each day is read once."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._per_eur: dict[tuple[str, date], tuple[Decimal, date] | None] = {}
+
+    def per_eur(self, currency: str, day: date) -> tuple[Decimal, date]:
+        key = (currency, day)
+        if key not in self._per_eur:
+            try:
+                self._per_eur[key] = per_eur(self.session, currency, day)
+            except NoRate:
+                self._per_eur[key] = None
+        if self._per_eur[key] is None:
+            raise NoRate(currency, day)
+        return self._per_eur[key]
+
+    def convert(self, amount: Decimal, currency: str, to_currency: str, day: date) -> Conversion:
+        if currency == to_currency:
+            return Conversion(amount, currency, Decimal(1), amount, to_currency, day)
+        source, source_day = self.per_eur(currency, day)
+        target, target_day = self.per_eur(to_currency, day)
+        rate = (target / source).quantize(Decimal(10) ** -RATE_PLACES, ROUND_HALF_EVEN)
+        return Conversion(
+            amount=amount,
+            currency=currency,
+            rate=rate,
+            converted=in_minor_units(amount * rate, to_currency),
+            to_currency=to_currency,
+            rate_day=min(source_day, target_day),
+        )
 
 
 def in_minor_units(amount: Decimal, currency: str) -> Decimal:

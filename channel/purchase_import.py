@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from channel.exchange_rates import NoRate, known_currency, per_eur
+from channel.exchange_rates import NoRate, RateBook, known_currency
 from channel.models import PartnerOrganization, Product
 from channel.purchases import (
     MAX_NUMBER,
@@ -117,19 +117,15 @@ class _Directory:
             self.partners.setdefault(partner.legal_id.upper(), []).append(partner)
             self.names[partner.id] = partner.name
         self.skus = set(session.scalars(select(Product.sku)))
-        self._rates: dict[tuple[str, date], object] = {}
+        self.rates = RateBook(session)
 
-    def missing_rate(self, session: Session, currency: str, day: date):
+    def missing_rate(self, currency: str, day: date):
         """Why an amount in `currency` on `day` cannot be converted yet, or None."""
-        if (currency, day) not in self._rates:
-            try:
-                per_eur(session, currency, day)
-                self._rates[(currency, day)] = None
-            except NoRate as missing:
-                self._rates[(currency, day)] = _l(
-                    "Stored, and held: %(reason)s", reason=missing.errors["currency"]
-                )
-        return self._rates[(currency, day)]
+        try:
+            self.rates.per_eur(currency, day)
+        except NoRate as missing:
+            return _l("Stored, and held: %(reason)s", reason=missing.errors["currency"])
+        return None
 
     def partner(self, legal_id: str, country: str):
         """(partner, problem) for a legal id, told apart by country where two share it."""
@@ -311,7 +307,7 @@ def _import_chunk(session: Session, lines: list[_Line], directory, report) -> No
     _write(session, writer, accepted, registry, changed, events)
     report.imported += len(accepted)
     for line in accepted:
-        if (problem := directory.missing_rate(session, line.currency, line.day)) is not None:
+        if (problem := directory.missing_rate(line.currency, line.day)) is not None:
             report.held.append((line.number, str(problem)))
     report.serials += len(events)
 

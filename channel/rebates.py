@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.approvals import current_decision, programs_for_partner
 from channel.earning import engine_terms
-from channel.exchange_rates import NoRate, convert, in_minor_units
+from channel.exchange_rates import NoRate, RateBook, in_minor_units
 from channel.models import PartnerOrganization, Program, Tier
 from channel.purchases import DocumentKind, PurchaseLine
 from channel.rule_params import RuleKind
@@ -220,11 +220,11 @@ def accrue(
     ).all()
     tiers = _TierTimeline(session, partner)
     first_invoice = _first_invoice(session, partner)
-    running = Decimal(0)
+    running, rates = Decimal(0), RateBook(session)
     for purchase in lines:
         try:
-            money = convert(
-                session, purchase.amount, purchase.currency, program.currency, purchase.invoiced_on
+            money = rates.convert(
+                purchase.amount, purchase.currency, program.currency, purchase.invoiced_on
             )
         except NoRate as missing:
             accrual.held.append((purchase, str(missing.errors["currency"])))

@@ -44,6 +44,8 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         #: Rows one sell-out file may hold (blank rows count too); a larger one is refused.
         "IMPORT_MAX_ROWS": int(environ.get("IMPORT_MAX_ROWS", 200_000)),
         #: Where uploaded proof (invoice photos) is kept: outside the web root, served by views.
+        #: The TrueType font rebate statements are written in as PDF.
+        "PDF_FONT": environ.get("PDF_FONT", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         "UPLOAD_FOLDER": environ.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads"),
         #: None means: secure unless running with --debug or in tests.
         "SESSION_COOKIE_SECURE": _flag(environ, "SESSION_COOKIE_SECURE", None),

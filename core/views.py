@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from core.db import get_session
 from core.errors import InvalidInput
+from core.tables import UnreadableFile
 
 
 class Attempt:
@@ -22,6 +23,7 @@ def attempt(action, *, done: str | None = None, form=None) -> Attempt:
     """Run `action(session)`; commit and flash `done`, or roll back and report every problem.
 
     A problem keyed by one of `form`'s fields is shown at that field; any other is flashed.
+    An uploaded file that cannot be read at all is a problem of the form's `file` field.
     """
     session = get_session()
     try:
@@ -29,6 +31,10 @@ def attempt(action, *, done: str | None = None, form=None) -> Attempt:
     except InvalidInput as invalid:
         session.rollback()
         report(invalid, form)
+        return Attempt(False)
+    except UnreadableFile as unreadable:
+        session.rollback()
+        report(InvalidInput({"file": unreadable.args[0]}), form)
         return Attempt(False)
     session.commit()
     if done:

@@ -76,6 +76,10 @@ class Permission(StrEnum):
     MANAGE_API_TOKENS = "manage_api_tokens"
     #: See the whole channel's dashboard and export its tables and the ledger.
     VIEW_CHANNEL_DASHBOARD = "view_channel_dashboard"
+    #: Import purchases, serials and exchange rates; close rebate periods, export credit memos.
+    MANAGE_REBATES = "manage_rebates"
+    #: See what one's own company has earned on its purchases, and its statements.
+    VIEW_OWN_REBATES = "view_own_rebates"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -89,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SUBMIT_CLAIMS,
         Permission.REQUEST_COOP,
         Permission.LEARN,
+        Permission.VIEW_OWN_REBATES,
     },
     Role.CHANNEL_MANAGER: frozenset(
         {
@@ -107,6 +112,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_COOP,
             Permission.MANAGE_CAMPAIGNS,
             Permission.VIEW_CHANNEL_DASHBOARD,
+            Permission.MANAGE_REBATES,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(
@@ -124,6 +130,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SUBMIT_CLAIMS,
             Permission.REQUEST_COOP,
             Permission.LEARN,
+            Permission.VIEW_OWN_REBATES,
         }
     ),
     **{

@@ -93,6 +93,10 @@ FORMS = {
     "channel.partner_tier": [Form("/partners/{partner}/tier", CM, "/partners/{partner}")],
     "channel.partner_new": [Form("/partners/new", CM)],
     "rewards.company_pool": [Form("/partners/{partner}/pool", PM)],
+    "rebates.purchases_import": [Form("/purchases/import", CM, writes_on_200=True)],
+    "rebates.rates_import": [Form("/purchases/rates", CM, writes_on_200=True)],
+    # A period that is over is closed, and the page shown again with what it wrote.
+    "rebates.periods": [Form("/rebates", CM, writes_on_200=True)],
     "decisions.program_decision": [Form("/partners/{partner}/programs/{program}", PM)],
     "roles.staff_import": [Form("/partners/{partner}/staff/import", CM, writes_on_200=True)],
     "roles.staff_new": [Form("/partners/{partner}/staff/new", PM)],

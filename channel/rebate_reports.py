@@ -1,0 +1,170 @@
+"""What the rebate pages show: closed periods, statements, and a partner's outlook (what the
+current period has earned so far, and what the next threshold is worth)."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from channel.approvals import programs_for_partner
+from channel.exchange_rates import NoRate, RateBook
+from channel.models import PartnerOrganization, Tier
+from channel.purchases import PurchaseLine
+from channel.rebates import (
+    Accrual,
+    RebateLine,
+    RebateStatement,
+    accrue,
+    period_of,
+    purchase_rules,
+)
+from channel.rule_params import RuleKind
+from channel.tiers import TierThreshold
+
+YEAR = timedelta(days=365)
+
+
+def closed_periods(session: Session) -> list:
+    """(period, statements, currency, total) of every closed period, newest first."""
+    return session.execute(
+        select(
+            RebateStatement.period,
+            func.count(RebateStatement.id).label("statements"),
+            RebateStatement.currency,
+            func.sum(RebateStatement.total).label("total"),
+        )
+        .group_by(RebateStatement.period, RebateStatement.currency)
+        .order_by(RebateStatement.period.desc(), RebateStatement.currency)
+    ).all()
+
+
+def period_statements(session: Session, period: str) -> list[RebateStatement]:
+    return list(
+        session.scalars(
+            select(RebateStatement)
+            .where(RebateStatement.period == period.strip().upper())
+            .options(selectinload(RebateStatement.partner), selectinload(RebateStatement.program))
+            .order_by(RebateStatement.id)
+        )
+    )
+
+
+def partner_statements(session: Session, partner_id: int) -> list[RebateStatement]:
+    return list(
+        session.scalars(
+            select(RebateStatement)
+            .where(RebateStatement.partner_id == partner_id)
+            .options(selectinload(RebateStatement.program))
+            .order_by(RebateStatement.ends_on.desc(), RebateStatement.id.desc())
+        )
+    )
+
+
+def statement_with_lines(session: Session, statement_id: int) -> RebateStatement | None:
+    return session.scalar(
+        select(RebateStatement)
+        .where(RebateStatement.id == statement_id)
+        .options(
+            selectinload(RebateStatement.lines).selectinload(RebateLine.purchase),
+            selectinload(RebateStatement.partner),
+            selectinload(RebateStatement.program),
+        )
+    )
+
+
+@dataclass
+class NextStep:
+    """Buying `missing` more moves the partner from `percent` to `next_percent`."""
+
+    rule: RuleKind
+    missing: Decimal
+    percent: Decimal
+    next_percent: Decimal
+    #: The tier reached, for a volume rebate.
+    tier: Tier | None = None
+
+
+@dataclass
+class Outlook:
+    accrual: Accrual
+    steps: list[NextStep]
+
+
+def outlook(session: Session, partner: PartnerOrganization, today: date) -> list[Outlook]:
+    """For each program paying `partner` on its purchases: the current quarter so far."""
+    period = period_of(today, "Q")
+    found = []
+    for program in programs_for_partner(session, partner):
+        rules = purchase_rules(session, program, partner)
+        if not rules or program.status != "active":
+            continue
+        accrual = accrue(session, program, partner, period)
+        steps = []
+        for rule in rules:
+            step = _next_step(session, rule, partner, accrual, today)
+            if step is not None:
+                steps.append(step)
+        found.append(Outlook(accrual, steps))
+    return found
+
+
+def _next_step(session, rule, partner, accrual: Accrual, today: date) -> NextStep | None:
+    params = rule.params
+    if rule.kind is RuleKind.CUMULATIVE_DISCOUNT:
+        reached = [s.percent for s in params.steps if accrual.purchases >= s.from_amount]
+        ahead = [s for s in params.steps if accrual.purchases < s.from_amount]
+        if not ahead:
+            return None
+        return NextStep(
+            rule.kind,
+            ahead[0].from_amount - accrual.purchases,
+            reached[-1] if reached else Decimal(0),
+            ahead[0].percent,
+        )
+    if rule.kind is RuleKind.VOLUME_REBATE:
+        return _next_tier(session, params, partner, accrual.currency, today)
+    return None
+
+
+def _next_tier(session, params, partner, currency: str, today: date) -> NextStep | None:
+    """The next tier up that pays a higher rebate and is reached by purchase volume."""
+    current = session.get(Tier, partner.tier_id) if partner.tier_id else None
+    percent = params.percent_by_tier.get(current.code if current else "", params.default_percent)
+    ladder = session.execute(
+        select(Tier, TierThreshold.minimum)
+        .join(TierThreshold, TierThreshold.tier_id == Tier.id)
+        .where(TierThreshold.metric == "volume", Tier.rank > (current.rank if current else -1))
+        .order_by(Tier.rank)
+    ).all()
+    for tier, minimum in ladder:
+        next_percent = params.percent_by_tier.get(tier.code)
+        if next_percent is not None and next_percent > (percent or 0):
+            volume = purchase_volume(session, partner.id, today, currency)
+            return NextStep(
+                RuleKind.VOLUME_REBATE,
+                max(Decimal(minimum) - volume, Decimal(0)),
+                percent or Decimal(0),
+                next_percent,
+                tier,
+            )
+    return None
+
+
+def purchase_volume(session: Session, partner_id: int, today: date, currency: str) -> Decimal:
+    """What the partner bought in the twelve months to `today`, in `currency` (lines with no
+    rate yet left out)."""
+    rates, total = RateBook(session), Decimal(0)
+    for amount, line_currency, day in session.execute(
+        select(PurchaseLine.amount, PurchaseLine.currency, PurchaseLine.invoiced_on).where(
+            PurchaseLine.partner_id == partner_id,
+            PurchaseLine.invoiced_on > today - YEAR,
+            PurchaseLine.invoiced_on <= today,
+        )
+    ):
+        try:
+            total += rates.convert(Decimal(amount), line_currency, currency, day).converted
+        except NoRate:
+            continue
+    return total
