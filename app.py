@@ -206,6 +206,7 @@ def _register_cli(app: Flask) -> None:
         create_user_command,
         import_purchases_command,
         import_sales_command,
+        import_serials_command,
         ledger_cli,
         programs_cli,
         rates_cli,
@@ -227,6 +228,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(programs_cli)
     app.cli.add_command(import_sales_command)
     app.cli.add_command(import_purchases_command)
+    app.cli.add_command(import_serials_command)
     app.cli.add_command(rates_cli)
     app.cli.add_command(create_user_command)
     app.cli.add_command(privacy_cli)

@@ -1,6 +1,6 @@
 """`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact;
 `flask create-user` adds a person (an admin, a channel manager, a partner's staff);
-`flask import-sales|import-purchases FILE` and `flask rates import FILE` bring data in."""
+`flask import-sales|import-purchases|import-serials FILE` and `flask rates import FILE` bring data in."""
 
 import sys
 from datetime import timedelta
@@ -16,7 +16,13 @@ from channel.exchange_rates import UnreadableRatesFile, import_rates
 from channel.models import PartnerOrganization, Program
 from channel.postings import check_balances, expire_points, points_lifetime, release_due
 from channel.programs import enrolled_batches, welcome_enrolled
-from channel.purchase_import import UnreadablePurchasesFile, import_purchases, read_purchases
+from channel.purchase_import import (
+    UnreadablePurchasesFile,
+    import_purchases,
+    import_serials,
+    read_purchases,
+    read_serials,
+)
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
@@ -159,6 +165,28 @@ def import_purchases_command(path):
     for line, reason in report.rejected:
         click.echo(f"line {line}: {reason}")
     for line, reason in report.held:
+        click.echo(f"line {line}: {reason}")
+    raise SystemExit(2 if report.rejected else 0)
+
+
+@click.command("import-serials")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_serials_command(path):
+    """Register shipped serials from a list (serial, sku, partner, date), CSV or XLSX. Exit 0:
+    all in; 2: some rejected."""
+    db = get_session()
+    try:
+        rows = list(read_serials(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
+    except UnreadablePurchasesFile as unreadable:
+        raise click.ClickException(str(unreadable.args[0])) from None
+    report = import_serials(db, rows, today=utcnow().date())
+    db.commit()
+    click.echo(
+        f"{report.registered} registered, {report.already_known} already known, "
+        f"{len(report.rejected)} rejected"
+    )
+    for line, reason in report.rejected:
         click.echo(f"line {line}: {reason}")
     raise SystemExit(2 if report.rejected else 0)
 

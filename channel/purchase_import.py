@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.exchange_rates import NoRate, RateBook, known_currency
@@ -27,12 +27,10 @@ from channel.purchases import (
     MAX_SERIAL,
     DocumentKind,
     PurchaseLine,
-    Serial,
-    SerialEvent,
-    SerialStatus,
     normal_serial,
     purchase_key,
 )
+from channel.serial_registry import Registry, Shipment
 from core.bulk import BulkWriter
 from core.db import lock_keys, utcnow
 from core.tables import UnreadableFile, table_rows
@@ -77,22 +75,15 @@ class PurchasesReport:
         return self.imported + self.already_imported + len(self.rejected)
 
 
-@dataclass
-class _Line:
+@dataclass(kw_only=True)
+class _Line(Shipment):
     number: int
     key: str
-    seller_id: int | None
-    partner_id: int
-    document: DocumentKind
     invoice: str
     line: int
-    day: date
-    sku: str
     quantity: int
     amount: Decimal
     currency: str
-    serials: list[str]
-    id: int | None = None
 
 
 def read_purchases(data: bytes, max_rows: int = MAX_ROWS):
@@ -292,218 +283,90 @@ def _import_chunk(session: Session, lines: list[_Line], directory, report) -> No
     known = writer.existing(PurchaseLine.__table__.c.source_key, [line.key for line in lines])
     report.already_imported += sum(1 for line in lines if line.key in known)
     lines = [line for line in lines if line.key not in known]
-    registry = _registry(session, {s for line in lines for s in line.serials})
-    changed: dict[str, dict] = {}
-    accepted, events = [], []
+    registry = Registry(session, {s for line in lines for s in line.serials}, directory.names)
+    accepted = []
     for line in lines:
-        moves, problem = _serial_moves(line, registry, directory)
-        if problem is not None:
+        if (problem := registry.move(line)) is not None:
             report.rejected.append((line.number, str(problem)))
-            continue
-        for serial, move in moves.items():
-            registry[serial] = changed[serial] = {**registry.get(serial, {}), **move}
-            events.append((serial, move["status"], move["holder_id"], line))
-        accepted.append(line)
-    _write(session, writer, accepted, registry, changed, events)
+        else:
+            accepted.append(line)
+    if not accepted:
+        return
+    now = utcnow()
+    table = PurchaseLine.__table__
+    for line, line_id in zip(accepted, writer.next_ids(table, len(accepted)), strict=True):
+        line.id = line_id
+    writer.insert_values(
+        table,
+        (
+            "id", "source_key", "seller_id", "partner_id", "document", "number", "line",
+            "invoiced_on", "sku", "quantity", "amount", "currency", "imported_at",
+        ),
+        (
+            (line.id, line.key, line.seller_id, line.partner_id, str(line.document),
+             line.invoice, line.line, line.day, line.sku, line.quantity, line.amount,
+             line.currency, now)
+            for line in accepted
+        ),
+    )  # fmt: skip
+    report.serials += registry.write(writer, now)
     report.imported += len(accepted)
     for line in accepted:
         if (problem := directory.missing_rate(line.currency, line.day)) is not None:
             report.held.append((line.number, str(problem)))
-    report.serials += len(events)
 
 
-def _registry(session: Session, serials: set[str]) -> dict[str, dict]:
-    """The stored serials among `serials`, locked against a concurrent install claim."""
-    if not serials:
-        return {}
-    found = {}
-    ordered = sorted(serials)
-    for start in range(0, len(ordered), 1000):
-        query = (
-            select(Serial.id, Serial.serial, Serial.sku, Serial.status, Serial.holder_id)
-            .where(Serial.serial.in_(ordered[start : start + 1000]))
-            .order_by(Serial.serial)
-            .with_for_update()
-        )
-        for row in session.execute(query):
-            found[row.serial] = {
-                "id": row.id,
-                "sku": row.sku,
-                "status": row.status,
-                "holder_id": row.holder_id,
-            }
-    return found
+SERIAL_COLUMNS = ("serial", "sku", "partner", "date")
 
 
-def _serial_moves(line: _Line, registry: dict, directory) -> tuple[dict, object]:
-    """What the line does to each of its serials, or why it cannot."""
-    moves = {}
-    for serial in line.serials:
-        unit = registry.get(serial)
-        if line.document is DocumentKind.CREDIT_NOTE:
-            if (
-                unit is None
-                or unit["holder_id"] != line.partner_id
-                or (unit["status"] == SerialStatus.RETURNED)
-            ):
-                return {}, _l(
-                    "Serial %(serial)s is not with this partner, so it cannot be returned.",
-                    serial=serial,
-                )
-            holder = line.seller_id if line.seller_id is not None else line.partner_id
-            moves[serial] = {"status": SerialStatus.RETURNED, "holder_id": holder}
-            continue
-        if unit is None:
-            status = SerialStatus.SHIPPED if line.seller_id is None else SerialStatus.SOLD_ON
-            moves[serial] = {"status": status, "holder_id": line.partner_id, "sku": line.sku}
-            continue
-        reshipped = unit["status"] == SerialStatus.RETURNED and line.seller_id is None
-        sold_on = (
-            line.seller_id is not None
-            and unit["holder_id"] == line.seller_id
-            and unit["status"] != SerialStatus.INSTALLED
-        )
-        if not (reshipped or sold_on):
-            return {}, _l(
-                "Serial %(serial)s was already shipped to %(partner)s.",
-                serial=serial,
-                partner=directory.names.get(unit["holder_id"], "?"),
-            )
-        if unit["sku"] != line.sku:
-            return {}, _l(
-                "Serial %(serial)s is a %(sku)s, not a %(line_sku)s.",
-                serial=serial,
-                sku=unit["sku"],
-                line_sku=line.sku,
-            )
-        status = SerialStatus.SHIPPED if reshipped else SerialStatus.SOLD_ON
-        moves[serial] = {"status": status, "holder_id": line.partner_id}
-    return moves, None
+@dataclass
+class SerialsReport:
+    registered: int = 0
+    already_known: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _write(session, writer: BulkWriter, lines, registry, changed, events) -> None:
-    if not lines:
-        return
-    now = utcnow()
-    table = PurchaseLine.__table__
-    for line, line_id in zip(lines, writer.next_ids(table, len(lines)), strict=True):
-        line.id = line_id
-    columns = (
-        "id", "source_key", "seller_id", "partner_id", "document", "number", "line",
-        "invoiced_on", "sku", "quantity", "amount", "currency", "imported_at",
-    )  # fmt: skip
-    writer.insert(
-        table,
-        columns,
-        (
-            tuple(
-                writer.value(table.c[name], value)
-                for name, value in zip(
-                    columns,
-                    (
-                        line.id,
-                        line.key,
-                        line.seller_id,
-                        line.partner_id,
-                        str(line.document),
-                        line.invoice,
-                        line.line,
-                        line.day,
-                        line.sku,
-                        line.quantity,
-                        line.amount,
-                        line.currency,
-                        now,
-                    ),  # fmt: skip
-                    strict=True,
-                )
-            )
-            for line in lines
-        ),
-    )
-    last_line = {serial: line for serial, _, _, line in events}
-    _write_serials(session, writer, changed, last_line, now)
-    _write_events(writer, registry, events, now)
+def read_serials(data: bytes, max_rows: int = MAX_ROWS):
+    """(line number, row) of a serial list (a warehouse's shipping export), CSV or XLSX."""
+    return table_rows(data, SERIAL_COLUMNS, max_rows, UnreadablePurchasesFile)
 
 
-def _write_serials(session, writer: BulkWriter, changed: dict, last_line: dict, now) -> None:
-    table = Serial.__table__
-    new = [serial for serial, unit in changed.items() if "id" not in unit]
-    for serial, serial_id in zip(new, writer.next_ids(table, len(new)), strict=True):
-        changed[serial]["id"] = serial_id
-    columns = ("id", "serial", "sku", "status", "holder_id", "line_id", "updated_at")
-    writer.insert(
-        table,
-        columns,
-        (
-            tuple(
-                writer.value(table.c[name], value)
-                for name, value in zip(
-                    columns,
-                    (
-                        changed[serial]["id"],
-                        serial,
-                        changed[serial]["sku"],
-                        str(changed[serial]["status"]),
-                        changed[serial]["holder_id"],
-                        last_line[serial].id,
-                        now,
-                    ),  # fmt: skip
-                    strict=True,
-                )
-            )
-            for serial in new
-        ),
-    )
-    moved = [
-        {
-            "serial_id": unit["id"],
-            "status": str(unit["status"]),
-            "holder_id": unit["holder_id"],
-            "line_id": last_line[serial].id,
-            "updated_at": now,
+def import_serials(session: Session, rows: Iterable, *, today: date) -> SerialsReport:
+    """Register serials shipped by the manufacturer to partners, without invoice lines."""
+    lock_keys(session, "purchase-import")
+    directory, report = _Directory(session), SerialsReport()
+    checked = []
+    for number, row in rows:
+        text = {
+            name: str(value if value is not None else "").strip() for name, value in row.items()
         }
-        for serial, unit in changed.items()
-        if serial not in new
-    ]
-    if moved:
-        session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("serial_id"))
-            .values(
-                status=bindparam("status"),
-                holder_id=bindparam("holder_id"),
-                line_id=bindparam("line_id"),
-                updated_at=bindparam("updated_at"),
-            ),
-            moved,
-        )
-
-
-def _write_events(writer: BulkWriter, registry: dict, events: list, now) -> None:
-    table = SerialEvent.__table__
-    ids = writer.next_ids(table, len(events))
-    columns = ("id", "serial_id", "status", "partner_id", "line_id", "happened_on", "recorded_at")
-    writer.insert(
-        table,
-        columns,
-        (
-            tuple(
-                writer.value(table.c[name], value)
-                for name, value in zip(
-                    columns,
-                    (
-                        event_id,
-                        registry[serial]["id"],
-                        str(status),
-                        holder_id,
-                        line.id,
-                        line.day,
-                        now,
-                    ),  # fmt: skip
-                    strict=True,
-                )
-            )
-            for event_id, (serial, status, holder_id, line) in zip(ids, events, strict=True)
-        ),
-    )
+        partner, problem = directory.partner(text["partner"], text.get("country", ""))
+        serial, sku, day = normal_serial(text["serial"]), text["sku"].upper(), _day(row["date"])
+        if problem is None and not serial:
+            problem = _l("No serial number.")
+        elif problem is None and len(serial) > MAX_SERIAL:
+            problem = _l("A serial number can be at most %(max)s characters.", max=MAX_SERIAL)
+        elif problem is None and sku not in directory.skus:
+            problem = _l("Unknown product “%(sku)s”.", sku=sku[:64])
+        elif problem is None and (day is None or day > today):
+            problem = _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future.")
+        if problem is not None:
+            report.rejected.append((number, str(problem)))
+        else:
+            checked.append((number, Shipment(partner.id, sku, [serial], day)))
+    for start in range(0, len(checked), CHUNK):
+        chunk = checked[start : start + CHUNK]
+        registry = Registry(session, {s.serials[0] for _, s in chunk}, directory.names)
+        for number, shipment in chunk:
+            unit = registry.known(shipment.serials[0])
+            if unit is not None and (unit["holder_id"], unit["sku"]) == (
+                shipment.partner_id,
+                shipment.sku,
+            ):
+                report.already_known += 1
+            elif (problem := registry.move(shipment)) is not None:
+                report.rejected.append((number, str(problem)))
+            else:
+                report.registered += 1
+        registry.write(BulkWriter(session), utcnow())
+    return report

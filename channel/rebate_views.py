@@ -7,7 +7,7 @@ from flask_login import current_user
 from channel.exchange_rates import import_rates
 from channel.exports import csv_chunks
 from channel.purchase_forms import ClosePeriodForm, UploadForm
-from channel.purchase_import import import_purchases, read_purchases
+from channel.purchase_import import import_purchases, import_serials, read_purchases, read_serials
 from channel.rebate_documents import (
     FontMissing,
     credit_memo_table,
@@ -51,6 +51,29 @@ def purchases_import():
     report = done.result if done else None
     return render_template(
         "channel/purchases_import.html",
+        form=form,
+        report=report,
+        report_token=_keep_full_report(report.rejected) if report else None,
+        page_lines=REPORT_PAGE_LINES,
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/purchases/serials", methods=["GET", "POST"])
+@requires(Permission.MANAGE_REBATES)
+def serials_import():
+    """Serial lists from the manufacturer's warehouse, without invoice lines."""
+    form = UploadForm()
+    done = None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        limit = current_app.config["IMPORT_MAX_ROWS"]
+        done = attempt(
+            lambda db: import_serials(db, list(read_serials(data, limit)), today=utcnow().date()),
+            form=form,
+        )
+    report = done.result if done else None
+    return render_template(
+        "channel/serials_import.html",
         form=form,
         report=report,
         report_token=_keep_full_report(report.rejected) if report else None,

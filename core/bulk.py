@@ -66,6 +66,20 @@ class BulkWriter:
         finally:
             cursor.close()
 
+    def insert_values(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        """`insert` of rows of plain Python values, each converted by its column's type."""
+        convert = [(self.value, table.c[name]) for name in columns]
+        self.insert(
+            table,
+            columns,
+            (
+                tuple(
+                    value(column, cell) for (value, column), cell in zip(convert, row, strict=True)
+                )
+                for row in rows
+            ),
+        )
+
     def insert(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         """Write `rows` (tuples of driver values in the order of `columns`) into `table`."""
         if self.dialect.name == "postgresql":

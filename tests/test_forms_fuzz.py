@@ -95,6 +95,7 @@ FORMS = {
     "rewards.company_pool": [Form("/partners/{partner}/pool", PM)],
     "rebates.purchases_import": [Form("/purchases/import", CM, writes_on_200=True)],
     "rebates.rates_import": [Form("/purchases/rates", CM, writes_on_200=True)],
+    "rebates.serials_import": [Form("/purchases/serials", CM, writes_on_200=True)],
     # A period that is over is closed, and the page shown again with what it wrote.
     "rebates.periods": [Form("/rebates", CM, writes_on_200=True)],
     "decisions.program_decision": [Form("/partners/{partner}/programs/{program}", PM)],

@@ -220,3 +220,32 @@ def test_two_imports_of_one_file_at_once_import_it_once(committed_postgres_app):
         assert session.scalar(select(func.count()).select_from(PurchaseLine)) == 200
         assert session.scalar(select(func.count()).select_from(Serial)) == 2000
         assert session.scalar(select(func.count()).select_from(SerialEvent)) == 2000
+
+
+def test_a_warehouse_serial_list_registers_units_once_and_refuses_the_impossible(db, chain):
+    from channel.purchase_import import import_serials, read_serials
+
+    distributor, _, other = chain
+    text = (
+        "serial,sku,partner,date\n"
+        f"wh-1,BX-24,LV-DIST,{TODAY}\n"
+        f"WH-2,BX-24,LV-DIST,{TODAY}\n"
+        f"WH-1,BX-24,LV-DIST,{TODAY}\n"  # the same unit listed twice
+        f"WH-2,BX-24,LV-OTHER,{TODAY}\n"  # one unit, two partners
+        f"WH-3,NOPE,LV-DIST,{TODAY}\n"
+        f",BX-24,LV-DIST,{TODAY}\n"
+    )
+    report = import_serials(db, list(read_serials(text.encode())), today=TODAY)
+    assert (report.registered, report.already_known) == (2, 1)
+    reasons = dict(report.rejected)
+    assert "WH-2 was already shipped to" in reasons[5]
+    assert "Unknown product" in reasons[6] and "No serial number" in reasons[7]
+    assert registry(db) == {
+        "WH-1": (SerialStatus.SHIPPED, distributor.id),
+        "WH-2": (SerialStatus.SHIPPED, distributor.id),
+    }
+    again = import_serials(db, list(read_serials(text.encode())), today=TODAY)
+    assert (again.registered, again.already_known) == (0, 3)
+    # A later invoice from the distributor sells a listed unit on.
+    run(db, HEADER + f"invoice,LV-DIST,LV-DEAL,D-1,1,{TODAY},BX-24,1,100,EUR,WH-1\n")
+    assert registry(db)["WH-1"][0] == SerialStatus.SOLD_ON
