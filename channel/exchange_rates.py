@@ -18,6 +18,7 @@ Design:
 """
 
 import csv
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -132,22 +133,28 @@ def convert(
 
 
 class RateBook:
-    """Conversions for one piece of work: each currency's rate on each day is read once."""
+    """Conversions for one piece of work: each currency's rates are read once, in one query,
+    then looked up in memory (the last published on or before a day, as `per_eur`)."""
 
     def __init__(self, session: Session):
         self.session = session
-        self._per_eur: dict[tuple[str, date], tuple[Decimal, date] | None] = {}
+        self._series: dict[str, tuple[list[date], list[Decimal]]] = {}
 
     def per_eur(self, currency: str, day: date) -> tuple[Decimal, date]:
-        key = (currency, day)
-        if key not in self._per_eur:
-            try:
-                self._per_eur[key] = per_eur(self.session, currency, day)
-            except NoRate:
-                self._per_eur[key] = None
-        if self._per_eur[key] is None:
+        if currency == BASE_CURRENCY:
+            return Decimal(1), day
+        if currency not in self._series:
+            rows = self.session.execute(
+                select(ExchangeRate.day, ExchangeRate.per_eur)
+                .where(ExchangeRate.currency == currency)
+                .order_by(ExchangeRate.day)
+            ).all()
+            self._series[currency] = ([r.day for r in rows], [Decimal(r.per_eur) for r in rows])
+        days, values = self._series[currency]
+        index = bisect_right(days, day) - 1
+        if index < 0 or days[index] < day - timedelta(days=RATE_MAX_AGE_DAYS):
             raise NoRate(currency, day)
-        return self._per_eur[key]
+        return values[index], days[index]
 
     def convert(self, amount: Decimal, currency: str, to_currency: str, day: date) -> Conversion:
         if currency == to_currency:

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from channel.purchases import DocumentKind, Serial, SerialEvent, SerialStatus
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, in_values
 
 
 @dataclass
@@ -43,11 +43,11 @@ class Registry:
         self.changed: dict[str, dict] = {}
         #: (serial, state entered, partner, shipment) in the order they happened.
         self.events: list[tuple[str, SerialStatus, int, Shipment]] = []
-        ordered = sorted(serials)
-        for start in range(0, len(ordered), 1000):
+        if serials:
+            column = Serial.__table__.c.serial
             query = (
                 select(Serial.id, Serial.serial, Serial.sku, Serial.status, Serial.holder_id)
-                .where(Serial.serial.in_(ordered[start : start + 1000]))
+                .where(in_values(session, column, sorted(serials)))
                 .order_by(Serial.serial)
                 .with_for_update()
             )
@@ -120,7 +120,7 @@ class Registry:
         returns how many moves were written."""
         last = {serial: shipment for serial, _, _, shipment in self.events}
         table = Serial.__table__
-        new = [serial for serial, unit in self.changed.items() if "id" not in unit]
+        new = {serial: None for serial, unit in self.changed.items() if "id" not in unit}
         for serial, serial_id in zip(new, writer.next_ids(table, len(new)), strict=True):
             self.changed[serial]["id"] = serial_id
         writer.insert_values(

@@ -14,6 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 
+def in_values(bind, column: Column, values: list):
+    """`column IN values` for thousands of values: on PostgreSQL one array parameter
+    (`= ANY(:values)`), since thousands of IN parameters cost more to build and parse than
+    the look-up itself; elsewhere a plain IN."""
+    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    if dialect.name == "postgresql":
+        return column == any_(bindparam("values", values, type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 class BulkWriter:
     """Rows for the tables of one session's transaction, through its own connection."""
 
@@ -38,13 +48,7 @@ class BulkWriter:
 
     def existing(self, column: Column, values: list) -> set:
         """Which of `values` `column` already holds (a unique key, say)."""
-        if self.dialect.name == "postgresql":
-            # One array parameter: thousands of IN parameters cost more to build and parse
-            # than the look-up itself.
-            wanted = any_(bindparam("values", values, type_=ARRAY(column.type)))
-            condition = column == wanted
-        else:
-            condition = column.in_(values)
+        condition = in_values(self.connection, column, values)
         return set(self.connection.scalars(select(column).where(condition)))
 
     def next_ids(self, table: Table, count: int) -> list[int]:
@@ -67,18 +71,27 @@ class BulkWriter:
             cursor.close()
 
     def insert_values(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-        """`insert` of rows of plain Python values, each converted by its column's type."""
-        convert = [(self.value, table.c[name]) for name in columns]
-        self.insert(
-            table,
-            columns,
-            (
-                tuple(
-                    value(column, cell) for (value, column), cell in zip(convert, row, strict=True)
-                )
-                for row in rows
-            ),
-        )
+        """`insert` of rows of plain Python values, converted by their columns' types (only
+        where a type converts at all: most pass their values to the driver as they are)."""
+        converted = []
+        for index, name in enumerate(columns):
+            column = table.c[name]
+            if isinstance(column.type, JSON):
+                converted.append((index, json.dumps))
+            elif process := column.type.dialect_impl(self.dialect).bind_processor(self.dialect):
+                converted.append((index, process))
+        if not converted:
+            self.insert(table, columns, rows)
+            return
+
+        def convert(row):
+            row = list(row)
+            for index, process in converted:
+                if row[index] is not None:
+                    row[index] = process(row[index])
+            return row
+
+        self.insert(table, columns, map(convert, rows))
 
     def insert(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         """Write `rows` (tuples of driver values in the order of `columns`) into `table`."""
