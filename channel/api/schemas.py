@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate
 
 from channel.claims import CLAIM_KINDS, CLAIM_STATUSES
-from channel.ledger import BUCKETS, ENTRY_KINDS
+from channel.ledger import Bucket, EntryKind
 from channel.rewards import REDEMPTION_STATUSES
 
 #: Largest id the databases store (a 32-bit integer column).
@@ -145,8 +145,8 @@ class BalanceSchema(Schema):
 class LedgerEntrySchema(Schema):
     id = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(ENTRY_KINDS))
-    bucket = fields.String(required=True, validate=validate.OneOf(BUCKETS))
+    kind = fields.String(required=True, validate=validate.OneOf(list(EntryKind)))
+    bucket = fields.String(required=True, validate=validate.OneOf(list(Bucket)))
     points = fields.Integer(required=True, metadata={"description": "Signed."})
     partner_id = fields.Integer(required=True)
     person_id = fields.Integer(required=True, allow_none=True)
