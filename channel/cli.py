@@ -11,8 +11,9 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from channel.demo import DEMO_PASSWORD, seed_demo
+from channel.expiry import expire_points, points_lifetime, release_due
 from channel.models import PartnerOrganization, Program
-from channel.postings import check_balances, expire_points, points_lifetime, release_due
+from channel.postings import check_balances
 from channel.programs import enrolled_batches, welcome_enrolled
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute

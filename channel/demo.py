@@ -317,7 +317,7 @@ def seed_demo_program(session: Session) -> int:
     )
     launch_program(session, program, actor_id=channel_manager.id)
     _seed_activity(session, today, baltic, instal, technician, record_activity, Activity)
-    from channel.postings import release_due
+    from channel.expiry import release_due
     from core.db import utcnow
 
     release_due(session, utcnow())

@@ -7,8 +7,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from channel.claims import Claim
+from channel.expiry import points_expiring, points_lifetime
 from channel.leaderboard import standings
-from channel.postings import balance_of, person_account, points_expiring, points_lifetime
+from channel.postings import balance_of, person_account
 from channel.rewards import Reward
 from core.db import get_session, utcnow
 from roles.access import requires

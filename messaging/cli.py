@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
-from channel.postings import points_lifetime
+from channel.expiry import points_lifetime
 from core.db import get_session, utcnow
 from messaging.models import OutboxMessage
 from messaging.outbox import lease_due, record_outcome, send_one

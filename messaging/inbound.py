@@ -18,7 +18,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from channel.claims import ClaimDetails, InvalidClaim, submit_claim
-from channel.postings import balance_of, person_account, points_expiring
+from channel.expiry import points_expiring
+from channel.postings import balance_of, person_account
 from core.i18n import format_date, format_number, language_name
 from messaging import commands
 from messaging.consent import set_consent

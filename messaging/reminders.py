@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision
 from channel.claims import Claim
+from channel.expiry import expiry_outlook
 from channel.ledger import Activity
 from channel.models import Enrollment, Program
-from channel.postings import expiry_outlook, person_account
+from channel.postings import person_account
 from channel.programs import targeted_partners
 from messaging.nudges import TriggerChoice, link, program_triggers, send_once
 from messaging.triggers import request_decision

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channel.postings import points_lifetime
+from channel.expiry import points_lifetime
 from core.db import get_session, utcnow
 from core.extensions import csrf, limiter
 from messaging.delivery_status import record_delivery_status
