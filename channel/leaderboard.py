@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from channel.ledger import LedgerEntry
+from channel.ledger import EARNED_KINDS, LedgerEntry
 from channel.models import Enrollment, Program
 from roles.models import RoleAssignment
 from roles.permissions import ROLE_ORDER, Role
@@ -40,7 +40,7 @@ def peer_points(session: Session, program_id: int, role: Role) -> dict[int, int]
     earned = and_(
         LedgerEntry.person_id == Enrollment.person_id,
         LedgerEntry.program_id == program_id,
-        LedgerEntry.kind.in_(("earn", "reverse")),
+        LedgerEntry.kind.in_(EARNED_KINDS),
         LedgerEntry.to_pool.is_(False),
     )
     rows = session.execute(
