@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.models import Manufacturer, PartnerOrganization, ProductGroup, Tier
+from channel.rule_params import EventKind
 from roles.models import Person
 from roles.people import PersonDetails, Placement, save_person
 from roles.permissions import Role
@@ -340,7 +341,7 @@ def _seed_history(session: Session, today, baltic, instal) -> None:
         session.add_all(
             [
                 Activity(
-                    kind="sale",
+                    kind=EventKind.SALE,
                     occurred_at=when,
                     partner_id=baltic.id,
                     person_id=people["+37120000003"].id,
@@ -349,7 +350,7 @@ def _seed_history(session: Session, today, baltic, instal) -> None:
                     quantity=3 + day % 4,
                 ),
                 Activity(
-                    kind="install",
+                    kind=EventKind.INSTALL,
                     occurred_at=when,
                     partner_id=instal.id,
                     person_id=people["+48501000003"].id,
@@ -372,15 +373,16 @@ def _seed_activity(
     seller, buyer = people["+37120000003"], people["+37120000004"]
     engineer = people["+48501000002"]
     events = [
-        ("sale", seller, dict(sku="NH-B24", quantity=6), 10),
-        ("sale", seller, dict(sku="NH-HP8", quantity=2), 6),
-        ("install", technician, dict(sku="NH-HP8", serial="NH8-240001"), 5),
-        ("install", technician, dict(sku="NH-B35", serial="NB35-240017"), 3),
-        ("install", engineer, dict(sku="NH-HP8", serial="NH8-240002"), 2),
-        ("sale", engineer, dict(sku="NH-B24", quantity=4), 2),  # Instal approved installers only
-        ("order", buyer, dict(sku="NH-B24", quantity=24, amount=Decimal("16800.00")), 4),
+        (EventKind.SALE, seller, dict(sku="NH-B24", quantity=6), 10),
+        (EventKind.SALE, seller, dict(sku="NH-HP8", quantity=2), 6),
+        (EventKind.INSTALL, technician, dict(sku="NH-HP8", serial="NH8-240001"), 5),
+        (EventKind.INSTALL, technician, dict(sku="NH-B35", serial="NB35-240017"), 3),
+        (EventKind.INSTALL, engineer, dict(sku="NH-HP8", serial="NH8-240002"), 2),
+        # Instal approved installers only.
+        (EventKind.SALE, engineer, dict(sku="NH-B24", quantity=4), 2),
+        (EventKind.ORDER, buyer, dict(sku="NH-B24", quantity=24, amount=Decimal("16800.00")), 4),
         (
-            "payment",
+            EventKind.PAYMENT,
             buyer,
             dict(
                 amount=Decimal("16800.00"),
@@ -406,7 +408,7 @@ def _seed_activity(
     record_activity(
         session,
         activity_class(
-            kind="purchase",
+            kind=EventKind.PURCHASE,
             occurred_at=today - timedelta(days=3),
             partner_id=baltic.id,
             source_key="demo:purchase:1",

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from channel.rule_params import EventKind
+from channel.rule_params import EventKind, RuleKind
 from channel.rules import Event, Usage
 from core.db import Base, index_where_set, utcnow
 from core.months import month_key
@@ -319,7 +319,7 @@ def event_usage(
         .where(
             *earned,
             LedgerEntry.partner_id == partner,
-            LedgerEntry.rule_kind == "cumulative_discount",
+            LedgerEntry.rule_kind == RuleKind.CUMULATIVE_DISCOUNT,
         )
         .order_by(LedgerEntry.id.desc())
         .limit(1)
@@ -331,7 +331,7 @@ def event_usage(
         .where(
             *earned,
             LedgerEntry.partner_id == partner,
-            LedgerEntry.rule_kind == "first_order_discount",
+            LedgerEntry.rule_kind == RuleKind.FIRST_ORDER_DISCOUNT,
         )
         .limit(1)
     )
