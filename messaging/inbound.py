@@ -22,7 +22,7 @@ from channel.postings import balance_of, person_account, points_expiring
 from core.i18n import format_date, format_number, language_name
 from messaging import commands
 from messaging.consent import set_consent
-from messaging.models import ChannelBlock, InboundMessage
+from messaging.models import ChannelBlock, InboundMessage, MessageChannel
 from roles.auth import (
     CodePolicy,
     SignInRefused,
@@ -56,8 +56,8 @@ def channel_and_number(from_address: str) -> tuple[str, str]:
     """("whatsapp", "+371…") for "whatsapp:+371…", else ("sms", the number)."""
     address = (from_address or "").strip()
     if address.lower().startswith("whatsapp:"):
-        return "whatsapp", address.split(":", 1)[1].strip()
-    return "sms", address
+        return MessageChannel.WHATSAPP, address.split(":", 1)[1].strip()
+    return MessageChannel.SMS, address
 
 
 def answered(session: Session, message_sid: str) -> InboundMessage | None:

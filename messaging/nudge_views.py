@@ -11,8 +11,8 @@ from core.config import LANGUAGES
 from core.db import get_session
 from core.errors import InvalidInput
 from core.i18n import language_name
-from messaging.forms import TRIGGER_LABELS, TipForm, TriggersForm
-from messaging.models import TRIGGERS, Tip
+from messaging.forms import TipForm, TriggersForm
+from messaging.models import Tip, Trigger
 from messaging.nudges import DEFAULT_DAYS, TriggerChoice, link, program_triggers, save_triggers
 from messaging.tips import TipDetails, delete_tip, save_tip
 from roles.access import requires
@@ -128,7 +128,7 @@ def program_triggers_page(program):
                 bool(getattr(form, f"on_{trigger}").data),
                 getattr(form, f"days_{trigger}").data if trigger in DEFAULT_DAYS else None,
             )
-            for trigger in TRIGGERS
+            for trigger in Trigger
         }
         try:
             save_triggers(db, program.id, choices)
@@ -146,7 +146,6 @@ def program_triggers_page(program):
         "messaging/program_triggers.html",
         program=program,
         form=form,
-        triggers=TRIGGERS,
-        labels=TRIGGER_LABELS,
+        triggers=list(Trigger),
         with_days=DEFAULT_DAYS,
     ), status

@@ -8,7 +8,14 @@ from sqlalchemy import bindparam, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from messaging.models import ChannelBlock, ChannelConsent, OutboxMessage
+from messaging.models import (
+    ChannelBlock,
+    ChannelConsent,
+    MessageCategory,
+    MessageChannel,
+    OutboxMessage,
+    OutboxStatus,
+)
 from messaging.pacing import Pacer
 from messaging.policy import (
     PHONE_CHANNELS,
@@ -34,7 +41,7 @@ def enqueue(
     body: str,
     subject: str | None = None,
     priority: int = 0,
-    category: str = "transactional",
+    category: str = MessageCategory.TRANSACTIONAL,
     fallback_of_id: int | None = None,
     note: str | None = None,
     source: str | None = None,
@@ -61,7 +68,7 @@ def enqueue(
 
 def message_segments(channel: str, body: str) -> int:
     """What the message costs in SMS segments; one for every other channel."""
-    return max(count_segments(body).segments, 1) if channel == "sms" else 1
+    return max(count_segments(body).segments, 1) if channel == MessageChannel.SMS else 1
 
 
 #: The columns `enqueue_many` fills from each row; the rest take the same defaults as `enqueue`.
@@ -87,7 +94,7 @@ def enqueue_many(session: Session, rows: list[dict], *, now, with_ids: bool = Fa
     """
     if not rows:
         return []
-    fixed = {"status": "pending", "attempts": 0, "priority": 0, "created_at": now}
+    fixed = {"status": OutboxStatus.PENDING, "attempts": 0, "priority": 0, "created_at": now}
     params = [
         {
             **fixed,
@@ -132,7 +139,7 @@ def _claim_due(session: Session, now, limit: int = 1) -> list[tuple[OutboxMessag
     stmt = (
         select(OutboxMessage, func.coalesce(_opted_out, _blocked))
         .where(
-            OutboxMessage.status == "pending",
+            OutboxMessage.status == OutboxStatus.PENDING,
             (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
         )
         .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
@@ -164,14 +171,14 @@ _blocked = (
 
 def _wait_until(session: Session, message: OutboxMessage, policy: Policy, now):
     """(when, why) if the message must wait: the recipient's night or their weekly cap."""
-    if message.category == "critical" or message.person_id is None:
+    if message.category == MessageCategory.CRITICAL or message.person_id is None:
         return None, None
     if message.channel in PHONE_CHANNELS and policy.quiet_start is not None:
         person = session.get(Person, message.person_id)
         until = quiet_until(policy, now, person.timezone if person else None)
         if until is not None:
             return until, "quiet hours"
-    if message.category == "nudge":
+    if message.category == MessageCategory.NUDGE:
         until = cap_until(session, policy, message, now)
         if until is not None:
             return until, "weekly nudge cap"
@@ -187,7 +194,7 @@ def _ready(session: Session, message: OutboxMessage, refused, policy: Policy, no
     until, why = _wait_until(session, message, policy, now)
     if policy.nudge_outlived(message, until or now):
         hours = int(policy.nudge_lifetime.total_seconds() // 3600)
-        message.status, message.last_error = "failed", "expired"
+        message.status, message.last_error = OutboxStatus.FAILED, "expired"
         message.note = (
             f"not sent: the {why} would hold it past its {hours}-hour lifetime"
             if why
@@ -199,7 +206,7 @@ def _ready(session: Session, message: OutboxMessage, refused, policy: Policy, no
         message.note = f"{why}: waits until {until:%Y-%m-%d %H:%M} UTC"
         return False
     if refused:
-        message.status = "failed"
+        message.status = OutboxStatus.FAILED
         fall_back(session, message, refused)
         return False
     message.attempts += 1
@@ -224,12 +231,12 @@ def record_outcome(session, message, outcome, *, max_attempts: int, rng=None) ->
         row = session.get(OutboxMessage, message.id)
         record_permanent_failure(session, row, value)
         session.flush()
-        return "failed"
+        return OutboxStatus.FAILED
     now = utcnow()
     if kind == "sent":
         provider_id, provider_status = value
         values = {
-            "status": "sent",
+            "status": OutboxStatus.SENT,
             "provider_id": provider_id,
             "provider_status": provider_status,
             "sent_at": now,
@@ -238,7 +245,7 @@ def record_outcome(session, message, outcome, *, max_attempts: int, rng=None) ->
             "next_attempt_at": None,
         }
     elif message.attempts >= max_attempts:
-        values = {"status": "failed", "last_error": value[:255]}
+        values = {"status": OutboxStatus.FAILED, "last_error": value[:255]}
     else:
         retry = now + backoff(message.attempts, rng or random.Random())
         values = {"last_error": value[:255], "next_attempt_at": retry}
@@ -247,7 +254,7 @@ def record_outcome(session, message, outcome, *, max_attempts: int, rng=None) ->
             setattr(message, name, value)
     else:  # a leased copy: one plain UPDATE, built once, no unit of work
         session.execute(_OUTCOME_UPDATES[frozenset(values)], {**values, "message_id": message.id})
-    return values.get("status", "pending")
+    return values.get("status", OutboxStatus.PENDING)
 
 
 def _outcome_update(*columns: str):
@@ -341,7 +348,7 @@ def lease_due(
 def record_permanent_failure(session: Session, message: OutboxMessage, code: str) -> None:
     """The provider refused `message` for good (at sending or by a later status callback):
     the channel is blocked for the person and the message falls back to their next one."""
-    message.status, message.last_error = "failed", code[:255]
+    message.status, message.last_error = OutboxStatus.FAILED, code[:255]
     if message.person_id is not None:
         _block(session, message.person_id, message.channel, code)
         fall_back(session, message, f"error {code}")

@@ -14,8 +14,8 @@ from messaging.consent import opted_out_channels, set_consent
 from roles.access import requires
 from roles.auth import change_password, make_password_hasher
 from roles.browser_sessions import sign_in_browser
-from roles.forms import CHANNEL_LABELS, PasswordForm, ProfileForm
-from roles.models import CHANNELS
+from roles.forms import PasswordForm, ProfileForm
+from roles.models import ContactChannel
 from roles.people import update_preferences
 from roles.permissions import Permission
 
@@ -49,7 +49,7 @@ def _profile_form(person) -> ProfileForm:
     form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
     form.timezone.choices = _zone_choices(person.timezone)
     form.preferred_channel.choices = [
-        (c, CHANNEL_LABELS[c]) for c in CHANNELS if c != "email" or person.email
+        (c.value, c.label) for c in ContactChannel if c != ContactChannel.EMAIL or person.email
     ]
     form.stopped_channels.choices = form.preferred_channel.choices
     if not form.is_submitted():

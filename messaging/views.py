@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 
 from core.db import get_session, utcnow
 from core.views import page_number
-from messaging.models import OutboxMessage
+from messaging.models import MessageChannel, OutboxMessage, OutboxStatus
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -32,8 +32,8 @@ def outbox():
 def _inbox_of(person_id: int):
     return (
         OutboxMessage.person_id == person_id,
-        OutboxMessage.channel == "inapp",
-        OutboxMessage.status == "sent",
+        OutboxMessage.channel == MessageChannel.INAPP,
+        OutboxMessage.status == OutboxStatus.SENT,
         OutboxMessage.body != "",  # blanked after MESSAGE_RETENTION_DAYS
     )
 

@@ -15,12 +15,6 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-CHANNEL_LABELS = {
-    "sms": _l("SMS"),
-    "whatsapp": _l("WhatsApp"),
-    "email": _l("E-mail"),
-}
-
 ROLE_LABELS = {
     "channel_manager": _l("Channel manager"),
     "admin": _l("Administrator"),

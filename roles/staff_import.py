@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.tables import UnreadableFile, check_line_count, csv_rows
+from roles.models import ContactChannel
 from roles.people import PersonDetails, Placement, check_person, create_person
 
 REQUIRED_COLUMNS = ("full_name", "phone", "roles")
@@ -110,7 +111,7 @@ def import_staff(session: Session, data: bytes, placement: Placement) -> StaffIm
             email=row.get("email") or None,
             language=row.get("language") or None,
             timezone=row.get("timezone") or None,
-            preferred_channel=row.get("preferred_channel") or "sms",
+            preferred_channel=row.get("preferred_channel") or ContactChannel.SMS,
             extra_errors=extra,
         )
         clean, errors = check_person(session, details, placement)

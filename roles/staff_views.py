@@ -13,8 +13,8 @@ from core.i18n import language_name, localize_digits
 from roles.access import requires
 from roles.blueprint import bp
 from roles.browser_sessions import sign_in_browser
-from roles.forms import CHANNEL_LABELS, ROLE_LABELS, PersonForm, StaffImportForm
-from roles.models import CHANNELS, Person
+from roles.forms import ROLE_LABELS, PersonForm, StaffImportForm
+from roles.models import ContactChannel, Person
 from roles.people import InvalidPerson, PersonDetails, Placement, known_timezones, save_person
 from roles.permissions import (
     MANUFACTURER_ROLES,
@@ -44,7 +44,7 @@ def staff_list(partner):
         "roles/staff_list.html",
         partner=partner,
         people=people,
-        channel_labels=CHANNEL_LABELS,
+        channel_label=ContactChannel.label_of,
     )
 
 
@@ -58,7 +58,7 @@ def _person_form(person: Person | None, *, manufacturer: bool) -> PersonForm:
         (r.value, ROLE_LABELS[r.value]) for r in Role if r in offered and r in side
     ]
     form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
-    form.preferred_channel.choices = [(c, CHANNEL_LABELS[c]) for c in CHANNELS]
+    form.preferred_channel.choices = [(c.value, c.label) for c in ContactChannel]
     return form
 
 

@@ -3,7 +3,6 @@ tracked-link redirect."""
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -13,11 +12,12 @@ from core.db import get_session, utcnow
 from core.extensions import limiter
 from core.i18n import country_name, language_name
 from core.views import attempt
-from messaging.campaigns.audience import SegmentFilters
+from messaging.campaigns.audience import ClaimActivity, SegmentFilters
 from messaging.campaigns.chart import bars, interval
 from messaging.campaigns.forms import TEXT_ROLES, CampaignForm, ScheduleForm
-from messaging.campaigns.models import Campaign
+from messaging.campaigns.models import Campaign, CampaignStatus
 from messaging.campaigns.operations import (
+    EDITABLE,
     CampaignDraft,
     cancel_campaign,
     follow_link,
@@ -27,27 +27,18 @@ from messaging.campaigns.operations import (
 )
 from messaging.campaigns.results import delivery, engagement, results, trigger_sources
 from messaging.campaigns.sending import Prices, preview
-from messaging.models import Treatment
+from messaging.models import MessageChannel, Treatment
 from messaging.policy import zone
 from roles.access import requires
-from roles.forms import CHANNEL_LABELS, ROLE_LABELS
+from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 links = Blueprint("links", __name__)
 
 
-STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "scheduled": _l("Scheduled"),
-    "sent": _l("Sent"),
-    "cancelled": _l("Cancelled"),
-}
-
-
-@bp.app_template_global()
-def campaign_status(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+bp.add_app_template_global(CampaignStatus.label_of, "campaign_status")
+bp.add_app_template_global(MessageChannel.label_of, "channel_name")
 
 
 @bp.app_template_global()
@@ -57,7 +48,7 @@ def recent_campaign_results(limit: int = 5):
     window = current_app.config["ATTRIBUTION_WINDOW_DAYS"]
     sent = db.scalars(
         select(Campaign)
-        .where(Campaign.status == "sent")
+        .where(Campaign.status == CampaignStatus.SENT)
         .order_by(Campaign.sent_at.desc(), Campaign.id.desc())
         .limit(limit)
     ).all()
@@ -65,11 +56,6 @@ def recent_campaign_results(limit: int = 5):
         (c, delivery(db, f"campaign:{c.id}"), engagement(db, f"campaign:{c.id}", window))
         for c in sent
     ]
-
-
-@bp.app_template_global()
-def channel_name(channel: str) -> str:
-    return str(_l("In-app") if channel == "inapp" else CHANNEL_LABELS.get(channel, channel))
 
 
 def _base_url() -> str:
@@ -118,6 +104,7 @@ def _form(db, campaign=None) -> CampaignForm:
             select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
         )
     ]
+    form.activity.choices = [(a.value, a.label) for a in ClaimActivity]
     form.languages.choices = [(code, language_name(code)) for code in LANGUAGES]
     form.default_language.choices = form.languages.choices
     form.program_ids.choices = [
@@ -167,7 +154,7 @@ def _draft(form: CampaignForm) -> CampaignDraft:
 
 def _edit(campaign):
     db = get_session()
-    if campaign is not None and campaign.status not in ("draft", "scheduled"):
+    if campaign is not None and campaign.status not in EDITABLE:
         return redirect(url_for("campaigns.campaign_preview", campaign_id=campaign.id))
     form = _form(db, campaign)
     if form.validate_on_submit():
@@ -232,7 +219,7 @@ def campaign_preview(campaign_id):
         elif action == "cancel":
             attempt(lambda s: cancel_campaign(s, campaign))
         return redirect(url_for("campaigns.campaign_preview", campaign_id=campaign.id))
-    if campaign.status in ("sent", "cancelled"):
+    if campaign.status not in EDITABLE:
         shown = None
     else:
         shown = preview(
