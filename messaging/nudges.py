@@ -71,7 +71,10 @@ def enabled_in(session: Session, trigger: str, program_ids) -> bool:
 
 
 def save_triggers(session: Session, program_id: int, choices: dict[str, TriggerChoice]) -> None:
-    """Set the program's triggers; days only for the triggers that count them."""
+    """Set the program's triggers; days only for the triggers that count them.
+
+    Refuses with InvalidInput: days out of range under "days_<trigger>", as the page names
+    them, an unknown trigger under its own name."""
     errors = {}
     for trigger, choice in choices.items():
         if trigger not in set(Trigger):
@@ -79,7 +82,7 @@ def save_triggers(session: Session, program_id: int, choices: dict[str, TriggerC
         elif (
             trigger in DEFAULT_DAYS and choice.days is not None and not 0 < choice.days <= MAX_DAYS
         ):
-            errors[trigger] = _l("Between 1 and %(days)s days.", days=MAX_DAYS)
+            errors[f"days_{trigger}"] = _l("Between 1 and %(days)s days.", days=MAX_DAYS)
     if errors:
         raise InvalidInput(errors)
     rows = {

@@ -14,7 +14,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from channel.claims import Claim
-from channel.models import Enrollment, PartnerOrganization
+from channel.models import Enrollment, PartnerOrganization, Program, Tier
 from core.states import State
 from messaging.models import Treatment
 from roles.models import Person, RoleAssignment
@@ -174,3 +174,35 @@ def segment_chunks(
         if high is None:
             return
         last = high
+
+
+@dataclass(frozen=True)
+class SegmentChoices:
+    """What a campaign's segment can be narrowed to, for the campaign form."""
+
+    partners: list[tuple[int, str]]
+    tiers: list[tuple[int, str]]
+    countries: list[str]
+    programs: list[tuple[int, str]]
+
+
+def segment_choices(session: Session) -> SegmentChoices:
+    """Active partners by name, tiers by rank, the partners' countries, programs past draft."""
+    partners = session.execute(
+        select(PartnerOrganization.id, PartnerOrganization.name)
+        .where(PartnerOrganization.status == "active")
+        .order_by(PartnerOrganization.name)
+    )
+    tiers = session.execute(select(Tier.id, Tier.name).order_by(Tier.rank))
+    countries = session.scalars(
+        select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
+    )
+    programs = session.execute(
+        select(Program.id, Program.name).where(Program.status != "draft").order_by(Program.name)
+    )
+    return SegmentChoices(
+        partners=[tuple(row) for row in partners],
+        tiers=[tuple(row) for row in tiers],
+        countries=list(countries),
+        programs=[tuple(row) for row in programs],
+    )

@@ -44,6 +44,8 @@ for _code in LANGUAGES:
 
 
 class ScheduleForm(FlaskForm):
+    #: Which of the page's buttons was pressed: send, schedule, unschedule or cancel.
+    action = StringField()
     scheduled_at = DateTimeLocalField(
         _l("Send at"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )

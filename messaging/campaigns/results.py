@@ -18,7 +18,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from channel.claims import Claim
 from channel.ledger import LedgerEntry
 from core.db import UTCDateTime
-from messaging.campaigns.models import LinkClick, TrackedLink
+from messaging.campaigns.models import Campaign, CampaignStatus, LinkClick, TrackedLink
 from messaging.campaigns.uplift import GroupStats, Uplift, uplift
 from messaging.models import (
     ChannelConsent,
@@ -266,3 +266,33 @@ def trigger_sources(session: Session) -> list[str]:
             )
         )
     )
+
+
+def campaigns_newest_first(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def people_reached(session: Session, sources) -> dict[str, int]:
+    """How many people each source treated (its control group left out)."""
+    return dict(
+        session.execute(
+            select(Treatment.source, func.count())
+            .where(Treatment.source.in_(list(sources)), Treatment.held_out.is_(False))
+            .group_by(Treatment.source)
+        ).all()
+    )
+
+
+def recent_campaign_results(
+    session: Session, limit: int, window_days: int
+) -> list[tuple[Campaign, Delivery, Engagement]]:
+    """The latest sent campaigns with their delivery and engagement."""
+    sent = session.scalars(
+        select(Campaign)
+        .where(Campaign.status == CampaignStatus.SENT)
+        .order_by(Campaign.sent_at.desc(), Campaign.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        (c, delivery(session, c.source), engagement(session, c.source, window_days)) for c in sent
+    ]
