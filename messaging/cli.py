@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 
 from channel.postings import points_lifetime
 from core.db import get_session, utcnow
+from messaging.delivery import lease_due, record_outcome, send_one
 from messaging.models import MessageChannel, OutboxMessage, OutboxStatus
-from messaging.outbox import lease_due, record_outcome, send_one
 from messaging.pacing import Pacer
 from messaging.policy import Policy
 from messaging.privacy import count_expired_texts, purge_expired_texts
