@@ -33,7 +33,7 @@ class CampaignForm(FlaskForm):
         validators=[NumberRange(0, 50)],
         render_kw={"inputmode": "numeric"},
     )
-    default_language = SelectField(_l("Main language"), choices=[(c, c) for c in LANGUAGES])
+    default_language = SelectField(_l("Main language"), choices=list(LANGUAGES))
 
 
 for _code in LANGUAGES:
