@@ -14,6 +14,7 @@ from channel.ledger import Activity
 from channel.models import Enrollment, Program
 from channel.postings import person_account
 from channel.programs import targeted_partners
+from messaging.models import Trigger
 from messaging.nudges import TriggerChoice, link, program_triggers, send_once
 from messaging.triggers import request_decision
 from roles.models import Person
@@ -22,23 +23,25 @@ from roles.models import Person
 def run_daily(session: Session, now: datetime, *, lifetime: timedelta) -> dict[str, int]:
     """Every due daily message, program by program as each set its triggers; returns how many
     people were messaged per trigger (the control group is not counted)."""
-    counts = {"approval_request": 0, "inactive": 0, "expiring": 0}
+    counts = {Trigger.APPROVAL_REQUEST: 0, Trigger.INACTIVE: 0, Trigger.EXPIRING: 0}
     programs = session.scalars(
         select(Program).where(Program.status.in_(("offered", "active"))).order_by(Program.id)
     ).all()
     for program in programs:
         choices = program_triggers(session, program.id)
-        if choices["approval_request"].enabled:
-            counts["approval_request"] += remind_undecided(
-                session, program, now, choices["approval_request"]
+        if choices[Trigger.APPROVAL_REQUEST].enabled:
+            counts[Trigger.APPROVAL_REQUEST] += remind_undecided(
+                session, program, now, choices[Trigger.APPROVAL_REQUEST]
             )
         if program.status != "active":
             continue
-        if choices["inactive"].enabled:
-            counts["inactive"] += remind_inactive(session, program, now, choices["inactive"])
-        if choices["expiring"].enabled:
-            counts["expiring"] += warn_expiring(
-                session, program, now, choices["expiring"], lifetime=lifetime
+        if choices[Trigger.INACTIVE].enabled:
+            counts[Trigger.INACTIVE] += remind_inactive(
+                session, program, now, choices[Trigger.INACTIVE]
+            )
+        if choices[Trigger.EXPIRING].enabled:
+            counts[Trigger.EXPIRING] += warn_expiring(
+                session, program, now, choices[Trigger.EXPIRING], lifetime=lifetime
             )
     return counts
 
@@ -104,7 +107,7 @@ def remind_inactive(
             send_once(
                 session,
                 person,
-                "inactive",
+                Trigger.INACTIVE,
                 "inactive",
                 occasion=f"since:{last.date().isoformat()}",
                 program_id=program.id,
@@ -135,7 +138,7 @@ def warn_expiring(
             send_once(
                 session,
                 person,
-                "expiring",
+                Trigger.EXPIRING,
                 "points_expiring",
                 occasion=occasion,
                 program_id=program.id,
