@@ -19,8 +19,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from channel.claim_models import Claim
 from channel.claims import (
-    Claim,
     ClaimDetails,
     approve_claim,
     referred_partner_id,

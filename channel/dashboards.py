@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import String, case, cast, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import Activity, Balance, LedgerEntry
 from channel.models import Enrollment, PartnerOrganization, Program, ProgramDecision, Tier
 from channel.postings import pool_account

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.leaderboard import standings
 from channel.postings import balance_of, person_account, points_expiring, points_lifetime
 from channel.rewards import Reward

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from channel.pool import distribute, pool_history
 from channel.postings import balance_of, person_account, pool_account
 from channel.rewards import (
-    REWARD_KINDS,
     Redemption,
     RedemptionRefused,
     Reward,
     RewardDetails,
+    RewardKind,
     cancel_redemption,
     codes_left,
     fulfil_redemption,
@@ -162,7 +162,7 @@ def manage():
         "channel/rewards_manage.html",
         rewards=[(r, _available(db, r)) for r in rewards],
         redemptions=open_redemptions,
-        kinds=REWARD_KINDS,
+        kinds=list(RewardKind),
         errors=errors,
         values=request.form,
     ), 400 if errors else 200

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from channel import rules as engine
 from channel.approvals import current_decision, programs_for_partner
-from channel.claims import Claim, ClaimLine
+from channel.claim_models import Claim, ClaimLine
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, add_cap_totals, person_earnings
 from channel.models import Enrollment, PartnerOrganization, Program

@@ -17,7 +17,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channel.claims import MAX_LINE_QUANTITY, Claim, ClaimLine, approve_claim
+from channel.claim_models import Claim, ClaimLine
+from channel.claims import MAX_LINE_QUANTITY, approve_claim
 from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
 from channel.signals import sales_imported

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import Activity
 from channel.models import Enrollment, Program
 from channel.postings import expiry_outlook, person_account

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.models import Enrollment, PartnerOrganization
 from messaging.models import Treatment
 from roles.models import Person, RoleAssignment
