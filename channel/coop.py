@@ -252,3 +252,42 @@ def reject(session: Session, request: CoopRequest, *, reason: str) -> None:
         raise InvalidCoop({"reason": _l("Say why: the partner sees the reason.")})
     request.status, request.reason, request.decided_at = CoopStatus.REJECTED, reason, utcnow()
     session.flush()
+
+
+# ---------------------------------------------------------------- lists for the pages
+
+
+def open_funds(session: Session) -> list[CoopFund]:
+    """The funds partners may ask from, by name."""
+    return session.scalars(
+        select(CoopFund).where(CoopFund.active.is_(True)).order_by(CoopFund.name)
+    ).all()
+
+
+def open_fund(session: Session, fund_id: int | None) -> CoopFund:
+    """The open fund a partner chose; refused when it names none."""
+    fund = next((fund for fund in open_funds(session) if fund.id == fund_id), None)
+    if fund is None:
+        raise InvalidCoop({"fund": _l("Choose a fund.")})
+    return fund
+
+
+def all_funds(session: Session) -> list[CoopFund]:
+    """Every fund, newest first."""
+    return session.scalars(select(CoopFund).order_by(CoopFund.id.desc())).all()
+
+
+def requests_of_partner(session: Session, partner_id: int) -> list[CoopRequest]:
+    """A partner's requests, newest first."""
+    return session.scalars(
+        select(CoopRequest)
+        .where(CoopRequest.partner_id == partner_id)
+        .order_by(CoopRequest.id.desc())
+    ).all()
+
+
+def requests_to_decide(session: Session) -> list[CoopRequest]:
+    """Requests waiting for a channel manager (to pre-approve or to reimburse), oldest first."""
+    return session.scalars(
+        select(CoopRequest).where(CoopRequest.status.in_(TO_DECIDE)).order_by(CoopRequest.id)
+    ).all()

@@ -365,3 +365,56 @@ def fulfil_redemption(session: Session, redemption: Redemption) -> None:
     redemption.status = RedemptionStatus.FULFILLED
     redemption.decided_at = utcnow()
     session.flush()
+
+
+# ---------------------------------------------------------------- lists for the pages
+
+
+def left_of(session: Session, reward: Reward) -> int | None:
+    """What is left to redeem: unused codes of a gift card, else the stock (None: unlimited)."""
+    return codes_left(session, reward) if reward.kind == RewardKind.GIFT_CARD else reward.stock
+
+
+def offered_rewards(session: Session) -> list[Reward]:
+    """The rewards staff may redeem, cheapest first."""
+    return session.scalars(
+        select(Reward).where(Reward.active.is_(True)).order_by(Reward.points_price)
+    ).all()
+
+
+def all_rewards(session: Session) -> list[Reward]:
+    """Every reward, newest first."""
+    return session.scalars(select(Reward).order_by(Reward.id.desc())).all()
+
+
+def redemptions_of(session: Session, person_id: int) -> list[Redemption]:
+    """A person's redemptions, newest first."""
+    return session.scalars(
+        select(Redemption).where(Redemption.person_id == person_id).order_by(Redemption.id.desc())
+    ).all()
+
+
+def open_redemptions(session: Session) -> list[Redemption]:
+    """Redemptions waiting to be fulfilled, oldest first."""
+    return session.scalars(
+        select(Redemption)
+        .where(Redemption.status == RedemptionStatus.REQUESTED)
+        .order_by(Redemption.id)
+    ).all()
+
+
+def pool_recipients(session: Session, partner_id: int) -> list[Person]:
+    """The active staff a partner's pool can hand points to, by name."""
+    return session.scalars(
+        select(Person)
+        .where(Person.partner_id == partner_id, Person.active.is_(True))
+        .order_by(Person.full_name)
+    ).all()
+
+
+def staff_by_id(session: Session, partner_id: int) -> dict[int, Person]:
+    """Everyone of a partner, active or not (the pool's history names them), by id."""
+    return {
+        person.id: person
+        for person in session.scalars(select(Person).where(Person.partner_id == partner_id))
+    }
