@@ -28,7 +28,6 @@ from channel.claims import (
     referred_partner_id,
     reject_claim,
     return_claim,
-    share_colleagues,
     submit_claim,
 )
 from channel.forms import (
@@ -40,6 +39,7 @@ from channel.forms import (
     typed_values,
 )
 from channel.sales_import import import_sales_file
+from channel.staff import active_staff
 from channel.uploads import proof_path, proofs_kept_on_success
 from core.db import get_session, utcnow
 from core.import_reports import REPORT_PAGE_LINES, keep_report
@@ -120,7 +120,7 @@ def claim_new(kind):
         kind=kind,
         errors=field_errors(form),
         values=typed_values(form),
-        colleagues=share_colleagues(db, current_user),
+        colleagues=active_staff(db, current_user.partner_id, besides=current_user.id),
         products=active_products(db),
         rows=range(LINE_ROWS),
         today=utcnow().date(),

@@ -329,16 +329,3 @@ def claims_of_partner(session: Session, partner_id: int, *, limit: int = 200) ->
         .order_by(Claim.id.desc())
         .limit(limit)
     ).all()
-
-
-def share_colleagues(session: Session, person: Person) -> list[Person]:
-    """The active colleagues a person may share a sale with, by name."""
-    return session.scalars(
-        select(Person)
-        .where(
-            Person.partner_id == person.partner_id,
-            Person.id != person.id,
-            Person.active.is_(True),
-        )
-        .order_by(Person.full_name)
-    ).all()

@@ -3,7 +3,7 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from channel.claim_models import ClaimStatus
+from channel.claim_models import ClaimKind, ClaimStatus
 from channel.coop import CoopStatus
 from channel.fraud import FLAG_LABELS
 from channel.rewards import RedemptionStatus, RewardKind
@@ -141,4 +141,8 @@ def register(app) -> None:
         tier_metric=tier_metric,
         coop_status=CoopStatus.label_of,
         reward_kind_label=RewardKind.label_of,
+        ClaimKind=ClaimKind,
+        ClaimStatus=ClaimStatus,
+        CoopStatus=CoopStatus,
+        RewardKind=RewardKind,
     )

@@ -38,12 +38,11 @@ from channel.rewards import (
     left_of,
     offered_rewards,
     open_redemptions,
-    pool_recipients,
     redeem,
     redemptions_of,
     save_reward,
-    staff_by_id,
 )
+from channel.staff import active_staff, staff_by_id
 from channel.uploads import IMAGES, proof_path, proofs_kept_on_success
 from core.db import get_session
 from core.views import attempt
@@ -188,7 +187,7 @@ def decide_redemption(redemption_id, action):
 @requires(Permission.VIEW_PARTNER_EARNINGS)
 def company_pool(partner):
     db = get_session()
-    staff = pool_recipients(db, partner.id)
+    staff = active_staff(db, partner.id)
     form = PoolForm()
     refused = False
     if request.method == "POST":

@@ -401,20 +401,3 @@ def open_redemptions(session: Session) -> list[Redemption]:
         .where(Redemption.status == RedemptionStatus.REQUESTED)
         .order_by(Redemption.id)
     ).all()
-
-
-def pool_recipients(session: Session, partner_id: int) -> list[Person]:
-    """The active staff a partner's pool can hand points to, by name."""
-    return session.scalars(
-        select(Person)
-        .where(Person.partner_id == partner_id, Person.active.is_(True))
-        .order_by(Person.full_name)
-    ).all()
-
-
-def staff_by_id(session: Session, partner_id: int) -> dict[int, Person]:
-    """Everyone of a partner, active or not (the pool's history names them), by id."""
-    return {
-        person.id: person
-        for person in session.scalars(select(Person).where(Person.partner_id == partner_id))
-    }
