@@ -1,7 +1,6 @@
 """Claims on the web: staff claim from a phone, reviewers decide, partner managers watch."""
 
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 
 from flask import (
     Blueprint,
@@ -50,14 +49,6 @@ from roles.permissions import Permission
 bp = Blueprint("claims", __name__)
 
 
-def _amount(raw: str) -> Decimal:
-    try:
-        value = Decimal(raw.strip().replace(",", "."))
-    except InvalidOperation:
-        return Decimal(0)
-    return value if value.is_finite() and value > 0 else Decimal(0)
-
-
 def _return_window() -> timedelta:
     return timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
 
@@ -78,7 +69,7 @@ def _details(db, kind: str, form: ClaimForm) -> ClaimDetails:
         occurred_on=form.occurred_on.data,
         lines=form.product_lines(),
         invoice_number=form.invoice_number.data,
-        amount=_amount(form.amount.data),
+        amount=form.amount.data,
         due_on=form.due_on.data,
         serial=form.serial.data,
         site=form.site.data,

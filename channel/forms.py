@@ -6,6 +6,7 @@ and report every problem at once, at the field it names (`core.views.attempt`).
 
 import contextlib
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -194,6 +195,17 @@ class WholeNumberField(StringField):
         self.data = int(text) if digits.isascii() and digits.isdigit() else None
 
 
+class PaidAmountField(StringField):
+    """An amount above zero (a decimal comma too), else 0: an amount nobody paid."""
+
+    def process_formdata(self, valuelist):
+        try:
+            value = Decimal((valuelist[0] if valuelist else "").strip().replace(",", "."))
+        except InvalidOperation:
+            value = Decimal(0)
+        self.data = value if value.is_finite() and value > 0 else Decimal(0)
+
+
 class IsoDateField(StringField):
     """A day as YYYY-MM-DD (what a date input sends), or None."""
 
@@ -229,7 +241,7 @@ class ClaimForm(FlaskForm):
 
     occurred_on = IsoDateField()
     invoice_number = StringField()
-    amount = StringField(default="")
+    amount = PaidAmountField(default=Decimal(0))
     due_on = IsoDateField()
     serial = StringField()
     site = StringField()
