@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.dashboards import (
     EVERYTHING,
     Filters,

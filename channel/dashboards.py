@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import EntryKind, LedgerEntry
 from channel.models import Enrollment, PartnerOrganization
 from core.months import month_key

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.expiry import points_expiring
 from channel.leaderboard import Standing, standings
 from channel.postings import balance_of, person_account

@@ -3,7 +3,10 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from channel.claims import FLAG_LABELS
+from channel.claim_models import ClaimKind, ClaimStatus
+from channel.coop import CoopStatus
+from channel.fraud import FLAG_LABELS
+from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
 from core.i18n import format_list, format_number
 from roles.forms import ROLE_LABELS
@@ -35,37 +38,6 @@ CAP_LABELS = {
 }
 
 
-REDEMPTION_STATUS_LABELS = {
-    "requested": _l("Requested"),
-    "fulfilled": _l("Fulfilled"),
-    "cancelled": _l("Cancelled, refunded"),
-}
-
-
-CLAIM_STATUS_LABELS = {
-    "pending": _l("Waiting for review"),
-    "approved": _l("Approved"),
-    "rejected": _l("Rejected"),
-    "returned": _l("Returned, points taken back"),
-}
-
-COOP_STATUS_LABELS = {
-    "requested": _l("Waiting for pre-approval"),
-    "preapproved": _l("Pre-approved: claim after the activity"),
-    "claimed": _l("Claimed: waiting for payment"),
-    "reimbursed": _l("Reimbursed"),
-    "rejected": _l("Rejected"),
-}
-
-REWARD_KIND_LABELS = {
-    "gift_card": _l("Gift card"),
-    "physical": _l("Goods, sent to you"),
-    "training_seat": _l("Training seat"),
-    "donation": _l("Donation in your name"),
-    "cashout": _l("Cash-out"),
-}
-
-
 TIER_METRIC_LABELS = {
     "volume": _l("Purchases in the last 12 months"),
     "points": _l("Points earned in the last 12 months"),
@@ -81,24 +53,12 @@ def _label(labels: dict, code: str) -> str:
     return str(labels.get(code, code))
 
 
-def claim_status(status: str) -> str:
-    return _label(CLAIM_STATUS_LABELS, status)
+#: A claim's status in words (also the dashboards' breakdown by status).
+claim_status = ClaimStatus.label_of
 
 
 def claim_flag(name: str) -> str:
     return _label(FLAG_LABELS, name)
-
-
-def coop_status(status: str) -> str:
-    return _label(COOP_STATUS_LABELS, status)
-
-
-def reward_kind_label(kind: str) -> str:
-    return _label(REWARD_KIND_LABELS, kind)
-
-
-def redemption_status(status: str) -> str:
-    return str(REDEMPTION_STATUS_LABELS.get(status, status))
 
 
 def program_status(status: str) -> str:
@@ -175,10 +135,14 @@ def register(app) -> None:
         decision_conditions=decision_conditions,
         award_reason=award_reason,
         points_text=points_text,
-        redemption_status=redemption_status,
+        redemption_status=RedemptionStatus.label_of,
         claim_status=claim_status,
         claim_flag=claim_flag,
         tier_metric=tier_metric,
-        coop_status=coop_status,
-        reward_kind_label=reward_kind_label,
+        coop_status=CoopStatus.label_of,
+        reward_kind_label=RewardKind.label_of,
+        ClaimKind=ClaimKind,
+        ClaimStatus=ClaimStatus,
+        CoopStatus=CoopStatus,
+        RewardKind=RewardKind,
     )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import EARNED_KINDS, Balance, EntryKind, LedgerEntry
 from channel.models import Program, ProgramDecision, Tier
 from channel.pool import pool_history

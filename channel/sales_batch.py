@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from channel import rules as engine
 from channel.approvals import current_decision, programs_for_partner
-from channel.claims import Claim, ClaimLine
+from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimStatus
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, add_cap_totals, person_earnings
 from channel.models import Enrollment, PartnerOrganization, Program
@@ -217,8 +217,8 @@ def import_chunk(
                 claim_id,
                 line.person_id,
                 line.partner_id,
-                "sale",
-                "approved",
+                ClaimKind.SALE,
+                ClaimStatus.APPROVED,
                 days[line.day].occurred_on,
                 line.invoice,
                 line.key,

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.expiry import expiry_outlook
 from channel.ledger import Activity
 from channel.models import Enrollment, Program

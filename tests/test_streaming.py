@@ -28,7 +28,7 @@ from werkzeug.routing import AnyConverter
 from app import create_app
 from channel import exports
 from channel.api.tokens import create_token
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.dashboard_views import CHANNEL_TABLES, PARTNER_TABLES
 from channel.learning import Article
 from channel.models import PartnerOrganization

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.models import Enrollment, PartnerOrganization, Program, Tier
 from core.states import State
 from messaging.models import Treatment

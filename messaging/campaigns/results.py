@@ -15,7 +15,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import LedgerEntry
 from core.db import UTCDateTime
 from messaging.campaigns.models import Campaign, CampaignStatus, LinkClick, TrackedLink

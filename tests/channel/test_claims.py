@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from channel.claim_models import Claim
 from channel.claims import (
-    Claim,
     ClaimDetails,
     InvalidClaim,
     approve_claim,

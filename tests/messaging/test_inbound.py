@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.postings import Line, person_account, post
 from channel.programs import launch_program
 from core.db import get_session, utcnow
