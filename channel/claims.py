@@ -38,7 +38,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from channel.approvals import current_decision, programs_for_partner
 from channel.earning import record_activity
 from channel.ledger import Activity, LedgerEntry
-from channel.models import PartnerOrganization, Product
+from channel.models import Product
+from channel.partner_models import PartnerOrganization
 from channel.postings import Line, balance_of, post
 from channel.signals import claim_decided
 from core.db import Base, index_where_set, lock_keys, utcnow

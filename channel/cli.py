@@ -11,7 +11,8 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from channel.demo import DEMO_PASSWORD, seed_demo
-from channel.models import PartnerOrganization, Program
+from channel.models import Program
+from channel.partner_models import PartnerOrganization
 from channel.postings import check_balances, expire_points, points_lifetime, release_due
 from channel.programs import enrolled_batches, welcome_enrolled
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from channel import dashboards as d
 from channel import exports
 from channel.labels import claim_flag, claim_status, role_label
-from channel.models import PartnerOrganization, Program
+from channel.models import Program
+from channel.partner_models import PartnerOrganization
 from channel.pool import pool_history
 from channel.postings import pool_account
 from core.db import get_session, read_session, utcnow

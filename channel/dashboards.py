@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from channel.claims import Claim
 from channel.ledger import Activity, Balance, LedgerEntry
-from channel.models import Enrollment, PartnerOrganization, Program, ProgramDecision, Tier
+from channel.models import Enrollment, Program, ProgramDecision
+from channel.partner_models import PartnerOrganization, Tier
 from channel.postings import pool_account
 from core.db import utcnow
 from core.months import month_key

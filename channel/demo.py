@@ -6,7 +6,8 @@ Loading it twice changes nothing: every row is found by its natural key first.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channel.models import Manufacturer, PartnerOrganization, ProductGroup, Tier
+from channel.models import ProductGroup
+from channel.partner_models import Manufacturer, PartnerOrganization, Tier
 from roles.models import Person
 from roles.people import PersonDetails, Placement, save_person
 from roles.permissions import Role

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from channel import dashboards as d
 from channel.ledger import LedgerEntry
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from core.tables import inert
 
 FORMATS = ("csv", "xlsx")

@@ -4,28 +4,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from channel.claims import FLAG_LABELS
+from channel.models import AuditAction, ProgramStatus
 from channel.rule_text import points_text
+from channel.tiers import TierMetric
 from core.i18n import format_list, format_number
 from roles.forms import ROLE_LABELS
-
-PROGRAM_STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "offered": _l("Offered"),
-    "active": _l("Active"),
-    "closed": _l("Closed"),
-}
-
-AUDIT_ACTION_LABELS = {
-    "created": _l("Created"),
-    "edited": _l("Edited"),
-    "changed": _l("Changed (new version)"),
-    "offered": _l("Offered"),
-    "launched": _l("Launched"),
-    "closed": _l("Closed"),
-    "approved": _l("Approved"),
-    "declined": _l("Declined"),
-    "enrolment": _l("Enrolment"),
-}
 
 CAP_LABELS = {
     "person_month": _l("the monthly cap per person"),
@@ -66,17 +49,6 @@ REWARD_KIND_LABELS = {
 }
 
 
-TIER_METRIC_LABELS = {
-    "volume": _l("Purchases in the last 12 months"),
-    "points": _l("Points earned in the last 12 months"),
-    "tenure_months": _l("Months with us"),
-}
-
-
-def tier_metric(metric: str) -> str:
-    return _label(TIER_METRIC_LABELS, metric)
-
-
 def _label(labels: dict, code: str) -> str:
     return str(labels.get(code, code))
 
@@ -99,14 +71,6 @@ def reward_kind_label(kind: str) -> str:
 
 def redemption_status(status: str) -> str:
     return str(REDEMPTION_STATUS_LABELS.get(status, status))
-
-
-def program_status(status: str) -> str:
-    return str(PROGRAM_STATUS_LABELS.get(status, status))
-
-
-def audit_action(action: str) -> str:
-    return str(AUDIT_ACTION_LABELS.get(action, action))
 
 
 def role_label(label: str) -> str:
@@ -169,8 +133,8 @@ def award_reason(reason: dict) -> str:
 
 def register(app) -> None:
     app.jinja_env.globals.update(
-        program_status=program_status,
-        audit_action=audit_action,
+        program_status=ProgramStatus.label_of,
+        audit_action=AuditAction.label_of,
         role_label=role_label,
         decision_conditions=decision_conditions,
         award_reason=award_reason,
@@ -178,7 +142,7 @@ def register(app) -> None:
         redemption_status=redemption_status,
         claim_status=claim_status,
         claim_flag=claim_flag,
-        tier_metric=tier_metric,
+        tier_metric=TierMetric.label_of,
         coop_status=coop_status,
         reward_kind_label=reward_kind_label,
     )

@@ -13,7 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel import rules as engine
-from channel.models import EarningRule, Product, ProductGroup, Program, Scheme, SchemeRole
+from channel.models import (
+    EarningRule,
+    Product,
+    ProductGroup,
+    Program,
+    ProgramStatus,
+    Scheme,
+    SchemeRole,
+)
 from channel.programs import bump_version, is_offered
 from channel.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
 from core.errors import InvalidInput
@@ -109,7 +117,7 @@ def check_scheme(
 ) -> tuple[dict, list]:
     """Validate everything; returns (errors by field, parsed rules)."""
     errors: dict[str, str] = {}
-    if program.status == "closed":
+    if program.status == ProgramStatus.CLOSED:
         errors["program"] = _l("A closed program cannot be changed.")
     if not " ".join((details.name or "").split()):
         errors["name"] = _l("Give the scheme a name.")
@@ -223,7 +231,7 @@ def save_scheme(
 
 def retire_scheme(session: Session, program: Program, scheme: Scheme, *, actor_id: int) -> None:
     """Remove a scheme: deleted from a draft, retired in a new version once offered."""
-    if program.status == "closed":
+    if program.status == ProgramStatus.CLOSED:
         raise InvalidScheme({"program": _l("A closed program cannot be changed.")})
     if not is_offered(program):
         program.schemes.remove(scheme)
@@ -257,3 +265,16 @@ def _describe_details(details: SchemeDetails) -> dict:
         "company_level": details.company_level,
         "rules": [{"kind": r.kind, "params": r.params} for r in details.rules],
     }
+
+
+def product_groups(session: Session) -> list[ProductGroup]:
+    """The catalog's product groups by code, for a rule to target."""
+    return list(session.scalars(select(ProductGroup).order_by(ProductGroup.code)))
+
+
+def live_scheme(session: Session, program: Program, scheme_id: int) -> Scheme | None:
+    """The program's scheme of that id, if it is live in the program's current version."""
+    scheme = session.get(Scheme, scheme_id)
+    if scheme is None or scheme.program_id != program.id or not scheme.live_in(program.version):
+        return None
+    return scheme

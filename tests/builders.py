@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from argon2 import PasswordHasher
 
-from channel.models import PartnerOrganization, Tier
+from channel.partner_models import PartnerOrganization, Tier
 from roles.models import Person, RoleAssignment
 from roles.permissions import FIELD_ROLES, Role
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from channel.api.forms import SCOPE_LABELS, TokenForm
 from channel.api.models import ApiToken
 from channel.api.tokens import InvalidToken, create_token, revoke_token
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from core.db import get_session
 from roles.access import requires
 from roles.permissions import Permission

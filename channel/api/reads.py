@@ -25,7 +25,8 @@ from channel.api.schemas import (
     page_of,
 )
 from channel.ledger import LedgerEntry
-from channel.models import PartnerOrganization, Product, Program
+from channel.models import Product, Program
+from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
 from channel.rewards import Reward, codes_left
 from channel.scoping import scoped_partners, scoped_programs

@@ -13,7 +13,8 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from channel.claims import Claim
-from channel.models import Enrollment, PartnerOrganization
+from channel.models import Enrollment
+from channel.partner_models import PartnerOrganization
 from messaging.models import Treatment
 from roles.models import Person, RoleAssignment
 

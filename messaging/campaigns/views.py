@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from channel.models import PartnerOrganization, Program, Tier
+from channel.models import Program
+from channel.partner_models import PartnerOrganization, Tier
 from core.config import LANGUAGES
 from core.db import get_session, utcnow
 from core.extensions import limiter
