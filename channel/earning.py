@@ -18,6 +18,7 @@ from channel.models import DecisionOutcome, Enrollment, Product, Program, Progra
 from channel.partner_models import PartnerOrganization
 from channel.postings import Line, person_account, pool_account, post
 from channel.programs import terms_at
+from channel.rule_params import EventKind
 from channel.schemes import engine_scheme
 from channel.signals import points_earned, welcome_due
 from core.db import utcnow
@@ -183,7 +184,7 @@ def _on_welcome_due(_sender, *, session, program, person_ids) -> None:
             record_activity(
                 session,
                 Activity(
-                    kind="enrolment",
+                    kind=EventKind.ENROLMENT,
                     occurred_at=moment,
                     partner_id=partners[person_id],
                     person_id=person_id,

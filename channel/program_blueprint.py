@@ -5,9 +5,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint
 from flask_login import current_user
 
+from channel.models import DecisionOutcome, ProgramStatus
 from channel.rule_text import describe_rule
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
+# The pages of programs and decisions compare states by name, never by their stored text.
+bp.add_app_template_global(ProgramStatus, "ProgramStatus")
+bp.add_app_template_global(DecisionOutcome, "DecisionOutcome")
 
 
 def editor_zone() -> ZoneInfo:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.ledger import Activity, LedgerEntry
 from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
+from channel.rule_params import EventKind
 from channel.signals import tier_changed
 from core.db import Base, utcnow
 from core.errors import InvalidInput
@@ -75,7 +76,7 @@ def metrics_of(
     volume = session.scalar(
         select(func.coalesce(func.sum(Activity.amount), 0)).where(
             Activity.partner_id == partner.id,
-            Activity.kind == "purchase",
+            Activity.kind == EventKind.PURCHASE,
             Activity.occurred_at >= since,
             Activity.occurred_at < now,
         )
