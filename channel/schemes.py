@@ -13,17 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel import rules as engine
-from channel.models import (
-    EarningRule,
-    Product,
-    ProductGroup,
-    Program,
-    ProgramStatus,
-    Scheme,
-    SchemeRole,
-)
+from channel.models import Product, ProductGroup, Program, ProgramStatus
 from channel.programs import bump_version, is_offered
 from channel.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
+from channel.scheme_models import EarningRule, Scheme, SchemeRole
 from core.errors import InvalidInput
 from core.i18n import format_list
 from roles.forms import ROLE_LABELS

@@ -174,7 +174,7 @@ def make_program(db, *, partners=(), tiers=(), days=(-1, 60), **terms):
 
 def add_scheme(db, program, roles, *rules, company=False, name=None):
     """A scheme with `rules` given as (kind, params) pairs."""
-    from channel.models import EarningRule, Scheme, SchemeRole
+    from channel.scheme_models import EarningRule, Scheme, SchemeRole
 
     scheme = Scheme(
         program_id=program.id,
