@@ -34,8 +34,6 @@ from roles.access import requires
 from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
 
-__all__ = ["bp"]
-
 CURRENCIES = ("EUR", "PLN", "ILS", "IRR", "USD", "GBP", "RUB", "SEK", "NOK", "DKK", "CZK")
 
 #: Simulations look back over years of data; outside these, the default period is used.
