@@ -1,14 +1,18 @@
 """Rule kinds and their parameters: typed, validated, with a problem code for each refusal.
 
-Pure Python, shared by the rules engine (`channel.rules`) and the scheme editor.
+Each kind's parameters are one table (`PARAMETERS`: name, type, required, bounds) that
+`parse_params` walks with `channel.rule_reader`, then the kind's checks across parameters
+(`CHECKS`). Pure Python, shared by the rules engine (`channel.rules`) and the scheme editor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
+
+from channel.rule_reader import Problem, Reader, RuleError
 
 
 class EventKind(StrEnum):
@@ -64,26 +68,6 @@ COMPANY_RULES = frozenset(
 
 MAX_MULTIPLIER = Decimal(10)
 MAX_PERCENT = Decimal(50)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a parameter is refused: a code the interface words in the reader's language."""
-
-    code: str
-    values: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def of(cls, code: str, **values) -> Problem:
-        return cls(code, tuple((k, str(v)) for k, v in values.items()))
-
-
-class RuleError(ValueError):
-    """A rule's parameters are not valid; `errors` maps each parameter to its Problem."""
-
-    def __init__(self, errors: dict[str, Problem]):
-        super().__init__("; ".join(f"{k}: {v.code}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -183,85 +167,6 @@ PARAMS = {
 }
 
 
-class _Reader:
-    """Reads typed values out of a raw parameter dict, collecting every error."""
-
-    def __init__(self, raw: dict):
-        self.raw = raw or {}
-        self.errors: dict[str, Problem] = {}
-
-    def _present(self, name):
-        value = self.raw.get(name)
-        return None if value is None or (isinstance(value, str) and not value.strip()) else value
-
-    def integer(self, name, *, required=False, minimum=None, default=None):
-        value = self._present(name)
-        if value is None:
-            if required:
-                self.errors[name] = Problem.of("required")
-            return default
-        if isinstance(value, bool):
-            self.errors[name] = Problem.of("whole_number")
-            return default
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            self.errors[name] = Problem.of("whole_number")
-            return default
-        if minimum is not None and number < minimum:
-            self.errors[name] = Problem.of("at_least", minimum=minimum)
-        return number
-
-    def decimal(self, name, *, required=False, above=None, at_most=None):
-        value = self._present(name)
-        if value is None:
-            if required:
-                self.errors[name] = Problem.of("required")
-            return None
-        try:
-            number = Decimal(str(value).strip().replace(",", "."))
-        except InvalidOperation:
-            self.errors[name] = Problem.of("number")
-            return None
-        if not number.is_finite():
-            self.errors[name] = Problem.of("number")
-            return None
-        if above is not None and number <= above:
-            self.errors[name] = Problem.of("more_than", limit=above)
-        elif at_most is not None and number > at_most:
-            self.errors[name] = Problem.of("at_most", limit=at_most)
-        return number
-
-    def flag(self, name) -> bool:
-        value = self._present(name)
-        if value is None:
-            return False
-        if isinstance(value, bool):
-            return value
-        return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
-
-    def text(self, name):
-        value = self._present(name)
-        return str(value).strip() if value is not None else None
-
-    def moment(self, name):
-        value = self._present(name)
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            moment = value
-        else:
-            try:
-                moment = datetime.fromisoformat(str(value).strip())
-            except ValueError:
-                self.errors[name] = Problem.of("datetime")
-                return None
-        if moment.tzinfo is None:
-            self.errors[name] = Problem.of("needs_timezone")
-            return None
-        return moment
-
-
 @dataclass(frozen=True)
 class Param:
     """One parameter of a rule kind: its name, how it is read, and what it may hold."""
@@ -335,7 +240,7 @@ STEP_PARAMETERS = (
 )
 
 
-def _read(read: _Reader, param: Param):
+def _read(read: Reader, param: Param):
     """One parameter's typed value (None, or its default, when absent or unreadable)."""
     if param.type == "integer":
         return read.integer(
@@ -352,14 +257,14 @@ def _read(read: _Reader, param: Param):
     return {"flag": read.flag, "text": read.text, "moment": read.moment}[param.type](param.name)
 
 
-def _percent_by_tier(read: _Reader, param: Param) -> dict[str, Decimal]:
+def _percent_by_tier(read: Reader, param: Param) -> dict[str, Decimal]:
     """A decimal per tier code; a tier left blank is left out (it falls back to a default)."""
     raw_tiers = read.raw.get(param.name) or {}
     if not isinstance(raw_tiers, dict):
         read.errors[param.name] = Problem.of("tier_map")
         return {}
     tiers = {}
-    tier_reader = _Reader(raw_tiers)
+    tier_reader = Reader(raw_tiers)
     for code in raw_tiers:
         percent = tier_reader.decimal(code, above=param.above, at_most=param.at_most)
         if percent is not None:
@@ -369,7 +274,7 @@ def _percent_by_tier(read: _Reader, param: Param) -> dict[str, Decimal]:
     return tiers
 
 
-def _steps(read: _Reader, param: Param) -> tuple[DiscountStep, ...]:
+def _steps(read: Reader, param: Param) -> tuple[DiscountStep, ...]:
     """The steps of a cumulative discount, each read by STEP_PARAMETERS; at least one."""
     raw_steps = read.raw.get(param.name) or []
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -377,7 +282,7 @@ def _steps(read: _Reader, param: Param) -> tuple[DiscountStep, ...]:
         return ()
     steps = []
     for index, raw_step in enumerate(raw_steps):
-        step_reader = _Reader(raw_step if isinstance(raw_step, dict) else {})
+        step_reader = Reader(raw_step if isinstance(raw_step, dict) else {})
         values = {p.name: _read(step_reader, p) for p in STEP_PARAMETERS}
         for name, problem in step_reader.errors.items():
             read.errors[f"{param.name}.{index}.{name}"] = problem
@@ -389,7 +294,7 @@ def _steps(read: _Reader, param: Param) -> tuple[DiscountStep, ...]:
 # ---------------------------------------------------------------- rules between parameters
 
 
-def _product_or_group(values: dict, read: _Reader, *, required: bool) -> None:
+def _product_or_group(values: dict, read: Reader, *, required: bool) -> None:
     sku, group = values["product_sku"], values["product_group"]
     if sku and group:
         read.errors["product_sku"] = Problem.of("product_or_group_not_both")
@@ -397,15 +302,15 @@ def _product_or_group(values: dict, read: _Reader, *, required: bool) -> None:
         read.errors["product_sku"] = Problem.of("product_or_group_required")
 
 
-def _product_or_group_required(values: dict, read: _Reader) -> None:
+def _product_or_group_required(values: dict, read: Reader) -> None:
     _product_or_group(values, read, required=True)
 
 
-def _product_or_group_at_most(values: dict, read: _Reader) -> None:
+def _product_or_group_at_most(values: dict, read: Reader) -> None:
     _product_or_group(values, read, required=False)
 
 
-def _focus_window(values: dict, read: _Reader) -> None:
+def _focus_window(values: dict, read: Reader) -> None:
     """A focus multiplier and its window come together, the window not empty."""
     multiplier, start, until = (
         values[k] for k in ("focus_multiplier", "focus_from", "focus_until")
@@ -418,22 +323,22 @@ def _focus_window(values: dict, read: _Reader) -> None:
         read.errors["focus_until"] = Problem.of("after_focus_from")
 
 
-def _bulk_pair(values: dict, read: _Reader) -> None:
+def _bulk_pair(values: dict, read: Reader) -> None:
     if (values["bulk_min_units"] is None) != (values["bulk_bonus"] is None):
         read.errors.setdefault("bulk_bonus", Problem.of("bulk_pair"))
 
 
-def _order_pays(values: dict, read: _Reader) -> None:
+def _order_pays(values: dict, read: Reader) -> None:
     if not values["points_per_order"] and values["bulk_bonus"] is None and not read.errors:
         read.errors["points_per_order"] = Problem.of("order_points_needed")
 
 
-def _tier_or_default(values: dict, read: _Reader) -> None:
+def _tier_or_default(values: dict, read: Reader) -> None:
     if not values["percent_by_tier"] and values["default_percent"] is None and not read.errors:
         read.errors["percent_by_tier"] = Problem.of("tier_or_default")
 
 
-def _steps_increasing(values: dict, read: _Reader) -> None:
+def _steps_increasing(values: dict, read: Reader) -> None:
     steps = values["steps"]
     for earlier, later in zip(steps, steps[1:], strict=False):
         if later.from_amount <= earlier.from_amount or later.percent <= earlier.percent:
@@ -456,7 +361,7 @@ def parse_params(kind: RuleKind | str, raw: dict):
         kind = RuleKind(kind)
     except ValueError:
         raise RuleError({"kind": Problem.of("unknown_kind", kind=kind)}) from None
-    read = _Reader(raw)
+    read = Reader(raw)
     values = {param.name: _read(read, param) for param in PARAMETERS[kind]}
     for check in CHECKS.get(kind, ()):
         check(values, read)
