@@ -1,9 +1,9 @@
 """Role-specific schemes: creating and changing a program's earning rules, all checked first.
 
 A rule's parameters are validated by `channel.rule_params`, its product against the catalog,
-and the program's rules together by `channel.rules.find_conflicts`, so no two rules can pay
-twice for one event. Once the program was offered, a change retires the old scheme and
-adds a new one in a new program version that partners approve again.
+and the program's rules together by `channel.rule_conflicts.find_conflicts`, so no two rules
+can pay twice for one event. Once the program was offered, a change retires the old scheme
+and adds a new one in a new program version that partners approve again.
 """
 
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from channel import rules as engine
 from channel.models import Product, ProductGroup, Program, ProgramStatus
 from channel.programs import bump_version, is_offered
+from channel.rule_conflicts import find_conflicts
 from channel.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
 from channel.scheme_models import EarningRule, Scheme, SchemeRole
 from core.errors import InvalidInput
@@ -174,7 +175,7 @@ def check_scheme(
             rules=tuple(engine.Rule(-(i + 1), k, p) for i, k, p in parsed),
             company_level=details.company_level,
         )
-        for conflict in engine.find_conflicts([*others, candidate], groups):
+        for conflict in find_conflicts([*others, candidate], groups):
             if conflict.first_rule_id < 0 or conflict.second_rule_id < 0:
                 errors["rules"] = _l(
                     "Two rules of the kind “%(kind)s” would pay %(roles)s twice for the same event.",
