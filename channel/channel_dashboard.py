@@ -23,7 +23,8 @@ from channel.dashboards import (
     percent,
 )
 from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry
-from channel.models import PartnerOrganization, Program
+from channel.models import Program
+from channel.partner_models import PartnerOrganization
 from channel.rule_params import EventKind
 from core.db import utcnow
 from roles.models import Person

@@ -28,7 +28,8 @@ from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimShare, ClaimS
 from channel.earning import record_activity
 from channel.fraud import claim_lock_keys, flags_of
 from channel.ledger import Activity, LedgerEntry
-from channel.models import PartnerOrganization, Product
+from channel.models import Product
+from channel.partner_models import PartnerOrganization
 from channel.postings import Line, balance_of, post
 from channel.signals import claim_decided
 from core.db import lock_keys, utcnow

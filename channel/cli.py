@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from channel.demo import DEMO_PASSWORD, seed_demo
 from channel.expiry import expire_points, points_lifetime, release_due
-from channel.models import PartnerOrganization, Program
+from channel.models import Program
+from channel.partner_models import PartnerOrganization
 from channel.postings import check_balances
 from channel.programs import enrolled_batches, welcome_enrolled
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales

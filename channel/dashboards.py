@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
 from channel.ledger import EntryKind, LedgerEntry
-from channel.models import Enrollment, PartnerOrganization
+from channel.models import Enrollment
+from channel.partner_models import PartnerOrganization
 from core.months import month_key
 from roles.models import Person, RoleAssignment
 

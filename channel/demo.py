@@ -15,7 +15,7 @@ from channel.demo_benefits import (
     seed_demo_tiers,
 )
 from channel.demo_program import seed_demo_program
-from channel.models import Manufacturer, PartnerOrganization, Tier
+from channel.partner_models import Manufacturer, PartnerOrganization, Tier
 from roles.models import Person
 from roles.people import PersonDetails, Placement, save_person
 from roles.permissions import Role

@@ -7,7 +7,8 @@ Loading them twice changes nothing: what is there already is left as it is.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channel.models import PartnerOrganization, ProductGroup, Tier
+from channel.models import ProductGroup
+from channel.partner_models import PartnerOrganization, Tier
 from roles.models import Person
 
 

@@ -7,7 +7,7 @@ Loading it twice changes nothing: the program is found by its name first.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from channel.rule_params import EventKind
 from roles.models import Person
 

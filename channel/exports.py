@@ -23,7 +23,7 @@ from channel import channel_dashboard as cd
 from channel import dashboards as d
 from channel import partner_dashboard as pd
 from channel.ledger import LedgerEntry
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from core.tables import inert
 
 FORMATS = ("csv", "xlsx")

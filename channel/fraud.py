@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from channel.approvals import current_decision, programs_for_partner
 from channel.claim_models import LIVE_STATUSES, Claim, ClaimKind, ClaimLine
 from channel.ledger import Activity
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from core.db import utcnow
 
 FLAG_LABELS = {

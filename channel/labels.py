@@ -6,29 +6,12 @@ from flask_babel import lazy_gettext as _l
 from channel.claim_models import ClaimKind, ClaimStatus
 from channel.coop import CoopStatus
 from channel.fraud import FLAG_LABELS
+from channel.models import AuditAction, ProgramStatus
 from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
+from channel.tiers import TierMetric
 from core.i18n import format_list, format_number
 from roles.forms import ROLE_LABELS
-
-PROGRAM_STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "offered": _l("Offered"),
-    "active": _l("Active"),
-    "closed": _l("Closed"),
-}
-
-AUDIT_ACTION_LABELS = {
-    "created": _l("Created"),
-    "edited": _l("Edited"),
-    "changed": _l("Changed (new version)"),
-    "offered": _l("Offered"),
-    "launched": _l("Launched"),
-    "closed": _l("Closed"),
-    "approved": _l("Approved"),
-    "declined": _l("Declined"),
-    "enrolment": _l("Enrolment"),
-}
 
 CAP_LABELS = {
     "person_month": _l("the monthly cap per person"),
@@ -36,17 +19,6 @@ CAP_LABELS = {
     "budget": _l("the program budget"),
     "cashback_month": _l("the monthly cashback cap"),
 }
-
-
-TIER_METRIC_LABELS = {
-    "volume": _l("Purchases in the last 12 months"),
-    "points": _l("Points earned in the last 12 months"),
-    "tenure_months": _l("Months with us"),
-}
-
-
-def tier_metric(metric: str) -> str:
-    return _label(TIER_METRIC_LABELS, metric)
 
 
 def _label(labels: dict, code: str) -> str:
@@ -59,14 +31,6 @@ claim_status = ClaimStatus.label_of
 
 def claim_flag(name: str) -> str:
     return _label(FLAG_LABELS, name)
-
-
-def program_status(status: str) -> str:
-    return str(PROGRAM_STATUS_LABELS.get(status, status))
-
-
-def audit_action(action: str) -> str:
-    return str(AUDIT_ACTION_LABELS.get(action, action))
 
 
 def role_label(label: str) -> str:
@@ -129,8 +93,8 @@ def award_reason(reason: dict) -> str:
 
 def register(app) -> None:
     app.jinja_env.globals.update(
-        program_status=program_status,
-        audit_action=audit_action,
+        program_status=ProgramStatus.label_of,
+        audit_action=AuditAction.label_of,
         role_label=role_label,
         decision_conditions=decision_conditions,
         award_reason=award_reason,
@@ -138,7 +102,7 @@ def register(app) -> None:
         redemption_status=RedemptionStatus.label_of,
         claim_status=claim_status,
         claim_flag=claim_flag,
-        tier_metric=tier_metric,
+        tier_metric=TierMetric.label_of,
         coop_status=CoopStatus.label_of,
         reward_kind_label=RewardKind.label_of,
         ClaimKind=ClaimKind,

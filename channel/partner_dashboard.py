@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
 from channel.ledger import EARNED_KINDS, Balance, EntryKind, LedgerEntry
-from channel.models import Program, ProgramDecision, Tier
+from channel.models import Program, ProgramDecision
+from channel.partner_models import Tier
 from channel.pool import pool_history
 from channel.postings import pool_account
 from roles.models import RoleAssignment

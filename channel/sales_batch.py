@@ -21,7 +21,8 @@ from channel.approvals import current_decision, programs_for_partner
 from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimStatus
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, add_cap_totals, person_earnings
-from channel.models import Enrollment, PartnerOrganization, Program
+from channel.models import Enrollment, Program
+from channel.partner_models import PartnerOrganization
 from channel.postings import EntryRow, Posting, post_many
 from channel.rule_params import EventKind
 from core.bulk import BulkWriter

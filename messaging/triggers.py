@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from channel.approvals import current_decision, programs_for_partner
 from channel.leaderboard import PODIUM, standing
 from channel.ledger import person_earnings
-from channel.models import Enrollment, PartnerOrganization, Product, Program
+from channel.models import Enrollment, Product, Program
+from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
 from messaging.compose import ROLE_ORDER, render_for
 from messaging.models import MessageChannel, Trigger, TriggerDelivery

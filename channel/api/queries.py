@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from channel.api.models import ApiToken
 from channel.ledger import LedgerEntry
-from channel.models import PartnerOrganization, Product, Program
+from channel.models import Product, Program
+from channel.partner_models import PartnerOrganization
 from channel.rewards import Reward
 from channel.scoping import scoped_partners, scoped_programs
 from roles.models import Person

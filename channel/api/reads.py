@@ -20,7 +20,8 @@ from channel.api.schemas import (
     RewardSchema,
     page_of,
 )
-from channel.models import PartnerOrganization, Product
+from channel.models import Product
+from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
 from channel.rewards import Reward, codes_left
 from core.db import get_session

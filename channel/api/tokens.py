@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from channel.api.models import ApiToken, TokenScope
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from core.db import utcnow
 from core.errors import InvalidInput
 

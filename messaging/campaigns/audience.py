@@ -14,7 +14,8 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
-from channel.models import Enrollment, PartnerOrganization, Program, Tier
+from channel.models import Enrollment, Program
+from channel.partner_models import PartnerOrganization, Tier
 from core.states import State
 from messaging.models import Treatment
 from roles.models import Person, RoleAssignment
