@@ -23,7 +23,7 @@ from channel.dashboards import (
     percent,
 )
 from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry
-from channel.models import Program
+from channel.models import Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.rule_params import EventKind
 from core.db import utcnow
@@ -140,7 +140,7 @@ def budget_use(session: Session, filters: Filters = EVERYTHING) -> list[BudgetUs
     stmt = (
         select(Program, func.coalesce(used.c.used, 0))
         .outerjoin(used, used.c.program_id == Program.id)
-        .where(Program.status != "draft")
+        .where(Program.status != ProgramStatus.DRAFT)
         .order_by(Program.starts_at.desc(), Program.id)
     )
     if filters.program_id is not None:

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session, selectinload
 from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimShare, ClaimStatus
 from channel.earning import record_activity
 from channel.fraud import claim_lock_keys, flags_of
-from channel.ledger import Activity, LedgerEntry
+from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry
 from channel.models import Product
-from channel.partner_models import PartnerOrganization
+from channel.partner_models import PartnerOrganization, PartnerStatus
 from channel.postings import Line, balance_of, post
 from channel.signals import claim_decided
 from core.db import lock_keys, utcnow
@@ -157,7 +157,7 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
         referred = session.get(PartnerOrganization, details.referred_partner_id or 0)
         if referred is None:
             errors["referred_partner_id"] = _l("Choose the company you brought in.")
-        elif referred.status != "active":
+        elif referred.status != PartnerStatus.ACTIVE:
             errors["referred_partner_id"] = _l("A referral earns once the company is active.")
     if details.kind == ClaimKind.PAYMENT and (details.due_on is None or not details.invoice_number):
         errors["due_on"] = _l("Give the invoice number and its due date.")
@@ -250,17 +250,23 @@ def return_claim(session: Session, claim: Claim, *, actor_id: int | None) -> int
     earned = session.scalars(
         select(LedgerEntry)
         .join(Activity, Activity.id == LedgerEntry.activity_id)
-        .where(Activity.claim_id == claim.id, LedgerEntry.kind == "earn", LedgerEntry.points > 0)
+        .where(
+            Activity.claim_id == claim.id,
+            LedgerEntry.kind == EntryKind.EARN,
+            LedgerEntry.points > 0,
+        )
         .order_by(LedgerEntry.id)
     ).all()
     taken = 0
     for entry in earned:
         released = session.scalar(
             select(LedgerEntry.id).where(
-                LedgerEntry.kind == "release", LedgerEntry.refers_to_id == entry.id
+                LedgerEntry.kind == EntryKind.RELEASE, LedgerEntry.refers_to_id == entry.id
             )
         )
-        bucket = "available" if entry.bucket == "available" or released else "pending"
+        bucket = (
+            Bucket.AVAILABLE if entry.bucket == Bucket.AVAILABLE or released else Bucket.PENDING
+        )
         pending, available = balance_of(session, entry.account_key)
         points = min(entry.points, available if bucket == "available" else pending)
         if points <= 0:
@@ -273,7 +279,7 @@ def return_claim(session: Session, claim: Claim, *, actor_id: int | None) -> int
                     account=entry.account_key,
                     points=-points,
                     bucket=bucket,
-                    kind="reverse",
+                    kind=EntryKind.REVERSE,
                     refers_to_id=entry.id,
                     program_id=entry.program_id,
                     partner_id=entry.partner_id,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from channel.models import ProductGroup
 from channel.partner_models import PartnerOrganization, Tier
+from channel.rewards import RewardKind
 from roles.models import Person
 
 
@@ -19,7 +20,7 @@ def seed_demo_rewards(session: Session) -> int:
     if session.scalar(select(Reward)) is not None:
         return 0
     gift = Reward(
-        kind="gift_card",
+        kind=RewardKind.GIFT_CARD,
         name="Fuel card 20 EUR",
         points_price=2000,
         texts=[
@@ -33,7 +34,7 @@ def seed_demo_rewards(session: Session) -> int:
     rewards = [
         gift,
         Reward(
-            kind="physical",
+            kind=RewardKind.PHYSICAL,
             name="Cordless drill",
             points_price=6000,
             stock=12,
@@ -43,12 +44,17 @@ def seed_demo_rewards(session: Session) -> int:
             ],
         ),
         Reward(
-            kind="training_seat",
+            kind=RewardKind.TRAINING_SEAT,
             name="Heat pump installer course, Riga",
             points_price=3000,
             stock=8,
         ),
-        Reward(kind="donation", name="Plant ten trees in your name", points_price=500, stock=None),
+        Reward(
+            kind=RewardKind.DONATION,
+            name="Plant ten trees in your name",
+            points_price=500,
+            stock=None,
+        ),
     ]
     session.add_all(rewards)
     session.flush()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from channel import rules as engine
 from channel.approvals import current_decision, programs_for_partner, resync_person
-from channel.ledger import Activity, LedgerEntry, activity_event, event_usage
+from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry, activity_event, event_usage
 from channel.models import DecisionOutcome, Enrollment, Product, Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.postings import Line, person_account, pool_account, post
@@ -127,7 +127,7 @@ def record_activity(
             event, terms, approval, engine_participant(session, program, person), usage
         )
         pending_until = None
-        if return_window and activity.kind == "sale":
+        if return_window and activity.kind == EventKind.SALE:
             pending_until = activity.occurred_at + return_window
         lines = award_lines(activity, outcome, pending_until=pending_until)
         entries += post(session, f"award:{activity.id}:{program.id}", lines)
@@ -145,8 +145,8 @@ def award_lines(activity: Activity, outcome, *, pending_until: datetime | None) 
             if award.to_pool or award.person_id is None
             else person_account(award.person_id),
             points=award.points,
-            kind="earn",
-            bucket="pending" if pending_until and award.points else "available",
+            kind=EntryKind.EARN,
+            bucket=Bucket.PENDING if pending_until and award.points else Bucket.AVAILABLE,
             available_at=pending_until if award.points else None,
             program_id=award.program_id,
             partner_id=award.partner_id,

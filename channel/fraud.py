@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 from channel.approvals import current_decision, programs_for_partner
 from channel.claim_models import LIVE_STATUSES, Claim, ClaimKind, ClaimLine
 from channel.ledger import Activity
+from channel.models import DecisionOutcome
 from channel.partner_models import PartnerOrganization
+from channel.rule_params import EventKind
 from core.db import utcnow
 
 FLAG_LABELS = {
@@ -89,7 +91,7 @@ def exceeds_purchases(session: Session, claim: Claim) -> bool:
     for line in claim.lines:
         bought = session.scalar(
             select(func.sum(Activity.quantity)).where(
-                Activity.kind == "purchase",
+                Activity.kind == EventKind.PURCHASE,
                 Activity.partner_id == claim.partner_id,
                 Activity.sku == line.sku,
             )
@@ -136,7 +138,7 @@ def outside_program(session: Session, claim: Claim) -> bool:
         decision = current_decision(session, program, partner)
         if (
             decision is not None
-            and decision.outcome == "approved"
+            and decision.outcome == DecisionOutcome.APPROVED
             and program.starts_at <= moment < program.ends_at
         ):
             return False

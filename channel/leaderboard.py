@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from channel.ledger import EARNED_KINDS, LedgerEntry
-from channel.models import Enrollment, Program
+from channel.models import Enrollment, Program, ProgramStatus
 from roles.models import RoleAssignment
 from roles.permissions import ROLE_ORDER, Role
 
@@ -88,7 +88,7 @@ def standings(session: Session, person) -> list[Standing]:
         .where(
             Enrollment.person_id == person.id,
             Enrollment.ended_at.is_(None),
-            Program.status == "active",
+            Program.status == ProgramStatus.ACTIVE,
             Program.show_leaderboard.is_(True),
         )
         .order_by(Program.id)

@@ -11,12 +11,13 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from channel.claim_models import Claim
+from channel.claim_models import Claim, ClaimStatus
 from channel.ledger import EARNED_KINDS, Balance, EntryKind, LedgerEntry
-from channel.models import Program, ProgramDecision
+from channel.models import DecisionOutcome, Program, ProgramDecision, ProgramStatus
 from channel.partner_models import Tier
 from channel.pool import pool_history
 from channel.postings import pool_account
+from channel.tiers import TierMetric
 from roles.models import RoleAssignment
 
 
@@ -110,15 +111,18 @@ def pending_approvals(session: Session, partner) -> PendingApprovals:
     }
     waiting = []
     for program in programs_for_partner(session, partner):
-        if program.status not in ("offered", "active"):
+        if program.status not in ProgramStatus.open_for_decisions():
             continue
         decision = decisions.get(program.id)
         if decision is None or (
-            decision.outcome == "approved" and (decision.approved_version or 0) < program.version
+            decision.outcome == DecisionOutcome.APPROVED
+            and (decision.approved_version or 0) < program.version
         ):
             waiting.append(program)
     claims = session.scalar(
-        select(func.count()).where(Claim.partner_id == partner.id, Claim.status == "pending")
+        select(func.count()).where(
+            Claim.partner_id == partner.id, Claim.status == ClaimStatus.PENDING
+        )
     )
     return PendingApprovals(waiting, claims)
 
@@ -156,7 +160,7 @@ def tier_progress(session: Session, partner, now: datetime) -> TierProgress:
         ).all()
         cache: dict = {}
         for threshold in thresholds:
-            key = threshold.program_id if threshold.metric == "points" else None
+            key = threshold.program_id if threshold.metric == TierMetric.POINTS else None
             if key not in cache:
                 cache[key] = metrics_of(session, partner, now, key)
             steps.append(

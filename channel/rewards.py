@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from channel.ledger import EntryKind
 from channel.postings import InsufficientPoints, Line, person_account, post
 from core.db import Base, utcnow
 from core.errors import InvalidInput
@@ -269,7 +270,7 @@ def redeem(
                     Line(
                         account=person_account(person.id),
                         points=-reward.points_price,
-                        kind="redeem",
+                        kind=EntryKind.REDEEM,
                         partner_id=person.partner_id,
                         person_id=person.id,
                         memo=f"reward {reward.id}: {reward.name}"[:255],
@@ -340,7 +341,7 @@ def cancel_redemption(session: Session, redemption: Redemption) -> None:
             Line(
                 account=person_account(person_id),
                 points=redemption.points,
-                kind="refund",
+                kind=EntryKind.REFUND,
                 partner_id=person.partner_id,
                 person_id=person_id,
                 memo=f"redemption {redemption.id} cancelled",

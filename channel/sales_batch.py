@@ -21,7 +21,7 @@ from channel.approvals import current_decision, programs_for_partner
 from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimStatus
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, add_cap_totals, person_earnings
-from channel.models import Enrollment, Program
+from channel.models import Enrollment, Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.postings import EntryRow, Posting, post_many
 from channel.rule_params import EventKind
@@ -65,7 +65,7 @@ class ImportContext:
             partner = self.session.get(PartnerOrganization, partner_id)
             found = []
             for program in programs_for_partner(self.session, partner):
-                if program.status != "active":
+                if program.status != ProgramStatus.ACTIVE:
                     continue
                 decision = current_decision(self.session, program, partner)
                 approval = engine_approval(decision, partner)

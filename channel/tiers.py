@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from channel.ledger import Activity, LedgerEntry
+from channel.ledger import EARNED_KINDS, Activity, LedgerEntry
 from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
 from channel.rule_params import EventKind
 from channel.signals import tier_changed
@@ -83,7 +83,7 @@ def metrics_of(
     )
     earned = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
         LedgerEntry.partner_id == partner.id,
-        LedgerEntry.kind.in_(("earn", "reverse")),
+        LedgerEntry.kind.in_(EARNED_KINDS),
         LedgerEntry.created_at >= since,
         LedgerEntry.created_at < now,
     )

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from channel.claim_models import ClaimKind, ClaimStatus
 from channel.claims import ClaimDetails, InvalidClaim, submit_claim
 from channel.expiry import points_expiring
 from channel.postings import balance_of, person_account
@@ -229,7 +230,7 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
         claim = submit_claim(
             session,
             person,
-            ClaimDetails(kind="install", occurred_on=today, serial=serial),
+            ClaimDetails(kind=ClaimKind.INSTALL, occurred_on=today, serial=serial),
             today=today,
             return_window=settings.return_window,
         )
@@ -237,7 +238,7 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
         with force_locale(language):
             return " ".join(str(reason) for reason in invalid.errors.values())
     with force_locale(language):
-        if claim.status == "approved":
+        if claim.status == ClaimStatus.APPROVED:
             return _("Install %(serial)s is registered. Thank you!", serial=claim.serial)
         if "duplicate_serial" in claim.flags:
             return _(

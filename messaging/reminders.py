@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision
-from channel.claim_models import Claim
+from channel.claim_models import Claim, ClaimKind
 from channel.expiry import expiry_outlook
 from channel.ledger import Activity
-from channel.models import Enrollment, Program
+from channel.models import DecisionOutcome, Enrollment, Program, ProgramStatus
 from channel.postings import person_account
 from channel.programs import targeted_partners
+from channel.rule_params import EventKind
 from messaging.models import Trigger
 from messaging.nudges import TriggerChoice, link, program_triggers, send_once
 from messaging.triggers import request_decision
@@ -25,7 +26,9 @@ def run_daily(session: Session, now: datetime, *, lifetime: timedelta) -> dict[s
     people were messaged per trigger (the control group is not counted)."""
     counts = {Trigger.APPROVAL_REQUEST: 0, Trigger.INACTIVE: 0, Trigger.EXPIRING: 0}
     programs = session.scalars(
-        select(Program).where(Program.status.in_(("offered", "active"))).order_by(Program.id)
+        select(Program)
+        .where(Program.status.in_(ProgramStatus.open_for_decisions()))
+        .order_by(Program.id)
     ).all()
     for program in programs:
         choices = program_triggers(session, program.id)
@@ -33,7 +36,7 @@ def run_daily(session: Session, now: datetime, *, lifetime: timedelta) -> dict[s
             counts[Trigger.APPROVAL_REQUEST] += remind_undecided(
                 session, program, now, choices[Trigger.APPROVAL_REQUEST]
             )
-        if program.status != "active":
+        if program.status != ProgramStatus.ACTIVE:
             continue
         if choices[Trigger.INACTIVE].enabled:
             counts[Trigger.INACTIVE] += remind_inactive(
@@ -53,7 +56,8 @@ def remind_undecided(session: Session, program: Program, now: datetime, choice) 
     for partner in targeted_partners(session, program):
         decision = current_decision(session, program, partner)
         if decision is not None and (
-            decision.outcome == "declined" or decision.approved_version == program.version
+            decision.outcome == DecisionOutcome.DECLINED
+            or decision.approved_version == program.version
         ):
             continue
         sent += request_decision(session, program, partner)
@@ -94,7 +98,7 @@ def remind_inactive(
     enrolled = _enrolled(session, program)
     ids = [person.id for person, _ in enrolled]
     activities = _latest(
-        session, Activity.created_at, Activity.person_id, ids, Activity.kind != "enrolment"
+        session, Activity.created_at, Activity.person_id, ids, Activity.kind != EventKind.ENROLMENT
     )
     claims = _latest(session, Claim.created_at, Claim.person_id, ids)
     sent = 0
@@ -112,7 +116,7 @@ def remind_inactive(
                 occasion=f"since:{last.date().isoformat()}",
                 program_id=program.id,
                 program_name=program.text_in(person.language)[0],
-                url=link("claims.claim_new", kind="sale"),
+                url=link("claims.claim_new", kind=ClaimKind.SALE),
             )
         )
     return sent

@@ -7,11 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision, programs_for_partner
+from channel.claim_models import ClaimKind, ClaimStatus
 from channel.leaderboard import PODIUM, standing
 from channel.ledger import person_earnings
-from channel.models import Enrollment, Product, Program
+from channel.models import DecisionOutcome, Enrollment, Product, Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
+from channel.rule_params import EventKind
 from messaging.compose import ROLE_ORDER, render_for
 from messaging.models import MessageChannel, Trigger, TriggerDelivery
 from messaging.nudges import choose_tip, enabled_in, link, send_once
@@ -35,7 +37,7 @@ def _enrolled_programs(session: Session, person_id: int) -> set[int]:
             .where(
                 Enrollment.person_id == person_id,
                 Enrollment.ended_at.is_(None),
-                Program.status == "active",
+                Program.status == ProgramStatus.ACTIVE,
             )
         )
     )
@@ -77,7 +79,7 @@ def on_points_earned(_sender, *, session, activity, entries) -> None:
     _podium_nudges(session, person_earnings(entries))
     # A claim's points are told once for the whole claim (`on_claim_decided`); an enrolment's
     # welcome bonus comes with the enrolment message.
-    if activity.claim_id is not None or activity.kind == "enrolment":
+    if activity.claim_id is not None or activity.kind == EventKind.ENROLMENT:
         return
     _points_nudges(
         session, person_earnings(entries), occasion=f"activity:{activity.id}", skus=[activity.sku]
@@ -123,7 +125,7 @@ def on_claim_decided(_sender, *, session, claim, entries, actor_id) -> None:
     programs = earned.get(claimant.id, (0, set()))[1] or _enrolled_programs(session, claimant.id)
     told = set()
     # A reviewer decided: the claimant hears the outcome (an instant approval they saw).
-    reviewed = claim.status == "rejected" or actor_id is not None
+    reviewed = claim.status == ClaimStatus.REJECTED or actor_id is not None
     if reviewed and enabled_in(session, Trigger.CLAIM_DECIDED, programs):
         told.add(claimant.id)
         pending, available = balance_of(session, person_account(claimant.id))
@@ -131,16 +133,16 @@ def on_claim_decided(_sender, *, session, claim, entries, actor_id) -> None:
             session,
             claimant,
             Trigger.CLAIM_DECIDED,
-            "claim_approved" if claim.status == "approved" else "claim_rejected",
+            "claim_approved" if claim.status == ClaimStatus.APPROVED else "claim_rejected",
             occasion=f"claim:{claim.id}",
             program_id=min(programs) if programs else None,
             claim=claim,
             points=earned.get(claimant.id, (0, set()))[0],
             available=available,
             pending=pending,
-            url=link("claims.claim_new", kind="sale"),
+            url=link("claims.claim_new", kind=ClaimKind.SALE),
         )
-    if claim.status == "approved":
+    if claim.status == ClaimStatus.APPROVED:
         _points_nudges(
             session,
             earned,
@@ -264,7 +266,9 @@ def tell_enrolled(session: Session, program: Program, person) -> None:
 
 def on_welcome_due(_sender, *, session, program, person_ids) -> None:
     """Tell each person newly in the live `program` what they earn there (once)."""
-    if program.status != "active" or not enabled_in(session, Trigger.ENROLLED, [program.id]):
+    if program.status != ProgramStatus.ACTIVE or not enabled_in(
+        session, Trigger.ENROLLED, [program.id]
+    ):
         return
     told = set(
         session.scalars(
@@ -290,9 +294,9 @@ def on_tier_changed(_sender, *, session, partner, change) -> None:
     programs = [
         program.id
         for program in programs_for_partner(session, partner)
-        if program.status == "active"
+        if program.status == ProgramStatus.ACTIVE
         and (decision := current_decision(session, program, partner)) is not None
-        and decision.outcome == "approved"
+        and decision.outcome == DecisionOutcome.APPROVED
         and enabled_in(session, Trigger.TIER_REACHED, [program.id])
     ]
     if not programs:

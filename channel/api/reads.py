@@ -23,7 +23,7 @@ from channel.api.schemas import (
 from channel.models import Product
 from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
-from channel.rewards import Reward, codes_left
+from channel.rewards import Reward, RewardKind, codes_left
 from core.db import get_session
 from roles.models import Person
 
@@ -151,7 +151,7 @@ def reward_list(args):
     session = get_session()
 
     def shape(reward: Reward) -> dict:
-        left = codes_left(session, reward) if reward.kind == "gift_card" else reward.stock
+        left = codes_left(session, reward) if reward.kind == RewardKind.GIFT_CARD else reward.stock
         return {
             "id": reward.id,
             "kind": reward.kind,

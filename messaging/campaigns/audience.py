@@ -14,8 +14,8 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
-from channel.models import Enrollment, Program
-from channel.partner_models import PartnerOrganization, Tier
+from channel.models import Enrollment, Program, ProgramStatus
+from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
 from core.states import State
 from messaging.models import Treatment
 from roles.models import Person, RoleAssignment
@@ -94,7 +94,7 @@ def segment_conditions(
     `ids` if given. The range is repeated inside every correlated subquery: PostgreSQL does
     not carry a range across a join, and without it each chunk's semi-joins would scan their
     tables from the first id, which makes a large send quadratic."""
-    conditions = [Person.active.is_(True), PartnerOrganization.status == "active"]
+    conditions = [Person.active.is_(True), PartnerOrganization.status == PartnerStatus.ACTIVE]
     conditions += _within(Person.id, ids)
     if filters.roles:
         conditions.append(
@@ -191,7 +191,7 @@ def segment_choices(session: Session) -> SegmentChoices:
     """Active partners by name, tiers by rank, the partners' countries, programs past draft."""
     partners = session.execute(
         select(PartnerOrganization.id, PartnerOrganization.name)
-        .where(PartnerOrganization.status == "active")
+        .where(PartnerOrganization.status == PartnerStatus.ACTIVE)
         .order_by(PartnerOrganization.name)
     )
     tiers = session.execute(select(Tier.id, Tier.name).order_by(Tier.rank))
@@ -199,7 +199,9 @@ def segment_choices(session: Session) -> SegmentChoices:
         select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
     )
     programs = session.execute(
-        select(Program.id, Program.name).where(Program.status != "draft").order_by(Program.name)
+        select(Program.id, Program.name)
+        .where(Program.status != ProgramStatus.DRAFT)
+        .order_by(Program.name)
     )
     return SegmentChoices(
         partners=[tuple(row) for row in partners],

@@ -15,8 +15,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
-from channel.claim_models import Claim
-from channel.ledger import LedgerEntry
+from channel.claim_models import Claim, ClaimStatus
+from channel.ledger import EntryKind, LedgerEntry
 from core.db import UTCDateTime
 from messaging.campaigns.models import Campaign, CampaignStatus, LinkClick, TrackedLink
 from messaging.campaigns.uplift import GroupStats, Uplift, uplift
@@ -151,7 +151,7 @@ def engagement(session: Session, source: str, window_days: int) -> Engagement:
                 Claim.person_id == first.c.person_id,
                 Claim.created_at >= first.c.at,
                 Claim.created_at < until,
-                Claim.status != "rejected",
+                Claim.status != ClaimStatus.REJECTED,
             ),
         )
     ).one()
@@ -197,7 +197,7 @@ def uplifts(session: Session, source: str, days: int) -> tuple[Uplift, Uplift]:
                 Claim.person_id == Treatment.person_id,
                 Claim.created_at >= Treatment.at,
                 Claim.created_at < until,
-                Claim.status != "rejected",
+                Claim.status != ClaimStatus.REJECTED,
             ),
         )
         .where(Treatment.source == source)
@@ -214,7 +214,7 @@ def uplifts(session: Session, source: str, days: int) -> tuple[Uplift, Uplift]:
             LedgerEntry,
             and_(
                 LedgerEntry.person_id == Treatment.person_id,
-                LedgerEntry.kind == "earn",
+                LedgerEntry.kind == EntryKind.EARN,
                 LedgerEntry.created_at >= Treatment.at,
                 LedgerEntry.created_at < until,
             ),
