@@ -204,7 +204,7 @@ def sync_enrollments(
             enrollment.ended_at = None
             joined.append(person_id)
     for person_id, enrollment in current.items():
-        if person_id not in wanted and enrollment.ended_at is None:
+        if person_id not in wanted and enrollment.current:
             enrollment.ended_at = now
             left.append(person_id)
     if joined or left:
@@ -271,7 +271,7 @@ def enrolled_programs(session: Session, person: Person) -> list[Program]:
         session.scalars(
             select(Program)
             .join(Enrollment, Enrollment.program_id == Program.id)
-            .where(Enrollment.person_id == person.id, Enrollment.ended_at.is_(None))
+            .where(Enrollment.person_id == person.id, Enrollment.current)
             .order_by(Program.starts_at.desc())
         )
     )

@@ -63,7 +63,7 @@ def engine_participant(session: Session, program: Program, person: Person | None
         select(Enrollment.id).where(
             Enrollment.program_id == program.id,
             Enrollment.person_id == person.id,
-            Enrollment.ended_at.is_(None),
+            Enrollment.current,
         )
     )
     return engine.Participant(

@@ -53,7 +53,7 @@ def peer_points(session: Session, program_id: int, role: Role) -> dict[int, int]
             ),
         )
         .outerjoin(LedgerEntry, earned)
-        .where(Enrollment.program_id == program_id, Enrollment.ended_at.is_(None))
+        .where(Enrollment.program_id == program_id, Enrollment.current)
         .group_by(Enrollment.person_id)
     )
     return {person_id: int(points) for person_id, points in rows}
@@ -87,7 +87,7 @@ def standings(session: Session, person) -> list[Standing]:
         .join(Enrollment, Enrollment.program_id == Program.id)
         .where(
             Enrollment.person_id == person.id,
-            Enrollment.ended_at.is_(None),
+            Enrollment.current,
             Program.status == ProgramStatus.ACTIVE,
             Program.show_leaderboard.is_(True),
         )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from channel.partner_models import PartnerOrganization, Tier
@@ -294,6 +295,16 @@ class Enrollment(Base):
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Set when the person left (excluded, role withdrawn, program declined); NULL while in.
     ended_at: Mapped[datetime | None]
+
+    @hybrid_property
+    def current(self) -> bool:
+        """Still taking part: in a query, the condition for enrolments that have not ended."""
+        return self.ended_at is None
+
+    @current.inplace.expression
+    @classmethod
+    def _current_condition(cls):
+        return cls.ended_at.is_(None)
 
 
 class AuditEntry(Base):

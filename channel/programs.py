@@ -297,7 +297,7 @@ def enrolled_batches(session: Session, program: Program, size: int | None = None
     ids = list(
         session.scalars(
             select(Enrollment.person_id)
-            .where(Enrollment.program_id == program.id, Enrollment.ended_at.is_(None))
+            .where(Enrollment.program_id == program.id, Enrollment.current)
             .order_by(Enrollment.person_id)
         )
     )

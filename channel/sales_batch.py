@@ -123,7 +123,7 @@ class ImportContext:
                 select(Enrollment.program_id, Enrollment.person_id).where(
                     Enrollment.program_id.in_(program_ids),
                     Enrollment.person_id.in_(missing),
-                    Enrollment.ended_at.is_(None),
+                    Enrollment.current,
                 )
             ).all()
         )

@@ -73,7 +73,7 @@ def _enrolled(session: Session, program: Program):
         .join(Enrollment, Enrollment.person_id == Person.id)
         .where(
             Enrollment.program_id == program.id,
-            Enrollment.ended_at.is_(None),
+            Enrollment.current,
             Person.active.is_(True),
         )
         .order_by(Person.id)

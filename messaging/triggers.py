@@ -36,7 +36,7 @@ def _enrolled_programs(session: Session, person_id: int) -> set[int]:
             .join(Program, Program.id == Enrollment.program_id)
             .where(
                 Enrollment.person_id == person_id,
-                Enrollment.ended_at.is_(None),
+                Enrollment.current,
                 Program.status == ProgramStatus.ACTIVE,
             )
         )
@@ -307,7 +307,7 @@ def on_tier_changed(_sender, *, session, partner, change) -> None:
         .where(
             Person.partner_id == partner.id,
             Enrollment.program_id.in_(programs),
-            Enrollment.ended_at.is_(None),
+            Enrollment.current,
         )
         .order_by(Person.id)
     ).all()

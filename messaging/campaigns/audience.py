@@ -117,7 +117,7 @@ def segment_conditions(
             exists().where(
                 Enrollment.person_id == Person.id,
                 Enrollment.program_id.in_(filters.program_ids),
-                Enrollment.ended_at.is_(None),
+                Enrollment.current,
                 *_within(Enrollment.person_id, ids),
             )
         )
