@@ -236,12 +236,19 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_templates(app: Flask) -> None:
+    from channel.api.models import TokenScope
     from channel.labels import register as register_channel_labels
+    from channel.ledger import EntryKind
+    from messaging.campaigns.models import CampaignStatus
     from roles.permissions import Permission
 
     register_channel_labels(app)
     app.jinja_env.globals.update(
         Permission=Permission,
+        # States that templates compare by name.
+        CampaignStatus=CampaignStatus,
+        EntryKind=EntryKind,
+        TokenScope=TokenScope,
         get_locale=get_locale,
         text_direction=text_direction,
         language_name=language_name,

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
-from channel.models import PartnerOrganization  # noqa: E402
+from channel.partner_models import PartnerOrganization  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
 from messaging.campaigns.audience import SegmentFilters  # noqa: E402

@@ -21,7 +21,9 @@ from sqlalchemy import create_engine, event, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
+from channel import channel_dashboard as cd  # noqa: E402
 from channel import dashboards as d  # noqa: E402
+from channel import partner_dashboard as pd  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
 
@@ -137,13 +139,13 @@ def figures(db, months, start, end):
         "engagement by month": lambda: d.engagement(db, months),
         "engagement by role (last month)": lambda: d.engagement(db, months[-1:], by="role"),
         "engagement by country (last month)": lambda: d.engagement(db, months[-1:], by="country"),
-        "points and liability": lambda: d.points_summary(db, start, end, value),
-        "budget use": lambda: d.budget_use(db),
-        "claims by status and flag": lambda: d.claim_figures(db, start, end),
-        "top partners": lambda: d.top_partners(db, start, end),
-        "top people": lambda: d.top_people(db, start, end),
-        "training completion": lambda: d.training_completion(db, start, end),
-        "one partner's staff earnings": lambda: d.staff_earnings(db, _a_partner(db), start, end),
+        "points and liability": lambda: cd.points_summary(db, start, end, value),
+        "budget use": lambda: cd.budget_use(db),
+        "claims by status and flag": lambda: cd.claim_figures(db, start, end),
+        "top partners": lambda: cd.top_partners(db, start, end),
+        "top people": lambda: cd.top_people(db, start, end),
+        "training completion": lambda: cd.training_completion(db, start, end),
+        "one partner's staff earnings": lambda: pd.staff_earnings(db, _a_partner(db), start, end),
     }
 
 

@@ -96,7 +96,8 @@ def seed(url: str) -> None:
     launched program every partner approved (with a third of the ledger as its history), so
     claims and imports earn points."""
     from channel.approvals import DecisionDetails, decide
-    from channel.models import PartnerOrganization, Product, ProductGroup
+    from channel.models import Product, ProductGroup
+    from channel.partner_models import PartnerOrganization
     from channel.programs import ProgramDetails, launch_program, offer_program, save_program
     from channel.schemes import RuleInput, SchemeDetails, save_scheme
     from core.db import get_session

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
 from channel.exchange_rates import import_rates  # noqa: E402
-from channel.models import PartnerOrganization, Product, ProductGroup  # noqa: E402
+from channel.models import Product, ProductGroup  # noqa: E402
+from channel.partner_models import PartnerOrganization  # noqa: E402
 from channel.purchase_import import import_purchases, read_purchases  # noqa: E402
 from channel.purchases import PurchaseLine, Serial, SerialEvent  # noqa: E402
 from core.bulk import BulkWriter  # noqa: E402

@@ -14,13 +14,16 @@ from sqlalchemy.orm import Session
 
 from channel import audit
 from channel.models import (
+    AuditAction,
     DecisionExclusion,
+    DecisionOutcome,
     Enrollment,
-    PartnerOrganization,
     Program,
     ProgramDecision,
+    ProgramStatus,
     ProgramTarget,
 )
+from channel.partner_models import PartnerOrganization
 from channel.programs import MAX_POINTS, WELCOME_BATCH, targeted_partners, welcome_enrolled
 from core.db import utcnow
 from core.errors import InvalidInput
@@ -70,7 +73,7 @@ def decide(
 ) -> ProgramDecision:
     """Approve (with any conditions) or decline the program's current version for `partner`."""
     errors = {}
-    if program.status not in ("offered", "active"):
+    if program.status not in ProgramStatus.open_for_decisions():
         errors["program"] = _l("This program is not open for decisions.")
     if partner not in targeted_partners(session, program):
         errors["program"] = _l("This program was not offered to your company.")
@@ -113,7 +116,7 @@ def decide(
     if decision is None:
         decision = ProgramDecision(program_id=program.id, partner_id=partner.id)
         session.add(decision)
-    decision.outcome = "approved" if details.approve else "declined"
+    decision.outcome = DecisionOutcome.APPROVED if details.approve else DecisionOutcome.DECLINED
     decision.approved_version = program.version if details.approve else None
     decision.reason = reason or None
     decision.roles = sorted(allowed) if allowed is not None else None
@@ -139,7 +142,7 @@ def decide(
                 program=program,
                 actor_id=actor_id,
                 partner_id=partner.id,
-                action=decision.outcome,
+                action=AuditAction(decision.outcome),
                 field=name,
                 previous=previous,
                 new=value,
@@ -162,7 +165,7 @@ def _describe(decision: ProgramDecision) -> dict:
 
 def eligible_people(session: Session, program: Program, partner_id: int, decision) -> list[Person]:
     """Active staff of the partner whose roles the approved program (and decision) cover."""
-    if decision is None or decision.outcome != "approved":
+    if decision is None or decision.outcome != DecisionOutcome.APPROVED:
         return []
     roles = targeted_roles(program, decision.approved_version)
     if decision.roles is not None:
@@ -180,7 +183,7 @@ def sync_enrollments(
     """Enrol whoever the decision now covers and end it for whoever it no longer does."""
     decision = current_decision(session, program, partner)
     wanted = {p.id for p in eligible_people(session, program, partner.id, decision)}
-    if program.status == "closed":
+    if program.status == ProgramStatus.CLOSED:
         wanted = set()
     current = {
         e.person_id: e
@@ -201,7 +204,7 @@ def sync_enrollments(
             enrollment.ended_at = None
             joined.append(person_id)
     for person_id, enrollment in current.items():
-        if person_id not in wanted and enrollment.ended_at is None:
+        if person_id not in wanted and enrollment.current:
             enrollment.ended_at = now
             left.append(person_id)
     if joined or left:
@@ -210,12 +213,12 @@ def sync_enrollments(
             program=program,
             actor_id=actor_id,
             partner_id=partner.id,
-            action="enrolment",
+            action=AuditAction.ENROLMENT,
             previous={"left": left},
             new={"joined": joined},
         )
     session.flush()
-    if joined and program.status == "active":
+    if joined and program.status == ProgramStatus.ACTIVE:
         # A large partner's staff are welcomed a batch now, the rest by `programs welcome`.
         welcome_enrolled(session, program, joined[:WELCOME_BATCH])
     return joined, left
@@ -227,7 +230,7 @@ def programs_for_partner(session: Session, partner: PartnerOrganization) -> list
         select(Program)
         .join(ProgramTarget, ProgramTarget.program_id == Program.id)
         .where(
-            Program.status != "draft",
+            Program.status != ProgramStatus.DRAFT,
             (ProgramTarget.partner_id == partner.id)
             | ((ProgramTarget.tier_id == partner.tier_id) & (ProgramTarget.tier_id.is_not(None))),
         )
@@ -243,5 +246,50 @@ def resync_person(session: Session, person: Person) -> None:
         return
     partner = session.get(PartnerOrganization, person.partner_id)
     for program in programs_for_partner(session, partner):
-        if program.status in ("offered", "active"):
+        if program.status in ProgramStatus.open_for_decisions():
             sync_enrollments(session, program, partner, actor_id=None)
+
+
+def is_offered_to(session: Session, program: Program, partner: PartnerOrganization) -> bool:
+    return program in programs_for_partner(session, partner)
+
+
+def active_staff(session: Session, partner: PartnerOrganization) -> list[Person]:
+    """The partner's active people by name: those a decision may leave out."""
+    return list(
+        session.scalars(
+            select(Person)
+            .where(Person.partner_id == partner.id, Person.active.is_(True))
+            .order_by(Person.full_name)
+        )
+    )
+
+
+def enrolled_programs(session: Session, person: Person) -> list[Program]:
+    """The programs the person is enrolled in now, the latest to start first."""
+    return list(
+        session.scalars(
+            select(Program)
+            .join(Enrollment, Enrollment.program_id == Program.id)
+            .where(Enrollment.person_id == person.id, Enrollment.current)
+            .order_by(Program.starts_at.desc())
+        )
+    )
+
+
+def own_rules(program: Program, decision, roles: set[str]) -> list:
+    """The rules that pay a person holding `roles`, in the version their management approved
+    and within the roles it allowed."""
+    version = (
+        decision.approved_version if decision and decision.approved_version else program.version
+    )
+    allowed = set(decision.roles) if decision and decision.roles is not None else roles
+    return [
+        rule
+        for scheme in program.schemes
+        if scheme.live_in(version)
+        and not scheme.company_level
+        and {r.value for r in scheme.roles} & roles & allowed
+        for rule in scheme.rules
+        if rule.live_in(version)
+    ]

@@ -3,9 +3,10 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channel.models import AuditEntry, Program
+from channel.models import AuditAction, AuditEntry, Program
 from core.db import utcnow
 
 
@@ -44,3 +45,36 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def program_trail(session: Session, program: Program) -> list[AuditEntry]:
+    """Every entry of the program, newest first."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.program_id == program.id)
+            .order_by(AuditEntry.id.desc())
+        )
+    )
+
+
+def partner_trail(session: Session, program: Program, partner_id: int) -> list[AuditEntry]:
+    """What a partner's management may read of the program's trail, newest first: the entries
+    about its own company and the changes to the program itself, none about other partners."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.program_id == program.id,
+                (AuditEntry.partner_id == partner_id) | AuditEntry.partner_id.is_(None),
+            )
+            .order_by(AuditEntry.id.desc())
+        )
+    )
+
+
+def changes_after(entries: list[AuditEntry], version: int | None) -> list[AuditEntry]:
+    """The changes among `entries` that made a version later than `version` (none without one)."""
+    if not version:
+        return []
+    return [e for e in entries if e.action == AuditAction.CHANGED and e.program_version > version]

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from channel.models import Product, ProductGroup
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
@@ -198,3 +198,35 @@ def import_products(session: Session, data: bytes) -> CatalogReport:
         ) from None
     session.flush()
     return report
+
+
+def groups_with_products(session: Session) -> list[ProductGroup]:
+    """Every product group with its products, by code."""
+    return session.scalars(
+        select(ProductGroup)
+        .options(selectinload(ProductGroup.products))
+        .order_by(ProductGroup.code)
+    ).all()
+
+
+def group_choices(session: Session) -> list[tuple[str, str]]:
+    """(code, "name (code)") of every product group, for a product's form."""
+    return [
+        (group.code, f"{group.name} ({group.code})")
+        for group in session.scalars(select(ProductGroup).order_by(ProductGroup.code))
+    ]
+
+
+def active_products(session: Session) -> list[Product]:
+    """The products on sale, by SKU (what a claim may name)."""
+    return session.scalars(
+        select(Product).where(Product.active.is_(True)).order_by(Product.sku)
+    ).all()
+
+
+def import_products_file(session: Session, data: bytes) -> CatalogReport:
+    """`import_products` from a form: a file that cannot be read is a problem of its `file`."""
+    try:
+        return import_products(session, data)
+    except UnreadableCatalogFile as unreadable:
+        raise InvalidProduct({"file": unreadable.args[0]}) from None

@@ -3,45 +3,35 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from channel.catalog import (
-    InvalidProduct,
-    UnreadableCatalogFile,
-    import_products,
+    group_choices,
+    groups_with_products,
+    import_products_file,
     save_group,
     save_product,
 )
 from channel.forms import CatalogImportForm, ProductForm, ProductGroupForm
-from channel.models import ProductGroup
 from core.db import get_session
 from core.i18n import localize_digits
+from core.views import attempt
 from roles.access import requires
 from roles.permissions import Permission
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
 
-def _forms(db):
+def _forms():
     group_form = ProductGroupForm(prefix="group")
     product_form = ProductForm(prefix="product")
-    product_form.group.choices = [
-        (g.code, f"{g.name} ({g.code})")
-        for g in db.scalars(select(ProductGroup).order_by(ProductGroup.code))
-    ]
+    product_form.group.choices = group_choices(get_session())
     return group_form, product_form, CatalogImportForm(prefix="import")
 
 
-def _render(db, group_form, product_form, import_form, report=None, status=200):
-    groups = db.scalars(
-        select(ProductGroup)
-        .options(selectinload(ProductGroup.products))
-        .order_by(ProductGroup.code)
-    ).all()
+def _render(group_form, product_form, import_form, report=None, status=200):
     return render_template(
         "channel/catalog.html",
-        groups=groups,
+        groups=groups_with_products(get_session()),
         group_form=group_form,
         product_form=product_form,
         import_form=import_form,
@@ -52,32 +42,19 @@ def _render(db, group_form, product_form, import_form, report=None, status=200):
 @bp.route("/")
 @requires(Permission.MANAGE_CATALOG)
 def catalog():
-    db = get_session()
-    return _render(db, *_forms(db))
-
-
-def _apply(form, invalid: InvalidProduct, aliases=None) -> None:
-    for name, message in invalid.errors.items():
-        field = getattr(form, (aliases or {}).get(name, name), None) or next(iter(form))
-        field.errors = [*field.errors, str(message)]
+    return _render(*_forms())
 
 
 def _add(which: int, save, done) -> object:
     """Validate form number `which` of the page, save it through `save`, and report."""
-    db = get_session()
-    forms = _forms(db)
+    forms = _forms()
     form = forms[which]
     if form.validate_on_submit():
-        try:
-            saved = save(db, form)
-        except InvalidProduct as invalid:
-            db.rollback()
-            _apply(form, invalid)
-        else:
-            db.commit()
-            flash(done(saved), "success")
+        saved = attempt(lambda db: save(db, form), form=form)
+        if saved:
+            flash(done(saved.result), "success")
             return redirect(url_for("catalog.catalog"))
-    return _render(db, *forms, status=400)
+    return _render(*forms, status=400)
 
 
 @bp.route("/groups", methods=["POST"])
@@ -114,17 +91,15 @@ def product_new():
 @bp.route("/import", methods=["POST"])
 @requires(Permission.MANAGE_CATALOG)
 def product_import():
-    db = get_session()
-    group_form, product_form, import_form = _forms(db)
+    group_form, product_form, import_form = _forms()
     if not import_form.validate_on_submit():
-        return _render(db, group_form, product_form, import_form, status=400)
-    try:
-        report = import_products(db, import_form.file.data.read())
-    except UnreadableCatalogFile as unreadable:
-        db.rollback()
-        import_form.file.errors = [*import_form.file.errors, str(unreadable.args[0])]
-        return _render(db, group_form, product_form, import_form, status=400)
-    db.commit()
+        return _render(group_form, product_form, import_form, status=400)
+    imported = attempt(
+        lambda db: import_products_file(db, import_form.file.data.read()), form=import_form
+    )
+    if not imported:
+        return _render(group_form, product_form, import_form, status=400)
+    report = imported.result
     flash(
         localize_digits(
             ngettext("%(num)s product added.", "%(num)s products added.", report.created)
@@ -133,4 +108,4 @@ def product_import():
         ),
         "success",
     )
-    return _render(db, group_form, product_form, import_form, report=report)
+    return _render(group_form, product_form, import_form, report=report)

@@ -1,7 +1,6 @@
 """Claims on the web: staff claim from a phone, reviewers decide, partner managers watch."""
 
-from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -16,82 +15,64 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
+from channel.catalog import active_products
+from channel.claim_models import Claim, ClaimKind, ClaimStatus
 from channel.claims import (
-    Claim,
     ClaimDetails,
     approve_claim,
+    claims_of_partner,
+    claims_of_person,
+    claims_to_review,
     referred_partner_id,
     reject_claim,
     return_claim,
     submit_claim,
 )
-from channel.models import Product
-from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
+from channel.forms import (
+    LINE_ROWS,
+    ClaimForm,
+    ReasonForm,
+    SalesImportForm,
+    field_errors,
+    typed_values,
+)
+from channel.sales_import import import_sales_file
+from channel.staff import active_staff
 from channel.uploads import proof_path, proofs_kept_on_success
 from core.db import get_session, utcnow
-from core.errors import InvalidInput
 from core.import_reports import REPORT_PAGE_LINES, keep_report
 from core.views import MAX_ID, attempt
 from roles.access import requires
-from roles.models import Person
 from roles.permissions import Permission
 
 bp = Blueprint("claims", __name__)
-
-LINE_ROWS = 5
-
-
-def _day(value: str):
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _amount(raw: str) -> Decimal:
-    try:
-        value = Decimal(raw.strip().replace(",", "."))
-    except InvalidOperation:
-        return Decimal(0)
-    return value if value.is_finite() and value > 0 else Decimal(0)
 
 
 def _return_window() -> timedelta:
     return timedelta(days=current_app.config["RETURN_WINDOW_DAYS"])
 
 
-def _details(kind: str, form) -> ClaimDetails:
-    lines = []
-    for n in range(LINE_ROWS):
-        sku = form.get(f"sku-{n}", "").strip()
-        qty = form.get(f"qty-{n}", "").strip()
-        if sku or qty:
-            # Only ASCII digits: "²" is a digit to str.isdigit() but not to int().
-            lines.append((sku, int(qty) if qty.isascii() and qty.isdigit() else 0))
+def _details(db, kind: str, form: ClaimForm) -> ClaimDetails:
     shares = {}
-    colleague = form.get("share_person", type=int)
+    colleague = form.share_person.data
     if colleague is not None and not 0 < colleague <= MAX_ID:
         colleague = -1  # an id no column holds: refused as a stranger, never sent to the database
-    percent = form.get("share_percent", type=int)
+    percent = form.share_percent.data
     if colleague and percent:
         shares = {current_user.id: 100 - percent, colleague: percent}
     return ClaimDetails(
-        referred_partner_id=referred_partner_id(
-            get_session(), form.get("referred_legal_id"), current_user
-        )
-        if kind == "referral"
+        referred_partner_id=referred_partner_id(db, form.referred_legal_id.data, current_user)
+        if kind == ClaimKind.REFERRAL
         else None,
         kind=kind,
-        occurred_on=_day(form.get("occurred_on")),
-        lines=lines,
-        invoice_number=form.get("invoice_number"),
-        amount=_amount(form.get("amount", "")),
-        due_on=_day(form.get("due_on")),
-        serial=form.get("serial"),
-        site=form.get("site"),
+        occurred_on=form.occurred_on.data,
+        lines=form.product_lines(),
+        invoice_number=form.invoice_number.data,
+        amount=form.amount.data,
+        due_on=form.due_on.data,
+        serial=form.serial.data,
+        site=form.site.data,
         shares=shares,
     )
 
@@ -101,51 +82,40 @@ def _details(kind: str, form) -> ClaimDetails:
 )
 @requires(Permission.SUBMIT_CLAIMS)
 def claim_new(kind):
-    db = get_session()
-    errors = {}
+    form = ClaimForm()
+    refused = False
     if request.method == "POST":
-        details = _details(kind, request.form)
-        folder = current_app.config["UPLOAD_FOLDER"]
-        upload = request.files.get("photo")
-        try:
-            with proofs_kept_on_success(folder) as store:
-                if upload is not None and upload.filename:
-                    details.photo = store(upload.read())
-                claim = submit_claim(
+        with proofs_kept_on_success(current_app.config["UPLOAD_FOLDER"]) as store:
+
+            def claim(db):
+                details = _details(db, kind, form)
+                if form.photo.data is not None:
+                    details.photo = store(form.photo.data.read())
+                return submit_claim(
                     db, current_user, details, today=utcnow().date(), return_window=_return_window()
                 )
-                db.commit()
-        except InvalidInput as invalid:
-            db.rollback()
-            errors = {k: str(v) for k, v in invalid.errors.items()}
-        else:
-            if claim.status == "approved":
-                flash(_("Thank you: your claim is approved."), "success")
-            else:
-                flash(_("Thank you: your claim will be reviewed."), "warning")
+
+            submitted = attempt(claim, form=form)
+            if not submitted:
+                store.discard()
+        if submitted and submitted.result.status == ClaimStatus.APPROVED:
+            flash(_("Thank you: your claim is approved."), "success")
+        elif submitted:
+            flash(_("Thank you: your claim will be reviewed."), "warning")
+        if submitted:
             return redirect(url_for("claims.my_claims"))
-    colleagues = db.scalars(
-        select(Person)
-        .where(
-            Person.partner_id == current_user.partner_id,
-            Person.id != current_user.id,
-            Person.active.is_(True),
-        )
-        .order_by(Person.full_name)
-    ).all()
-    products = db.scalars(
-        select(Product).where(Product.active.is_(True)).order_by(Product.sku)
-    ).all()
+        refused = True
+    db = get_session()
     return render_template(
         "channel/claim_form.html",
         kind=kind,
-        errors=errors,
-        values=request.form,
-        colleagues=colleagues,
-        products=products,
+        errors=field_errors(form),
+        values=typed_values(form),
+        colleagues=active_staff(db, current_user.partner_id, besides=current_user.id),
+        products=active_products(db),
         rows=range(LINE_ROWS),
         today=utcnow().date(),
-    ), 400 if errors else 200
+    ), 400 if refused else 200
 
 
 @bp.route("/claims/<int:claim_id>/photo")
@@ -182,41 +152,21 @@ def claim_photo(claim_id):
 @bp.route("/claims/mine")
 @requires(Permission.SUBMIT_CLAIMS)
 def my_claims():
-    claims = (
-        get_session()
-        .scalars(
-            select(Claim)
-            .where(Claim.person_id == current_user.id)
-            .options(selectinload(Claim.lines))
-            .order_by(Claim.id.desc())
-            .limit(100)
-        )
-        .all()
-    )
+    claims = claims_of_person(get_session(), current_user.id)
     return render_template("channel/my_claims.html", claims=claims)
 
 
 @bp.route("/claims/review")
 @requires(Permission.REVIEW_CLAIMS)
 def review_queue():
-    claims = (
-        get_session()
-        .scalars(
-            select(Claim)
-            .where(Claim.status == "pending")
-            .options(selectinload(Claim.lines), selectinload(Claim.person))
-            .order_by(Claim.id)
-        )
-        .all()
-    )
-    return render_template("channel/claim_review.html", claims=claims)
+    return render_template("channel/claim_review.html", claims=claims_to_review(get_session()))
 
 
 @bp.route("/claims/<int:claim_id>/<any(approve, reject, return):action>", methods=["POST"])
 @requires(Permission.REVIEW_CLAIMS)
 def decide_claim(claim_id, action):
     claim = get_session().get(Claim, claim_id) or abort(404)
-    reason = request.form.get("reason", "")
+    reason = ReasonForm().reason.data
     steps = {
         "approve": lambda db: approve_claim(
             db, claim, actor_id=current_user.id, return_window=_return_window()
@@ -232,28 +182,28 @@ def decide_claim(claim_id, action):
 @requires(Permission.REVIEW_CLAIMS)
 def sales_import():
     """The same sell-out import as `flask import-sales`, from the browser, with a per-line report."""
-    db = get_session()
+    form = SalesImportForm()
     report, error, report_token = None, None, None
     if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
+        if form.file.data is None:
             error = _("Choose a CSV or XLSX file.")
         else:
-            try:
-                rows = list(read_sales(upload.read(), current_app.config["IMPORT_MAX_ROWS"]))
-                report = import_sales(
+            imported = attempt(
+                lambda db: import_sales_file(
                     db,
-                    rows,
+                    form.file.data.read(),
+                    max_rows=current_app.config["IMPORT_MAX_ROWS"],
                     region=current_app.config["DEFAULT_PHONE_REGION"],
                     today=utcnow().date(),
-                    return_window=timedelta(days=current_app.config["RETURN_WINDOW_DAYS"]),
-                )
-            except UnreadableSalesFile as unreadable:
-                db.rollback()
-                error = str(unreadable.args[0])
-            else:
-                db.commit()
+                    return_window=_return_window(),
+                ),
+                form=form,
+            )
+            if imported:
+                report = imported.result
                 report_token = _keep_full_report(report.rejected)
+            else:
+                error = field_errors(form).get("file")
     return render_template(
         "channel/sales_import.html",
         report=report,
@@ -280,15 +230,5 @@ def _keep_full_report(rejected) -> str | None:
 @bp.route("/partners/<int:partner_id>/claims")
 @requires(Permission.VIEW_PARTNER_EARNINGS)
 def partner_claims(partner):
-    claims = (
-        get_session()
-        .scalars(
-            select(Claim)
-            .where(Claim.partner_id == partner.id)
-            .options(selectinload(Claim.lines), selectinload(Claim.person))
-            .order_by(Claim.id.desc())
-            .limit(200)
-        )
-        .all()
-    )
+    claims = claims_of_partner(get_session(), partner.id)
     return render_template("channel/partner_claims.html", partner=partner, claims=claims)

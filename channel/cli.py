@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from channel.demo import DEMO_PASSWORD, seed_demo
 from channel.exchange_rates import UnreadableRatesFile, import_rates
-from channel.models import PartnerOrganization, Program
-from channel.postings import check_balances, expire_points, points_lifetime, release_due
+from channel.expiry import expire_points, points_lifetime, release_due
+from channel.models import Program, ProgramStatus
+from channel.partner_models import PartnerOrganization
+from channel.postings import check_balances
 from channel.programs import enrolled_batches, welcome_enrolled
 from channel.purchase_import import (
     UnreadablePurchasesFile,
@@ -85,7 +87,9 @@ def welcome_command():
     activity, any welcome bonus, the "you're in" message), a committed batch at a time.
     A launch welcomes its first batch itself: run this from cron every minute."""
     db = get_session()
-    programs = db.scalars(select(Program).where(Program.status == "active").order_by(Program.id))
+    programs = db.scalars(
+        select(Program).where(Program.status == ProgramStatus.ACTIVE).order_by(Program.id)
+    )
     for program in programs.all():
         batches = list(enrolled_batches(db, program))
         with click.progressbar(

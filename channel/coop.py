@@ -28,10 +28,21 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import Base, utcnow
 from core.errors import InvalidInput
+from core.states import State, one_of
 
-COOP_STATUSES = ("requested", "preapproved", "claimed", "reimbursed", "rejected")
+
+class CoopStatus(State):
+    REQUESTED = "requested", _l("Waiting for pre-approval")
+    PREAPPROVED = "preapproved", _l("Pre-approved: claim after the activity")
+    CLAIMED = "claimed", _l("Claimed: waiting for payment")
+    REIMBURSED = "reimbursed", _l("Reimbursed")
+    REJECTED = "rejected", _l("Rejected")
+
+
 #: Statuses whose amount counts against the fund's budget.
-COMMITTED = ("preapproved", "claimed", "reimbursed")
+COMMITTED = (CoopStatus.PREAPPROVED, CoopStatus.CLAIMED, CoopStatus.REIMBURSED)
+#: Statuses a channel manager still decides on.
+TO_DECIDE = (CoopStatus.REQUESTED, CoopStatus.CLAIMED)
 CENT = Decimal("0.01")
 #: The most a Numeric(14, 2) column holds.
 MAX_MONEY = Decimal("999999999999.99")
@@ -60,9 +71,7 @@ class CoopFund(Base):
 class CoopRequest(Base):
     __tablename__ = "coop_requests"
     __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in COOP_STATUSES) + ")", name="status"
-        ),
+        one_of("status", CoopStatus),
         CheckConstraint("cost > 0", name="cost_positive"),
         CheckConstraint("manufacturers_featured >= 1", name="manufacturers_positive"),
     )
@@ -81,7 +90,7 @@ class CoopRequest(Base):
     planned_on: Mapped[date] = mapped_column(Date)
     #: Manufacturers whose products the advertisement shows, us included.
     manufacturers_featured: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(16), default="requested", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CoopStatus.REQUESTED, index=True)
     #: What the pre-approval reserved against the fund; the ceiling of the reimbursement.
     approved_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     proof: Mapped[str | None] = mapped_column(Text)
@@ -192,7 +201,7 @@ def request_funds(session: Session, fund: CoopFund, partner, person, ask: CoopAs
 
 def preapprove(session: Session, request: CoopRequest) -> Decimal:
     """Reserve the expected reimbursement; refused if the fund cannot cover it."""
-    if request.status != "requested":
+    if request.status != CoopStatus.REQUESTED:
         raise InvalidCoop({"status": _l("Only a new request can be pre-approved.")})
     # Serialise pre-approvals of one fund, so together they never exceed its budget.
     session.execute(select(CoopFund.id).where(CoopFund.id == request.fund_id).with_for_update())
@@ -200,7 +209,8 @@ def preapprove(session: Session, request: CoopRequest) -> Decimal:
     amount = reimbursement_for(request.cost, fund.share_percent, request.manufacturers_featured)
     if committed(session, fund) + amount > fund.budget:
         raise InvalidCoop({"status": _l("The fund does not have enough left for this.")})
-    request.status, request.approved_amount, request.decided_at = "preapproved", amount, utcnow()
+    request.status, request.approved_amount = CoopStatus.PREAPPROVED, amount
+    request.decided_at = utcnow()
     session.flush()
     return amount
 
@@ -208,7 +218,7 @@ def preapprove(session: Session, request: CoopRequest) -> Decimal:
 def claim_funds(session: Session, request: CoopRequest, *, actual_cost: str, proof: str) -> Decimal:
     """After the activity: the actual cost and proof; the reimbursement is fixed here."""
     errors: dict[str, str] = {}
-    if request.status != "preapproved":
+    if request.status != CoopStatus.PREAPPROVED:
         errors["status"] = _l("Only a pre-approved request can be claimed.")
     cost = _money(actual_cost, errors, "cost")
     if not " ".join((proof or "").split()):
@@ -222,23 +232,62 @@ def claim_funds(session: Session, request: CoopRequest, *, actual_cost: str, pro
         request.approved_amount,
     )
     request.cost, request.proof, request.reimbursement = cost, proof.strip(), amount
-    request.status = "claimed"
+    request.status = CoopStatus.CLAIMED
     session.flush()
     return amount
 
 
 def reimburse(session: Session, request: CoopRequest) -> None:
-    if request.status != "claimed":
+    if request.status != CoopStatus.CLAIMED:
         raise InvalidCoop({"status": _l("Only a claimed request can be reimbursed.")})
-    request.status, request.decided_at = "reimbursed", utcnow()
+    request.status, request.decided_at = CoopStatus.REIMBURSED, utcnow()
     session.flush()
 
 
 def reject(session: Session, request: CoopRequest, *, reason: str) -> None:
     reason = " ".join((reason or "").split())
-    if request.status not in ("requested", "claimed"):
+    if request.status not in TO_DECIDE:
         raise InvalidCoop({"status": _l("This request can no longer be rejected.")})
     if not reason:
         raise InvalidCoop({"reason": _l("Say why: the partner sees the reason.")})
-    request.status, request.reason, request.decided_at = "rejected", reason, utcnow()
+    request.status, request.reason, request.decided_at = CoopStatus.REJECTED, reason, utcnow()
     session.flush()
+
+
+# ---------------------------------------------------------------- lists for the pages
+
+
+def open_funds(session: Session) -> list[CoopFund]:
+    """The funds partners may ask from, by name."""
+    return session.scalars(
+        select(CoopFund).where(CoopFund.active.is_(True)).order_by(CoopFund.name)
+    ).all()
+
+
+def open_fund(session: Session, fund_id: int | None) -> CoopFund:
+    """The open fund a partner chose; refused when it names none."""
+    fund = next((fund for fund in open_funds(session) if fund.id == fund_id), None)
+    if fund is None:
+        raise InvalidCoop({"fund": _l("Choose a fund.")})
+    return fund
+
+
+def all_funds(session: Session) -> list[CoopFund]:
+    """Every fund, newest first."""
+    return session.scalars(select(CoopFund).order_by(CoopFund.id.desc())).all()
+
+
+def requests_of_partner(session: Session, partner_id: int) -> list[CoopRequest]:
+    """A partner's requests, newest first."""
+    return session.scalars(
+        select(CoopRequest)
+        .where(CoopRequest.partner_id == partner_id)
+        .order_by(CoopRequest.id.desc())
+    ).all()
+
+
+def requests_to_decide(session: Session) -> list[CoopRequest]:
+    """Requests waiting for a channel manager (to pre-approve or to reimburse), oldest first."""
+    return session.scalars(
+        select(CoopRequest).where(CoopRequest.status.in_(TO_DECIDE)).order_by(CoopRequest.id)
+    ).all()

@@ -12,13 +12,12 @@ from flask import (
     request,
     send_file,
 )
-from sqlalchemy import select
 
+from channel import channel_dashboard as cd
 from channel import dashboards as d
 from channel import exports
+from channel import partner_dashboard as pd
 from channel.labels import claim_flag, claim_status, role_label
-from channel.models import PartnerOrganization, Program
-from channel.pool import pool_history
 from channel.postings import pool_account
 from core.db import get_session, read_session, utcnow
 from core.i18n import country_name, format_month
@@ -98,18 +97,16 @@ def channel_dashboard():
     window, filters = _window(), _filters()
     value, currency = _point_value()
     latest = window.months[-1:]
-    partners = db.execute(
-        select(PartnerOrganization.id, PartnerOrganization.name).order_by(PartnerOrganization.name)
-    ).all()
-    names = dict(partners)
-    points = d.points_summary(db, window.start, window.end, value, filters)
-    budgets = d.budget_use(db, filters)
-    claims = d.claim_figures(db, window.start, window.end, filters)
-    top_partners = d.top_partners(db, window.start, window.end, filters)
-    top_people = d.top_people(db, window.start, window.end, filters)
+    choices = cd.filter_choices(db)
+    names = dict(choices.partners)
+    points = cd.points_summary(db, window.start, window.end, value, filters)
+    budgets = cd.budget_use(db, filters)
+    claims = cd.claim_figures(db, window.start, window.end, filters)
+    top_partners = cd.top_partners(db, window.start, window.end, filters)
+    top_people = cd.top_people(db, window.start, window.end, filters)
     by_partner = sorted(
         d.engagement(db, latest, filters, by="partner"), key=lambda r: (-r.enrolled, r.group)
-    )[: d.TOP]
+    )[: cd.TOP]
     rows = {
         "engagement": _engagement_line(db, window, filters),
         "role": [(role_label(r.group), r.share) for r in d.engagement(db, latest, filters, "role")],
@@ -132,15 +129,13 @@ def channel_dashboard():
         window=window,
         filters=filters,
         currency=currency,
-        partners=partners,
-        countries=db.scalars(
-            select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
-        ).all(),
-        programs=db.execute(select(Program.id, Program.name).order_by(Program.name)).all(),
+        partners=choices.partners,
+        countries=choices.countries,
+        programs=choices.programs,
         rows=rows,
         points=points,
         budgets=budgets,
-        training=d.training_completion(db, window.start, window.end, filters),
+        training=cd.training_completion(db, window.start, window.end, filters),
         export_args=_export_args(),
     )
 
@@ -231,11 +226,11 @@ def partner_dashboard(partner):
                 for r in d.engagement(db, window.months[-1:], filters, "role")
             ],
         },
-        earnings=d.staff_earnings(db, partner.id, window.start, window.end),
-        pool=d.pool_figures(db, partner.id, window.start, window.end),
-        distributions=[e for e in pool_history(db, partner) if e.kind == "transfer"][:10],
-        pending=d.pending_approvals(db, partner),
-        tier=d.tier_progress(db, partner, utcnow()),
+        earnings=pd.staff_earnings(db, partner.id, window.start, window.end),
+        pool=pd.pool_figures(db, partner.id, window.start, window.end),
+        distributions=pd.recent_distributions(db, partner),
+        pending=pd.pending_approvals(db, partner),
+        tier=pd.tier_progress(db, partner, utcnow()),
         export_args={k: v for k, v in _export_args().items() if k in ("from", "to")},
     )
 

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from channel import rules as engine
 from channel.approvals import current_decision, programs_for_partner, resync_person
-from channel.ledger import Activity, LedgerEntry, activity_event, event_usage
-from channel.models import Enrollment, PartnerOrganization, Product, Program
+from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry, activity_event, event_usage
+from channel.models import DecisionOutcome, Enrollment, Product, Program, ProgramStatus
+from channel.partner_models import PartnerOrganization
 from channel.postings import Line, person_account, pool_account, post
 from channel.programs import terms_at
+from channel.rule_params import EventKind
 from channel.schemes import engine_scheme
 from channel.signals import points_earned, welcome_due
 from core.db import utcnow
@@ -42,7 +44,7 @@ def engine_terms(session: Session, program: Program, version: int, *, active: bo
 
 
 def engine_approval(decision, partner: PartnerOrganization) -> engine.Approval | None:
-    if decision is None or decision.outcome != "approved":
+    if decision is None or decision.outcome != DecisionOutcome.APPROVED:
         return None
     return engine.Approval(
         roles=frozenset(decision.roles) if decision.roles is not None else None,
@@ -61,7 +63,7 @@ def engine_participant(session: Session, program: Program, person: Person | None
         select(Enrollment.id).where(
             Enrollment.program_id == program.id,
             Enrollment.person_id == person.id,
-            Enrollment.ended_at.is_(None),
+            Enrollment.current,
         )
     )
     return engine.Participant(
@@ -104,7 +106,7 @@ def record_activity(
     event = activity_event(activity, group, unit_points)
     entries = []
     for program in programs_for_partner(session, partner):
-        if program.status != "active":
+        if program.status != ProgramStatus.ACTIVE:
             continue
         decision = current_decision(session, program, partner)
         approval = engine_approval(decision, partner)
@@ -125,7 +127,7 @@ def record_activity(
             event, terms, approval, engine_participant(session, program, person), usage
         )
         pending_until = None
-        if return_window and activity.kind == "sale":
+        if return_window and activity.kind == EventKind.SALE:
             pending_until = activity.occurred_at + return_window
         lines = award_lines(activity, outcome, pending_until=pending_until)
         entries += post(session, f"award:{activity.id}:{program.id}", lines)
@@ -143,8 +145,8 @@ def award_lines(activity: Activity, outcome, *, pending_until: datetime | None) 
             if award.to_pool or award.person_id is None
             else person_account(award.person_id),
             points=award.points,
-            kind="earn",
-            bucket="pending" if pending_until and award.points else "available",
+            kind=EntryKind.EARN,
+            bucket=Bucket.PENDING if pending_until and award.points else Bucket.AVAILABLE,
             available_at=pending_until if award.points else None,
             program_id=award.program_id,
             partner_id=award.partner_id,
@@ -167,7 +169,7 @@ def award_lines(activity: Activity, outcome, *, pending_until: datetime | None) 
 
 def _on_welcome_due(_sender, *, session, program, person_ids) -> None:
     """Each enrolment in a live program is an activity: it pays any welcome bonus (once)."""
-    if program.status != "active":
+    if program.status != ProgramStatus.ACTIVE:
         return
     keys = {person_id: f"enrolment:{program.id}:{person_id}" for person_id in person_ids}
     recorded = set(
@@ -182,7 +184,7 @@ def _on_welcome_due(_sender, *, session, program, person_ids) -> None:
             record_activity(
                 session,
                 Activity(
-                    kind="enrolment",
+                    kind=EventKind.ENROLMENT,
                     occurred_at=moment,
                     partner_id=partners[person_id],
                     person_id=person_id,
@@ -198,3 +200,26 @@ def _on_staff_changed(_sender, *, session, person) -> None:
 def connect_handlers() -> None:
     welcome_due.connect(_on_welcome_due)
     staff_changed.connect(_on_staff_changed)
+
+
+def partner_earnings(session: Session, program: Program, partner: PartnerOrganization) -> list:
+    """Every ledger line the program paid the partner's people and pool, with its activity and
+    person (None for the company), the latest activity first."""
+    return session.execute(
+        select(LedgerEntry, Activity, Person)
+        .join(Activity, Activity.id == LedgerEntry.activity_id)
+        .outerjoin(Person, Person.id == LedgerEntry.person_id)
+        .where(LedgerEntry.program_id == program.id, LedgerEntry.partner_id == partner.id)
+        .order_by(Activity.occurred_at.desc(), LedgerEntry.id.desc())
+    ).all()
+
+
+def points_paid_to(session: Session, program: Program, person: Person) -> int:
+    """The points the program has given the person, net of reversals."""
+    return sum(
+        session.scalars(
+            select(LedgerEntry.points).where(
+                LedgerEntry.program_id == program.id, LedgerEntry.person_id == person.id
+            )
+        )
+    )

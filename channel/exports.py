@@ -19,9 +19,11 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from channel import channel_dashboard as cd
 from channel import dashboards as d
+from channel import partner_dashboard as pd
 from channel.ledger import LedgerEntry
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from core.tables import inert
 
 FORMATS = ("csv", "xlsx")
@@ -102,7 +104,7 @@ def engagement_table(session: Session, months, filters, by: str | None) -> Table
 
 
 def points_table(session: Session, start, end, point_value: Decimal, filters) -> Table:
-    summary = d.points_summary(session, start, end, point_value, filters)
+    summary = cd.points_summary(session, start, end, point_value, filters)
     rows = [
         [month, f["issued"], f["reversed"], f["redeemed"], f["expired"]]
         for month, f in sorted(summary.by_month.items())
@@ -124,7 +126,7 @@ def budget_table(session: Session, filters) -> Table:
             u.used_money,
             u.currency,
         ]
-        for u in d.budget_use(session, filters)
+        for u in cd.budget_use(session, filters)
     )
     header = [
         "program_id",
@@ -139,14 +141,16 @@ def budget_table(session: Session, filters) -> Table:
 
 
 def claims_table(session: Session, start, end, filters) -> Table:
-    figures = d.claim_figures(session, start, end, filters)
+    figures = cd.claim_figures(session, start, end, filters)
     rows = [["status", k, v] for k, v in sorted(figures.by_status.items())]
     rows += [["flag", k, v] for k, v in figures.by_flag.items()]
     return Table("claims", ["kind", "name", "claims"], rows)
 
 
 def leaders_table(session: Session, start, end, filters, people: bool) -> Table:
-    leaders = (d.top_people if people else d.top_partners)(session, start, end, filters, limit=None)
+    leaders = (cd.top_people if people else cd.top_partners)(
+        session, start, end, filters, limit=None
+    )
     rows = ([leader.id, leader.name, leader.partner, leader.points] for leader in leaders)
     name = "people" if people else "partners"
     return Table(name, ["id", "name", "partner", "points"], rows)
@@ -155,7 +159,7 @@ def leaders_table(session: Session, start, end, filters, people: bool) -> Table:
 def staff_table(session: Session, partner_id: int, start, end) -> Table:
     rows = (
         [r.program_id, r.program, r.role, r.people, r.points]
-        for r in d.staff_earnings(session, partner_id, start, end)
+        for r in pd.staff_earnings(session, partner_id, start, end)
     )
     return Table("staff", ["program_id", "program", "role", "people", "points"], rows)
 
@@ -183,7 +187,7 @@ def ledger_table(
 ) -> Table:
     """Every entry written in [start, end) under the filters, oldest first, then the totals:
     opening balance, each kind's sum, closing balance (opening plus every entry listed)."""
-    filters = filters or d.Filters()
+    filters = filters or d.EVERYTHING
     columns = (
         LedgerEntry.id,
         LedgerEntry.created_at,

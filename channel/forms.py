@@ -1,4 +1,12 @@
-"""Forms for partner organizations."""
+"""The channel's web forms: partners, programs, the catalog, claims, rewards and co-op funds.
+
+Forms for claims, rewards and co-op funds only read what was typed: the operations check it
+and report every problem at once, at the field it names (`core.views.attempt`).
+"""
+
+import contextlib
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -15,6 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from core.config import LANGUAGES
 from roles.forms import MultiCheckboxField
 
 KIND_LABELS = {
@@ -162,3 +171,195 @@ class ArticleForm(FlaskForm):
         ),
     )
     published = BooleanField(_l("Published"), default=True)
+
+
+# ---------------------------------------------------------------- fields read as typed
+
+
+class LooseIntegerField(StringField):
+    """A whole number as Python reads it ("٣" too), or None: the operation judges it."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist:
+            with contextlib.suppress(ValueError):
+                self.data = int(valuelist[0])
+
+
+class WholeNumberField(StringField):
+    """A typed whole number (maybe negative), or None; "²" is a digit to str.isdigit() only."""
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0].strip() if valuelist else ""
+        digits = text.removeprefix("-")
+        self.data = int(text) if digits.isascii() and digits.isdigit() else None
+
+
+class PaidAmountField(StringField):
+    """An amount above zero (a decimal comma too), else 0: an amount nobody paid."""
+
+    def process_formdata(self, valuelist):
+        try:
+            value = Decimal((valuelist[0] if valuelist else "").strip().replace(",", "."))
+        except InvalidOperation:
+            value = Decimal(0)
+        self.data = value if value.is_finite() and value > 0 else Decimal(0)
+
+
+class IsoDateField(StringField):
+    """A day as YYYY-MM-DD (what a date input sends), or None."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist:
+            with contextlib.suppress(ValueError):
+                self.data = date.fromisoformat(valuelist[0])
+
+
+def typed_values(form) -> dict[str, str]:
+    """What was typed into each field, to show it again next to the problems."""
+    return {
+        field.name: field.raw_data[0]
+        for field in form
+        if field.raw_data and isinstance(field.raw_data[0], str)
+    }
+
+
+def field_errors(form) -> dict[str, str]:
+    """The first problem of each field, by the field's name."""
+    return {field.name: str(field.errors[0]) for field in form if field.errors}
+
+
+# ---------------------------------------------------------------- claims
+
+#: Product lines a claim form offers.
+LINE_ROWS = 5
+
+
+class ClaimForm(FlaskForm):
+    """A claim from the phone; which fields the page shows depends on its kind."""
+
+    occurred_on = IsoDateField()
+    invoice_number = StringField()
+    amount = PaidAmountField(default=Decimal(0))
+    due_on = IsoDateField()
+    serial = StringField()
+    site = StringField()
+    share_person = LooseIntegerField()
+    share_percent = LooseIntegerField()
+    referred_legal_id = StringField()
+    photo = FileField()
+
+    # Where the problems of a claim that name no single field are shown.
+    @property
+    def lines(self):
+        return self["sku-0"]
+
+    @property
+    def shares(self):
+        return self.share_person
+
+    @property
+    def referred_partner_id(self):
+        return self.referred_legal_id
+
+    def product_lines(self) -> list[tuple[str, int]]:
+        """The product lines filled in: (SKU, quantity; 0 when it is no whole number)."""
+        lines = []
+        for n in range(LINE_ROWS):
+            sku = (self[f"sku-{n}"].data or "").strip()
+            qty = (self[f"qty-{n}"].data or "").strip()
+            if sku or qty:
+                # Only ASCII digits: "²" is a digit to str.isdigit() but not to int().
+                lines.append((sku, int(qty) if qty.isascii() and qty.isdigit() else 0))
+        return lines
+
+
+for _n in range(LINE_ROWS):
+    setattr(ClaimForm, f"sku-{_n}", StringField())
+    setattr(ClaimForm, f"qty-{_n}", StringField())
+
+
+class ReasonForm(FlaskForm):
+    """A decision's reason (a rejection's, seen by the claimant or the partner)."""
+
+    reason = StringField(default="")
+
+
+class SalesImportForm(FlaskForm):
+    file = FileField()
+
+
+# ---------------------------------------------------------------- rewards and the pool
+
+
+class RewardForm(FlaskForm):
+    kind = StringField(default="")
+    name = StringField(default="")
+    points_price = WholeNumberField()
+    stock = WholeNumberField()
+    description = StringField(default="")
+    image = FileField()
+
+    @property
+    def photo(self):
+        """Where a refused picture is reported (`channel.uploads` calls every file a photo)."""
+        return self.image
+
+    def names(self) -> dict[str, str]:
+        """The reward's name in each language, as typed ("" where none was)."""
+        return {code: self[f"name_{code}"].data for code in LANGUAGES}
+
+
+for _code in LANGUAGES:
+    setattr(RewardForm, f"name_{_code}", StringField(default=""))
+
+
+class RedeemForm(FlaskForm):
+    request_key = StringField()
+    shipping_address = StringField()
+
+
+class GiftCardCodesForm(FlaskForm):
+    codes = StringField(default="")
+    file = FileField()
+
+
+class PoolForm(FlaskForm):
+    person_id = LooseIntegerField()
+    points = LooseIntegerField()
+    note = StringField(default="")
+    request_key = StringField()
+
+    @property
+    def person(self):
+        """Where a refused recipient is reported (`channel.pool.distribute` names the person)."""
+        return self.person_id
+
+
+# ---------------------------------------------------------------- co-op funds
+
+
+class CoopAskForm(FlaskForm):
+    fund_id = LooseIntegerField()
+    description = StringField(default="")
+    cost = StringField(default="")
+    planned_on = IsoDateField()
+    manufacturers_featured = LooseIntegerField()
+
+    @property
+    def fund(self):
+        """Where a refused fund is reported."""
+        return self.fund_id
+
+
+class CoopClaimForm(FlaskForm):
+    cost = StringField(default="")
+    proof = StringField(default="")
+
+
+class CoopFundForm(FlaskForm):
+    name = StringField(default="")
+    currency = StringField(default="")
+    budget = StringField(default="")
+    share_percent = StringField(default="50")

@@ -3,29 +3,15 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from channel.claims import FLAG_LABELS
+from channel.claim_models import ClaimKind, ClaimStatus
+from channel.coop import CoopStatus
+from channel.fraud import FLAG_LABELS
+from channel.models import AuditAction, ProgramStatus
+from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
+from channel.tiers import TierMetric
 from core.i18n import format_list, format_number
 from roles.forms import ROLE_LABELS
-
-PROGRAM_STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "offered": _l("Offered"),
-    "active": _l("Active"),
-    "closed": _l("Closed"),
-}
-
-AUDIT_ACTION_LABELS = {
-    "created": _l("Created"),
-    "edited": _l("Edited"),
-    "changed": _l("Changed (new version)"),
-    "offered": _l("Offered"),
-    "launched": _l("Launched"),
-    "closed": _l("Closed"),
-    "approved": _l("Approved"),
-    "declined": _l("Declined"),
-    "enrolment": _l("Enrolment"),
-}
 
 CAP_LABELS = {
     "person_month": _l("the monthly cap per person"),
@@ -35,78 +21,16 @@ CAP_LABELS = {
 }
 
 
-REDEMPTION_STATUS_LABELS = {
-    "requested": _l("Requested"),
-    "fulfilled": _l("Fulfilled"),
-    "cancelled": _l("Cancelled, refunded"),
-}
-
-
-CLAIM_STATUS_LABELS = {
-    "pending": _l("Waiting for review"),
-    "approved": _l("Approved"),
-    "rejected": _l("Rejected"),
-    "returned": _l("Returned, points taken back"),
-}
-
-COOP_STATUS_LABELS = {
-    "requested": _l("Waiting for pre-approval"),
-    "preapproved": _l("Pre-approved: claim after the activity"),
-    "claimed": _l("Claimed: waiting for payment"),
-    "reimbursed": _l("Reimbursed"),
-    "rejected": _l("Rejected"),
-}
-
-REWARD_KIND_LABELS = {
-    "gift_card": _l("Gift card"),
-    "physical": _l("Goods, sent to you"),
-    "training_seat": _l("Training seat"),
-    "donation": _l("Donation in your name"),
-    "cashout": _l("Cash-out"),
-}
-
-
-TIER_METRIC_LABELS = {
-    "volume": _l("Purchases in the last 12 months"),
-    "points": _l("Points earned in the last 12 months"),
-    "tenure_months": _l("Months with us"),
-}
-
-
-def tier_metric(metric: str) -> str:
-    return _label(TIER_METRIC_LABELS, metric)
-
-
 def _label(labels: dict, code: str) -> str:
     return str(labels.get(code, code))
 
 
-def claim_status(status: str) -> str:
-    return _label(CLAIM_STATUS_LABELS, status)
+#: A claim's status in words (also the dashboards' breakdown by status).
+claim_status = ClaimStatus.label_of
 
 
 def claim_flag(name: str) -> str:
     return _label(FLAG_LABELS, name)
-
-
-def coop_status(status: str) -> str:
-    return _label(COOP_STATUS_LABELS, status)
-
-
-def reward_kind_label(kind: str) -> str:
-    return _label(REWARD_KIND_LABELS, kind)
-
-
-def redemption_status(status: str) -> str:
-    return str(REDEMPTION_STATUS_LABELS.get(status, status))
-
-
-def program_status(status: str) -> str:
-    return str(PROGRAM_STATUS_LABELS.get(status, status))
-
-
-def audit_action(action: str) -> str:
-    return str(AUDIT_ACTION_LABELS.get(action, action))
 
 
 def role_label(label: str) -> str:
@@ -169,16 +93,20 @@ def award_reason(reason: dict) -> str:
 
 def register(app) -> None:
     app.jinja_env.globals.update(
-        program_status=program_status,
-        audit_action=audit_action,
+        program_status=ProgramStatus.label_of,
+        audit_action=AuditAction.label_of,
         role_label=role_label,
         decision_conditions=decision_conditions,
         award_reason=award_reason,
         points_text=points_text,
-        redemption_status=redemption_status,
+        redemption_status=RedemptionStatus.label_of,
         claim_status=claim_status,
         claim_flag=claim_flag,
-        tier_metric=tier_metric,
-        coop_status=coop_status,
-        reward_kind_label=reward_kind_label,
+        tier_metric=TierMetric.label_of,
+        coop_status=CoopStatus.label_of,
+        reward_kind_label=RewardKind.label_of,
+        ClaimKind=ClaimKind,
+        ClaimStatus=ClaimStatus,
+        CoopStatus=CoopStatus,
+        RewardKind=RewardKind,
     )

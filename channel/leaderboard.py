@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from channel.ledger import LedgerEntry
-from channel.models import Enrollment, Program
+from channel.ledger import EARNED_KINDS, LedgerEntry
+from channel.models import Enrollment, Program, ProgramStatus
 from roles.models import RoleAssignment
 from roles.permissions import ROLE_ORDER, Role
 
@@ -40,7 +40,7 @@ def peer_points(session: Session, program_id: int, role: Role) -> dict[int, int]
     earned = and_(
         LedgerEntry.person_id == Enrollment.person_id,
         LedgerEntry.program_id == program_id,
-        LedgerEntry.kind.in_(("earn", "reverse")),
+        LedgerEntry.kind.in_(EARNED_KINDS),
         LedgerEntry.to_pool.is_(False),
     )
     rows = session.execute(
@@ -53,7 +53,7 @@ def peer_points(session: Session, program_id: int, role: Role) -> dict[int, int]
             ),
         )
         .outerjoin(LedgerEntry, earned)
-        .where(Enrollment.program_id == program_id, Enrollment.ended_at.is_(None))
+        .where(Enrollment.program_id == program_id, Enrollment.current)
         .group_by(Enrollment.person_id)
     )
     return {person_id: int(points) for person_id, points in rows}
@@ -87,8 +87,8 @@ def standings(session: Session, person) -> list[Standing]:
         .join(Enrollment, Enrollment.program_id == Program.id)
         .where(
             Enrollment.person_id == person.id,
-            Enrollment.ended_at.is_(None),
-            Program.status == "active",
+            Enrollment.current,
+            Program.status == ProgramStatus.ACTIVE,
             Program.show_leaderboard.is_(True),
         )
         .order_by(Program.id)

@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.earning import record_activity
-from channel.ledger import Activity
+from channel.ledger import Activity, EntryKind
 from channel.models import ProductGroup
 from channel.postings import person_account
+from channel.rule_params import EventKind
 from core.config import LANGUAGES
 from core.db import Base, utcnow
 from core.errors import InvalidInput
@@ -197,6 +198,16 @@ def save_article(
     return article
 
 
+def all_articles(session: Session) -> list[Article]:
+    """Every article, published or not, by language and title: what the editor lists."""
+    return list(session.scalars(select(Article).order_by(Article.language, Article.title)))
+
+
+def product_groups_by_name(session: Session) -> list[ProductGroup]:
+    """The product lines an article can be about."""
+    return list(session.scalars(select(ProductGroup).order_by(ProductGroup.name)))
+
+
 def articles_for(session: Session, language: str) -> list[Article]:
     """Published articles in `language`, then those in English that have no version in it."""
     rows = session.scalars(
@@ -247,7 +258,7 @@ def record_pass(session: Session, article: Article, person, now: datetime | None
     entries = record_activity(
         session,
         Activity(
-            kind="training",
+            kind=EventKind.TRAINING,
             occurred_at=now,
             partner_id=person.partner_id,
             person_id=person.id,
@@ -256,4 +267,4 @@ def record_pass(session: Session, article: Article, person, now: datetime | None
         ),
     )
     mine = person_account(person.id)
-    return sum(e.points for e in entries if e.account_key == mine and e.kind == "earn")
+    return sum(e.points for e in entries if e.account_key == mine and e.kind == EntryKind.EARN)

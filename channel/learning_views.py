@@ -3,25 +3,26 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from channel.forms import ArticleForm
 from channel.learning import (
     Article,
     ArticleDetails,
-    InvalidArticle,
+    all_articles,
     articles_for,
     grade,
     has_passed,
+    product_groups_by_name,
     quiz_text,
     record_pass,
     render_markdown,
     save_article,
 )
-from channel.models import ProductGroup
+from channel.learning_forms import quiz_form
 from core.config import LANGUAGES
 from core.db import get_session
 from core.i18n import language_name
+from core.views import attempt
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -52,19 +53,12 @@ def article(article_id):
     item = _published(db, article_id)
     answers, points, status = None, None, 200
     if request.method == "POST" and item.questions:
-        chosen = {}
-        for question in item.questions:
-            value = request.form.get(f"q{question.id}", type=int)
-            chosen[question.id] = value if value in range(len(question.choices)) else None
-        answers = grade(item, chosen)
+        answers = grade(item, quiz_form(item).chosen(item.questions))
         if any(a.chosen is None for a in answers):
             flash(_("Answer every question."), "warning")
             status = 400
         elif all(a.right for a in answers):
-            points = record_pass(db, item, current_user)
-            db.commit()
-        else:
-            status = 200
+            points = attempt(lambda session: record_pass(session, item, current_user)).result
     return render_template(
         "channel/learn_article.html",
         article=item,
@@ -82,7 +76,7 @@ def _form(db, article=None) -> ArticleForm:
     form = ArticleForm(obj=article)
     form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
     form.product_group_id.choices = [("", "—")] + [
-        (str(g.id), g.name) for g in db.scalars(select(ProductGroup).order_by(ProductGroup.name))
+        (str(group.id), group.name) for group in product_groups_by_name(db)
     ]
     if article is not None and not form.is_submitted():
         form.product_group_id.data = str(article.product_group_id or "")
@@ -93,9 +87,7 @@ def _form(db, article=None) -> ArticleForm:
 @bp.route("/manage")
 @requires(Permission.MANAGE_CATALOG)
 def manage():
-    db = get_session()
-    items = db.scalars(select(Article).order_by(Article.language, Article.title)).all()
-    return render_template("channel/learn_manage.html", articles=items)
+    return render_template("channel/learn_manage.html", articles=all_articles(get_session()))
 
 
 @bp.route("/manage/new", methods=["GET", "POST"])
@@ -122,15 +114,12 @@ def _edit(db, existing: Article | None):
             quiz=form.quiz.data,
             published=form.published.data,
         )
-        try:
-            saved = save_article(db, details, existing)
-        except InvalidArticle as invalid:
-            db.rollback()
-            for name, message in invalid.errors.items():
-                getattr(form, name).errors.append(str(message))
-        else:
-            db.commit()
-            flash(_("The article is saved."), "success")
-            return redirect(url_for("learning.edit", article_id=saved.id))
+        saved = attempt(
+            lambda session: save_article(session, details, existing),
+            done=_("The article is saved."),
+            form=form,
+        )
+        if saved:
+            return redirect(url_for("learning.edit", article_id=saved.result.id))
     status = 400 if form.is_submitted() else 200
     return render_template("channel/learn_form.html", form=form, article=existing), status

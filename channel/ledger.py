@@ -27,20 +27,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from channel.rule_params import EventKind
+from channel.rule_params import EventKind, RuleKind
 from channel.rules import Event, Usage
 from core.db import Base, index_where_set, utcnow
 from core.months import month_key
-
-ACTIVITY_KINDS = tuple(kind.value for kind in EventKind)
+from core.states import State, one_of
 
 
 class Activity(Base):
     __tablename__ = "activities"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN (" + ", ".join(f"'{k}'" for k in ACTIVITY_KINDS) + ")", name="kind"
-        ),
+        # An activity is what the rules engine reads as an event: its kinds are the events'.
+        one_of("kind", EventKind),
         CheckConstraint("quantity >= 0", name="quantity_non_negative"),
     )
 
@@ -75,8 +73,25 @@ class Activity(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-ENTRY_KINDS = ("earn", "release", "reverse", "expire", "redeem", "refund", "transfer")
-BUCKETS = ("pending", "available")
+class EntryKind(State):
+    """What a ledger line does."""
+
+    EARN = "earn"
+    #: Pending → available, once the return window has passed.
+    RELEASE = "release"
+    REVERSE = "reverse"
+    EXPIRE = "expire"
+    REDEEM = "redeem"
+    REFUND = "refund"
+    TRANSFER = "transfer"
+
+
+class Bucket(State):
+    """Which part of an account's balance a line moves."""
+
+    #: Earned within a return window: not yet spendable.
+    PENDING = "pending"
+    AVAILABLE = "available"
 
 
 class LedgerEntry(Base):
@@ -103,8 +118,8 @@ class LedgerEntry(Base):
         # Budget used per program, summed by index alone (the dashboard, and every award's
         # budget check in add_cap_totals).
         Index("ix_ledger_entries_program_kind_budget", "program_id", "kind", "budget_points"),
-        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in ENTRY_KINDS) + ")", name="kind"),
-        CheckConstraint("bucket IN (" + ", ".join(f"'{b}'" for b in BUCKETS) + ")", name="bucket"),
+        one_of("kind", EntryKind),
+        one_of("bucket", Bucket),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,9 +129,9 @@ class LedgerEntry(Base):
     line: Mapped[int] = mapped_column(Integer, default=0)
     #: The balance it moves: "person:7" or "pool:3" (a partner's company pool).
     account_key: Mapped[str] = mapped_column(String(40), index=True)
-    bucket: Mapped[str] = mapped_column(String(16), default="available")
+    bucket: Mapped[str] = mapped_column(String(16), default=Bucket.AVAILABLE)
     #: earn, release (pending → available), reverse, expire, redeem, refund, transfer.
-    kind: Mapped[str] = mapped_column(String(16), default="earn")
+    kind: Mapped[str] = mapped_column(String(16), default=EntryKind.EARN)
     #: Signed: credits are positive, debits negative.
     points: Mapped[int] = mapped_column(Integer, default=0)
     #: A human-readable reason for entries no rule produced (a transfer, a redemption).
@@ -210,7 +225,7 @@ def once_keys_for(event: Event) -> list[str]:
 
 
 #: The entry kinds that count against a program's budget and caps (a reversal gives back).
-EARNED_KINDS = ("earn", "reverse")
+EARNED_KINDS = (EntryKind.EARN, EntryKind.REVERSE)
 
 
 def _earned(program_id: int) -> tuple:
@@ -304,7 +319,7 @@ def event_usage(
         .where(
             *earned,
             LedgerEntry.partner_id == partner,
-            LedgerEntry.rule_kind == "cumulative_discount",
+            LedgerEntry.rule_kind == RuleKind.CUMULATIVE_DISCOUNT,
         )
         .order_by(LedgerEntry.id.desc())
         .limit(1)
@@ -316,7 +331,7 @@ def event_usage(
         .where(
             *earned,
             LedgerEntry.partner_id == partner,
-            LedgerEntry.rule_kind == "first_order_discount",
+            LedgerEntry.rule_kind == RuleKind.FIRST_ORDER_DISCOUNT,
         )
         .limit(1)
     )
@@ -324,7 +339,7 @@ def event_usage(
         usage.first_order_partners.add(partner)
     purchases = select(func.coalesce(func.sum(Activity.amount), 0)).where(
         Activity.partner_id == partner,
-        Activity.kind == EventKind.PURCHASE.value,
+        Activity.kind == EventKind.PURCHASE,
         Activity.occurred_at >= period[0],
         Activity.occurred_at < period[1],
     )
@@ -339,7 +354,7 @@ def person_earnings(entries, earned=None) -> dict[int, tuple[int, set[int]]]:
     attributes), and the programs they came from; added to `earned` when given."""
     earned = {} if earned is None else earned
     for entry in entries:
-        if entry.kind != "earn" or entry.to_pool or entry.person_id is None:
+        if entry.kind != EntryKind.EARN or entry.to_pool or entry.person_id is None:
             continue
         points, programs = earned.get(entry.person_id, (0, set()))
         if entry.program_id is not None:

@@ -1,13 +1,13 @@
-"""The manufacturer, its partner organizations, its product catalog, its programs and their schemes.
+"""The product catalog, programs, partners' decisions on them and their audit trail.
 
-One `Manufacturer` row per deployment (enforced by a unique singleton column). Partner
-organizations form a shallow tree: a distributor may be the `parent` of its dealers.
-A `Tier` ranks partners (bronze, silver, gold…); later issues attach benefits to tiers.
+The partners and tiers programs are offered to are in `channel.partner_models`; a program's
+schemes and earning rules in `channel.scheme_models`.
 """
 
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -20,108 +20,49 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from channel.partner_models import PartnerOrganization, Tier
+from channel.scheme_models import Scheme
 from core.db import Base, utcnow
-from roles.models import known_role
-from roles.permissions import Role
-
-PARTNER_KINDS = ("distributor", "dealer", "installer", "retailer")
-PARTNER_STATUSES = ("active", "suspended", "closed")
+from core.states import State, one_of
 
 
-def _retired_after_added() -> CheckConstraint:
-    return CheckConstraint(
-        "retired_in_version IS NULL OR retired_in_version > added_in_version",
-        name="retired_after_added",
-    )
+class ProgramStatus(State):
+    """A program moves draft → offered → active → closed."""
+
+    DRAFT = "draft", _l("Draft")
+    OFFERED = "offered", _l("Offered")
+    ACTIVE = "active", _l("Active")
+    CLOSED = "closed", _l("Closed")
+
+    @classmethod
+    def open_for_decisions(cls) -> tuple["ProgramStatus", ...]:
+        """Offered or running: partners may decide on it, and their staff be enrolled."""
+        return (cls.OFFERED, cls.ACTIVE)
 
 
-class Versioned:
-    """A row of an offered program: live from the version that added it until one retires it."""
-
-    added_in_version: Mapped[int] = mapped_column(Integer, default=1)
-    retired_in_version: Mapped[int | None] = mapped_column(Integer)
-
-    def live_in(self, version: int) -> bool:
-        return self.added_in_version <= version and (
-            self.retired_in_version is None or self.retired_in_version > version
-        )
+class DecisionOutcome(State):
+    APPROVED = "approved"
+    DECLINED = "declined"
 
 
-class Manufacturer(Base):
-    __tablename__ = "manufacturers"
-    __table_args__ = (CheckConstraint("singleton", name="one_per_deployment"),)
+class AuditAction(State):
+    """What an audit entry records (not kept by a constraint: old rows keep their words)."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: Always true and unique: a deployment serves exactly one manufacturer.
-    singleton: Mapped[bool] = mapped_column(Boolean, default=True, unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    #: ISO 3166-1 alpha-2.
-    country: Mapped[str] = mapped_column(String(2))
-
-
-class Tier(Base):
-    __tablename__ = "tiers"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
-    #: Higher is better; unique so tiers have one order.
-    rank: Mapped[int] = mapped_column(Integer, unique=True)
-    #: Rules that use it multiply their points by it (1.5: half as much again).
-    multiplier: Mapped[Decimal] = mapped_column(
-        Numeric(4, 2), default=Decimal(1), server_default="1"
-    )
-
-
-class PartnerOrganization(Base):
-    __tablename__ = "partner_organizations"
-    __table_args__ = (
-        UniqueConstraint("country", "legal_id"),
-        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in PARTNER_STATUSES) + ")", name="status"
-        ),
-        CheckConstraint(
-            "kind IN (" + ", ".join(f"'{k}'" for k in PARTNER_KINDS) + ")", name="kind"
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
-    kind: Mapped[str] = mapped_column(String(20), default="dealer")
-    #: ISO 3166-1 alpha-2.
-    country: Mapped[str] = mapped_column(String(2))
-    #: Company registration or VAT number, unique within its country.
-    legal_id: Mapped[str] = mapped_column(String(64))
-    tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id", ondelete="RESTRICT"))
-    #: The distributor this dealer buys through, if any.
-    parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("partner_organizations.id", ondelete="RESTRICT"), index=True
-    )
-    status: Mapped[str] = mapped_column(String(20), default="active")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    #: A tier set by hand, shown as such, until `tier_override_until`; then computed again.
-    tier_override_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tiers.id", ondelete="RESTRICT")
-    )
-    tier_override_until: Mapped[datetime | None]
-    tier_override_reason: Mapped[str | None] = mapped_column(String(255))
-
-    tier: Mapped[Tier | None] = relationship(foreign_keys=[tier_id])
-    tier_override: Mapped[Tier | None] = relationship(foreign_keys=[tier_override_id])
-    parent: Mapped["PartnerOrganization | None"] = relationship(
-        remote_side=[id], back_populates="children"
-    )
-    children: Mapped[list["PartnerOrganization"]] = relationship(back_populates="parent")
-    people = relationship("Person", back_populates="partner", order_by="Person.full_name")
+    CREATED = "created", _l("Created")
+    EDITED = "edited", _l("Edited")
+    CHANGED = "changed", _l("Changed (new version)")
+    OFFERED = "offered", _l("Offered")
+    LAUNCHED = "launched", _l("Launched")
+    CLOSED = "closed", _l("Closed")
+    APPROVED = "approved", _l("Approved")
+    DECLINED = "declined", _l("Declined")
+    ENROLMENT = "enrolment", _l("Enrolment")
 
 
 # ---------------------------------------------------------------- the product catalog
-
-PROGRAM_STATUSES = ("draft", "offered", "active", "closed")
-DECISION_OUTCOMES = ("approved", "declined")
 
 
 class ProductGroup(Base):
@@ -174,9 +115,7 @@ class Program(Base):
     __tablename__ = "programs"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="period"),
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in PROGRAM_STATUSES) + ")", name="status"
-        ),
+        one_of("status", ProgramStatus),
         CheckConstraint("point_value > 0", name="point_value_positive"),
         CheckConstraint("budget_points IS NULL OR budget_points > 0", name="budget_positive"),
         CheckConstraint(
@@ -192,7 +131,7 @@ class Program(Base):
     #: In the channel manager's language; translations are ProgramText rows.
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ProgramStatus.DRAFT, index=True)
     #: The period is [starts_at, ends_at).
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
@@ -215,8 +154,8 @@ class Program(Base):
     targets: Mapped[list["ProgramTarget"]] = relationship(
         back_populates="program", cascade="all, delete-orphan"
     )
-    schemes = relationship(
-        "Scheme", back_populates="program", cascade="all, delete-orphan", order_by="Scheme.id"
+    schemes: Mapped[list[Scheme]] = relationship(
+        back_populates="program", cascade="all, delete-orphan", order_by="Scheme.id"
     )
 
     @property
@@ -294,9 +233,7 @@ class ProgramDecision(Base):
     __tablename__ = "program_decisions"
     __table_args__ = (
         UniqueConstraint("program_id", "partner_id"),
-        CheckConstraint(
-            "outcome IN (" + ", ".join(f"'{o}'" for o in DECISION_OUTCOMES) + ")", name="outcome"
-        ),
+        one_of("outcome", DecisionOutcome),
         CheckConstraint(
             "cap_per_person_month IS NULL OR cap_per_person_month > 0", name="person_cap_positive"
         ),
@@ -359,6 +296,16 @@ class Enrollment(Base):
     #: Set when the person left (excluded, role withdrawn, program declined); NULL while in.
     ended_at: Mapped[datetime | None]
 
+    @hybrid_property
+    def current(self) -> bool:
+        """Still taking part: in a query, the condition for enrolments that have not ended."""
+        return self.ended_at is None
+
+    @current.inplace.expression
+    @classmethod
+    def _current_condition(cls):
+        return cls.ended_at.is_(None)
+
 
 class AuditEntry(Base):
     """One recorded decision or change: who, when, what, and the value before."""
@@ -376,7 +323,7 @@ class AuditEntry(Base):
     partner_id: Mapped[int | None] = mapped_column(
         ForeignKey("partner_organizations.id", ondelete="CASCADE"), index=True
     )
-    #: "offered", "approved", "declined", "changed", "change_approved", "enrolled"…
+    #: An AuditAction; the decision's outcome for a partner's decision.
     action: Mapped[str] = mapped_column(String(32))
     field: Mapped[str | None] = mapped_column(String(64))
     previous: Mapped[object | None] = mapped_column(JSON)
@@ -384,64 +331,3 @@ class AuditEntry(Base):
     program_version: Mapped[int] = mapped_column(Integer)
 
     actor = relationship("Person")
-
-
-class Scheme(Versioned, Base):
-    """A program's earning rules for some roles (or, company-level, for the partner itself).
-
-    Once the program has been offered, schemes and rules are never edited in place: a
-    change retires the old row (`retired_in_version`) and adds a new one, so each partner
-    keeps earning under the version its management approved.
-    """
-
-    __tablename__ = "schemes"
-    __table_args__ = (_retired_after_added(),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    program_id: Mapped[int] = mapped_column(
-        ForeignKey("programs.id", ondelete="CASCADE"), index=True
-    )
-    name: Mapped[str] = mapped_column(String(200))
-    #: For the partner as a legal entity: pays the company, targets no role.
-    company_level: Mapped[bool] = mapped_column(Boolean, default=False)
-
-    program = relationship("Program", back_populates="schemes")
-    role_links: Mapped[list["SchemeRole"]] = relationship(
-        back_populates="scheme", cascade="all, delete-orphan", order_by="SchemeRole.role"
-    )
-    rules: Mapped[list["EarningRule"]] = relationship(
-        back_populates="scheme", cascade="all, delete-orphan", order_by="EarningRule.id"
-    )
-
-    @property
-    def roles(self) -> frozenset[Role]:
-        return frozenset(Role(link.role) for link in self.role_links)
-
-
-class SchemeRole(Base):
-    __tablename__ = "scheme_roles"
-    __table_args__ = (
-        UniqueConstraint("scheme_id", "role"),
-        known_role(),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(32))
-
-    scheme: Mapped[Scheme] = relationship(back_populates="role_links")
-
-
-class EarningRule(Versioned, Base):
-    """One rule of a scheme: its kind and parameters, validated by `channel.rule_params`."""
-
-    __tablename__ = "earning_rules"
-    __table_args__ = (_retired_after_added(),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    #: The raw parameters as entered; `channel.rule_params.parse_params` gives their typed form.
-    params: Mapped[dict] = mapped_column(JSON)
-
-    scheme: Mapped[Scheme] = relationship(back_populates="rules")

@@ -7,8 +7,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from channel.models import PARTNER_KINDS, PARTNER_STATUSES, PartnerOrganization, Tier
+from channel.partner_models import PartnerKind, PartnerOrganization, PartnerStatus, Tier
 from core.errors import InvalidInput
+from roles.models import Person
 
 
 class InvalidPartner(InvalidInput):
@@ -20,10 +21,10 @@ class PartnerDetails:
     name: str
     country: str
     legal_id: str
-    kind: str = "dealer"
+    kind: str = PartnerKind.DEALER
     tier_id: int | None = None
     parent_id: int | None = None
-    status: str = "active"
+    status: str = PartnerStatus.ACTIVE
 
 
 def known_countries() -> frozenset[str]:
@@ -64,9 +65,9 @@ def save_partner(
             errors["legal_id"] = _l(
                 "%(name)s is already registered with this number.", name=clash.name
             )
-    if details.kind not in PARTNER_KINDS:
+    if details.kind not in list(PartnerKind):
         errors["kind"] = _l("Choose a kind of partner.")
-    if details.status not in PARTNER_STATUSES:
+    if details.status not in list(PartnerStatus):
         errors["status"] = _l("Choose a status.")
     if details.tier_id is not None and session.get(Tier, details.tier_id) is None:
         errors["tier_id"] = _l("Choose a tier.")
@@ -114,3 +115,67 @@ def search_partners(
     if status:
         stmt = stmt.where(PartnerOrganization.status == status)
     return stmt.order_by(PartnerOrganization.name)
+
+
+def active_partners(session: Session) -> list[PartnerOrganization]:
+    """Active partners by name: those a program may be offered to."""
+    return list(
+        session.scalars(
+            select(PartnerOrganization)
+            .where(PartnerOrganization.status == PartnerStatus.ACTIVE)
+            .order_by(PartnerOrganization.name)
+        )
+    )
+
+
+def partners_by_id(session: Session) -> dict[int, PartnerOrganization]:
+    return {p.id: p for p in session.scalars(select(PartnerOrganization))}
+
+
+def distributors(session: Session) -> list[PartnerOrganization]:
+    """Partners a dealer may buy through, by name."""
+    return list(
+        session.scalars(
+            select(PartnerOrganization)
+            .where(PartnerOrganization.kind == PartnerKind.DISTRIBUTOR)
+            .order_by(PartnerOrganization.name)
+        )
+    )
+
+
+def dealers_of(session: Session, scoped: Select, partner: PartnerOrganization):
+    """The partners (among `scoped`) that buy through `partner`, by name."""
+    return list(
+        session.scalars(
+            scoped.where(PartnerOrganization.parent_id == partner.id).order_by(
+                PartnerOrganization.name
+            )
+        )
+    )
+
+
+def staff_count(session: Session, partner: PartnerOrganization) -> int:
+    return session.scalar(select(func.count(Person.id)).where(Person.partner_id == partner.id))
+
+
+@dataclass
+class PartnerPage:
+    """One page of a partner list: its partners, their staff counts and the list's total."""
+
+    partners: list[PartnerOrganization]
+    staff_counts: dict[int, int]
+    total: int
+
+
+def partner_page(session: Session, stmt: Select, page: int, size: int) -> PartnerPage:
+    """Page `page` (from 1) of `size` partners of the (scoped, searched) query `stmt`."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    partners = list(session.scalars(stmt.limit(size).offset((page - 1) * size)))
+    staff_counts = dict(
+        session.execute(
+            select(Person.partner_id, func.count(Person.id))
+            .where(Person.partner_id.in_([p.id for p in partners]))
+            .group_by(Person.partner_id)
+        ).all()
+    )
+    return PartnerPage(partners, staff_counts, total)

@@ -15,7 +15,7 @@ unique (posting_key, line) key and the call writes nothing, for its caller to po
 from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channel.ledger import Balance, LedgerEntry
+from channel.ledger import Balance, Bucket, LedgerEntry
 from core.bulk import BulkWriter
 from core.db import utcnow
 from core.months import month_key
@@ -52,18 +52,13 @@ def pool_account(partner_id: int) -> str:
     return f"pool:{partner_id}"
 
 
-def points_lifetime(months: int) -> timedelta:
-    """How long points stay spendable, from POINTS_LIFETIME_MONTHS (average month length)."""
-    return timedelta(days=round(months * 30.4375))
-
-
 @dataclass
 class Line:
     account: str
     points: int
     kind: str
     partner_id: int
-    bucket: str = "available"
+    bucket: str = Bucket.AVAILABLE
     memo: str | None = None
     refers_to_id: int | None = None
     available_at: datetime | None = None
@@ -342,7 +337,7 @@ def check_balances(session: Session) -> list[tuple[str, tuple[int, int], tuple[i
             LedgerEntry.account_key, LedgerEntry.bucket
         )
     ):
-        sums.setdefault(account, [0, 0])[0 if bucket == "pending" else 1] = int(total or 0)
+        sums.setdefault(account, [0, 0])[0 if bucket == Bucket.PENDING else 1] = int(total or 0)
     rows = {b.account_key: (b.pending, b.available) for b in session.scalars(select(Balance))}
     wrong = []
     for account in sorted(set(sums) | set(rows)):
@@ -351,120 +346,3 @@ def check_balances(session: Session) -> list[tuple[str, tuple[int, int], tuple[i
         if derived != stored:
             wrong.append((account, stored, derived))
     return wrong
-
-
-def release_due(session: Session, now: datetime) -> int:
-    """Move pending earnings whose return window has passed to available; returns how many."""
-    released_ids = select(LedgerEntry.refers_to_id).where(
-        LedgerEntry.kind.in_(("release", "reverse")), LedgerEntry.bucket == "pending"
-    )
-    due = session.scalars(
-        select(LedgerEntry)
-        .where(
-            LedgerEntry.kind == "earn",
-            LedgerEntry.bucket == "pending",
-            LedgerEntry.available_at <= now,
-            LedgerEntry.id.not_in(released_ids.where(LedgerEntry.refers_to_id.is_not(None))),
-        )
-        .order_by(LedgerEntry.id)
-    ).all()
-    for entry in due:
-        common = {
-            "partner_id": entry.partner_id,
-            "person_id": entry.person_id,
-            "to_pool": entry.to_pool,
-            "refers_to_id": entry.id,
-            "kind": "release",
-            "month": entry.month,
-        }
-        post(
-            session,
-            f"release:{entry.id}",
-            [
-                Line(account=entry.account_key, points=-entry.points, bucket="pending", **common),
-                Line(account=entry.account_key, points=entry.points, bucket="available", **common),
-            ],
-        )
-    return len(due)
-
-
-def expire_points(session: Session, now: datetime, lifetime) -> dict[str, int]:
-    """Expire available points older than `lifetime`, oldest first (FIFO by earning date).
-
-    Debits consume the oldest credits first, so what is left of credits older than the
-    cutoff is what expires. Idempotent per account and day. Returns points expired per account.
-    """
-    cutoff = now - lifetime
-    expired: dict[str, int] = {}
-    accounts = session.scalars(select(Balance.account_key).where(Balance.available > 0)).all()
-    for account in accounts:
-        lines = _available_lines(session, account)
-        stale = _unspent_before(lines, cutoff)
-        if stale <= 0:
-            continue
-        partner_id = lines[-1].partner_id
-        person_id = int(account.split(":")[1]) if account.startswith("person:") else None
-        post(
-            session,
-            f"expire:{account}:{now.date().isoformat()}",
-            [
-                Line(
-                    account=account,
-                    points=-stale,
-                    kind="expire",
-                    partner_id=partner_id,
-                    person_id=person_id,
-                    to_pool=person_id is None,
-                    memo=f"points earned before {cutoff.date().isoformat()} expired",
-                )
-            ],
-        )
-        expired[account] = stale
-    return expired
-
-
-def points_expiring(session: Session, account: str, *, by: datetime, lifetime) -> int:
-    """Available points of `account` that will have expired by `by` unless spent first:
-    what is left, oldest first, of credits earned before `by - lifetime`."""
-    return _unspent_before(_available_lines(session, account), by - lifetime)
-
-
-def expiry_outlook(
-    session: Session, account: str, *, by: datetime, lifetime
-) -> tuple[int, datetime | None]:
-    """`points_expiring`, and when the oldest of those points was earned (None: none expire)."""
-    lines = _available_lines(session, account)
-    cutoff = by - lifetime
-    to_consume = -sum(points for _, points, _ in lines if points < 0)
-    stale, oldest = 0, None
-    for created_at, points, _partner in lines:
-        if points <= 0:
-            continue
-        used = min(points, to_consume)
-        to_consume -= used
-        if created_at < cutoff and points > used:
-            stale += points - used
-            oldest = oldest or created_at
-    return stale, oldest
-
-
-def _available_lines(session: Session, account: str):
-    return session.execute(
-        select(LedgerEntry.created_at, LedgerEntry.points, LedgerEntry.partner_id)
-        .where(LedgerEntry.account_key == account, LedgerEntry.bucket == "available")
-        .order_by(LedgerEntry.created_at, LedgerEntry.id)
-    ).all()
-
-
-def _unspent_before(lines, cutoff: datetime) -> int:
-    """What is left of credits older than `cutoff` once debits consume the oldest first."""
-    to_consume = -sum(points for _, points, _ in lines if points < 0)
-    stale = 0
-    for created_at, points, _partner in lines:
-        if points <= 0:
-            continue
-        used = min(points, to_consume)
-        to_consume -= used
-        if created_at < cutoff:
-            stale += points - used
-    return stale

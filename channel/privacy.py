@@ -2,7 +2,7 @@
 
 from sqlalchemy import select, update
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.learning import QuizPass
 from channel.ledger import LedgerEntry
 from channel.rewards import Redemption

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 
 from channel import audit
 from channel.models import (
+    AuditAction,
     Enrollment,
-    PartnerOrganization,
     Program,
+    ProgramStatus,
     ProgramTarget,
     ProgramText,
     ProgramVersion,
-    Tier,
 )
+from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
 from channel.signals import program_offered, welcome_due
 from core.config import LANGUAGES
 from core.errors import InvalidInput
@@ -66,7 +67,7 @@ class ProgramDetails:
 
 
 def is_offered(program: Program) -> bool:
-    return program.status != "draft"
+    return program.status != ProgramStatus.DRAFT
 
 
 def terms_snapshot(program: Program) -> dict:
@@ -145,7 +146,7 @@ def save_program(
 ) -> Program:
     """Create or change a program; changes to an offered program make a new version."""
     clean = _check(session, details, existing)
-    program = existing or Program(status="draft", version=1)
+    program = existing or Program(status=ProgramStatus.DRAFT, version=1)
     changes = {}
     for name in ("name", "description", *TERM_FIELDS):
         before = getattr(program, name, None) if existing else None
@@ -157,7 +158,7 @@ def save_program(
     if existing is None:
         session.add(program)
         session.flush()
-        audit.record(session, program=program, actor_id=actor_id, action="created")
+        audit.record(session, program=program, actor_id=actor_id, action=AuditAction.CREATED)
         return program
     if is_offered(program):
         # Terms change what staff earn: partners approve them again. Names, texts and the
@@ -171,7 +172,7 @@ def save_program(
                     session,
                     program=program,
                     actor_id=actor_id,
-                    action="edited",
+                    action=AuditAction.EDITED,
                     field=name,
                     previous=before,
                     new=after,
@@ -226,7 +227,7 @@ def _new_version(session: Session, program: Program, actor_id: int, changes: dic
             session,
             program=program,
             actor_id=actor_id,
-            action="changed",
+            action=AuditAction.CHANGED,
             field=name,
             previous=before,
             new=after,
@@ -246,7 +247,7 @@ def targeted_partners(session: Session, program: Program) -> list[PartnerOrganiz
     tier_ids = {t.tier_id for t in program.targets if t.tier_id}
     stmt = select(PartnerOrganization).where(
         PartnerOrganization.id.in_(partner_ids) | PartnerOrganization.tier_id.in_(tier_ids),
-        PartnerOrganization.status == "active",
+        PartnerOrganization.status == PartnerStatus.ACTIVE,
     )
     return list(session.scalars(stmt.order_by(PartnerOrganization.name)))
 
@@ -254,7 +255,7 @@ def targeted_partners(session: Session, program: Program) -> list[PartnerOrganiz
 def offer_program(session: Session, program: Program, *, actor_id: int) -> None:
     """Draft → offered: partner managers can now decide; nothing reaches their staff yet."""
     errors = {}
-    if program.status != "draft":
+    if program.status != ProgramStatus.DRAFT:
         errors["status"] = _l("Only a draft can be offered.")
     live = [s for s in program.schemes if s.live_in(program.version)]
     if not any(s.rules for s in live):
@@ -263,7 +264,7 @@ def offer_program(session: Session, program: Program, *, actor_id: int) -> None:
         errors["targets"] = _l("Choose the partners or tiers to offer it to.")
     if errors:
         raise InvalidProgram(errors)
-    program.status = "offered"
+    program.status = ProgramStatus.OFFERED
     session.add(
         ProgramVersion(
             program_id=program.id, version=program.version, terms=terms_snapshot(program)
@@ -273,9 +274,9 @@ def offer_program(session: Session, program: Program, *, actor_id: int) -> None:
         session,
         program=program,
         actor_id=actor_id,
-        action="offered",
-        previous="draft",
-        new="offered",
+        action=AuditAction.OFFERED,
+        previous=ProgramStatus.DRAFT,
+        new=ProgramStatus.OFFERED,
     )
     session.flush()
     program_offered.send(
@@ -296,7 +297,7 @@ def enrolled_batches(session: Session, program: Program, size: int | None = None
     ids = list(
         session.scalars(
             select(Enrollment.person_id)
-            .where(Enrollment.program_id == program.id, Enrollment.ended_at.is_(None))
+            .where(Enrollment.program_id == program.id, Enrollment.current)
             .order_by(Enrollment.person_id)
         )
     )
@@ -318,33 +319,33 @@ def launch_program(session: Session, program: Program, *, actor_id: int) -> None
     """Offered → active: staff of partners that approved start earning. The first
     WELCOME_BATCH enrolled people are welcomed at once, the others by `flask programs
     welcome`."""
-    if program.status != "offered":
+    if program.status != ProgramStatus.OFFERED:
         raise InvalidProgram({"status": _l("Only an offered program can be launched.")})
-    program.status = "active"
+    program.status = ProgramStatus.ACTIVE
     audit.record(
         session,
         program=program,
         actor_id=actor_id,
-        action="launched",
-        previous="offered",
-        new="active",
+        action=AuditAction.LAUNCHED,
+        previous=ProgramStatus.OFFERED,
+        new=ProgramStatus.ACTIVE,
     )
     session.flush()
     welcome_enrolled(session, program, next(enrolled_batches(session, program), []))
 
 
 def close_program(session: Session, program: Program, *, actor_id: int) -> None:
-    if program.status not in ("offered", "active"):
+    if program.status not in ProgramStatus.open_for_decisions():
         raise InvalidProgram({"status": _l("Only an offered or active program can be closed.")})
     previous = program.status
-    program.status = "closed"
+    program.status = ProgramStatus.CLOSED
     audit.record(
         session,
         program=program,
         actor_id=actor_id,
-        action="closed",
+        action=AuditAction.CLOSED,
         previous=previous,
-        new="closed",
+        new=ProgramStatus.CLOSED,
     )
     session.flush()
 
@@ -363,3 +364,10 @@ def terms_at(session: Session, program: Program, version: int) -> dict:
     terms["ends_at"] = datetime.fromisoformat(terms["ends_at"])
     terms["point_value"] = Decimal(terms["point_value"])
     return terms
+
+
+def all_programs(session: Session) -> list[Program]:
+    """Every program, the latest to start first."""
+    return list(
+        session.scalars(select(Program).order_by(Program.starts_at.desc(), Program.id.desc()))
+    )

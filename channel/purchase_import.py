@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.exchange_rates import NoRate, RateBook, known_currency
-from channel.models import PartnerOrganization, Product
+from channel.models import Product
+from channel.partner_models import PartnerOrganization
 from channel.purchases import (
     MAX_NUMBER,
     MAX_SERIAL,

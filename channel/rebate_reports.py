@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from channel.approvals import programs_for_partner
 from channel.exchange_rates import NoRate, RateBook
-from channel.models import PartnerOrganization, Tier
+from channel.models import ProgramStatus
+from channel.partner_models import PartnerOrganization, Tier
 from channel.purchases import PurchaseLine
 from channel.rebates import (
     Accrual,
@@ -21,7 +22,7 @@ from channel.rebates import (
     purchase_rules,
 )
 from channel.rule_params import RuleKind
-from channel.tiers import TierThreshold
+from channel.tiers import TierMetric, TierThreshold
 
 YEAR = timedelta(days=365)
 
@@ -98,7 +99,7 @@ def outlook(session: Session, partner: PartnerOrganization, today: date) -> list
     found = []
     for program in programs_for_partner(session, partner):
         rules = purchase_rules(session, program, partner)
-        if not rules or program.status != "active":
+        if not rules or program.status != ProgramStatus.ACTIVE:
             continue
         accrual = accrue(session, program, partner, period)
         steps = []
@@ -135,7 +136,9 @@ def _next_tier(session, params, partner, currency: str, today: date) -> NextStep
     ladder = session.execute(
         select(Tier, TierThreshold.minimum)
         .join(TierThreshold, TierThreshold.tier_id == Tier.id)
-        .where(TierThreshold.metric == "volume", Tier.rank > (current.rank if current else -1))
+        .where(
+            TierThreshold.metric == TierMetric.VOLUME, Tier.rank > (current.rank if current else -1)
+        )
         .order_by(Tier.rank)
     ).all()
     for tier, minimum in ladder:

@@ -32,7 +32,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from channel.approvals import current_decision, programs_for_partner
 from channel.earning import engine_terms
 from channel.exchange_rates import NoRate, RateBook, in_minor_units
-from channel.models import PartnerOrganization, Program, Tier
+from channel.models import DecisionOutcome, Program, ProgramStatus
+from channel.partner_models import PartnerOrganization, Tier
 from channel.purchases import DocumentKind, PurchaseLine
 from channel.rule_params import RuleKind
 from channel.tiers import TierChange
@@ -180,7 +181,7 @@ class Accrual:
 def purchase_rules(session: Session, program: Program, partner: PartnerOrganization) -> list:
     """The purchase rules of `program` as `partner` approved it (none without an approval)."""
     decision = current_decision(session, program, partner)
-    if decision is None or decision.outcome != "approved":
+    if decision is None or decision.outcome != DecisionOutcome.APPROVED:
         return []
     terms = engine_terms(session, program, decision.approved_version, active=True)
     return [
@@ -381,6 +382,9 @@ def _earning_pairs(session: Session, since: date):
     ).all()
     for partner in buyers:
         for program in programs_for_partner(session, partner):
-            if program.ends_at.date() < since or program.status not in ("active", "closed"):
+            if program.ends_at.date() < since or program.status not in (
+                ProgramStatus.ACTIVE,
+                ProgramStatus.CLOSED,
+            ):
                 continue
             yield program, partner

@@ -25,14 +25,29 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from channel.ledger import EntryKind
 from channel.postings import InsufficientPoints, Line, person_account, post
 from core.db import Base, utcnow
 from core.errors import InvalidInput
+from core.states import State, one_of
 from core.tables import too_many_rows
 from roles.models import Person
 
-REWARD_KINDS = ("gift_card", "physical", "training_seat", "donation", "cashout")
-REDEMPTION_STATUSES = ("requested", "fulfilled", "cancelled")
+
+class RewardKind(State):
+    GIFT_CARD = "gift_card", _l("Gift card")
+    PHYSICAL = "physical", _l("Goods, sent to you")
+    TRAINING_SEAT = "training_seat", _l("Training seat")
+    DONATION = "donation", _l("Donation in your name")
+    CASHOUT = "cashout", _l("Cash-out")
+
+
+class RedemptionStatus(State):
+    REQUESTED = "requested", _l("Requested")
+    FULFILLED = "fulfilled", _l("Fulfilled")
+    CANCELLED = "cancelled", _l("Cancelled, refunded")
+
+
 #: Far above any real price or stock, and far below what their integer columns hold.
 MAX_POINTS_PRICE = 100_000_000
 MAX_STOCK = 1_000_000
@@ -47,7 +62,7 @@ class Reward(Base):
     __table_args__ = (
         CheckConstraint("points_price > 0", name="price_positive"),
         CheckConstraint("stock IS NULL OR stock >= 0", name="stock_non_negative"),
-        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in REWARD_KINDS) + ")", name="kind"),
+        one_of("kind", RewardKind),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,11 +115,7 @@ class GiftCardCode(Base):
 
 class Redemption(Base):
     __tablename__ = "redemptions"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in REDEMPTION_STATUSES) + ")", name="status"
-        ),
-    )
+    __table_args__ = (one_of("status", RedemptionStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The client's key for this request: the same key twice redeems once.
@@ -114,7 +125,7 @@ class Redemption(Base):
         ForeignKey("rewards.id", ondelete="RESTRICT"), index=True
     )
     points: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="requested")
+    status: Mapped[str] = mapped_column(String(16), default=RedemptionStatus.REQUESTED)
     shipping_address: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
@@ -144,7 +155,7 @@ class RewardDetails:
 
 def save_reward(session: Session, details: RewardDetails, existing: Reward | None = None) -> Reward:
     errors = {}
-    if details.kind not in REWARD_KINDS:
+    if details.kind not in list(RewardKind):
         errors["kind"] = _l("Choose a kind of reward.")
     if not (details.name or "").strip():
         errors["name"] = _l("Give the reward a name.")
@@ -158,7 +169,7 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
         errors["stock"] = _l("Stock cannot be negative.")
     elif details.stock is not None and details.stock > MAX_STOCK:
         errors["stock"] = _l("Stock can be at most %(max)s.", max=MAX_STOCK)
-    if details.kind == "gift_card" and details.stock is not None:
+    if details.kind == RewardKind.GIFT_CARD and details.stock is not None:
         errors["stock"] = _l("Gift cards count their codes: import codes instead of a stock.")
     if errors:
         raise InvalidInput(errors)
@@ -180,7 +191,7 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
 
 def import_codes(session: Session, reward: Reward, text: str) -> tuple[int, int]:
     """Add gift-card codes, one per line; returns (added, already there)."""
-    if reward.kind != "gift_card":
+    if reward.kind != RewardKind.GIFT_CARD:
         raise InvalidInput({"file": _l("Only gift card rewards take codes.")})
     if text.rstrip("\r\n").count("\n") >= MAX_CODES_PER_FILE:
         raise InvalidInput({"file": too_many_rows(MAX_CODES_PER_FILE)})
@@ -233,7 +244,7 @@ def redeem(
     if person.partner_id is None or not person.active:
         errors["reward"] = _l("Only partner staff redeem rewards.")
     address = (shipping_address or "").strip()
-    if reward.kind == "physical" and not address:
+    if reward.kind == RewardKind.PHYSICAL and not address:
         errors["shipping_address"] = _l("Give the address to send it to.")
     if errors:
         raise RedemptionRefused(errors)
@@ -245,7 +256,9 @@ def redeem(
                 reward_id=reward.id,
                 points=reward.points_price,
                 shipping_address=address or None,
-                status="fulfilled" if reward.kind == "gift_card" else "requested",
+                status=RedemptionStatus.FULFILLED
+                if reward.kind == RewardKind.GIFT_CARD
+                else RedemptionStatus.REQUESTED,
             )
             session.add(redemption)
             session.flush()
@@ -257,7 +270,7 @@ def redeem(
                     Line(
                         account=person_account(person.id),
                         points=-reward.points_price,
-                        kind="redeem",
+                        kind=EntryKind.REDEEM,
                         partner_id=person.partner_id,
                         person_id=person.id,
                         memo=f"reward {reward.id}: {reward.name}"[:255],
@@ -278,7 +291,7 @@ def redeem(
 
 
 def _reserve(session: Session, reward: Reward, redemption: Redemption) -> None:
-    if reward.kind == "gift_card":
+    if reward.kind == RewardKind.GIFT_CARD:
         free = (
             select(GiftCardCode.id)
             .where(GiftCardCode.reward_id == reward.id, GiftCardCode.redemption_id.is_(None))
@@ -313,9 +326,9 @@ def _reserve(session: Session, reward: Reward, redemption: Redemption) -> None:
 
 def cancel_redemption(session: Session, redemption: Redemption) -> None:
     """Refund the points by a reversing posting and give the stock back."""
-    if redemption.status == "cancelled":
+    if redemption.status == RedemptionStatus.CANCELLED:
         return
-    if redemption.reward.kind == "gift_card":
+    if redemption.reward.kind == RewardKind.GIFT_CARD:
         raise RedemptionRefused(
             {"status": _l("A gift card code that was handed out cannot be taken back.")}
         )
@@ -328,7 +341,7 @@ def cancel_redemption(session: Session, redemption: Redemption) -> None:
             Line(
                 account=person_account(person_id),
                 points=redemption.points,
-                kind="refund",
+                kind=EntryKind.REFUND,
                 partner_id=person.partner_id,
                 person_id=person_id,
                 memo=f"redemption {redemption.id} cancelled",
@@ -342,14 +355,50 @@ def cancel_redemption(session: Session, redemption: Redemption) -> None:
             .values(stock=Reward.stock + 1)
             .execution_options(synchronize_session=False)
         )
-    redemption.status = "cancelled"
+    redemption.status = RedemptionStatus.CANCELLED
     redemption.decided_at = utcnow()
     session.flush()
 
 
 def fulfil_redemption(session: Session, redemption: Redemption) -> None:
-    if redemption.status != "requested":
+    if redemption.status != RedemptionStatus.REQUESTED:
         raise RedemptionRefused({"status": _l("Only a requested redemption can be fulfilled.")})
-    redemption.status = "fulfilled"
+    redemption.status = RedemptionStatus.FULFILLED
     redemption.decided_at = utcnow()
     session.flush()
+
+
+# ---------------------------------------------------------------- lists for the pages
+
+
+def left_of(session: Session, reward: Reward) -> int | None:
+    """What is left to redeem: unused codes of a gift card, else the stock (None: unlimited)."""
+    return codes_left(session, reward) if reward.kind == RewardKind.GIFT_CARD else reward.stock
+
+
+def offered_rewards(session: Session) -> list[Reward]:
+    """The rewards staff may redeem, cheapest first."""
+    return session.scalars(
+        select(Reward).where(Reward.active.is_(True)).order_by(Reward.points_price)
+    ).all()
+
+
+def all_rewards(session: Session) -> list[Reward]:
+    """Every reward, newest first."""
+    return session.scalars(select(Reward).order_by(Reward.id.desc())).all()
+
+
+def redemptions_of(session: Session, person_id: int) -> list[Redemption]:
+    """A person's redemptions, newest first."""
+    return session.scalars(
+        select(Redemption).where(Redemption.person_id == person_id).order_by(Redemption.id.desc())
+    ).all()
+
+
+def open_redemptions(session: Session) -> list[Redemption]:
+    """Redemptions waiting to be fulfilled, oldest first."""
+    return session.scalars(
+        select(Redemption)
+        .where(Redemption.status == RedemptionStatus.REQUESTED)
+        .order_by(Redemption.id)
+    ).all()

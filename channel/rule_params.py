@@ -1,14 +1,18 @@
 """Rule kinds and their parameters: typed, validated, with a problem code for each refusal.
 
-Pure Python, shared by the rules engine (`channel.rules`) and the scheme editor.
+Each kind's parameters are one table (`PARAMETERS`: name, type, required, bounds) that
+`parse_params` walks with `channel.rule_reader`, then the kind's checks across parameters
+(`CHECKS`). Pure Python, shared by the rules engine (`channel.rules`) and the scheme editor.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
+
+from channel.rule_reader import Problem, Reader, RuleError
 
 
 class EventKind(StrEnum):
@@ -64,26 +68,6 @@ COMPANY_RULES = frozenset(
 
 MAX_MULTIPLIER = Decimal(10)
 MAX_PERCENT = Decimal(50)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a parameter is refused: a code the interface words in the reader's language."""
-
-    code: str
-    values: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def of(cls, code: str, **values) -> Problem:
-        return cls(code, tuple((k, str(v)) for k, v in values.items()))
-
-
-class RuleError(ValueError):
-    """A rule's parameters are not valid; `errors` maps each parameter to its Problem."""
-
-    def __init__(self, errors: dict[str, Problem]):
-        super().__init__("; ".join(f"{k}: {v.code}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -183,92 +167,192 @@ PARAMS = {
 }
 
 
-class _Reader:
-    """Reads typed values out of a raw parameter dict, collecting every error."""
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a rule kind: its name, how it is read, and what it may hold."""
 
-    def __init__(self, raw: dict):
-        self.raw = raw or {}
-        self.errors: dict[str, Problem] = {}
-
-    def _present(self, name):
-        value = self.raw.get(name)
-        return None if value is None or (isinstance(value, str) and not value.strip()) else value
-
-    def integer(self, name, *, required=False, minimum=None, default=None):
-        value = self._present(name)
-        if value is None:
-            if required:
-                self.errors[name] = Problem.of("required")
-            return default
-        if isinstance(value, bool):
-            self.errors[name] = Problem.of("whole_number")
-            return default
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            self.errors[name] = Problem.of("whole_number")
-            return default
-        if minimum is not None and number < minimum:
-            self.errors[name] = Problem.of("at_least", minimum=minimum)
-        return number
-
-    def decimal(self, name, *, required=False, above=None, at_most=None):
-        value = self._present(name)
-        if value is None:
-            if required:
-                self.errors[name] = Problem.of("required")
-            return None
-        try:
-            number = Decimal(str(value).strip().replace(",", "."))
-        except InvalidOperation:
-            self.errors[name] = Problem.of("number")
-            return None
-        if not number.is_finite():
-            self.errors[name] = Problem.of("number")
-            return None
-        if above is not None and number <= above:
-            self.errors[name] = Problem.of("more_than", limit=above)
-        elif at_most is not None and number > at_most:
-            self.errors[name] = Problem.of("at_most", limit=at_most)
-        return number
-
-    def flag(self, name) -> bool:
-        value = self._present(name)
-        if value is None:
-            return False
-        if isinstance(value, bool):
-            return value
-        return str(value).strip().lower() in ("1", "true", "yes", "on", "y")
-
-    def text(self, name):
-        value = self._present(name)
-        return str(value).strip() if value is not None else None
-
-    def moment(self, name):
-        value = self._present(name)
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            moment = value
-        else:
-            try:
-                moment = datetime.fromisoformat(str(value).strip())
-            except ValueError:
-                self.errors[name] = Problem.of("datetime")
-                return None
-        if moment.tzinfo is None:
-            self.errors[name] = Problem.of("needs_timezone")
-            return None
-        return moment
+    name: str
+    #: "integer", "decimal", "flag", "text", "moment"; "percent_by_tier" (a decimal per tier
+    #: code) and "steps" (a list of STEP_PARAMETERS rows).
+    type: str
+    #: Refused when absent (or blank).
+    required: bool = False
+    #: Integers: the smallest allowed.
+    minimum: int | None = None
+    #: Decimals (each of them for "percent_by_tier"): more than `above`, at most `at_most`.
+    above: Decimal | None = None
+    at_most: Decimal | None = None
+    #: What an absent (or unreadable) integer stands for.
+    default: int | None = None
 
 
-def _target(read: _Reader, *, required: bool):
-    sku, group = read.text("product_sku"), read.text("product_group")
+_ABOVE_ZERO = Decimal(0)
+_POINTS = Param("points", "integer", required=True, minimum=1)
+_SKU = Param("product_sku", "text")
+_GROUP = Param("product_group", "text")
+_TIER_MULTIPLIER = Param("tier_multiplier", "flag")
+
+#: Each rule kind's parameters, read in this order into its dataclass in PARAMS.
+PARAMETERS: dict[RuleKind, tuple[Param, ...]] = {
+    RuleKind.UNIT_SOLD: (
+        _SKU,
+        _GROUP,
+        Param("points_per_unit", "integer", minimum=1),
+        Param("min_quantity", "integer", minimum=1, default=1),
+        Param("focus_multiplier", "decimal", above=Decimal(1), at_most=MAX_MULTIPLIER),
+        Param("focus_from", "moment"),
+        Param("focus_until", "moment"),
+        _TIER_MULTIPLIER,
+    ),
+    RuleKind.INSTALL: (
+        Param("points_per_install", "integer", required=True, minimum=1),
+        _SKU,
+        _GROUP,
+        _TIER_MULTIPLIER,
+    ),
+    RuleKind.PORTAL_ORDER: (
+        Param("points_per_order", "integer", minimum=0, default=0),
+        Param("bulk_min_units", "integer", minimum=2),
+        Param("bulk_bonus", "integer", minimum=1),
+    ),
+    RuleKind.EARLY_PAYMENT: (_POINTS, Param("min_days_early", "integer", minimum=1, default=1)),
+    RuleKind.TRAINING: (_POINTS, Param("module", "text")),
+    RuleKind.REFERRAL: (_POINTS,),
+    RuleKind.WELCOME: (_POINTS,),
+    RuleKind.VOLUME_REBATE: (
+        Param("percent_by_tier", "percent_by_tier", above=_ABOVE_ZERO, at_most=MAX_PERCENT),
+        Param("default_percent", "decimal", above=_ABOVE_ZERO, at_most=MAX_PERCENT),
+    ),
+    RuleKind.CUMULATIVE_DISCOUNT: (Param("steps", "steps"),),
+    RuleKind.CASHBACK: (
+        Param("amount_per_unit", "decimal", required=True, above=_ABOVE_ZERO),
+        Param("monthly_cap", "decimal", required=True, above=_ABOVE_ZERO),
+    ),
+    RuleKind.FIRST_ORDER_DISCOUNT: (
+        Param("percent", "decimal", required=True, above=_ABOVE_ZERO, at_most=MAX_PERCENT),
+    ),
+}
+
+#: The parameters of each step of a cumulative discount.
+STEP_PARAMETERS = (
+    Param("from_amount", "decimal", required=True, above=_ABOVE_ZERO),
+    Param("percent", "decimal", required=True, above=_ABOVE_ZERO, at_most=MAX_PERCENT),
+)
+
+
+def _read(read: Reader, param: Param):
+    """One parameter's typed value (None, or its default, when absent or unreadable)."""
+    if param.type == "integer":
+        return read.integer(
+            param.name, required=param.required, minimum=param.minimum, default=param.default
+        )
+    if param.type == "decimal":
+        return read.decimal(
+            param.name, required=param.required, above=param.above, at_most=param.at_most
+        )
+    if param.type == "percent_by_tier":
+        return _percent_by_tier(read, param)
+    if param.type == "steps":
+        return _steps(read, param)
+    return {"flag": read.flag, "text": read.text, "moment": read.moment}[param.type](param.name)
+
+
+def _percent_by_tier(read: Reader, param: Param) -> dict[str, Decimal]:
+    """A decimal per tier code; a tier left blank is left out (it falls back to a default)."""
+    raw_tiers = read.raw.get(param.name) or {}
+    if not isinstance(raw_tiers, dict):
+        read.errors[param.name] = Problem.of("tier_map")
+        return {}
+    tiers = {}
+    tier_reader = Reader(raw_tiers)
+    for code in raw_tiers:
+        percent = tier_reader.decimal(code, above=param.above, at_most=param.at_most)
+        if percent is not None:
+            tiers[str(code)] = percent
+    for code, problem in tier_reader.errors.items():
+        read.errors[f"{param.name}.{code}"] = problem
+    return tiers
+
+
+def _steps(read: Reader, param: Param) -> tuple[DiscountStep, ...]:
+    """The steps of a cumulative discount, each read by STEP_PARAMETERS; at least one."""
+    raw_steps = read.raw.get(param.name) or []
+    if not isinstance(raw_steps, list) or not raw_steps:
+        read.errors[param.name] = Problem.of("steps_needed")
+        return ()
+    steps = []
+    for index, raw_step in enumerate(raw_steps):
+        step_reader = Reader(raw_step if isinstance(raw_step, dict) else {})
+        values = {p.name: _read(step_reader, p) for p in STEP_PARAMETERS}
+        for name, problem in step_reader.errors.items():
+            read.errors[f"{param.name}.{index}.{name}"] = problem
+        if None not in values.values():
+            steps.append(DiscountStep(**values))
+    return tuple(steps)
+
+
+# ---------------------------------------------------------------- rules between parameters
+
+
+def _product_or_group(values: dict, read: Reader, *, required: bool) -> None:
+    sku, group = values["product_sku"], values["product_group"]
     if sku and group:
         read.errors["product_sku"] = Problem.of("product_or_group_not_both")
     elif required and not (sku or group):
         read.errors["product_sku"] = Problem.of("product_or_group_required")
-    return sku, group
+
+
+def _product_or_group_required(values: dict, read: Reader) -> None:
+    _product_or_group(values, read, required=True)
+
+
+def _product_or_group_at_most(values: dict, read: Reader) -> None:
+    _product_or_group(values, read, required=False)
+
+
+def _focus_window(values: dict, read: Reader) -> None:
+    """A focus multiplier and its window come together, the window not empty."""
+    multiplier, start, until = (
+        values[k] for k in ("focus_multiplier", "focus_from", "focus_until")
+    )
+    if multiplier is not None and not (read.text("focus_from") and read.text("focus_until")):
+        read.errors.setdefault("focus_from", Problem.of("focus_window_needed"))
+    if (start or until) and multiplier is None and "focus_multiplier" not in read.errors:
+        read.errors["focus_multiplier"] = Problem.of("focus_multiplier_needed")
+    if start and until and until <= start:
+        read.errors["focus_until"] = Problem.of("after_focus_from")
+
+
+def _bulk_pair(values: dict, read: Reader) -> None:
+    if (values["bulk_min_units"] is None) != (values["bulk_bonus"] is None):
+        read.errors.setdefault("bulk_bonus", Problem.of("bulk_pair"))
+
+
+def _order_pays(values: dict, read: Reader) -> None:
+    if not values["points_per_order"] and values["bulk_bonus"] is None and not read.errors:
+        read.errors["points_per_order"] = Problem.of("order_points_needed")
+
+
+def _tier_or_default(values: dict, read: Reader) -> None:
+    if not values["percent_by_tier"] and values["default_percent"] is None and not read.errors:
+        read.errors["percent_by_tier"] = Problem.of("tier_or_default")
+
+
+def _steps_increasing(values: dict, read: Reader) -> None:
+    steps = values["steps"]
+    for earlier, later in zip(steps, steps[1:], strict=False):
+        if later.from_amount <= earlier.from_amount or later.percent <= earlier.percent:
+            read.errors["steps"] = Problem.of("steps_increasing")
+
+
+#: What each rule kind checks across its parameters once they are read, in this order.
+CHECKS = {
+    RuleKind.UNIT_SOLD: (_product_or_group_required, _focus_window),
+    RuleKind.INSTALL: (_product_or_group_at_most,),
+    RuleKind.PORTAL_ORDER: (_bulk_pair, _order_pays),
+    RuleKind.VOLUME_REBATE: (_tier_or_default,),
+    RuleKind.CUMULATIVE_DISCOUNT: (_steps_increasing,),
+}
 
 
 def parse_params(kind: RuleKind | str, raw: dict):
@@ -277,101 +361,10 @@ def parse_params(kind: RuleKind | str, raw: dict):
         kind = RuleKind(kind)
     except ValueError:
         raise RuleError({"kind": Problem.of("unknown_kind", kind=kind)}) from None
-    read = _Reader(raw)
-    if kind is RuleKind.UNIT_SOLD:
-        sku, group = _target(read, required=True)
-        multiplier = read.decimal("focus_multiplier", above=Decimal(1), at_most=MAX_MULTIPLIER)
-        start, until = read.moment("focus_from"), read.moment("focus_until")
-        if multiplier is not None and not (read.text("focus_from") and read.text("focus_until")):
-            read.errors.setdefault("focus_from", Problem.of("focus_window_needed"))
-        if (start or until) and multiplier is None and "focus_multiplier" not in read.errors:
-            read.errors["focus_multiplier"] = Problem.of("focus_multiplier_needed")
-        if start and until and until <= start:
-            read.errors["focus_until"] = Problem.of("after_focus_from")
-        params = UnitSold(
-            product_sku=sku,
-            product_group=group,
-            points_per_unit=read.integer("points_per_unit", minimum=1),
-            min_quantity=read.integer("min_quantity", minimum=1, default=1),
-            focus_multiplier=multiplier,
-            focus_from=start,
-            focus_until=until,
-            tier_multiplier=read.flag("tier_multiplier"),
-        )
-    elif kind is RuleKind.INSTALL:
-        sku, group = _target(read, required=False)
-        params = Install(
-            points_per_install=read.integer("points_per_install", required=True, minimum=1),
-            product_sku=sku,
-            product_group=group,
-            tier_multiplier=read.flag("tier_multiplier"),
-        )
-    elif kind is RuleKind.PORTAL_ORDER:
-        per_order = read.integer("points_per_order", minimum=0, default=0)
-        bulk_min = read.integer("bulk_min_units", minimum=2)
-        bulk_bonus = read.integer("bulk_bonus", minimum=1)
-        if (bulk_min is None) != (bulk_bonus is None):
-            read.errors.setdefault("bulk_bonus", Problem.of("bulk_pair"))
-        if not per_order and bulk_bonus is None and not read.errors:
-            read.errors["points_per_order"] = Problem.of("order_points_needed")
-        params = PortalOrder(per_order, bulk_min, bulk_bonus)
-    elif kind is RuleKind.EARLY_PAYMENT:
-        params = EarlyPayment(
-            points=read.integer("points", required=True, minimum=1),
-            min_days_early=read.integer("min_days_early", minimum=1, default=1),
-        )
-    elif kind is RuleKind.TRAINING:
-        params = Training(read.integer("points", required=True, minimum=1), read.text("module"))
-    elif kind is RuleKind.REFERRAL:
-        params = Referral(read.integer("points", required=True, minimum=1))
-    elif kind is RuleKind.WELCOME:
-        params = Welcome(read.integer("points", required=True, minimum=1))
-    elif kind is RuleKind.VOLUME_REBATE:
-        raw_tiers = read.raw.get("percent_by_tier") or {}
-        tiers = {}
-        if not isinstance(raw_tiers, dict):
-            read.errors["percent_by_tier"] = Problem.of("tier_map")
-        else:
-            tier_reader = _Reader(raw_tiers)
-            for code in raw_tiers:
-                percent = tier_reader.decimal(code, above=Decimal(0), at_most=MAX_PERCENT)
-                if percent is not None:
-                    tiers[str(code)] = percent
-            for code, problem in tier_reader.errors.items():
-                read.errors[f"percent_by_tier.{code}"] = problem
-        default = read.decimal("default_percent", above=Decimal(0), at_most=MAX_PERCENT)
-        if not tiers and default is None and not read.errors:
-            read.errors["percent_by_tier"] = Problem.of("tier_or_default")
-        params = VolumeRebate(tiers, default)
-    elif kind is RuleKind.CUMULATIVE_DISCOUNT:
-        raw_steps = read.raw.get("steps") or []
-        steps = []
-        if not isinstance(raw_steps, list) or not raw_steps:
-            read.errors["steps"] = Problem.of("steps_needed")
-        else:
-            for index, raw_step in enumerate(raw_steps):
-                step_reader = _Reader(raw_step if isinstance(raw_step, dict) else {})
-                amount = step_reader.decimal("from_amount", required=True, above=Decimal(0))
-                percent = step_reader.decimal(
-                    "percent", required=True, above=Decimal(0), at_most=MAX_PERCENT
-                )
-                for name, problem in step_reader.errors.items():
-                    read.errors[f"steps.{index}.{name}"] = problem
-                if amount is not None and percent is not None:
-                    steps.append(DiscountStep(amount, percent))
-            for earlier, later in zip(steps, steps[1:], strict=False):
-                if later.from_amount <= earlier.from_amount or later.percent <= earlier.percent:
-                    read.errors["steps"] = Problem.of("steps_increasing")
-        params = CumulativeDiscount(tuple(steps))
-    elif kind is RuleKind.CASHBACK:
-        params = Cashback(
-            amount_per_unit=read.decimal("amount_per_unit", required=True, above=Decimal(0)),
-            monthly_cap=read.decimal("monthly_cap", required=True, above=Decimal(0)),
-        )
-    else:
-        params = FirstOrderDiscount(
-            read.decimal("percent", required=True, above=Decimal(0), at_most=MAX_PERCENT)
-        )
+    read = Reader(raw)
+    values = {param.name: _read(read, param) for param in PARAMETERS[kind]}
+    for check in CHECKS.get(kind, ()):
+        check(values, read)
     if read.errors:
         raise RuleError(read.errors)
-    return params
+    return PARAMS[kind](**values)

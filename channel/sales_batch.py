@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from channel import rules as engine
 from channel.approvals import current_decision, programs_for_partner
-from channel.claims import Claim, ClaimLine
+from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimStatus
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, add_cap_totals, person_earnings
-from channel.models import Enrollment, PartnerOrganization, Program
+from channel.models import Enrollment, Program, ProgramStatus
+from channel.partner_models import PartnerOrganization
 from channel.postings import EntryRow, Posting, post_many
 from channel.rule_params import EventKind
 from core.bulk import BulkWriter
@@ -64,7 +65,7 @@ class ImportContext:
             partner = self.session.get(PartnerOrganization, partner_id)
             found = []
             for program in programs_for_partner(self.session, partner):
-                if program.status != "active":
+                if program.status != ProgramStatus.ACTIVE:
                     continue
                 decision = current_decision(self.session, program, partner)
                 approval = engine_approval(decision, partner)
@@ -122,7 +123,7 @@ class ImportContext:
                 select(Enrollment.program_id, Enrollment.person_id).where(
                     Enrollment.program_id.in_(program_ids),
                     Enrollment.person_id.in_(missing),
-                    Enrollment.ended_at.is_(None),
+                    Enrollment.current,
                 )
             ).all()
         )
@@ -217,8 +218,8 @@ def import_chunk(
                 claim_id,
                 line.person_id,
                 line.partner_id,
-                "sale",
-                "approved",
+                ClaimKind.SALE,
+                ClaimStatus.APPROVED,
                 days[line.day].occurred_on,
                 line.invoice,
                 line.key,

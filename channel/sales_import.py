@@ -17,13 +17,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channel.claims import MAX_LINE_QUANTITY, Claim, ClaimLine, approve_claim
+from channel.claim_models import Claim, ClaimKind, ClaimLine
+from channel.claims import MAX_LINE_QUANTITY, approve_claim
 from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
 from channel.signals import sales_imported
 from core.bulk import BulkWriter
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.db import utcnow
+from core.errors import InvalidInput
 from core.tables import UnreadableFile, check_line_count, csv_rows, workbook_rows
 from roles.models import Person
 
@@ -302,7 +304,7 @@ def _import_line(session, key, person, invoice, day, sku, quantity, return_windo
             claim = Claim(
                 person_id=person.id,
                 partner_id=person.partner_id,
-                kind="sale",
+                kind=ClaimKind.SALE,
                 occurred_on=day,
                 invoice_number=invoice,
                 source_key=key,
@@ -315,3 +317,20 @@ def _import_line(session, key, person, invoice, day, sku, quantity, return_windo
     except IntegrityError:
         return False
     return True
+
+
+def import_sales_file(
+    session: Session,
+    data: bytes,
+    *,
+    max_rows: int,
+    region: str,
+    today: date,
+    return_window: timedelta = timedelta(days=30),
+) -> SalesReport:
+    """`import_sales` of an uploaded file: a file that cannot be read is a problem of `file`."""
+    try:
+        rows = list(read_sales(data, max_rows))
+        return import_sales(session, rows, region=region, today=today, return_window=return_window)
+    except UnreadableSalesFile as unreadable:
+        raise InvalidInput({"file": unreadable.args[0]}) from None

@@ -1,9 +1,9 @@
 """Role-specific schemes: creating and changing a program's earning rules, all checked first.
 
 A rule's parameters are validated by `channel.rule_params`, its product against the catalog,
-and the program's rules together by `channel.rules.find_conflicts`, so no two rules can pay
-twice for one event. Once the program was offered, a change retires the old scheme and
-adds a new one in a new program version that partners approve again.
+and the program's rules together by `channel.rule_conflicts.find_conflicts`, so no two rules
+can pay twice for one event. Once the program was offered, a change retires the old scheme
+and adds a new one in a new program version that partners approve again.
 """
 
 from dataclasses import dataclass, field
@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel import rules as engine
-from channel.models import EarningRule, Product, ProductGroup, Program, Scheme, SchemeRole
+from channel.models import Product, ProductGroup, Program, ProgramStatus
 from channel.programs import bump_version, is_offered
+from channel.rule_conflicts import find_conflicts
 from channel.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
+from channel.scheme_models import EarningRule, Scheme, SchemeRole
 from core.errors import InvalidInput
 from core.i18n import format_list
 from roles.forms import ROLE_LABELS
@@ -109,7 +111,7 @@ def check_scheme(
 ) -> tuple[dict, list]:
     """Validate everything; returns (errors by field, parsed rules)."""
     errors: dict[str, str] = {}
-    if program.status == "closed":
+    if program.status == ProgramStatus.CLOSED:
         errors["program"] = _l("A closed program cannot be changed.")
     if not " ".join((details.name or "").split()):
         errors["name"] = _l("Give the scheme a name.")
@@ -173,7 +175,7 @@ def check_scheme(
             rules=tuple(engine.Rule(-(i + 1), k, p) for i, k, p in parsed),
             company_level=details.company_level,
         )
-        for conflict in engine.find_conflicts([*others, candidate], groups):
+        for conflict in find_conflicts([*others, candidate], groups):
             if conflict.first_rule_id < 0 or conflict.second_rule_id < 0:
                 errors["rules"] = _l(
                     "Two rules of the kind “%(kind)s” would pay %(roles)s twice for the same event.",
@@ -223,7 +225,7 @@ def save_scheme(
 
 def retire_scheme(session: Session, program: Program, scheme: Scheme, *, actor_id: int) -> None:
     """Remove a scheme: deleted from a draft, retired in a new version once offered."""
-    if program.status == "closed":
+    if program.status == ProgramStatus.CLOSED:
         raise InvalidScheme({"program": _l("A closed program cannot be changed.")})
     if not is_offered(program):
         program.schemes.remove(scheme)
@@ -257,3 +259,16 @@ def _describe_details(details: SchemeDetails) -> dict:
         "company_level": details.company_level,
         "rules": [{"kind": r.kind, "params": r.params} for r in details.rules],
     }
+
+
+def product_groups(session: Session) -> list[ProductGroup]:
+    """The catalog's product groups by code, for a rule to target."""
+    return list(session.scalars(select(ProductGroup).order_by(ProductGroup.code)))
+
+
+def live_scheme(session: Session, program: Program, scheme_id: int) -> Scheme | None:
+    """The program's scheme of that id, if it is live in the program's current version."""
+    scheme = session.get(Scheme, scheme_id)
+    if scheme is None or scheme.program_id != program.id or not scheme.live_in(program.version):
+        return None
+    return scheme

@@ -3,7 +3,8 @@ actor may see; `connect_scopes` lets `roles.access.requires` load them from a UR
 
 from sqlalchemy import Select, select
 
-from channel.models import PartnerOrganization, Program, ProgramTarget
+from channel.models import Program, ProgramStatus, ProgramTarget
+from channel.partner_models import PartnerOrganization
 from roles.access import load_in_scope
 from roles.models import Person
 from roles.permissions import sees_all_partners
@@ -26,7 +27,7 @@ def scoped_programs(actor: Person) -> Select:
         offered = select(ProgramTarget.program_id).where(
             (ProgramTarget.partner_id == actor.partner_id) | ProgramTarget.tier_id.in_(partner)
         )
-        stmt = stmt.where(Program.status != "draft", Program.id.in_(offered))
+        stmt = stmt.where(Program.status != ProgramStatus.DRAFT, Program.id.in_(offered))
     return stmt
 
 

@@ -17,7 +17,8 @@ from channel import rules as engine
 from channel.approvals import targeted_roles
 from channel.earning import engine_terms, product_facts
 from channel.ledger import Activity, activity_event
-from channel.models import PartnerOrganization, Program
+from channel.models import Program
+from channel.partner_models import PartnerOrganization
 from channel.programs import targeted_partners
 from roles.models import Person
 
@@ -106,3 +107,12 @@ def simulate(
                 result.cost += award.points * terms.point_value + (award.money or Decimal(0))
         projection.partners.append(result)
     return projection
+
+
+def partner_estimate(
+    session: Session, program: Program, partner: PartnerOrganization
+) -> PartnerProjection:
+    """Earnings per person and role over the last period as long as the program, from real data."""
+    length = program.ends_at - program.starts_at
+    until = program.starts_at
+    return simulate(session, program, until - length, until, partners=[partner]).partners[0]

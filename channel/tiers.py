@@ -12,13 +12,23 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from channel.ledger import Activity, LedgerEntry
-from channel.models import PartnerOrganization, Tier
+from channel.ledger import EARNED_KINDS, Activity, LedgerEntry
+from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
+from channel.rule_params import EventKind
 from channel.signals import tier_changed
 from core.db import Base, utcnow
 from core.errors import InvalidInput
+from core.states import State, one_of
 
-METRICS = ("volume", "points", "tenure_months")
+
+class TierMetric(State):
+    """What a tier threshold measures."""
+
+    VOLUME = "volume", _l("Purchases in the last 12 months")
+    POINTS = "points", _l("Points earned in the last 12 months")
+    TENURE_MONTHS = "tenure_months", _l("Months with us")
+
+
 YEAR = timedelta(days=365)
 
 
@@ -27,7 +37,7 @@ class TierThreshold(Base):
 
     __tablename__ = "tier_thresholds"
     __table_args__ = (
-        CheckConstraint("metric IN (" + ", ".join(f"'{m}'" for m in METRICS) + ")", name="metric"),
+        one_of("metric", TierMetric),
         CheckConstraint("minimum > 0", name="minimum_positive"),
     )
 
@@ -66,14 +76,14 @@ def metrics_of(
     volume = session.scalar(
         select(func.coalesce(func.sum(Activity.amount), 0)).where(
             Activity.partner_id == partner.id,
-            Activity.kind == "purchase",
+            Activity.kind == EventKind.PURCHASE,
             Activity.occurred_at >= since,
             Activity.occurred_at < now,
         )
     )
     earned = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
         LedgerEntry.partner_id == partner.id,
-        LedgerEntry.kind.in_(("earn", "reverse")),
+        LedgerEntry.kind.in_(EARNED_KINDS),
         LedgerEntry.created_at >= since,
         LedgerEntry.created_at < now,
     )
@@ -82,9 +92,9 @@ def metrics_of(
     created = partner.created_at
     months = (now.year - created.year) * 12 + (now.month - created.month) - (now.day < created.day)
     return {
-        "volume": Decimal(volume),
-        "points": Decimal(session.scalar(earned)),
-        "tenure_months": Decimal(max(months, 0)),
+        TierMetric.VOLUME: Decimal(volume),
+        TierMetric.POINTS: Decimal(session.scalar(earned)),
+        TierMetric.TENURE_MONTHS: Decimal(max(months, 0)),
     }
 
 
@@ -97,7 +107,7 @@ def computed_tier(
     ).all()
     cache: dict = {}
     for threshold in thresholds:
-        key = threshold.program_id if threshold.metric == "points" else None
+        key = threshold.program_id if threshold.metric == TierMetric.POINTS else None
         if key not in cache:
             cache[key] = metrics_of(session, partner, now, key)
         value = cache[key][threshold.metric]
@@ -111,7 +121,7 @@ def recompute(session: Session, now: datetime) -> list[TierChange]:
     changes = []
     partners = session.scalars(
         select(PartnerOrganization)
-        .where(PartnerOrganization.status == "active")
+        .where(PartnerOrganization.status == PartnerStatus.ACTIVE)
         .order_by(PartnerOrganization.id)
     ).all()
     for partner in partners:
@@ -178,3 +188,27 @@ def override_tier(
     session.flush()
     tier_changed.send(None, session=session, partner=partner, change=change)
     return change
+
+
+def tiers_by_rank(session: Session) -> list[Tier]:
+    return list(session.scalars(select(Tier).order_by(Tier.rank)))
+
+
+def tier_codes(session: Session) -> list[str]:
+    return list(session.scalars(select(Tier.code)))
+
+
+def recent_tier_changes(session: Session, partner: PartnerOrganization, limit: int = 10):
+    """The partner's latest changes of tier, newest first."""
+    return list(
+        session.scalars(
+            select(TierChange)
+            .where(TierChange.partner_id == partner.id)
+            .order_by(TierChange.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def tier_by_id(session: Session, tier_id: int | None) -> Tier | None:
+    return session.get(Tier, tier_id) if tier_id is not None else None

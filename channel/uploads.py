@@ -59,24 +59,37 @@ def store_proof(folder: str | Path, data: bytes, accepted=None) -> tuple[str, st
     return name, kind.mime
 
 
-@contextmanager
-def proofs_kept_on_success(folder: str | Path):
-    """`store(data, accepted=None)` as `store_proof`, for files that belong to rows written in
-    the same block: if the block fails (refused input, a database error, the commit), every
-    file it stored is removed again, so no file outlives the rows that would point at it."""
-    stored = []
+class StoredProofs:
+    """`store_proof` for files that belong to rows written in the same transaction, which
+    remembers what it stored so that it can remove it again when those rows are not written."""
 
-    def store(data: bytes, accepted=None) -> tuple[str, str]:
-        name, mime = store_proof(folder, data, accepted)
-        stored.append(name)
+    def __init__(self, folder: str | Path):
+        self.folder = folder
+        self.stored: list[str] = []
+
+    def __call__(self, data: bytes, accepted=None) -> tuple[str, str]:
+        name, mime = store_proof(self.folder, data, accepted)
+        self.stored.append(name)
         return name, mime
 
+    def discard(self) -> None:
+        """Remove every file stored so far: the rows that would point at them were refused."""
+        for name in self.stored:
+            with contextlib.suppress(OSError):
+                proof_path(self.folder, name).unlink(missing_ok=True)
+        self.stored.clear()
+
+
+@contextmanager
+def proofs_kept_on_success(folder: str | Path):
+    """A `StoredProofs` for the block: if the block fails (refused input, a database error,
+    the commit), every file it stored is removed again, so no file outlives the rows that
+    would point at it. A block that reports a refusal instead of raising calls `discard()`."""
+    store = StoredProofs(folder)
     try:
         yield store
     except BaseException:
-        for name in stored:
-            with contextlib.suppress(OSError):
-                proof_path(folder, name).unlink(missing_ok=True)
+        store.discard()
         raise
 
 

@@ -1,29 +1,28 @@
 """Partner organizations: list, search, create, edit, and one partner's page."""
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from channel.forms import KIND_LABELS, STATUS_LABELS, PartnerForm, PartnerSearchForm
-from channel.models import PARTNER_KINDS, PARTNER_STATUSES, PartnerOrganization, Tier
+from channel.forms import PartnerForm, PartnerSearchForm
+from channel.partner_models import PartnerKind, PartnerStatus
 from channel.partners import (
-    InvalidPartner,
     PartnerDetails,
+    dealers_of,
+    distributors,
     known_countries,
+    partner_page,
     save_partner,
     search_partners,
+    staff_count,
 )
+from channel.program_forms import TierOverrideForm
 from channel.scoping import scoped_partners
-from channel.tiers import TierChange, override_tier
+from channel.tiers import override_tier, recent_tier_changes, tier_by_id, tiers_by_rank
 from core.db import get_session, utcnow
-from core.errors import InvalidInput
 from core.i18n import country_name, format_date
-from core.views import MAX_ID, page_number
+from core.views import attempt, page_number
 from roles.access import requires
-from roles.models import Person
 from roles.permissions import Permission
 
 bp = Blueprint("channel", __name__, url_prefix="/partners")
@@ -36,8 +35,7 @@ def _country_choices():
 
 
 def _tier_choices(db, blank):
-    tiers = db.scalars(select(Tier).order_by(Tier.rank)).all()
-    return [(None, blank)] + [(t.id, t.name) for t in tiers]
+    return [(None, blank)] + [(t.id, t.name) for t in tiers_by_rank(db)]
 
 
 @bp.route("/")
@@ -47,9 +45,7 @@ def partner_list():
     form = PartnerSearchForm(request.args)
     form.country.choices = [("", _("All countries"))] + _country_choices()
     form.tier.choices = _tier_choices(db, _("All tiers"))
-    form.status.choices = [("", _("Any status"))] + [
-        (s, STATUS_LABELS[s]) for s in PARTNER_STATUSES
-    ]
+    form.status.choices = [("", _("Any status"))] + [(s.value, s.label) for s in PartnerStatus]
     stmt = search_partners(
         scoped_partners(current_user),
         text=form.q.data or "",
@@ -59,68 +55,44 @@ def partner_list():
         status=form.status.data or "",
     )
     page = page_number()
-    total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    partners = db.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    staff_counts = dict(
-        db.execute(
-            select(Person.partner_id, func.count(Person.id))
-            .where(Person.partner_id.in_([p.id for p in partners]))
-            .group_by(Person.partner_id)
-        ).all()
-    )
+    found = partner_page(db, stmt, page, PAGE_SIZE)
     return render_template(
         "channel/partner_list.html",
         form=form,
-        partners=partners,
-        staff_counts=staff_counts,
-        total=total,
+        partners=found.partners,
+        staff_counts=found.staff_counts,
+        total=found.total,
         page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        kind_labels=KIND_LABELS,
-        status_labels=STATUS_LABELS,
+        pages=max((found.total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        kind_label=PartnerKind.label_of,
+        status_label=PartnerStatus.label_of,
     )
 
 
 def _partner_form(db, partner=None) -> PartnerForm:
     form = PartnerForm(obj=partner)
-    form.kind.choices = [(k, KIND_LABELS[k]) for k in PARTNER_KINDS]
-    form.status.choices = [(s, STATUS_LABELS[s]) for s in PARTNER_STATUSES]
+    form.kind.choices = [(k.value, k.label) for k in PartnerKind]
+    form.status.choices = [(s.value, s.label) for s in PartnerStatus]
     form.country.choices = [("", _("Choose…"))] + _country_choices()
     form.tier_id.choices = _tier_choices(db, _("No tier"))
-    parents = db.scalars(
-        select(PartnerOrganization)
-        .where(PartnerOrganization.kind == "distributor")
-        .order_by(PartnerOrganization.name)
-    ).all()
     form.parent_id.choices = [(None, _("None"))] + [
-        (p.id, p.name) for p in parents if partner is None or p.id != partner.id
+        (p.id, p.name) for p in distributors(db) if partner is None or p.id != partner.id
     ]
     return form
 
 
 def _save(form: PartnerForm, existing=None):
-    db = get_session()
-    try:
-        partner = save_partner(
-            db,
-            PartnerDetails(
-                name=form.name.data,
-                country=form.country.data,
-                legal_id=form.legal_id.data,
-                kind=form.kind.data,
-                tier_id=form.tier_id.data,
-                parent_id=form.parent_id.data,
-                status=form.status.data,
-            ),
-            existing=existing,
-        )
-    except InvalidPartner as invalid:
-        db.rollback()
-        for name, message in invalid.errors.items():
-            getattr(form, name).errors.append(str(message))
-        return None
-    db.commit()
-    return partner
+    """The partner saved as the form says, or None (the problems shown at its fields)."""
+    details = PartnerDetails(
+        name=form.name.data,
+        country=form.country.data,
+        legal_id=form.legal_id.data,
+        kind=form.kind.data,
+        tier_id=form.tier_id.data,
+        parent_id=form.parent_id.data,
+        status=form.status.data,
+    )
+    return attempt(lambda db: save_partner(db, details, existing=existing), form=form).result
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -140,28 +112,16 @@ def partner_new():
 @requires(Permission.VIEW_PARTNERS)
 def partner_detail(partner):
     db = get_session()
-    children = db.scalars(
-        scoped_partners(current_user)
-        .where(PartnerOrganization.parent_id == partner.id)
-        .order_by(PartnerOrganization.name)
-    ).all()
-    staff_count = db.scalar(select(func.count(Person.id)).where(Person.partner_id == partner.id))
-    tier_changes = db.scalars(
-        select(TierChange)
-        .where(TierChange.partner_id == partner.id)
-        .order_by(TierChange.id.desc())
-        .limit(10)
-    ).all()
     return render_template(
         "channel/partner_detail.html",
         partner=partner,
-        children=children,
-        staff_count=staff_count,
-        tier_changes=tier_changes,
-        tiers=db.scalars(select(Tier).order_by(Tier.rank)).all(),
+        children=dealers_of(db, scoped_partners(current_user), partner),
+        staff_count=staff_count(db, partner),
+        tier_changes=recent_tier_changes(db, partner),
+        tiers=tiers_by_rank(db),
         now=utcnow(),
-        kind_labels=KIND_LABELS,
-        status_labels=STATUS_LABELS,
+        kind_label=PartnerKind.label_of,
+        status_label=PartnerStatus.label_of,
     )
 
 
@@ -169,33 +129,26 @@ def partner_detail(partner):
 @requires(Permission.MANAGE_PARTNERS)
 def partner_tier(partner):
     """Set a partner's tier by hand for a while, with the reason everyone sees."""
-    db = get_session()
-    tier_id = request.form.get("tier_id", type=int) or 0
-    tier = db.get(Tier, tier_id) if 0 < tier_id <= MAX_ID else None
-    try:
-        until = datetime.fromisoformat(request.form.get("until", "")).replace(tzinfo=UTC)
-    except ValueError:
-        until = None
+    form = TierOverrideForm()
+    tier = tier_by_id(get_session(), form.tier)
+    until = form.until_moment
     if tier is None or until is None:
         flash(_("Choose a tier and the day the override ends."), "error")
     else:
-        try:
-            override_tier(
+        # The page is shown again after a redirect: every problem is flashed, none kept at
+        # a field (so no `form=`).
+        attempt(
+            lambda db: override_tier(
                 db,
                 partner,
                 tier,
                 until=until,
-                reason=request.form.get("reason", ""),
+                reason=form.reason.data or "",
                 actor_id=current_user.id,
                 now=utcnow(),
-            )
-        except InvalidInput as invalid:
-            db.rollback()
-            for message in invalid.errors.values():
-                flash(str(message), "error")
-        else:
-            db.commit()
-            flash(_("The tier is set by hand until %(day)s.", day=format_date(until)), "success")
+            ),
+            done=_("The tier is set by hand until %(day)s.", day=format_date(until)),
+        )
     return redirect(url_for("channel.partner_detail", partner_id=partner.id))
 
 

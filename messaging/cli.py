@@ -10,10 +10,10 @@ from flask.cli import AppGroup
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
-from channel.postings import points_lifetime
+from channel.expiry import points_lifetime
 from core.db import get_session, utcnow
-from messaging.models import OutboxMessage
-from messaging.outbox import lease_due, record_outcome, send_one
+from messaging.delivery import lease_due, record_outcome, send_one
+from messaging.models import MessageChannel, OutboxMessage, OutboxStatus
 from messaging.pacing import Pacer
 from messaging.policy import Policy
 from messaging.privacy import count_expired_texts, purge_expired_texts
@@ -77,8 +77,8 @@ class _Budget:
 
     def count(self, status: str) -> None:
         with self.lock:
-            self.sent += status == "sent"
-            self.failed += status == "failed"
+            self.sent += status == OutboxStatus.SENT
+            self.failed += status == OutboxStatus.FAILED
 
 
 def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
@@ -97,7 +97,7 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
     policy = Policy.from_config(config)
     pacer = Pacer.from_config(config, app.extensions["partnerlift.engine"])
     lease = timedelta(seconds=config["MESSAGING_LEASE_SECONDS"])
-    batch = 1 if pacer.rates.get("sms") else config["MESSAGING_LEASE_BATCH"]
+    batch = 1 if pacer.rates.get(MessageChannel.SMS) else config["MESSAGING_LEASE_BATCH"]
     max_attempts = config["MESSAGING_MAX_ATTEMPTS"]
     budget, started = _Budget(limit), time.monotonic()
 

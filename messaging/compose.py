@@ -13,13 +13,14 @@ from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
+from messaging.models import MessageCategory, MessageChannel
 from messaging.outbox import enqueue
 from messaging.policy import address, usable_channels
 from messaging.segments import SegmentCount, count_segments
 from roles.permissions import ROLE_ORDER
 
 #: The channel whose template a channel borrows when it has none of its own.
-TEXT_OF = {"whatsapp": "sms", "inapp": "sms", "email": "sms", "sms": "sms"}
+TEXT_OF = {channel: MessageChannel.SMS for channel in MessageChannel}
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def render_for(person, kind: str, channel: str, **context) -> Rendered:
     with force_locale(person.language):
         body = render_template(template_names(kind, role, channel), person=person, **context)
         subject = None
-        if channel == "email":
+        if channel == MessageChannel.EMAIL:
             subject = render_template(
                 [f"messaging/{kind}/{role}.subject.txt", f"messaging/{kind}/subject.txt"],
                 person=person,
@@ -64,7 +65,7 @@ def notify(
     person,
     kind: str,
     *,
-    category: str = "transactional",
+    category: str = MessageCategory.TRANSACTIONAL,
     priority: int = 0,
     channel: str | None = None,
     source: str | None = None,

@@ -40,3 +40,12 @@ def set_consent(
     row.opted_out, row.changed_at, row.source = opted_out, utcnow(), source[:64]
     session.flush()
     return True
+
+
+def set_stopped_channels(
+    session: Session, person_id: int, offered, stopped, *, source: str
+) -> None:
+    """The person's choice among the `offered` channels: nothing by those in `stopped`,
+    messages again by the others."""
+    for channel in offered:
+        set_consent(session, person_id, channel, opted_out=channel in stopped, source=source)

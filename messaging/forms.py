@@ -1,27 +1,18 @@
 """Forms for tips and for a program's triggered nudges."""
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
-from messaging.models import TRIGGERS
+from messaging.models import Trigger
 from messaging.nudges import DEFAULT_DAYS, MAX_DAYS
 
-TRIGGER_LABELS = {
-    "points_earned": _l("Points earned: the new balance and a tip"),
-    "claim_decided": _l("Claim approved or rejected"),
-    "approval_request": _l("Program awaits the partner's decision"),
-    "enrolled": _l("Enrolled: their role's rule"),
-    "inactive": _l("Inactive: one next step for their role"),
-    "expiring": _l("Points about to expire"),
-    "tier_reached": _l("Their company reached a higher tier"),
-    "leaderboard": _l("Reached the top three of their role (when the leaderboard is shown)"),
-}
 DAYS_LABELS = {
-    "approval_request": _l("Remind after (days)"),
-    "inactive": _l("Inactive for (days)"),
-    "expiring": _l("Warn this many days before"),
+    Trigger.APPROVAL_REQUEST: _l("Remind after (days)"),
+    Trigger.INACTIVE: _l("Inactive for (days)"),
+    Trigger.EXPIRING: _l("Warn this many days before"),
 }
 
 
@@ -38,8 +29,12 @@ class TriggersForm(FlaskForm):
     pass
 
 
-for _trigger in TRIGGERS:
-    setattr(TriggersForm, f"on_{_trigger}", BooleanField(TRIGGER_LABELS[_trigger]))
+for _trigger in Trigger:
+    setattr(
+        TriggersForm,
+        f"on_{_trigger}",
+        BooleanField(LazyString(lambda trigger=_trigger: trigger.label)),
+    )
     if _trigger in DEFAULT_DAYS:
         setattr(
             TriggersForm,

@@ -15,14 +15,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from channel.claim_models import ClaimKind, ClaimStatus
 from channel.claims import ClaimDetails, InvalidClaim, submit_claim
-from channel.postings import balance_of, person_account, points_expiring
+from channel.expiry import points_expiring
+from channel.postings import balance_of, person_account
 from core.i18n import format_date, format_number, language_name
 from messaging import commands
 from messaging.consent import set_consent
-from messaging.models import ChannelBlock, InboundMessage
+from messaging.models import ChannelBlock, InboundMessage, MessageChannel
 from roles.auth import (
     CodePolicy,
     SignInRefused,
@@ -56,13 +59,45 @@ def channel_and_number(from_address: str) -> tuple[str, str]:
     """("whatsapp", "+371…") for "whatsapp:+371…", else ("sms", the number)."""
     address = (from_address or "").strip()
     if address.lower().startswith("whatsapp:"):
-        return "whatsapp", address.split(":", 1)[1].strip()
-    return "sms", address
+        return MessageChannel.WHATSAPP, address.split(":", 1)[1].strip()
+    return MessageChannel.SMS, address
 
 
 def answered(session: Session, message_sid: str) -> InboundMessage | None:
     """The message already received under `message_sid`, with the answer it got."""
     return session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))
+
+
+def receive_once(
+    session: Session,
+    *,
+    message_sid: str,
+    from_address: str,
+    body: str,
+    now: datetime,
+    settings: InboundSettings,
+) -> InboundMessage:
+    """The message received under `message_sid`: recorded and acted on now, or, when it
+    was already (a retried webhook, even one racing the first delivery), as it was then."""
+    message = answered(session, message_sid)
+    if message is not None:
+        return message
+    try:
+        with session.begin_nested():
+            return receive(
+                session,
+                message_sid=message_sid,
+                from_address=from_address,
+                body=body,
+                now=now,
+                settings=settings,
+            )
+    except IntegrityError:
+        # Twilio's retry raced the first delivery of this MessageSid: answer as it did.
+        message = answered(session, message_sid)
+        if message is None:
+            raise
+        return message
 
 
 def receive(
@@ -75,7 +110,7 @@ def receive(
     settings: InboundSettings,
 ) -> InboundMessage:
     """Record one inbound message and act on it; flushes, and raises IntegrityError when
-    `message_sid` was recorded meanwhile (the caller rolls back and answers from that row)."""
+    `message_sid` was recorded meanwhile (`receive_once` then answers from that row)."""
     channel, number = channel_and_number(from_address)
     person = find_by_phone(session, number) if number else None
     command = commands.parse(body)
@@ -195,7 +230,7 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
         claim = submit_claim(
             session,
             person,
-            ClaimDetails(kind="install", occurred_on=today, serial=serial),
+            ClaimDetails(kind=ClaimKind.INSTALL, occurred_on=today, serial=serial),
             today=today,
             return_window=settings.return_window,
         )
@@ -203,7 +238,7 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
         with force_locale(language):
             return " ".join(str(reason) for reason in invalid.errors.values())
     with force_locale(language):
-        if claim.status == "approved":
+        if claim.status == ClaimStatus.APPROVED:
             return _("Install %(serial)s is registered. Thank you!", serial=claim.serial)
         if "duplicate_serial" in claim.flags:
             return _(

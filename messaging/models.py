@@ -7,30 +7,49 @@ the outcome on the row.
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
-
-OUTBOX_STATUSES = ("pending", "sent", "failed")
-#: Every channel a message can go over; in-app is the last resort, always there.
-MESSAGE_CHANNELS = ("whatsapp", "sms", "email", "inapp")
-#: critical: sign-in codes and replies to the person's own SMS (no quiet hours, no cap, first
-#: in the queue); transactional: answers to something the person did; nudge: counted against
-#: the weekly cap.
-CATEGORIES = ("critical", "transactional", "nudge")
+from core.states import State, one_of
+from roles.models import ContactChannel
 
 
-def _one_of(column: str, values) -> str:
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+class OutboxStatus(State):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class MessageChannel(State):
+    """Every channel a message can go over: the ones a person may prefer, and in-app, the
+    last resort, always there."""
+
+    WHATSAPP = ContactChannel.WHATSAPP.value, _l("WhatsApp")
+    SMS = ContactChannel.SMS.value, _l("SMS")
+    EMAIL = ContactChannel.EMAIL.value, _l("E-mail")
+    INAPP = "inapp", _l("In-app")
+
+
+class MessageCategory(State):
+    """How a message is treated on its way out."""
+
+    #: Sign-in codes and replies to the person's own SMS: no quiet hours, no cap, first in the
+    #: queue.
+    CRITICAL = "critical"
+    #: Answers to something the person did.
+    TRANSACTIONAL = "transactional"
+    #: Counted against the weekly cap.
+    NUDGE = "nudge"
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="status"),
-        CheckConstraint(_one_of("channel", MESSAGE_CHANNELS), name="channel"),
-        CheckConstraint(_one_of("category", CATEGORIES), name="category"),
+        one_of("status", OutboxStatus),
+        one_of("channel", MessageChannel),
+        one_of("category", MessageCategory),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +63,7 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
@@ -58,7 +77,9 @@ class OutboxMessage(Base):
     #: After a transient failure: not before this moment (exponential backoff with jitter).
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     category: Mapped[str] = mapped_column(
-        String(16), default="transactional", server_default="transactional"
+        String(16),
+        default=MessageCategory.TRANSACTIONAL,
+        server_default=MessageCategory.TRANSACTIONAL.value,
     )
     #: SMS segments (cost), counted when the message was written.
     segments: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -113,7 +134,7 @@ class InboundMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_sid: Mapped[str] = mapped_column(String(64), unique=True)
-    channel: Mapped[str] = mapped_column(String(16), default="sms")
+    channel: Mapped[str] = mapped_column(String(16), default=MessageChannel.SMS)
     from_number: Mapped[str] = mapped_column(String(32))
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), index=True
@@ -161,17 +182,21 @@ class Treatment(Base):
 # on, with the default days). TriggerDelivery records every occasion a person was
 # messaged (or held out) once, so events and the daily command never send anything twice.
 
-#: Every trigger; "trigger:<name>" is the source of its messages and treatments.
-TRIGGERS = (
-    "points_earned",
-    "claim_decided",
-    "approval_request",
-    "enrolled",
-    "inactive",
-    "expiring",
-    "tier_reached",
-    "leaderboard",
-)
+
+class Trigger(State):
+    """Every trigger; "trigger:<name>" is the source of its messages and treatments."""
+
+    POINTS_EARNED = "points_earned", _l("Points earned: the new balance and a tip")
+    CLAIM_DECIDED = "claim_decided", _l("Claim approved or rejected")
+    APPROVAL_REQUEST = "approval_request", _l("Program awaits the partner's decision")
+    ENROLLED = "enrolled", _l("Enrolled: their role's rule")
+    INACTIVE = "inactive", _l("Inactive: one next step for their role")
+    EXPIRING = "expiring", _l("Points about to expire")
+    TIER_REACHED = "tier_reached", _l("Their company reached a higher tier")
+    LEADERBOARD = (
+        "leaderboard",
+        _l("Reached the top three of their role (when the leaderboard is shown)"),
+    )
 
 
 class TriggerSetting(Base):
@@ -180,7 +205,7 @@ class TriggerSetting(Base):
     __tablename__ = "trigger_settings"
     __table_args__ = (
         UniqueConstraint("program_id", "trigger"),
-        CheckConstraint(_one_of("trigger", TRIGGERS), name="trigger"),
+        one_of("trigger", Trigger),
         CheckConstraint("days IS NULL OR days > 0", name="days_positive"),
     )
 
@@ -220,7 +245,7 @@ class TriggerDelivery(Base):
     __tablename__ = "trigger_deliveries"
     __table_args__ = (
         UniqueConstraint("trigger", "person_id", "occasion"),
-        CheckConstraint(_one_of("trigger", TRIGGERS), name="trigger"),
+        one_of("trigger", Trigger),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,7 @@ from channel.signals import (
 )
 from messaging import triggers
 from messaging.compose import notify
+from messaging.models import MessageCategory, MessageChannel
 from messaging.nudges import link
 from roles.signals import person_added, sign_in_code_issued
 
@@ -26,8 +27,8 @@ def send_sign_in_code(_sender, *, session, person, code, link_token=None):
         session,
         person,
         "sign_in_code",
-        channel="sms",
-        category="critical",
+        channel=MessageChannel.SMS,
+        category=MessageCategory.CRITICAL,
         priority=10,
         code=code,
         link=sign_in,

@@ -18,12 +18,12 @@ from core.db import utcnow
 from core.errors import InvalidInput
 from messaging.compose import notify
 from messaging.holdout import is_held_out
-from messaging.models import TRIGGERS, Tip, TriggerDelivery, TriggerSetting
+from messaging.models import MessageCategory, Tip, Trigger, TriggerDelivery, TriggerSetting
 
 #: Days for the triggers that count them: reminder after, inactive for, expiring within.
-DEFAULT_DAYS = {"approval_request": 3, "inactive": 14, "expiring": 30}
+DEFAULT_DAYS = {Trigger.APPROVAL_REQUEST: 3, Trigger.INACTIVE: 14, Trigger.EXPIRING: 30}
 #: Answers to what the person did or must decide: never held out, not counted as nudges.
-TRANSACTIONAL = frozenset({"claim_decided", "approval_request"})
+TRANSACTIONAL = frozenset({Trigger.CLAIM_DECIDED, Trigger.APPROVAL_REQUEST})
 MAX_DAYS = 365
 
 
@@ -46,7 +46,7 @@ def program_triggers(session: Session, program_id: int) -> dict[str, TriggerChoi
         )
     }
     choices = {}
-    for trigger in TRIGGERS:
+    for trigger in Trigger:
         row = rows.get(trigger)
         days = (row.days if row else None) or DEFAULT_DAYS.get(trigger)
         choices[trigger] = TriggerChoice(row.enabled if row else True, days)
@@ -71,15 +71,18 @@ def enabled_in(session: Session, trigger: str, program_ids) -> bool:
 
 
 def save_triggers(session: Session, program_id: int, choices: dict[str, TriggerChoice]) -> None:
-    """Set the program's triggers; days only for the triggers that count them."""
+    """Set the program's triggers; days only for the triggers that count them.
+
+    Refuses with InvalidInput: days out of range under "days_<trigger>", as the page names
+    them, an unknown trigger under its own name."""
     errors = {}
     for trigger, choice in choices.items():
-        if trigger not in TRIGGERS:
+        if trigger not in set(Trigger):
             errors[trigger] = _l("Unknown trigger.")
         elif (
             trigger in DEFAULT_DAYS and choice.days is not None and not 0 < choice.days <= MAX_DAYS
         ):
-            errors[trigger] = _l("Between 1 and %(days)s days.", days=MAX_DAYS)
+            errors[f"days_{trigger}"] = _l("Between 1 and %(days)s days.", days=MAX_DAYS)
     if errors:
         raise InvalidInput(errors)
     rows = {
@@ -153,7 +156,7 @@ def send_once(
         return []
     if held_out:
         return []
-    category = "transactional" if trigger in TRANSACTIONAL else "nudge"
+    category = MessageCategory.TRANSACTIONAL if trigger in TRANSACTIONAL else MessageCategory.NUDGE
     messages = []
     for channel in channels or [None]:
         message = notify(

@@ -1,26 +1,19 @@
-"""The one place that writes outbox rows, and delivery of pending rows through a transport."""
+"""The one place that writes outbox rows: a message, a campaign's many, and the same message
+again on the next channel when one fails for good (delivery is `messaging.delivery`)."""
 
-import random
-from dataclasses import dataclass
-from datetime import timedelta
-
-from sqlalchemy import bindparam, func, insert, literal, select, text, update
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from messaging.models import ChannelBlock, ChannelConsent, OutboxMessage
-from messaging.pacing import Pacer
-from messaging.policy import (
-    PHONE_CHANNELS,
-    Policy,
-    address,
-    cap_until,
-    channel_order,
-    quiet_until,
-    unusable_channels,
+from messaging.models import (
+    ChannelBlock,
+    MessageCategory,
+    MessageChannel,
+    OutboxMessage,
+    OutboxStatus,
 )
+from messaging.policy import address, channel_order, unusable_channels
 from messaging.segments import count_segments
-from messaging.transports import PermanentFailure, TransientFailure, Transport
 from roles.models import Person
 
 
@@ -34,7 +27,7 @@ def enqueue(
     body: str,
     subject: str | None = None,
     priority: int = 0,
-    category: str = "transactional",
+    category: str = MessageCategory.TRANSACTIONAL,
     fallback_of_id: int | None = None,
     note: str | None = None,
     source: str | None = None,
@@ -61,7 +54,7 @@ def enqueue(
 
 def message_segments(channel: str, body: str) -> int:
     """What the message costs in SMS segments; one for every other channel."""
-    return max(count_segments(body).segments, 1) if channel == "sms" else 1
+    return max(count_segments(body).segments, 1) if channel == MessageChannel.SMS else 1
 
 
 #: The columns `enqueue_many` fills from each row; the rest take the same defaults as `enqueue`.
@@ -87,7 +80,7 @@ def enqueue_many(session: Session, rows: list[dict], *, now, with_ids: bool = Fa
     """
     if not rows:
         return []
-    fixed = {"status": "pending", "attempts": 0, "priority": 0, "created_at": now}
+    fixed = {"status": OutboxStatus.PENDING, "attempts": 0, "priority": 0, "created_at": now}
     params = [
         {
             **fixed,
@@ -120,228 +113,10 @@ def allocate_ids(session: Session, count: int) -> list[int]:
     return list(range(highest + 1, highest + 1 + count))
 
 
-def backoff(attempts: int, rng: random.Random) -> timedelta:
-    """Exponential backoff with full jitter: up to 2^attempts × 5 s, at most an hour."""
-    ceiling = min(5 * 2**attempts, 3600)
-    return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
-
-
-def _claim_due(session: Session, now, limit: int = 1) -> list[tuple[OutboxMessage, str | None]]:
-    """The next messages due, locked so other workers skip them (SKIP LOCKED on PostgreSQL),
-    each with why its channel may not be used for its person (opted out, failed for good)."""
-    stmt = (
-        select(OutboxMessage, func.coalesce(_opted_out, _blocked))
-        .where(
-            OutboxMessage.status == "pending",
-            (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
-        )
-        .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
-        .limit(limit)
-    )
-    if session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-    return [(row[0], row[1]) for row in session.execute(stmt)]
-
-
-_opted_out = (
-    select(literal("opted out"))
-    .where(
-        ChannelConsent.person_id == OutboxMessage.person_id,
-        ChannelConsent.channel == OutboxMessage.channel,
-        ChannelConsent.opted_out.is_(True),
-    )
-    .scalar_subquery()
-)
-_blocked = (
-    select(literal("error ") + ChannelBlock.error_code)
-    .where(
-        ChannelBlock.person_id == OutboxMessage.person_id,
-        ChannelBlock.channel == OutboxMessage.channel,
-    )
-    .scalar_subquery()
-)
-
-
-def _wait_until(session: Session, message: OutboxMessage, policy: Policy, now):
-    """(when, why) if the message must wait: the recipient's night or their weekly cap."""
-    if message.category == "critical" or message.person_id is None:
-        return None, None
-    if message.channel in PHONE_CHANNELS and policy.quiet_start is not None:
-        person = session.get(Person, message.person_id)
-        until = quiet_until(policy, now, person.timezone if person else None)
-        if until is not None:
-            return until, "quiet hours"
-    if message.category == "nudge":
-        until = cap_until(session, policy, message, now)
-        if until is not None:
-            return until, "weekly nudge cap"
-    return None, None
-
-
-def _ready(session: Session, message: OutboxMessage, refused, policy: Policy, now) -> bool:
-    """Whether `message` goes now. One that must wait (quiet hours, weekly cap) gets a later
-    `next_attempt_at` and stays pending; one for a channel the person opted out of or that
-    failed for good is not sent there but falls back to their next channel. A nudge that
-    could only go after its lifetime (an offer that ran out, a cap full for the week) is
-    dropped instead: late news is worse than none."""
-    until, why = _wait_until(session, message, policy, now)
-    if policy.nudge_outlived(message, until or now):
-        hours = int(policy.nudge_lifetime.total_seconds() // 3600)
-        message.status, message.last_error = "failed", "expired"
-        message.note = (
-            f"not sent: the {why} would hold it past its {hours}-hour lifetime"
-            if why
-            else f"not sent: still unsent at the end of its {hours}-hour lifetime"
-        )
-        return False
-    if until is not None:
-        message.next_attempt_at = until
-        message.note = f"{why}: waits until {until:%Y-%m-%d %H:%M} UTC"
-        return False
-    if refused:
-        message.status = "failed"
-        fall_back(session, message, refused)
-        return False
-    message.attempts += 1
-    return True
-
-
-def send_one(transport: Transport, message) -> tuple[str, object]:
-    """("sent", (provider id, status)), ("transient", code) or ("permanent", code)."""
-    try:
-        return "sent", transport.send(message)
-    except TransientFailure as failure:
-        return "transient", failure.code
-    except PermanentFailure as failure:
-        return "permanent", failure.code
-
-
-def record_outcome(session, message, outcome, *, max_attempts: int, rng=None) -> str:
-    """Write what the provider said about `message` (a row or an `InFlight` copy of one);
-    returns its new status. The caller commits at once: until then a crash repeats it."""
-    kind, value = outcome
-    if kind == "permanent":
-        row = session.get(OutboxMessage, message.id)
-        record_permanent_failure(session, row, value)
-        session.flush()
-        return "failed"
-    now = utcnow()
-    if kind == "sent":
-        provider_id, provider_status = value
-        values = {
-            "status": "sent",
-            "provider_id": provider_id,
-            "provider_status": provider_status,
-            "sent_at": now,
-            "status_at": now,
-            "last_error": None,
-            "next_attempt_at": None,
-        }
-    elif message.attempts >= max_attempts:
-        values = {"status": "failed", "last_error": value[:255]}
-    else:
-        retry = now + backoff(message.attempts, rng or random.Random())
-        values = {"last_error": value[:255], "next_attempt_at": retry}
-    if isinstance(message, OutboxMessage):
-        for name, value in values.items():
-            setattr(message, name, value)
-    else:  # a leased copy: one plain UPDATE, built once, no unit of work
-        session.execute(_OUTCOME_UPDATES[frozenset(values)], {**values, "message_id": message.id})
-    return values.get("status", "pending")
-
-
-def _outcome_update(*columns: str):
-    table = OutboxMessage.__table__
-    return (
-        update(table)
-        .where(table.c.id == bindparam("message_id"))
-        .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
-    )
-
-
-_OUTCOME_COLUMNS = (
-    (
-        "status",
-        "provider_id",
-        "provider_status",
-        "sent_at",
-        "status_at",
-        "last_error",
-        "next_attempt_at",
-    ),
-    ("status", "last_error"),
-    ("last_error", "next_attempt_at"),
-)
-_OUTCOME_UPDATES = {frozenset(columns): _outcome_update(*columns) for columns in _OUTCOME_COLUMNS}
-
-
-def deliver_next(
-    session: Session,
-    transport: Transport,
-    *,
-    now,
-    max_attempts: int = 8,
-    rng: random.Random | None = None,
-    policy: Policy | None = None,
-    pacer: Pacer | None = None,
-) -> OutboxMessage | None:
-    """Send the next due message within the caller's transaction (which commits at once);
-    returns it, sent, failed or waiting, or None when nothing is due."""
-    claimed = _claim_due(session, now)
-    if not claimed:
-        return None
-    message, refused = claimed[0]
-    if _ready(session, message, refused, policy or Policy(), now):
-        if pacer is not None:
-            pacer.wait(message)
-        outcome = send_one(transport, message)
-        record_outcome(session, message, outcome, max_attempts=max_attempts, rng=rng)
-    session.flush()
-    return message
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """A leased message as the transports need it, detached from any session."""
-
-    id: int
-    person_id: int | None
-    channel: str
-    recipient: str
-    kind: str
-    subject: str | None
-    body: str
-    segments: int
-    attempts: int
-
-    @classmethod
-    def of(cls, message: OutboxMessage) -> "InFlight":
-        return cls(**{name: getattr(message, name) for name in cls.__dataclass_fields__})
-
-
-def lease_due(
-    session: Session, *, now, policy: Policy, lease: timedelta, limit: int
-) -> tuple[list[InFlight], int]:
-    """Take up to `limit` due messages in one short transaction: each one that goes now is
-    leased (due again only when the lease runs out, should this worker die). Returns those
-    and how many messages were handled in all (waiting and fallen-back ones included).
-
-    The provider is called outside any transaction and each outcome is committed on its
-    own right after, so a crash repeats at most the message the provider had just taken."""
-    claimed = _claim_due(session, now, limit)
-    flights = []
-    for message, refused in claimed:
-        if _ready(session, message, refused, policy, now):
-            message.next_attempt_at = now + lease
-            flights.append(InFlight.of(message))
-    session.commit()
-    return flights, len(claimed)
-
-
 def record_permanent_failure(session: Session, message: OutboxMessage, code: str) -> None:
     """The provider refused `message` for good (at sending or by a later status callback):
     the channel is blocked for the person and the message falls back to their next one."""
-    message.status, message.last_error = "failed", code[:255]
+    message.status, message.last_error = OutboxStatus.FAILED, code[:255]
     if message.person_id is not None:
         _block(session, message.person_id, message.channel, code)
         fall_back(session, message, f"error {code}")

@@ -15,6 +15,8 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from messaging.models import MessageChannel
+
 
 class Pacer:
     def __init__(
@@ -40,8 +42,8 @@ class Pacer:
         rates = {}
         if config["MESSAGING_BACKEND"] != "development":  # no carrier to pace for
             rates = {
-                "sms": config["MESSAGING_SMS_RATE"],
-                "whatsapp": config["MESSAGING_WHATSAPP_RATE"],
+                MessageChannel.SMS: config["MESSAGING_SMS_RATE"],
+                MessageChannel.WHATSAPP: config["MESSAGING_WHATSAPP_RATE"],
             }
         sender = config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM")
         return cls(rates, engine, sender=sender or "default")
@@ -50,7 +52,7 @@ class Pacer:
         rate = self.rates.get(message.channel)
         if rate is None:
             return 0.0
-        units = message.segments if message.channel == "sms" else 1
+        units = message.segments if message.channel == MessageChannel.SMS else 1
         return float(Decimal(max(units, 1)) / rate)
 
     def wait(self, message) -> float:

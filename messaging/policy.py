@@ -12,11 +12,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
-from messaging.models import ChannelBlock, ChannelConsent, OutboxMessage
+from messaging.models import (
+    ChannelBlock,
+    ChannelConsent,
+    MessageCategory,
+    MessageChannel,
+    OutboxMessage,
+    OutboxStatus,
+)
 
 #: The order a message falls back in when a channel fails for good.
-FALLBACK_ORDER = ("whatsapp", "sms", "email", "inapp")
-PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
+FALLBACK_ORDER = tuple(MessageChannel)
+PHONE_CHANNELS = frozenset({MessageChannel.SMS, MessageChannel.WHATSAPP})
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class Policy:
     def nudge_outlived(self, message: OutboxMessage, moment: datetime) -> bool:
         """Whether a nudge sent at `moment` would come later than its lifetime allows."""
         return (
-            message.category == "nudge"
+            message.category == MessageCategory.NUDGE
             and self.nudge_lifetime is not None
             and moment >= message.created_at + self.nudge_lifetime
         )
@@ -90,8 +97,8 @@ def cap_until(session: Session, policy: Policy, message: OutboxMessage, now: dat
         select(OutboxMessage.sent_at)
         .where(
             OutboxMessage.person_id == message.person_id,
-            OutboxMessage.category == "nudge",
-            OutboxMessage.status == "sent",
+            OutboxMessage.category == MessageCategory.NUDGE,
+            OutboxMessage.status == OutboxStatus.SENT,
             OutboxMessage.sent_at > week_ago,
         )
         .order_by(OutboxMessage.sent_at.desc())
@@ -123,7 +130,7 @@ def unusable_channels(session: Session, person_id: int) -> dict[str, str]:
 def address(person, channel: str) -> str | None:
     if channel in PHONE_CHANNELS:
         return person.phone
-    if channel == "email":
+    if channel == MessageChannel.EMAIL:
         return person.email
     return str(person.id)  # in-app: the person's own inbox
 

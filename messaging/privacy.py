@@ -10,7 +10,13 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 
-from messaging.models import ChannelBlock, ChannelConsent, InboundMessage, OutboxMessage
+from messaging.models import (
+    ChannelBlock,
+    ChannelConsent,
+    InboundMessage,
+    OutboxMessage,
+    OutboxStatus,
+)
 from roles.privacy import rows
 from roles.signals import person_erased, person_exported
 
@@ -37,8 +43,8 @@ def export(_sender, *, session, person) -> dict:
 def erase(_sender, *, session, person, upload_folder) -> None:
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.person_id == person.id, OutboxMessage.status == "pending")
-        .values(status="failed", note="not sent: the person was erased")
+        .where(OutboxMessage.person_id == person.id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.FAILED, note="not sent: the person was erased")
         .execution_options(synchronize_session=False)
     )
     _blank_outbox(session, OutboxMessage.person_id == person.id)
@@ -69,7 +75,7 @@ def _old_outbox(before: datetime) -> tuple:
     """Outgoing messages written before `before`, done with (never a pending one), not blank."""
     return (
         OutboxMessage.created_at < before,
-        OutboxMessage.status != "pending",
+        OutboxMessage.status != OutboxStatus.PENDING,
         or_(OutboxMessage.body != "", OutboxMessage.recipient != ""),
     )
 

@@ -8,15 +8,15 @@ from flask_login import current_user
 
 from core.config import LANGUAGES
 from core.db import get_session, utcnow
-from core.errors import InvalidInput
 from core.i18n import language_name
-from messaging.consent import opted_out_channels, set_consent
+from core.views import attempt
+from messaging.consent import opted_out_channels
+from messaging.profile import save_profile
 from roles.access import requires
 from roles.auth import change_password, make_password_hasher
 from roles.browser_sessions import sign_in_browser
-from roles.forms import CHANNEL_LABELS, PasswordForm, ProfileForm
-from roles.models import CHANNELS
-from roles.people import update_preferences
+from roles.forms import PasswordForm, ProfileForm
+from roles.models import ContactChannel
 from roles.permissions import Permission
 
 bp = Blueprint("profile", __name__)
@@ -49,7 +49,7 @@ def _profile_form(person) -> ProfileForm:
     form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
     form.timezone.choices = _zone_choices(person.timezone)
     form.preferred_channel.choices = [
-        (c, CHANNEL_LABELS[c]) for c in CHANNELS if c != "email" or person.email
+        (c.value, c.label) for c in ContactChannel if c != ContactChannel.EMAIL or person.email
     ]
     form.stopped_channels.choices = form.preferred_channel.choices
     if not form.is_submitted():
@@ -69,18 +69,19 @@ def profile():
     person = current_user
     form = _profile_form(person)
     if form.validate_on_submit():
-        update_preferences(
-            person,
-            language=form.language.data,
-            timezone=form.timezone.data,
-            preferred_channel=form.preferred_channel.data,
-        )
-        for channel, _label in form.stopped_channels.choices:
-            stopped = channel in (form.stopped_channels.data or ())
-            set_consent(get_session(), person.id, channel, opted_out=stopped, source="profile")
-        get_session().commit()
-        flash(_("Your settings are saved."), "success")
-        return redirect(url_for("profile.profile"))
+        choices = {
+            "language": form.language.data,
+            "timezone": form.timezone.data,
+            "preferred_channel": form.preferred_channel.data,
+            "offered_channels": [channel for channel, _label in form.stopped_channels.choices],
+            "stopped_channels": form.stopped_channels.data or (),
+        }
+        if attempt(
+            lambda s: save_profile(s, person, **choices),
+            done=_("Your settings are saved."),
+            form=form,
+        ):
+            return redirect(url_for("profile.profile"))
     return _render_profile(form, PasswordForm(formdata=None), 400 if form.is_submitted() else 200)
 
 
@@ -90,23 +91,17 @@ def change_own_password():
     person = current_user._get_current_object()
     password_form = PasswordForm()
     if password_form.validate_on_submit():
-        db = get_session()
-        try:
-            change_password(
-                db,
-                person,
-                current=password_form.current_password.data,
-                new=password_form.new_password.data,
-                repeated=password_form.repeat_password.data,
-                hasher=make_password_hasher(current_app.config),
-                now=utcnow(),
-            )
-        except InvalidInput as invalid:
-            for name, message in invalid.errors.items():
-                getattr(password_form, name).errors.append(str(message))
-        else:
-            # Every other browser is signed out; this one carries on in a new session.
-            sign_in_browser(db, person, "password-change")
+        passwords = {
+            "current": password_form.current_password.data,
+            "new": password_form.new_password.data,
+            "repeated": password_form.repeat_password.data,
+            "hasher": make_password_hasher(current_app.config),
+            "now": utcnow(),
+        }
+        if attempt(lambda s: change_password(s, person, **passwords), form=password_form):
+            # Every other browser is signed out; this one carries on in a new session (which
+            # starts with a fresh cookie: the message is said after it).
+            sign_in_browser(get_session(), person, "password-change")
             log.info("password changed person=%s", person.id)
             flash(_("Your password is changed."), "success")
             return redirect(url_for("profile.profile"))

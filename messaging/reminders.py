@@ -8,11 +8,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision
-from channel.claims import Claim
+from channel.claim_models import Claim, ClaimKind
+from channel.expiry import expiry_outlook
 from channel.ledger import Activity
-from channel.models import Enrollment, Program
-from channel.postings import expiry_outlook, person_account
+from channel.models import DecisionOutcome, Enrollment, Program, ProgramStatus
+from channel.postings import person_account
 from channel.programs import targeted_partners
+from channel.rule_params import EventKind
+from messaging.models import Trigger
 from messaging.nudges import TriggerChoice, link, program_triggers, send_once
 from messaging.triggers import request_decision
 from roles.models import Person
@@ -21,23 +24,27 @@ from roles.models import Person
 def run_daily(session: Session, now: datetime, *, lifetime: timedelta) -> dict[str, int]:
     """Every due daily message, program by program as each set its triggers; returns how many
     people were messaged per trigger (the control group is not counted)."""
-    counts = {"approval_request": 0, "inactive": 0, "expiring": 0}
+    counts = {Trigger.APPROVAL_REQUEST: 0, Trigger.INACTIVE: 0, Trigger.EXPIRING: 0}
     programs = session.scalars(
-        select(Program).where(Program.status.in_(("offered", "active"))).order_by(Program.id)
+        select(Program)
+        .where(Program.status.in_(ProgramStatus.open_for_decisions()))
+        .order_by(Program.id)
     ).all()
     for program in programs:
         choices = program_triggers(session, program.id)
-        if choices["approval_request"].enabled:
-            counts["approval_request"] += remind_undecided(
-                session, program, now, choices["approval_request"]
+        if choices[Trigger.APPROVAL_REQUEST].enabled:
+            counts[Trigger.APPROVAL_REQUEST] += remind_undecided(
+                session, program, now, choices[Trigger.APPROVAL_REQUEST]
             )
-        if program.status != "active":
+        if program.status != ProgramStatus.ACTIVE:
             continue
-        if choices["inactive"].enabled:
-            counts["inactive"] += remind_inactive(session, program, now, choices["inactive"])
-        if choices["expiring"].enabled:
-            counts["expiring"] += warn_expiring(
-                session, program, now, choices["expiring"], lifetime=lifetime
+        if choices[Trigger.INACTIVE].enabled:
+            counts[Trigger.INACTIVE] += remind_inactive(
+                session, program, now, choices[Trigger.INACTIVE]
+            )
+        if choices[Trigger.EXPIRING].enabled:
+            counts[Trigger.EXPIRING] += warn_expiring(
+                session, program, now, choices[Trigger.EXPIRING], lifetime=lifetime
             )
     return counts
 
@@ -49,7 +56,8 @@ def remind_undecided(session: Session, program: Program, now: datetime, choice) 
     for partner in targeted_partners(session, program):
         decision = current_decision(session, program, partner)
         if decision is not None and (
-            decision.outcome == "declined" or decision.approved_version == program.version
+            decision.outcome == DecisionOutcome.DECLINED
+            or decision.approved_version == program.version
         ):
             continue
         sent += request_decision(session, program, partner)
@@ -65,7 +73,7 @@ def _enrolled(session: Session, program: Program):
         .join(Enrollment, Enrollment.person_id == Person.id)
         .where(
             Enrollment.program_id == program.id,
-            Enrollment.ended_at.is_(None),
+            Enrollment.current,
             Person.active.is_(True),
         )
         .order_by(Person.id)
@@ -90,7 +98,7 @@ def remind_inactive(
     enrolled = _enrolled(session, program)
     ids = [person.id for person, _ in enrolled]
     activities = _latest(
-        session, Activity.created_at, Activity.person_id, ids, Activity.kind != "enrolment"
+        session, Activity.created_at, Activity.person_id, ids, Activity.kind != EventKind.ENROLMENT
     )
     claims = _latest(session, Claim.created_at, Claim.person_id, ids)
     sent = 0
@@ -103,12 +111,12 @@ def remind_inactive(
             send_once(
                 session,
                 person,
-                "inactive",
+                Trigger.INACTIVE,
                 "inactive",
                 occasion=f"since:{last.date().isoformat()}",
                 program_id=program.id,
                 program_name=program.text_in(person.language)[0],
-                url=link("claims.claim_new", kind="sale"),
+                url=link("claims.claim_new", kind=ClaimKind.SALE),
             )
         )
     return sent
@@ -134,7 +142,7 @@ def warn_expiring(
             send_once(
                 session,
                 person,
-                "expiring",
+                Trigger.EXPIRING,
                 "points_expiring",
                 occasion=occasion,
                 program_id=program.id,

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from channel.learning import Article
 from channel.models import ProductGroup
 from core.config import LANGUAGES
 from core.errors import InvalidInput
@@ -62,6 +63,28 @@ def save_tip(session: Session, details: TipDetails, existing: Tip | None = None)
         session.add(tip)
     session.flush()
     return tip
+
+
+def all_tips(session: Session) -> list[Tip]:
+    """Every tip, by product group (general ones first), then language."""
+    return list(
+        session.scalars(
+            select(Tip)
+            .options(selectinload(Tip.product_group))
+            .outerjoin(ProductGroup, ProductGroup.id == Tip.product_group_id)
+            .order_by(ProductGroup.code.nulls_first(), Tip.language, Tip.id)
+        )
+    )
+
+
+def product_groups(session: Session) -> list[ProductGroup]:
+    """The product groups a tip can be about, by code."""
+    return list(session.scalars(select(ProductGroup).order_by(ProductGroup.code)))
+
+
+def articles(session: Session) -> list[Article]:
+    """The learning articles a tip can link to, by language and title."""
+    return list(session.scalars(select(Article).order_by(Article.language, Article.title)))
 
 
 def delete_tip(session: Session, tip: Tip) -> None:

@@ -22,6 +22,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from messaging.models import MessageChannel
+
 log = logging.getLogger(__name__)
 
 #: Where Twilio reports each message's delivery status (messaging.webhooks), under PUBLIC_URL.
@@ -79,7 +81,7 @@ class TwilioTransport:
         self.status_callback = public_url.rstrip("/") + STATUS_CALLBACK_PATH if public_url else None
 
     def send(self, message) -> tuple[str, str]:
-        prefix = "whatsapp:" if message.channel == "whatsapp" else ""
+        prefix = "whatsapp:" if message.channel == MessageChannel.WHATSAPP else ""
         options = {"to": prefix + message.recipient, "body": message.body}
         if self.service_sid:
             options["messaging_service_sid"] = self.service_sid
@@ -175,5 +177,10 @@ def transport_from_config(config) -> ChannelRouter:
         else DevelopmentTransport()
     )
     return ChannelRouter(
-        {"sms": phone, "whatsapp": phone, "email": email, "inapp": InAppTransport()}
+        {
+            MessageChannel.SMS: phone,
+            MessageChannel.WHATSAPP: phone,
+            MessageChannel.EMAIL: email,
+            MessageChannel.INAPP: InAppTransport(),
+        }
     )

@@ -7,12 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision, programs_for_partner
+from channel.claim_models import ClaimKind, ClaimStatus
 from channel.leaderboard import PODIUM, standing
 from channel.ledger import person_earnings
-from channel.models import Enrollment, PartnerOrganization, Product, Program
+from channel.models import DecisionOutcome, Enrollment, Product, Program, ProgramStatus
+from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
+from channel.rule_params import EventKind
 from messaging.compose import ROLE_ORDER, render_for
-from messaging.models import TriggerDelivery
+from messaging.models import MessageChannel, Trigger, TriggerDelivery
 from messaging.nudges import choose_tip, enabled_in, link, send_once
 from messaging.policy import usable_channels
 from roles.models import Person, RoleAssignment
@@ -33,8 +36,8 @@ def _enrolled_programs(session: Session, person_id: int) -> set[int]:
             .join(Program, Program.id == Enrollment.program_id)
             .where(
                 Enrollment.person_id == person_id,
-                Enrollment.ended_at.is_(None),
-                Program.status == "active",
+                Enrollment.current,
+                Program.status == ProgramStatus.ACTIVE,
             )
         )
     )
@@ -46,7 +49,7 @@ def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=froz
     for person_id, (points, program_ids) in earnings.items():
         if person_id in skip or points <= 0:
             continue
-        if not enabled_in(session, "points_earned", program_ids):
+        if not enabled_in(session, Trigger.POINTS_EARNED, program_ids):
             continue
         person = session.get(Person, person_id)
         pending, available = balance_of(session, person_account(person_id))
@@ -54,13 +57,16 @@ def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=froz
         tip = choose_tip(session, person, group_id)
         if (
             tip
-            and render_for(person, "points_earned", "sms", tip=tip, **numbers).segments.segments > 2
+            and render_for(
+                person, "points_earned", MessageChannel.SMS, tip=tip, **numbers
+            ).segments.segments
+            > 2
         ):
             tip = None  # e.g. an English tip in a Persian text: the points matter more
         send_once(
             session,
             person,
-            "points_earned",
+            Trigger.POINTS_EARNED,
             "points_earned",
             occasion=occasion,
             program_id=min(program_ids) if program_ids else None,
@@ -73,7 +79,7 @@ def on_points_earned(_sender, *, session, activity, entries) -> None:
     _podium_nudges(session, person_earnings(entries))
     # A claim's points are told once for the whole claim (`on_claim_decided`); an enrolment's
     # welcome bonus comes with the enrolment message.
-    if activity.claim_id is not None or activity.kind == "enrolment":
+    if activity.claim_id is not None or activity.kind == EventKind.ENROLMENT:
         return
     _points_nudges(
         session, person_earnings(entries), occasion=f"activity:{activity.id}", skus=[activity.sku]
@@ -95,7 +101,7 @@ def _podium_nudges(session: Session, earnings) -> None:
         person = session.get(Person, person_id)
         for program_id in sorted(program_ids):
             program = session.get(Program, program_id)
-            if not enabled_in(session, "leaderboard", [program_id]):
+            if not enabled_in(session, Trigger.LEADERBOARD, [program_id]):
                 continue
             place = standing(session, program, person)
             if place is None or place.rank > PODIUM or place.of < 2:
@@ -103,7 +109,7 @@ def _podium_nudges(session: Session, earnings) -> None:
             send_once(
                 session,
                 person,
-                "leaderboard",
+                Trigger.LEADERBOARD,
                 "leaderboard",
                 occasion=f"podium:{program_id}:{place.rank}",
                 program_id=program_id,
@@ -119,24 +125,24 @@ def on_claim_decided(_sender, *, session, claim, entries, actor_id) -> None:
     programs = earned.get(claimant.id, (0, set()))[1] or _enrolled_programs(session, claimant.id)
     told = set()
     # A reviewer decided: the claimant hears the outcome (an instant approval they saw).
-    reviewed = claim.status == "rejected" or actor_id is not None
-    if reviewed and enabled_in(session, "claim_decided", programs):
+    reviewed = claim.status == ClaimStatus.REJECTED or actor_id is not None
+    if reviewed and enabled_in(session, Trigger.CLAIM_DECIDED, programs):
         told.add(claimant.id)
         pending, available = balance_of(session, person_account(claimant.id))
         send_once(
             session,
             claimant,
-            "claim_decided",
-            "claim_approved" if claim.status == "approved" else "claim_rejected",
+            Trigger.CLAIM_DECIDED,
+            "claim_approved" if claim.status == ClaimStatus.APPROVED else "claim_rejected",
             occasion=f"claim:{claim.id}",
             program_id=min(programs) if programs else None,
             claim=claim,
             points=earned.get(claimant.id, (0, set()))[0],
             available=available,
             pending=pending,
-            url=link("claims.claim_new", kind="sale"),
+            url=link("claims.claim_new", kind=ClaimKind.SALE),
         )
-    if claim.status == "approved":
+    if claim.status == ClaimStatus.APPROVED:
         _points_nudges(
             session,
             earned,
@@ -164,15 +170,16 @@ def partner_managers(session: Session, partner_id: int) -> list[Person]:
 def _email_and_inapp(session: Session, person) -> list[str]:
     """E-mail (else their first usable channel) and the in-app inbox."""
     usable = usable_channels(session, person)
-    first = "email" if "email" in usable else (usable[0] if usable else None)
-    wanted = [first, "inapp" if "inapp" in usable else None]
+    email, inapp = MessageChannel.EMAIL, MessageChannel.INAPP
+    first = email if email in usable else (usable[0] if usable else None)
+    wanted = [first, inapp if inapp in usable else None]
     return [channel for channel in dict.fromkeys(wanted) if channel]
 
 
 def _asked_at(session: Session, manager_id: int, occasion: str):
     return session.scalar(
         select(TriggerDelivery.at).where(
-            TriggerDelivery.trigger == "approval_request",
+            TriggerDelivery.trigger == Trigger.APPROVAL_REQUEST,
             TriggerDelivery.person_id == manager_id,
             TriggerDelivery.occasion == occasion,
         )
@@ -189,7 +196,7 @@ def request_decision(
     """Ask the partner's managers to decide on the program's current version, with a link to
     the decision page; or, with `remind_if_asked_before`, remind those asked before then.
     Returns how many were messaged now: nobody is asked, or reminded, twice per version."""
-    if not enabled_in(session, "approval_request", [program.id]):
+    if not enabled_in(session, Trigger.APPROVAL_REQUEST, [program.id]):
         return 0
     url = link("decisions.program_decision", partner_id=partner.id, program_id=program.id)
     request = f"program:{program.id}:v{program.version}"
@@ -207,7 +214,7 @@ def request_decision(
             send_once(
                 session,
                 manager,
-                "approval_request",
+                Trigger.APPROVAL_REQUEST,
                 "approval_reminder" if reminder else "approval_request",
                 occasion=f"reminder:{program.id}:v{program.version}" if reminder else request,
                 program_id=program.id,
@@ -239,7 +246,7 @@ def rule_for(program: Program, version: int, person) -> object | None:
 
 
 def tell_enrolled(session: Session, program: Program, person) -> None:
-    if not enabled_in(session, "enrolled", [program.id]):
+    if not enabled_in(session, Trigger.ENROLLED, [program.id]):
         return
     partner = session.get(PartnerOrganization, person.partner_id)
     decision = current_decision(session, program, partner)
@@ -247,7 +254,7 @@ def tell_enrolled(session: Session, program: Program, person) -> None:
     send_once(
         session,
         person,
-        "enrolled",
+        Trigger.ENROLLED,
         "enrolled",
         occasion=f"program:{program.id}",
         program_id=program.id,
@@ -259,12 +266,14 @@ def tell_enrolled(session: Session, program: Program, person) -> None:
 
 def on_welcome_due(_sender, *, session, program, person_ids) -> None:
     """Tell each person newly in the live `program` what they earn there (once)."""
-    if program.status != "active" or not enabled_in(session, "enrolled", [program.id]):
+    if program.status != ProgramStatus.ACTIVE or not enabled_in(
+        session, Trigger.ENROLLED, [program.id]
+    ):
         return
     told = set(
         session.scalars(
             select(TriggerDelivery.person_id).where(
-                TriggerDelivery.trigger == "enrolled",
+                TriggerDelivery.trigger == Trigger.ENROLLED,
                 TriggerDelivery.occasion == f"program:{program.id}",
                 TriggerDelivery.person_id.in_(person_ids),
             )
@@ -285,10 +294,10 @@ def on_tier_changed(_sender, *, session, partner, change) -> None:
     programs = [
         program.id
         for program in programs_for_partner(session, partner)
-        if program.status == "active"
+        if program.status == ProgramStatus.ACTIVE
         and (decision := current_decision(session, program, partner)) is not None
-        and decision.outcome == "approved"
-        and enabled_in(session, "tier_reached", [program.id])
+        and decision.outcome == DecisionOutcome.APPROVED
+        and enabled_in(session, Trigger.TIER_REACHED, [program.id])
     ]
     if not programs:
         return
@@ -298,7 +307,7 @@ def on_tier_changed(_sender, *, session, partner, change) -> None:
         .where(
             Person.partner_id == partner.id,
             Enrollment.program_id.in_(programs),
-            Enrollment.ended_at.is_(None),
+            Enrollment.current,
         )
         .order_by(Person.id)
     ).all()
@@ -307,7 +316,7 @@ def on_tier_changed(_sender, *, session, partner, change) -> None:
         send_once(
             session,
             person,
-            "tier_reached",
+            Trigger.TIER_REACHED,
             "tier_reached",
             occasion=f"tier:{to.code}",
             program_id=programs[0],

@@ -10,15 +10,14 @@ import logging
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, request
-from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channel.postings import points_lifetime
+from channel.expiry import points_lifetime
 from core.db import get_session, utcnow
 from core.extensions import csrf, limiter
 from messaging.delivery_status import record_delivery_status
-from messaging.inbound import InboundSettings, answered, receive
+from messaging.inbound import InboundSettings, receive_once
 from roles.auth import code_policy
 
 log = logging.getLogger(__name__)
@@ -100,24 +99,15 @@ def twilio_inbound():
     _require_signature()
     message_sid = _message_sid()
     db = get_session()
-    message = answered(db, message_sid)
-    if message is None:
-        try:
-            message = receive(
-                db,
-                message_sid=message_sid,
-                from_address=_text("From"),
-                body=_text("Body"),
-                now=utcnow(),
-                settings=_inbound_settings(),
-            )
-            db.commit()
-        except IntegrityError:
-            # Twilio's retry raced the first delivery of this MessageSid: answer as it did.
-            db.rollback()
-            message = answered(db, message_sid)
-            if message is None:
-                raise
+    message = receive_once(
+        db,
+        message_sid=message_sid,
+        from_address=_text("From"),
+        body=_text("Body"),
+        now=utcnow(),
+        settings=_inbound_settings(),
+    )
+    db.commit()
     twiml = MessagingResponse()
     if message.reply:
         twiml.message(message.reply)

@@ -38,8 +38,18 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY_HASHES[cost]
 
 
-class SignInRefused(Exception):
-    """The sign-in failed; the message is safe to show (it never says which part was wrong)."""
+class SignInRefused(InvalidInput):
+    """The sign-in failed; the message is safe to show (it never says which part was wrong).
+
+    It is reported at `field`, the part of the sign-in it answers (the password, the phone
+    number, the code, the link's token)."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__({field: message})
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ def authenticate_with_password(
     except (VerificationError, InvalidHashError):
         verified = False
     if not verified or not person.active:
-        raise SignInRefused(_l("The e-mail or password is wrong."))
+        raise SignInRefused(_l("The e-mail or password is wrong."), "password")
     if hasher.check_needs_rehash(person.password_hash):
         person.password_hash = hasher.hash(password)
     person.last_sign_in_at = now
@@ -168,7 +178,8 @@ def count_code_request(session: Session, phone: str, policy: CodePolicy, now: da
         _l(
             "Too many codes were sent to this number. Wait %(minutes)s minutes and try again.",
             minutes=int(policy.window.total_seconds() // 60),
-        )
+        ),
+        "phone",
     )
     if policy.per_window < 1:
         raise refused
@@ -256,7 +267,8 @@ def use_sign_in_link(session: Session, token: str, now: datetime) -> Person:
         ).rowcount
     if not used:
         raise SignInRefused(
-            _l("This sign-in link has expired or was already used. Sign in with your phone.")
+            _l("This sign-in link has expired or was already used. Sign in with your phone."),
+            "token",
         )
     person.last_sign_in_at = now
     session.flush()
@@ -268,7 +280,7 @@ def verify_sign_in_code(
 ) -> Person:
     """The person the code signs in; raises SignInRefused on a wrong, expired, used or over-tried code."""
     wrong = SignInRefused(
-        _l("The code is wrong or has expired. Check the SMS or ask for a new code.")
+        _l("The code is wrong or has expired. Check the SMS or ask for a new code."), "code"
     )
     person = find_by_phone(session, phone)
     if person is None:
@@ -288,7 +300,7 @@ def verify_sign_in_code(
         .execution_options(synchronize_session=False)
     ).rowcount
     if counted == 0:
-        raise SignInRefused(_l("Too many wrong tries. Ask for a new code."))
+        raise SignInRefused(_l("Too many wrong tries. Ask for a new code."), "code")
     given = "".join((code or "").split())
     if not hmac.compare_digest(current.code_hash, _digest(policy.secret, person.id, given)):
         raise wrong

@@ -6,6 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -15,11 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-CHANNEL_LABELS = {
-    "sms": _l("SMS"),
-    "whatsapp": _l("WhatsApp"),
-    "email": _l("E-mail"),
-}
+from core.config import LANGUAGES
 
 ROLE_LABELS = {
     "channel_manager": _l("Channel manager"),
@@ -59,6 +56,19 @@ class CodeForm(FlaskForm):
         ],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 7},
     )
+
+
+class SignInLinkForm(FlaskForm):
+    """The sign-in link's page: only its button, the token is in the address (a refused link
+    is reported at `token`)."""
+
+    token = HiddenField()
+
+
+class LanguageForm(FlaskForm):
+    """A visitor's choice of language, one button per language."""
+
+    language = SelectField(choices=list(LANGUAGES))
 
 
 class ProfileForm(FlaskForm):

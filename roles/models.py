@@ -9,28 +9,32 @@ a `SignInSession` (see `roles.sign_in_sessions` for how they live and end).
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
+from core.states import State, one_of
 from roles.permissions import FIELD_ROLES, Permission, Role, permissions_of
 
-CHANNELS = ("sms", "whatsapp", "email")
+
+class ContactChannel(State):
+    """The channels a person may choose to be reached by."""
+
+    SMS = "sms", _l("SMS")
+    WHATSAPP = "whatsapp", _l("WhatsApp")
+    EMAIL = "email", _l("E-mail")
 
 
 def known_role() -> CheckConstraint:
     """The CHECK that a `role` column holds one of the roles."""
-    return CheckConstraint(
-        "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")", name="known_role"
-    )
+    return one_of("role", Role, name="known_role")
 
 
 class Person(UserMixin, Base):
     __tablename__ = "people"
-    __table_args__ = (
-        CheckConstraint("preferred_channel IN ('sms', 'whatsapp', 'email')", name="channel"),
-    )
+    __table_args__ = (one_of("preferred_channel", ContactChannel, name="channel"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The partner organization employing this person; NULL for the manufacturer's own staff.
@@ -47,7 +51,7 @@ class Person(UserMixin, Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     #: IANA zone name, e.g. "Europe/Riga"; times are shown in it.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    preferred_channel: Mapped[str] = mapped_column(String(16), default="sms")
+    preferred_channel: Mapped[str] = mapped_column(String(16), default=ContactChannel.SMS)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]

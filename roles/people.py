@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.config import LANGUAGES
 from core.db import utcnow
 from core.errors import InvalidInput
-from roles.models import CHANNELS, Person, RoleAssignment
+from roles.models import ContactChannel, Person, RoleAssignment
 from roles.permissions import MANUFACTURER_ROLES, PARTNER_ROLES, Role
 from roles.sign_in_sessions import end_sessions
 from roles.signals import person_added, staff_changed
@@ -66,7 +66,7 @@ class PersonDetails:
     email: str | None = None
     language: str | None = None
     timezone: str | None = None
-    preferred_channel: str = "sms"
+    preferred_channel: str = ContactChannel.SMS
     active: bool = True
     extra_errors: dict[str, str] = field(default_factory=dict)
 
@@ -206,10 +206,10 @@ def check_person(
         errors["timezone"] = _l("Unknown time zone “%(zone)s”, e.g. Europe/Riga.", zone=zone)
     clean["timezone"] = zone
 
-    channel = (details.preferred_channel or "sms").strip().lower()
-    if channel not in CHANNELS:
+    channel = (details.preferred_channel or ContactChannel.SMS).strip().lower()
+    if channel not in set(ContactChannel):
         errors["preferred_channel"] = _l("Unknown channel “%(channel)s”.", channel=channel)
-    elif channel == "email" and not clean.get("email"):
+    elif channel == ContactChannel.EMAIL and not clean.get("email"):
         errors["preferred_channel"] = _l("E-mail needs an e-mail address.")
     clean["preferred_channel"] = channel
 

@@ -3,6 +3,7 @@
 Partners and programs are scoped where they live, in `channel.scoping`."""
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, selectinload
 
 from roles.models import Person
 from roles.permissions import sees_all_partners
@@ -13,3 +14,15 @@ def scoped_people(actor: Person) -> Select:
     if not sees_all_partners(actor.partner_id):
         stmt = stmt.where(Person.partner_id == actor.partner_id)
     return stmt
+
+
+def staff_of(session: Session, partner_id: int) -> list[Person]:
+    """A partner's people by name, with their roles."""
+    return list(
+        session.scalars(
+            select(Person)
+            .where(Person.partner_id == partner_id)
+            .options(selectinload(Person.role_assignments))
+            .order_by(Person.full_name)
+        )
+    )

@@ -5,11 +5,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 
-from core.config import LANGUAGES
 from core.db import get_session, utcnow
 from core.extensions import limiter
+from core.views import attempt, report
 from roles.auth import (
     CodePolicy,
     SignInRefused,
@@ -23,7 +22,13 @@ from roles.auth import (
 )
 from roles.blueprint import bp
 from roles.browser_sessions import sign_in_browser, sign_out_browser
-from roles.forms import CodeForm, PasswordSignInForm, PhoneSignInForm
+from roles.forms import (
+    CodeForm,
+    LanguageForm,
+    PasswordSignInForm,
+    PhoneSignInForm,
+    SignInLinkForm,
+)
 from roles.people import normalize_phone
 
 log = logging.getLogger(__name__)
@@ -58,21 +63,15 @@ def _safe_next(default: str) -> str:
 def sign_in():
     form = PasswordSignInForm()
     if form.validate_on_submit():
-        db = get_session()
-        try:
-            person = authenticate_with_password(
-                db,
-                form.email.data,
-                form.password.data,
-                make_password_hasher(current_app.config),
-                utcnow(),
-            )
-        except SignInRefused as refused:
-            log.info("sign-in refused method=password")
-            form.password.errors.append(str(refused))
-        else:
-            sign_in_browser(db, person, "password")
+        email, password = form.email.data, form.password.data
+        hasher = make_password_hasher(current_app.config)
+        signed = attempt(
+            lambda s: authenticate_with_password(s, email, password, hasher, utcnow()), form=form
+        )
+        if signed:
+            sign_in_browser(get_session(), signed.result, "password")
             return redirect(_safe_next(url_for("roles.home")))
+        log.info("sign-in refused method=password")
     return render_template("roles/sign_in.html", form=form), 400 if form.is_submitted() else 200
 
 
@@ -86,14 +85,9 @@ def sign_in_phone():
         except ValueError as exc:
             form.phone.errors.append(str(exc.args[0]))
             return render_template("roles/sign_in_phone.html", form=form), 400
-        db = get_session()
-        try:
-            request_sign_in_code(db, phone, _code_policy(), utcnow())
-        except SignInRefused as refused:
-            db.rollback()
-            form.phone.errors.append(str(refused))
+        policy = _code_policy()
+        if not attempt(lambda s: request_sign_in_code(s, phone, policy, utcnow()), form=form):
             return render_template("roles/sign_in_phone.html", form=form), 429
-        db.commit()
         session[PHONE_KEY] = phone
         return redirect(url_for("roles.sign_in_code"))
     return render_template(
@@ -113,9 +107,11 @@ def sign_in_code():
         try:
             person = verify_sign_in_code(db, phone, form.code.data, _code_policy(), utcnow())
         except SignInRefused as refused:
-            db.commit()  # the failed try is counted
+            # Not `attempt`, which rolls a refusal back: a wrong code still spent a try, and
+            # the count is what stops guessing, so it is committed with the refusal.
+            db.commit()
             log.info("sign-in refused method=sms-code")
-            form.code.errors.append(str(refused))
+            report(refused, form)
         else:
             sign_in_browser(db, person, "sms-code")
             return redirect(url_for("roles.home"))
@@ -130,20 +126,21 @@ def sign_in_link(token):
     a phone's link preview (which opens links by itself) cannot spend it."""
     db = get_session()
     if request.method == "POST":
-        form = FlaskForm()
+        form = SignInLinkForm()
         if form.validate_on_submit():
-            try:
-                person = use_sign_in_link(db, token, utcnow())
-            except SignInRefused as refused:
-                db.rollback()
-                return render_template("roles/sign_in_link.html", person=None, error=refused), 410
-            sign_in_browser(db, person, "sms-link")
+            used = attempt(lambda s: use_sign_in_link(s, token, utcnow()), form=form)
+            if not used:
+                error = form.token.errors[0]
+                return render_template("roles/sign_in_link.html", person=None, error=error), 410
+            sign_in_browser(db, used.result, "sms-link")
             return redirect(url_for("roles.home"))
     person = open_sign_in_link(db, token, utcnow())
     if person is None:
         refused = _("This sign-in link has expired or was already used. Sign in with your phone.")
         return render_template("roles/sign_in_link.html", person=None, error=refused), 410
-    return render_template("roles/sign_in_link.html", person=person, form=FlaskForm(), error=None)
+    return render_template(
+        "roles/sign_in_link.html", person=person, form=SignInLinkForm(), error=None
+    )
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -157,7 +154,7 @@ def sign_out():
 @bp.route("/language", methods=["POST"])
 def choose_language():
     """A visitor's language choice before signing in; signed-in people use their profile."""
-    code = request.form.get("language", "")
-    if code in LANGUAGES:
-        session["language"] = code
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["language"] = form.language.data
     return redirect(_safe_next(url_for("roles.home")))

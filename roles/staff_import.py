@@ -10,7 +10,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
+from core.errors import InvalidInput
 from core.tables import UnreadableFile, check_line_count, csv_rows
+from roles.models import ContactChannel
 from roles.people import PersonDetails, Placement, check_person, create_person
 
 REQUIRED_COLUMNS = ("full_name", "phone", "roles")
@@ -18,8 +20,12 @@ OPTIONAL_COLUMNS = ("email", "language", "timezone", "preferred_channel")
 MAX_ROWS = 5000
 
 
-class UnreadableStaffFile(UnreadableFile):
-    """The file as a whole cannot be imported; nothing was imported."""
+class UnreadableStaffFile(UnreadableFile, InvalidInput):
+    """The file as a whole cannot be imported; nothing was imported (reported at `file`)."""
+
+    def __init__(self, message: str):
+        InvalidInput.__init__(self, {"file": message})
+        self.args = (message,)
 
 
 @dataclass
@@ -110,7 +116,7 @@ def import_staff(session: Session, data: bytes, placement: Placement) -> StaffIm
             email=row.get("email") or None,
             language=row.get("language") or None,
             timezone=row.get("timezone") or None,
-            preferred_channel=row.get("preferred_channel") or "sms",
+            preferred_channel=row.get("preferred_channel") or ContactChannel.SMS,
             extra_errors=extra,
         )
         clean, errors = check_person(session, details, placement)

@@ -4,18 +4,17 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from core.config import LANGUAGES
 from core.db import get_session
 from core.i18n import language_name, localize_digits
+from core.views import attempt
 from roles.access import requires
 from roles.blueprint import bp
 from roles.browser_sessions import sign_in_browser
-from roles.forms import CHANNEL_LABELS, ROLE_LABELS, PersonForm, StaffImportForm
-from roles.models import CHANNELS, Person
-from roles.people import InvalidPerson, PersonDetails, Placement, known_timezones, save_person
+from roles.forms import ROLE_LABELS, PersonForm, StaffImportForm
+from roles.models import ContactChannel, Person
+from roles.people import PersonDetails, Placement, known_timezones, save_person
 from roles.permissions import (
     MANUFACTURER_ROLES,
     PARTNER_ROLES,
@@ -24,27 +23,19 @@ from roles.permissions import (
     assignable_roles,
     may_manage,
 )
-from roles.staff_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, UnreadableStaffFile, import_staff
+from roles.scoping import staff_of
+from roles.staff_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_staff
 
 
 @bp.route("/partners/<int:partner_id>/staff")
 @requires(Permission.VIEW_STAFF)
 def staff_list(partner):
-    people = (
-        get_session()
-        .scalars(
-            select(Person)
-            .where(Person.partner_id == partner.id)
-            .options(selectinload(Person.role_assignments))
-            .order_by(Person.full_name)
-        )
-        .all()
-    )
+    people = staff_of(get_session(), partner.id)
     return render_template(
         "roles/staff_list.html",
         partner=partner,
         people=people,
-        channel_labels=CHANNEL_LABELS,
+        channel_label=ContactChannel.label_of,
     )
 
 
@@ -58,7 +49,7 @@ def _person_form(person: Person | None, *, manufacturer: bool) -> PersonForm:
         (r.value, ROLE_LABELS[r.value]) for r in Role if r in offered and r in side
     ]
     form.language.choices = [(code, language_name(code)) for code in LANGUAGES]
-    form.preferred_channel.choices = [(c, CHANNEL_LABELS[c]) for c in CHANNELS]
+    form.preferred_channel.choices = [(c.value, c.label) for c in ContactChannel]
     return form
 
 
@@ -95,16 +86,8 @@ def _placement(partner) -> Placement:
 
 
 def _save_from_form(form: PersonForm, *, partner, existing: Person | None):
-    db = get_session()
-    try:
-        person = save_person(db, _details(form), _placement(partner), existing)
-    except InvalidPerson as invalid:
-        db.rollback()
-        for name, message in invalid.errors.items():
-            getattr(form, name, form.full_name).errors.append(str(message))
-        return None
-    db.commit()
-    return person
+    details, placement = _details(form), _placement(partner)
+    return attempt(lambda s: save_person(s, details, placement, existing), form=form).result
 
 
 @bp.route("/partners/<int:partner_id>/staff/new", methods=["GET", "POST"])
@@ -148,15 +131,12 @@ def staff_import(partner):
     report = None
     status = 200
     if form.validate_on_submit():
-        db = get_session()
-        try:
-            report = import_staff(db, form.file.data.read(), _placement(partner))
-        except UnreadableStaffFile as unreadable:
-            db.rollback()
-            form.file.errors.append(str(unreadable.args[0]))
+        data, placement = form.file.data.read(), _placement(partner)
+        imported = attempt(lambda s: import_staff(s, data, placement), form=form)
+        if not imported:
             status = 400
         else:
-            db.commit()
+            report = imported.result
             flash(
                 localize_digits(
                     ngettext(

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from argon2 import PasswordHasher
 
-from channel.models import PartnerOrganization, Tier
+from channel.partner_models import PartnerOrganization, Tier
 from roles.models import Person, RoleAssignment
 from roles.permissions import FIELD_ROLES, Role
 
@@ -174,7 +174,7 @@ def make_program(db, *, partners=(), tiers=(), days=(-1, 60), **terms):
 
 def add_scheme(db, program, roles, *rules, company=False, name=None):
     """A scheme with `rules` given as (kind, params) pairs."""
-    from channel.models import EarningRule, Scheme, SchemeRole
+    from channel.scheme_models import EarningRule, Scheme, SchemeRole
 
     scheme = Scheme(
         program_id=program.id,

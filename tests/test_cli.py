@@ -1,6 +1,6 @@
 from sqlalchemy import func, select
 
-from channel.models import Manufacturer, PartnerOrganization
+from channel.partner_models import Manufacturer, PartnerOrganization
 from roles.models import Person
 from roles.permissions import Role
 

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import Activity, LedgerEntry
 from channel.postings import check_balances
 from channel.programs import launch_program

@@ -171,7 +171,7 @@ def test_every_form_route_is_fuzzed(app):
 def objects(db, world):
     """Ids of one of each kind of object at partner A, and a few at partner B to smuggle in."""
     from channel.api.tokens import create_token
-    from channel.claims import Claim
+    from channel.claim_models import Claim
     from channel.coop import CoopFund, CoopRequest
     from channel.learning import Article, QuizQuestion
     from channel.rewards import GiftCardCode, Redemption, Reward

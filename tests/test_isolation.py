@@ -190,7 +190,7 @@ def objects(db, world):
         points=10,
     )
     db.add(redemption)
-    from channel.claims import Claim
+    from channel.claim_models import Claim
 
     claim = Claim(
         person_id=world.people[Role.SELLER].id,

@@ -8,7 +8,7 @@ import pytest
 
 from core.db import utcnow
 from core.logs import configure_logging
-from messaging.outbox import deliver_next
+from messaging.delivery import deliver_next
 from messaging.transports import DevelopmentTransport
 from roles.permissions import Role
 from tests.builders import PASSWORD, make_api_token

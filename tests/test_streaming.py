@@ -28,10 +28,10 @@ from werkzeug.routing import AnyConverter
 from app import create_app
 from channel import exports
 from channel.api.tokens import create_token
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.dashboard_views import CHANNEL_TABLES, PARTNER_TABLES
 from channel.learning import Article
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from channel.postings import Line, pool_account, post
 from channel.rewards import Reward
 from channel.uploads import store_proof

@@ -1,16 +1,14 @@
 """Admin pages for the API's integration tokens: list, make (secret shown once), revoke."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from channel.api.forms import SCOPE_LABELS, TokenForm
+from channel.api.forms import TokenForm
 from channel.api.models import ApiToken
-from channel.api.tokens import InvalidToken, create_token, revoke_token
-from channel.models import PartnerOrganization
+from channel.api.tokens import create_token, partners_by_name, revoke_token, tokens_newest_first
 from core.db import get_session
+from core.views import attempt
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -19,10 +17,9 @@ bp = Blueprint("api_tokens", __name__, url_prefix="/admin/api-tokens")
 
 def _form() -> TokenForm:
     form = TokenForm()
-    partners = get_session().scalars(select(PartnerOrganization).order_by(PartnerOrganization.name))
     form.partner_id.choices = [("", _("None: the manufacturer, every partner"))] + [
         (partner.id, f"{partner.name} ({partner.country} {partner.legal_id})")
-        for partner in partners
+        for partner in partners_by_name(get_session())
     ]
     return form
 
@@ -31,44 +28,35 @@ def _form() -> TokenForm:
 @requires(Permission.MANAGE_API_TOKENS)
 def token_list():
     """Every token, newest first, and the form to make another."""
-    db = get_session()
     form = _form()
     if form.validate_on_submit():
-        try:
-            issued = create_token(
-                db,
+        made = attempt(
+            lambda session: create_token(
+                session,
                 name=form.name.data,
                 scope=form.scope.data,
                 partner_id=form.partner_id.data,
                 created_by_id=current_user.id,
-            )
-        except InvalidToken as invalid:
-            db.rollback()
-            for name, message in invalid.errors.items():
-                getattr(form, name).errors.append(str(message))
-        else:
-            db.commit()
+            ),
+            form=form,
+        )
+        if made:
             # The secret is shown in this answer only: it is never stored or sent again.
             return render_template(
-                "api/token_created.html", token=issued.token, secret=issued.secret
+                "api/token_created.html", token=made.result.token, secret=made.result.secret
             )
-    tokens = db.scalars(
-        select(ApiToken)
-        .options(selectinload(ApiToken.partner), selectinload(ApiToken.created_by))
-        .order_by(ApiToken.id.desc())
-    ).all()
     status = 400 if form.is_submitted() else 200
     return render_template(
-        "api/tokens.html", form=form, tokens=tokens, scope_labels=SCOPE_LABELS
+        "api/tokens.html", form=form, tokens=tokens_newest_first(get_session())
     ), status
 
 
 @bp.post("/<int:token_id>/revoke")
 @requires(Permission.MANAGE_API_TOKENS)
 def token_revoke(token_id):
-    db = get_session()
-    token = db.get(ApiToken, token_id) or abort(404)
-    revoke_token(db, token)
-    db.commit()
-    flash(_("The token “%(name)s” is revoked.", name=token.name), "success")
+    token = get_session().get(ApiToken, token_id) or abort(404)
+    attempt(
+        lambda session: revoke_token(session, token),
+        done=_("The token “%(name)s” is revoked.", name=token.name),
+    )
     return redirect(url_for("api_tokens.token_list"))

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
 from channel.api.errors import ERROR_CODES, MESSAGES, ApiError, error_response
-from channel.api.models import ApiToken
+from channel.api.models import ApiToken, TokenScope
 from channel.api.tokens import find_live_token, record_use
 from core.db import get_session
 from core.extensions import csrf, limiter
@@ -72,7 +72,7 @@ def current_token() -> ApiToken:
 
 def require_write() -> ApiToken:
     token = current_token()
-    if token.scope != "write":
+    if token.scope != TokenScope.WRITE:
         raise ApiError(403, "forbidden", "This token may only read; writing needs a write token.")
     return token
 

@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from channel.api.idempotency import forget_before
-from channel.api.models import TOKEN_SCOPES, ApiToken
+from channel.api.models import ApiToken, TokenScope
 from channel.api.tokens import InvalidToken, create_token, revoke_token
 from channel.cli import partner_by_legal_id
 from core.db import get_session, utcnow
@@ -21,7 +21,12 @@ def api_cli():
 @api_cli.command("create-token")
 @with_appcontext
 @click.option("--name", required=True, help="The integration the token is for.")
-@click.option("--scope", required=True, type=click.Choice(TOKEN_SCOPES), help="read or write.")
+@click.option(
+    "--scope",
+    required=True,
+    type=click.Choice([scope.value for scope in TokenScope]),
+    help="read or write.",
+)
 @click.option(
     "--partner",
     "partner_legal_id",

@@ -5,12 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from channel.api.models import TokenScope
 from channel.forms import optional_int
-
-SCOPE_LABELS = {
-    "read": _l("Read: partners, people, products, programs, balances and the ledger"),
-    "write": _l("Write: also claims, sell-out lines and redemptions"),
-}
 
 
 class TokenForm(FlaskForm):
@@ -20,8 +16,9 @@ class TokenForm(FlaskForm):
     )
     scope = RadioField(
         _l("Scope"),
-        choices=list(SCOPE_LABELS.items()),
-        default="read",
+        # Called as the form is shown, so the words are in the reader's language.
+        choices=lambda: [(scope.value, scope.label) for scope in TokenScope],
+        default=TokenScope.READ,
         validators=[DataRequired(_l("Choose read or write."))],
     )
     partner_id = SelectField(_l("Partner"), coerce=optional_int)

@@ -9,21 +9,24 @@ answers the same and writes nothing a second time.
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
+from core.states import State, one_of
 
-TOKEN_SCOPES = ("read", "write")
+
+class TokenScope(State):
+    """What a token may do."""
+
+    READ = "read", _l("Read: partners, people, products, programs, balances and the ledger")
+    WRITE = "write", _l("Write: also claims, sell-out lines and redemptions")
 
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
-    __table_args__ = (
-        CheckConstraint(
-            "scope IN (" + ", ".join(f"'{s}'" for s in TOKEN_SCOPES) + ")", name="scope"
-        ),
-    )
+    __table_args__ = (one_of("scope", TokenScope),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: What the integration is, e.g. "Baltic Heat ERP".

@@ -2,9 +2,9 @@
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from channel.claims import CLAIM_KINDS, CLAIM_STATUSES
-from channel.ledger import BUCKETS, ENTRY_KINDS
-from channel.rewards import REDEMPTION_STATUSES
+from channel.claim_models import ClaimKind, ClaimStatus
+from channel.ledger import Bucket, EntryKind
+from channel.rewards import RedemptionStatus
 
 #: Largest id the databases store (a 32-bit integer column).
 MAX_ID = 2**31 - 1
@@ -145,8 +145,8 @@ class BalanceSchema(Schema):
 class LedgerEntrySchema(Schema):
     id = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(ENTRY_KINDS))
-    bucket = fields.String(required=True, validate=validate.OneOf(BUCKETS))
+    kind = fields.String(required=True, validate=validate.OneOf(list(EntryKind)))
+    bucket = fields.String(required=True, validate=validate.OneOf(list(Bucket)))
     points = fields.Integer(required=True, metadata={"description": "Signed."})
     partner_id = fields.Integer(required=True)
     person_id = fields.Integer(required=True, allow_none=True)
@@ -193,7 +193,7 @@ class ClaimInSchema(Schema):
     person_id = fields.Integer(
         required=True, validate=Id, metadata={"description": "The claimant, one of the staff."}
     )
-    kind = fields.String(required=True, validate=validate.OneOf(CLAIM_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(list(ClaimKind)))
     occurred_on = fields.Date(required=True)
     lines = fields.List(
         fields.Nested(ClaimLineSchema), load_default=list, validate=validate.Length(max=50)
@@ -229,8 +229,8 @@ class ClaimSchema(Schema):
     id = fields.Integer(required=True)
     person_id = fields.Integer(required=True)
     partner_id = fields.Integer(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(CLAIM_KINDS))
-    status = fields.String(required=True, validate=validate.OneOf(CLAIM_STATUSES))
+    kind = fields.String(required=True, validate=validate.OneOf(list(ClaimKind)))
+    status = fields.String(required=True, validate=validate.OneOf(list(ClaimStatus)))
     occurred_on = fields.Date(required=True)
     invoice_number = fields.String(required=True, allow_none=True)
     serial = fields.String(required=True, allow_none=True)
@@ -279,7 +279,7 @@ class RedemptionSchema(Schema):
     person_id = fields.Integer(required=True)
     reward_id = fields.Integer(required=True)
     points = fields.Integer(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(REDEMPTION_STATUSES))
+    status = fields.String(required=True, validate=validate.OneOf(list(RedemptionStatus)))
     gift_card_code = fields.String(
         required=True, allow_none=True, metadata={"description": "For a gift card: its code."}
     )

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from channel.api.models import TOKEN_SCOPES, ApiToken
-from channel.models import PartnerOrganization
+from channel.api.models import ApiToken, TokenScope
+from channel.partner_models import PartnerOrganization
 from core.db import utcnow
 from core.errors import InvalidInput
 
@@ -49,7 +49,7 @@ def create_token(
         errors["name"] = _l("Name the integration this token is for.")
     elif len(name) > 200:
         errors["name"] = _l("Keep the name within 200 characters.")
-    if scope not in TOKEN_SCOPES:
+    if scope not in list(TokenScope):
         errors["scope"] = _l("Choose read or write.")
     if partner_id is not None and session.get(PartnerOrganization, partner_id) is None:
         errors["partner_id"] = _l("Choose a partner.")
@@ -103,3 +103,19 @@ def record_use(session: Session, token: ApiToken) -> None:
             .execution_options(synchronize_session=False)
         )
         token.last_used_at = now
+
+
+def tokens_newest_first(session: Session) -> list[ApiToken]:
+    """Every token ever made, revoked ones too, with its partner and maker."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .options(selectinload(ApiToken.partner), selectinload(ApiToken.created_by))
+            .order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def partners_by_name(session: Session) -> list[PartnerOrganization]:
+    """The partners a token may be limited to: every one, by name."""
+    return list(session.scalars(select(PartnerOrganization).order_by(PartnerOrganization.name)))

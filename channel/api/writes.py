@@ -10,10 +10,11 @@ from decimal import Decimal
 
 from flask import current_app, jsonify, request
 
+from channel.api import queries
 from channel.api.blueprint import bp, require_write
 from channel.api.errors import ApiError, error_body
 from channel.api.idempotency import KeyReused, request_hash, run_once
-from channel.api.reads import not_found
+from channel.api.reads import found, not_found
 from channel.api.schemas import (
     ClaimInSchema,
     ClaimSchema,
@@ -29,7 +30,6 @@ from channel.sales_import import import_sales
 from core.db import get_session, utcnow
 from core.errors import InvalidInput
 from roles.models import Person
-from roles.scoping import scoped_people
 
 
 def _return_window() -> timedelta:
@@ -71,10 +71,7 @@ def _idempotent(headers: dict, write, refusal):
 
 
 def _staff(person_id: int) -> Person:
-    person = get_session().scalar(scoped_people(require_write()).where(Person.id == person_id))
-    if person is None:
-        raise not_found("person")
-    return person
+    return found(queries.person(get_session(), require_write(), person_id), "person")
 
 
 def _claim_out(claim) -> dict:

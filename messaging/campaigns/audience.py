@@ -9,15 +9,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim
-from channel.models import Enrollment, PartnerOrganization
+from channel.claim_models import Claim
+from channel.models import Enrollment, Program, ProgramStatus
+from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
+from core.states import State
 from messaging.models import Treatment
 from roles.models import Person, RoleAssignment
 
-ACTIVITIES = ("", "idle", "active")
+
+class ClaimActivity(State):
+    """The activity filter: people by whether they claimed anything in the last days."""
+
+    ANY = "", _l("Anyone")
+    IDLE = "idle", _l("No claim in the last days")
+    ACTIVE = "active", _l("At least one claim in the last days")
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class SegmentFilters:
     languages: tuple[str, ...] = ()
     program_ids: tuple[int, ...] = ()
     #: "idle": no claim in the last `activity_days`; "active": at least one; "": either.
-    activity: str = ""
+    activity: str = ClaimActivity.ANY
     activity_days: int = 30
 
     @classmethod
@@ -85,7 +94,7 @@ def segment_conditions(
     `ids` if given. The range is repeated inside every correlated subquery: PostgreSQL does
     not carry a range across a join, and without it each chunk's semi-joins would scan their
     tables from the first id, which makes a large send quadratic."""
-    conditions = [Person.active.is_(True), PartnerOrganization.status == "active"]
+    conditions = [Person.active.is_(True), PartnerOrganization.status == PartnerStatus.ACTIVE]
     conditions += _within(Person.id, ids)
     if filters.roles:
         conditions.append(
@@ -108,17 +117,17 @@ def segment_conditions(
             exists().where(
                 Enrollment.person_id == Person.id,
                 Enrollment.program_id.in_(filters.program_ids),
-                Enrollment.ended_at.is_(None),
+                Enrollment.current,
                 *_within(Enrollment.person_id, ids),
             )
         )
-    if filters.activity in ("idle", "active"):
+    if filters.activity in (ClaimActivity.IDLE, ClaimActivity.ACTIVE):
         claimed = exists().where(
             Claim.person_id == Person.id,
             Claim.created_at >= now - timedelta(days=filters.activity_days),
             *_within(Claim.person_id, ids),
         )
-        conditions.append(~claimed if filters.activity == "idle" else claimed)
+        conditions.append(~claimed if filters.activity == ClaimActivity.IDLE else claimed)
     return conditions
 
 
@@ -166,3 +175,37 @@ def segment_chunks(
         if high is None:
             return
         last = high
+
+
+@dataclass(frozen=True)
+class SegmentChoices:
+    """What a campaign's segment can be narrowed to, for the campaign form."""
+
+    partners: list[tuple[int, str]]
+    tiers: list[tuple[int, str]]
+    countries: list[str]
+    programs: list[tuple[int, str]]
+
+
+def segment_choices(session: Session) -> SegmentChoices:
+    """Active partners by name, tiers by rank, the partners' countries, programs past draft."""
+    partners = session.execute(
+        select(PartnerOrganization.id, PartnerOrganization.name)
+        .where(PartnerOrganization.status == PartnerStatus.ACTIVE)
+        .order_by(PartnerOrganization.name)
+    )
+    tiers = session.execute(select(Tier.id, Tier.name).order_by(Tier.rank))
+    countries = session.scalars(
+        select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
+    )
+    programs = session.execute(
+        select(Program.id, Program.name)
+        .where(Program.status != ProgramStatus.DRAFT)
+        .order_by(Program.name)
+    )
+    return SegmentChoices(
+        partners=[tuple(row) for row in partners],
+        tiers=[tuple(row) for row in tiers],
+        countries=list(countries),
+        programs=[tuple(row) for row in programs],
+    )

@@ -12,12 +12,6 @@ from roles.permissions import Role
 #: The roles a campaign can speak to separately, in the form's order.
 TEXT_ROLES = (Role.SELLER, Role.ENGINEER, Role.TECHNICIAN, Role.PROCUREMENT, Role.PARTNER_MANAGER)
 
-ACTIVITY_LABELS = {
-    "": _l("Anyone"),
-    "idle": _l("No claim in the last days"),
-    "active": _l("At least one claim in the last days"),
-}
-
 
 class CampaignForm(FlaskForm):
     name = StringField(
@@ -29,7 +23,7 @@ class CampaignForm(FlaskForm):
     countries = MultiCheckboxField(_l("Countries"))
     languages = MultiCheckboxField(_l("Languages"))
     program_ids = MultiCheckboxField(_l("Enrolled in"), coerce=int)
-    activity = SelectField(_l("Activity"), choices=list(ACTIVITY_LABELS.items()))
+    activity = SelectField(_l("Activity"))
     activity_days = IntegerField(
         _l("Days"), default=30, validators=[NumberRange(1, 365)], render_kw={"inputmode": "numeric"}
     )
@@ -39,7 +33,7 @@ class CampaignForm(FlaskForm):
         validators=[NumberRange(0, 50)],
         render_kw={"inputmode": "numeric"},
     )
-    default_language = SelectField(_l("Main language"), choices=[(c, c) for c in LANGUAGES])
+    default_language = SelectField(_l("Main language"), choices=list(LANGUAGES))
 
 
 for _code in LANGUAGES:
@@ -50,6 +44,8 @@ for _code in LANGUAGES:
 
 
 class ScheduleForm(FlaskForm):
+    #: Which of the page's buttons was pressed: send, schedule, unschedule or cancel.
+    action = StringField()
     scheduled_at = DateTimeLocalField(
         _l("Send at"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )

@@ -11,26 +11,31 @@ with it the person and the source.
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
+from core.states import State, one_of
 
-CAMPAIGN_STATUSES = ("draft", "scheduled", "sent", "cancelled")
+
+class CampaignStatus(State):
+    DRAFT = "draft", _l("Draft")
+    SCHEDULED = "scheduled", _l("Scheduled")
+    SENT = "sent", _l("Sent")
+    CANCELLED = "cancelled", _l("Cancelled")
 
 
 class Campaign(Base):
     __tablename__ = "campaigns"
     __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in CAMPAIGN_STATUSES) + ")", name="status"
-        ),
+        one_of("status", CampaignStatus),
         CheckConstraint("holdout_percent BETWEEN 0 AND 50", name="holdout_percent"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT, index=True)
     #: The segment: {"roles": [...], "partner_ids": [...], "tier_ids": [...], "countries":
     #: [...], "languages": [...], "program_ids": [...], "activity": "idle"|"active"|"",
     #: "activity_days": 30}; an empty list means no restriction on that dimension.

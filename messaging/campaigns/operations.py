@@ -12,14 +12,21 @@ from sqlalchemy.orm import Session
 
 from core.config import LANGUAGES
 from core.errors import InvalidInput
-from messaging.campaigns.audience import ACTIVITIES, SegmentFilters
-from messaging.campaigns.models import Campaign, CampaignVariant, LinkClick, TrackedLink
+from messaging.campaigns.audience import ClaimActivity, SegmentFilters
+from messaging.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignVariant,
+    LinkClick,
+    TrackedLink,
+)
 from messaging.campaigns.sending import PLACEHOLDERS, SendReport, write_campaign
 from roles.permissions import PARTNER_ROLES
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-EDITABLE = ("draft", "scheduled")
+#: A campaign may still change (be edited, scheduled or cancelled) only in these.
+EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
 @dataclass
@@ -38,7 +45,10 @@ def _check(draft: CampaignDraft) -> dict:
         errors["name"] = _l("Give the campaign a name.")
     if not 0 <= draft.holdout_percent <= 50:
         errors["holdout_percent"] = _l("The control group is between 0 and 50 percent.")
-    if draft.filters.activity not in ACTIVITIES or not 1 <= draft.filters.activity_days <= 365:
+    if (
+        draft.filters.activity not in set(ClaimActivity)
+        or not 1 <= draft.filters.activity_days <= 365
+    ):
         errors["activity_days"] = _l("Activity is counted over 1 to 365 days.")
     if draft.default_language not in LANGUAGES:
         errors["default_language"] = _l("Choose a language.")
@@ -67,7 +77,9 @@ def save_campaign(
     if errors:
         raise InvalidInput(errors)
     if campaign is None:
-        campaign = Campaign(seed=secrets.randbits(31), created_by_id=actor_id, status="draft")
+        campaign = Campaign(
+            seed=secrets.randbits(31), created_by_id=actor_id, status=CampaignStatus.DRAFT
+        )
         session.add(campaign)
     campaign.name = draft.name.strip()[:200]
     campaign.filters = draft.filters.to_json()
@@ -95,14 +107,14 @@ def schedule_campaign(session: Session, campaign: Campaign, at: datetime | None,
     if at is not None and at <= now:
         raise InvalidInput({"scheduled_at": _l("Choose a time in the future, or send it now.")})
     campaign.scheduled_at = at
-    campaign.status = "scheduled" if at else "draft"
+    campaign.status = CampaignStatus.SCHEDULED if at else CampaignStatus.DRAFT
     session.flush()
 
 
 def cancel_campaign(session: Session, campaign: Campaign) -> None:
     if campaign.status not in EDITABLE:
         raise InvalidInput({"status": _l("A campaign that was sent or cancelled cannot change.")})
-    campaign.status = "cancelled"
+    campaign.status = CampaignStatus.CANCELLED
     session.flush()
 
 
@@ -116,7 +128,7 @@ def send_campaign(session: Session, campaign: Campaign, now, *, base_url: str) -
     claimed = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id, Campaign.status.in_(EDITABLE))
-        .values(status="sent", sent_at=now)
+        .values(status=CampaignStatus.SENT, sent_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
@@ -137,7 +149,7 @@ def due_campaigns(session: Session, now) -> list[int]:
     return list(
         session.scalars(
             select(Campaign.id)
-            .where(Campaign.status == "scheduled", Campaign.scheduled_at <= now)
+            .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= now)
             .order_by(Campaign.scheduled_at, Campaign.id)
         )
     )

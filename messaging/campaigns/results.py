@@ -15,12 +15,19 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
-from channel.claims import Claim
-from channel.ledger import LedgerEntry
+from channel.claim_models import Claim, ClaimStatus
+from channel.ledger import EntryKind, LedgerEntry
 from core.db import UTCDateTime
-from messaging.campaigns.models import LinkClick, TrackedLink
+from messaging.campaigns.models import Campaign, CampaignStatus, LinkClick, TrackedLink
 from messaging.campaigns.uplift import GroupStats, Uplift, uplift
-from messaging.models import ChannelConsent, InboundMessage, OutboxMessage, Treatment
+from messaging.models import (
+    ChannelConsent,
+    InboundMessage,
+    MessageChannel,
+    OutboxMessage,
+    OutboxStatus,
+    Treatment,
+)
 
 
 class plus_days(ColumnElement):
@@ -81,17 +88,19 @@ class Results:
 def delivery(session: Session, source: str) -> Delivery:
     delivered = or_(
         OutboxMessage.provider_status.in_(("delivered", "read")),
-        and_(OutboxMessage.channel == "inapp", OutboxMessage.status == "sent"),
+        and_(
+            OutboxMessage.channel == MessageChannel.INAPP, OutboxMessage.status == OutboxStatus.SENT
+        ),
     )
     failed = or_(
-        OutboxMessage.status == "failed",
+        OutboxMessage.status == OutboxStatus.FAILED,
         OutboxMessage.provider_status.in_(("failed", "undelivered")),
     )
     row = session.execute(
         select(
             func.count(OutboxMessage.id),
-            func.count(case((OutboxMessage.status == "pending", 1))),
-            func.count(case((OutboxMessage.status == "sent", 1))),
+            func.count(case((OutboxMessage.status == OutboxStatus.PENDING, 1))),
+            func.count(case((OutboxMessage.status == OutboxStatus.SENT, 1))),
             func.count(case((delivered, 1))),
             func.count(case((failed, 1))),
         ).where(OutboxMessage.source == source)
@@ -108,7 +117,7 @@ def _first_messages(source: str):
         )
         .where(
             OutboxMessage.source == source,
-            OutboxMessage.status == "sent",
+            OutboxMessage.status == OutboxStatus.SENT,
             OutboxMessage.person_id.is_not(None),
         )
         .group_by(OutboxMessage.person_id)
@@ -142,7 +151,7 @@ def engagement(session: Session, source: str, window_days: int) -> Engagement:
                 Claim.person_id == first.c.person_id,
                 Claim.created_at >= first.c.at,
                 Claim.created_at < until,
-                Claim.status != "rejected",
+                Claim.status != ClaimStatus.REJECTED,
             ),
         )
     ).one()
@@ -188,7 +197,7 @@ def uplifts(session: Session, source: str, days: int) -> tuple[Uplift, Uplift]:
                 Claim.person_id == Treatment.person_id,
                 Claim.created_at >= Treatment.at,
                 Claim.created_at < until,
-                Claim.status != "rejected",
+                Claim.status != ClaimStatus.REJECTED,
             ),
         )
         .where(Treatment.source == source)
@@ -205,7 +214,7 @@ def uplifts(session: Session, source: str, days: int) -> tuple[Uplift, Uplift]:
             LedgerEntry,
             and_(
                 LedgerEntry.person_id == Treatment.person_id,
-                LedgerEntry.kind == "earn",
+                LedgerEntry.kind == EntryKind.EARN,
                 LedgerEntry.created_at >= Treatment.at,
                 LedgerEntry.created_at < until,
             ),
@@ -257,3 +266,33 @@ def trigger_sources(session: Session) -> list[str]:
             )
         )
     )
+
+
+def campaigns_newest_first(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def people_reached(session: Session, sources) -> dict[str, int]:
+    """How many people each source treated (its control group left out)."""
+    return dict(
+        session.execute(
+            select(Treatment.source, func.count())
+            .where(Treatment.source.in_(list(sources)), Treatment.held_out.is_(False))
+            .group_by(Treatment.source)
+        ).all()
+    )
+
+
+def recent_campaign_results(
+    session: Session, limit: int, window_days: int
+) -> list[tuple[Campaign, Delivery, Engagement]]:
+    """The latest sent campaigns with their delivery and engagement."""
+    sent = session.scalars(
+        select(Campaign)
+        .where(Campaign.status == CampaignStatus.SENT)
+        .order_by(Campaign.sent_at.desc(), Campaign.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        (c, delivery(session, c.source), engagement(session, c.source, window_days)) for c in sent
+    ]

@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session
 from messaging.campaigns.audience import SegmentFilters, segment_chunks
 from messaging.campaigns.models import Campaign, CampaignVariant, TrackedLink
 from messaging.compose import ROLE_ORDER
-from messaging.models import ChannelBlock, ChannelConsent, Treatment
+from messaging.models import (
+    ChannelBlock,
+    ChannelConsent,
+    MessageCategory,
+    MessageChannel,
+    Treatment,
+)
 from messaging.outbox import enqueue_many, message_segments
 from messaging.policy import address, channel_order
 from roles.models import RoleAssignment
@@ -53,11 +59,11 @@ class Prices:
         )
 
     def of(self, channel: str, segments: int) -> Decimal:
-        if channel == "sms":
+        if channel == MessageChannel.SMS:
             return self.sms_segment * segments
-        if channel == "whatsapp":
+        if channel == MessageChannel.WHATSAPP:
             return self.whatsapp
-        if channel == "email":
+        if channel == MessageChannel.EMAIL:
             return self.email
         return Decimal(0)
 
@@ -208,7 +214,7 @@ def plan(
             item.text, item.channel = text, channel
             item.recipient = address(row, channel)
             item.body = text.fill(row.full_name, [link_base + token for token, _ in item.links])
-            if channel == "email":
+            if channel == MessageChannel.EMAIL:
                 item.subject = text.variant.subject or campaign.name
         yield planned
 
@@ -255,7 +261,7 @@ def write_campaign(
                 "kind": KIND,
                 "subject": p.subject,
                 "body": p.body,
-                "category": "nudge",
+                "category": MessageCategory.NUDGE,
                 "source": campaign.source,
             }
             for p in messages

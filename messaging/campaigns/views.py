@@ -3,21 +3,19 @@ tracked-link redirect."""
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from channel.models import PartnerOrganization, Program, Tier
 from core.config import LANGUAGES
 from core.db import get_session, utcnow
 from core.extensions import limiter
 from core.i18n import country_name, language_name
 from core.views import attempt
-from messaging.campaigns.audience import SegmentFilters
+from messaging.campaigns.audience import ClaimActivity, SegmentFilters, segment_choices
 from messaging.campaigns.chart import bars, interval
 from messaging.campaigns.forms import TEXT_ROLES, CampaignForm, ScheduleForm
-from messaging.campaigns.models import Campaign
+from messaging.campaigns.models import Campaign, CampaignStatus
 from messaging.campaigns.operations import (
+    EDITABLE,
     CampaignDraft,
     cancel_campaign,
     follow_link,
@@ -25,51 +23,33 @@ from messaging.campaigns.operations import (
     schedule_campaign,
     send_campaign,
 )
-from messaging.campaigns.results import delivery, engagement, results, trigger_sources
+from messaging.campaigns.results import (
+    campaigns_newest_first,
+    people_reached,
+    recent_campaign_results,
+    results,
+    trigger_sources,
+)
 from messaging.campaigns.sending import Prices, preview
-from messaging.models import Treatment
+from messaging.models import MessageChannel
 from messaging.policy import zone
 from roles.access import requires
-from roles.forms import CHANNEL_LABELS, ROLE_LABELS
+from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 links = Blueprint("links", __name__)
 
 
-STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "scheduled": _l("Scheduled"),
-    "sent": _l("Sent"),
-    "cancelled": _l("Cancelled"),
-}
+bp.add_app_template_global(CampaignStatus.label_of, "campaign_status")
+bp.add_app_template_global(MessageChannel.label_of, "channel_name")
 
 
-@bp.app_template_global()
-def campaign_status(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
-
-
-@bp.app_template_global()
-def recent_campaign_results(limit: int = 5):
+@bp.app_template_global("recent_campaign_results")
+def recent_campaign_results_global(limit: int = 5):
     """The latest sent campaigns with their delivery and engagement, for the dashboard."""
-    db = get_session()
     window = current_app.config["ATTRIBUTION_WINDOW_DAYS"]
-    sent = db.scalars(
-        select(Campaign)
-        .where(Campaign.status == "sent")
-        .order_by(Campaign.sent_at.desc(), Campaign.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        (c, delivery(db, f"campaign:{c.id}"), engagement(db, f"campaign:{c.id}", window))
-        for c in sent
-    ]
-
-
-@bp.app_template_global()
-def channel_name(channel: str) -> str:
-    return str(_l("In-app") if channel == "inapp" else CHANNEL_LABELS.get(channel, channel))
+    return recent_campaign_results(get_session(), limit, window)
 
 
 def _base_url() -> str:
@@ -87,43 +67,22 @@ def _campaign(campaign_id: int) -> Campaign:
 @requires(Permission.MANAGE_CAMPAIGNS)
 def campaign_list():
     db = get_session()
-    campaigns = db.scalars(select(Campaign).order_by(Campaign.id.desc())).all()
-    reached = dict(
-        db.execute(
-            select(Treatment.source, func.count())
-            .where(
-                Treatment.source.in_([c.source for c in campaigns]), Treatment.held_out.is_(False)
-            )
-            .group_by(Treatment.source)
-        ).all()
-    )
+    campaigns = campaigns_newest_first(db)
+    reached = people_reached(db, [c.source for c in campaigns])
     return render_template("campaigns/list.html", campaigns=campaigns, reached=reached)
 
 
 def _form(db, campaign=None) -> CampaignForm:
     form = CampaignForm()
     form.roles.choices = [(r.value, ROLE_LABELS[r.value]) for r in TEXT_ROLES]
-    form.partner_ids.choices = [
-        (p.id, p.name)
-        for p in db.scalars(
-            select(PartnerOrganization)
-            .where(PartnerOrganization.status == "active")
-            .order_by(PartnerOrganization.name)
-        )
-    ]
-    form.tier_ids.choices = [(t.id, t.name) for t in db.scalars(select(Tier).order_by(Tier.rank))]
-    form.countries.choices = [
-        (code, country_name(code))
-        for code in db.scalars(
-            select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
-        )
-    ]
+    choices = segment_choices(db)
+    form.partner_ids.choices = choices.partners
+    form.tier_ids.choices = choices.tiers
+    form.countries.choices = [(code, country_name(code)) for code in choices.countries]
+    form.activity.choices = [(a.value, a.label) for a in ClaimActivity]
     form.languages.choices = [(code, language_name(code)) for code in LANGUAGES]
     form.default_language.choices = form.languages.choices
-    form.program_ids.choices = [
-        (p.id, p.name)
-        for p in db.scalars(select(Program).where(Program.status != "draft").order_by(Program.name))
-    ]
+    form.program_ids.choices = choices.programs
     if campaign is not None and not form.is_submitted():
         filters = SegmentFilters.from_json(campaign.filters)
         form.name.data = campaign.name
@@ -167,20 +126,18 @@ def _draft(form: CampaignForm) -> CampaignDraft:
 
 def _edit(campaign):
     db = get_session()
-    if campaign is not None and campaign.status not in ("draft", "scheduled"):
+    if campaign is not None and campaign.status not in EDITABLE:
         return redirect(url_for("campaigns.campaign_preview", campaign_id=campaign.id))
     form = _form(db, campaign)
     if form.validate_on_submit():
-        saved = []
         draft = _draft(form)
-        done = attempt(
-            lambda s: saved.append(
-                save_campaign(s, draft, actor_id=current_user.id, campaign=campaign)
-            ),
+        saved = attempt(
+            lambda s: save_campaign(s, draft, actor_id=current_user.id, campaign=campaign),
             done=_("Saved."),
+            form=form,
         )
-        if done:
-            return redirect(url_for("campaigns.campaign_preview", campaign_id=saved[0].id))
+        if saved:
+            return redirect(url_for("campaigns.campaign_preview", campaign_id=saved.result.id))
     status = 400 if form.is_submitted() else 200
     return render_template(
         "campaigns/form.html",
@@ -213,12 +170,12 @@ def campaign_preview(campaign_id):
     campaign = _campaign(campaign_id)
     form = ScheduleForm()
     if request.method == "POST" and form.validate_on_submit():
-        action = request.form.get("action")
+        action = form.action.data
         now = utcnow()
+        # Every outcome is told after the redirect, so refusals are flashed, not put at fields.
         if action == "send":
-            sent = []
-            attempt(lambda s: sent.append(send_campaign(s, campaign, now, base_url=_base_url())))
-            if sent and sent[0] is not None:
+            sent = attempt(lambda s: send_campaign(s, campaign, now, base_url=_base_url()))
+            if sent and sent.result is not None:
                 return redirect(url_for("campaigns.campaign_results", campaign_id=campaign.id))
         elif action == "schedule":
             local = form.scheduled_at.data
@@ -232,7 +189,7 @@ def campaign_preview(campaign_id):
         elif action == "cancel":
             attempt(lambda s: cancel_campaign(s, campaign))
         return redirect(url_for("campaigns.campaign_preview", campaign_id=campaign.id))
-    if campaign.status in ("sent", "cancelled"):
+    if campaign.status not in EDITABLE:
         shown = None
     else:
         shown = preview(

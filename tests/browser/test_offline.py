@@ -7,7 +7,7 @@ import zlib
 
 from sqlalchemy import select
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from core.db import get_session
 from tests.browser.test_mobile_sign_in import no_horizontal_overflow, sign_in_by_phone
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import Activity
 from channel.models import Enrollment
 from channel.postings import Line, person_account, post

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from channel.claims import Claim, ClaimDetails, submit_claim
+from channel.claim_models import Claim
+from channel.claims import ClaimDetails, submit_claim
 from channel.ledger import Activity, LedgerEntry
 from channel.postings import check_balances
 from channel.programs import launch_program

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from app import create_app
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import Activity, LedgerEntry
 from channel.postings import check_balances
 from core.db import get_session

@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from channel.claim_models import Claim
 from channel.claims import (
-    Claim,
     ClaimDetails,
     InvalidClaim,
     approve_claim,
@@ -15,8 +15,9 @@ from channel.claims import (
     return_claim,
     submit_claim,
 )
+from channel.expiry import release_due
 from channel.ledger import Activity
-from channel.postings import balance_of, check_balances, person_account, release_due
+from channel.postings import balance_of, check_balances, person_account
 from channel.programs import launch_program
 from roles.permissions import Role
 from tests.builders import (

@@ -217,7 +217,7 @@ def test_concurrent_redemptions_never_overdraw_nor_oversell(committed_app):
 
 
 def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(committed_app):
-    from channel.claims import Claim
+    from channel.claim_models import Claim
     from channel.sales_import import import_sales, read_sales
     from tests.builders import make_group, make_product
 

@@ -4,7 +4,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from channel import channel_dashboard as cd
 from channel import dashboards as d
+from channel import partner_dashboard as pd
 from channel.postings import Line, pool_account, post
 from roles.permissions import Role
 from tests.channel.conftest import EVER, OCT, OCT_KEY, SEPT, SEPT_KEY
@@ -46,34 +48,34 @@ def test_engagement_overall_by_partner_and_by_country(db, known):
 
 
 def test_points_issued_redeemed_expired_outstanding_and_liability(db, known):
-    summary = d.points_summary(db, *EVER, Decimal("0.01"))
+    summary = cd.points_summary(db, *EVER, Decimal("0.01"))
     assert (summary.issued, summary.redeemed, summary.expired) == (600, -50, -20)
     assert summary.outstanding == 530
     assert summary.liability == Decimal("5.30")
-    assert d.balances_total(db) == d.outstanding_points(db, None)
-    riga = d.points_summary(db, *EVER, Decimal("0.01"), d.Filters(partner_id=known.riga.id))
+    assert cd.balances_total(db) == cd.outstanding_points(db, None)
+    riga = cd.points_summary(db, *EVER, Decimal("0.01"), d.Filters(partner_id=known.riga.id))
     assert (riga.issued, riga.outstanding) == (500, 430)
 
 
 def test_budget_used_per_program(db, known):
-    (use,) = [u for u in d.budget_use(db) if u.program_id == known.program.id]
+    (use,) = [u for u in cd.budget_use(db) if u.program_id == known.program.id]
     assert (use.budget_points, use.used_points, use.share) == (1000, 600, Decimal("60.0"))
     assert use.used_money == Decimal("6.00")
 
 
 def test_claims_by_status_and_fraud_flag(db, known):
-    figures = d.claim_figures(db, *EVER)
+    figures = cd.claim_figures(db, *EVER)
     assert figures.by_status == {"pending": 1}
     assert figures.by_flag == {"burst": 1}
-    assert d.claim_figures(db, *EVER, d.Filters(country="PL")).by_status == {}
+    assert cd.claim_figures(db, *EVER, d.Filters(country="PL")).by_status == {}
 
 
 def test_top_partners_and_people_by_points_earned(db, known):
-    assert [(p.name, p.points) for p in d.top_partners(db, *EVER)] == [
+    assert [(p.name, p.points) for p in cd.top_partners(db, *EVER)] == [
         ("Riga Heat", 500),
         ("Warsaw Heat", 100),
     ]
-    assert [(p.name, p.points) for p in d.top_people(db, *EVER)] == [
+    assert [(p.name, p.points) for p in cd.top_people(db, *EVER)] == [
         ("Seller One", 300),
         ("Tech One", 200),
         ("Seller Three", 100),
@@ -82,12 +84,12 @@ def test_top_partners_and_people_by_points_earned(db, known):
 
 def test_training_completion_among_enrolled_people(db, known):
     september = d.month_of(SEPT.date())
-    training = d.training_completion(db, september.start, september.end)
+    training = cd.training_completion(db, september.start, september.end)
     assert (training.enrolled, training.trained, training.share) == (3, 1, Decimal("33.3"))
 
 
 def test_partner_view_staff_earnings_pool_and_pending(db, known):
-    rows = d.staff_earnings(db, known.riga.id, *EVER)
+    rows = pd.staff_earnings(db, known.riga.id, *EVER)
     assert [(r.role, r.people, r.points) for r in rows] == [
         ("seller", 1, 300),
         ("technician", 1, 200),
@@ -108,9 +110,9 @@ def test_partner_view_staff_earnings_pool_and_pending(db, known):
     from channel.pool import distribute
 
     distribute(db, known.riga, known.s2, 30, actor_id=known.s1.id, note="Thanks", request_key="k")
-    pool = d.pool_figures(db, known.riga.id, *EVER)
+    pool = pd.pool_figures(db, known.riga.id, *EVER)
     assert (pool.available, pool.received, pool.distributed) == (50, 80, 30)
-    pending = d.pending_approvals(db, known.riga)
+    pending = pd.pending_approvals(db, known.riga)
     assert pending.claims == 1
     assert pending.programs == [known.program]  # offered, not yet decided
 
@@ -122,7 +124,7 @@ def test_tier_progress_names_what_the_next_tier_needs(db, known):
     silver = make_tier(db, "silver", 2)
     db.add(TierThreshold(tier_id=silver.id, metric="points", minimum=Decimal(1000)))
     db.flush()
-    progress = d.tier_progress(db, known.riga, datetime.now(UTC) + timedelta(days=1))
+    progress = pd.tier_progress(db, known.riga, datetime.now(UTC) + timedelta(days=1))
     assert progress.tier is None and progress.next_tier == silver
     (step,) = progress.steps
     assert (step.metric, step.current, step.missing) == ("points", Decimal(500), Decimal(500))

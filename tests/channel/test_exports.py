@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from channel import dashboards as d
+from channel import channel_dashboard as cd
 from channel.postings import Line, person_account, post
 from roles.permissions import Role
 from tests.builders import login_as
@@ -35,7 +35,7 @@ def _reconciles(rows, db):
     totals = {r[kind]: int(r[points]) for r in rows if r[0] in ("", None)}
     listed = sum(int(r[points]) for r in entries)
     assert totals["closing_balance"] == totals["opening_balance"] + listed
-    assert totals["closing_balance"] == d.balances_total(db) == 530
+    assert totals["closing_balance"] == cd.balances_total(db) == 530
     for name in ("earn", "redeem", "expire"):
         assert totals[f"total_{name}"] == sum(int(r[points]) for r in entries if r[kind] == name)
     return entries

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from channel.expiry import release_due
 from channel.ledger import LedgerEntry, add_cap_totals
 from channel.postings import (
     IdempotencyConflict,
@@ -20,7 +21,6 @@ from channel.postings import (
     pool_account,
     post,
     post_many,
-    release_due,
 )
 
 
@@ -220,7 +220,7 @@ def test_any_sequence_keeps_every_balance_equal_to_its_entries_and_never_negativ
                 elif operation == "release":
                     release_due(db, now)
                 elif operation == "expire":
-                    from channel.postings import expire_points
+                    from channel.expiry import expire_points
 
                     expire_points(db, now + timedelta(days=step + 1), timedelta(0))
                 elif operation == "replay" and keys:
@@ -254,7 +254,7 @@ def test_any_sequence_keeps_every_balance_equal_to_its_entries_and_never_negativ
 def test_points_expire_oldest_first_once_a_day(db, accounts):
     import time_machine
 
-    from channel.postings import expire_points
+    from channel.expiry import expire_points
 
     partner, seller, technician = accounts
     start = datetime(2025, 1, 10, tzinfo=UTC)

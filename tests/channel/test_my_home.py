@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from channel.postings import Line, person_account, points_lifetime, post
+from channel.expiry import points_lifetime
+from channel.postings import Line, person_account, post
 from channel.rewards import Reward
 from core.db import utcnow
 from tests.builders import login_as, make_person

@@ -1,6 +1,6 @@
 from sqlalchemy import func, select
 
-from channel.models import PartnerOrganization
+from channel.partner_models import PartnerOrganization
 from roles.permissions import Role
 from tests.builders import login_as, make_partner, make_tier
 

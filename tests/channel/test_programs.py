@@ -14,8 +14,9 @@ from channel.catalog import (
     save_group,
     save_product,
 )
-from channel.models import AuditEntry, EarningRule, Product, Program, ProgramVersion, Scheme
+from channel.models import AuditEntry, Product, Program, ProgramVersion
 from channel.programs import InvalidProgram, ProgramDetails, offer_program, save_program
+from channel.scheme_models import EarningRule, Scheme
 from channel.schemes import InvalidScheme, RuleInput, SchemeDetails, save_scheme
 from roles.permissions import Role
 from tests.builders import add_scheme, login_as, make_group, make_product, make_program, offer

@@ -3,6 +3,7 @@
 Pure Python: no Flask, no database.
 """
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -12,8 +13,10 @@ from hypothesis import strategies as st
 
 from channel.rule_params import (
     COMPANY_RULES,
+    PARAMETERS,
     PARAMS,
     RULE_EVENT,
+    STEP_PARAMETERS,
     Cashback,
     CumulativeDiscount,
     DiscountStep,
@@ -54,6 +57,13 @@ def codes(kind, raw) -> dict[str, str]:
 def test_every_rule_kind_has_parameters_and_an_event():
     assert set(PARAMS) == set(RuleKind)
     assert set(RULE_EVENT) == set(RuleKind)
+
+
+def test_each_kinds_parameter_table_fills_exactly_its_dataclass():
+    for kind in RuleKind:
+        names = [param.name for param in PARAMETERS[kind]]
+        assert sorted(names) == sorted(f.name for f in fields(PARAMS[kind])), kind
+    assert [param.name for param in STEP_PARAMETERS] == [f.name for f in fields(DiscountStep)]
 
 
 def test_company_rules_react_to_company_events_or_orders():

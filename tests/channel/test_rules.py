@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from channel.rule_conflicts import Conflict, find_conflicts
 from channel.rule_params import EventKind, RuleKind, parse_params
 from channel.rules import (
     Approval,
-    Conflict,
     Evaluator,
     Event,
     Outcome,
@@ -27,7 +27,6 @@ from channel.rules import (
     Usage,
     awards_kind,
     evaluate,
-    find_conflicts,
 )
 
 START = datetime(2025, 1, 1, tzinfo=UTC)

@@ -10,7 +10,7 @@ from hypothesis import given
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.postings import balance_of, check_balances, person_account
 from channel.programs import launch_program
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales

@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from channel.claims import Claim, ClaimLine
+from channel.claim_models import Claim, ClaimLine
 from channel.ledger import Activity, LedgerEntry
 from channel.postings import check_balances
 from channel.programs import launch_program

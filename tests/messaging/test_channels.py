@@ -10,8 +10,9 @@ from sqlalchemy import select
 from core.db import utcnow
 from messaging.compose import notify, primary_role, render_for, template_names
 from messaging.consent import set_consent
+from messaging.delivery import deliver_next
 from messaging.models import OutboxMessage
-from messaging.outbox import deliver_next, enqueue
+from messaging.outbox import enqueue
 from messaging.segments import count_segments
 from messaging.transports import PermanentFailure, SmtpTransport, TransientFailure
 from roles.people import PersonDetails, Placement, save_person

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from messaging.consent import set_consent
+from messaging.delivery import deliver_next
 from messaging.models import ChannelBlock, OutboxMessage
-from messaging.outbox import deliver_next, enqueue
+from messaging.outbox import enqueue
 from messaging.policy import Policy, parse_quiet_hours, quiet_until
 from messaging.transports import (
     ChannelRouter,

@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.postings import Line, person_account, post
 from channel.programs import launch_program
 from core.db import get_session, utcnow
@@ -225,18 +225,18 @@ def test_a_duplicate_found_only_at_insert_is_answered_from_the_first(
     db, client, twilio_config, technician, install_program, monkeypatch
 ):
     """Twilio's retry racing the first delivery: the unique MessageSid stops the second."""
-    from messaging import webhooks
+    from messaging import inbound
 
     sid = next_sid()
     first = reply_to(client, technician, "CLAIM SN-501", sid=sid)
-    real = webhooks.answered
+    real = inbound.answered
     calls = []
 
     def not_seen_the_first_time(session, message_sid):
         calls.append(message_sid)
         return None if len(calls) == 1 else real(session, message_sid)
 
-    monkeypatch.setattr(webhooks, "answered", not_seen_the_first_time)
+    monkeypatch.setattr(inbound, "answered", not_seen_the_first_time)
     assert reply_to(client, technician, "CLAIM SN-501", sid=sid) == first
     assert len(calls) == 2
     assert count(db, Claim, Claim.serial == "SN-501") == 1

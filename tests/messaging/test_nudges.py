@@ -9,7 +9,8 @@ import time_machine
 from sqlalchemy import select
 
 from channel.approvals import resync_person
-from channel.claims import Claim, ClaimDetails, ClaimLine, approve_claim, reject_claim, submit_claim
+from channel.claim_models import Claim, ClaimLine
+from channel.claims import ClaimDetails, approve_claim, reject_claim, submit_claim
 from channel.postings import Line, person_account, post
 from channel.programs import launch_program
 from channel.sales_import import import_sales

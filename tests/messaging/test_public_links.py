@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.learning import Article
 from channel.programs import launch_program
 from messaging.campaigns.models import Campaign

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from core.db import utcnow
+from messaging.delivery import deliver_next
 from messaging.models import ChannelBlock, OutboxMessage
-from messaging.outbox import deliver_next, enqueue
+from messaging.outbox import enqueue
 from messaging.transports import (
     ChannelRouter,
     DevelopmentTransport,

@@ -4,7 +4,7 @@ import json
 
 from sqlalchemy import select
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.postings import Line, balance_of, check_balances, person_account, post
 from messaging.consent import set_consent
 from messaging.models import ChannelConsent, InboundMessage, OutboxMessage

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channel.api.models import ApiToken
-from channel.claims import Claim
+from channel.claim_models import Claim
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from channel.api.models import IdempotencyRecord
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.postings import balance_of, person_account
 from channel.rewards import Redemption, Reward
 from core.db import get_session

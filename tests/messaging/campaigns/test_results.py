@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.ledger import LedgerEntry
 from messaging.campaigns.models import LinkClick, TrackedLink
 from messaging.campaigns.operations import send_campaign

@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from channel.claims import Claim
+from channel.claim_models import Claim
 from channel.models import Enrollment
 from messaging.campaigns.audience import SegmentFilters, segment_chunks, segment_size
 from roles.permissions import Role

@@ -1,0 +1,291 @@
+"""The channel manager's figures: points and liability, budgets, claims, leaders, training.
+
+Plain data for the channel manager's dashboard and its exports, read for a period and the
+filters of `channel.dashboards` (which also counts engagement, for both dashboards).
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import String, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from channel.claim_models import Claim
+from channel.dashboards import (
+    EVERYTHING,
+    Filters,
+    Month,
+    enrolled_people,
+    ledger_filters,
+    partner_filters,
+    percent,
+)
+from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry
+from channel.models import Program, ProgramStatus
+from channel.partner_models import PartnerOrganization
+from channel.rule_params import EventKind
+from core.db import utcnow
+from roles.models import Person
+
+#: How many partners and people the leader boards show.
+TOP = 10
+#: Ledger kinds as the dashboards group them: redeem and refund net out as "redeemed".
+FLOW_KINDS = {
+    EntryKind.EARN: "issued",
+    EntryKind.REVERSE: "reversed",
+    EntryKind.REDEEM: "redeemed",
+    EntryKind.REFUND: "redeemed",
+    EntryKind.EXPIRE: "expired",
+}
+
+
+# ---------------------------------------------------------------- points and liability
+
+
+@dataclass
+class PointsSummary:
+    issued: int = 0
+    reversed: int = 0
+    redeemed: int = 0
+    expired: int = 0
+    #: Every point still held (pending and available) at the end of the period.
+    outstanding: int = 0
+    #: Outstanding points at the point value: what the program still owes.
+    liability: Decimal = Decimal(0)
+    by_month: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def points_summary(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    point_value: Decimal,
+    filters: Filters = EVERYTHING,
+) -> PointsSummary:
+    """Points issued, reversed, redeemed and expired in [start, end), outstanding at `end`."""
+    summary = PointsSummary()
+    flows = ledger_filters(
+        select(LedgerEntry.month, LedgerEntry.kind, func.sum(LedgerEntry.points))
+        .where(
+            LedgerEntry.created_at >= start,
+            LedgerEntry.created_at < end,
+            LedgerEntry.kind.in_(FLOW_KINDS),
+        )
+        .group_by(LedgerEntry.month, LedgerEntry.kind),
+        filters,
+    )
+    for month, kind, points in session.execute(flows):
+        name = FLOW_KINDS[kind]
+        setattr(summary, name, getattr(summary, name) + int(points))
+        by_kind = summary.by_month.setdefault(month, dict.fromkeys(set(FLOW_KINDS.values()), 0))
+        by_kind[name] += int(points)
+    if filters == EVERYTHING and end >= utcnow():
+        # Everything up to now: the balance rows hold the sums already.
+        summary.outstanding = balances_total(session)
+    else:
+        summary.outstanding = outstanding_points(session, end, filters)
+    summary.liability = (summary.outstanding * point_value).quantize(Decimal("0.01"))
+    return summary
+
+
+def outstanding_points(session: Session, at: datetime | None, filters: Filters = EVERYTHING) -> int:
+    """Points held by every account (both buckets), from the entries written before `at`."""
+    stmt = ledger_filters(select(func.coalesce(func.sum(LedgerEntry.points), 0)), filters)
+    if at is not None:
+        stmt = stmt.where(LedgerEntry.created_at < at)
+    return int(session.scalar(stmt))
+
+
+def balances_total(session: Session) -> int:
+    """The sum of every cached balance row: what `outstanding_points(None)` must equal."""
+    return int(
+        session.scalar(select(func.coalesce(func.sum(Balance.pending + Balance.available), 0)))
+    )
+
+
+# ---------------------------------------------------------------- budgets
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    program_id: int
+    name: str
+    currency: str
+    point_value: Decimal
+    budget_points: int | None
+    used_points: int
+
+    @property
+    def share(self) -> Decimal | None:
+        return percent(self.used_points, self.budget_points or 0)
+
+    @property
+    def used_money(self) -> Decimal:
+        return (self.used_points * self.point_value).quantize(Decimal("0.01"))
+
+
+def budget_use(session: Session, filters: Filters = EVERYTHING) -> list[BudgetUse]:
+    """Budget points each program spent so far (earnings net of reversals), as earning counts it."""
+    used = (
+        select(
+            LedgerEntry.program_id.label("program_id"),
+            func.sum(LedgerEntry.budget_points).label("used"),
+        )
+        .where(LedgerEntry.kind.in_(EARNED_KINDS), LedgerEntry.program_id.is_not(None))
+        .group_by(LedgerEntry.program_id)
+        .subquery()
+    )
+    stmt = (
+        select(Program, func.coalesce(used.c.used, 0))
+        .outerjoin(used, used.c.program_id == Program.id)
+        .where(Program.status != ProgramStatus.DRAFT)
+        .order_by(Program.starts_at.desc(), Program.id)
+    )
+    if filters.program_id is not None:
+        stmt = stmt.where(Program.id == filters.program_id)
+    return [
+        BudgetUse(p.id, p.name, p.currency, p.point_value, p.budget_points, int(points))
+        for p, points in session.execute(stmt)
+    ]
+
+
+# ---------------------------------------------------------------- claims, leaders, training
+
+
+@dataclass
+class ClaimFigures:
+    by_status: dict[str, int]
+    by_flag: dict[str, int]
+
+
+def claim_figures(
+    session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING
+) -> ClaimFigures:
+    period = (Claim.created_at >= start, Claim.created_at < end)
+    by_status = partner_filters(
+        select(Claim.status, func.count()).where(*period).group_by(Claim.status),
+        filters,
+        Claim.partner_id,
+    )
+    flags = Counter()
+    # Only flagged claims are read: most are clean, and reading JSON costs.
+    flagged = select(Claim.flags).where(*period, cast(Claim.flags, String) != "[]")
+    for (names,) in session.execute(partner_filters(flagged, filters, Claim.partner_id)):
+        flags.update(names or ())
+    return ClaimFigures(dict(session.execute(by_status).all()), dict(flags.most_common()))
+
+
+@dataclass(frozen=True)
+class Leader:
+    id: int
+    name: str
+    partner: str
+    points: int
+
+
+def _earned_by(column, start: datetime, end: datetime, filters: Filters, limit):
+    """The `limit` highest earners by `column` in the period: summed first, named after."""
+    points = func.sum(LedgerEntry.points)
+    stmt = ledger_filters(
+        select(column.label("id"), points.label("points"))
+        .where(
+            LedgerEntry.kind.in_(EARNED_KINDS),
+            LedgerEntry.created_at >= start,
+            LedgerEntry.created_at < end,
+            column.is_not(None),
+        )
+        .group_by(column)
+        .order_by(points.desc(), column)
+        .limit(limit),
+        filters,
+    )
+    if column is LedgerEntry.person_id:
+        stmt = stmt.where(LedgerEntry.to_pool.is_(False))
+    return stmt.subquery()
+
+
+def top_partners(
+    session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
+) -> list[Leader]:
+    """Partners by points earned in the period (their people's and their pool's)."""
+    top = _earned_by(LedgerEntry.partner_id, start, end, filters, limit)
+    stmt = (
+        select(top.c.id, PartnerOrganization.name, top.c.points)
+        .join(PartnerOrganization, PartnerOrganization.id == top.c.id)
+        .order_by(top.c.points.desc(), top.c.id)
+    )
+    return [Leader(pid, name, name, int(points)) for pid, name, points in session.execute(stmt)]
+
+
+def top_people(
+    session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
+) -> list[Leader]:
+    top = _earned_by(LedgerEntry.person_id, start, end, filters, limit)
+    stmt = (
+        select(top.c.id, Person.full_name, PartnerOrganization.name, top.c.points)
+        .join(Person, Person.id == top.c.id)
+        .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
+        .order_by(top.c.points.desc(), top.c.id)
+    )
+    return [
+        Leader(pid, name, partner, int(points))
+        for pid, name, partner, points in session.execute(stmt)
+    ]
+
+
+@dataclass(frozen=True)
+class Training:
+    enrolled: int
+    trained: int
+
+    @property
+    def share(self) -> Decimal | None:
+        return percent(self.trained, self.enrolled)
+
+
+def training_completion(
+    session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING
+) -> Training:
+    """Enrolled people (during the period) who completed at least one course in it."""
+    period = Month("", start, end)
+    trained = select(Activity.person_id).where(
+        Activity.kind == EventKind.TRAINING,
+        Activity.occurred_at >= start,
+        Activity.occurred_at < end,
+    )
+    stmt = partner_filters(
+        select(
+            func.count(func.distinct(Person.id)),
+            func.count(func.distinct(case((Person.id.in_(trained), Person.id)))),
+        ).where(Person.id.in_(enrolled_people(period, filters))),
+        filters,
+        Person.partner_id,
+    )
+    enrolled, done = session.execute(stmt).one()
+    return Training(enrolled, done)
+
+
+# ---------------------------------------------------------------- what the filters offer
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    #: (id, name) of every partner, by name.
+    partners: list[tuple[int, str]]
+    countries: list[str]
+    #: (id, name) of every program, by name.
+    programs: list[tuple[int, str]]
+
+
+def filter_choices(session: Session) -> FilterChoices:
+    """What the dashboard can be narrowed to: every partner, country and program."""
+    partners = session.execute(
+        select(PartnerOrganization.id, PartnerOrganization.name).order_by(PartnerOrganization.name)
+    ).all()
+    countries = session.scalars(
+        select(PartnerOrganization.country).distinct().order_by(PartnerOrganization.country)
+    ).all()
+    programs = session.execute(select(Program.id, Program.name).order_by(Program.name)).all()
+    return FilterChoices(list(partners), list(countries), list(programs))

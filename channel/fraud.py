@@ -1,0 +1,173 @@
+"""The fraud and loophole rules that flag a claim for review, and the keys they compare by.
+
+Each rule takes the session and the claim (already flushed, so it has an id) and answers
+whether it looks wrong. The names are what reviewers and claimants see, translated.
+
+Concurrency: the rules that compare a claim with other claims (a duplicate serial or invoice
+line, more units than the partner bought, a person's burst) read, then the claim is written;
+two twins submitted at once would each miss the other. So `channel.claims.submit_claim` first
+locks the claim's normalised keys (`claim_lock_keys`, through `core.db.lock_keys`) and holds
+them to commit: a twin waits, then finds the first claim and is flagged exactly as one
+submitted later is. A rule that compares by something new adds it to `claim_lock_keys`.
+"""
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from channel.approvals import current_decision, programs_for_partner
+from channel.claim_models import LIVE_STATUSES, Claim, ClaimKind, ClaimLine
+from channel.ledger import Activity
+from channel.models import DecisionOutcome
+from channel.partner_models import PartnerOrganization
+from channel.rule_params import EventKind
+from core.db import utcnow
+
+FLAG_LABELS = {
+    "duplicate_serial": _l("This serial number was already claimed."),
+    "duplicate_invoice_line": _l("This invoice line was already claimed."),
+    "exceeds_purchases": _l("More units claimed than the company bought."),
+    "velocity": _l("Far more claims than this person usually makes."),
+    "outside_program": _l("The date is outside every program the company takes part in."),
+    "self_referral": _l("The referred company is the claimant's own, or of the same group."),
+}
+
+VELOCITY_WINDOW = timedelta(days=1)
+VELOCITY_BASELINE = timedelta(days=90)
+VELOCITY_FLOOR = 10
+
+
+def _live_claims(session: Session, claim: Claim):
+    return select(Claim.id).where(Claim.id != claim.id, Claim.status.in_(LIVE_STATUSES))
+
+
+def claim_lock_keys(claim: Claim) -> list[str]:
+    """What the rules below compare a claim by, which no twin may write meanwhile."""
+    keys = [f"claim-person:{claim.person_id}"]  # velocity
+    if claim.serial:
+        keys.append(f"claim-serial:{claim.serial}")
+    for line in claim.lines:
+        if claim.invoice_number:
+            keys.append(f"claim-invoice-line:{claim.partner_id}:{claim.invoice_number}:{line.sku}")
+        if claim.kind == ClaimKind.SALE:  # exceeds_purchases
+            keys.append(f"claim-units:{claim.partner_id}:{line.sku}")
+    return keys
+
+
+def duplicate_serial(session: Session, claim: Claim) -> bool:
+    if not claim.serial:
+        return False
+    return (
+        session.scalar(_live_claims(session, claim).where(Claim.serial == claim.serial).limit(1))
+        is not None
+    )
+
+
+def duplicate_invoice_line(session: Session, claim: Claim) -> bool:
+    if not claim.invoice_number or not claim.lines:
+        return False
+    skus = [line.sku for line in claim.lines]
+    stmt = (
+        select(ClaimLine.id)
+        .join(Claim, Claim.id == ClaimLine.claim_id)
+        .where(
+            Claim.id != claim.id,
+            Claim.status.in_(LIVE_STATUSES),
+            Claim.partner_id == claim.partner_id,
+            Claim.invoice_number == claim.invoice_number,
+            ClaimLine.sku.in_(skus),
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
+
+
+def exceeds_purchases(session: Session, claim: Claim) -> bool:
+    """Units of a product claimed by the partner beyond what it bought (where purchases are known)."""
+    if claim.kind != ClaimKind.SALE:
+        return False
+    for line in claim.lines:
+        bought = session.scalar(
+            select(func.sum(Activity.quantity)).where(
+                Activity.kind == EventKind.PURCHASE,
+                Activity.partner_id == claim.partner_id,
+                Activity.sku == line.sku,
+            )
+        )
+        if bought is None:
+            continue
+        claimed = session.scalar(
+            select(func.coalesce(func.sum(ClaimLine.quantity), 0))
+            .join(Claim, Claim.id == ClaimLine.claim_id)
+            .where(
+                Claim.partner_id == claim.partner_id,
+                Claim.kind == ClaimKind.SALE,
+                Claim.status.in_(LIVE_STATUSES),
+                ClaimLine.sku == line.sku,
+            )
+        )
+        if claimed > bought:
+            return True
+    return False
+
+
+def velocity(session: Session, claim: Claim) -> bool:
+    now = claim.created_at or utcnow()
+    recent = session.scalar(
+        select(func.count(Claim.id)).where(
+            Claim.person_id == claim.person_id, Claim.created_at > now - VELOCITY_WINDOW
+        )
+    )
+    earlier = session.scalar(
+        select(func.count(Claim.id)).where(
+            Claim.person_id == claim.person_id,
+            Claim.created_at <= now - VELOCITY_WINDOW,
+            Claim.created_at > now - VELOCITY_BASELINE,
+        )
+    )
+    daily_norm = earlier / (VELOCITY_BASELINE.days - 1)
+    return recent > max(VELOCITY_FLOOR, 5 * daily_norm)
+
+
+def outside_program(session: Session, claim: Claim) -> bool:
+    partner = session.get(PartnerOrganization, claim.partner_id)
+    moment = datetime.combine(claim.occurred_on, time(12), tzinfo=UTC)
+    for program in programs_for_partner(session, partner):
+        decision = current_decision(session, program, partner)
+        if (
+            decision is not None
+            and decision.outcome == DecisionOutcome.APPROVED
+            and program.starts_at <= moment < program.ends_at
+        ):
+            return False
+    return True
+
+
+def self_referral(session: Session, claim: Claim) -> bool:
+    """Referring one's own company, or one of the same group (its distributor or its dealers)."""
+    if claim.kind != ClaimKind.REFERRAL or claim.referred_partner_id is None:
+        return False
+    if claim.referred_partner_id == claim.partner_id:
+        return True
+    own = session.get(PartnerOrganization, claim.partner_id)
+    referred = session.get(PartnerOrganization, claim.referred_partner_id)
+    return referred.parent_id == own.id or (
+        own.parent_id is not None and own.parent_id == referred.id
+    )
+
+
+FRAUD_RULES = {
+    "duplicate_serial": duplicate_serial,
+    "duplicate_invoice_line": duplicate_invoice_line,
+    "exceeds_purchases": exceeds_purchases,
+    "velocity": velocity,
+    "outside_program": outside_program,
+    "self_referral": self_referral,
+}
+
+
+def flags_of(session: Session, claim: Claim) -> list[str]:
+    """The names of the rules that flag the claim; empty for a clean one."""
+    return [name for name, rule in FRAUD_RULES.items() if rule(session, claim)]

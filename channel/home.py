@@ -1,0 +1,74 @@
+"""What a field person's phone home shows: their points, what expires soon, what to do next,
+their latest claims, the next reward within reach and where they stand among peers."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from channel.claim_models import Claim
+from channel.expiry import points_expiring
+from channel.leaderboard import Standing, standings
+from channel.postings import balance_of, person_account
+from channel.rewards import Reward
+from roles.permissions import Role
+
+#: What each field role does next, first match wins: (role, claim kind).
+NEXT_STEPS = (
+    (Role.TECHNICIAN, "install"),
+    (Role.ENGINEER, "install"),
+    (Role.SELLER, "sale"),
+    (Role.PROCUREMENT, "order"),
+)
+#: Points about to expire are announced this long ahead.
+EXPIRY_AHEAD = timedelta(days=30)
+LATEST_CLAIMS = 3
+
+
+@dataclass(frozen=True)
+class Home:
+    pending: int
+    available: int
+    #: Available points that expire within EXPIRY_AHEAD unless spent first.
+    expiring: int
+    #: The kinds of claim the person's roles make, in the order to offer them.
+    next_kinds: list[str]
+    claims: list[Claim]
+    #: The cheapest active reward the person cannot afford yet.
+    within_reach: Reward | None
+    standings: list[Standing]
+
+
+def next_claim_kinds(roles) -> list[str]:
+    """The kinds of claim a person with these roles makes, each once."""
+    kinds = [kind for role, kind in NEXT_STEPS if role in roles]
+    if Role.PROCUREMENT in roles:
+        kinds.append("payment")
+    return list(dict.fromkeys(kinds))
+
+
+def home_of(session: Session, person, now: datetime, lifetime: timedelta) -> Home:
+    account = person_account(person.id)
+    pending, available = balance_of(session, account)
+    latest = session.scalars(
+        select(Claim)
+        .where(Claim.person_id == person.id)
+        .order_by(Claim.id.desc())
+        .limit(LATEST_CLAIMS)
+    ).all()
+    within_reach = session.scalar(
+        select(Reward)
+        .where(Reward.active.is_(True), Reward.points_price > available)
+        .order_by(Reward.points_price)
+        .limit(1)
+    )
+    return Home(
+        pending=pending,
+        available=available,
+        expiring=points_expiring(session, account, by=now + EXPIRY_AHEAD, lifetime=lifetime),
+        next_kinds=next_claim_kinds(person.roles),
+        claims=list(latest),
+        within_reach=within_reach,
+        standings=standings(session, person),
+    )

@@ -1,0 +1,79 @@
+"""The scheme editor: a program's role-specific schemes and their earning rules."""
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from channel.program_blueprint import bp, editor_zone
+from channel.program_forms import SchemeEditorForm
+from channel.rule_params import COMPANY_RULES, RuleKind
+from channel.rule_text import RULE_FIELDS, STEP_ROWS
+from channel.schemes import RULE_LABELS, live_scheme, product_groups, retire_scheme
+from channel.tiers import tiers_by_rank
+from core.db import get_session
+from core.views import attempt
+from roles.access import requires
+from roles.permissions import Permission
+
+
+def _scheme_of(program, scheme_id):
+    scheme = live_scheme(get_session(), program, scheme_id)
+    if scheme is None:
+        abort(404)
+    return scheme
+
+
+@bp.route("/<int:program_id>/schemes/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_PROGRAMS)
+def scheme_new(program):
+    return _scheme_editor(program, None)
+
+
+@bp.route("/<int:program_id>/schemes/<int:scheme_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_PROGRAMS)
+def scheme_edit(program, scheme_id):
+    return _scheme_editor(program, _scheme_of(program, scheme_id))
+
+
+def _scheme_editor(program, scheme):
+    """One scheme: its roles and name, its rules, and one new rule of the chosen kind."""
+    form = SchemeEditorForm(scheme=scheme)
+    if form.validate_on_submit():
+        saved = attempt(
+            lambda db: form.save(db, program, scheme, actor_id=current_user.id, zone=editor_zone()),
+            form=form,
+        )
+        if saved:
+            flash(_("The scheme “%(name)s” is saved.", name=saved.result.name), "success")
+            return redirect(
+                url_for("programs.scheme_edit", program_id=program.id, scheme_id=saved.result.id)
+            )
+    db = get_session()
+    kind = form.rule_kind
+    return render_template(
+        "channel/scheme_form.html",
+        form=form,
+        program=program,
+        scheme=scheme,
+        kinds=list(RuleKind),
+        kind=kind,
+        company_kinds=COMPANY_RULES,
+        rule_labels=RULE_LABELS,
+        fields=RULE_FIELDS.get(kind, ()),
+        values=form.entered,
+        errors=form.problems,
+        tiers=tiers_by_rank(db),
+        groups=product_groups(db),
+        step_rows=range(STEP_ROWS),
+    ), 400 if form.is_submitted() else 200
+
+
+@bp.route("/<int:program_id>/schemes/<int:scheme_id>/retire", methods=["POST"])
+@requires(Permission.MANAGE_PROGRAMS)
+def scheme_retire(program, scheme_id):
+    scheme = _scheme_of(program, scheme_id)
+    attempt(
+        lambda db: retire_scheme(db, program, scheme, actor_id=current_user.id),
+        done=_("The scheme was removed."),
+    )
+    return redirect(url_for("programs.program_detail", program_id=program.id))
