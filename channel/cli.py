@@ -14,6 +14,7 @@ from sqlalchemy import select
 from channel.demo import DEMO_PASSWORD, seed_demo
 from channel.exchange_rates import UnreadableRatesFile, import_rates
 from channel.expiry import expire_points, points_lifetime, release_due
+from channel.exports import csv_chunks
 from channel.models import Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.postings import check_balances
@@ -25,6 +26,9 @@ from channel.purchase_import import (
     read_purchases,
     read_serials,
 )
+from channel.rebate_documents import credit_memo_table
+from channel.rebate_reports import period_statements
+from channel.rebates import InvalidPeriod, close_period
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
@@ -216,6 +220,50 @@ def import_rates_command(path):
     for line, currency, reasons in report.rejected:
         click.echo(f"line {line} {currency}: {'; '.join(reasons)}".replace("  ", " "))
     raise SystemExit(2 if report.rejected else 0)
+
+
+rebates_cli = AppGroup("rebates", help="Rebates partners earn on their purchases.")
+
+
+@rebates_cli.command("close")
+@click.option(
+    "--period", required=True, help="A quarter (2026-Q4) or a month (2026-11) that is over."
+)
+def close_rebates_command(period):
+    """Write one statement per program and partner for PERIOD (once: closing again pays
+    nothing more). Exit 0; 1 if the period cannot be closed."""
+    db = get_session()
+    try:
+        report = close_period(db, period, today=utcnow().date())
+    except InvalidPeriod as invalid:
+        raise click.ClickException(str(invalid.errors["period"])) from None
+    db.commit()
+    click.echo(
+        f"{len(report.statements)} statements written, {report.already_closed} already closed, "
+        f"{len(report.held)} purchase lines held for want of an exchange rate"
+    )
+    for statement in report.statements:
+        click.echo(f"{statement.reference}: {statement.total} {statement.currency}")
+    for partner, purchase, why in report.held:
+        click.echo(f"held: {partner.legal_id} {purchase.number}/{purchase.line}: {why}")
+
+
+@rebates_cli.command("credit-memos")
+@click.option("--period", required=True, help="A closed period, e.g. 2026-Q4.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="-",
+    help="The CSV file to write (default: standard output).",
+)
+def credit_memos_command(period, output):
+    """The credit memos of a closed period as CSV for the ERP: reference, partner, amount."""
+    statements = period_statements(get_session(), period)
+    if not statements:
+        raise click.ClickException(f"no statement for the period {period}: close it first")
+    with click.open_file(output, "w", encoding="utf-8") as target:
+        for chunk in csv_chunks(credit_memo_table(statements[0].period, statements)):
+            target.write(chunk)
 
 
 def partner_by_legal_id(db, legal_id: str) -> PartnerOrganization:

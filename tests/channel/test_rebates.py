@@ -221,3 +221,30 @@ def test_two_closes_of_one_period_at_once_pay_once(committed_postgres_app):
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(RebateStatement)) == 1
         assert session.scalar(select(func.sum(RebateLine.rebate))) == Decimal("5.00")
+
+
+def test_the_commands_close_a_period_once_and_write_its_credit_memos(
+    app, db, rebate_world, tmp_path
+):
+    program, dealer, *_ = rebate_world
+    period = months_ago(1)
+    start, _ = period_bounds(period)
+    buy(db, ("invoice", "A-1", start + timedelta(days=5), 10, "10000.00", "EUR"))
+    db.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["rebates", "close", "--period", period])
+    assert first.exit_code == 0, first.output
+    assert "1 statements written, 0 already closed" in first.output
+    assert f"RB-{period}-{program.id}-{dealer.id}: 150.00 EUR" in first.output
+    again = runner.invoke(args=["rebates", "close", "--period", period])
+    assert "0 statements written, 1 already closed" in again.output
+    path = tmp_path / "memos.csv"
+    memos = runner.invoke(
+        args=["rebates", "credit-memos", "--period", period, "--output", str(path)]
+    )
+    assert memos.exit_code == 0, memos.output
+    assert (
+        path.read_text().splitlines()[1].endswith(f"LV-DEALER,LV,{dealer.name},{period},150.00,EUR")
+    )
+    refused = runner.invoke(args=["rebates", "close", "--period", "soon"])
+    assert refused.exit_code == 1 and "is not a period" in refused.output
