@@ -9,6 +9,7 @@ two twins submitted at once would each miss the other. So `channel.claims.submit
 locks the claim's normalised keys (`claim_lock_keys`, through `core.db.lock_keys`) and holds
 them to commit: a twin waits, then finds the first claim and is flagged exactly as one
 submitted later is. A rule that compares by something new adds it to `claim_lock_keys`.
+The serial registry's rules (`channel.serial_checks`) compare by the serial, locked already.
 """
 
 from datetime import UTC, datetime, time, timedelta
@@ -23,6 +24,7 @@ from channel.ledger import Activity
 from channel.models import DecisionOutcome
 from channel.partner_models import PartnerOrganization
 from channel.rule_params import EventKind
+from channel.serial_checks import SERIAL_FLAG_LABELS, SERIAL_RULES
 from core.db import utcnow
 
 FLAG_LABELS = {
@@ -32,6 +34,7 @@ FLAG_LABELS = {
     "velocity": _l("Far more claims than this person usually makes."),
     "outside_program": _l("The date is outside every program the company takes part in."),
     "self_referral": _l("The referred company is the claimant's own, or of the same group."),
+    **SERIAL_FLAG_LABELS,
 }
 
 VELOCITY_WINDOW = timedelta(days=1)
@@ -165,6 +168,7 @@ FRAUD_RULES = {
     "velocity": velocity,
     "outside_program": outside_program,
     "self_referral": self_referral,
+    **SERIAL_RULES,
 }
 
 
