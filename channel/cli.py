@@ -27,8 +27,9 @@ from channel.purchase_import import (
     read_serials,
 )
 from channel.rebate_documents import credit_memo_table
+from channel.rebate_models import InvalidPeriod
 from channel.rebate_reports import period_statements
-from channel.rebates import InvalidPeriod, close_period
+from channel.rebates import close_period
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow

@@ -13,14 +13,8 @@ from channel.exchange_rates import NoRate, RateBook
 from channel.models import ProgramStatus
 from channel.partner_models import PartnerOrganization, Tier
 from channel.purchases import PurchaseLine
-from channel.rebates import (
-    Accrual,
-    RebateLine,
-    RebateStatement,
-    accrue,
-    period_of,
-    purchase_rules,
-)
+from channel.rebate_accrual import Accrual, accrue, purchase_rules
+from channel.rebate_models import RebateLine, RebateStatement, period_of
 from channel.rule_params import RuleKind
 from channel.tiers import TierMetric, TierThreshold
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from channel.programs import launch_program
-from channel.rebates import period_bounds
+from channel.rebate_models import period_bounds
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,

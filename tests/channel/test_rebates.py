@@ -11,14 +11,9 @@ from sqlalchemy.orm import sessionmaker
 from channel.exchange_rates import import_rates
 from channel.programs import launch_program
 from channel.purchase_import import import_purchases, read_purchases
-from channel.rebates import (
-    InvalidPeriod,
-    RebateLine,
-    RebateStatement,
-    accrue,
-    close_period,
-    period_bounds,
-)
+from channel.rebate_accrual import accrue
+from channel.rebate_models import InvalidPeriod, RebateLine, RebateStatement, period_bounds
+from channel.rebates import close_period
 from channel.tiers import TierChange
 from core.db import get_session
 from roles.permissions import Role
