@@ -128,12 +128,8 @@ def recompute_command():
 def import_sales_command(path):
     """Import a distributor's sell-out file (CSV or XLSX). Exit 0: all lines in; 2: some rejected."""
     config = current_app.config
-    data = Path(path).read_bytes()
     db = get_session()
-    try:
-        rows = list(read_sales(data, config["IMPORT_MAX_ROWS"]))
-    except UnreadableSalesFile as unreadable:
-        raise click.ClickException(str(unreadable.args[0])) from None
+    rows = _read_rows(read_sales, path, UnreadableSalesFile)
     with click.progressbar(length=len(rows), label="importing sales lines") as bar:
         report = import_sales(
             db,
@@ -144,13 +140,27 @@ def import_sales_command(path):
             on_progress=bar.update,
         )
     db.commit()
-    click.echo(
+    _finish_import(
         f"{report.imported} imported, {report.already_imported} already imported, "
-        f"{len(report.rejected)} rejected"
+        f"{len(report.rejected)} rejected",
+        report.rejected,
     )
-    for line, reason in report.rejected:
+
+
+def _read_rows(read, path: str, unreadable) -> list:
+    """The rows of the file at `path` through `read`, or the reason the whole file is refused."""
+    try:
+        return list(read(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
+    except unreadable as refused:
+        raise click.ClickException(str(refused.args[0])) from None
+
+
+def _finish_import(summary: str, rejected, notes=()) -> None:
+    """Say what an import did, list each refused (and noted) line; exit 2 if any was refused."""
+    click.echo(summary)
+    for line, reason in [*rejected, *notes]:
         click.echo(f"line {line}: {reason}")
-    raise SystemExit(2 if report.rejected else 0)
+    raise SystemExit(2 if rejected else 0)
 
 
 @click.command("import-purchases")
@@ -160,22 +170,16 @@ def import_purchases_command(path):
     """Import invoice and credit-note lines with their serials (CSV or XLSX). Exit 0: all
     lines in; 2: some rejected."""
     db = get_session()
-    try:
-        rows = list(read_purchases(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
-    except UnreadablePurchasesFile as unreadable:
-        raise click.ClickException(str(unreadable.args[0])) from None
+    rows = _read_rows(read_purchases, path, UnreadablePurchasesFile)
     with click.progressbar(length=len(rows), label="importing purchase lines") as bar:
         report = import_purchases(db, rows, today=utcnow().date(), on_progress=bar.update)
     db.commit()
-    click.echo(
+    _finish_import(
         f"{report.imported} imported, {report.already_imported} already imported, "
-        f"{len(report.rejected)} rejected; {report.serials} serials registered or moved"
+        f"{len(report.rejected)} rejected; {report.serials} serials registered or moved",
+        report.rejected,
+        report.held,
     )
-    for line, reason in report.rejected:
-        click.echo(f"line {line}: {reason}")
-    for line, reason in report.held:
-        click.echo(f"line {line}: {reason}")
-    raise SystemExit(2 if report.rejected else 0)
 
 
 @click.command("import-serials")
@@ -185,19 +189,15 @@ def import_serials_command(path):
     """Register shipped serials from a list (serial, sku, partner, date), CSV or XLSX. Exit 0:
     all in; 2: some rejected."""
     db = get_session()
-    try:
-        rows = list(read_serials(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
-    except UnreadablePurchasesFile as unreadable:
-        raise click.ClickException(str(unreadable.args[0])) from None
-    report = import_serials(db, rows, today=utcnow().date())
-    db.commit()
-    click.echo(
-        f"{report.registered} registered, {report.already_known} already known, "
-        f"{len(report.rejected)} rejected"
+    report = import_serials(
+        db, _read_rows(read_serials, path, UnreadablePurchasesFile), today=utcnow().date()
     )
-    for line, reason in report.rejected:
-        click.echo(f"line {line}: {reason}")
-    raise SystemExit(2 if report.rejected else 0)
+    db.commit()
+    _finish_import(
+        f"{report.registered} registered, {report.already_known} already known, "
+        f"{len(report.rejected)} rejected",
+        report.rejected,
+    )
 
 
 rates_cli = AppGroup("rates", help="Exchange rates for converting purchases.")

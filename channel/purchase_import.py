@@ -13,7 +13,7 @@ chunks through the driver's bulk path (`core.bulk`: COPY on PostgreSQL).
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -34,7 +34,7 @@ from channel.purchases import (
 from channel.serial_registry import Registry, Shipment
 from core.bulk import BulkWriter
 from core.db import lock_keys, utcnow
-from core.tables import UnreadableFile, table_rows
+from core.tables import UnreadableFile, date_cell, table_rows
 
 REQUIRED = ("partner", "invoice_number", "line", "date", "sku", "quantity", "amount", "currency")
 #: Rows one file may hold.
@@ -206,7 +206,7 @@ def _check_row(number: int, row: dict, directory: _Directory, today: date):
     currency = text["currency"].upper()
     if not known_currency(currency):
         return _l("“%(currency)s” is not a currency code.", currency=currency[:10]), None
-    day = _day(row.get("date"))
+    day = date_cell(row.get("date"))
     if day is None or day > today:
         return _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future."), None
     sku = text["sku"].upper()
@@ -249,17 +249,6 @@ def _amount(raw: str) -> Decimal | None:
     ):
         return None
     return value.quantize(Decimal("0.01"))
-
-
-def _day(value) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        return None
 
 
 def _serials(raw: str, units: int):
@@ -342,7 +331,11 @@ def import_serials(session: Session, rows: Iterable, *, today: date) -> SerialsR
             name: str(value if value is not None else "").strip() for name, value in row.items()
         }
         partner, problem = directory.partner(text["partner"], text.get("country", ""))
-        serial, sku, day = normal_serial(text["serial"]), text["sku"].upper(), _day(row["date"])
+        serial, sku, day = (
+            normal_serial(text["serial"]),
+            text["sku"].upper(),
+            date_cell(row["date"]),
+        )
         if problem is None and not serial:
             problem = _l("No serial number.")
         elif problem is None and len(serial) > MAX_SERIAL:

@@ -15,15 +15,13 @@ Design:
   purchase import moving the same unit waits and then finds it installed.
 """
 
-from datetime import UTC, datetime, time
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from channel.approvals import current_decision, programs_for_partner
+from channel.approvals import approved_programs_on
 from channel.claim_models import Claim, ClaimKind
-from channel.models import DecisionOutcome, SerialCheck
+from channel.models import SerialCheck
 from channel.partner_models import PartnerOrganization
 from channel.purchases import Serial, SerialEvent, SerialStatus
 from core.db import utcnow
@@ -39,16 +37,9 @@ _STRICTNESS = (SerialCheck.REFUSE, SerialCheck.REVIEW, SerialCheck.OFF)
 
 def strictness(session: Session, partner: PartnerOrganization, day) -> SerialCheck:
     """The strictest serial check among the programs `partner` takes part in on `day`."""
-    moment = datetime.combine(day, time(12), tzinfo=UTC)
-    chosen = []
-    for program in programs_for_partner(session, partner):
-        decision = current_decision(session, program, partner)
-        if (
-            decision is not None
-            and decision.outcome == DecisionOutcome.APPROVED
-            and program.starts_at <= moment < program.ends_at
-        ):
-            chosen.append(SerialCheck(program.serial_check))
+    chosen = [
+        SerialCheck(program.serial_check) for program in approved_programs_on(session, partner, day)
+    ]
     if not chosen:
         return SerialCheck.REVIEW
     return min(chosen, key=_STRICTNESS.index)
