@@ -128,6 +128,8 @@ def test_the_partner_manager_sees_the_accrual_and_reads_only_its_own_statements(
     login_as(client, world.people[Role.PARTNER_MANAGER])
     page = client.get("/rebates/mine").get_data(as_text=True)
     assert "Sell-in 2026" in page and "€5.00 earned so far" in page
+    dashboard = client.get(f"/partners/{world.partner_a.id}/dashboard").get_data(as_text=True)
+    assert "Rebates on what we buy" in dashboard and "€5.00 earned so far" in dashboard
     assert mine.reference in client.get(f"/rebates/statements/{mine.id}").get_data(as_text=True)
     assert client.get(f"/rebates/statements/{theirs.id}").status_code == 404
     csv = client.get(f"/rebates/statements/{mine.id}.csv").get_data(as_text=True)
