@@ -69,6 +69,24 @@ def statement_with_lines(session: Session, statement_id: int) -> RebateStatement
     )
 
 
+def later_true_ups(session: Session, statement: RebateStatement) -> list[RebateLine]:
+    """Lines of `statement`'s period paid on later statements (credit notes or purchases that
+    came in after the close, or waited for a rate): shown on both statements."""
+    return list(
+        session.scalars(
+            select(RebateLine)
+            .join(RebateStatement, RebateStatement.id == RebateLine.statement_id)
+            .where(
+                RebateStatement.program_id == statement.program_id,
+                RebateStatement.partner_id == statement.partner_id,
+                RebateLine.true_up_of == statement.period,
+            )
+            .options(selectinload(RebateLine.purchase), selectinload(RebateLine.statement))
+            .order_by(RebateLine.id)
+        )
+    )
+
+
 @dataclass
 class NextStep:
     """Buying `missing` more moves the partner from `percent` to `next_percent`."""

@@ -17,6 +17,7 @@ from channel.rebate_documents import (
 )
 from channel.rebate_reports import (
     closed_periods,
+    later_true_ups,
     outlook,
     partner_statements,
     period_statements,
@@ -174,7 +175,11 @@ def statement(statement_id, file_format=None):
                 "Cache-Control": "private, no-store",
             },
         )
-    return render_template("channel/rebate_statement.html", statement=found)
+    return render_template(
+        "channel/rebate_statement.html",
+        statement=found,
+        true_ups=later_true_ups(get_session(), found),
+    )
 
 
 def _may_read(statement) -> bool:

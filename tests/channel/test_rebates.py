@@ -20,6 +20,7 @@ from roles.permissions import Role
 from tests.builders import (
     add_scheme,
     approve,
+    login_as,
     make_group,
     make_partner,
     make_product,
@@ -131,12 +132,14 @@ def test_a_close_writes_one_statement_and_closing_again_pays_nothing_more(db, re
     assert db.scalar(select(func.count()).select_from(RebateLine)) == 1
 
 
-def test_a_credit_note_after_the_close_is_trued_up_in_the_next_period(db, rebate_world):
+def test_a_credit_note_after_the_close_is_trued_up_in_the_next_period(
+    client, db, world, rebate_world
+):
     program, dealer, *_ = rebate_world
     first, second = months_ago(2), months_ago(1)
     start, _ = period_bounds(first)
     buy(db, ("invoice", "A-1", start + timedelta(days=3), 10, "10000.00", "EUR"))
-    close_period(db, first, today=TODAY)
+    [earlier] = close_period(db, first, today=TODAY).statements
     buy(db, ("credit_note", "CN-1", start + timedelta(days=20), -2, "-2000.00", "EUR"))
     report = close_period(db, second, today=TODAY)
     [statement] = report.statements
@@ -146,6 +149,13 @@ def test_a_credit_note_after_the_close_is_trued_up_in_the_next_period(db, rebate
         Decimal("-30.00"),
         Decimal("-30.00"),
     )
+    # Both statements say so: the later one marks the line, the earlier one points to it.
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    later_page = client.get(f"/rebates/statements/{statement.id}").get_data(as_text=True)
+    assert f"true-up of {first}" in later_page
+    earlier_page = client.get(f"/rebates/statements/{earlier.id}").get_data(as_text=True)
+    assert "Trued up on later statements" in earlier_page and statement.reference in earlier_page
 
 
 def test_a_held_line_is_paid_at_the_first_close_after_its_rate_arrives(db, rebate_world):
