@@ -163,6 +163,13 @@ def import_purchases(
     return report
 
 
+def _texts(row: dict, required) -> dict[str, str]:
+    """The row's cells as stripped text, every required column there (a workbook's short row
+    lacks its last cells)."""
+    text = {name: str(value if value is not None else "").strip() for name, value in row.items()}
+    return {name: "" for name in required} | text
+
+
 def _progress(on_progress, count: int) -> None:
     if on_progress is not None and count:
         on_progress(count)
@@ -171,7 +178,7 @@ def _progress(on_progress, count: int) -> None:
 def _check_row(number: int, row: dict, directory: _Directory, today: date):
     if any("\x00" in str(value) for value in row.values() if value is not None):
         return _l("The line holds a NUL character, which cannot be saved."), None
-    text = {name: str(value if value is not None else "").strip() for name, value in row.items()}
+    text = _texts(row, REQUIRED)
     document = _DOCUMENTS.get(text.get("document", "").lower().replace("-", "_"))
     if document is None:
         return _l("The document must be “invoice” or “credit_note”."), None
@@ -334,7 +341,7 @@ def import_serials(session: Session, rows: Iterable, *, today: date) -> SerialsR
         serial, sku, day = (
             normal_serial(text["serial"]),
             text["sku"].upper(),
-            date_cell(row["date"]),
+            date_cell(row.get("date")),
         )
         if problem is None and not serial:
             problem = _l("No serial number.")

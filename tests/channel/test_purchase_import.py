@@ -249,3 +249,22 @@ def test_a_warehouse_serial_list_registers_units_once_and_refuses_the_impossible
     # A later invoice from the distributor sells a listed unit on.
     run(db, HEADER + f"invoice,LV-DIST,LV-DEAL,D-1,1,{TODAY},BX-24,1,100,EUR,WH-1\n")
     assert registry(db)["WH-1"][0] == SerialStatus.SOLD_ON
+
+
+def test_a_workbook_row_short_of_its_last_cells_is_refused_with_a_reason(db, chain):
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["invoice", "", "LV-DIST", "W-1", 1, TODAY, "BX-24", 1, "100", "EUR"])
+    sheet.append(["invoice", "", "LV-DIST", "W-2", 1, TODAY, "BX-24"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = buffer.getvalue()
+    report = import_purchases(db, list(read_purchases(data)), today=TODAY)
+    assert report.imported == 1
+    [(line, reason)] = report.rejected
+    assert line == 3 and "must be whole numbers" in reason
