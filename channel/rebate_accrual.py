@@ -138,6 +138,8 @@ def accrue_many(
     """partner id -> its accrual in `period`, for the partners (and their rules) given."""
     start, end = period_bounds(period)
     ids = sorted(rules)
+    if not ids:
+        return {}
     partners = {
         p.id: p
         for p in session.scalars(
@@ -145,8 +147,6 @@ def accrue_many(
         )
     }
     accruals = {pid: Accrual(program, partners[pid], period, program.currency) for pid in ids}
-    if not ids:
-        return accruals
     unpaid = ~exists().where(
         RebateLine.program_id == program.id, RebateLine.purchase_line_id == PurchaseLine.id
     )
