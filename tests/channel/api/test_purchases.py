@@ -324,3 +324,18 @@ def test_the_same_lines_posted_at_once_under_two_keys_are_imported_once(committe
         db = get_session()
         assert db.scalar(select(func.count(PurchaseLine.id))) == 40
         assert db.scalar(select(func.count(Serial.id))) == 40
+
+
+def test_the_openapi_document_describes_the_purchase_lines_and_the_report(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    line = schemas["PurchaseLine"]["properties"]
+    assert line["amount"]["type"] == "string" and line["amount"]["format"] == "decimal"
+    assert line["serials"]["type"] == "array"
+    assert schemas["PurchaseLinesIn"]["properties"]["lines"]["maxItems"] == 1000
+    assert set(schemas["PurchasesReport"]["required"]) == {
+        "imported", "already_imported", "serials", "rejected", "held",
+    }  # fmt: skip
+    purchases = spec["paths"]["/api/v1/purchases"]["post"]
+    assert "lines it sold itself" in " ".join(purchases["description"].split())
+    assert {"state", "holder", "history"} <= set(schemas["Serial"]["required"])
