@@ -132,3 +132,13 @@ def serial(session: Session, token: ApiToken, number: str) -> dict | None:
             for event, document, invoice_number in events
         ],
     }
+
+
+def dealers(session: Session, partner_id: int) -> set[tuple[str, str]]:
+    """(legal id upper-cased, country) of the partners `partner_id` supplies."""
+    rows = session.execute(
+        select(PartnerOrganization.legal_id, PartnerOrganization.country).where(
+            PartnerOrganization.parent_id == partner_id
+        )
+    )
+    return {(legal_id.upper(), country) for legal_id, country in rows}

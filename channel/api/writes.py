@@ -221,16 +221,21 @@ def _purchase_row(line: dict) -> dict:
 
 
 def _own_invoices(token, lines: list[dict]):
-    """(rows to import, rejected) for a partner's token: only lines it invoiced itself."""
+    """(rows to import, rejected) for a partner's token: only lines it invoiced itself, to
+    a dealer it supplies."""
     if token.partner_id is None:
         return [(n, _purchase_row(line)) for n, line in enumerate(lines, 1)], []
     own = token.partner
+    supplied = queries.dealers(get_session(), own.id)
     rows, rejected = [], []
     for number, line in enumerate(lines, 1):
         seller = (line["seller"].strip() or own.legal_id).upper()
-        country = line["seller_country"].strip().upper()
-        if seller != own.legal_id.upper() or country not in ("", own.country):
+        seller_country = line["seller_country"].strip().upper()
+        buyer, country = line["partner"].strip().upper(), line["country"].strip().upper()
+        if seller != own.legal_id.upper() or seller_country not in ("", own.country):
             rejected.append((number, _OTHER_SELLER))
+        elif not any(b == buyer and country in ("", c) for b, c in supplied):
+            rejected.append((number, _NOT_A_DEALER))
         else:
             line = {**line, "seller": own.legal_id, "seller_country": own.country}
             rows.append((number, _purchase_row(line)))
@@ -241,6 +246,7 @@ _OTHER_SELLER = (
     "A partner's token reports only the partner's own invoices: the seller must be its own "
     "legal id."
 )
+_NOT_A_DEALER = "A partner's token reports sales only to the dealers the partner supplies."
 
 
 @bp.post("/purchases")
@@ -255,7 +261,8 @@ def purchases_create(payload, **headers):
     imported and changes nothing. A line in a currency with no rate for its date yet is stored
     and listed as held. A manufacturer's write token may send any lines. A partner's write
     token (a distributor reporting its invoices to the dealers it supplies) may send only
-    lines it sold itself: `seller` empty or its own legal id; any other line is rejected.
+    lines it sold itself (`seller` empty or its own legal id) to a dealer it supplies (one
+    whose parent it is); any other line is rejected.
     """
     token = require_write()
     rows, outside = _own_invoices(token, payload["lines"])

@@ -177,22 +177,29 @@ def test_a_line_in_a_currency_without_a_rate_is_stored_and_held(client, db, chai
     assert "PLN" in report["held"][0]["reason"]
 
 
-def test_a_distributor_token_reports_only_its_own_invoices(client, db, chain, manufacturer):
+def test_a_distributor_token_reports_only_its_own_invoices_to_its_dealers(
+    client, db, chain, manufacturer
+):
     distributor, dealer, other = chain
     post(client, manufacturer, [purchase()])
     headers = token(db, distributor)
     lines = [
         purchase(partner="LV-DEAL", invoice_number="D-1", quantity=1, serials=["SN-1"]),
-        purchase(seller="lv-dist", partner="LV-DEAL", invoice_number="D-2", serials=[]),
+        purchase(seller="lv-dist", partner="lv-deal", invoice_number="D-2", serials=[]),
         purchase(seller="LV-OTHER", partner="LV-DEAL", invoice_number="X-1", serials=[]),
-        purchase(seller="", invoice_number="M-2", partner="LV-OTHER", serials=[]),
+        purchase(invoice_number="D-3", partner="LV-OTHER", serials=[]),
+        purchase(invoice_number="D-4", partner="LV-DEAL", country="PL", serials=[]),
     ]
     report = post(client, headers, lines).get_json()
-    assert report["imported"] == 3
-    assert [r["line"] for r in report["rejected"]] == [3]
-    assert "own invoices" in report["rejected"][0]["reason"]
+    assert report["imported"] == 2
+    reasons = {r["line"]: r["reason"] for r in report["rejected"]}
+    assert sorted(reasons) == [3, 4, 5]
+    assert "own invoices" in reasons[3]
+    assert "dealers the partner supplies" in reasons[4] and reasons[4] == reasons[5]
     sellers = db.scalars(select(PurchaseLine.seller_id).where(PurchaseLine.number != "M-1"))
     assert set(sellers) == {distributor.id}
+    unit = client.get("/api/v1/serials/SN-1", headers=headers).get_json()
+    assert (unit["state"], unit["holder"]["id"]) == ("sold_on", dealer.id)
 
 
 def test_a_read_token_cannot_post_purchases_or_rates(client, db, chain):
