@@ -100,6 +100,20 @@ def test_purchases_posted_by_the_manufacturer_are_imported_and_the_serials_follo
     ]
 
 
+def test_a_credit_note_returns_its_serials_to_the_manufacturer(client, db, chain, manufacturer):
+    post(client, manufacturer, [purchase()])
+    credit = purchase(
+        document="credit_note", invoice_number="C-1", quantity=1, amount="950.00", serials=["SN-3"]
+    )
+    report = post(client, manufacturer, [credit]).get_json()
+    assert (report["imported"], report["serials"], report["rejected"]) == (1, 1, [])
+    amount = db.scalar(select(PurchaseLine.amount).where(PurchaseLine.number == "C-1"))
+    assert str(amount) == "-950.00"
+    unit = client.get("/api/v1/serials/SN-3", headers=manufacturer).get_json()
+    assert unit["state"] == "returned"
+    assert [event["document"] for event in unit["history"]] == ["invoice", "credit_note"]
+
+
 def test_the_same_lines_under_another_key_are_already_imported(client, db, chain, manufacturer):
     lines = [purchase(), purchase(line=2, serials=[], quantity=1, amount="10")]
     first = post(client, manufacturer, lines, key="p-1").get_json()
