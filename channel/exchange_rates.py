@@ -19,6 +19,7 @@ Design:
 
 import csv
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -195,34 +196,51 @@ def import_rates(session: Session, data: bytes) -> RatesReport:
     """Store the rates of a reference-rate CSV: a Date column, then one column per currency
     (units for one euro), a row per day; a rate of another value for a stored day is refused."""
     rows, report = _read(data), RatesReport()
-    wanted: dict[tuple[str, date], tuple[int, Decimal]] = {}
+    entries = []
     for line, day, cells in rows:
-        if day > utcnow().date() + timedelta(days=1):
+        if day > _latest_day():
             report.rejected.append((line, "", [str(_l("The day is in the future."))]))
             continue
-        for currency, raw in cells.items():
-            value, problem = _rate(raw)
-            if problem is not None:
-                report.rejected.append((line, currency, [str(problem)]))
-            elif value is not None:
-                earlier = wanted.get((currency, day))
-                if earlier is not None and earlier[1] != value:
-                    report.rejected.append(
-                        (
-                            line,
-                            currency,
-                            [
-                                str(
-                                    _l(
-                                        "Another rate for this day is on line %(line)s.",
-                                        line=earlier[0],
-                                    )
-                                )
-                            ],
-                        )
-                    )
-                elif earlier is None:
-                    wanted[(currency, day)] = (line, value)
+        entries.extend((line, currency, day, raw) for currency, raw in cells.items())
+    return _store(session, entries, report)
+
+
+def add_rates(session: Session, rates: Iterable[tuple[int, str, date, str]]) -> RatesReport:
+    """Store rates given one by one as (line, currency, day, units for one euro as text), as
+    an API sends them; refused and stored like a file's (`import_rates`), each rate alone."""
+    report, entries = RatesReport(), []
+    for line, currency, day, raw in rates:
+        code = currency.strip().upper()
+        if not known_currency(code) or code == BASE_CURRENCY:
+            problem = _l("“%(currency)s” is not a currency code.", currency=code[:10])
+            report.rejected.append((line, code[:10], [str(problem)]))
+        elif day > _latest_day():
+            report.rejected.append((line, code, [str(_l("The day is in the future."))]))
+        else:
+            entries.append((line, code, day, raw))
+    return _store(session, entries, report)
+
+
+def _latest_day() -> date:
+    """The last day a rate may be for: tomorrow in UTC, today somewhere east of it."""
+    return utcnow().date() + timedelta(days=1)
+
+
+def _store(session: Session, entries: list[tuple[int, str, date, str]], report: RatesReport):
+    """Check (line, currency, day, raw value) entries against each other and the stored
+    rates; store the new ones."""
+    wanted: dict[tuple[str, date], tuple[int, Decimal]] = {}
+    for line, currency, day, raw in entries:
+        value, problem = _rate(raw)
+        if problem is not None:
+            report.rejected.append((line, currency, [str(problem)]))
+        elif value is not None:
+            earlier = wanted.get((currency, day))
+            if earlier is not None and earlier[1] != value:
+                again = _l("Another rate for this day is on line %(line)s.", line=earlier[0])
+                report.rejected.append((line, currency, [str(again)]))
+            elif earlier is None:
+                wanted[(currency, day)] = (line, value)
     stored = _stored(session, wanted)
     new = []
     for (currency, day), (line, value) in wanted.items():

@@ -14,7 +14,8 @@ bp = Blueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
-    description="Partners, people, products, programs, claims, sales, balances and the ledger.",
+    description="Partners, people, products, programs, claims, sales, purchases, serials, "
+    "exchange rates, balances and the ledger.",
 )
 csrf.exempt(bp)
 

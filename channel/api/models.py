@@ -20,8 +20,14 @@ from core.states import State, one_of
 class TokenScope(State):
     """What a token may do."""
 
-    READ = "read", _l("Read: partners, people, products, programs, balances and the ledger")
-    WRITE = "write", _l("Write: also claims, sell-out lines and redemptions")
+    READ = (
+        "read",
+        _l("Read: partners, people, products, programs, balances, the ledger and serials"),
+    )
+    WRITE = (
+        "write",
+        _l("Write: also claims, sell-out lines, redemptions, purchases and exchange rates"),
+    )
 
 
 class ApiToken(Base):
@@ -33,7 +39,9 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: Hex SHA-256 of the secret; the secret itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    #: "read" reads only; "write" also creates claims, sales lines and redemptions.
+    #: "read" reads only; "write" also creates claims, sales lines, redemptions, purchases and
+    #: exchange rates (these last for the manufacturer's tokens, and purchases for a
+    #: distributor's own invoices).
     scope: Mapped[str] = mapped_column(String(8))
     #: The partner whose data the token is limited to; NULL: the manufacturer's, all partners.
     partner_id: Mapped[int | None] = mapped_column(

@@ -7,12 +7,13 @@ the same scope, so anything outside it reads as missing, exactly like what does 
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from channel.api.models import ApiToken
 from channel.ledger import LedgerEntry
 from channel.models import Product, Program
 from channel.partner_models import PartnerOrganization
+from channel.purchases import PurchaseLine, Serial, SerialEvent, normal_serial
 from channel.rewards import Reward
 from channel.scoping import scoped_partners, scoped_programs
 from roles.models import Person
@@ -91,3 +92,53 @@ def ledger_entries(
         end = datetime.combine(until, time(), UTC) + timedelta(days=1)
         stmt = stmt.where(LedgerEntry.created_at < end)
     return stmt.order_by(LedgerEntry.id)
+
+
+def serial(session: Session, token: ApiToken, number: str) -> dict | None:
+    """A serial with its holder and history, or None; a partner's token finds only the
+    serials its partner or a dealer it supplies holds."""
+    holder = aliased(PartnerOrganization)
+    stmt = (
+        select(Serial, holder)
+        .join(holder, holder.id == Serial.holder_id)
+        .where(Serial.serial == normal_serial(number))
+    )
+    if token.partner_id is not None:
+        stmt = stmt.where((holder.id == token.partner_id) | (holder.parent_id == token.partner_id))
+    found = session.execute(stmt).first()
+    if found is None:
+        return None
+    unit, partner = found
+    events = session.execute(
+        select(SerialEvent, PurchaseLine.document, PurchaseLine.number)
+        .outerjoin(PurchaseLine, PurchaseLine.id == SerialEvent.line_id)
+        .where(SerialEvent.serial_id == unit.id)
+        .order_by(SerialEvent.happened_on, SerialEvent.id)
+    ).all()
+    return {
+        "serial": unit.serial,
+        "sku": unit.sku,
+        "state": unit.status,
+        "holder": {"id": partner.id, "legal_id": partner.legal_id, "name": partner.name},
+        "installed_at": unit.installed_at,
+        "history": [
+            {
+                "status": event.status,
+                "partner_id": event.partner_id,
+                "happened_on": event.happened_on,
+                "document": document,
+                "invoice_number": invoice_number,
+            }
+            for event, document, invoice_number in events
+        ],
+    }
+
+
+def dealers(session: Session, partner_id: int) -> set[tuple[str, str]]:
+    """(legal id upper-cased, country) of the partners `partner_id` supplies."""
+    rows = session.execute(
+        select(PartnerOrganization.legal_id, PartnerOrganization.country).where(
+            PartnerOrganization.parent_id == partner_id
+        )
+    )
+    return {(legal_id.upper(), country) for legal_id, country in rows}

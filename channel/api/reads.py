@@ -1,4 +1,4 @@
-"""The API's reads: partners, people, products, programs, balances and ledger entries.
+"""The API's reads: partners, people, products, programs, balances, ledger entries, serials.
 
 A partner's token sees only its own partner's data, through the web app's scoped queries;
 anything outside that scope answers 404, exactly as when it does not exist.
@@ -18,6 +18,7 @@ from channel.api.schemas import (
     ProductSchema,
     ProgramSchema,
     RewardSchema,
+    SerialSchema,
     page_of,
 )
 from channel.models import Product
@@ -188,3 +189,15 @@ def ledger_entries(args):
         until=args.get("until"),
     )
     return page(stmt, args)
+
+
+@bp.get("/serials/<string(maxlength=100):serial>")
+@bp.response(200, SerialSchema)
+def serial_detail(serial):
+    """One shipped unit by its serial number: its state, who holds it, and what happened to it.
+
+    A partner's token finds the serials its partner holds and those held by the dealers it
+    supplies (with the unit's whole history, the manufacturer's shipment included); any
+    other serial answers 404, as one never shipped.
+    """
+    return found(queries.serial(get_session(), current_token(), serial), "serial")

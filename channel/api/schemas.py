@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from channel.claim_models import ClaimKind, ClaimStatus
 from channel.ledger import Bucket, EntryKind
+from channel.purchases import DocumentKind, SerialStatus
 from channel.rewards import RedemptionStatus
 
 #: Largest id the databases store (a 32-bit integer column).
@@ -282,4 +283,173 @@ class RedemptionSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(list(RedemptionStatus)))
     gift_card_code = fields.String(
         required=True, allow_none=True, metadata={"description": "For a gift card: its code."}
+    )
+
+
+# ---------------------------------------------------------------- purchases, rates, serials
+
+MAX_PURCHASE_LINES = 1000
+MAX_RATES = 1000
+#: A serial as sent: one, so nothing that a list of serials is split on.
+SERIAL_PATTERN = r"^[^\s,;|]{1,100}$"
+#: Signed for a credit note; at most 12 whole digits and 2 decimals.
+PURCHASE_AMOUNT_PATTERN = r"^-?[0-9]{1,12}([.][0-9]{1,2})?$"
+#: Units of a currency for one euro: positive, up to 10 decimals.
+RATE_PATTERN = r"^[0-9]{1,9}([.][0-9]{1,10})?$"
+
+
+class PurchaseLineSchema(Schema):
+    document = fields.String(
+        load_default="invoice",
+        validate=validate.OneOf(list(DocumentKind)),
+        metadata={"description": "A credit note's quantity and amount count as negative."},
+    )
+    seller = Text(
+        64,
+        load_default="",
+        metadata={
+            "description": "The legal id of the partner that invoiced; empty: the manufacturer. "
+            "A partner's token may leave it empty for its own legal id."
+        },
+    )
+    seller_country = Text(
+        2, load_default="", metadata={"description": "Only where two sellers share a legal id."}
+    )
+    partner = Text(64, required=True, metadata={"description": "The buyer's legal id."})
+    country = Text(
+        2,
+        load_default="",
+        metadata={"description": "The buyer's country, only where two partners share a legal id."},
+    )
+    invoice_number = Text(64, required=True)
+    line = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, max=1_000_000),
+        metadata={"description": "The line's number on its document."},
+    )
+    date = fields.Date(required=True, metadata={"description": "The document's date."})
+    sku = Text(64, required=True)
+    quantity = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=-1_000_000, max=1_000_000),
+        metadata={"description": "Units; negative only on a credit note."},
+    )
+    amount = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            PURCHASE_AMOUNT_PATTERN, error='Send the amount as a decimal string: "1250.00".'
+        ),
+        metadata={
+            "format": "decimal",
+            "description": 'Net amount of the line, as a string: "1250.00" (never a number).',
+        },
+    )
+    currency = Text(3, required=True, metadata={"description": "ISO 4217, e.g. EUR, PLN."})
+    serials = fields.List(
+        fields.String(validate=validate.Regexp(SERIAL_PATTERN)),
+        load_default=list,
+        validate=validate.Length(max=10_000),
+        metadata={"description": "The serial numbers the line shipped, at most its quantity."},
+    )
+
+
+class PurchaseLinesInSchema(Schema):
+    lines = fields.List(
+        fields.Nested(PurchaseLineSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_PURCHASE_LINES),
+    )
+
+
+class LineReasonSchema(Schema):
+    line = fields.Integer(required=True, metadata={"description": "1-based, in `lines`."})
+    reason = fields.String(required=True)
+
+
+class PurchasesReportSchema(Schema):
+    imported = fields.Integer(required=True)
+    already_imported = fields.Integer(
+        required=True, metadata={"description": "Lines stored before, left as they were."}
+    )
+    serials = fields.Integer(
+        required=True, metadata={"description": "Serials registered or moved by the lines."}
+    )
+    rejected = fields.List(
+        fields.Nested(LineReasonSchema),
+        required=True,
+        metadata={"description": "Lines not stored, with the reason."},
+    )
+    held = fields.List(
+        fields.Nested(LineReasonSchema),
+        required=True,
+        metadata={"description": "Lines stored but not paid on until their currency has a rate."},
+    )
+
+
+class ExchangeRateInSchema(Schema):
+    day = fields.Date(required=True)
+    currency = Text(3, required=True, metadata={"description": "ISO 4217; not EUR."})
+    per_eur = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            RATE_PATTERN, error='Send the rate as a decimal string: "4.2675".'
+        ),
+        metadata={"format": "decimal", "description": 'Units for one euro, as a string: "4.2675".'},
+    )
+
+
+class ExchangeRatesInSchema(Schema):
+    rates = fields.List(
+        fields.Nested(ExchangeRateInSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_RATES),
+    )
+
+
+class RejectedRateSchema(Schema):
+    line = fields.Integer(required=True, metadata={"description": "1-based, in `rates`."})
+    currency = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class RatesReportSchema(Schema):
+    added = fields.Integer(required=True)
+    unchanged = fields.Integer(
+        required=True, metadata={"description": "Rates stored before with the same value."}
+    )
+    rejected = fields.List(fields.Nested(RejectedRateSchema), required=True)
+
+
+class SerialHolderSchema(Schema):
+    id = fields.Integer(required=True)
+    legal_id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class SerialEventSchema(Schema):
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(list(SerialStatus)),
+        metadata={"description": "The state the serial entered."},
+    )
+    partner_id = fields.Integer(required=True)
+    happened_on = fields.Date(required=True)
+    document = fields.String(required=True, allow_none=True)
+    invoice_number = fields.String(
+        required=True, allow_none=True, metadata={"description": "The purchase line's document."}
+    )
+
+
+class SerialSchema(Schema):
+    serial = fields.String(required=True)
+    sku = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(list(SerialStatus)))
+    holder = fields.Nested(SerialHolderSchema, required=True)
+    installed_at = fields.DateTime(required=True, allow_none=True)
+    history = fields.List(
+        fields.Nested(SerialEventSchema),
+        required=True,
+        metadata={"description": "Oldest first."},
     )

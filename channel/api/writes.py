@@ -1,4 +1,5 @@
-"""The API's writes: claims, sell-out lines and redemptions, each idempotent by its key.
+"""The API's writes: claims, sell-out lines, redemptions, purchases and exchange rates, each
+idempotent by its key.
 
 Every write needs a write token, acts only on people within the token's scope, and runs
 through the same operations as the web app.
@@ -18,13 +19,19 @@ from channel.api.reads import found, not_found
 from channel.api.schemas import (
     ClaimInSchema,
     ClaimSchema,
+    ExchangeRatesInSchema,
     IdempotencyHeader,
+    PurchaseLinesInSchema,
+    PurchasesReportSchema,
+    RatesReportSchema,
     RedemptionInSchema,
     RedemptionSchema,
     SalesLinesInSchema,
     SalesReportSchema,
 )
 from channel.claims import ClaimDetails, referred_partner_id, submit_claim
+from channel.exchange_rates import add_rates
+from channel.purchase_import import import_purchases
 from channel.rewards import Reward, redeem
 from channel.sales_import import import_sales
 from core.db import get_session, utcnow
@@ -201,3 +208,111 @@ def redemption_create(payload, **headers):
         )
 
     return _idempotent(headers, write, _refused("The redemption was refused."))
+
+
+def _purchase_row(line: dict) -> dict:
+    """A purchase line as the file reader gives it: text cells, serials space-separated."""
+    return {
+        **line,
+        "line": str(line["line"]),
+        "quantity": str(line["quantity"]),
+        "serials": " ".join(line["serials"]),
+    }
+
+
+def _own_invoices(token, lines: list[dict]):
+    """(rows to import, rejected) for a partner's token: only lines it invoiced itself, to
+    a dealer it supplies."""
+    if token.partner_id is None:
+        return [(n, _purchase_row(line)) for n, line in enumerate(lines, 1)], []
+    own = token.partner
+    supplied = queries.dealers(get_session(), own.id)
+    rows, rejected = [], []
+    for number, line in enumerate(lines, 1):
+        seller = (line["seller"].strip() or own.legal_id).upper()
+        seller_country = line["seller_country"].strip().upper()
+        buyer, country = line["partner"].strip().upper(), line["country"].strip().upper()
+        if seller != own.legal_id.upper() or seller_country not in ("", own.country):
+            rejected.append((number, _OTHER_SELLER))
+        elif not any(b == buyer and country in ("", c) for b, c in supplied):
+            rejected.append((number, _NOT_A_DEALER))
+        else:
+            line = {**line, "seller": own.legal_id, "seller_country": own.country}
+            rows.append((number, _purchase_row(line)))
+    return rows, rejected
+
+
+_OTHER_SELLER = (
+    "A partner's token reports only the partner's own invoices: the seller must be its own "
+    "legal id."
+)
+_NOT_A_DEALER = "A partner's token reports sales only to the dealers the partner supplies."
+
+
+@bp.post("/purchases")
+@bp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@bp.arguments(PurchaseLinesInSchema)
+@bp.response(200, PurchasesReportSchema)
+def purchases_create(payload, **headers):
+    """Import purchase (sell-in) lines with the serials they shipped, as from a purchases file.
+
+    Each line is stored whole (with its serials' moves) or rejected with its reason; a line
+    stored before (same seller, document, number and line), under any key, counts as already
+    imported and changes nothing. A line in a currency with no rate for its date yet is stored
+    and listed as held. A manufacturer's write token may send any lines. A partner's write
+    token (a distributor reporting its invoices to the dealers it supplies) may send only
+    lines it sold itself (`seller` empty or its own legal id) to a dealer it supplies (one
+    whose parent it is); any other line is rejected.
+    """
+    token = require_write()
+    rows, outside = _own_invoices(token, payload["lines"])
+
+    def write(session):
+        report = import_purchases(session, rows, today=utcnow().date())
+        rejected = sorted([*outside, *report.rejected])
+        return 200, PurchasesReportSchema().dump(
+            {
+                "imported": report.imported,
+                "already_imported": report.already_imported,
+                "serials": report.serials,
+                "rejected": [{"line": n, "reason": str(reason)} for n, reason in rejected],
+                "held": [{"line": n, "reason": str(reason)} for n, reason in report.held],
+            }
+        )
+
+    return _idempotent(headers, write, _refused("The purchase lines were refused."))
+
+
+@bp.post("/exchange-rates")
+@bp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@bp.arguments(ExchangeRatesInSchema)
+@bp.response(200, RatesReportSchema)
+def exchange_rates_create(payload, **headers):
+    """Store daily exchange rates: units of a currency for one euro on a day.
+
+    A rate stored before with the same value counts as unchanged; one with another value is
+    rejected (statements may have used it), as is a day in the future. Needs the
+    manufacturer's write token.
+    """
+    token = require_write()
+    if token.partner_id is not None:
+        raise ApiError(403, "forbidden", "Only the manufacturer's token may store exchange rates.")
+    rates = [
+        (number, rate["currency"], rate["day"], rate["per_eur"])
+        for number, rate in enumerate(payload["rates"], 1)
+    ]
+
+    def write(session):
+        report = add_rates(session, rates)
+        return 200, RatesReportSchema().dump(
+            {
+                "added": report.added,
+                "unchanged": report.unchanged,
+                "rejected": [
+                    {"line": n, "currency": currency, "reasons": reasons}
+                    for n, currency, reasons in sorted(report.rejected)
+                ],
+            }
+        )
+
+    return _idempotent(headers, write, _refused("The exchange rates were refused."))

@@ -16,10 +16,18 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from channel.purchase_import import import_serials
 from channel.rewards import Reward
 from core.extensions import limiter
 from roles.permissions import Role
-from tests.builders import give_points, make_api_token, make_group, make_product, make_program
+from tests.builders import (
+    give_points,
+    make_api_token,
+    make_group,
+    make_product,
+    make_program,
+    utc_today,
+)
 
 CHECKS = [
     not_a_server_error,
@@ -39,6 +47,8 @@ def known(db, world):
     give_points(db, seller, 500)
     reward = Reward(kind="physical", name="Torch", points_price=10, stock=3)
     db.add(reward)
+    row = {"serial": "SN-1", "sku": "BX-24", "partner": world.partner_a.legal_id, "date": ""}
+    import_serials(db, [(1, {**row, "date": str(utc_today())})], today=utc_today())
     db.commit()
     return {
         "person_id": seller.id,
@@ -47,6 +57,7 @@ def known(db, world):
         "/people/": seller.id,
         "/programs/": program.id,
         "/balances/": seller.id,
+        "/serials/": "SN-1",
     }
 
 
@@ -65,7 +76,7 @@ def _pointing_at(known):
         case, use_known = drawn
         if not use_known:
             return case
-        for prefix in ("/partners/", "/people/", "/programs/", "/balances/"):
+        for prefix in ("/partners/", "/people/", "/programs/", "/balances/", "/serials/"):
             if case.path.startswith("/api/v1" + prefix) and case.path_parameters:
                 name = next(iter(case.path_parameters))
                 case.path_parameters = {name: known[prefix]}
@@ -106,7 +117,7 @@ def _fuzz(operation, mode, known, headers) -> set[int]:
 def test_the_api_keeps_to_its_openapi_document(app, known, headers, mode):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 13
+    assert len(operations) == 16
 
     statuses: dict[str, set[int]] = {}
     for operation in operations:
@@ -122,3 +133,5 @@ def test_the_api_keeps_to_its_openapi_document(app, known, headers, mode):
                 assert {200, 201, 422} & seen, (label, seen)
             elif "{" not in label:
                 assert 200 in seen, (label, seen)
+        # A serial that exists is found, as it is documented.
+        assert 200 in statuses["GET /api/v1/serials/{serial}"], statuses
