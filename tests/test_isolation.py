@@ -110,6 +110,10 @@ CUSTOM_ROUTES = {
     "rebates.period_detail": "tests/channel/test_rebate_views.py::test_only_the_manufacturer_reads_a_period_and_its_credit_memos",
     "rebates.credit_memos": "tests/channel/test_rebate_views.py::test_only_the_manufacturer_reads_a_period_and_its_credit_memos",
     "rebates.statement": "tests/channel/test_rebate_views.py::test_the_partner_manager_sees_the_accrual_and_reads_only_its_own_statements",
+    # Purchases, rates and serials through the API: who may send or see what (tests/api).
+    "api.purchases_create": "tests/channel/api/test_purchases.py::test_a_distributor_token_reports_only_its_own_invoices_to_its_dealers",
+    "api.exchange_rates_create": "tests/channel/api/test_purchases.py::test_only_the_manufacturer_may_store_rates",
+    "api.serial_detail": "tests/channel/api/test_purchases.py::test_a_distributor_sees_its_own_and_its_dealers_serials_and_no_others",
     # The REST API: a bearer token instead of a session, scoped to its partner (tests/api).
     **{
         f"api.{name}": "tests/channel/api/test_auth.py::test_a_partner_token_cannot_reach_another_partners_data"
