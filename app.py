@@ -210,6 +210,7 @@ def _register_cli(app: Flask) -> None:
         ledger_cli,
         programs_cli,
         rates_cli,
+        rebates_cli,
         seed_demo_command,
         tiers_cli,
     )
@@ -230,6 +231,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(import_purchases_command)
     app.cli.add_command(import_serials_command)
     app.cli.add_command(rates_cli)
+    app.cli.add_command(rebates_cli)
     app.cli.add_command(create_user_command)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(api_cli)

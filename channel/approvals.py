@@ -7,6 +7,7 @@ the value it replaced; enrolment follows the decision, and later staff changes, 
 """
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -222,6 +223,21 @@ def sync_enrollments(
         # A large partner's staff are welcomed a batch now, the rest by `programs welcome`.
         welcome_enrolled(session, program, joined[:WELCOME_BATCH])
     return joined, left
+
+
+def approved_programs_on(session: Session, partner: PartnerOrganization, day) -> list[Program]:
+    """The programs `partner` approved that run on `day` (at noon UTC)."""
+    moment = datetime.combine(day, time(12), tzinfo=UTC)
+    found = []
+    for program in programs_for_partner(session, partner):
+        decision = current_decision(session, program, partner)
+        if (
+            decision is not None
+            and decision.outcome == DecisionOutcome.APPROVED
+            and program.starts_at <= moment < program.ends_at
+        ):
+            found.append(program)
+    return found
 
 
 def programs_for_partner(session: Session, partner: PartnerOrganization) -> list[Program]:

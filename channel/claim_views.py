@@ -41,7 +41,8 @@ from channel.sales_import import import_sales_file
 from channel.staff import active_staff
 from channel.uploads import proof_path, proofs_kept_on_success
 from core.db import get_session, utcnow
-from core.import_reports import REPORT_PAGE_LINES, keep_report
+from core.import_reports import REPORT_PAGE_LINES
+from core.report_views import keep_refused_lines
 from core.views import MAX_ID, attempt
 from roles.access import requires
 from roles.permissions import Permission
@@ -201,7 +202,7 @@ def sales_import():
             )
             if imported:
                 report = imported.result
-                report_token = _keep_full_report(report.rejected)
+                report_token = keep_refused_lines(report.rejected)
             else:
                 error = field_errors(form).get("file")
     return render_template(
@@ -211,20 +212,6 @@ def sales_import():
         report_token=report_token,
         page_lines=REPORT_PAGE_LINES,
     ), (400 if error else 200)
-
-
-def _keep_full_report(rejected) -> str | None:
-    """The token of the downloadable list of refused lines (None when there are none, or
-    when it cannot be written: the page still lists the first of them)."""
-    if not rejected:
-        return None
-    try:
-        return keep_report(
-            current_app.config["UPLOAD_FOLDER"], current_user.id, [_("Line"), _("Why")], rejected
-        )
-    except OSError as failure:
-        current_app.logger.error("import report not kept: %s", failure.strerror or failure)
-        return None
 
 
 @bp.route("/partners/<int:partner_id>/claims")

@@ -31,6 +31,8 @@ from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry
 from channel.models import Product
 from channel.partner_models import PartnerOrganization, PartnerStatus
 from channel.postings import Line, balance_of, post
+from channel.purchases import normal_serial
+from channel.serial_checks import mark_installed, refused_serial
 from channel.signals import claim_decided
 from core.db import lock_keys, utcnow
 from core.errors import InvalidInput
@@ -98,7 +100,7 @@ def submit_claim(
         kind=details.kind,
         occurred_on=details.occurred_on,
         invoice_number=(details.invoice_number or "").strip().upper() or None,
-        serial=(details.serial or "").strip().upper() or None,
+        serial=normal_serial(details.serial) or None,
         site=(details.site or "").strip() or None,
         amount=details.amount or Decimal(0),
         due_on=details.due_on,
@@ -150,6 +152,11 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
         errors["invoice_number"] = _l("Give the invoice number.")
     if details.kind == ClaimKind.INSTALL and not (details.serial or "").strip():
         errors["serial"] = _l("Give the serial number from the plate.")
+    elif details.kind == ClaimKind.INSTALL and person.partner_id and details.occurred_on:
+        partner = session.get(PartnerOrganization, person.partner_id)
+        serial = normal_serial(details.serial)
+        if (refused := refused_serial(session, partner, serial, details.occurred_on)) is not None:
+            errors["serial"] = refused
     for name, longest in TEXT_LENGTHS.items():
         if len((getattr(details, name) or "").strip()) > longest:
             errors[name] = _l("At most %(max)s characters.", max=longest)
@@ -186,6 +193,7 @@ def approve_claim(
         raise InvalidClaim({"status": _l("Only a pending claim can be approved.")})
     claim.status = ClaimStatus.APPROVED
     claim.decided_by_id, claim.decided_at = actor_id, utcnow()
+    mark_installed(session, claim)
     moment = datetime.combine(claim.occurred_on, time(12), tzinfo=UTC)
     shares = claim.shares or [ClaimShare(person_id=claim.person_id, percent=100)]
     entries = []

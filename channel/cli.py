@@ -14,6 +14,7 @@ from sqlalchemy import select
 from channel.demo import DEMO_PASSWORD, seed_demo
 from channel.exchange_rates import UnreadableRatesFile, import_rates
 from channel.expiry import expire_points, points_lifetime, release_due
+from channel.exports import csv_chunks
 from channel.models import Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.postings import check_balances
@@ -25,6 +26,10 @@ from channel.purchase_import import (
     read_purchases,
     read_serials,
 )
+from channel.rebate_documents import credit_memo_table
+from channel.rebate_models import InvalidPeriod
+from channel.rebate_reports import period_statements
+from channel.rebates import close_period
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
@@ -123,12 +128,8 @@ def recompute_command():
 def import_sales_command(path):
     """Import a distributor's sell-out file (CSV or XLSX). Exit 0: all lines in; 2: some rejected."""
     config = current_app.config
-    data = Path(path).read_bytes()
     db = get_session()
-    try:
-        rows = list(read_sales(data, config["IMPORT_MAX_ROWS"]))
-    except UnreadableSalesFile as unreadable:
-        raise click.ClickException(str(unreadable.args[0])) from None
+    rows = _read_rows(read_sales, path, UnreadableSalesFile)
     with click.progressbar(length=len(rows), label="importing sales lines") as bar:
         report = import_sales(
             db,
@@ -139,13 +140,27 @@ def import_sales_command(path):
             on_progress=bar.update,
         )
     db.commit()
-    click.echo(
+    _finish_import(
         f"{report.imported} imported, {report.already_imported} already imported, "
-        f"{len(report.rejected)} rejected"
+        f"{len(report.rejected)} rejected",
+        report.rejected,
     )
-    for line, reason in report.rejected:
+
+
+def _read_rows(read, path: str, unreadable) -> list:
+    """The rows of the file at `path` through `read`, or the reason the whole file is refused."""
+    try:
+        return list(read(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
+    except unreadable as refused:
+        raise click.ClickException(str(refused.args[0])) from None
+
+
+def _finish_import(summary: str, rejected, notes=()) -> None:
+    """Say what an import did, list each refused (and noted) line; exit 2 if any was refused."""
+    click.echo(summary)
+    for line, reason in [*rejected, *notes]:
         click.echo(f"line {line}: {reason}")
-    raise SystemExit(2 if report.rejected else 0)
+    raise SystemExit(2 if rejected else 0)
 
 
 @click.command("import-purchases")
@@ -155,22 +170,16 @@ def import_purchases_command(path):
     """Import invoice and credit-note lines with their serials (CSV or XLSX). Exit 0: all
     lines in; 2: some rejected."""
     db = get_session()
-    try:
-        rows = list(read_purchases(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
-    except UnreadablePurchasesFile as unreadable:
-        raise click.ClickException(str(unreadable.args[0])) from None
+    rows = _read_rows(read_purchases, path, UnreadablePurchasesFile)
     with click.progressbar(length=len(rows), label="importing purchase lines") as bar:
         report = import_purchases(db, rows, today=utcnow().date(), on_progress=bar.update)
     db.commit()
-    click.echo(
+    _finish_import(
         f"{report.imported} imported, {report.already_imported} already imported, "
-        f"{len(report.rejected)} rejected; {report.serials} serials registered or moved"
+        f"{len(report.rejected)} rejected; {report.serials} serials registered or moved",
+        report.rejected,
+        report.held,
     )
-    for line, reason in report.rejected:
-        click.echo(f"line {line}: {reason}")
-    for line, reason in report.held:
-        click.echo(f"line {line}: {reason}")
-    raise SystemExit(2 if report.rejected else 0)
 
 
 @click.command("import-serials")
@@ -180,19 +189,15 @@ def import_serials_command(path):
     """Register shipped serials from a list (serial, sku, partner, date), CSV or XLSX. Exit 0:
     all in; 2: some rejected."""
     db = get_session()
-    try:
-        rows = list(read_serials(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
-    except UnreadablePurchasesFile as unreadable:
-        raise click.ClickException(str(unreadable.args[0])) from None
-    report = import_serials(db, rows, today=utcnow().date())
-    db.commit()
-    click.echo(
-        f"{report.registered} registered, {report.already_known} already known, "
-        f"{len(report.rejected)} rejected"
+    report = import_serials(
+        db, _read_rows(read_serials, path, UnreadablePurchasesFile), today=utcnow().date()
     )
-    for line, reason in report.rejected:
-        click.echo(f"line {line}: {reason}")
-    raise SystemExit(2 if report.rejected else 0)
+    db.commit()
+    _finish_import(
+        f"{report.registered} registered, {report.already_known} already known, "
+        f"{len(report.rejected)} rejected",
+        report.rejected,
+    )
 
 
 rates_cli = AppGroup("rates", help="Exchange rates for converting purchases.")
@@ -216,6 +221,50 @@ def import_rates_command(path):
     for line, currency, reasons in report.rejected:
         click.echo(f"line {line} {currency}: {'; '.join(reasons)}".replace("  ", " "))
     raise SystemExit(2 if report.rejected else 0)
+
+
+rebates_cli = AppGroup("rebates", help="Rebates partners earn on their purchases.")
+
+
+@rebates_cli.command("close")
+@click.option(
+    "--period", required=True, help="A quarter (2026-Q4) or a month (2026-11) that is over."
+)
+def close_rebates_command(period):
+    """Write one statement per program and partner for PERIOD (once: closing again pays
+    nothing more). Exit 0; 1 if the period cannot be closed."""
+    db = get_session()
+    try:
+        report = close_period(db, period, today=utcnow().date())
+    except InvalidPeriod as invalid:
+        raise click.ClickException(str(invalid.errors["period"])) from None
+    db.commit()
+    click.echo(
+        f"{len(report.statements)} statements written, {report.already_closed} already closed, "
+        f"{len(report.held)} purchase lines held for want of an exchange rate"
+    )
+    for statement in report.statements:
+        click.echo(f"{statement.reference}: {statement.total} {statement.currency}")
+    for partner, purchase, why in report.held:
+        click.echo(f"held: {partner.legal_id} {purchase.number}/{purchase.line}: {why}")
+
+
+@rebates_cli.command("credit-memos")
+@click.option("--period", required=True, help="A closed period, e.g. 2026-Q4.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="-",
+    help="The CSV file to write (default: standard output).",
+)
+def credit_memos_command(period, output):
+    """The credit memos of a closed period as CSV for the ERP: reference, partner, amount."""
+    statements = period_statements(get_session(), period)
+    if not statements:
+        raise click.ClickException(f"no statement for the period {period}: close it first")
+    with click.open_file(output, "w", encoding="utf-8") as target:
+        for chunk in csv_chunks(credit_memo_table(statements[0].period, statements)):
+            target.write(chunk)
 
 
 def partner_by_legal_id(db, legal_id: str) -> PartnerOrganization:

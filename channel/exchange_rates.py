@@ -22,6 +22,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
 from flask_babel import lazy_gettext as _l
@@ -174,7 +175,12 @@ class RateBook:
 
 def in_minor_units(amount: Decimal, currency: str) -> Decimal:
     """`amount` rounded half-even to the currency's smallest unit (cents, agorot, grosze)."""
-    return amount.quantize(Decimal(10) ** -get_currency_precision(currency), ROUND_HALF_EVEN)
+    return amount.quantize(_minor_unit(currency), ROUND_HALF_EVEN)
+
+
+@cache
+def _minor_unit(currency: str) -> Decimal:
+    return Decimal(10) ** -get_currency_precision(currency)
 
 
 @dataclass

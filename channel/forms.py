@@ -23,6 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from channel.models import SerialCheck
 from core.config import LANGUAGES
 from roles.forms import MultiCheckboxField
 
@@ -90,8 +91,15 @@ class ProgramForm(FlaskForm):
     cap_per_partner = IntegerField(
         _l("Cap per partner over the program, in points"), validators=[Optional()]
     )
+    serial_check = SelectField(
+        _l("Install claims on serial numbers we never shipped"), default=SerialCheck.REVIEW.value
+    )
     partner_ids = MultiCheckboxField(_l("Offer to these partners"), coerce=int)
     tier_ids = MultiCheckboxField(_l("…and to every partner of these tiers"), coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.serial_check.choices = [(check.value, check.label) for check in SerialCheck]
 
 
 #: A translated name and description per language besides the original.

@@ -9,20 +9,21 @@ two twins submitted at once would each miss the other. So `channel.claims.submit
 locks the claim's normalised keys (`claim_lock_keys`, through `core.db.lock_keys`) and holds
 them to commit: a twin waits, then finds the first claim and is flagged exactly as one
 submitted later is. A rule that compares by something new adds it to `claim_lock_keys`.
+The serial registry's rules (`channel.serial_checks`) compare by the serial, locked already.
 """
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from channel.approvals import current_decision, programs_for_partner
+from channel.approvals import approved_programs_on
 from channel.claim_models import LIVE_STATUSES, Claim, ClaimKind, ClaimLine
 from channel.ledger import Activity
-from channel.models import DecisionOutcome
 from channel.partner_models import PartnerOrganization
 from channel.rule_params import EventKind
+from channel.serial_checks import SERIAL_FLAG_LABELS, SERIAL_RULES
 from core.db import utcnow
 
 FLAG_LABELS = {
@@ -32,6 +33,7 @@ FLAG_LABELS = {
     "velocity": _l("Far more claims than this person usually makes."),
     "outside_program": _l("The date is outside every program the company takes part in."),
     "self_referral": _l("The referred company is the claimant's own, or of the same group."),
+    **SERIAL_FLAG_LABELS,
 }
 
 VELOCITY_WINDOW = timedelta(days=1)
@@ -133,16 +135,7 @@ def velocity(session: Session, claim: Claim) -> bool:
 
 def outside_program(session: Session, claim: Claim) -> bool:
     partner = session.get(PartnerOrganization, claim.partner_id)
-    moment = datetime.combine(claim.occurred_on, time(12), tzinfo=UTC)
-    for program in programs_for_partner(session, partner):
-        decision = current_decision(session, program, partner)
-        if (
-            decision is not None
-            and decision.outcome == DecisionOutcome.APPROVED
-            and program.starts_at <= moment < program.ends_at
-        ):
-            return False
-    return True
+    return not approved_programs_on(session, partner, claim.occurred_on)
 
 
 def self_referral(session: Session, claim: Claim) -> bool:
@@ -165,6 +158,7 @@ FRAUD_RULES = {
     "velocity": velocity,
     "outside_program": outside_program,
     "self_referral": self_referral,
+    **SERIAL_RULES,
 }
 
 

@@ -43,6 +43,14 @@ class ProgramStatus(State):
         return (cls.OFFERED, cls.ACTIVE)
 
 
+class SerialCheck(State):
+    """How a program treats an install claimed on a serial number the registry never saw."""
+
+    REFUSE = "refuse", _l("Refuse serial numbers we never shipped")
+    REVIEW = "review", _l("Send serial numbers we never shipped to review")
+    OFF = "off", _l("Do not check serial numbers")
+
+
 class DecisionOutcome(State):
     APPROVED = "approved"
     DECLINED = "declined"
@@ -116,6 +124,7 @@ class Program(Base):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="period"),
         one_of("status", ProgramStatus),
+        one_of("serial_check", SerialCheck),
         CheckConstraint("point_value > 0", name="point_value_positive"),
         CheckConstraint("budget_points IS NULL OR budget_points > 0", name="budget_positive"),
         CheckConstraint(
@@ -144,6 +153,10 @@ class Program(Base):
     cap_per_partner: Mapped[int | None] = mapped_column(Integer)
     #: Staff see where they stand among peers in their role (and hear when they reach the top).
     show_leaderboard: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: What an install claim on a serial the registry never saw gets (`SerialCheck`).
+    serial_check: Mapped[str] = mapped_column(
+        String(8), default=SerialCheck.REVIEW, server_default=SerialCheck.REVIEW.value
+    )
     #: Bumped by every change made after the program was first offered.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -75,6 +75,7 @@ class ProgramEditorForm(ProgramForm):
             budget_points=self.budget_points.data,
             cap_per_person_month=self.cap_per_person_month.data,
             cap_per_partner=self.cap_per_partner.data,
+            serial_check=self.serial_check.data,
             texts={
                 code: (
                     getattr(self, f"name_{code}").data or "",

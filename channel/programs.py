@@ -22,6 +22,7 @@ from channel.models import (
     ProgramTarget,
     ProgramText,
     ProgramVersion,
+    SerialCheck,
 )
 from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
 from channel.signals import program_offered, welcome_due
@@ -60,6 +61,8 @@ class ProgramDetails:
     budget_points: int | None = None
     cap_per_person_month: int | None = None
     cap_per_partner: int | None = None
+    #: What an install on a serial number never shipped gets (`SerialCheck`).
+    serial_check: str = SerialCheck.REVIEW
     #: language -> (name, description)
     texts: dict[str, tuple[str, str]] = field(default_factory=dict)
     partner_ids: list[int] = field(default_factory=list)
@@ -118,6 +121,9 @@ def _check(session: Session, details: ProgramDetails, existing: Program | None) 
         elif value is not None and value > MAX_POINTS:
             errors[name] = _l("Must be at most %(max)s.", max=MAX_POINTS)
         clean[name] = value
+    if details.serial_check not in list(SerialCheck):
+        errors["serial_check"] = _l("Choose how serial numbers are checked.")
+    clean["serial_check"] = details.serial_check
     texts = {}
     for language, (name, description) in details.texts.items():
         if language not in LANGUAGES:
@@ -148,7 +154,7 @@ def save_program(
     clean = _check(session, details, existing)
     program = existing or Program(status=ProgramStatus.DRAFT, version=1)
     changes = {}
-    for name in ("name", "description", *TERM_FIELDS):
+    for name in ("name", "description", "serial_check", *TERM_FIELDS):
         before = getattr(program, name, None) if existing else None
         if existing is None or before != clean[name]:
             changes[name] = (before, clean[name])

@@ -13,7 +13,7 @@ chunks through the driver's bulk path (`core.bulk`: COPY on PostgreSQL).
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -34,7 +34,7 @@ from channel.purchases import (
 from channel.serial_registry import Registry, Shipment
 from core.bulk import BulkWriter
 from core.db import lock_keys, utcnow
-from core.tables import UnreadableFile, table_rows
+from core.tables import UnreadableFile, date_cell, table_rows
 
 REQUIRED = ("partner", "invoice_number", "line", "date", "sku", "quantity", "amount", "currency")
 #: Rows one file may hold.
@@ -163,6 +163,13 @@ def import_purchases(
     return report
 
 
+def _texts(row: dict, required) -> dict[str, str]:
+    """The row's cells as stripped text, every required column there (a workbook's short row
+    lacks its last cells)."""
+    text = {name: str(value if value is not None else "").strip() for name, value in row.items()}
+    return {name: "" for name in required} | text
+
+
 def _progress(on_progress, count: int) -> None:
     if on_progress is not None and count:
         on_progress(count)
@@ -171,7 +178,7 @@ def _progress(on_progress, count: int) -> None:
 def _check_row(number: int, row: dict, directory: _Directory, today: date):
     if any("\x00" in str(value) for value in row.values() if value is not None):
         return _l("The line holds a NUL character, which cannot be saved."), None
-    text = {name: str(value if value is not None else "").strip() for name, value in row.items()}
+    text = _texts(row, REQUIRED)
     document = _DOCUMENTS.get(text.get("document", "").lower().replace("-", "_"))
     if document is None:
         return _l("The document must be “invoice” or “credit_note”."), None
@@ -206,7 +213,7 @@ def _check_row(number: int, row: dict, directory: _Directory, today: date):
     currency = text["currency"].upper()
     if not known_currency(currency):
         return _l("“%(currency)s” is not a currency code.", currency=currency[:10]), None
-    day = _day(row.get("date"))
+    day = date_cell(row.get("date"))
     if day is None or day > today:
         return _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future."), None
     sku = text["sku"].upper()
@@ -249,17 +256,6 @@ def _amount(raw: str) -> Decimal | None:
     ):
         return None
     return value.quantize(Decimal("0.01"))
-
-
-def _day(value) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        return None
 
 
 def _serials(raw: str, units: int):
@@ -342,7 +338,11 @@ def import_serials(session: Session, rows: Iterable, *, today: date) -> SerialsR
             name: str(value if value is not None else "").strip() for name, value in row.items()
         }
         partner, problem = directory.partner(text["partner"], text.get("country", ""))
-        serial, sku, day = normal_serial(text["serial"]), text["sku"].upper(), _day(row["date"])
+        serial, sku, day = (
+            normal_serial(text["serial"]),
+            text["sku"].upper(),
+            date_cell(row.get("date")),
+        )
         if problem is None and not serial:
             problem = _l("No serial number.")
         elif problem is None and len(serial) > MAX_SERIAL:

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask_babel import gettext as _
 
 from channel.exports import Table
-from channel.rebates import RebateStatement
+from channel.rebate_models import RebateStatement
 from channel.rule_params import RuleKind
 from core.i18n import format_date, format_money, format_number, text_direction
 

@@ -13,14 +13,8 @@ from channel.exchange_rates import NoRate, RateBook
 from channel.models import ProgramStatus
 from channel.partner_models import PartnerOrganization, Tier
 from channel.purchases import PurchaseLine
-from channel.rebates import (
-    Accrual,
-    RebateLine,
-    RebateStatement,
-    accrue,
-    period_of,
-    purchase_rules,
-)
+from channel.rebate_accrual import Accrual, accrue, purchase_rules
+from channel.rebate_models import RebateLine, RebateStatement, period_of
 from channel.rule_params import RuleKind
 from channel.tiers import TierMetric, TierThreshold
 
@@ -71,6 +65,24 @@ def statement_with_lines(session: Session, statement_id: int) -> RebateStatement
             selectinload(RebateStatement.lines).selectinload(RebateLine.purchase),
             selectinload(RebateStatement.partner),
             selectinload(RebateStatement.program),
+        )
+    )
+
+
+def later_true_ups(session: Session, statement: RebateStatement) -> list[RebateLine]:
+    """Lines of `statement`'s period paid on later statements (credit notes or purchases that
+    came in after the close, or waited for a rate): shown on both statements."""
+    return list(
+        session.scalars(
+            select(RebateLine)
+            .join(RebateStatement, RebateStatement.id == RebateLine.statement_id)
+            .where(
+                RebateStatement.program_id == statement.program_id,
+                RebateStatement.partner_id == statement.partner_id,
+                RebateLine.true_up_of == statement.period,
+            )
+            .options(selectinload(RebateLine.purchase), selectinload(RebateLine.statement))
+            .order_by(RebateLine.id)
         )
     )
 

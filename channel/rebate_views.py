@@ -17,6 +17,7 @@ from channel.rebate_documents import (
 )
 from channel.rebate_reports import (
     closed_periods,
+    later_true_ups,
     outlook,
     partner_statements,
     period_statements,
@@ -24,7 +25,8 @@ from channel.rebate_reports import (
 )
 from channel.rebates import close_period
 from core.db import get_session, utcnow
-from core.import_reports import REPORT_PAGE_LINES, keep_report
+from core.import_reports import REPORT_PAGE_LINES
+from core.report_views import keep_refused_lines
 from core.views import attempt
 from roles.access import requires
 from roles.permissions import Permission
@@ -37,46 +39,40 @@ bp.add_app_template_global(rule_label, "rebate_rule")
 @requires(Permission.MANAGE_REBATES)
 def purchases_import():
     """The same import as `flask import-purchases`, with its report on the page."""
-    form = UploadForm()
-    done = None
-    if form.validate_on_submit():
-        data = form.file.data.read()
-        limit = current_app.config["IMPORT_MAX_ROWS"]
-        done = attempt(
-            lambda db: import_purchases(
-                db, list(read_purchases(data, limit)), today=utcnow().date()
-            ),
-            form=form,
-        )
-    report = done.result if done else None
-    return render_template(
+    return _import_page(
         "channel/purchases_import.html",
-        form=form,
-        report=report,
-        report_token=_keep_full_report(report.rejected) if report else None,
-        page_lines=REPORT_PAGE_LINES,
-    ), (400 if form.errors else 200)
+        lambda db, data, limit: import_purchases(
+            db, list(read_purchases(data, limit)), today=utcnow().date()
+        ),
+    )
 
 
 @bp.route("/purchases/serials", methods=["GET", "POST"])
 @requires(Permission.MANAGE_REBATES)
 def serials_import():
     """Serial lists from the manufacturer's warehouse, without invoice lines."""
+    return _import_page(
+        "channel/serials_import.html",
+        lambda db, data, limit: import_serials(
+            db, list(read_serials(data, limit)), today=utcnow().date()
+        ),
+    )
+
+
+def _import_page(template: str, run):
+    """An upload page: the file imported by `run(db, data, max_rows)`, its report shown."""
     form = UploadForm()
     done = None
     if form.validate_on_submit():
         data = form.file.data.read()
         limit = current_app.config["IMPORT_MAX_ROWS"]
-        done = attempt(
-            lambda db: import_serials(db, list(read_serials(data, limit)), today=utcnow().date()),
-            form=form,
-        )
+        done = attempt(lambda db: run(db, data, limit), form=form)
     report = done.result if done else None
     return render_template(
-        "channel/serials_import.html",
+        template,
         form=form,
         report=report,
-        report_token=_keep_full_report(report.rejected) if report else None,
+        report_token=keep_refused_lines(report.rejected) if report else None,
         page_lines=REPORT_PAGE_LINES,
     ), (400 if form.errors else 200)
 
@@ -92,18 +88,6 @@ def rates_import():
     return render_template(
         "channel/rates_import.html", form=form, report=done.result if done else None
     ), (400 if form.errors else 200)
-
-
-def _keep_full_report(rejected) -> str | None:
-    if not rejected:
-        return None
-    try:
-        return keep_report(
-            current_app.config["UPLOAD_FOLDER"], current_user.id, [_("Line"), _("Why")], rejected
-        )
-    except OSError as failure:
-        current_app.logger.error("import report not kept: %s", failure.strerror or failure)
-        return None
 
 
 @bp.route("/rebates", methods=["GET", "POST"])
@@ -191,7 +175,11 @@ def statement(statement_id, file_format=None):
                 "Cache-Control": "private, no-store",
             },
         )
-    return render_template("channel/rebate_statement.html", statement=found)
+    return render_template(
+        "channel/rebate_statement.html",
+        statement=found,
+        true_ups=later_true_ups(get_session(), found),
+    )
 
 
 def _may_read(statement) -> bool:

@@ -6,10 +6,9 @@ reason, never dropped. Each line is keyed by partner, invoice and line number, s
 the same file again — even at the same moment — changes nothing.
 """
 
-import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -23,10 +22,9 @@ from channel.models import Product
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
 from channel.signals import sales_imported
 from core.bulk import BulkWriter
-from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.db import utcnow
 from core.errors import InvalidInput
-from core.tables import UnreadableFile, check_line_count, csv_rows, workbook_rows
+from core.tables import UnreadableFile, date_cell, table_rows
 from roles.models import Person
 
 REQUIRED = ("invoice_number", "line", "date", "sku", "quantity", "seller")
@@ -56,53 +54,7 @@ class SalesReport:
 def read_sales(data: bytes, max_rows: int = MAX_ROWS) -> Iterator[tuple[int, dict]]:
     """(line number, row) from CSV (UTF-8, comma or semicolon) or XLSX, told apart by content;
     at most `max_rows` rows, blank ones counted (`core.tables`)."""
-    if data[:2] == b"PK":
-        yield from _read_xlsx(data, max_rows)
-        return
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnreadableSalesFile(_l("The file is neither UTF-8 CSV nor XLSX.")) from None
-    check_line_count(text, max_rows, UnreadableSalesFile)
-    reader = dict_reader(text)
-    try:
-        _check_header(normalized_header(reader))
-        for row in csv_rows(reader, UnreadableSalesFile):
-            yield reader.line_num, row
-    except csv.Error:
-        raise UnreadableSalesFile(
-            _l("The file is not valid CSV (line %(line)s).", line=reader.line_num)
-        ) from None
-
-
-def _read_xlsx(data: bytes, max_rows: int) -> Iterator[tuple[int, dict]]:
-    rows = workbook_rows(data, max_rows, UnreadableSalesFile)
-    _, first = next(rows, (1, ()))
-    header = [str(h or "").strip().lower() for h in first]
-    _check_header(header)
-    for number, values in rows:
-        yield number, dict(zip(header, values, strict=False))
-
-
-def _check_header(header: list[str]) -> None:
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise UnreadableSalesFile(
-            _l("The header row lacks the columns %(missing)s.", missing=", ".join(missing))
-        )
-    if repeated := repeated_columns(header):
-        raise UnreadableSalesFile(repeated)
-
-
-def _day(value) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
+    return table_rows(data, REQUIRED, max_rows, UnreadableSalesFile)
 
 
 class _Directory:
@@ -273,7 +225,7 @@ def _check_row(row: dict, directory: _Directory, today: date):
         quantity = int(str(row.get("quantity") or "").strip())
     except ValueError:
         return _l("The line number and the quantity must be whole numbers."), None
-    day = _day(row.get("date"))
+    day = date_cell(row.get("date"))
     if not invoice:
         return _l("No invoice number."), None
     if len(invoice) > MAX_INVOICE:

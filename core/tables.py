@@ -14,6 +14,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
@@ -183,3 +184,15 @@ def _check_header(header: list[str], required, refuse) -> None:
         )
     if repeated := repeated_columns(header):
         raise refuse(repeated)
+
+
+def date_cell(value) -> date | None:
+    """A date from a table cell: a spreadsheet's date or date-time, or text as YYYY-MM-DD."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        return None

@@ -22,6 +22,7 @@ from channel.claim_models import ClaimKind, ClaimStatus
 from channel.claims import ClaimDetails, InvalidClaim, submit_claim
 from channel.expiry import points_expiring
 from channel.postings import balance_of, person_account
+from channel.serial_checks import SERIAL_FLAG_LABELS
 from core.i18n import format_date, format_number, language_name
 from messaging import commands
 from messaging.consent import set_consent
@@ -244,6 +245,13 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
             return _(
                 "Install %(serial)s will be reviewed: this serial number was already claimed.",
                 serial=claim.serial,
+            )
+        if serial_flags := [flag for flag in claim.flags if flag in SERIAL_FLAG_LABELS]:
+            # What the registry says of the unit: the claimant can check the plate.
+            return _(
+                "Install %(serial)s will be reviewed. %(reason)s",
+                serial=claim.serial,
+                reason=SERIAL_FLAG_LABELS[serial_flags[0]],
             )
         return _("Install %(serial)s is received and will be reviewed.", serial=claim.serial)
 

@@ -92,6 +92,11 @@ PLAIN_ROUTES = {
     "api_tokens.token_revoke": ("/admin/api-tokens/{api_token}/revoke", frozenset({Role.ADMIN})),
     "dashboards.channel_dashboard": ("/dashboard", MANUFACTURER),
     "dashboards.channel_export": ("/dashboard/export/ledger.csv", MANUFACTURER),
+    "rebates.purchases_import": ("/purchases/import", MANUFACTURER),
+    "rebates.serials_import": ("/purchases/serials", MANUFACTURER),
+    "rebates.rates_import": ("/purchases/rates", MANUFACTURER),
+    "rebates.periods": ("/rebates", MANUFACTURER),
+    "rebates.my_rebates": ("/rebates/mine", frozenset({Role.PARTNER_MANAGER})),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
@@ -100,6 +105,11 @@ CUSTOM_ROUTES = {
     "rewards.reward_image": "tests/channel/test_rewards.py::test_a_reward_with_a_picture_and_names_in_other_languages",
     # An import's full report, by a token only its importer holds (another person gets 404).
     "import_reports.download": "tests/channel/test_sales_import.py::test_a_long_report_lists_the_first_100_lines_and_the_importer_downloads_all",
+    # A closed period's statements and credit memos: the manufacturer's; a statement: also
+    # the managers of its own partner (another partner's answers 404).
+    "rebates.period_detail": "tests/channel/test_rebate_views.py::test_only_the_manufacturer_reads_a_period_and_its_credit_memos",
+    "rebates.credit_memos": "tests/channel/test_rebate_views.py::test_only_the_manufacturer_reads_a_period_and_its_credit_memos",
+    "rebates.statement": "tests/channel/test_rebate_views.py::test_the_partner_manager_sees_the_accrual_and_reads_only_its_own_statements",
     # The REST API: a bearer token instead of a session, scoped to its partner (tests/api).
     **{
         f"api.{name}": "tests/channel/api/test_auth.py::test_a_partner_token_cannot_reach_another_partners_data"

@@ -249,3 +249,71 @@ def test_a_warehouse_serial_list_registers_units_once_and_refuses_the_impossible
     # A later invoice from the distributor sells a listed unit on.
     run(db, HEADER + f"invoice,LV-DIST,LV-DEAL,D-1,1,{TODAY},BX-24,1,100,EUR,WH-1\n")
     assert registry(db)["WH-1"][0] == SerialStatus.SOLD_ON
+
+
+def test_a_workbook_row_short_of_its_last_cells_is_refused_with_a_reason(db, chain):
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["invoice", "", "LV-DIST", "W-1", 1, TODAY, "BX-24", 1, "100", "EUR"])
+    sheet.append(["invoice", "", "LV-DIST", "W-2", 1, TODAY, "BX-24"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = buffer.getvalue()
+    report = import_purchases(db, list(read_purchases(data)), today=TODAY)
+    assert report.imported == 1
+    [(line, reason)] = report.rejected
+    assert line == 3 and "must be whole numbers" in reason
+
+
+def test_a_hostile_file_is_refused_whole_or_imports_exactly_its_good_lines(db, chain):
+    from hypothesis import given
+
+    from tests.hostile import fuzz, hostile_import, spreadsheet_files
+
+    good = [
+        {
+            "document": "invoice",
+            "seller": "",
+            "partner": "LV-DIST",
+            "invoice_number": f"FZ-{n}",
+            "line": "1",
+            "date": TODAY.isoformat(),
+            "sku": "BX-24",
+            "quantity": "1",
+            "amount": "100.00",
+            "currency": "EUR",
+            "serials": f"FZ-SN-{n}",
+        }
+        for n in (1, 2, 3)
+    ]
+
+    @fuzz(60)
+    @given(spreadsheet_files(list(good[0]), good, xlsx=True))
+    def check(file):
+        data, readable = file
+        with hostile_import(db, readable, UnreadablePurchasesFile) as attempt:
+            report, before = attempt(
+                lambda: import_purchases(db, list(read_purchases(data)), today=TODAY)
+            )
+            if report is None:
+                return
+            stored = db.scalars(select(PurchaseLine.number)).all()
+            assert len(stored) - before["purchase_lines"] == report.imported
+            assert all(str(reason) for _, reason in report.rejected)
+            # Every stored line's serials are registered, and nothing else is.
+            assert db.scalar(select(func.count()).select_from(Serial)) == db.scalar(
+                select(func.count()).select_from(SerialEvent)
+            )
+            if readable:
+                # A good line is stored, unless a hostile copy of it took its serial first.
+                for n in (1, 2, 3):
+                    assert f"FZ-{n}" in stored or any(
+                        f"FZ-SN-{n}" in reason for _, reason in report.rejected
+                    )
+
+    check()

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from channel.programs import launch_program
-from channel.rebates import period_bounds
+from channel.rebate_models import period_bounds
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,
@@ -128,6 +128,8 @@ def test_the_partner_manager_sees_the_accrual_and_reads_only_its_own_statements(
     login_as(client, world.people[Role.PARTNER_MANAGER])
     page = client.get("/rebates/mine").get_data(as_text=True)
     assert "Sell-in 2026" in page and "€5.00 earned so far" in page
+    dashboard = client.get(f"/partners/{world.partner_a.id}/dashboard").get_data(as_text=True)
+    assert "Rebates on what we buy" in dashboard and "€5.00 earned so far" in dashboard
     assert mine.reference in client.get(f"/rebates/statements/{mine.id}").get_data(as_text=True)
     assert client.get(f"/rebates/statements/{theirs.id}").status_code == 404
     csv = client.get(f"/rebates/statements/{mine.id}.csv").get_data(as_text=True)
@@ -160,3 +162,29 @@ def test_field_staff_see_no_rebate_pages(client, db, world, rebates):
     login_as(client, world.people[Role.TECHNICIAN])
     assert client.get("/rebates/mine").status_code == 403
     assert client.get("/purchases/import").status_code == 403
+
+
+def test_only_the_manufacturer_reads_a_period_and_its_credit_memos(client, db, world, rebates):
+    from channel.purchase_import import import_purchases, read_purchases
+    from channel.rebates import close_period
+
+    lines = (
+        "partner,invoice_number,line,date,sku,quantity,amount,currency\n"
+        f"{world.partner_a.legal_id},A-1,1,{START + timedelta(days=1)},BX-24,1,500.00,EUR\n"
+    )
+    import_purchases(db, list(read_purchases(lines.encode())), today=TODAY)
+    [statement] = close_period(db, PERIOD, today=TODAY).statements
+    db.commit()
+    urls = (f"/rebates/{PERIOD}", f"/rebates/{PERIOD}/credit-memos.csv")
+    for role in (Role.ADMIN, Role.CHANNEL_MANAGER):
+        login_as(client, world.people[role])
+        assert [client.get(url).status_code for url in urls] == [200, 200]
+        assert client.get("/rebates/2001-01").status_code == 404
+    for role in (Role.PARTNER_MANAGER, Role.TECHNICIAN, Role.SELLER):
+        login_as(client, world.people[role])
+        assert [client.get(url).status_code for url in urls] == [403, 403]
+    login_as(client, world.people[Role.TECHNICIAN])
+    assert client.get(f"/rebates/statements/{statement.id}").status_code == 404
+    client.post("/sign-out")
+    assert client.get(f"/rebates/statements/{statement.id}").status_code == 302
+    assert client.get(urls[0]).status_code == 302

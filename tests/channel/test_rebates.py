@@ -11,20 +11,16 @@ from sqlalchemy.orm import sessionmaker
 from channel.exchange_rates import import_rates
 from channel.programs import launch_program
 from channel.purchase_import import import_purchases, read_purchases
-from channel.rebates import (
-    InvalidPeriod,
-    RebateLine,
-    RebateStatement,
-    accrue,
-    close_period,
-    period_bounds,
-)
+from channel.rebate_accrual import accrue
+from channel.rebate_models import InvalidPeriod, RebateLine, RebateStatement, period_bounds
+from channel.rebates import close_period
 from channel.tiers import TierChange
 from core.db import get_session
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,
     approve,
+    login_as,
     make_group,
     make_partner,
     make_product,
@@ -136,12 +132,14 @@ def test_a_close_writes_one_statement_and_closing_again_pays_nothing_more(db, re
     assert db.scalar(select(func.count()).select_from(RebateLine)) == 1
 
 
-def test_a_credit_note_after_the_close_is_trued_up_in_the_next_period(db, rebate_world):
+def test_a_credit_note_after_the_close_is_trued_up_in_the_next_period(
+    client, db, world, rebate_world
+):
     program, dealer, *_ = rebate_world
     first, second = months_ago(2), months_ago(1)
     start, _ = period_bounds(first)
     buy(db, ("invoice", "A-1", start + timedelta(days=3), 10, "10000.00", "EUR"))
-    close_period(db, first, today=TODAY)
+    [earlier] = close_period(db, first, today=TODAY).statements
     buy(db, ("credit_note", "CN-1", start + timedelta(days=20), -2, "-2000.00", "EUR"))
     report = close_period(db, second, today=TODAY)
     [statement] = report.statements
@@ -151,6 +149,13 @@ def test_a_credit_note_after_the_close_is_trued_up_in_the_next_period(db, rebate
         Decimal("-30.00"),
         Decimal("-30.00"),
     )
+    # Both statements say so: the later one marks the line, the earlier one points to it.
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    later_page = client.get(f"/rebates/statements/{statement.id}").get_data(as_text=True)
+    assert f"true-up of {first}" in later_page
+    earlier_page = client.get(f"/rebates/statements/{earlier.id}").get_data(as_text=True)
+    assert "Trued up on later statements" in earlier_page and statement.reference in earlier_page
 
 
 def test_a_held_line_is_paid_at_the_first_close_after_its_rate_arrives(db, rebate_world):
@@ -221,3 +226,30 @@ def test_two_closes_of_one_period_at_once_pay_once(committed_postgres_app):
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(RebateStatement)) == 1
         assert session.scalar(select(func.sum(RebateLine.rebate))) == Decimal("5.00")
+
+
+def test_the_commands_close_a_period_once_and_write_its_credit_memos(
+    app, db, rebate_world, tmp_path
+):
+    program, dealer, *_ = rebate_world
+    period = months_ago(1)
+    start, _ = period_bounds(period)
+    buy(db, ("invoice", "A-1", start + timedelta(days=5), 10, "10000.00", "EUR"))
+    db.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["rebates", "close", "--period", period])
+    assert first.exit_code == 0, first.output
+    assert "1 statements written, 0 already closed" in first.output
+    assert f"RB-{period}-{program.id}-{dealer.id}: 150.00 EUR" in first.output
+    again = runner.invoke(args=["rebates", "close", "--period", period])
+    assert "0 statements written, 1 already closed" in again.output
+    path = tmp_path / "memos.csv"
+    memos = runner.invoke(
+        args=["rebates", "credit-memos", "--period", period, "--output", str(path)]
+    )
+    assert memos.exit_code == 0, memos.output
+    assert (
+        path.read_text().splitlines()[1].endswith(f"LV-DEALER,LV,{dealer.name},{period},150.00,EUR")
+    )
+    refused = runner.invoke(args=["rebates", "close", "--period", "soon"])
+    assert refused.exit_code == 1 and "is not a period" in refused.output
