@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from channel.exchange_rates import import_rates
 from channel.purchase_import import import_purchases, read_purchases
-from channel.rebates import close_period, period_of
+from channel.rebate_models import period_of
+from channel.rebates import close_period
 
 SELL_IN_PROGRAM = "Sell-in rebates"
 #: Units of each currency for one euro, around which the demo's daily rates move.

@@ -12,8 +12,8 @@ from channel.ledger import Activity
 from channel.models import Program
 from channel.partner_models import PartnerOrganization
 from channel.purchases import DocumentKind, PurchaseLine, Serial, SerialEvent, SerialStatus
+from channel.rebate_models import RebateLine, RebateStatement
 from channel.rebate_reports import outlook
-from channel.rebates import RebateLine, RebateStatement
 from channel.rule_params import EventKind
 from roles.models import Person
 from tests.builders import login_as, utc_today
