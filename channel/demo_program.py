@@ -174,7 +174,7 @@ def seed_demo_program(session: Session) -> int:
         actor_id=managers[instal.id].id,
     )
     launch_program(session, program, actor_id=channel_manager.id)
-    _seed_activity(session, today, baltic, instal, technician, record_activity, Activity)
+    _seed_activity(session, today, technician, record_activity, Activity)
     from channel.expiry import release_due
     from core.db import utcnow
 
@@ -220,9 +220,7 @@ def _seed_history(session: Session, today, baltic, instal) -> None:
     session.flush()
 
 
-def _seed_activity(
-    session, today, baltic, instal, technician, record_activity, activity_class
-) -> None:
+def _seed_activity(session, today, technician, record_activity, activity_class) -> None:
     from datetime import timedelta
     from decimal import Decimal
 
