@@ -1,6 +1,7 @@
 """The demo data set: a manufacturer, a distributor with two dealers, and staff in every role;
-then a program in motion (`channel.demo_program`) and what partners can get
-(`channel.demo_benefits`).
+then a year of purchases with their rates and serials (`channel.demo_purchases`), a program in
+motion (`channel.demo_program`), a program paying the companies on their purchases with its
+last quarter closed, and what partners can get (`channel.demo_benefits`).
 
 Loading it twice changes nothing: every row is found by its natural key first.
 """
@@ -14,8 +15,14 @@ from channel.demo_benefits import (
     seed_demo_rewards,
     seed_demo_tiers,
 )
-from channel.demo_program import seed_demo_program
+from channel.demo_program import seed_demo_catalog, seed_demo_program
+from channel.demo_purchases import (
+    close_last_quarter,
+    seed_demo_purchases,
+    seed_sell_in_program,
+)
 from channel.partner_models import Manufacturer, PartnerOrganization, Tier
+from core.db import utcnow
 from roles.models import Person
 from roles.people import PersonDetails, Placement, save_person
 from roles.permissions import Role
@@ -161,9 +168,14 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
             person.password_hash = password_hash
         created["people"] += 1
     session.flush()
+    today = utcnow().date()
+    seed_demo_catalog(session)
+    created["purchase lines"] = seed_demo_purchases(session, today)
     created["programs"] = seed_demo_program(session)
+    created["programs"] += seed_sell_in_program(session, today)
     created["rewards"] = seed_demo_rewards(session)
     created["co-op funds"] = seed_demo_coop(session)
     created["tier thresholds"] = seed_demo_tiers(session)
     created["articles"] = seed_demo_learning(session)
+    created["rebate statements"] = close_last_quarter(session, today)
     return created

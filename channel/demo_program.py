@@ -1,5 +1,7 @@
 """The demo's program in motion: a catalog, one program approved by two partners and awaited
-by the third, launched, with a few weeks of sales, installs, orders and payments.
+by the third, launched, with a few weeks of sales, installs, orders and payments. Its
+installs are of serials the demo's purchases shipped (`channel.demo_purchases`); what the
+companies buy comes from those purchases, not from activities.
 
 Loading it twice changes nothing: the program is found by its name first.
 """
@@ -7,6 +9,7 @@ Loading it twice changes nothing: the program is found by its name first.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channel.demo_purchases import history_serial
 from channel.partner_models import PartnerOrganization
 from channel.rule_params import EventKind
 from roles.models import Person
@@ -21,21 +24,10 @@ PRODUCTS = (
 )
 
 
-def seed_demo_program(session: Session) -> int:
-    """The catalog and one program: approved by two partners (one with conditions), awaited
-    by the third, launched, with a few weeks of activity. Returns 1 if it was created now."""
-    from datetime import UTC, datetime, time, timedelta
-    from decimal import Decimal
+def seed_demo_catalog(session: Session) -> None:
+    """The product groups and products (the purchases and the program name them)."""
+    from channel.models import Product, ProductGroup
 
-    from channel.approvals import DecisionDetails, decide
-    from channel.earning import record_activity
-    from channel.ledger import Activity
-    from channel.models import Product, ProductGroup, Program
-    from channel.programs import ProgramDetails, launch_program, offer_program, save_program
-    from channel.schemes import RuleInput, SchemeDetails, save_scheme
-
-    if session.scalar(select(Program).where(Program.name == DEMO_PROGRAM)) is not None:
-        return 0
     for code, name, points in GROUPS:
         if session.scalar(select(ProductGroup).where(ProductGroup.code == code)) is None:
             session.add(ProductGroup(code=code, name=name, default_points_per_unit=points))
@@ -46,6 +38,23 @@ def seed_demo_program(session: Session) -> int:
             session.add(Product(sku=sku, name=name, group_id=group_id, points_per_unit=points))
     session.flush()
 
+
+def seed_demo_program(session: Session) -> int:
+    """The catalog and one program: approved by two partners (one with conditions), awaited
+    by the third, launched, with a few weeks of activity. Returns 1 if it was created now."""
+    from datetime import UTC, datetime, time, timedelta
+    from decimal import Decimal
+
+    from channel.approvals import DecisionDetails, decide
+    from channel.earning import record_activity
+    from channel.ledger import Activity
+    from channel.models import Program
+    from channel.programs import ProgramDetails, launch_program, offer_program, save_program
+    from channel.schemes import RuleInput, SchemeDetails, save_scheme
+
+    if session.scalar(select(Program).where(Program.name == DEMO_PROGRAM)) is not None:
+        return 0
+    seed_demo_catalog(session)
     channel_manager = session.scalar(
         select(Person).where(Person.email == "channel@demo.partnerlift.example")
     )
@@ -165,7 +174,7 @@ def seed_demo_program(session: Session) -> int:
         actor_id=managers[instal.id].id,
     )
     launch_program(session, program, actor_id=channel_manager.id)
-    _seed_activity(session, today, baltic, instal, technician, record_activity, Activity)
+    _seed_activity(session, today, technician, record_activity, Activity)
     from channel.expiry import release_due
     from core.db import utcnow
 
@@ -204,16 +213,14 @@ def _seed_history(session: Session, today, baltic, instal) -> None:
                     person_id=people["+48501000003"].id,
                     source_key=f"demo:history:install:{day}",
                     sku="NH-HP8",
-                    serial=f"HIST-{day}",
+                    serial=history_serial(day),
                 ),
             ]
         )
     session.flush()
 
 
-def _seed_activity(
-    session, today, baltic, instal, technician, record_activity, activity_class
-) -> None:
+def _seed_activity(session, today, technician, record_activity, activity_class) -> None:
     from datetime import timedelta
     from decimal import Decimal
 
@@ -253,13 +260,3 @@ def _seed_activity(
             ),
             return_window=timedelta(days=7),
         )
-    record_activity(
-        session,
-        activity_class(
-            kind=EventKind.PURCHASE,
-            occurred_at=today - timedelta(days=3),
-            partner_id=baltic.id,
-            source_key="demo:purchase:1",
-            amount=Decimal("4820.00"),
-        ),
-    )
