@@ -181,6 +181,10 @@ ARGUMENTS = {
     "fmt": list(exports.FORMATS),
     "filename": ["app.css"],
     "token": ["not-a-token"],
+    # Rebate periods and statements, and a serial: none seeded here, so each answers 404.
+    "period": ["2026-Q3"],
+    "statement_id": [1],
+    "serial": ["SN-1"],
 }
 
 
