@@ -41,7 +41,8 @@ from roles.permissions import Role
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
-    """Load the demo manufacturer, partners and staff (safe to run again)."""
+    """Load the demo: manufacturer, partners, staff, programs, a year of purchases with
+    serials and rates, and a closed rebate quarter (safe to run again)."""
     db = get_session()
     created = seed_demo(db, make_password_hasher(current_app.config).hash(DEMO_PASSWORD))
     db.commit()
