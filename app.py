@@ -29,6 +29,7 @@ from core.i18n import (
     format_money,
     format_number,
     format_percent,
+    isolated,
     language_name,
     select_locale,
     select_timezone,
@@ -261,6 +262,7 @@ def _register_templates(app: Flask) -> None:
         format_percent=format_percent,
         format_list=format_list,
         format_money=format_money,
+        isolated=isolated,
         LANGUAGES=app.config["LANGUAGES"],
     )
 

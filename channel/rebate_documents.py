@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from channel.exports import Table
 from channel.rebate_models import RebateStatement
 from channel.rule_params import RuleKind
-from core.i18n import format_date, format_money, format_number, text_direction
+from core.i18n import format_date, format_money, format_number, isolated, text_direction
 
 #: Debian's fonts-dejavu-core (installed by `make browser`).
 DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -105,11 +105,11 @@ def statement_pdf(statement: RebateStatement, font: str = DEFAULT_FONT) -> bytes
         return list(reversed(cells)) if rtl else list(cells)
 
     heading = [
-        _("Rebate statement %(reference)s", reference=statement.reference),
+        _("Rebate statement %(reference)s", reference=isolated(statement.reference)),
         f"{statement.partner.name} · {statement.program.name}",
         _(
             "Period %(period)s: %(start)s to %(end)s",
-            period=statement.period,
+            period=isolated(statement.period),
             start=format_date(statement.starts_on),
             end=format_date(statement.ends_on),
         ),
@@ -138,7 +138,7 @@ def statement_pdf(statement: RebateStatement, font: str = DEFAULT_FONT) -> bytes
             row = table.row()
             invoice = f"{line.purchase.number}/{line.purchase.line}"
             if line.true_up_of:
-                invoice += " · " + _("true-up of %(period)s", period=line.true_up_of)
+                invoice += " · " + _("true-up of %(period)s", period=isolated(line.true_up_of))
             for value in in_reading_order(
                 (
                     format_date(line.purchase.invoiced_on, "short"),

@@ -157,6 +157,8 @@ def _next_tier(session, params, partner, currency: str, today: date) -> NextStep
         next_percent = params.percent_by_tier.get(tier.code)
         if next_percent is not None and next_percent > (percent or 0):
             volume = purchase_volume(session, partner.id, today, currency)
+            if volume >= minimum:
+                return None  # reached: the tier moves at its next recomputation
             return NextStep(
                 RuleKind.VOLUME_REBATE,
                 max(Decimal(minimum) - volume, Decimal(0)),

@@ -131,3 +131,9 @@ def format_list(items) -> str:
 def format_money(amount, currency: str) -> str:
     """A Decimal amount in `currency`, the reader's way (€1,234.50, 1 234,50 zł, ‏1,234.50 ₪)."""
     return localize_digits(flask_babel.format_currency(amount, currency))
+
+
+def isolated(text) -> str:
+    """`text` kept in its own direction inside a sentence of the other one (Unicode's first
+    strong isolate): a code like "2026-Q4" reads the same in a Hebrew or Persian sentence."""
+    return f"\u2068{text}\u2069"

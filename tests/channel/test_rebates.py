@@ -153,7 +153,7 @@ def test_a_credit_note_after_the_close_is_trued_up_in_the_next_period(
     db.commit()
     login_as(client, world.people[Role.CHANNEL_MANAGER])
     later_page = client.get(f"/rebates/statements/{statement.id}").get_data(as_text=True)
-    assert f"true-up of {first}" in later_page
+    assert f"true-up of \u2068{first}\u2069" in later_page
     earlier_page = client.get(f"/rebates/statements/{earlier.id}").get_data(as_text=True)
     assert "Trued up on later statements" in earlier_page and statement.reference in earlier_page
 
