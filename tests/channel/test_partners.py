@@ -134,3 +134,31 @@ def test_partner_page_shows_its_dealers(client, db, world):
     db.commit()
     login_as(client, world.people[Role.CHANNEL_MANAGER])
     assert "Child Dealer" in client.get(f"/partners/{distributor.id}").get_data(as_text=True)
+
+
+def test_a_partners_contract_start_is_kept_and_its_tenure_counts_from_it(client, db, world):
+    from datetime import UTC, datetime, timedelta
+
+    partner = world.partner_a
+    partner.created_at = datetime.now(UTC) - timedelta(days=40)
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    assert "the contract start is not known" in page
+    started = (datetime.now(UTC) - timedelta(days=800)).date()
+    response = client.post(
+        f"/partners/{partner.id}/edit",
+        data=partner_form(
+            name=partner.name,
+            legal_id=partner.legal_id,
+            country=partner.country,
+            kind=partner.kind,
+            contract_started_on=started.isoformat(),
+        ),
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(PartnerOrganization, partner.id).contract_started_on == started
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    assert "the contract start is not known" not in page
+    assert "<dt>Months with us</dt><dd>26" in page
