@@ -15,19 +15,24 @@ scheduled recomputation take turns and one crossing is recorded once.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from channel.exchange_rates import BASE_CURRENCY, NoRate, RateBook
-from channel.ledger import EARNED_KINDS, LedgerEntry
+from channel.exchange_rates import RateBook
 from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
-from channel.purchases import PurchaseLine
 from channel.signals import tier_changed
+from channel.tier_metrics import (
+    YEAR,
+    DailyVolume,
+    points_earned,
+    purchase_volume,
+    start_of,
+    tenure_of,
+)
 from core.db import Base, lock_keys, utcnow
 from core.errors import InvalidInput
 from core.states import State, one_of
@@ -41,7 +46,6 @@ class TierMetric(State):
     TENURE_MONTHS = "tenure_months", _l("Months with us")
 
 
-YEAR = timedelta(days=365)
 TIERS_LOCK = "tiers"
 
 
@@ -82,89 +86,59 @@ class TierChange(Base):
     to_tier: Mapped[Tier | None] = relationship(foreign_keys=[to_tier_id])
 
 
-def start_of(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
-
-
-def months_between(start: date, end: date) -> int:
-    """Whole months from `start` to `end` (none if `end` comes first)."""
-    months = (end.year - start.year) * 12 + (end.month - start.month) - (end.day < start.day)
-    return max(months, 0)
-
-
-@dataclass(frozen=True)
-class Tenure:
-    months: int
-    #: False: the contract's start is unknown and the months count from the registration here.
-    from_contract: bool
-
-
-def tenure_of(partner: PartnerOrganization, now: datetime) -> Tenure:
-    if partner.contract_started_on is not None:
-        return Tenure(months_between(partner.contract_started_on, now.date()), True)
-    return Tenure(months_between(partner.created_at.date(), now.date()), False)
-
-
-def purchase_volume(
-    session: Session, partner_id: int, now: datetime, rates: RateBook | None = None
-) -> Decimal:
-    """What the partner bought in the 365 days whose start is before `now`, in EUR.
-
-    Lines whose currency has no rate for their day are left out until the rate arrives.
-    """
-    last = (now - timedelta(microseconds=1)).date()
-    rates = rates or RateBook(session)
-    sums = session.execute(
-        select(PurchaseLine.currency, PurchaseLine.invoiced_on, func.sum(PurchaseLine.amount))
-        .where(
-            PurchaseLine.partner_id == partner_id,
-            PurchaseLine.invoiced_on > last - YEAR,
-            PurchaseLine.invoiced_on <= last,
-        )
-        .group_by(PurchaseLine.currency, PurchaseLine.invoiced_on)
-    ).all()
-    total = Decimal(0)
-    for currency, day, amount in sums:
-        try:
-            total += rates.convert(Decimal(amount), currency, BASE_CURRENCY, day).converted
-        except NoRate:
-            continue
-    return total
-
-
 def metrics_of(
     session: Session, partner: PartnerOrganization, now: datetime, program_id=None, rates=None
 ) -> dict:
-    since = now - YEAR
-    earned = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-        LedgerEntry.partner_id == partner.id,
-        LedgerEntry.kind.in_(EARNED_KINDS),
-        LedgerEntry.created_at >= since,
-        LedgerEntry.created_at < now,
-    )
-    if program_id is not None:
-        earned = earned.where(LedgerEntry.program_id == program_id)
     return {
         TierMetric.VOLUME: purchase_volume(session, partner.id, now, rates),
-        TierMetric.POINTS: Decimal(session.scalar(earned)),
+        TierMetric.POINTS: points_earned(session, partner.id, now, program_id),
         TierMetric.TENURE_MONTHS: Decimal(tenure_of(partner, now).months),
     }
 
 
+def ordered_thresholds(session: Session) -> list[TierThreshold]:
+    """Every threshold, the highest tier's first."""
+    return list(
+        session.scalars(
+            select(TierThreshold).join(Tier).order_by(Tier.rank.desc(), TierThreshold.id)
+        )
+    )
+
+
 def computed_tier(
-    session: Session, partner: PartnerOrganization, now: datetime, rates: RateBook | None = None
+    session: Session,
+    partner: PartnerOrganization,
+    now: datetime,
+    rates: RateBook | None = None,
+    *,
+    thresholds: list[TierThreshold] | None = None,
+    volume: DailyVolume | None = None,
 ) -> tuple[Tier | None, str]:
-    """The highest tier any of whose thresholds the partner meets, and why."""
-    thresholds = session.scalars(
-        select(TierThreshold).join(Tier).order_by(Tier.rank.desc(), TierThreshold.id)
-    ).all()
-    cache: dict = {}
-    rates = rates or RateBook(session)
+    """The highest tier any of whose thresholds the partner meets, and why.
+
+    Each metric is measured only when a threshold asks for it, and once.
+    """
+    thresholds = ordered_thresholds(session) if thresholds is None else thresholds
+    measured: dict = {}
+
+    def measure(metric: str, program_id):
+        if (metric, program_id) not in measured:
+            if metric == TierMetric.VOLUME:
+                value = (
+                    volume.as_of(now)
+                    if volume is not None
+                    else purchase_volume(session, partner.id, now, rates)
+                )
+            elif metric == TierMetric.POINTS:
+                value = points_earned(session, partner.id, now, program_id)
+            else:
+                value = Decimal(tenure_of(partner, now).months)
+            measured[metric, program_id] = value
+        return measured[metric, program_id]
+
     for threshold in thresholds:
-        key = threshold.program_id if threshold.metric == TierMetric.POINTS else None
-        if key not in cache:
-            cache[key] = metrics_of(session, partner, now, key, rates)
-        value = cache[key][threshold.metric]
+        program_id = threshold.program_id if threshold.metric == TierMetric.POINTS else None
+        value = measure(threshold.metric, program_id)
         if value >= threshold.minimum:
             reason = f"{threshold.metric} {value} ≥ {threshold.minimum}"
             if threshold.metric == TierMetric.TENURE_MONTHS and partner.contract_started_on is None:
@@ -210,14 +184,16 @@ def recompute(session: Session, now: datetime) -> list[TierChange]:
     """Bring every active partner's tier up to date; returns the changes made."""
     changes = []
     rates = RateBook(session)
-    for partner in _locked_partners(session):
+    partners = _locked_partners(session)
+    thresholds = ordered_thresholds(session) if partners else []
+    for partner in partners:
         if _overridden(partner, now):
             target, reason = (
                 partner.tier_override,
                 f"manual until {partner.tier_override_until.date()}: {partner.tier_override_reason}",
             )
         else:
-            target, reason = computed_tier(session, partner, now, rates)
+            target, reason = computed_tier(session, partner, now, rates, thresholds=thresholds)
         if (target.id if target else None) != partner.tier_id:
             change = TierChange(
                 at=now,
@@ -247,9 +223,12 @@ def recompute_after_purchases(
         return changes
     rates = RateBook(session)
     partners = _locked_partners(session, PartnerOrganization.id.in_(days_by_partner))
+    thresholds = ordered_thresholds(session) if partners else []
     for partner in partners:
         if _overridden(partner, now):
             continue
+        first = min(days_by_partner[partner.id]) - YEAR
+        volume = DailyVolume(session, partner.id, first, now.date(), rates)
         history = session.execute(
             select(TierChange.at, TierChange.from_tier_id, TierChange.to_tier_id)
             .where(TierChange.partner_id == partner.id)
@@ -260,7 +239,13 @@ def recompute_after_purchases(
         )] + [(now, now)]  # fmt: skip
         for at, counted_until in moments:
             held = _tier_at(history, partner.tier_id, at)
-            target, reason = computed_tier(session, partner, min(counted_until, now), rates)
+            target, reason = computed_tier(
+                session,
+                partner,
+                min(counted_until, now),
+                thresholds=thresholds,
+                volume=volume,
+            )
             target_id = target.id if target else None
             if target_id == held:
                 continue

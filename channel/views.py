@@ -18,10 +18,10 @@ from channel.partners import (
 )
 from channel.program_forms import TierOverrideForm
 from channel.scoping import scoped_partners
+from channel.tier_metrics import tenure_of
 from channel.tiers import (
     override_tier,
     recent_tier_changes,
-    tenure_of,
     tier_by_id,
     tiers_by_rank,
 )

@@ -10,7 +10,8 @@ from sqlalchemy.orm import sessionmaker
 
 from channel.purchase_import import import_purchases, read_purchases
 from channel.rebates import accrue, period_bounds
-from channel.tiers import TierChange, TierThreshold, override_tier, recompute, start_of
+from channel.tier_metrics import start_of
+from channel.tiers import TierChange, TierThreshold, override_tier, recompute
 from core.db import get_session, utcnow
 from roles.permissions import Role
 from tests.builders import make_group, make_partner, make_product, make_tier, utc_today
