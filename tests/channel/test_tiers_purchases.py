@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from channel.purchase_import import import_purchases, read_purchases
@@ -111,17 +111,31 @@ def test_a_tier_set_by_hand_keeps_winning_while_purchases_arrive(db, world, ladd
     assert [to for _, to in changes_of(db, dealer)] == [silver.id]  # the override's own
 
 
-def test_two_imports_for_one_partner_at_once_record_one_crossing(committed_postgres_app):
+@pytest.fixture(scope="module")
+def race_ladder(committed_postgres_app):
+    """The product bought and the silver and gold thresholds, committed once for the races."""
     app = committed_postgres_app
-    day = TODAY - timedelta(days=4)
     with app.app_context():
         db = get_session()
         make_product(db, make_group(db, "race-tiers"), "BX-24")
         silver, gold = make_tier(db, "silver", rank=2), make_tier(db, "gold", rank=3)
         thresholds(db, silver, gold)
-        dealer = make_partner(db, legal_id="LV-RACE-TIER")
         db.commit()
-        dealer_id, gold_id = dealer.id, gold.id
+        return app, gold.id
+
+
+def race_dealer(app, legal_id: str) -> int:
+    with app.app_context():
+        db = get_session()
+        dealer = make_partner(db, legal_id=legal_id)
+        db.commit()
+        return dealer.id
+
+
+def test_two_imports_for_one_partner_at_once_record_one_crossing(race_ladder):
+    app, gold_id = race_ladder
+    day = TODAY - timedelta(days=4)
+    dealer_id = race_dealer(app, "LV-RACE-TIER")
     factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
     start_line = threading.Barrier(2)
 
@@ -141,4 +155,33 @@ def test_two_imports_for_one_partner_at_once_record_one_crossing(committed_postg
             select(TierChange.at, TierChange.to_tier_id).where(TierChange.partner_id == dealer_id)
         ).all()
         assert moves == [(start_of(day), gold_id)]
-        assert session.scalar(select(func.count()).select_from(TierChange)) == 1
+
+
+def test_an_import_and_the_scheduled_recompute_at_once_record_one_crossing(race_ladder):
+    app, gold_id = race_ladder
+    day = TODAY - timedelta(days=2)
+    dealer_id = race_dealer(app, "LV-RACE-SCHED")
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+    start_line = threading.Barrier(2)
+
+    def run(work):
+        with app.app_context(), factory() as session:
+            start_line.wait()
+            work(session)
+            session.commit()
+
+    threads = [
+        threading.Thread(
+            target=run, args=(lambda s: buy(s, "LV-RACE-SCHED", ("S-1", day, "15000.00")),)
+        ),
+        threading.Thread(target=run, args=(lambda s: recompute(s, utcnow()),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with factory() as session:
+        moves = session.execute(
+            select(TierChange.at, TierChange.to_tier_id).where(TierChange.partner_id == dealer_id)
+        ).all()
+        assert moves == [(start_of(day), gold_id)]
