@@ -224,3 +224,22 @@ def test_a_tier_id_no_column_holds_is_asked_again_not_a_server_error(client, db,
     assert response.status_code == 302
     page = client.get(f"/partners/{world.partner_a.id}").get_data(as_text=True)
     assert "Choose a tier and the day the override ends." in page
+
+
+def test_the_partner_dashboard_says_when_tenure_counts_from_the_registration(
+    client, db, world, ladder
+):
+    from tests.builders import login_as
+
+    note = "counted from the registration here: the contract start is not known"
+    silver, _ = ladder
+    partner = world.partner_a
+    partner.tier_id = silver.id  # gold next: 36 months with us is one way
+    db.commit()
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    body = client.get(f"/partners/{partner.id}/dashboard").get_data(as_text=True)
+    assert "Months with us" in body and note in body
+    partner.contract_started_on = TODAY - timedelta(days=400)
+    db.commit()
+    body = client.get(f"/partners/{partner.id}/dashboard").get_data(as_text=True)
+    assert "Months with us" in body and note not in body
