@@ -216,7 +216,8 @@ def recompute_after_purchases(
 
     Days in order; the tier as of a day counts that whole day's lines and a change is dated
     the start of the day (UTC). Then as of `now`, as the scheduled recomputation would (old
-    lines fall out of the twelve months). A partner whose override lasts is left to it.
+    lines fall out of the twelve months). A partner whose override lasts is left to it, and
+    days an override covered keep the tier it set.
     """
     changes = []
     if not days_by_partner:
@@ -234,10 +235,11 @@ def recompute_after_purchases(
             .where(TierChange.partner_id == partner.id)
             .order_by(TierChange.at, TierChange.id)
         ).all()
-        moments = [(start_of(day), start_of(day + timedelta(days=1))) for day in sorted(
-            d for d in days_by_partner[partner.id] if start_of(d) < now
-        )] + [(now, now)]  # fmt: skip
-        for at, counted_until in moments:
+        days = sorted(day for day in days_by_partner[partner.id] if start_of(day) < now)
+        moments = [(start_of(day), start_of(day + timedelta(days=1))) for day in days]
+        for at, counted_until in [*moments, (now, now)]:
+            if partner.tier_override_until and at < partner.tier_override_until:
+                continue  # the override was winning then
             held = _tier_at(history, partner.tier_id, at)
             target, reason = computed_tier(
                 session,

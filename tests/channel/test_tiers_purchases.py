@@ -111,6 +111,16 @@ def test_a_tier_set_by_hand_keeps_winning_while_purchases_arrive(db, world, ladd
     assert [to for _, to in changes_of(db, dealer)] == [silver.id]  # the override's own
 
 
+def test_days_an_ended_override_covered_keep_its_tier(db, ladder_world):
+    _, dealer, silver, gold = ladder_world
+    ended = utcnow() - timedelta(days=3)
+    dealer.tier_override_id, dealer.tier_override_until = silver.id, ended
+    dealer.tier_override_reason = "Probation"
+    buy(db, "LV-DEALER", ("D-1", TODAY - timedelta(days=6), "20000.00"))
+    [(at, to_tier_id)] = changes_of(db, dealer)
+    assert to_tier_id == gold.id and at > ended  # from now on, not back-dated under it
+
+
 @pytest.fixture(scope="module")
 def race_ladder(committed_postgres_app):
     """The product bought and the silver and gold thresholds, committed once for the races."""
