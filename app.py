@@ -205,6 +205,7 @@ def _register_cli(app: Flask) -> None:
     from channel.api.cli import api_cli
     from channel.cli import (
         create_user_command,
+        import_partners_command,
         import_purchases_command,
         import_sales_command,
         import_serials_command,
@@ -229,6 +230,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(tiers_cli)
     app.cli.add_command(programs_cli)
     app.cli.add_command(import_sales_command)
+    app.cli.add_command(import_partners_command)
     app.cli.add_command(import_purchases_command)
     app.cli.add_command(import_serials_command)
     app.cli.add_command(rates_cli)

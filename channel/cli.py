@@ -1,6 +1,7 @@
 """`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact;
 `flask create-user` adds a person (an admin, a channel manager, a partner's staff);
-`flask import-sales|import-purchases|import-serials FILE` and `flask rates import FILE` bring data in."""
+`flask import-sales|import-purchases|import-serials|import-partners FILE` and
+`flask rates import FILE` bring data in."""
 
 import sys
 from datetime import timedelta
@@ -16,6 +17,7 @@ from channel.exchange_rates import UnreadableRatesFile, import_rates
 from channel.expiry import expire_points, points_lifetime, release_due
 from channel.exports import csv_chunks
 from channel.models import Program, ProgramStatus
+from channel.partner_import import UnreadablePartnersFile, import_partners, read_partners
 from channel.partner_models import PartnerOrganization
 from channel.postings import check_balances
 from channel.programs import enrolled_batches, welcome_enrolled
@@ -181,6 +183,28 @@ def import_purchases_command(path):
         report.rejected,
         report.held,
     )
+
+
+@click.command("import-partners")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_partners_command(path):
+    """Create or update partners (legal_id, country, name, kind, parent, contract_started_on),
+    CSV or XLSX. Exit 0: all rows in; 2: some rejected."""
+    db = get_session()
+    try:
+        rows = list(read_partners(Path(path).read_bytes(), current_app.config["IMPORT_MAX_ROWS"]))
+    except UnreadablePartnersFile as unreadable:
+        raise click.ClickException(str(unreadable.args[0])) from None
+    report = import_partners(db, rows, today=utcnow().date())
+    db.commit()
+    click.echo(
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected"
+    )
+    for line, reason in report.rejected:
+        click.echo(f"line {line}: {reason}")
+    raise SystemExit(2 if report.rejected else 0)
 
 
 @click.command("import-serials")

@@ -6,6 +6,8 @@ last quarter closed, and what partners can get (`channel.demo_benefits`).
 Loading it twice changes nothing: every row is found by its natural key first.
 """
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +34,9 @@ DEMO_PASSWORD = "partnerlift-demo"  # noqa: S105  (documented in the README)
 TIERS = (("bronze", "Bronze", 1), ("silver", "Silver", 2), ("gold", "Gold", 3))
 
 #: (key, name, kind, country, legal id, tier code, parent key)
+#: The day each demo partner's contract started (tenure counts from it).
+CONTRACT_STARTS = {"baltic": date(2016, 3, 1), "instal": date(2021, 9, 15)}
+
 PARTNERS = (
     ("baltic", "Baltic Heat Distribution SIA", "distributor", "LV", "LV40003000001", "gold", None),
     ("instal", "Instal-Serwis Sp. z o.o.", "dealer", "PL", "PL5260000001", "silver", "baltic"),
@@ -142,6 +147,7 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
                 legal_id=legal_id,
                 tier_id=tiers[tier_code].id,
                 parent_id=partners[parent_key].id if parent_key else None,
+                contract_started_on=CONTRACT_STARTS.get(key),
             )
             session.add(partner)
             session.flush()

@@ -59,6 +59,9 @@ class PartnerForm(FlaskForm):
     tier_id = SelectField(_l("Tier"), coerce=optional_int)
     parent_id = SelectField(_l("Buys through (distributor)"), coerce=optional_int)
     status = SelectField(_l("Status"))
+    contract_started_on = DateField(
+        _l("Contract started on (empty: not known)"), validators=[Optional()]
+    )
 
 
 class PartnerSearchForm(FlaskForm):

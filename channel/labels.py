@@ -109,4 +109,5 @@ def register(app) -> None:
         ClaimStatus=ClaimStatus,
         CoopStatus=CoopStatus,
         RewardKind=RewardKind,
+        TierMetric=TierMetric,
     )

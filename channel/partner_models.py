@@ -5,13 +5,14 @@ organizations form a shallow tree: a distributor may be the `parent` of its deal
 A `Tier` ranks partners (bronze, silver, gold…); `channel.tiers` computes it from what they do.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Integer,
     Numeric,
@@ -86,6 +87,9 @@ class PartnerOrganization(Base):
     )
     status: Mapped[str] = mapped_column(String(20), default=PartnerStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The day its contract with the manufacturer started; tenure counts from it. NULL:
+    #: unknown, and tenure counts from `created_at` (the day it was registered here).
+    contract_started_on: Mapped[date | None] = mapped_column(Date)
     #: A tier set by hand, shown as such, until `tier_override_until`; then computed again.
     tier_override_id: Mapped[int | None] = mapped_column(
         ForeignKey("tiers.id", ondelete="RESTRICT")

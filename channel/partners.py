@@ -1,6 +1,7 @@
 """Creating, changing and finding partner organizations."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from babel import Locale
 from flask_babel import lazy_gettext as _l
@@ -25,6 +26,8 @@ class PartnerDetails:
     tier_id: int | None = None
     parent_id: int | None = None
     status: str = PartnerStatus.ACTIVE
+    #: None: not known (tenure then counts from the registration here).
+    contract_started_on: date | None = None
 
 
 def known_countries() -> frozenset[str]:
@@ -89,6 +92,7 @@ def save_partner(
     partner.tier_id = details.tier_id
     partner.parent_id = details.parent_id
     partner.status = details.status
+    partner.contract_started_on = details.contract_started_on
     if existing is None:
         session.add(partner)
     session.flush()

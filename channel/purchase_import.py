@@ -32,6 +32,7 @@ from channel.purchases import (
     purchase_key,
 )
 from channel.serial_registry import Registry, Shipment
+from channel.tiers import purchase_days, recompute_after_purchases
 from core.bulk import BulkWriter
 from core.db import lock_keys, utcnow
 from core.tables import UnreadableFile, date_cell, table_rows
@@ -143,6 +144,7 @@ def import_purchases(
     report = PurchasesReport()
     pending: list[_Line] = []
     seen: dict[str, int] = {}
+    bought: list[tuple[int, date]] = []
     read = 0
     for number, row in rows:
         read += 1
@@ -154,12 +156,14 @@ def import_purchases(
         else:
             seen[line.key] = number
             pending.append(line)
+            bought.append((line.partner_id, line.day))
         if len(pending) >= CHUNK:
             _import_chunk(session, pending, directory, report)
             _progress(on_progress, read)
             pending, read = [], 0
     _import_chunk(session, pending, directory, report)
     _progress(on_progress, read)
+    recompute_after_purchases(session, purchase_days(bought), utcnow())  # tiers move on
     return report
 
 

@@ -1,22 +1,39 @@
 """Partner tiers computed from what partners do: rolling 12-month volume, points earned, tenure.
 
-A tier is reached when any of its thresholds is met; the highest reached wins. Points count
-what was earned, never the spendable balance. A manual override wins until it expires and
-is shown as such; every change of tier is recorded with its reason.
+A tier is reached when any of its thresholds is met; the highest reached wins. Volume is what
+the partner bought (its purchase lines, in EUR at each line's date; a line whose currency has
+no rate yet counts once the rate arrives). Points count what was earned, never the spendable
+balance. Tenure counts from the contract's start, or from the partner's registration here
+while that is unknown. A manual override wins until it expires and is shown as such; every
+change of tier is recorded with its reason and the moment it took effect.
+
+Tiers move as purchases arrive: an import recomputes each buying partner's tier as of each
+day its new lines fall on, in date order, so that a change is dated the day a threshold was
+crossed (rebates read tiers by date). Concurrency: whatever writes tier changes first locks
+the key TIERS_LOCK (`core.db.lock_keys`) and reads the partners afresh, so an import and the
+scheduled recomputation take turns and one crossing is recorded once.
 """
 
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from channel.ledger import EARNED_KINDS, Activity, LedgerEntry
+from channel.exchange_rates import RateBook
 from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
-from channel.rule_params import EventKind
 from channel.signals import tier_changed
-from core.db import Base, utcnow
+from channel.tier_metrics import (
+    YEAR,
+    DailyVolume,
+    points_earned,
+    purchase_volume,
+    start_of,
+    tenure_of,
+)
+from core.db import Base, lock_keys, utcnow
 from core.errors import InvalidInput
 from core.states import State, one_of
 
@@ -24,12 +41,12 @@ from core.states import State, one_of
 class TierMetric(State):
     """What a tier threshold measures."""
 
-    VOLUME = "volume", _l("Purchases in the last 12 months")
+    VOLUME = "volume", _l("Purchases in the last 12 months, in EUR")
     POINTS = "points", _l("Points earned in the last 12 months")
     TENURE_MONTHS = "tenure_months", _l("Months with us")
 
 
-YEAR = timedelta(days=365)
+TIERS_LOCK = "tiers"
 
 
 class TierThreshold(Base):
@@ -70,72 +87,113 @@ class TierChange(Base):
 
 
 def metrics_of(
-    session: Session, partner: PartnerOrganization, now: datetime, program_id=None
+    session: Session, partner: PartnerOrganization, now: datetime, program_id=None, rates=None
 ) -> dict:
-    since = now - YEAR
-    volume = session.scalar(
-        select(func.coalesce(func.sum(Activity.amount), 0)).where(
-            Activity.partner_id == partner.id,
-            Activity.kind == EventKind.PURCHASE,
-            Activity.occurred_at >= since,
-            Activity.occurred_at < now,
-        )
-    )
-    earned = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-        LedgerEntry.partner_id == partner.id,
-        LedgerEntry.kind.in_(EARNED_KINDS),
-        LedgerEntry.created_at >= since,
-        LedgerEntry.created_at < now,
-    )
-    if program_id is not None:
-        earned = earned.where(LedgerEntry.program_id == program_id)
-    created = partner.created_at
-    months = (now.year - created.year) * 12 + (now.month - created.month) - (now.day < created.day)
     return {
-        TierMetric.VOLUME: Decimal(volume),
-        TierMetric.POINTS: Decimal(session.scalar(earned)),
-        TierMetric.TENURE_MONTHS: Decimal(max(months, 0)),
+        TierMetric.VOLUME: purchase_volume(session, partner.id, now, rates),
+        TierMetric.POINTS: points_earned(session, partner.id, now, program_id),
+        TierMetric.TENURE_MONTHS: Decimal(tenure_of(partner, now).months),
     }
 
 
+def ordered_thresholds(session: Session) -> list[TierThreshold]:
+    """Every threshold, the highest tier's first."""
+    return list(
+        session.scalars(
+            select(TierThreshold).join(Tier).order_by(Tier.rank.desc(), TierThreshold.id)
+        )
+    )
+
+
 def computed_tier(
-    session: Session, partner: PartnerOrganization, now: datetime
+    session: Session,
+    partner: PartnerOrganization,
+    now: datetime,
+    rates: RateBook | None = None,
+    *,
+    thresholds: list[TierThreshold] | None = None,
+    volume: DailyVolume | None = None,
 ) -> tuple[Tier | None, str]:
-    """The highest tier any of whose thresholds the partner meets, and why."""
-    thresholds = session.scalars(
-        select(TierThreshold).join(Tier).order_by(Tier.rank.desc(), TierThreshold.id)
-    ).all()
-    cache: dict = {}
+    """The highest tier any of whose thresholds the partner meets, and why.
+
+    Each metric is measured only when a threshold asks for it, and once.
+    """
+    thresholds = ordered_thresholds(session) if thresholds is None else thresholds
+    measured: dict = {}
+
+    def measure(metric: str, program_id):
+        if (metric, program_id) not in measured:
+            if metric == TierMetric.VOLUME:
+                value = (
+                    volume.as_of(now)
+                    if volume is not None
+                    else purchase_volume(session, partner.id, now, rates)
+                )
+            elif metric == TierMetric.POINTS:
+                value = points_earned(session, partner.id, now, program_id)
+            else:
+                value = Decimal(tenure_of(partner, now).months)
+            measured[metric, program_id] = value
+        return measured[metric, program_id]
+
     for threshold in thresholds:
-        key = threshold.program_id if threshold.metric == TierMetric.POINTS else None
-        if key not in cache:
-            cache[key] = metrics_of(session, partner, now, key)
-        value = cache[key][threshold.metric]
+        program_id = threshold.program_id if threshold.metric == TierMetric.POINTS else None
+        value = measure(threshold.metric, program_id)
         if value >= threshold.minimum:
-            return threshold.tier, f"{threshold.metric} {value} ≥ {threshold.minimum}"
+            reason = f"{threshold.metric} {value} ≥ {threshold.minimum}"
+            if threshold.metric == TierMetric.TENURE_MONTHS and partner.contract_started_on is None:
+                reason += " (since registration: contract start unknown)"
+            return threshold.tier, reason
     return None, "no threshold met"
+
+
+def _overridden(partner: PartnerOrganization, now: datetime) -> bool:
+    return bool(
+        partner.tier_override_id
+        and partner.tier_override_until
+        and partner.tier_override_until > now
+    )
+
+
+def _locked_partners(session: Session, *conditions) -> list[PartnerOrganization]:
+    """Partners read afresh under the tiers lock: what another transaction committed counts.
+
+    None while no tier has a threshold: tiers are then only ever set by hand.
+    """
+    lock_keys(session, TIERS_LOCK)
+    if session.scalar(select(TierThreshold.id).limit(1)) is None:
+        return []
+    return list(
+        session.scalars(
+            select(PartnerOrganization)
+            .where(PartnerOrganization.status == PartnerStatus.ACTIVE, *conditions)
+            .order_by(PartnerOrganization.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _announce(session: Session, changes: list[TierChange]) -> None:
+    session.flush()
+    for change in changes:
+        partner = session.get(PartnerOrganization, change.partner_id)
+        tier_changed.send(None, session=session, partner=partner, change=change)
 
 
 def recompute(session: Session, now: datetime) -> list[TierChange]:
     """Bring every active partner's tier up to date; returns the changes made."""
     changes = []
-    partners = session.scalars(
-        select(PartnerOrganization)
-        .where(PartnerOrganization.status == PartnerStatus.ACTIVE)
-        .order_by(PartnerOrganization.id)
-    ).all()
+    rates = RateBook(session)
+    partners = _locked_partners(session)
+    thresholds = ordered_thresholds(session) if partners else []
     for partner in partners:
-        if (
-            partner.tier_override_id
-            and partner.tier_override_until
-            and partner.tier_override_until > now
-        ):
+        if _overridden(partner, now):
             target, reason = (
                 partner.tier_override,
                 f"manual until {partner.tier_override_until.date()}: {partner.tier_override_reason}",
             )
         else:
-            target, reason = computed_tier(session, partner, now)
+            target, reason = computed_tier(session, partner, now, rates, thresholds=thresholds)
         if (target.id if target else None) != partner.tier_id:
             change = TierChange(
                 at=now,
@@ -147,11 +205,88 @@ def recompute(session: Session, now: datetime) -> list[TierChange]:
             session.add(change)
             partner.tier_id = target.id if target else None
             changes.append(change)
-    session.flush()
-    for change in changes:
-        partner = session.get(PartnerOrganization, change.partner_id)
-        tier_changed.send(None, session=session, partner=partner, change=change)
+    _announce(session, changes)
     return changes
+
+
+def recompute_after_purchases(
+    session: Session, days_by_partner: dict[int, set[date]], now: datetime
+) -> list[TierChange]:
+    """Move each buying partner's tier as of each day its new purchase lines fall on.
+
+    Days in order; the tier as of a day counts that whole day's lines and a change is dated
+    the start of the day (UTC). Then as of `now`, as the scheduled recomputation would (old
+    lines fall out of the twelve months). A partner whose override lasts is left to it, and
+    days an override covered keep the tier it set.
+    """
+    changes = []
+    if not days_by_partner:
+        return changes
+    rates = RateBook(session)
+    partners = _locked_partners(session, PartnerOrganization.id.in_(days_by_partner))
+    thresholds = ordered_thresholds(session) if partners else []
+    for partner in partners:
+        if _overridden(partner, now):
+            continue
+        first = min(days_by_partner[partner.id]) - YEAR
+        volume = DailyVolume(session, partner.id, first, now.date(), rates)
+        history = session.execute(
+            select(TierChange.at, TierChange.from_tier_id, TierChange.to_tier_id)
+            .where(TierChange.partner_id == partner.id)
+            .order_by(TierChange.at, TierChange.id)
+        ).all()
+        days = sorted(day for day in days_by_partner[partner.id] if start_of(day) < now)
+        moments = [(start_of(day), start_of(day + timedelta(days=1))) for day in days]
+        for at, counted_until in [*moments, (now, now)]:
+            if partner.tier_override_until and at < partner.tier_override_until:
+                continue  # the override was winning then
+            held = _tier_at(history, partner.tier_id, at)
+            target, reason = computed_tier(
+                session,
+                partner,
+                min(counted_until, now),
+                thresholds=thresholds,
+                volume=volume,
+            )
+            target_id = target.id if target else None
+            if target_id == held:
+                continue
+            change = TierChange(
+                at=at,
+                partner_id=partner.id,
+                from_tier_id=held,
+                to_tier_id=target_id,
+                reason=f"purchases as of {at.date()}: {reason}"[:255],
+            )
+            session.add(change)
+            changes.append(change)
+            history = sorted(
+                [*history, (at, held, target_id)], key=lambda c: c[0]
+            )  # a later change, if any, stays after this one
+            if all(c[0] <= at for c in history):
+                partner.tier_id = target_id
+    _announce(session, changes)
+    return changes
+
+
+def _tier_at(history, current: int | None, at: datetime) -> int | None:
+    """The tier in effect at `at` by the dated changes (`current` if none)."""
+    if not history:
+        return current
+    tier_id = history[0][1]
+    for change_at, _, to_tier_id in history:
+        if change_at > at:
+            break
+        tier_id = to_tier_id
+    return tier_id
+
+
+def purchase_days(lines) -> dict[int, set[date]]:
+    """{partner id: the days of its lines} of (partner id, day) pairs."""
+    days: dict[int, set[date]] = defaultdict(set)
+    for partner_id, day in lines:
+        days[partner_id].add(day)
+    return dict(days)
 
 
 def override_tier(

@@ -18,7 +18,13 @@ from channel.partners import (
 )
 from channel.program_forms import TierOverrideForm
 from channel.scoping import scoped_partners
-from channel.tiers import override_tier, recent_tier_changes, tier_by_id, tiers_by_rank
+from channel.tier_metrics import tenure_of
+from channel.tiers import (
+    override_tier,
+    recent_tier_changes,
+    tier_by_id,
+    tiers_by_rank,
+)
 from core.db import get_session, utcnow
 from core.i18n import country_name, format_date
 from core.views import attempt, page_number
@@ -91,6 +97,7 @@ def _save(form: PartnerForm, existing=None):
         tier_id=form.tier_id.data,
         parent_id=form.parent_id.data,
         status=form.status.data,
+        contract_started_on=form.contract_started_on.data,
     )
     return attempt(lambda db: save_partner(db, details, existing=existing), form=form).result
 
@@ -118,6 +125,7 @@ def partner_detail(partner):
         children=dealers_of(db, scoped_partners(current_user), partner),
         staff_count=staff_count(db, partner),
         tier_changes=recent_tier_changes(db, partner),
+        tenure=tenure_of(partner, utcnow()),
         tiers=tiers_by_rank(db),
         now=utcnow(),
         kind_label=PartnerKind.label_of,

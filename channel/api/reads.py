@@ -58,6 +58,7 @@ def _partner_out(partner: PartnerOrganization) -> dict:
         "status": partner.status,
         "parent_id": partner.parent_id,
         "tier": partner.tier.code if partner.tier else None,
+        "contract_started_on": partner.contract_started_on,
     }
 
 

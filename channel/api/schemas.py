@@ -81,6 +81,9 @@ class PartnerSchema(Schema):
     status = fields.String(required=True)
     parent_id = fields.Integer(required=True, allow_none=True)
     tier = fields.String(required=True, allow_none=True, metadata={"description": "Tier code."})
+    contract_started_on = fields.Date(
+        required=True, allow_none=True, metadata={"description": "Null: not known."}
+    )
 
 
 class PersonSchema(Schema):

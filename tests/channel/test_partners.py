@@ -134,3 +134,46 @@ def test_partner_page_shows_its_dealers(client, db, world):
     db.commit()
     login_as(client, world.people[Role.CHANNEL_MANAGER])
     assert "Child Dealer" in client.get(f"/partners/{distributor.id}").get_data(as_text=True)
+
+
+def test_a_partners_contract_start_is_kept_and_its_tenure_counts_from_it(client, db, world):
+    from datetime import UTC, datetime, timedelta
+
+    partner = world.partner_a
+    partner.created_at = datetime.now(UTC) - timedelta(days=40)
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    assert "the contract start is not known" in page
+    started = (datetime.now(UTC) - timedelta(days=800)).date()
+    response = client.post(
+        f"/partners/{partner.id}/edit",
+        data=partner_form(
+            name=partner.name,
+            legal_id=partner.legal_id,
+            country=partner.country,
+            kind=partner.kind,
+            contract_started_on=started.isoformat(),
+        ),
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(PartnerOrganization, partner.id).contract_started_on == started
+    page = client.get(f"/partners/{partner.id}").get_data(as_text=True)
+    assert "the contract start is not known" not in page
+    assert "<dt>Months with us</dt><dd>26" in page
+
+
+def test_the_api_reads_a_partners_contract_start_or_null(client, db, world):
+    from datetime import date
+
+    from tests.builders import make_api_token
+
+    world.partner_a.contract_started_on = date(2020, 2, 29)
+    _, headers = make_api_token(db)
+    db.commit()
+    found = {
+        p["id"]: p["contract_started_on"]
+        for p in client.get("/api/v1/partners?per_page=100", headers=headers).get_json()["items"]
+    }
+    assert found[world.partner_a.id] == "2020-02-29" and found[world.partner_b.id] is None

@@ -1,18 +1,43 @@
 """Tiers from what partners do, manual overrides that end, and tier multipliers in rules."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import count
 
 import pytest
 from sqlalchemy import select
 
+from channel.exchange_rates import import_rates
 from channel.postings import Line, pool_account, post
+from channel.purchases import PurchaseLine
 from channel.tiers import TierChange, TierThreshold, computed_tier, override_tier, recompute
 from core.errors import InvalidInput
 from roles.permissions import Role
 from tests.builders import make_tier, record
 
 NOW = datetime.now(UTC)
+TODAY = NOW.date()
+_numbers = count(1)
+
+
+def bought(db, partner, day: date, amount, currency="EUR") -> None:
+    """A purchase line on an invoice to `partner` (as an import stores it)."""
+    number = next(_numbers)
+    db.add(
+        PurchaseLine(
+            source_key=f"test:{number}",
+            partner_id=partner.id,
+            document="invoice",
+            number=f"T-{number}",
+            line=1,
+            invoiced_on=day,
+            sku="BX-24",
+            quantity=1,
+            amount=Decimal(amount),
+            currency=currency,
+        )
+    )
+    db.flush()
 
 
 @pytest.fixture
@@ -30,27 +55,47 @@ def ladder(db):
     return silver, gold
 
 
-def test_rolling_volume_sets_the_tier_and_old_purchases_fall_out(db, world, ladder):
+def test_rolling_volume_of_purchase_lines_sets_the_tier_and_old_purchases_fall_out(
+    db, world, ladder
+):
     silver, gold = ladder
     partner = world.partner_a
-    record(
-        db, "purchase", partner=partner, amount=Decimal(12000), occurred_at=NOW - timedelta(days=30)
-    )
-    record(
-        db,
-        "purchase",
-        partner=partner,
-        amount=Decimal(45000),
-        occurred_at=NOW - timedelta(days=400),
-    )
+    bought(db, partner, TODAY - timedelta(days=30), "12000.00")
+    bought(db, partner, TODAY - timedelta(days=400), "45000.00")
     tier, reason = computed_tier(db, partner, NOW)
     assert tier is silver and reason.startswith("volume 12000")
 
 
-def test_tenure_alone_can_reach_a_tier(db, world, ladder):
+def test_volume_counts_in_euros_and_leaves_out_lines_without_a_rate(db, world, ladder):
+    silver, _ = ladder
+    partner = world.partner_a
+    day = TODAY - timedelta(days=10)
+    import_rates(db, f"Date,PLN\n{day},4.0000\n".encode())
+    bought(db, partner, day, "8000.00")
+    bought(db, partner, day, "4000.00", "PLN")  # 1000 EUR: not yet 10 000
+    bought(db, partner, day, "90000.00", "ILS")  # no rate: left out
+    assert computed_tier(db, partner, NOW) == (None, "no threshold met")
+    bought(db, partner, day, "4000.00", "PLN")
+    tier, reason = computed_tier(db, partner, NOW)
+    assert tier is silver and reason == "volume 10000.00 ≥ 10000.00"
+
+
+def test_tenure_counts_from_the_contract_start(db, world, ladder):
+    _, gold = ladder
+    partner = world.partner_a
+    partner.contract_started_on = TODAY - timedelta(days=365 * 3 + 30)
+    tier, reason = computed_tier(db, partner, NOW)
+    assert tier is gold and "unknown" not in reason
+    partner.contract_started_on = TODAY - timedelta(days=300)
+    partner.created_at = NOW - timedelta(days=365 * 5)  # registered earlier: does not count
+    assert computed_tier(db, partner, NOW)[0] is None
+
+
+def test_tenure_falls_back_to_the_registration_and_says_so(db, world, ladder):
     _, gold = ladder
     world.partner_a.created_at = NOW - timedelta(days=365 * 3 + 30)
-    assert computed_tier(db, world.partner_a, NOW)[0] is gold
+    tier, reason = computed_tier(db, world.partner_a, NOW)
+    assert tier is gold and "contract start unknown" in reason
 
 
 def test_points_earned_count_never_the_balance(db, world, ladder):
@@ -72,13 +117,7 @@ def test_points_earned_count_never_the_balance(db, world, ladder):
 
 def test_recompute_records_each_change_with_its_reason(db, world, ladder):
     silver, _ = ladder
-    record(
-        db,
-        "purchase",
-        partner=world.partner_a,
-        amount=Decimal(15000),
-        occurred_at=NOW - timedelta(days=3),
-    )
+    bought(db, world.partner_a, TODAY - timedelta(days=3), "15000.00")
     changes = recompute(db, NOW)
     assert [(c.partner_id, c.to_tier_id) for c in changes] == [(world.partner_a.id, silver.id)]
     assert world.partner_a.tier_id == silver.id
@@ -145,13 +184,7 @@ def test_rules_with_the_tier_multiplier_pay_gold_partners_staff_more(db, world):
 
 
 def test_recompute_command_reports_changes(app, db, world, ladder):
-    record(
-        db,
-        "purchase",
-        partner=world.partner_b,
-        amount=Decimal(60000),
-        occurred_at=NOW - timedelta(days=1),
-    )
+    bought(db, world.partner_b, TODAY - timedelta(days=1), "60000.00")
     db.commit()
     result = app.test_cli_runner().invoke(args=["tiers", "recompute"])
     assert result.exit_code == 0 and "1 tier changes" in result.output
@@ -191,3 +224,22 @@ def test_a_tier_id_no_column_holds_is_asked_again_not_a_server_error(client, db,
     assert response.status_code == 302
     page = client.get(f"/partners/{world.partner_a.id}").get_data(as_text=True)
     assert "Choose a tier and the day the override ends." in page
+
+
+def test_the_partner_dashboard_says_when_tenure_counts_from_the_registration(
+    client, db, world, ladder
+):
+    from tests.builders import login_as
+
+    note = "counted from the registration here: the contract start is not known"
+    silver, _ = ladder
+    partner = world.partner_a
+    partner.tier_id = silver.id  # gold next: 36 months with us is one way
+    db.commit()
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    body = client.get(f"/partners/{partner.id}/dashboard").get_data(as_text=True)
+    assert "Months with us" in body and note in body
+    partner.contract_started_on = TODAY - timedelta(days=400)
+    db.commit()
+    body = client.get(f"/partners/{partner.id}/dashboard").get_data(as_text=True)
+    assert "Months with us" in body and note not in body
