@@ -9,16 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from channel.approvals import programs_for_partner
-from channel.exchange_rates import NoRate, RateBook
+from channel.exchange_rates import BASE_CURRENCY
 from channel.models import ProgramStatus
 from channel.partner_models import PartnerOrganization, Tier
-from channel.purchases import PurchaseLine
 from channel.rebate_accrual import Accrual, accrue, purchase_rules
 from channel.rebate_models import RebateLine, RebateStatement, period_of
 from channel.rule_params import RuleKind
+from channel.tier_metrics import purchase_volume, start_of
 from channel.tiers import TierMetric, TierThreshold
-
-YEAR = timedelta(days=365)
 
 
 def closed_periods(session: Session) -> list:
@@ -97,6 +95,8 @@ class NextStep:
     next_percent: Decimal
     #: The tier reached, for a volume rebate.
     tier: Tier | None = None
+    #: The currency of `missing` (the program's; EUR for tier thresholds); None: the program's.
+    currency: str | None = None
 
 
 @dataclass
@@ -156,7 +156,8 @@ def _next_tier(session, params, partner, currency: str, today: date) -> NextStep
     for tier, minimum in ladder:
         next_percent = params.percent_by_tier.get(tier.code)
         if next_percent is not None and next_percent > (percent or 0):
-            volume = purchase_volume(session, partner.id, today, currency)
+            # Tier thresholds count purchases in EUR, as the tiers do.
+            volume = purchase_volume(session, partner.id, start_of(today + timedelta(days=1)))
             if volume >= minimum:
                 return None  # reached: the tier moves at its next recomputation
             return NextStep(
@@ -165,23 +166,6 @@ def _next_tier(session, params, partner, currency: str, today: date) -> NextStep
                 percent or Decimal(0),
                 next_percent,
                 tier,
+                currency=BASE_CURRENCY,
             )
     return None
-
-
-def purchase_volume(session: Session, partner_id: int, today: date, currency: str) -> Decimal:
-    """What the partner bought in the twelve months to `today`, in `currency` (lines with no
-    rate yet left out)."""
-    rates, total = RateBook(session), Decimal(0)
-    for amount, line_currency, day in session.execute(
-        select(PurchaseLine.amount, PurchaseLine.currency, PurchaseLine.invoiced_on).where(
-            PurchaseLine.partner_id == partner_id,
-            PurchaseLine.invoiced_on > today - YEAR,
-            PurchaseLine.invoiced_on <= today,
-        )
-    ):
-        try:
-            total += rates.convert(Decimal(amount), line_currency, currency, day).converted
-        except NoRate:
-            continue
-    return total

@@ -1,7 +1,7 @@
 """programs choose how strictly install serials are checked
 
 Revision ID: 0028_program_serial_check
-Revises: 0026_rebate_statements
+Revises: 0027_partner_contracts
 Create Date: 2026-12-04 05:52:17.915490
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = "0028_program_serial_check"
-down_revision = '0026_rebate_statements'
+down_revision = "0027_partner_contracts"
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from channel.purchase_import import import_purchases, read_purchases
-from channel.rebates import accrue, period_bounds
+from channel.rebate_accrual import accrue
+from channel.rebate_models import period_bounds
 from channel.tier_metrics import start_of
 from channel.tiers import TierChange, TierThreshold, override_tier, recompute
 from core.db import get_session, utcnow
