@@ -98,14 +98,10 @@ def known_currency(code: str) -> bool:
     return code in _currencies()
 
 
+@cache
 def _currencies() -> frozenset[str]:
-    global _CURRENCIES
-    if _CURRENCIES is None:
-        _CURRENCIES = frozenset(list_currencies())
-    return _CURRENCIES
-
-
-_CURRENCIES: frozenset[str] | None = None
+    """ISO 4217 codes as Babel knows them."""
+    return frozenset(list_currencies())
 
 
 def per_eur(session: Session, currency: str, day: date) -> tuple[Decimal, date]:
