@@ -5,11 +5,17 @@ a volume rebate of 1, 1.5 and 2 percent, every partner approved the program, a f
 changed tier during the quarter, and `--lines` purchase lines (default 250,000: a quarter of a
 million-lines year) spread over the quarter, a third in PLN (with a rate for every day).
 
-Both run on PostgreSQL, one after the other, on the same database:
-- close: `close_period` for the quarter (accrual of every line, statements, their lines by
-  COPY), in one transaction, rolled back after timing;
-- baseline, the floor of the same reading: one SELECT of the sums per partner and currency
-  over the quarter's lines (GROUP BY).
+All run on PostgreSQL, one after the other, on the same database:
+- close: `close_period` for the quarter (on PostgreSQL one set-based statement per program:
+  conversion, tiers, percents, the statements and their lines), in one transaction, rolled
+  back after timing;
+- the issue's baseline, the floor of the same reading: one SELECT of the sums per partner
+  and currency over the quarter's lines (GROUP BY);
+- the floor of the same writing: the statements and lines the close wrote, read back and
+  written again by COPY (the same rows, ids included, into the same tables with the same
+  indexes, foreign keys and checks), rolled back after. The close must write a line per
+  purchase line and rule (the statement shows each line's amount, rate and converted
+  amount), so no close can be faster than this.
 
     .venv/bin/python bench/rebate_close.py --partners 10000 --lines 250000
 """
@@ -32,7 +38,7 @@ from channel.models import DecisionOutcome, ProgramDecision  # noqa: E402
 from channel.partner_models import PartnerOrganization, Tier  # noqa: E402
 from channel.programs import launch_program  # noqa: E402
 from channel.purchases import PurchaseLine, purchase_key  # noqa: E402
-from channel.rebate_models import RebateLine, period_bounds  # noqa: E402
+from channel.rebate_models import RebateLine, RebateStatement, period_bounds  # noqa: E402
 from channel.rebates import close_period  # noqa: E402
 from channel.tiers import TierChange  # noqa: E402
 from core.bulk import BulkWriter  # noqa: E402
@@ -126,17 +132,34 @@ def make_world(app, partners: int, lines: int, period: str) -> None:
         db.commit()
 
 
-def close_seconds(app, period: str) -> tuple[float, int, int]:
-    """(seconds, statements, statement lines) of the close, rolled back after."""
+def close_seconds(app, period: str) -> tuple[float, dict]:
+    """(seconds of the close, the rows it wrote by table), rolled back after."""
     with app.app_context():
         db = get_session()
         started = time.perf_counter()
-        report = close_period(db, period, today=TODAY)
+        close_period(db, period, today=TODAY)
         db.flush()
         seconds = time.perf_counter() - started
-        lines = db.scalar(select(func.count()).select_from(RebateLine))
+        written = {
+            table: db.execute(select(table)).all()
+            for table in (RebateStatement.__table__, RebateLine.__table__)
+        }
         db.rollback()
-        return seconds, len(report.statements), lines
+        return seconds, written
+
+
+def copy_seconds(app, written: dict) -> float:
+    """COPY of the very rows the close wrote, rolled back after."""
+    with app.app_context():
+        db = get_session()
+        writer = BulkWriter(db)
+        started = time.perf_counter()
+        for table, rows in written.items():
+            writer.insert_values(table, [c.name for c in table.columns], rows)
+        db.flush()
+        seconds = time.perf_counter() - started
+        db.rollback()
+        return seconds
 
 
 def aggregate_seconds(app, period: str) -> float:
@@ -165,13 +188,17 @@ def main() -> None:
         upgrade_database(url)
         app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
         make_world(app, args.partners, args.lines, period)
-        aggregate_seconds(app, period)  # warm the cache for both
-        closed, statements, lines = close_seconds(app, period)
+        aggregate_seconds(app, period)  # warm the cache for all
+        closed, written = close_seconds(app, period)
         aggregated = aggregate_seconds(app, period)
+        copied = copy_seconds(app, written)
         app.extensions["partnerlift.engine"].dispose()
+    statements, lines = (len(rows) for rows in written.values())
     print(f"close: {closed:.2f} s, {statements:,} statements of {lines:,} lines")
     print(f"one SQL aggregate of the same sums: {aggregated:.2f} s")
+    print(f"COPY of the same statements and lines: {copied:.2f} s")
     print(f"ratio close / aggregate: {closed / aggregated:.1f}")
+    print(f"ratio close / (aggregate + COPY of its rows): {closed / (aggregated + copied):.2f}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ Design:
   would pay now. A close writes the statement and its lines; each purchase line is paid once
   per program and rule (a unique key), so a credit note imported after its period was closed
   is paid, negative, at the next close, shown there as a true-up of its own period.
+- On PostgreSQL the close of each program is one set-based statement computed in the
+  database (`channel.rebate_sql`, exact numeric arithmetic, the same rules); on SQLite,
+  whose decimals are floats, the accrual runs here and its lines go in by bulk insert.
 - Closing twice pays once: one statement per program, partner and period (a unique key),
   and a close first takes a lock on its period (`core.db.lock_keys`), so a second close
   waits and then finds the statements written.
@@ -27,11 +30,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channel.exchange_rates import NoRate, RateBook
 from channel.models import Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
-from channel.rebate_accrual import accrue_many, approved_rules
+from channel.purchases import PurchaseLine
+from channel.rebate_accrual import LINE_COLUMNS, accrue_many, approved_rules
 from channel.rebate_models import InvalidPeriod, RebateLine, RebateStatement, period_bounds
-from core.bulk import BulkWriter
+from channel.rebate_sql import ClosedProgram, close_program
+from core.bulk import BulkWriter, in_values
 from core.db import lock_keys, utcnow
 
 
@@ -61,35 +67,55 @@ def close_period(
             )
         ).all()
     )
-    writer, now = BulkWriter(session), utcnow()
-    for program in _programs_paying(session, start):
+    now = utcnow()
+    in_database = session.get_bind().dialect.name == "postgresql"
+    for program in programs_paying(session, start):
         rules = approved_rules(session, program)
         report.already_closed += sum(1 for pid in rules if (program.id, pid) in closed)
         rules = {pid: r for pid, r in rules.items() if (program.id, pid) not in closed}
-        accruals = accrue_many(session, program, rules, period)
-        written = []
-        for accrual in accruals.values():
-            report.held += [(accrual.partner, purchase, why) for purchase, why in accrual.held]
-            if not accrual.lines:
-                continue
-            statement = RebateStatement(
-                program_id=program.id,
-                partner_id=accrual.partner.id,
-                period=period,
-                starts_on=start,
-                ends_on=end,
-                currency=program.currency,
-                total=accrual.total,
-                reference=f"RB-{period}-{program.id}-{accrual.partner.id}",
-                closed_at=now,
-                closed_by_id=actor_id,
-            )
-            session.add(statement)
-            written.append((statement, accrual))
-        session.flush()
-        _write_lines(writer, program, written)
-        report.statements += [statement for statement, _ in written]
+        close = close_program if in_database else close_program_here
+        done = close(
+            session, program, rules, period, (start, end), closed_at=now, actor_id=actor_id
+        )
+        report.statements += done.statements
+        report.held += _held(session, program, done.held_ids)
     return report
+
+
+def close_program_here(
+    session: Session,
+    program: Program,
+    rules: dict[int, list],
+    period: str,
+    bounds: tuple[date, date],
+    *,
+    closed_at: datetime,
+    actor_id: int | None,
+) -> ClosedProgram:
+    """`channel.rebate_sql.close_program` computed in Python (`accrue_many`), for SQLite."""
+    start, end = bounds
+    written, held = [], []
+    for accrual in accrue_many(session, program, rules, period).values():
+        held += [purchase.id for purchase, _ in accrual.held]
+        if not accrual.lines:
+            continue
+        statement = RebateStatement(
+            program_id=program.id,
+            partner_id=accrual.partner.id,
+            period=period,
+            starts_on=start,
+            ends_on=end,
+            currency=program.currency,
+            total=accrual.total,
+            reference=f"RB-{period}-{program.id}-{accrual.partner.id}",
+            closed_at=closed_at,
+            closed_by_id=actor_id,
+        )
+        session.add(statement)
+        written.append((statement, accrual))
+    session.flush()
+    _write_lines(BulkWriter(session), program, written)
+    return ClosedProgram([statement for statement, _ in written], held)
 
 
 def _write_lines(writer: BulkWriter, program: Program, written: list) -> None:
@@ -112,7 +138,29 @@ def _write_lines(writer: BulkWriter, program: Program, written: list) -> None:
     )  # fmt: skip
 
 
-def _programs_paying(session: Session, since: date) -> list[Program]:
+def _held(session: Session, program: Program, ids: list[int]) -> list[tuple]:
+    """(partner, purchase line, why) of lines the database held back for want of a rate."""
+    if not ids:
+        return []
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(*LINE_COLUMNS).where(in_values(session, PurchaseLine.id, ids))
+        )
+    }
+    rates, held = RateBook(session), []
+    for purchase in (rows[line_id] for line_id in ids):
+        try:
+            rates.convert(
+                purchase.amount, purchase.currency, program.currency, purchase.invoiced_on
+            )
+        except NoRate as missing:
+            partner = session.get(PartnerOrganization, purchase.partner_id)
+            held.append((partner, purchase, str(missing.errors["currency"])))
+    return held
+
+
+def programs_paying(session: Session, since: date) -> list[Program]:
     """Programs running or closed that were still on at `since` (those may pay on purchases)."""
     return list(
         session.scalars(
