@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from channel.approvals import approved_programs_on
 from channel.claim_models import LIVE_STATUSES, Claim, ClaimKind, ClaimLine
-from channel.ledger import Activity
 from channel.partner_models import PartnerOrganization
-from channel.rule_params import EventKind
+from channel.purchases import PurchaseLine
 from channel.serial_checks import SERIAL_FLAG_LABELS, SERIAL_RULES
 from core.db import utcnow
 
@@ -87,19 +86,22 @@ def duplicate_invoice_line(session: Session, claim: Claim) -> bool:
 
 
 def exceeds_purchases(session: Session, claim: Claim) -> bool:
-    """Units of a product claimed by the partner beyond what it bought (where purchases are known)."""
-    if claim.kind != ClaimKind.SALE:
+    """Units of a product the partner's people claim to have sold beyond what the partner
+    bought: its purchase lines of that product (invoices less credit notes). Only where its
+    purchases are known: a partner with no purchase line at all is not judged."""
+    if claim.kind != ClaimKind.SALE or not claim.lines:
+        return False
+    known = session.scalar(
+        select(PurchaseLine.id).where(PurchaseLine.partner_id == claim.partner_id).limit(1)
+    )
+    if known is None:
         return False
     for line in claim.lines:
         bought = session.scalar(
-            select(func.sum(Activity.quantity)).where(
-                Activity.kind == EventKind.PURCHASE,
-                Activity.partner_id == claim.partner_id,
-                Activity.sku == line.sku,
+            select(func.coalesce(func.sum(PurchaseLine.quantity), 0)).where(
+                PurchaseLine.partner_id == claim.partner_id, PurchaseLine.sku == line.sku
             )
         )
-        if bought is None:
-            continue
         claimed = session.scalar(
             select(func.coalesce(func.sum(ClaimLine.quantity), 0))
             .join(Claim, Claim.id == ClaimLine.claim_id)

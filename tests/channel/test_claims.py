@@ -19,6 +19,7 @@ from channel.expiry import release_due
 from channel.ledger import Activity
 from channel.postings import balance_of, check_balances, person_account
 from channel.programs import launch_program
+from channel.purchase_import import import_purchases, read_purchases
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,
@@ -27,7 +28,6 @@ from tests.builders import (
     make_product,
     make_program,
     offer,
-    record,
     utc_today,
 )
 
@@ -130,8 +130,20 @@ def test_the_same_invoice_line_claimed_twice_goes_to_review(db, world, program):
     assert again.flags == ["duplicate_invoice_line"] and other_line.flags == []
 
 
+def bought(db, partner, *lines) -> None:
+    """Purchase lines of `partner`, imported as the manufacturer's file brings them."""
+    rows = "".join(
+        f"{document},{partner.legal_id},{number},1,{TODAY - timedelta(days=3)},{sku},{qty},"
+        f"{qty * 100}.00,EUR\n"
+        for document, number, sku, qty in lines
+    )
+    header = "document,partner,invoice_number,line,date,sku,quantity,amount,currency\n"
+    report = import_purchases(db, list(read_purchases((header + rows).encode())), today=TODAY)
+    assert not report.rejected, report.rejected
+
+
 def test_claims_beyond_what_the_partner_bought_go_to_review(db, world, program):
-    record(db, "purchase", partner=world.partner_a, sku="BX-24", quantity=5)
+    bought(db, world.partner_a, ("invoice", "P-1", "BX-24", 6), ("credit_note", "C-1", "BX-24", -1))
     ok = submit_claim(db, world.people[Role.SELLER], sale(lines=[("BX-24", 5)]), today=TODAY)
     too_many = submit_claim(
         db,
@@ -139,7 +151,19 @@ def test_claims_beyond_what_the_partner_bought_go_to_review(db, world, program):
         sale(invoice_number="INV-2", lines=[("BX-24", 1)]),
         today=TODAY,
     )
+    never_bought = submit_claim(
+        db,
+        world.people[Role.SELLER],
+        sale(invoice_number="INV-3", lines=[("BX-35", 1)]),
+        today=TODAY,
+    )
     assert ok.flags == [] and too_many.flags == ["exceeds_purchases"]
+    assert never_bought.flags == ["exceeds_purchases"]
+
+
+def test_a_partner_whose_purchases_are_unknown_is_not_judged_by_them(db, world, program):
+    claim = submit_claim(db, world.people[Role.SELLER], sale(lines=[("BX-24", 50)]), today=TODAY)
+    assert claim.flags == []
 
 
 def test_a_burst_of_claims_far_above_the_norm_goes_to_review(db, world, program):
