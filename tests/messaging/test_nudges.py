@@ -16,6 +16,7 @@ from channel.programs import launch_program
 from channel.sales_import import import_sales
 from channel.tiers import override_tier
 from core.db import utcnow
+from core.zones import noon_utc
 from messaging.consent import set_consent
 from messaging.holdout import groups, treatment
 from messaging.models import OutboxMessage, Tip, Treatment, TriggerDelivery
@@ -38,6 +39,8 @@ from tests.builders import (
 )
 
 TODAY = utc_today()
+#: The moment the imports run: noon UTC, the same day in every test seller's zone.
+NOW = noon_utc(TODAY)
 LIFETIME = timedelta(days=365)
 
 
@@ -239,14 +242,14 @@ def test_a_sell_out_import_tells_each_seller_once_for_all_their_lines(db, world,
             },
         ),
     ]
-    report = import_sales(db, iter(rows), region="LV", today=TODAY)
+    report = import_sales(db, iter(rows), region="LV", now=NOW)
     assert report.imported == 3
     told = {m.person_id: m.body for m in sent(db, "points_earned")}
     assert told.keys() == {seller.id, other.id}
     assert told[seller.id].startswith("Well sold! +30 points.")
     assert "BX boilers fit in a kitchen cupboard." in told[seller.id]
     assert told[other.id].startswith("Good work! +10 points.")  # an engineer's words
-    again = import_sales(db, iter(rows), region="LV", today=TODAY)
+    again = import_sales(db, iter(rows), region="LV", now=NOW)
     assert again.already_imported == 3 and len(sent(db, "points_earned")) == 2
 
 
