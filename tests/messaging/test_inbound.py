@@ -594,7 +594,7 @@ def test_balance_counts_points_about_to_expire(db, client, twilio_config, world,
     db.commit()
     reply = reply_to(client, person, "BILANCE")
     with app.test_request_context(), force_locale("lv"):
-        by = format_date((utcnow() + timedelta(days=30)).date(), "short")
+        by = format_date(person.day_at(utcnow() + timedelta(days=30)), "short")  # their day
     assert reply == f"Punkti: 150 pieejami, 40 gaida. Līdz {by} beigsies: 70."
 
 
