@@ -29,7 +29,7 @@ from channel.programs import launch_program  # noqa: E402
 from channel.sales_import import import_sales, read_sales  # noqa: E402
 from core.bulk import BulkWriter  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
-from core.db import get_session  # noqa: E402
+from core.db import get_session, utcnow  # noqa: E402
 from roles.permissions import Role  # noqa: E402
 from tests.builders import (  # noqa: E402
     add_scheme,
@@ -107,7 +107,7 @@ def import_seconds(app, data: bytes) -> tuple[float, object]:
     with app.test_request_context():
         db = get_session()
         started = time.perf_counter()
-        report = import_sales(db, read_sales(data), region="LV", today=date.today())
+        report = import_sales(db, read_sales(data), region="LV", now=utcnow())
         db.commit()
         return time.perf_counter() - started, report
 
@@ -147,7 +147,7 @@ def logic_only_seconds(app, data: bytes) -> float:
     with bulk_writes(skip), app.test_request_context():
         db = get_session()
         started = time.perf_counter()
-        import_sales(db, read_sales(data), region="LV", today=date.today())
+        import_sales(db, read_sales(data), region="LV", now=utcnow())
         elapsed = time.perf_counter() - started
         db.rollback()
     return elapsed

@@ -7,7 +7,6 @@ the value it replaced; enrolment follows the decision, and later staff changes, 
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -28,6 +27,7 @@ from channel.partner_models import PartnerOrganization
 from channel.programs import MAX_POINTS, WELCOME_BATCH, targeted_partners, welcome_enrolled
 from core.db import utcnow
 from core.errors import InvalidInput
+from core.zones import noon_utc
 from roles.models import Person
 
 
@@ -227,7 +227,7 @@ def sync_enrollments(
 
 def approved_programs_on(session: Session, partner: PartnerOrganization, day) -> list[Program]:
     """The programs `partner` approved that run on `day` (at noon UTC)."""
-    moment = datetime.combine(day, time(12), tzinfo=UTC)
+    moment = noon_utc(day)
     found = []
     for program in programs_for_partner(session, partner):
         decision = current_decision(session, program, partner)

@@ -93,7 +93,11 @@ def claim_new(kind):
                 if form.photo.data is not None:
                     details.photo = store(form.photo.data.read())
                 return submit_claim(
-                    db, current_user, details, today=utcnow().date(), return_window=_return_window()
+                    db,
+                    current_user,
+                    details,
+                    today=current_user.day_at(utcnow()),
+                    return_window=_return_window(),
                 )
 
             submitted = attempt(claim, form=form)
@@ -115,7 +119,8 @@ def claim_new(kind):
         colleagues=active_staff(db, current_user.partner_id, besides=current_user.id),
         products=active_products(db),
         rows=range(LINE_ROWS),
-        today=utcnow().date(),
+        # The claimant's own day: at 00:30 in Jerusalem, today there is tomorrow in UTC.
+        today=current_user.day_at(utcnow()),
     ), 400 if refused else 200
 
 
@@ -195,7 +200,7 @@ def sales_import():
                     form.file.data.read(),
                     max_rows=current_app.config["IMPORT_MAX_ROWS"],
                     region=current_app.config["DEFAULT_PHONE_REGION"],
-                    today=utcnow().date(),
+                    now=utcnow(),
                     return_window=_return_window(),
                 ),
                 form=form,

@@ -17,7 +17,7 @@ other claims, so a claim racing an import ends as if it came first; they take no
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -36,6 +36,7 @@ from channel.serial_checks import mark_installed, refused_serial
 from channel.signals import claim_decided
 from core.db import lock_keys, utcnow
 from core.errors import InvalidInput
+from core.zones import noon_utc
 from roles.models import Person
 
 #: More units than any one invoice line sells, and far below what the column holds.
@@ -194,7 +195,7 @@ def approve_claim(
     claim.status = ClaimStatus.APPROVED
     claim.decided_by_id, claim.decided_at = actor_id, utcnow()
     mark_installed(session, claim)
-    moment = datetime.combine(claim.occurred_on, time(12), tzinfo=UTC)
+    moment = noon_utc(claim.occurred_on)
     shares = claim.shares or [ClaimShare(person_id=claim.person_id, percent=100)]
     entries = []
     if claim.kind in (ClaimKind.SALE, ClaimKind.ORDER):

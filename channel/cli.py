@@ -138,7 +138,7 @@ def import_sales_command(path):
             db,
             rows,
             region=config["DEFAULT_PHONE_REGION"],
-            today=utcnow().date(),
+            now=utcnow(),
             return_window=timedelta(days=config["RETURN_WINDOW_DAYS"]),
             on_progress=bar.update,
         )

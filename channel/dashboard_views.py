@@ -58,6 +58,8 @@ def _day(name: str) -> date | None:
 
 
 def _window() -> Window:
+    # UTC days on purpose: the dashboards count the ledger's UTC months (core.months), and a
+    # period read in each viewer's zone would give two managers two different totals.
     today = utcnow().date()
     last_day = _day("to") or today
     months = d.last_months(last_day)

@@ -8,7 +8,7 @@ import's thousands; every earning names the activity, program, scheme and rule b
 with the numbers used. `add_cap_totals` is the one query of what the budget and caps count.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -71,6 +71,13 @@ class Activity(Base):
         ForeignKey("claims.id", ondelete="RESTRICT"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def claimed_day(self) -> date | None:
+        """The day its claim gave, when it came from one: a claim names a day, not an hour, and
+        `occurred_at` holds that day's `noon_utc`, a time at which nothing happened. None for
+        an activity with a real moment (a quiz passed, an enrolment)."""
+        return self.occurred_at.astimezone(UTC).date() if self.claim_id is not None else None
 
 
 class EntryKind(State):

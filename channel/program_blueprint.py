@@ -16,7 +16,7 @@ bp.add_app_template_global(DecisionOutcome, "DecisionOutcome")
 
 def editor_zone() -> ZoneInfo:
     """The time zone the signed-in channel manager types days and times in."""
-    return ZoneInfo(current_user.timezone or "UTC")
+    return current_user.zone
 
 
 @bp.app_template_global()

@@ -6,7 +6,7 @@ domain names a problem by its own word (`starts_at`, `targets`, `program`), a pr
 leads to the input that holds it, so `core.views.attempt` shows the problem there.
 """
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import request
 from flask_wtf import FlaskForm
@@ -205,9 +205,11 @@ class TierOverrideForm(FlaskForm):
             return None
         return tier_id if 0 < tier_id <= MAX_ID else None
 
-    @property
-    def until_moment(self) -> datetime | None:
+    def until_moment(self, zone) -> datetime | None:
+        """The start of the day typed, in the zone of the manager who typed it."""
         try:
-            return datetime.fromisoformat(self.until.data or "").replace(tzinfo=UTC)
+            day = date.fromisoformat((self.until.data or "").strip())
         except ValueError:
             return None
+        # The first and last days of the calendar have no start in UTC in every zone.
+        return day_start(day, zone) if date.min < day < date.max else None

@@ -146,6 +146,7 @@ def my_rebates():
     partner = current_user.partner
     return render_template(
         "channel/my_rebates.html",
+        # A rebate quarter is a UTC period (its close pays on UTC days), not the reader's.
         outlooks=outlook(db, partner, utcnow().date()),
         statements=partner_statements(db, partner.id),
     )

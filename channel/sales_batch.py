@@ -8,7 +8,7 @@ bulk by `channel.postings.post_many`. Points come out exactly as `record_activit
 them line by line.
 """
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -27,6 +27,7 @@ from channel.postings import EntryRow, Posting, post_many
 from channel.rule_params import EventKind
 from core.bulk import BulkWriter
 from core.db import utcnow
+from core.zones import noon_utc
 from roles.models import Person
 
 
@@ -203,7 +204,7 @@ def import_chunk(
     not_first = value(activities.c.is_first_order, False)
     days: dict[date, _Day] = {}
     for day in {line.day for line in lines}:
-        moment = datetime.combine(day, time(12), tzinfo=UTC)
+        moment = noon_utc(day)
         days[day] = _Day(
             value(claims.c.occurred_on, day),
             moment,

@@ -8,7 +8,7 @@ the same file again — even at the same moment — changes nothing.
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -25,6 +25,7 @@ from core.bulk import BulkWriter
 from core.db import utcnow
 from core.errors import InvalidInput
 from core.tables import UnreadableFile, date_cell, table_rows
+from core.zones import day_in, zone_named
 from roles.models import Person
 
 REQUIRED = ("invoice_number", "line", "date", "sku", "quantity", "seller")
@@ -69,9 +70,9 @@ class _Directory:
         sellers: set[str] | None = None,
     ):
         self.region = region
-        staff = select(Person.id, Person.phone, Person.email, Person.partner_id).where(
-            Person.active.is_(True), Person.partner_id.is_not(None)
-        )
+        staff = select(
+            Person.id, Person.phone, Person.email, Person.partner_id, Person.timezone
+        ).where(Person.active.is_(True), Person.partner_id.is_not(None))
         if partner_id is not None:
             staff = staff.where(Person.partner_id == partner_id)
         if sellers is not None:
@@ -115,7 +116,7 @@ def import_sales(
     rows,
     *,
     region: str,
-    today: date,
+    now: datetime,
     return_window: timedelta = timedelta(days=30),
     on_progress=None,
     partner_id: int | None = None,
@@ -123,7 +124,8 @@ def import_sales(
     """Import sales lines; each line is imported whole or reported, never half-written.
 
     With `partner_id`, only that partner's staff are matched: a line naming anyone else is
-    reported like an unknown seller.
+    reported like an unknown seller. A line's day is its seller's: at `now` it may be today
+    where they are, whatever the day in UTC.
 
     New lines are written a chunk at a time in bulk (`channel.sales_batch`); a chunk that
     collides with a concurrent import of the same lines is redone line by line, where each
@@ -142,7 +144,7 @@ def import_sales(
         pending.clear()
 
     for number, row in rows:
-        problem, facts = _check_row(row, directory, today)
+        problem, facts = _check_row(row, directory, now)
         if problem:
             report.rejected.append((number, str(problem)))
             if on_progress is not None:
@@ -215,7 +217,7 @@ def _import_chunk(session, lines, context, return_window, report) -> None:
             report.already_imported += 1
 
 
-def _check_row(row: dict, directory: _Directory, today: date):
+def _check_row(row: dict, directory: _Directory, now: datetime):
     if any("\x00" in str(value) for value in row.values() if value is not None):
         return _l("The line holds a NUL character, which cannot be saved."), None
     invoice = str(row.get("invoice_number") or "").strip().upper()
@@ -236,7 +238,7 @@ def _check_row(row: dict, directory: _Directory, today: date):
         return _l("The line number can be at most %(max)s.", max=MAX_LINE_NUMBER), None
     if quantity > MAX_LINE_QUANTITY:
         return _l("A line can hold at most %(max)s units.", max=MAX_LINE_QUANTITY), None
-    if day is None or day > today:
+    if day is None:
         return _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future."), None
     if sku not in directory.skus:
         return _l("Unknown product “%(sku)s”.", sku=sku), None
@@ -246,6 +248,8 @@ def _check_row(row: dict, directory: _Directory, today: date):
             "No active partner staff with the phone or e-mail “%(seller)s”.",
             seller=row.get("seller"),
         ), None
+    if day > day_in(zone_named(person.timezone), now):
+        return _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future."), None
     return None, (person, invoice, line_no, day, sku, quantity)
 
 
@@ -277,12 +281,12 @@ def import_sales_file(
     *,
     max_rows: int,
     region: str,
-    today: date,
+    now: datetime,
     return_window: timedelta = timedelta(days=30),
 ) -> SalesReport:
     """`import_sales` of an uploaded file: a file that cannot be read is a problem of `file`."""
     try:
         rows = list(read_sales(data, max_rows))
-        return import_sales(session, rows, region=region, today=today, return_window=return_window)
+        return import_sales(session, rows, region=region, now=now, return_window=return_window)
     except UnreadableSalesFile as unreadable:
         raise InvalidInput({"file": unreadable.args[0]}) from None

@@ -139,7 +139,7 @@ def partner_tier(partner):
     """Set a partner's tier by hand for a while, with the reason everyone sees."""
     form = TierOverrideForm()
     tier = tier_by_id(get_session(), form.tier)
-    until = form.until_moment
+    until = form.until_moment(current_user.zone)
     if tier is None or until is None:
         flash(_("Choose a tier and the day the override ends."), "error")
     else:

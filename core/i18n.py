@@ -1,15 +1,18 @@
 """Locale and time-zone selection, and the helpers templates use to format for a reader."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import flask_babel
 import jdatetime
 from babel import Locale, dates, lists, numbers
-from flask import current_app, has_request_context, request, session
+from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
 from core.config import RTL_LANGUAGES
+from core.zones import zone_named
 
 #: The session key holding a language picked by a visitor who is not signed in.
 SESSION_LANGUAGE_KEY = "language"
@@ -30,10 +33,37 @@ def select_locale() -> str:
     )
 
 
+#: Where `force_timezone` keeps its zone for `select_timezone`, on `flask.g`.
+_FORCED_ZONE_KEY = "partnerlift_forced_timezone"
+
+
 def select_timezone() -> str | None:
+    """The zone a message is forced into, else the signed-in person's; Babel's default zone
+    (BABEL_DEFAULT_TIMEZONE) for visitors, commands and workers."""
+    if has_app_context() and (forced := g.get(_FORCED_ZONE_KEY)):
+        return forced
     if not has_request_context():
         return None
-    return getattr(current_user, "timezone", None) or None
+    name = getattr(current_user, "timezone", None)
+    return zone_named(name).key if name else None
+
+
+@contextmanager
+def force_timezone(name: str | None) -> Iterator[None]:
+    """Format dates and times in the zone `name` for a while, as `flask_babel.force_locale`
+    does the language: a message rendered for its recipient reads in the recipient's zone,
+    whoever's request or worker renders it."""
+    if not has_app_context():
+        yield
+        return
+    before = g.get(_FORCED_ZONE_KEY)
+    setattr(g, _FORCED_ZONE_KEY, zone_named(name).key)
+    flask_babel.refresh()  # Flask-Babel caches the zone it selected: select it again
+    try:
+        yield
+    finally:
+        setattr(g, _FORCED_ZONE_KEY, before)
+        flask_babel.refresh()
 
 
 def text_direction() -> str:

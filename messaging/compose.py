@@ -3,8 +3,8 @@
 A kind is a folder under templates/messaging/. The most specific template wins:
 `<role>.<channel>.txt`, `<channel>.txt`, `<role>.txt`, then `message.txt`; WhatsApp and
 in-app messages use the SMS text unless they have their own. E-mail takes its subject from
-`subject.txt`. Templates run under the person's locale, so gettext and Babel's number and
-date formatting follow their language.
+`subject.txt`. Templates run under the person's locale and time zone, so gettext and Babel's
+number and date formatting follow their language, and times read on their own clock.
 """
 
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
+from core.i18n import force_timezone
 from messaging.models import MessageCategory, MessageChannel
 from messaging.outbox import enqueue
 from messaging.policy import address, usable_channels
@@ -48,7 +49,7 @@ def template_names(kind: str, role: str, channel: str) -> list[str]:
 
 def render_for(person, kind: str, channel: str, **context) -> Rendered:
     role = primary_role(person)
-    with force_locale(person.language):
+    with force_locale(person.language), force_timezone(person.timezone):
         body = render_template(template_names(kind, role, channel), person=person, **context)
         subject = None
         if channel == MessageChannel.EMAIL:

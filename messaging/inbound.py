@@ -9,8 +9,7 @@ command word they used.
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -23,7 +22,7 @@ from channel.claims import ClaimDetails, InvalidClaim, submit_claim
 from channel.expiry import points_expiring
 from channel.postings import balance_of, person_account
 from channel.serial_checks import SERIAL_FLAG_LABELS
-from core.i18n import format_date, format_number, language_name
+from core.i18n import force_timezone, format_date, format_number, language_name
 from messaging import commands
 from messaging.consent import set_consent
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
@@ -131,7 +130,8 @@ def receive(
         message.reply = _answer_stranger(command, settings)
     else:
         act = _ACTIONS.get(command.name, _not_understood)
-        message.reply = act(session, person, channel, command, now, settings)
+        with force_timezone(person.timezone):  # the sender's days, whoever's server answers
+            message.reply = act(session, person, channel, command, now, settings)
     session.flush()
     log.info(
         "inbound message=%s channel=%s person=%s command=%s",
@@ -170,7 +170,7 @@ def _balance(session, person, channel, command, now, settings) -> str:
                 "Points: %(available)s available, %(pending)s pending. "
                 "%(expiring)s expire by %(date)s.",
                 expiring=format_number(expiring),
-                date=format_date((now + EXPIRY_NOTICE).date(), "short"),
+                date=format_date(person.day_at(now + EXPIRY_NOTICE), "short"),
                 **values,
             )
         return _("Points: %(available)s available, %(pending)s pending.", **values)
@@ -226,7 +226,7 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
     if not person.can(Permission.SUBMIT_CLAIMS):
         with force_locale(language):
             return _("Only partner staff register installs.")
-    today = _local_today(person, now)
+    today = person.day_at(now)  # at 00:30 in Riga the install is today's there, not UTC's
     try:
         claim = submit_claim(
             session,
@@ -254,13 +254,6 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
                 reason=SERIAL_FLAG_LABELS[serial_flags[0]],
             )
         return _("Install %(serial)s is received and will be reviewed.", serial=claim.serial)
-
-
-def _local_today(person: Person, now: datetime) -> date:
-    try:
-        return now.astimezone(ZoneInfo(person.timezone)).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return now.date()
 
 
 def _sign_in_code(session, person, channel, command, now, settings) -> str:

@@ -7,11 +7,11 @@ WhatsApp), in the recipient's own time zone; a message due at night waits until 
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
+from core.zones import zone_named
 from messaging.models import (
     ChannelBlock,
     ChannelConsent,
@@ -65,18 +65,11 @@ def parse_quiet_hours(text: str) -> tuple[time | None, time | None]:
     return (start, end) if start != end else (None, None)
 
 
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def quiet_until(policy: Policy, now: datetime, timezone: str | None) -> datetime | None:
     """The end of the recipient's quiet hours if `now` falls inside them, else None."""
     if policy.quiet_start is None:
         return None
-    local = now.astimezone(zone(timezone))
+    local = now.astimezone(zone_named(timezone))
     start, end, clock = policy.quiet_start, policy.quiet_end, local.time()
     if start < end:
         inside, end_day = start <= clock < end, local.date()

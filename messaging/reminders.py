@@ -147,7 +147,7 @@ def warn_expiring(
                 occasion=occasion,
                 program_id=program.id,
                 points=points,
-                expires_on=(oldest + lifetime).date(),
+                expires_on=person.day_at(oldest + lifetime),  # their day, not UTC's
                 url=link("rewards.catalog"),
             )
         )

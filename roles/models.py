@@ -7,7 +7,8 @@ role held, so a person may be a seller and an engineer at once. Each signed-in b
 a `SignInSession` (see `roles.sign_in_sessions` for how they live and end).
 """
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
 from core.states import State, one_of
+from core.zones import day_in, zone_named
 from roles.permissions import FIELD_ROLES, Permission, Role, permissions_of
 
 
@@ -78,6 +80,15 @@ class Person(UserMixin, Base):
     @property
     def is_field_staff(self) -> bool:
         return bool(self.roles) and self.roles <= FIELD_ROLES
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone this person's days and times are read in."""
+        return zone_named(self.timezone)
+
+    def day_at(self, moment: datetime) -> date:
+        """This person's own calendar day at `moment`: "today" on their forms and messages."""
+        return day_in(self.zone, moment)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive people

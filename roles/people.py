@@ -5,6 +5,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 import phonenumbers
+from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -74,6 +75,16 @@ class PersonDetails:
 @cache
 def known_timezones() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+def country_zone(country: str | None) -> str:
+    """The zone a new person of a partner in `country` gets: ours where we chose one, else the
+    country's only zone (CLDR's, through Babel: FI → Europe/Helsinki), else UTC, since a country
+    spanning several zones has no one answer; the person picks theirs on their profile."""
+    if country in COUNTRY_DEFAULTS:
+        return COUNTRY_DEFAULTS[country][1]
+    zones = get_global("territory_zones").get((country or "").upper(), [])
+    return zones[0] if len(zones) == 1 and zones[0] in known_timezones() else "UTC"
 
 
 def normalize_phone(raw: str, region: str) -> str:
@@ -189,7 +200,8 @@ def check_person(
             if clash:
                 errors["email"] = clash
 
-    default_language, default_zone = COUNTRY_DEFAULTS.get(partner_country or "", ("en", "UTC"))
+    default_language = COUNTRY_DEFAULTS.get(partner_country or "", ("en", None))[0]
+    default_zone = country_zone(partner_country)
     language = (details.language or "").strip().lower() or (
         existing.language if existing else default_language
     )

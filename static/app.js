@@ -21,6 +21,20 @@
 
   function showConnection() {
     if (navigator.onLine) notice(null); else notice(texts.offlineText);
+    if (!navigator.onLine) followPhoneDay();
+  }
+
+  // ---- a claim form kept from an earlier day, shown offline: today is the phone's today
+  // (online, the server gave the day where the person is, and it decides)
+  function followPhoneDay() {
+    const now = new Date();
+    const pad = (n) => String(n).padStart(2, "0");
+    const today = now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+    for (const input of document.querySelectorAll("form[data-offline] input[type=date][max]")) {
+      if (today <= input.max) continue;
+      if (input.value === input.max) input.value = today;  // still the day the form offered
+      input.max = today;
+    }
   }
 
   // ---- photos: downscaled on the phone before upload (a camera photo is often 4-8 MB)

@@ -10,7 +10,7 @@ from flask_login import login_user
 
 from core.cli import extract_messages
 from core.config import LANGUAGES
-from core.i18n import format_date, format_datetime
+from core.i18n import force_timezone, format_date, format_datetime
 from roles.permissions import Role
 from tests.builders import login_as, make_person
 from tests.conftest import ROOT
@@ -154,6 +154,28 @@ def test_a_persian_readers_times_are_in_their_zone_and_calendar(app, db, world):
         login_user(person)
         assert format_datetime(moment, "short") == "۱۴۰۵/۰۱/۰۱، ۰۱:۰۰"
         assert format_date(moment, "long") == "۱ فروردین ۱۴۰۵"
+
+
+def test_a_message_for_someone_reads_on_their_clock_whoever_renders_it(app, db, world):
+    """A reviewer in New York approves the claim of a technician in Jerusalem: the
+    technician's message is rendered in the reviewer's request, on the technician's clock."""
+    from messaging.compose import render_for
+
+    reviewer = world.people[Role.CHANNEL_MANAGER]
+    reviewer.timezone = "America/New_York"
+    technician = make_person(db, world.partner_a, ["technician"], timezone="Asia/Jerusalem")
+    moment = datetime(2026, 12, 4, 22, 30, tzinfo=UTC)  # 00:30 on 5 December in Jerusalem
+    with app.test_request_context():
+        login_user(reviewer)
+        assert format_datetime(moment, "short") == "12/4/26, 5:30\u202fPM"
+        with force_timezone(technician.timezone):
+            assert format_datetime(moment, "short") == "12/5/26, 12:30\u202fAM"
+        assert format_datetime(moment, "short") == "12/4/26, 5:30\u202fPM"
+        message = render_for(
+            technician, "points_expiring", "sms", points=5, expires_on=moment, url=""
+        )
+        assert format_date(moment) == "Dec 4, 2026"  # the reviewer's page is still theirs
+    assert message.body.startswith("5 points expire on 12/5/26.")
 
 
 def test_other_readers_keep_the_gregorian_calendar(app):

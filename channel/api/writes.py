@@ -128,7 +128,7 @@ def claim_create(claim, **headers):
 
     def write(session):
         made = submit_claim(
-            session, person, details, today=utcnow().date(), return_window=_return_window()
+            session, person, details, today=person.day_at(utcnow()), return_window=_return_window()
         )
         return 201, _claim_out(made)
 
@@ -157,7 +157,7 @@ def sales_lines_create(payload, **headers):
             session,
             rows,
             region=current_app.config["DEFAULT_PHONE_REGION"],
-            today=utcnow().date(),
+            now=utcnow(),
             return_window=_return_window(),
             partner_id=token.partner_id,
         )

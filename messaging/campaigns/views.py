@@ -32,7 +32,6 @@ from messaging.campaigns.results import (
 )
 from messaging.campaigns.sending import Prices, preview
 from messaging.models import MessageChannel
-from messaging.policy import zone
 from roles.access import requires
 from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
@@ -179,7 +178,7 @@ def campaign_preview(campaign_id):
                 return redirect(url_for("campaigns.campaign_results", campaign_id=campaign.id))
         elif action == "schedule":
             local = form.scheduled_at.data
-            at = local.replace(tzinfo=zone(current_user.timezone)) if local else None
+            at = local.replace(tzinfo=current_user.zone) if local else None
             if at is None:
                 form.scheduled_at.errors = [_("Choose when to send it.")]
             else:

@@ -4,6 +4,8 @@ reconnect, photos shrink before upload, and core pages stay light."""
 import re
 import struct
 import zlib
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -107,3 +109,29 @@ def test_core_pages_stay_under_60_kb(live_app, phone_page):
             size for url, size in sizes.items() if not re.search(r"\.(png|jpe?g|webp)$", url)
         )
         assert total < LIGHT, (path, sizes)
+
+
+def test_a_claim_form_kept_from_yesterday_offers_the_phones_today_offline(live_app, browser):
+    """Past midnight, offline, the phone shows the claim form it kept yesterday: its date
+    moves on to the phone's today, so a claim typed now is not dated yesterday."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, timezone_id="Asia/Jerusalem"
+    )
+    page, base = context.new_page(), live_app.config["LIVE_URL"]
+    try:
+        sign_in_by_phone(live_app, page, TECHNICIAN, "en")
+        page.goto(base + "/claims/new/install")
+        service_worker_ready(page)
+        offered = date.fromisoformat(page.input_value("#occurred_on"))
+        assert page.get_attribute("#occurred_on", "max") == offered.isoformat()
+        after_midnight = offered + timedelta(days=1)
+        page.context.set_offline(True)
+        page.clock.set_fixed_time(
+            datetime.combine(after_midnight, time(0, 30), tzinfo=ZoneInfo("Asia/Jerusalem"))
+        )
+        page.reload()
+        page.locator(".offline-notice").wait_for()  # the kept copy, not the server
+        assert page.input_value("#occurred_on") == after_midnight.isoformat()
+        assert page.get_attribute("#occurred_on", "max") == after_midnight.isoformat()
+    finally:
+        context.close()

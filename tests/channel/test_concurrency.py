@@ -239,7 +239,7 @@ def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(commi
         try:
             with app.app_context(), factory() as session:
                 reports.append(
-                    import_sales(session, read_sales(data), region="LV", today=utc_today())
+                    import_sales(session, read_sales(data), region="LV", now=datetime.now(UTC))
                 )
                 session.commit()
         except Exception as error:  # noqa: BLE001 - reported below

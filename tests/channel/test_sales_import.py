@@ -14,6 +14,7 @@ from channel.claim_models import Claim
 from channel.postings import balance_of, check_balances, person_account
 from channel.programs import launch_program
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
+from core.zones import noon_utc
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,
@@ -30,6 +31,8 @@ from tests.hostile import fuzz, hostile_import, spreadsheet_files
 from tests.spreadsheets import near_empty_rows, shared_strings_bomb
 
 TODAY = utc_today()
+#: The moment the imports run: noon UTC, the same day in every test seller's zone.
+NOW = noon_utc(TODAY)
 
 
 @pytest.fixture
@@ -60,7 +63,7 @@ def csv_file(world, extra=""):
 
 
 def run(db, data):
-    return import_sales(db, read_sales(data), region="LV", today=TODAY)
+    return import_sales(db, read_sales(data), region="LV", now=NOW)
 
 
 def test_matched_lines_become_approved_claims_and_the_rest_is_reported(db, world, program):
@@ -85,7 +88,7 @@ def test_a_batch_in_memory_matches_its_sellers_as_a_file_does(db, world, program
     db.commit()
     extra = f"INV-6,1,{TODAY},BX-24,1,Seller.A@Example.com\nINV-7,1,{TODAY},BX-24,1,staff@nowhere\n"
     rows = list(read_sales(csv_file(world, extra)))
-    report = import_sales(db, rows, region="LV", today=TODAY)
+    report = import_sales(db, rows, region="LV", now=NOW)
     assert (report.imported, report.already_imported) == (3, 0)
     assert [line for line, _ in report.rejected] == [4, 5, 6, 7, 9]
     assert balance_of(db, person_account(seller.id)) == (40, 0)
@@ -380,7 +383,7 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
     monkeypatch.setattr(sales_import, "CHUNK", 5)  # usage carried over many chunks
 
     def import_file():
-        return import_sales(db, read_sales(data), region="LV", today=TODAY, return_window=window)
+        return import_sales(db, read_sales(data), region="LV", now=NOW, return_window=window)
 
     def outcome(report):
         balances = {p.id: balance_of(db, person_account(p.id)) for p in (*sellers, engineer)}

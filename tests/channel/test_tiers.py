@@ -211,6 +211,23 @@ def test_channel_manager_sets_a_tier_by_hand_and_it_shows_as_such(client, db, wo
     )
 
 
+def test_a_tier_override_ends_on_the_day_typed_where_the_manager_is(client, db, world, ladder):
+    from tests.builders import login_as
+
+    _, gold = ladder
+    manager = world.people[Role.CHANNEL_MANAGER]
+    manager.timezone = "America/New_York"  # behind UTC: a UTC midnight is the day before here
+    db.commit()
+    login_as(client, manager)
+    until = (NOW + timedelta(days=30)).date()
+    client.post(
+        f"/partners/{world.partner_a.id}/tier",
+        data={"tier_id": gold.id, "until": until.isoformat(), "reason": "Flagship store"},
+    )
+    page = client.get(f"/partners/{world.partner_a.id}").get_data(as_text=True)
+    assert f"set by hand until {until:%b} {until.day}, {until.year}" in page
+
+
 def test_a_tier_id_no_column_holds_is_asked_again_not_a_server_error(client, db, world):
     from tests.builders import login_as
 

@@ -2,7 +2,8 @@
 sender's language, with every command in English, Latvian and Russian (and more)."""
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -593,7 +594,7 @@ def test_balance_counts_points_about_to_expire(db, client, twilio_config, world,
     db.commit()
     reply = reply_to(client, person, "BILANCE")
     with app.test_request_context(), force_locale("lv"):
-        by = format_date((utcnow() + timedelta(days=30)).date(), "short")
+        by = format_date(person.day_at(utcnow() + timedelta(days=30)), "short")  # their day
     assert reply == f"Punkti: 150 pieejami, 40 gaida. Līdz {by} beigsies: 70."
 
 
@@ -707,3 +708,20 @@ def test_the_same_message_sid_delivered_at_once_acts_once(committed_app):
             InboundMessage.message_sid == params["MessageSid"]
         )
         assert session.scalar(sids) == 1
+
+
+@pytest.mark.parametrize("zone", ["Asia/Jerusalem", "Europe/Riga"])
+def test_an_sms_claim_at_half_past_midnight_carries_the_local_date(
+    db, client, twilio_config, technician, install_program, zone
+):
+    technician.timezone = zone
+    db.commit()
+    day = utcnow().date() + timedelta(days=2)
+    midnight = datetime.combine(day, time(0, 30), tzinfo=ZoneInfo(zone))
+    assert midnight.astimezone(UTC).date() == day - timedelta(days=1)  # UTC: the day before
+    with time_machine.travel(midnight):
+        assert (
+            reply_to(client, technician, "CLAIM TZ-1") == "Install TZ-1 is registered. Thank you!"
+        )
+    claim = db.scalar(select(Claim).where(Claim.serial == "TZ-1"))
+    assert claim.occurred_on == day

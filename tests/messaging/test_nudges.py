@@ -2,7 +2,7 @@
 role's words, and nobody else; the control group gets nothing; the daily run sends once."""
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -16,6 +16,7 @@ from channel.programs import launch_program
 from channel.sales_import import import_sales
 from channel.tiers import override_tier
 from core.db import utcnow
+from core.zones import noon_utc
 from messaging.consent import set_consent
 from messaging.holdout import groups, treatment
 from messaging.models import OutboxMessage, Tip, Treatment, TriggerDelivery
@@ -38,6 +39,8 @@ from tests.builders import (
 )
 
 TODAY = utc_today()
+#: The moment the imports run: noon UTC, the same day in every test seller's zone.
+NOW = noon_utc(TODAY)
 LIFETIME = timedelta(days=365)
 
 
@@ -239,14 +242,14 @@ def test_a_sell_out_import_tells_each_seller_once_for_all_their_lines(db, world,
             },
         ),
     ]
-    report = import_sales(db, iter(rows), region="LV", today=TODAY)
+    report = import_sales(db, iter(rows), region="LV", now=NOW)
     assert report.imported == 3
     told = {m.person_id: m.body for m in sent(db, "points_earned")}
     assert told.keys() == {seller.id, other.id}
     assert told[seller.id].startswith("Well sold! +30 points.")
     assert "BX boilers fit in a kitchen cupboard." in told[seller.id]
     assert told[other.id].startswith("Good work! +10 points.")  # an engineer's words
-    again = import_sales(db, iter(rows), region="LV", today=TODAY)
+    again = import_sales(db, iter(rows), region="LV", now=NOW)
     assert again.already_imported == 3 and len(sent(db, "points_earned")) == 2
 
 
@@ -504,10 +507,22 @@ def test_points_expiring_within_n_days_are_announced_once(db, world, live):
     earn_at(db, seller, 40, now - timedelta(days=100))  # expires in 265 days: no warning yet
     assert run_daily(db, now, lifetime=LIFETIME)["expiring"] == 1
     [message] = sent(db, "expiring")
-    expires = (now - timedelta(days=350) + LIFETIME).date()
+    expires = technician.day_at(now - timedelta(days=350) + LIFETIME)
     assert message.person_id == technician.id and message.kind == "points_expiring"
     assert message.body.startswith(f"70 points expire on {expires.month}/{expires.day}/")
     assert run_daily(db, now + timedelta(days=1), lifetime=LIFETIME)["expiring"] == 0
+
+
+def test_points_expiring_are_announced_with_the_day_where_the_person_is(db, world, live):
+    technician = world.people[Role.TECHNICIAN]
+    technician.timezone = "Asia/Jerusalem"
+    # Earned at 22:30 UTC: they expire at 22:30 UTC a lifetime later, past midnight in Israel.
+    earned = datetime.combine(utc_today() - timedelta(days=350), time(22, 30), tzinfo=UTC)
+    earn_at(db, technician, 70, earned)
+    run_daily(db, utcnow(), lifetime=LIFETIME)
+    [message] = sent(db, "expiring")
+    local = (earned + LIFETIME).date() + timedelta(days=1)
+    assert message.body.startswith(f"70 points expire on {local.month}/{local.day}/")
 
 
 def test_expiring_points_of_people_outside_the_program_are_not_announced(db, world, live):

@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import func, select
 
 from roles.models import Person
@@ -183,6 +184,25 @@ def test_new_person_gets_the_partners_country_language_and_zone(app, db, world):
         "pl",
         "Europe/Warsaw",
     )
+
+
+@pytest.mark.parametrize(
+    ("country", "zone"),
+    [("FI", "Europe/Helsinki"), ("IL", "Asia/Jerusalem"), ("US", "UTC"), ("ZZ", "UTC")],
+)
+def test_a_new_persons_zone_is_their_partner_countrys_own_when_it_has_one(app, db, country, zone):
+    from roles.people import PersonDetails, Placement, save_person
+    from roles.permissions import PARTNER_ROLES
+    from tests.builders import make_partner
+
+    partner = make_partner(db, country=country)
+    with app.app_context():
+        person = save_person(
+            db,
+            PersonDetails(full_name="Aino Virtanen", phone="+358401234567", roles=["seller"]),
+            Placement.at(partner, assignable=PARTNER_ROLES, phone_region="FI"),
+        )
+    assert person.timezone == zone  # the US spans several zones: UTC until they pick one
 
 
 def test_people_are_listed_alphabetically_with_their_roles(client, db, world):
