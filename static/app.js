@@ -124,6 +124,11 @@
     if (input.matches && input.matches("input[type=file][data-downscale]")) {
       downscale(input).catch(() => {});
     }
+    // A country chosen for a phone number: the number field shows that country's example.
+    if (input.matches && input.matches("select[name=country]") && input.form && input.form.phone) {
+      const option = input.selectedOptions[0];
+      input.form.phone.placeholder = (option && option.dataset.example) || "";
+    }
   });
 
   document.addEventListener("submit", (event) => {
