@@ -1,5 +1,6 @@
 """Forms for sign-in, profiles and staff management."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -18,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.config import LANGUAGES
+from core.i18n import isolated
 from roles.phones import country_choices, example_phone
 
 ROLE_LABELS = {
@@ -53,14 +55,28 @@ class PhoneSignInForm(FlaskForm):
     @classmethod
     def for_page(cls, home: str | None, countries) -> "PhoneSignInForm":
         """The form with `countries` to choose from, `home` (or none) chosen until the reader
-        chooses, and the chosen country's example number as the placeholder."""
+        chooses, and the chosen country's example number as the placeholder and in the hint
+        (`phone.description`). Each country's option carries its own example and hint, which
+        the page's script shows when that country is chosen."""
         form = cls(country=home or "")
         offered = country_choices(set(countries) | ({home} if home else set()))
-        form.country.choices = [SelectChoice("", _l("Choose…"), {"data-example": ""})] + [
-            SelectChoice(code, name, attributes) for code, name, attributes in offered
+        form.country.choices = [
+            SelectChoice(code, name, {**attributes, "data-hint": _sign_in_hint(code)})
+            for code, name, attributes in [("", _("Choose…"), {"data-example": ""}), *offered]
         ]
         with_example(form.phone, form.country.data or None)
+        form.phone.description = _sign_in_hint(form.country.data or None)
         return form
+
+
+def _sign_in_hint(country: str | None) -> str:
+    example = example_phone(country) if country else None
+    if example is None:
+        return _("Choose your country above, or write the number with its country code (+…).")
+    return _(
+        "As you dial it in the country above (e.g. %(example)s), or with its country code (+…).",
+        example=isolated(example),
+    )
 
 
 def with_example(phone_field, country: str | None) -> None:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.test_mobile_sign_in import latest_code
+from tests.browser.test_mobile_sign_in import latest_code, no_horizontal_overflow, screenshot
 
 #: (page language, country chosen or None for the page's own, number as typed, the person's
 #: number, the example the field shows)
@@ -27,7 +27,10 @@ def test_a_demo_person_signs_in_with_the_number_as_dialled_at_home(
     if country:
         page.select_option("select[name=country]", country)
     assert page.get_attribute("input[name=phone]", "placeholder") == example
+    assert example in page.inner_text("#phone-hint")
     page.fill("input[name=phone]", typed)
+    assert no_horizontal_overflow(page)
+    screenshot(page, f"mobile-sign-in-phone-{language}")
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r"/sign-in/phone/code$"))
     page.fill("input[name=code]", latest_code(live_app, phone))
