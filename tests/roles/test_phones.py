@@ -155,3 +155,21 @@ def test_staff_forms_read_numbers_in_the_partners_country_and_show_its_example(c
     assert response.status_code == 302, response.get_data(as_text=True)
     person = db.scalar(select(Person).where(Person.full_name == "Tomasz Nowak"))
     assert person.phone == "+48501000003" and person.partner_id == warsaw.id
+
+
+def test_a_staff_import_reads_numbers_in_the_partners_country(app, db, world):
+    from roles.people import Placement
+    from roles.permissions import PARTNER_ROLES
+    from roles.staff_import import import_staff
+
+    haifa = make_partner(db, name="Haifa", country="IL")
+    placement = Placement.at(haifa, assignable=PARTNER_ROLES, phone_region="LV")
+    data = "full_name,phone,roles\nיוסי כהן,052-234-5678,technician\nבלי,052-234,technician\n"
+    with app.test_request_context():
+        report = import_staff(db, data.encode(), placement)
+        refusals = " ".join(str(error) for row in report.rejected for error in row.errors)
+    assert "050-234-5678" in refusals
+    assert [row.full_name for row in report.imported] == ["יוסי כהן"]
+    person = db.scalar(select(Person).where(Person.full_name == "יוסי כהן"))
+    assert person.phone == "+972522345678"
+    assert len(report.rejected) == 1
