@@ -199,7 +199,6 @@ def sales_import():
                     db,
                     form.file.data.read(),
                     max_rows=current_app.config["IMPORT_MAX_ROWS"],
-                    region=current_app.config["DEFAULT_PHONE_REGION"],
                     now=utcnow(),
                     return_window=_return_window(),
                 ),

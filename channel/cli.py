@@ -137,7 +137,6 @@ def import_sales_command(path):
         report = import_sales(
             db,
             rows,
-            region=config["DEFAULT_PHONE_REGION"],
             now=utcnow(),
             return_window=timedelta(days=config["RETURN_WINDOW_DAYS"]),
             on_progress=bar.update,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from channel.claim_models import Claim, ClaimKind, ClaimLine
 from channel.claims import MAX_LINE_QUANTITY, approve_claim
 from channel.models import Product
+from channel.partner_models import PartnerOrganization
 from channel.sales_batch import ImportContext, SalesLine, import_chunk
 from channel.signals import sales_imported
 from core.bulk import BulkWriter
@@ -60,24 +61,39 @@ def read_sales(data: bytes, max_rows: int = MAX_ROWS) -> Iterator[tuple[int, dic
 
 class _Directory:
     """People and products loaded once for the whole file; with `sellers` (the spellings a
-    small batch names), only the people those name."""
+    small batch names), only the people those name.
+
+    A seller's phone written with its country code matches whoever holds it; one written as
+    dialled at home (052-234-5678) is read in each partner country and matches only staff
+    of a partner in the country it was read in."""
 
     def __init__(
         self,
         session: Session,
-        region: str,
         partner_id: int | None = None,
         sellers: set[str] | None = None,
     ):
-        self.region = region
-        staff = select(
-            Person.id, Person.phone, Person.email, Person.partner_id, Person.timezone
-        ).where(Person.active.is_(True), Person.partner_id.is_not(None))
+        countries = select(PartnerOrganization.country).distinct()
+        if partner_id is not None:
+            countries = countries.where(PartnerOrganization.id == partner_id)
+        self.countries = sorted(session.scalars(countries))
+        staff = (
+            select(
+                Person.id,
+                Person.phone,
+                Person.email,
+                Person.partner_id,
+                Person.timezone,
+                PartnerOrganization.country,
+            )
+            .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
+            .where(Person.active.is_(True))
+        )
         if partner_id is not None:
             staff = staff.where(Person.partner_id == partner_id)
         if sellers is not None:
             emails = {raw.lower() for raw in sellers if "@" in raw}
-            phones = {self._e164(raw) for raw in sellers if "@" not in raw} - {None}
+            phones = {number for raw in sellers if "@" not in raw for number, _ in self._read(raw)}
             staff = staff.where(
                 or_(Person.email.in_(sorted(emails)), Person.phone.in_(sorted(phones)))
             )
@@ -97,15 +113,26 @@ class _Directory:
     def _find(self, raw: str):
         if "@" in raw:
             return self.by_email.get(raw.lower())
-        number = self._e164(raw)
-        return self.by_phone.get(number) if number else None
+        for number, country in self._read(raw):
+            person = self.by_phone.get(number)
+            if person is not None and country in (None, person.country):
+                return person
+        return None
 
-    def _e164(self, raw: str) -> str | None:
-        try:
-            number = phonenumbers.parse(raw, self.region)
-        except phonenumbers.NumberParseException:
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    def _read(self, raw: str) -> list[tuple[str, str | None]]:
+        """(E.164, the country it was read in, None when the number names its own)."""
+        if raw.startswith("+"):
+            return [(number, None) for number in [_e164(raw, None)] if number]
+        readings = ((_e164(raw, country), country) for country in self.countries)
+        return [(number, country) for number, country in readings if number]
+
+
+def _e164(raw: str, country: str | None) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 CHUNK = 5000
@@ -115,7 +142,6 @@ def import_sales(
     session: Session,
     rows,
     *,
-    region: str,
     now: datetime,
     return_window: timedelta = timedelta(days=30),
     on_progress=None,
@@ -123,6 +149,7 @@ def import_sales(
 ) -> SalesReport:
     """Import sales lines; each line is imported whole or reported, never half-written.
 
+    A seller's phone is read in the country of the seller's partner unless it names its own.
     With `partner_id`, only that partner's staff are matched: a line naming anyone else is
     reported like an unknown seller. A line's day is its seller's: at `now` it may be today
     where they are, whatever the day in UTC.
@@ -131,7 +158,7 @@ def import_sales(
     collides with a concurrent import of the same lines is redone line by line, where each
     line already taken simply counts as already imported.
     """
-    directory = _Directory(session, region, partner_id, _sellers_of_batch(rows))
+    directory = _Directory(session, partner_id, _sellers_of_batch(rows))
     context = ImportContext(session)
     report = SalesReport()
     pending: list[SalesLine] = []
@@ -280,13 +307,12 @@ def import_sales_file(
     data: bytes,
     *,
     max_rows: int,
-    region: str,
     now: datetime,
     return_window: timedelta = timedelta(days=30),
 ) -> SalesReport:
     """`import_sales` of an uploaded file: a file that cannot be read is a problem of `file`."""
     try:
         rows = list(read_sales(data, max_rows))
-        return import_sales(session, rows, region=region, now=now, return_window=return_window)
+        return import_sales(session, rows, now=now, return_window=return_window)
     except UnreadableSalesFile as unreadable:
         raise InvalidInput({"file": unreadable.args[0]}) from None

@@ -4,8 +4,8 @@ from flask import Blueprint
 
 from core.i18n import format_list
 from roles.forms import ROLE_LABELS
-from roles.people import format_phone
 from roles.permissions import Role
+from roles.phones import format_phone
 
 bp = Blueprint("roles", __name__)
 

@@ -14,7 +14,7 @@ privacy_cli = AppGroup("privacy", help="A person's data on request: export it, o
 
 def _person_by_phone(phone: str):
     from roles.models import Person
-    from roles.people import normalize_phone
+    from roles.phones import normalize_phone
 
     try:
         number = normalize_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])

@@ -1,5 +1,6 @@
 """Forms for sign-in, profiles and staff management."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -13,10 +14,13 @@ from wtforms import (
     StringField,
     TelField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.config import LANGUAGES
+from core.i18n import isolated
+from roles.phones import country_choices, example_phone
 
 ROLE_LABELS = {
     "channel_manager": _l("Channel manager"),
@@ -40,11 +44,46 @@ class PasswordSignInForm(FlaskForm):
 
 
 class PhoneSignInForm(FlaskForm):
+    #: Where a number typed without its country code is from; preset to the page language's.
+    country = SelectField(_l("Country"), render_kw={"autocomplete": "country"})
     phone = TelField(
         _l("Phone number"),
         validators=[DataRequired(_l("Enter your phone number."))],
-        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+        render_kw={"autocomplete": "tel", "inputmode": "tel", "dir": "ltr"},
     )
+
+    @classmethod
+    def for_page(cls, home: str | None, countries) -> "PhoneSignInForm":
+        """The form with `countries` to choose from, `home` (or none) chosen until the reader
+        chooses, and the chosen country's example number as the placeholder and in the hint
+        (`phone.description`). Each country's option carries its own example and hint, which
+        the page's script shows when that country is chosen."""
+        form = cls(country=home or "")
+        offered = country_choices(set(countries) | ({home} if home else set()))
+        form.country.choices = [
+            SelectChoice(code, name, {**attributes, "data-hint": _sign_in_hint(code)})
+            for code, name, attributes in [("", _("Choose…"), {"data-example": ""}), *offered]
+        ]
+        with_example(form.phone, form.country.data or None)
+        form.phone.description = _sign_in_hint(form.country.data or None)
+        return form
+
+
+def _sign_in_hint(country: str | None) -> str:
+    example = example_phone(country) if country else None
+    if example is None:
+        return _("Choose your country above, or write the number with its country code (+…).")
+    return _(
+        "As you dial it in the country above (e.g. %(example)s), or with its country code (+…).",
+        example=isolated(example),
+    )
+
+
+def with_example(phone_field, country: str | None) -> None:
+    """Show `country`'s example number in the field (a new dict: render_kw is shared by
+    every form of the class)."""
+    example = example_phone(country) if country else None
+    phone_field.render_kw = {**(phone_field.render_kw or {}), "placeholder": example or ""}
 
 
 class CodeForm(FlaskForm):
@@ -97,7 +136,11 @@ class PersonForm(FlaskForm):
     full_name = StringField(
         _l("Name"), validators=[DataRequired(_l("Enter the person's name.")), Length(max=200)]
     )
-    phone = TelField(_l("Phone number"), validators=[DataRequired(_l("Enter a phone number."))])
+    phone = TelField(
+        _l("Phone number"),
+        validators=[DataRequired(_l("Enter a phone number."))],
+        render_kw={"inputmode": "tel", "dir": "ltr"},
+    )
     email = EmailField(_l("E-mail (optional)"), validators=[Optional()])
     roles = MultiCheckboxField(_l("Roles"))
     language = SelectField(_l("Language"))

@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import available_timezones
 
-import phonenumbers
 from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -16,6 +15,7 @@ from core.db import utcnow
 from core.errors import InvalidInput
 from roles.models import ContactChannel, Person, RoleAssignment
 from roles.permissions import MANUFACTURER_ROLES, PARTNER_ROLES, Role
+from roles.phones import normalize_phone
 from roles.sign_in_sessions import end_sessions
 from roles.signals import person_added, staff_changed
 
@@ -48,6 +48,11 @@ class Placement:
     assignable: frozenset[Role]
     #: Region for reading phone numbers typed without a country code, when there is no partner.
     phone_region: str
+
+    @property
+    def phone_country(self) -> str:
+        """Where the person's phone number, typed without its country code, is read."""
+        return self.partner_country or self.phone_region
 
     @classmethod
     def at(cls, partner, *, assignable, phone_region: str) -> "Placement":
@@ -85,39 +90,6 @@ def country_zone(country: str | None) -> str:
         return COUNTRY_DEFAULTS[country][1]
     zones = get_global("territory_zones").get((country or "").upper(), [])
     return zones[0] if len(zones) == 1 and zones[0] in known_timezones() else "UTC"
-
-
-def normalize_phone(raw: str, region: str) -> str:
-    """E.164 form of a phone number, reading national numbers in `region`; ValueError if bad."""
-    raw = (raw or "").strip()
-    if not raw:
-        raise ValueError(_l("Enter a phone number."))
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        raise ValueError(
-            _l(
-                "“%(phone)s” is not a phone number. Write it with the country code, e.g. +371 2000 0000.",
-                phone=raw,
-            )
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(
-            _l(
-                "“%(phone)s” is not a valid phone number. Check the digits and the country code.",
-                phone=raw,
-            )
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def format_phone(e164: str) -> str:
-    """A stored E.164 number as people read it: "+371 20 000 001"."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def normalize_email(raw: str | None) -> str | None:
@@ -160,9 +132,8 @@ def check_person(
         errors["full_name"] = _l("The name is longer than 200 characters.")
     clean["full_name"] = name
 
-    region = partner_country or placement.phone_region
     try:
-        clean["phone"] = normalize_phone(details.phone, region)
+        clean["phone"] = normalize_phone(details.phone, placement.phone_country)
     except ValueError as exc:
         errors["phone"] = exc.args[0]
     else:

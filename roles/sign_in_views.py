@@ -1,9 +1,11 @@
 """Signing in (by password, by phone code or one-time link) and out, and a visitor's language."""
 
 import logging
+from functools import partial
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from core.db import get_session, utcnow
@@ -29,7 +31,8 @@ from roles.forms import (
     PhoneSignInForm,
     SignInLinkForm,
 )
-from roles.people import normalize_phone
+from roles.people import COUNTRY_DEFAULTS
+from roles.phones import normalize_phone, page_country
 
 log = logging.getLogger(__name__)
 
@@ -78,21 +81,21 @@ def sign_in():
 @bp.route("/sign-in/phone", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def sign_in_phone():
-    form = PhoneSignInForm()
+    home = page_country(str(get_locale()), current_app.config["DEFAULT_PHONE_REGION"])
+    form = PhoneSignInForm.for_page(home, COUNTRY_DEFAULTS)
+    page = partial(render_template, "roles/sign_in_phone.html", form=form, home=home)
     if form.validate_on_submit():
         try:
-            phone = normalize_phone(form.phone.data, current_app.config["DEFAULT_PHONE_REGION"])
+            phone = normalize_phone(form.phone.data, form.country.data or None)
         except ValueError as exc:
             form.phone.errors.append(str(exc.args[0]))
-            return render_template("roles/sign_in_phone.html", form=form), 400
+            return page(), 400
         policy = _code_policy()
         if not attempt(lambda s: request_sign_in_code(s, phone, policy, utcnow()), form=form):
-            return render_template("roles/sign_in_phone.html", form=form), 429
+            return page(), 429
         session[PHONE_KEY] = phone
         return redirect(url_for("roles.sign_in_code"))
-    return render_template(
-        "roles/sign_in_phone.html", form=form
-    ), 400 if form.is_submitted() else 200
+    return page(), 400 if form.is_submitted() else 200
 
 
 @bp.route("/sign-in/phone/code", methods=["GET", "POST"])

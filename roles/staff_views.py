@@ -12,7 +12,7 @@ from core.views import attempt
 from roles.access import requires
 from roles.blueprint import bp
 from roles.browser_sessions import sign_in_browser
-from roles.forms import ROLE_LABELS, PersonForm, StaffImportForm
+from roles.forms import ROLE_LABELS, PersonForm, StaffImportForm, with_example
 from roles.models import ContactChannel, Person
 from roles.people import PersonDetails, Placement, known_timezones, save_person
 from roles.permissions import (
@@ -23,6 +23,7 @@ from roles.permissions import (
     assignable_roles,
     may_manage,
 )
+from roles.phones import country_name, example_phone
 from roles.scoping import staff_of
 from roles.staff_import import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, import_staff
 
@@ -68,12 +69,16 @@ def _details(form: PersonForm) -> PersonDetails:
 
 def _render_person_form(form: PersonForm, partner, person: Person | None):
     status = 400 if form.is_submitted() else 200
+    country = _placement(partner).phone_country
+    with_example(form.phone, country)
     return render_template(
         "roles/person_form.html",
         form=form,
         partner=partner,
         person=person,
         zones=sorted(known_timezones()),
+        phone_country=country_name(country),
+        phone_example=example_phone(country),
     ), status
 
 
@@ -164,4 +169,5 @@ def staff_import(partner):
         required=REQUIRED_COLUMNS,
         optional=OPTIONAL_COLUMNS,
         roles=[r.value for r in Role if r in PARTNER_ROLES],
+        phone_country=country_name(_placement(partner).phone_country),
     ), status

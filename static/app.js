@@ -138,6 +138,13 @@
     if (input.matches && input.matches("input[type=file][data-downscale]")) {
       downscale(input).catch(() => {});
     }
+    // A country chosen for a phone number: the number field shows that country's example.
+    if (input.matches && input.matches("select[name=country]") && input.form && input.form.phone) {
+      const option = input.selectedOptions[0];
+      const hint = document.getElementById(input.form.phone.id + "-hint");
+      input.form.phone.placeholder = (option && option.dataset.example) || "";
+      if (hint && option && option.dataset.hint) hint.textContent = option.dataset.hint;
+    }
   });
 
   document.addEventListener("submit", (event) => {

@@ -250,7 +250,14 @@ class SalesLineSchema(Schema):
     date = fields.Date(required=True)
     sku = Text(64, required=True)
     quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
-    seller = Text(254, required=True, metadata={"description": "The seller's phone or e-mail."})
+    seller = Text(
+        254,
+        required=True,
+        metadata={
+            "description": "The seller's e-mail, or phone: E.164 (+48501000003), or as "
+            "dialled in the country of the seller's partner (501 000 003)."
+        },
+    )
 
 
 class SalesLinesInSchema(Schema):

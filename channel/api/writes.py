@@ -156,7 +156,6 @@ def sales_lines_create(payload, **headers):
         report = import_sales(
             session,
             rows,
-            region=current_app.config["DEFAULT_PHONE_REGION"],
             now=utcnow(),
             return_window=_return_window(),
             partner_id=token.partner_id,

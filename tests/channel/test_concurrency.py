@@ -238,9 +238,7 @@ def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(commi
         start.wait()
         try:
             with app.app_context(), factory() as session:
-                reports.append(
-                    import_sales(session, read_sales(data), region="LV", now=datetime.now(UTC))
-                )
+                reports.append(import_sales(session, read_sales(data), now=datetime.now(UTC)))
                 session.commit()
         except Exception as error:  # noqa: BLE001 - reported below
             failures.append(repr(error))

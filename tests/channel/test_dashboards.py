@@ -230,3 +230,57 @@ def test_the_channel_dashboard_lists_the_latest_campaigns_results(client, db, wo
     assert "Spring boilers" in row
     cells = re.findall(r'<td data-label="(?:Sent|Delivered)">([^<]*)</td>', row)
     assert cells[:2] == ["2", "1"]
+
+
+def _chart(body, chart_id):
+    """The chart's SVG as an element tree (the macro writes well-formed XML)."""
+    import xml.etree.ElementTree as ET
+
+    figure = body.split(f'id="{chart_id}"', 1)[1]
+    svg = figure[figure.index("<svg") : figure.index("</svg>") + len("</svg>")]
+    # Our own page, parsed to read its geometry: no outside XML here.
+    return ET.fromstring(svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1))  # noqa: S314
+
+
+def _svg_tags(element, name):
+    return element.findall(f".//{{http://www.w3.org/2000/svg}}{name}")
+
+
+def test_right_to_left_charts_are_laid_out_from_the_right_with_text_unflipped(
+    client, db, world, known
+):
+    from tests.builders import login_as
+
+    manager = world.people[Role.CHANNEL_MANAGER]
+    manager.language = "he"
+    db.commit()
+    login_as(client, manager)
+    body = client.get(
+        "/dashboard", query_string={"from": SEPT.date().replace(day=1).isoformat()}
+    ).get_data(as_text=True)
+    assert "scaleX" not in body and "transform" not in body
+    css = client.get("/static/app.css").get_data(as_text=True)
+    assert "scaleX" not in css and "scale(-1" not in css
+
+    engagement = _chart(body, "chart-engagement")
+    width = float(engagement.get("viewBox").split()[2])
+    assert engagement.get("direction") == "rtl"
+    dots = [float(c.get("cx")) for c in _svg_tags(engagement, "circle")]
+    assert len(dots) >= 2 and dots == sorted(dots, reverse=True)  # time runs right to left
+    assert dots[0] > width / 2 > dots[-1]
+    assert "66.7%" in [t.text for t in _svg_tags(engagement, "text")]  # as written, not flipped
+
+    people = _chart(body, "chart-top-people")
+    width = float(people.get("viewBox").split()[2])
+    texts = _svg_tags(people, "text")
+    labels, values = texts[0::2], texts[1::2]
+    # Each name isolated (FSI … PDI), so a Latin name reads left to right inside the chart.
+    assert labels[0].text == "\u2068Seller One\u2069" and values[0].text == "300"
+    for label, value, bar in zip(labels, values, _svg_tags(people, "rect"), strict=True):
+        assert label.get("text-anchor") == "start" and float(label.get("x")) > width - 10
+        bar_end = float(bar.get("x")) + float(bar.get("width"))
+        # The bar ends where the label column begins and grows leftwards; its value follows it.
+        assert bar_end < float(label.get("x")) and float(value.get("x")) < float(bar.get("x"))
+    assert float(_svg_tags(people, "rect")[0].get("width")) > float(
+        _svg_tags(people, "rect")[-1].get("width")
+    )

@@ -150,7 +150,7 @@ def test_a_sales_line_of_the_sellers_local_today_is_imported(db, world, zone):
         (1, {**row, "invoice_number": "D-1", "date": DAY.isoformat()}),
         (2, {**row, "invoice_number": "D-2", "date": (DAY + timedelta(days=1)).isoformat()}),
     ]
-    report = import_sales(db, rows, region="LV", now=half_past_midnight(zone))
+    report = import_sales(db, rows, now=half_past_midnight(zone))
     assert report.imported == 1
     assert [(line, "future" in reason) for line, reason in report.rejected] == [(2, True)]
 

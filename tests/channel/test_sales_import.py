@@ -63,7 +63,7 @@ def csv_file(world, extra=""):
 
 
 def run(db, data):
-    return import_sales(db, read_sales(data), region="LV", now=NOW)
+    return import_sales(db, read_sales(data), now=NOW)
 
 
 def test_matched_lines_become_approved_claims_and_the_rest_is_reported(db, world, program):
@@ -88,7 +88,7 @@ def test_a_batch_in_memory_matches_its_sellers_as_a_file_does(db, world, program
     db.commit()
     extra = f"INV-6,1,{TODAY},BX-24,1,Seller.A@Example.com\nINV-7,1,{TODAY},BX-24,1,staff@nowhere\n"
     rows = list(read_sales(csv_file(world, extra)))
-    report = import_sales(db, rows, region="LV", now=NOW)
+    report = import_sales(db, rows, now=NOW)
     assert (report.imported, report.already_imported) == (3, 0)
     assert [line for line, _ in report.rejected] == [4, 5, 6, 7, 9]
     assert balance_of(db, person_account(seller.id)) == (40, 0)
@@ -383,7 +383,7 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
     monkeypatch.setattr(sales_import, "CHUNK", 5)  # usage carried over many chunks
 
     def import_file():
-        return import_sales(db, read_sales(data), region="LV", now=NOW, return_window=window)
+        return import_sales(db, read_sales(data), now=NOW, return_window=window)
 
     def outcome(report):
         balances = {p.id: balance_of(db, person_account(p.id)) for p in (*sellers, engineer)}
@@ -465,3 +465,20 @@ def test_a_hostile_file_is_refused_whole_or_imports_exactly_its_good_lines(db, w
             assert check_balances(db) == []
 
     check()
+
+
+def test_a_seller_is_found_by_the_number_dialled_in_the_partners_country(db, world, program):
+    world.partner_a.country = "IL"
+    seller = world.people[Role.SELLER]
+    seller.phone = "+972522345678"
+    db.commit()
+    header = "invoice_number,line,date,sku,quantity,seller\n"
+    report = run(db, f"{header}INV-1,1,{TODAY},BX-24,2,052-234-5678\n".encode())
+    assert (report.imported, report.rejected) == (1, [])
+    # An API call's batch looks up only the sellers it names: the same reading holds there.
+    rows = list(read_sales(f"{header}INV-2,1,{TODAY},BX-24,1,052 234 5678\n".encode()))
+    assert (import_sales(db, rows, now=NOW).imported, report.rejected) == (1, [])
+    # Read in Latvia those digits are nobody's: a number is read in its seller's country.
+    refused = run(db, f"{header}INV-3,1,{TODAY},BX-24,1,22345678\n".encode())
+    assert [line for line, _ in refused.rejected] == [2]
+    assert balance_of(db, person_account(seller.id)) == (30, 0)

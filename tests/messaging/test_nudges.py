@@ -242,14 +242,14 @@ def test_a_sell_out_import_tells_each_seller_once_for_all_their_lines(db, world,
             },
         ),
     ]
-    report = import_sales(db, iter(rows), region="LV", now=NOW)
+    report = import_sales(db, iter(rows), now=NOW)
     assert report.imported == 3
     told = {m.person_id: m.body for m in sent(db, "points_earned")}
     assert told.keys() == {seller.id, other.id}
     assert told[seller.id].startswith("Well sold! +30 points.")
     assert "BX boilers fit in a kitchen cupboard." in told[seller.id]
     assert told[other.id].startswith("Good work! +10 points.")  # an engineer's words
-    again = import_sales(db, iter(rows), region="LV", now=NOW)
+    again = import_sales(db, iter(rows), now=NOW)
     assert again.already_imported == 3 and len(sent(db, "points_earned")) == 2
 
 

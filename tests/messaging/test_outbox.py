@@ -2,8 +2,8 @@ from sqlalchemy import func, select
 
 from messaging.models import OutboxMessage
 from messaging.outbox import enqueue
-from roles.people import format_phone
 from roles.permissions import Role
+from roles.phones import format_phone
 from tests.builders import login_as
 
 

@@ -1,5 +1,6 @@
 """The campaign pages and the scheduled send from the command line."""
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -62,6 +63,9 @@ def test_results_pages_render_in_right_to_left_languages(client, db, world):
     client.post(f"/campaigns/{campaign.id}", data={"action": "send"})
     page = client.get(f"/campaigns/{campaign.id}/results").get_data(as_text=True)
     assert 'dir="rtl"' in page and "<svg" in page
+    # Laid out from the right by the geometry (no CSS flip): each bar ends at the right edge.
+    bars = re.findall(r'<rect x="([\d.]+)" y="1" height="8" width="([\d.]+)"', page)
+    assert len(bars) == 4 and all(float(x) + float(w) == 100 for x, w in bars)
     assert client.get("/campaigns/triggers").status_code == 200
 
 

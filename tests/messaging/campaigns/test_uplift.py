@@ -46,3 +46,17 @@ def test_the_chart_scales_bars_and_centres_the_interval_on_zero():
     geometry = interval(result)
     assert geometry.zero == 50
     assert 50 < geometry.low < geometry.difference < geometry.high <= 95
+
+
+def test_the_chart_is_mirrored_by_its_geometry_for_right_to_left_readers():
+    result = uplift(GroupStats.of([0, 1, 2, 3, 4] * 20), GroupStats.of([0, 1, 2, 1, 1] * 20))
+    left_to_right, right_to_left = bars(result), bars(result, rtl=True)
+    assert (left_to_right.treated_x, left_to_right.control_x) == (0, 0)
+    # Bars end at the right edge and grow leftwards.
+    assert right_to_left.treated_x == 0 and right_to_left.control_x == pytest.approx(50)
+    assert right_to_left.treated == 100 and right_to_left.control == pytest.approx(50)
+    geometry = interval(result, rtl=True)
+    assert geometry.zero == 50
+    # A positive difference lies ahead in the reading direction: left of zero.
+    assert 5 <= geometry.high < geometry.difference < geometry.low < 50
+    assert geometry.difference == pytest.approx(100 - interval(result).difference)
