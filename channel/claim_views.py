@@ -37,6 +37,7 @@ from channel.forms import (
     field_errors,
     typed_values,
 )
+from channel.home import claim_kinds
 from channel.sales_import import import_sales_file
 from channel.staff import active_staff
 from channel.uploads import proof_path, proofs_kept_on_success
@@ -154,7 +155,9 @@ def claim_photo(claim_id):
 @requires(Permission.SUBMIT_CLAIMS)
 def my_claims():
     claims = claims_of_person(get_session(), current_user.id)
-    return render_template("channel/my_claims.html", claims=claims)
+    return render_template(
+        "channel/my_claims.html", claims=claims, kinds=claim_kinds(current_user.roles)
+    )
 
 
 @bp.route("/claims/review")

@@ -21,6 +21,20 @@ CAP_LABELS = {
 }
 
 
+#: The button that starts a claim of each kind.
+CLAIM_ACTIONS = {
+    "sale": _l("Claim a sale"),
+    "install": _l("Register an install"),
+    "order": _l("Claim a portal order"),
+    "payment": _l("Claim an early payment"),
+    "referral": _l("Claim a referral"),
+}
+
+
+def claim_action(kind: str) -> str:
+    return _label(CLAIM_ACTIONS, kind)
+
+
 def _label(labels: dict, code: str) -> str:
     return str(labels.get(code, code))
 
@@ -102,6 +116,7 @@ def register(app) -> None:
         redemption_status=RedemptionStatus.label_of,
         claim_status=claim_status,
         claim_flag=claim_flag,
+        claim_action=claim_action,
         tier_metric=TierMetric.label_of,
         coop_status=CoopStatus.label_of,
         reward_kind_label=RewardKind.label_of,
