@@ -1,16 +1,19 @@
 """Words for program states, audit actions, decision conditions and award reasons, in any language."""
 
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from channel.claim_models import ClaimKind, ClaimStatus
 from channel.coop import CoopStatus
 from channel.fraud import FLAG_LABELS
+from channel.ledger import Bucket, EntryKind
 from channel.models import AuditAction, ProgramStatus
 from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
+from channel.schemes import RULE_LABELS
 from channel.tiers import TierMetric
-from core.i18n import format_list, format_number
+from core.i18n import format_date, format_list, format_number
 from roles.forms import ROLE_LABELS
 
 CAP_LABELS = {
@@ -105,6 +108,89 @@ def award_reason(reason: dict) -> str:
     return "; ".join(parts) if parts else "—"
 
 
+def _claim_words(line) -> str | None:
+    """The claim a ledger line came from, as its claimant calls it."""
+    reference = line.claim_reference or ""
+    words = {
+        ClaimKind.SALE: lambda: _("your sale, invoice %(number)s", number=reference),
+        ClaimKind.ORDER: lambda: _("your portal order, invoice %(number)s", number=reference),
+        ClaimKind.PAYMENT: lambda: _("your early payment of invoice %(number)s", number=reference),
+        ClaimKind.INSTALL: lambda: _("your install of serial %(serial)s", serial=reference),
+        ClaimKind.REFERRAL: lambda: _("your referral of a company"),
+    }
+    return words[line.claim_kind]() if line.claim_kind in words else None
+
+
+def _source_words(line) -> str:
+    """What an earning was for: the claim, else the rule, in the program it belongs to."""
+    what = _claim_words(line)
+    if what is None and line.activity_kind == "training" and line.module:
+        what = _("the training module “%(module)s”", module=line.module)
+    if what is None and line.activity_kind == "sale":
+        what = _("a sale your distributor reported")
+    if what is None and line.rule_kind:
+        what = str(RULE_LABELS.get(line.rule_kind, line.rule_kind))
+    if what is None:
+        what = _("points credited to you")
+    if line.program:
+        return _("%(what)s, in “%(program)s”", what=what, program=line.program)
+    return what
+
+
+def ledger_line_text(line, lifetime_months: int) -> str:
+    """One line of a person's points history in plain words: where the points came from or
+    went (which claim, rule, program or reward)."""
+    if line.kind == EntryKind.EARN:
+        return _("Earned for %(source)s", source=_source_words(line))
+    if line.kind == EntryKind.RELEASE:
+        return _("Now available to spend: %(source)s", source=_source_words(line))
+    if line.kind == EntryKind.REVERSE:
+        return _("Taken back, as the sale was returned: %(source)s", source=_source_words(line))
+    if line.kind == EntryKind.EXPIRE:
+        # As points_text: the count in the reader's digits, not ngettext's raw number.
+        return get_translations().ungettext(
+            "Expired: points not spent within %(num)s month of being earned",
+            "Expired: points not spent within %(num)s months of being earned",
+            lifetime_months,
+        ) % {"num": format_number(lifetime_months)}
+    if line.kind == EntryKind.REDEEM:
+        return _("Spent on “%(reward)s”", reward=line.reward or _("a reward"))
+    if line.kind == EntryKind.REFUND:
+        return _(
+            "Given back: your redemption of “%(reward)s” was cancelled",
+            reward=line.reward or _("a reward"),
+        )
+    if line.kind == EntryKind.TRANSFER:
+        return _("From your company's pool")
+    return _("Points moved")
+
+
+def claim_points_text(claim, points) -> str:
+    """What a claim earned its claimant, or why it earned nothing (yet)."""
+    if claim.status == ClaimStatus.PENDING:
+        return _("No points yet: they come once the claim is approved.")
+    if claim.status == ClaimStatus.REJECTED:
+        return _("No points: the claim was rejected.")
+    if claim.status == ClaimStatus.RETURNED:
+        return _("No points: the sale was returned and its points taken back.")
+    if points is None or not points.any_rule:
+        return _("No points: none of your programs pays for this.")
+    if points.points <= 0 and points.capped_by:
+        return _(
+            "No points: %(cap)s was reached.",
+            cap=str(CAP_LABELS.get(points.capped_by, points.capped_by)),
+        )
+    if points.points <= 0:
+        return _("No points: none of your programs pays for this.")
+    if points.pending_until:
+        return _(
+            "Earned %(points)s, pending until %(day)s.",
+            points=points_text(points.points),
+            day=format_date(points.pending_until),
+        )
+    return _("Earned %(points)s.", points=points_text(points.points))
+
+
 def register(app) -> None:
     app.jinja_env.globals.update(
         program_status=ProgramStatus.label_of,
@@ -117,9 +203,12 @@ def register(app) -> None:
         claim_status=claim_status,
         claim_flag=claim_flag,
         claim_action=claim_action,
+        ledger_line_text=ledger_line_text,
+        claim_points_text=claim_points_text,
         tier_metric=TierMetric.label_of,
         coop_status=CoopStatus.label_of,
         reward_kind_label=RewardKind.label_of,
+        Bucket=Bucket,
         ClaimKind=ClaimKind,
         ClaimStatus=ClaimStatus,
         CoopStatus=CoopStatus,
