@@ -121,8 +121,9 @@ def _claim_words(line) -> str | None:
     return words[line.claim_kind]() if line.claim_kind in words else None
 
 
-def _source_words(line) -> str:
-    """What an earning was for: the claim, else the rule, in the program it belongs to."""
+def _source_words(line) -> str | None:
+    """What an earning was for: the claim, else the rule, in the program it belongs to (None:
+    points credited by hand, with nothing behind them to name)."""
     what = _claim_words(line)
     if what is None and line.activity_kind == "training" and line.module:
         what = _("the training module “%(module)s”", module=line.module)
@@ -130,22 +131,33 @@ def _source_words(line) -> str:
         what = _("a sale your distributor reported")
     if what is None and line.rule_kind:
         what = str(RULE_LABELS.get(line.rule_kind, line.rule_kind))
-    if what is None:
-        what = _("points credited to you")
-    if line.program:
-        return _("%(what)s, in “%(program)s”", what=what, program=line.program)
+    if what is None and line.program:
+        what = _("the program “%(program)s”", program=line.program)
+    elif what is not None and line.program:
+        what = _("%(what)s, in “%(program)s”", what=what, program=line.program)
     return what
+
+
+#: The kinds of ledger line that name what they were earned for.
+SOURCED_KINDS = (EntryKind.EARN, EntryKind.RELEASE, EntryKind.REVERSE)
 
 
 def ledger_line_text(line, lifetime_months: int) -> str:
     """One line of a person's points history in plain words: where the points came from or
     went (which claim, rule, program or reward)."""
+    source = _source_words(line) if line.kind in SOURCED_KINDS else None
     if line.kind == EntryKind.EARN:
-        return _("Earned for %(source)s", source=_source_words(line))
+        if source is None:
+            return _("Points credited to you")
+        return _("Earned for %(source)s", source=source)
     if line.kind == EntryKind.RELEASE:
-        return _("Now available to spend: %(source)s", source=_source_words(line))
+        if source is None:
+            return _("Pending points now available to spend")
+        return _("Now available to spend: %(source)s", source=source)
     if line.kind == EntryKind.REVERSE:
-        return _("Taken back, as the sale was returned: %(source)s", source=_source_words(line))
+        if source is None:
+            return _("Taken back, as the sale was returned")
+        return _("Taken back, as the sale was returned: %(source)s", source=source)
     if line.kind == EntryKind.EXPIRE:
         # As points_text: the count in the reader's digits, not ngettext's raw number.
         return get_translations().ungettext(
