@@ -63,7 +63,7 @@ def sale(invoice: str) -> ClaimDetails:
 def history_of(client) -> list[str]:
     """The history's lines as the person reads them (without their day), newest first."""
     page = client.get("/me/points").get_data(as_text=True)
-    history = page[page.index("Where your points came from and went</h2>") :]
+    history = page[page.index('<ol class="ledger">') :]
     return [
         " ".join(html.unescape(re.sub(r"<[^>]+>", " ", re.sub(TIME, "", item))).split())
         for item in re.findall(r'<li class="card"[^>]*>(.*?)</li>', history, re.S)
