@@ -185,22 +185,21 @@ def claim_points_text(claim, points) -> str:
         return _("No points: the claim was rejected.")
     if claim.status == ClaimStatus.RETURNED:
         return _("No points: the sale was returned and its points taken back.")
-    if points is None or not points.any_rule:
-        return _("No points: none of your programs pays for this.")
-    if points.points <= 0 and points.capped_by:
-        return _(
-            "No points: %(cap)s was reached.",
-            cap=str(CAP_LABELS.get(points.capped_by, points.capped_by)),
-        )
-    if points.points <= 0:
-        return _("No points: none of your programs pays for this.")
+    if points is None or points.points <= 0:
+        # The engine writes nothing for a rule whose cap is used up: either way, no line.
+        return _("No points: none of your programs pays for this, or its cap was already reached.")
     if points.pending_until:
-        return _(
+        earned = _(
             "Earned %(points)s, pending until %(day)s.",
             points=points_text(points.points),
             day=format_date(points.pending_until),
         )
-    return _("Earned %(points)s.", points=points_text(points.points))
+    else:
+        earned = _("Earned %(points)s.", points=points_text(points.points))
+    if points.capped_by:
+        cap = str(CAP_LABELS.get(points.capped_by, points.capped_by))
+        return " ".join((earned, _("Limited by %(cap)s.", cap=cap)))
+    return earned
 
 
 def register(app) -> None:

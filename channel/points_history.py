@@ -171,10 +171,8 @@ class ClaimPoints:
     points: int = 0
     #: Of them, still pending: the day the last of them becomes available.
     pending_until: datetime | None = None
-    #: The cap that held the points back, when one did ("person_month", "budget", …).
+    #: The cap that cut the points down, when one did ("person_month", "budget", …).
     capped_by: str | None = None
-    #: Whether any program's rule looked at it at all.
-    any_rule: bool = False
 
 
 def points_of_claims(session: Session, person_id: int, claim_ids) -> dict[int, ClaimPoints]:
@@ -202,13 +200,11 @@ def points_of_claims(session: Session, person_id: int, claim_ids) -> dict[int, C
     ).all()
     totals: dict[int, dict] = {}
     for claim_id, kind, bucket, points, available_at, reason, released in rows:
-        total = totals.setdefault(
-            claim_id, {"points": 0, "pending_until": None, "capped_by": None, "any_rule": True}
-        )
+        total = totals.setdefault(claim_id, {"points": 0, "pending_until": None, "capped_by": None})
         total["points"] += points
         if kind == EntryKind.EARN and bucket == Bucket.PENDING and points > 0 and not released:
             total["pending_until"] = max(filter(None, (total["pending_until"], available_at)))
-        if (reason or {}).get("capped_by") and points == 0:
+        if kind == EntryKind.EARN and (reason or {}).get("capped_by"):
             total["capped_by"] = reason["capped_by"]
     for total in totals.values():
         if total["points"] <= 0:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from channel.claims import ClaimDetails, approve_claim, reject_claim, submit_claim
 from channel.expiry import expire_points, points_lifetime, release_due
-from channel.models import ProgramText
+from channel.models import ProgramDecision, ProgramText
 from channel.pool import distribute
 from channel.postings import Line, pool_account, post
 from channel.programs import launch_program
@@ -193,7 +193,26 @@ def test_the_claims_list_says_what_each_claim_earned_or_why_it_earned_nothing(
     }
     login_as(client, outsider)
     page = client.get("/claims/mine").get_data(as_text=True)
-    assert claim_points(page) == {unpaid.id: "No points: none of your programs pays for this."}
+    assert claim_points(page) == {
+        unpaid.id: "No points: none of your programs pays for this, or its cap was already reached."
+    }
+
+
+def test_a_claim_cut_down_by_a_cap_says_which_cap(client, db, world, program):
+    technician = world.people[Role.TECHNICIAN]
+    decision = db.scalar(select(ProgramDecision).where(ProgramDecision.program_id == program.id))
+    decision.cap_per_person_month = 70  # the partner's lower cap: 50, then 20 of 50, then none
+    claims = [submit_claim(db, technician, install(f"SN-{n}"), today=TODAY) for n in (1, 2, 3)]
+    db.commit()
+    assert [claim.status for claim in claims] == ["approved"] * 3
+    login_as(client, technician)
+    page = client.get("/claims/mine").get_data(as_text=True)
+    assert claim_points(page) == {
+        claims[0].id: "Earned 50 points.",
+        claims[1].id: "Earned 20 points. Limited by the monthly cap per person.",
+        claims[2].id: "No points: none of your programs pays for this, or its cap was already "
+        "reached.",
+    }
 
 
 def claim_points(page: str) -> dict[int, str]:
