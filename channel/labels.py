@@ -3,6 +3,7 @@
 from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from channel.claim_models import ClaimKind, ClaimStatus
 from channel.coop import CoopStatus
@@ -108,33 +109,46 @@ def award_reason(reason: dict) -> str:
     return "; ".join(parts) if parts else "—"
 
 
-def _claim_words(line) -> str | None:
+def _sentence(message, **values) -> Markup:
+    """A translated sentence (`message`, lazy) with its values escaped; each plain value (a
+    program's or reward's name, a serial, an invoice number) is isolated for direction, so
+    “Plant ten trees” or INV-7 reads whole inside a Persian or Hebrew sentence."""
+    return escape(str(message)) % {
+        name: value if isinstance(value, Markup) else Markup("<bdi>%s</bdi>") % value
+        for name, value in values.items()
+    }
+
+
+def _claim_words(line) -> Markup | None:
     """The claim a ledger line came from, as its claimant calls it."""
     reference = line.claim_reference or ""
-    words = {
-        ClaimKind.SALE: lambda: _("your sale, invoice %(number)s", number=reference),
-        ClaimKind.ORDER: lambda: _("your portal order, invoice %(number)s", number=reference),
-        ClaimKind.PAYMENT: lambda: _("your early payment of invoice %(number)s", number=reference),
-        ClaimKind.INSTALL: lambda: _("your install of serial %(serial)s", serial=reference),
-        ClaimKind.REFERRAL: lambda: _("your referral of a company"),
-    }
-    return words[line.claim_kind]() if line.claim_kind in words else None
+    if line.claim_kind == ClaimKind.SALE:
+        return _sentence(_l("your sale, invoice %(number)s"), number=reference)
+    if line.claim_kind == ClaimKind.ORDER:
+        return _sentence(_l("your portal order, invoice %(number)s"), number=reference)
+    if line.claim_kind == ClaimKind.PAYMENT:
+        return _sentence(_l("your early payment of invoice %(number)s"), number=reference)
+    if line.claim_kind == ClaimKind.INSTALL:
+        return _sentence(_l("your install of serial %(serial)s"), serial=reference)
+    if line.claim_kind == ClaimKind.REFERRAL:
+        return _sentence(_l("your referral of a company"))
+    return None
 
 
-def _source_words(line) -> str | None:
+def _source_words(line) -> Markup | None:
     """What an earning was for: the claim, else the rule, in the program it belongs to (None:
     points credited by hand, with nothing behind them to name)."""
     what = _claim_words(line)
     if what is None and line.activity_kind == "training" and line.module:
-        what = _("the training module “%(module)s”", module=line.module)
+        what = _sentence(_l("the training module “%(module)s”"), module=line.module)
     if what is None and line.activity_kind == "sale":
-        what = _("a sale your distributor reported")
+        what = _sentence(_l("a sale your distributor reported"))
     if what is None and line.rule_kind:
-        what = str(RULE_LABELS.get(line.rule_kind, line.rule_kind))
+        what = escape(str(RULE_LABELS.get(line.rule_kind, line.rule_kind)))
     if what is None and line.program:
-        what = _("the program “%(program)s”", program=line.program)
+        what = _sentence(_l("the program “%(program)s”"), program=line.program)
     elif what is not None and line.program:
-        what = _("%(what)s, in “%(program)s”", what=what, program=line.program)
+        what = _sentence(_l("%(what)s, in “%(program)s”"), what=what, program=line.program)
     return what
 
 
@@ -142,39 +156,42 @@ def _source_words(line) -> str | None:
 SOURCED_KINDS = (EntryKind.EARN, EntryKind.RELEASE, EntryKind.REVERSE)
 
 
-def ledger_line_text(line, lifetime_months: int) -> str:
+def ledger_line_text(line, lifetime_months: int) -> Markup:
     """One line of a person's points history in plain words: where the points came from or
     went (which claim, rule, program or reward)."""
     source = _source_words(line) if line.kind in SOURCED_KINDS else None
     if line.kind == EntryKind.EARN:
         if source is None:
-            return _("Points credited to you")
-        return _("Earned for %(source)s", source=source)
+            return _sentence(_l("Points credited to you"))
+        return _sentence(_l("Earned for %(source)s"), source=source)
     if line.kind == EntryKind.RELEASE:
         if source is None:
-            return _("Pending points now available to spend")
-        return _("Now available to spend: %(source)s", source=source)
+            return _sentence(_l("Pending points now available to spend"))
+        return _sentence(_l("Now available to spend: %(source)s"), source=source)
     if line.kind == EntryKind.REVERSE:
         if source is None:
-            return _("Taken back, as the sale was returned")
-        return _("Taken back, as the sale was returned: %(source)s", source=source)
+            return _sentence(_l("Taken back, as the sale was returned"))
+        return _sentence(_l("Taken back, as the sale was returned: %(source)s"), source=source)
     if line.kind == EntryKind.EXPIRE:
         # As points_text: the count in the reader's digits, not ngettext's raw number.
-        return get_translations().ungettext(
-            "Expired: points not spent within %(num)s month of being earned",
-            "Expired: points not spent within %(num)s months of being earned",
-            lifetime_months,
-        ) % {"num": format_number(lifetime_months)}
+        return escape(
+            get_translations().ungettext(
+                "Expired: points not spent within %(num)s month of being earned",
+                "Expired: points not spent within %(num)s months of being earned",
+                lifetime_months,
+            )
+            % {"num": format_number(lifetime_months)}
+        )
+    reward = line.reward or str(_l("a reward"))
     if line.kind == EntryKind.REDEEM:
-        return _("Spent on “%(reward)s”", reward=line.reward or _("a reward"))
+        return _sentence(_l("Spent on “%(reward)s”"), reward=reward)
     if line.kind == EntryKind.REFUND:
-        return _(
-            "Given back: your redemption of “%(reward)s” was cancelled",
-            reward=line.reward or _("a reward"),
+        return _sentence(
+            _l("Given back: your redemption of “%(reward)s” was cancelled"), reward=reward
         )
     if line.kind == EntryKind.TRANSFER:
-        return _("From your company's pool")
-    return _("Points moved")
+        return _sentence(_l("From your company's pool"))
+    return _sentence(_l("Points moved"))
 
 
 def claim_points_text(claim, points) -> str:

@@ -80,7 +80,7 @@ def test_a_technician_confirms_a_redemption_and_reads_it_in_the_points_history(
     with live_app.app_context():
         name = get_session().get(Reward, mine[-1].reward_id).text_in("fa")[0]
     assert name in newest.inner_text()
-    assert newest.locator("bdi").inner_text().startswith("−")
+    assert newest.locator(".points bdi").inner_text().startswith("−")
     screenshot(page, "points-history-fa")
 
 

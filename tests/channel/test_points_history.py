@@ -65,12 +65,16 @@ def history_of(client) -> list[str]:
     page = client.get("/me/points").get_data(as_text=True)
     history = page[page.index('<ol class="ledger">') :]
     return [
-        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", re.sub(TIME, "", item))).split())
+        " ".join(
+            html.unescape(re.sub(INLINE, "", re.sub(BLOCK, " ", re.sub(TIME, "", item)))).split()
+        )
         for item in re.findall(r'<li class="card"[^>]*>(.*?)</li>', history, re.S)
     ]
 
 
 TIME = re.compile(r"·\s*<time[^>]*>.*?</time>", re.S)
+BLOCK = re.compile(r"</?p[^>]*>")
+INLINE = re.compile(r"<[^>]+>")
 
 
 def test_every_line_says_which_claim_program_pool_or_reward_it_came_from(
@@ -260,7 +264,22 @@ def test_the_history_is_the_persons_own_paged_and_its_queries_do_not_grow_with_i
     many, page = queries_for("/me/points")
     assert many == few
     assert page.count('<li class="card"') == 30 and "4,321" not in page
-    assert "Spent on “Tree”" in page and 'href="/me/points?page=2">Older' in page
+    # Names and codes are isolated for direction inside the sentence.
+    assert "Spent on “<bdi>Tree</bdi>”" in page and 'href="/me/points?page=2">Older' in page
     rest = client.get("/me/points?page=2").get_data(as_text=True)
     assert rest.count('<li class="card"') == 9  # an install, 35 bonuses, 3 trees: 30 a page
-    assert "Earned for your install of serial SN-0," in rest and "Newer" in rest
+    assert "Earned for your install of serial <bdi>SN-0</bdi>," in rest and "Newer" in rest
+
+
+def test_names_in_the_history_are_escaped(client, db, world):
+    seller = world.people[Role.SELLER]
+    give_points(db, seller, 50)
+    trap = Reward(kind="donation", name='<script>alert("x")</script>', points_price=10, stock=None)
+    db.add(trap)
+    db.flush()
+    redeem(db, seller, trap, request_key="trap")
+    db.commit()
+    login_as(client, seller)
+    page = client.get("/me/points").get_data(as_text=True)
+    assert "<script>alert" not in page
+    assert "Spent on “<bdi>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</bdi>”" in page
