@@ -1,4 +1,4 @@
-# PartnerLift: `make demo` installs and serves the demo; `make test` installs and runs every test.
+# PartnerLift: `make demo` installs and serves the demo (web app and messaging worker); `make test` installs and runs every test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,7 +21,7 @@ PIP_TOOLS := pip-tools==7.7.0
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(PIP_TOOLS)
-	$(BIN)/pip-compile --quiet --extra test --extra bench --generate-hashes --strip-extras \
+	$(BIN)/pip-compile --quiet --extra test --extra bench --extra demo --generate-hashes --strip-extras \
 		--allow-unsafe --no-emit-find-links --no-emit-index-url --no-emit-trusted-host \
 		$(UPGRADE) --output-file requirements.lock pyproject.toml
 
@@ -50,11 +50,13 @@ instance/secret_key:
 # point at PUBLIC_URL, and only these host names are served (a forged Host header gets 400).
 DEMO_ENV = SECRET_KEY="$$(cat instance/secret_key)" PUBLIC_URL=http://$(HOST):$(PORT) \
 	TRUSTED_HOSTS=$(HOST),localhost
+# The web app and the messaging worker together (the Procfile, run by honcho), so the
+# messages the demo sends arrive in the inbox and the outbox.
 demo: install instance/secret_key
-	export $(DEMO_ENV) SESSION_COOKIE_SECURE=0; \
-	$(BIN)/flask --app app db upgrade && \
-	$(BIN)/flask --app app seed-demo && \
-	exec $(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	export $(DEMO_ENV) SESSION_COOKIE_SECURE=0 HOST=$(HOST) PATH="$(CURDIR)/$(BIN):$$PATH"; \
+	flask --app app db upgrade && \
+	flask --app app seed-demo && \
+	exec honcho start --port $(PORT)
 
 # The newest messages, e.g. the sign-in code the demo just "sent" by SMS.
 outbox: install instance/secret_key

@@ -37,6 +37,8 @@ from channel.forms import (
     field_errors,
     typed_values,
 )
+from channel.home import claim_kinds
+from channel.points_history import points_of_claims
 from channel.sales_import import import_sales_file
 from channel.staff import active_staff
 from channel.uploads import proof_path, proofs_kept_on_success
@@ -158,8 +160,14 @@ def claim_photo(claim_id):
 @bp.route("/claims/mine")
 @requires(Permission.SUBMIT_CLAIMS)
 def my_claims():
-    claims = claims_of_person(get_session(), current_user.id)
-    return render_template("channel/my_claims.html", claims=claims)
+    db = get_session()
+    claims = claims_of_person(db, current_user.id)
+    return render_template(
+        "channel/my_claims.html",
+        claims=claims,
+        points=points_of_claims(db, current_user.id, [c.id for c in claims]),
+        kinds=claim_kinds(current_user.roles),
+    )
 
 
 @bp.route("/claims/review")

@@ -109,9 +109,9 @@ def expiry_outlook(
     """`points_expiring`, and when the oldest of those points was earned (None: none expire)."""
     lines = _available_lines(session, account)
     cutoff = by - lifetime
-    to_consume = -sum(points for _, points, _ in lines if points < 0)
+    to_consume = -sum(line.points for line in lines if line.points < 0)
     stale, oldest = 0, None
-    for created_at, points, _partner in lines:
+    for created_at, points, _partner, _id in lines:
         if points <= 0:
             continue
         used = min(points, to_consume)
@@ -122,9 +122,29 @@ def expiry_outlook(
     return stale, oldest
 
 
+def expiring_credits(
+    session: Session, account: str, *, by: datetime, lifetime
+) -> list[tuple[int, int, datetime]]:
+    """The credits of `account` that will (partly) have expired by `by` unless spent first,
+    soonest first: (the ledger line's id, its points left, when they expire). The same
+    oldest-first arithmetic as `expire_points`, line by line."""
+    lines = _available_lines(session, account)
+    cutoff = by - lifetime
+    to_consume = -sum(line.points for line in lines if line.points < 0)
+    expiring = []
+    for line in lines:
+        if line.points <= 0:
+            continue
+        used = min(line.points, to_consume)
+        to_consume -= used
+        if line.created_at < cutoff and line.points > used:
+            expiring.append((line.id, line.points - used, line.created_at + lifetime))
+    return expiring
+
+
 def _available_lines(session: Session, account: str):
     return session.execute(
-        select(LedgerEntry.created_at, LedgerEntry.points, LedgerEntry.partner_id)
+        select(LedgerEntry.created_at, LedgerEntry.points, LedgerEntry.partner_id, LedgerEntry.id)
         .where(LedgerEntry.account_key == account, LedgerEntry.bucket == Bucket.AVAILABLE)
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
     ).all()
@@ -132,9 +152,9 @@ def _available_lines(session: Session, account: str):
 
 def _unspent_before(lines, cutoff: datetime) -> int:
     """What is left of credits older than `cutoff` once debits consume the oldest first."""
-    to_consume = -sum(points for _, points, _ in lines if points < 0)
+    to_consume = -sum(line.points for line in lines if line.points < 0)
     stale = 0
-    for created_at, points, _partner in lines:
+    for created_at, points, _partner, _id in lines:
         if points <= 0:
             continue
         used = min(points, to_consume)

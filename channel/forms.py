@@ -329,6 +329,8 @@ for _code in LANGUAGES:
 class RedeemForm(FlaskForm):
     request_key = StringField()
     shipping_address = StringField()
+    #: "yes" once the person has seen what it costs: without it nothing is spent.
+    confirm = StringField()
 
 
 class GiftCardCodesForm(FlaskForm):

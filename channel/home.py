@@ -41,11 +41,17 @@ class Home:
 
 
 def next_claim_kinds(roles) -> list[str]:
-    """The kinds of claim a person with these roles makes, each once."""
+    """The kinds of claim a person with these roles makes, each once, the role's own first."""
     kinds = [kind for role, kind in NEXT_STEPS if role in roles]
     if Role.PROCUREMENT in roles:
         kinds.append("payment")
     return list(dict.fromkeys(kinds))
+
+
+def claim_kinds(roles) -> list[str]:
+    """What "My claims" offers: the role's own kinds in the role's order (as the home), then a
+    referral, which anyone may make and no role makes first."""
+    return [*next_claim_kinds(roles), "referral"]
 
 
 def home_of(session: Session, person, now: datetime, lifetime: timedelta) -> Home:

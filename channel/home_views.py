@@ -1,11 +1,15 @@
 """A field person's phone home: it draws on claims, the ledger, rewards and the leaderboard."""
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import get_locale
 from flask_login import current_user
 
 from channel.expiry import points_lifetime
-from channel.home import home_of
+from channel.home import EXPIRY_AHEAD, home_of
+from channel.points_history import HISTORY_PAGE, points_history
+from channel.postings import balance_of, person_account
 from core.db import get_session, utcnow
+from core.views import page_number
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -30,4 +34,32 @@ def my_home():
         within_reach=home.within_reach,
         standings=home.standings,
         as_of=now,
+    )
+
+
+@bp.route("/me/points")
+@requires(Permission.REDEEM_REWARDS)
+def my_points():
+    """Where the person's points came from and went, in plain words; what expires first."""
+    now, page = utcnow(), page_number()
+    db = get_session()
+    history = points_history(
+        db,
+        current_user.id,
+        language=str(get_locale()),
+        page=page,
+        expiring_by=now + EXPIRY_AHEAD,
+        lifetime=points_lifetime(current_app.config["POINTS_LIFETIME_MONTHS"]),
+    )
+    pending, available = balance_of(db, person_account(current_user.id))
+    return render_template(
+        "channel/my_points.html",
+        lines=history.lines,
+        expiring=history.expiring,
+        has_more=history.has_more,
+        page=page,
+        per_page=HISTORY_PAGE,
+        pending=pending,
+        available=available,
+        lifetime_months=current_app.config["POINTS_LIFETIME_MONTHS"],
     )

@@ -1,16 +1,20 @@
 """Words for program states, audit actions, decision conditions and award reasons, in any language."""
 
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from channel.claim_models import ClaimKind, ClaimStatus
 from channel.coop import CoopStatus
 from channel.fraud import FLAG_LABELS
+from channel.ledger import Bucket, EntryKind
 from channel.models import AuditAction, ProgramStatus
 from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
+from channel.schemes import RULE_LABELS
 from channel.tiers import TierMetric
-from core.i18n import format_list, format_number
+from core.i18n import format_date, format_list, format_number
 from roles.forms import ROLE_LABELS
 
 CAP_LABELS = {
@@ -19,6 +23,20 @@ CAP_LABELS = {
     "budget": _l("the program budget"),
     "cashback_month": _l("the monthly cashback cap"),
 }
+
+
+#: The button that starts a claim of each kind.
+CLAIM_ACTIONS = {
+    "sale": _l("Claim a sale"),
+    "install": _l("Register an install"),
+    "order": _l("Claim a portal order"),
+    "payment": _l("Claim an early payment"),
+    "referral": _l("Claim a referral"),
+}
+
+
+def claim_action(kind: str) -> str:
+    return _label(CLAIM_ACTIONS, kind)
 
 
 def _label(labels: dict, code: str) -> str:
@@ -91,6 +109,116 @@ def award_reason(reason: dict) -> str:
     return "; ".join(parts) if parts else "—"
 
 
+def _sentence(message, **values) -> Markup:
+    """A translated sentence (`message`, lazy) with its values escaped; each plain value (a
+    program's or reward's name, a serial, an invoice number) is isolated for direction, so
+    “Plant ten trees” or INV-7 reads whole inside a Persian or Hebrew sentence."""
+    return escape(str(message)) % {
+        name: value if isinstance(value, Markup) else Markup("<bdi>%s</bdi>") % value
+        for name, value in values.items()
+    }
+
+
+def _claim_words(line) -> Markup | None:
+    """The claim a ledger line came from, as its claimant calls it."""
+    reference = line.claim_reference or ""
+    if line.claim_kind == ClaimKind.SALE:
+        return _sentence(_l("your sale, invoice %(number)s"), number=reference)
+    if line.claim_kind == ClaimKind.ORDER:
+        return _sentence(_l("your portal order, invoice %(number)s"), number=reference)
+    if line.claim_kind == ClaimKind.PAYMENT:
+        return _sentence(_l("your early payment of invoice %(number)s"), number=reference)
+    if line.claim_kind == ClaimKind.INSTALL:
+        return _sentence(_l("your install of serial %(serial)s"), serial=reference)
+    if line.claim_kind == ClaimKind.REFERRAL:
+        return _sentence(_l("your referral of a company"))
+    return None
+
+
+def _source_words(line) -> Markup | None:
+    """What an earning was for: the claim, else the rule, in the program it belongs to (None:
+    points credited by hand, with nothing behind them to name)."""
+    what = _claim_words(line)
+    if what is None and line.activity_kind == "training" and line.module:
+        what = _sentence(_l("the training module “%(module)s”"), module=line.module)
+    if what is None and line.activity_kind == "sale":
+        what = _sentence(_l("a sale your distributor reported"))
+    if what is None and line.rule_kind:
+        what = escape(str(RULE_LABELS.get(line.rule_kind, line.rule_kind)))
+    if what is None and line.program:
+        what = _sentence(_l("the program “%(program)s”"), program=line.program)
+    elif what is not None and line.program:
+        what = _sentence(_l("%(what)s, in “%(program)s”"), what=what, program=line.program)
+    return what
+
+
+#: The kinds of ledger line that name what they were earned for.
+SOURCED_KINDS = (EntryKind.EARN, EntryKind.RELEASE, EntryKind.REVERSE)
+
+
+def ledger_line_text(line, lifetime_months: int) -> Markup:
+    """One line of a person's points history in plain words: where the points came from or
+    went (which claim, rule, program or reward)."""
+    source = _source_words(line) if line.kind in SOURCED_KINDS else None
+    if line.kind == EntryKind.EARN:
+        if source is None:
+            return _sentence(_l("Points credited to you"))
+        return _sentence(_l("Earned for %(source)s"), source=source)
+    if line.kind == EntryKind.RELEASE:
+        if source is None:
+            return _sentence(_l("Pending points now available to spend"))
+        return _sentence(_l("Now available to spend: %(source)s"), source=source)
+    if line.kind == EntryKind.REVERSE:
+        if source is None:
+            return _sentence(_l("Taken back, as the sale was returned"))
+        return _sentence(_l("Taken back, as the sale was returned: %(source)s"), source=source)
+    if line.kind == EntryKind.EXPIRE:
+        # As points_text: the count in the reader's digits, not ngettext's raw number.
+        return escape(
+            get_translations().ungettext(
+                "Expired: points not spent within %(num)s month of being earned",
+                "Expired: points not spent within %(num)s months of being earned",
+                lifetime_months,
+            )
+            % {"num": format_number(lifetime_months)}
+        )
+    reward = line.reward or str(_l("a reward"))
+    if line.kind == EntryKind.REDEEM:
+        return _sentence(_l("Spent on “%(reward)s”"), reward=reward)
+    if line.kind == EntryKind.REFUND:
+        return _sentence(
+            _l("Given back: your redemption of “%(reward)s” was cancelled"), reward=reward
+        )
+    if line.kind == EntryKind.TRANSFER:
+        return _sentence(_l("From your company's pool"))
+    return _sentence(_l("Points moved"))
+
+
+def claim_points_text(claim, points) -> str:
+    """What a claim earned its claimant, or why it earned nothing (yet)."""
+    if claim.status == ClaimStatus.PENDING:
+        return _("No points yet: they come once the claim is approved.")
+    if claim.status == ClaimStatus.REJECTED:
+        return _("No points: the claim was rejected.")
+    if claim.status == ClaimStatus.RETURNED:
+        return _("No points: the sale was returned and its points taken back.")
+    if points is None or points.points <= 0:
+        # The engine writes nothing for a rule whose cap is used up: either way, no line.
+        return _("No points: none of your programs pays for this, or its cap was already reached.")
+    if points.pending_until:
+        earned = _(
+            "Earned %(points)s, pending until %(day)s.",
+            points=points_text(points.points),
+            day=format_date(points.pending_until),
+        )
+    else:
+        earned = _("Earned %(points)s.", points=points_text(points.points))
+    if points.capped_by:
+        cap = str(CAP_LABELS.get(points.capped_by, points.capped_by))
+        return " ".join((earned, _("Limited by %(cap)s.", cap=cap)))
+    return earned
+
+
 def register(app) -> None:
     app.jinja_env.globals.update(
         program_status=ProgramStatus.label_of,
@@ -102,9 +230,13 @@ def register(app) -> None:
         redemption_status=RedemptionStatus.label_of,
         claim_status=claim_status,
         claim_flag=claim_flag,
+        claim_action=claim_action,
+        ledger_line_text=ledger_line_text,
+        claim_points_text=claim_points_text,
         tier_metric=TierMetric.label_of,
         coop_status=CoopStatus.label_of,
         reward_kind_label=RewardKind.label_of,
+        Bucket=Bucket,
         ClaimKind=ClaimKind,
         ClaimStatus=ClaimStatus,
         CoopStatus=CoopStatus,

@@ -63,7 +63,6 @@ def catalog():
         pending=pending,
         available=available,
         mine=redemptions_of(db, current_user.id),
-        request_key=uuid.uuid4().hex,
     )
 
 
@@ -81,29 +80,48 @@ def reward_image(reward_id):
     return response
 
 
-@bp.route("/rewards/<int:reward_id>/redeem", methods=["POST"])
+@bp.route("/rewards/<int:reward_id>/redeem", methods=["GET", "POST"])
 @requires(Permission.REDEEM_REWARDS)
 def redeem_reward(reward_id):
-    reward = get_session().get(Reward, reward_id)
+    """Redeem in two steps that need no JavaScript: this page says what it costs and what is
+    left, and only its own POST, carrying `confirm`, spends the points."""
+    db = get_session()
+    reward = db.get(Reward, reward_id)
     if reward is None or not reward.active:
         abort(404)
     form = RedeemForm()
     request_key = form.request_key.data or uuid.uuid4().hex
-    # The catalog is shown again, not this form: every problem is flashed.
-    redeemed = attempt(
-        lambda db: redeem(
-            db,
-            current_user,
-            reward,
-            request_key=f"{current_user.id}:{request_key[:60]}",
-            shipping_address=form.shipping_address.data,
+    refused = False
+    if request.method == "POST" and form.confirm.data == "yes":
+        redeemed = attempt(
+            lambda db: redeem(
+                db,
+                current_user,
+                reward,
+                request_key=f"{current_user.id}:{request_key[:60]}",
+                shipping_address=form.shipping_address.data,
+            ),
+            form=form,
         )
-    )
-    if redeemed and redeemed.result.code is not None:
-        flash(_("Done. Your code: %(code)s", code=redeemed.result.code.code), "success")
-    elif redeemed:
-        flash(_("Done. We will let you know when it is on its way."), "success")
-    return redirect(url_for("rewards.catalog")), 303
+        if redeemed and redeemed.result.code is not None:
+            flash(_("Done. Your code: %(code)s", code=redeemed.result.code.code), "success")
+        elif redeemed:
+            flash(_("Done. We will let you know when it is on its way."), "success")
+        errors = field_errors(form)
+        if redeemed or not errors:
+            # Done, or refused as a whole (sold out, too few points): flashed on the catalog.
+            return redirect(url_for("rewards.catalog")), 303
+        refused = True
+    available = balance_of(db, person_account(current_user.id))[1]
+    return render_template(
+        "channel/redeem_confirm.html",
+        reward=reward,
+        available=available,
+        left=left_of(db, reward),
+        errors=field_errors(form),
+        values=typed_values(form),
+        request_key=request_key,
+    ), 400 if refused else 200
 
 
 @bp.route("/rewards/manage", methods=["GET", "POST"])

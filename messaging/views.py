@@ -1,11 +1,12 @@
 """The outbox page for admins (the development backend's inbox) and each person's own inbox."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
 from core.db import get_session, utcnow
 from core.views import page_number
 from messaging.inbox import open_inbox, outbox_page, unread_count
+from messaging.message_html import linked_text
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -39,6 +40,12 @@ def inbox():
         total=shown.total,
         page=page,
     )
+
+
+@bp.app_template_filter("linked")
+def linked(text: str):
+    """A message's text with its addresses as links (templates: `{{ message.body|linked }}`)."""
+    return linked_text(text, current_app.config.get("PUBLIC_URL"))
 
 
 @bp.app_context_processor

@@ -192,7 +192,11 @@ class Load:
             else:
                 key = uuid.uuid4().hex
                 path = f"/rewards/{self.seeded.reward_id}/redeem"
-                data = {"request_key": key, "shipping_address": "Brīvības iela 1, Rīga"}
+                data = {
+                    "request_key": key,
+                    "shipping_address": "Brīvības iela 1, Rīga",
+                    "confirm": "yes",
+                }
             try:
                 code = browser.post(
                     self.base + path,

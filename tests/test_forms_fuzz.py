@@ -121,7 +121,7 @@ FORMS = {
     ],
     "programs.scheme_new": [Form("/programs/{program}/schemes/new", CM)],
     "programs.program_new": [Form("/programs/new", CM)],
-    "rewards.redeem_reward": [Form("/rewards/{reward}/redeem", SELLER, "/rewards/")],
+    "rewards.redeem_reward": [Form("/rewards/{reward}/redeem", SELLER)],
     "rewards.manage": [Form("/rewards/manage", CM)],
     "rewards.add_codes": [Form("/rewards/manage/{reward}/codes", CM, "/rewards/manage")],
     "rewards.decide_redemption": [

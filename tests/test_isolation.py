@@ -50,6 +50,7 @@ PLAIN_ROUTES = {
     "channel.partner_list": ("/partners/", ALL),
     "channel.partner_new": ("/partners/new", MANUFACTURER),
     "home.my_home": ("/me", ALL),
+    "home.my_points": ("/me/points", PARTNER_STAFF),
     "profile.profile": ("/profile", ALL),
     "profile.change_own_password": ("/profile/password", ALL),
     "roles.sign_out_everywhere": ("/profile/sign-out-everywhere", ALL),

@@ -6,11 +6,15 @@ import pytest
 from sqlalchemy import select
 
 from channel.postings import Line, person_account, post
-from channel.rewards import Redemption
+from channel.rewards import Redemption, Reward
 from core.config import LANGUAGES
 from core.db import get_session
 from roles.models import Person
-from tests.browser.test_mobile_sign_in import no_horizontal_overflow, sign_in_by_phone
+from tests.browser.test_mobile_sign_in import (
+    no_horizontal_overflow,
+    screenshot,
+    sign_in_by_phone,
+)
 from tests.browser.test_offline import big_png
 
 PLATE = big_png(640, 480)
@@ -46,25 +50,51 @@ def give_points(app, phone, points):
         db.commit()
 
 
-def test_a_technician_redeems_a_reward_on_a_phone(live_app, phone_page):
+def test_a_technician_confirms_a_redemption_and_reads_it_in_the_points_history(
+    live_app, phone_page
+):
     page, base = phone_page, live_app.config["LIVE_URL"]
     give_points(live_app, TECHNICIAN, 700)
     sign_in_by_phone(live_app, page, TECHNICIAN, "fa")
     before = len(redemptions_of(live_app, TECHNICIAN))
     page.goto(base + "/rewards")
     assert no_horizontal_overflow(page)
-    # The cheapest reward the technician can afford that needs no address.
-    form = page.locator("main form:not(:has(textarea))").first
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
-    assert len(redemptions_of(live_app, TECHNICIAN)) == before + 1
+    # The first reward the technician can afford: its button asks first and spends nothing.
+    page.locator("main a.button[href$='/redeem']").first.click()
+    page.wait_for_url(re.compile(r"/rewards/\d+/redeem$"))
+    assert len(redemptions_of(live_app, TECHNICIAN)) == before
+    assert no_horizontal_overflow(page)
+    screenshot(page, "redeem-confirm-fa")
+    if page.locator("main textarea").count():
+        page.fill("main textarea", "تهران، خیابان آزادی ۱")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/rewards/$"))
+    mine = redemptions_of(live_app, TECHNICIAN)
+    assert len(mine) == before + 1
     assert page.locator(".flash").count() >= 1
+    # The history says where the points went, newest first, in Persian, on a small screen.
+    page.goto(base + "/me/points")
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert no_horizontal_overflow(page)
+    newest = page.locator("main ol.ledger > li").first
+    with live_app.app_context():
+        name = get_session().get(Reward, mine[-1].reward_id).text_in("fa")[0]
+    assert name in newest.inner_text()
+    assert newest.locator(".points bdi").inner_text().startswith("−")
+    screenshot(page, "points-history-fa")
 
 
 def test_every_control_has_a_label_and_a_thumb_sized_target(live_app, phone_page):
     page, base = phone_page, live_app.config["LIVE_URL"]
     sign_in_by_phone(live_app, page, TECHNICIAN, "he")
-    for path in ("/me", "/claims/new/install", "/claims/new/sale", "/rewards", "/profile"):
+    for path in (
+        "/me",
+        "/me/points",
+        "/claims/new/install",
+        "/claims/new/sale",
+        "/rewards",
+        "/profile",
+    ):
         page.goto(base + path)
         small = page.evaluate(
             """(selector) => [...document.querySelectorAll(selector)]
@@ -114,6 +144,7 @@ def test_no_field_page_overflows_a_360_pixel_screen_in_any_language(live_app, ph
         "/me",
         "/claims/new/install",
         "/claims/mine",
+        "/me/points",
         "/rewards",
         "/learn/",
         "/messaging/inbox",
@@ -142,6 +173,17 @@ def test_the_core_flows_work_with_javascript_off(live_app, browser):
         assert "NOJS-0001" in page.inner_text("main")
         page.goto(base + "/rewards")
         assert page.locator("main h1").count() == 1
+        # Redeeming asks first and confirms with a plain form.
+        give_points(live_app, "+48501000003", 5000)
+        before = len(redemptions_of(live_app, "+48501000003"))
+        page.goto(base + "/rewards")
+        page.locator("main a.button[href$='/redeem']").first.click()
+        page.wait_for_url(re.compile(r"/rewards/\d+/redeem$"))
+        if page.locator("main textarea").count():
+            page.fill("main textarea", "ul. Długa 1, Gdańsk")
+        page.click("main form button[type=submit]")
+        page.wait_for_url(re.compile(r"/rewards/$"))
+        assert len(redemptions_of(live_app, "+48501000003")) == before + 1
     finally:
         context.close()
 
@@ -158,6 +200,7 @@ def test_no_page_breaks_the_content_security_policy(live_app, phone_page):
     sign_in_by_phone(live_app, page, TECHNICIAN, "he")
     for path in (
         "/me",
+        "/me/points",
         "/claims/new/install",
         "/rewards",
         "/learn/",

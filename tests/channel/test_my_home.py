@@ -1,5 +1,6 @@
 """A field person's phone home: balance, what expires, what to do next, latest claims."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -69,3 +70,27 @@ def test_home_in_persian_uses_persian_digits(client, db, world):
     login_as(client, person)
     page = client.get("/me").get_data(as_text=True)
     assert "۱٬۲۵۰" in page
+
+
+@pytest.mark.parametrize(
+    ("roles", "offered"),
+    [
+        (["technician"], ["install", "referral"]),
+        (["seller"], ["sale", "referral"]),
+        (["procurement"], ["order", "payment", "referral"]),
+        (["seller", "technician"], ["install", "sale", "referral"]),
+    ],
+)
+def test_my_claims_offers_the_roles_claim_kinds_in_the_homes_order(
+    client, db, world, roles, offered
+):
+    person = make_person(db, world.partner_a, roles)
+    db.commit()
+    login_as(client, person)
+    home = client.get("/me").get_data(as_text=True)
+    page = client.get("/claims/mine").get_data(as_text=True)
+    actions = page[page.index('<p class="actions">') : page.index("</p>", page.index("actions"))]
+    assert re.findall(r'href="/claims/new/(\w+)"', actions) == offered
+    # The one primary button is the same next step the home offers first.
+    assert f'class="button" href="/claims/new/{offered[0]}"' in actions
+    assert f'class="button" href="/claims/new/{offered[0]}"' in home

@@ -1,5 +1,7 @@
 """Spending points: rewards, gift-card codes, refunds, and the company pool."""
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -178,7 +180,7 @@ def test_partner_manager_hands_pool_points_to_their_staff(db, world):
     assert "points" in refused.value.errors
 
 
-def test_staff_redeem_on_the_rewards_page(client, db, world):
+def test_staff_redeem_on_the_rewards_page_after_confirming(client, db, world):
     seller = world.people[Role.SELLER]
     give(db, seller, 150)
     item = reward(db, kind="donation", price=100, stock=None)
@@ -186,13 +188,51 @@ def test_staff_redeem_on_the_rewards_page(client, db, world):
     login_as(client, seller)
     page = client.get("/rewards/").get_data(as_text=True)
     assert "You can spend 150 points." in page and "donation reward" in page
-    response = client.post(f"/rewards/{item.id}/redeem", data={"request_key": "web-1"})
+    # The catalog's button only asks: a tap spends nothing.
+    assert f'href="/rewards/{item.id}/redeem"' in page
+    assert f'action="/rewards/{item.id}/redeem"' not in page
+    confirm = client.get(f"/rewards/{item.id}/redeem").get_data(as_text=True)
+    assert "Redeem “donation reward”?" in confirm
+    assert "It costs 100 points: 50 points will be left to spend." in confirm
+    key = re.search(r'name="request_key" value="([^"]+)"', confirm).group(1)
+    # A POST without the confirmation (an old page, a replayed request) asks again.
+    unconfirmed = client.post(f"/rewards/{item.id}/redeem", data={"request_key": key})
+    assert unconfirmed.status_code == 200 and "Yes, redeem it" in unconfirmed.get_data(True)
+    assert balance_of(db, person_account(seller.id)) == (0, 150)
+    response = client.post(
+        f"/rewards/{item.id}/redeem", data={"request_key": key, "confirm": "yes"}
+    )
     assert response.status_code == 303
     assert "You can spend 50 points." in client.get("/rewards/").get_data(as_text=True)
-    client.post(f"/rewards/{item.id}/redeem", data={"request_key": "web-2"})
+    # The same confirmation sent twice (a double tap) redeems once.
+    client.post(f"/rewards/{item.id}/redeem", data={"request_key": key, "confirm": "yes"})
+    assert balance_of(db, person_account(seller.id)) == (0, 50)
+    assert "You need 50 points more." in client.get(f"/rewards/{item.id}/redeem").get_data(True)
+    client.post(f"/rewards/{item.id}/redeem", data={"request_key": "web-2", "confirm": "yes"})
     assert "You do not have enough available points" in client.get("/rewards/").get_data(
         as_text=True
     )
+
+
+def test_a_physical_reward_asks_for_the_address_on_the_confirmation(client, db, world):
+    seller = world.people[Role.SELLER]
+    give(db, seller, 150)
+    item = reward(db, kind="physical", price=100, stock=3)
+    db.commit()
+    login_as(client, seller)
+    refused = client.post(
+        f"/rewards/{item.id}/redeem",
+        data={"request_key": "k1", "confirm": "yes", "shipping_address": " "},
+    )
+    assert refused.status_code == 400
+    assert "Give the address to send it to." in refused.get_data(as_text=True)
+    assert balance_of(db, person_account(seller.id)) == (0, 150)
+    done = client.post(
+        f"/rewards/{item.id}/redeem",
+        data={"request_key": "k1", "confirm": "yes", "shipping_address": "Brīvības iela 1"},
+    )
+    assert done.status_code == 303
+    assert balance_of(db, person_account(seller.id)) == (0, 50)
 
 
 def test_pool_page_hands_out_points(client, db, world):

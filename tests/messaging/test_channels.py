@@ -1,5 +1,6 @@
 """Templates per kind, role, channel and language; e-mail over SMTP; the in-app inbox."""
 
+import re
 import socket
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from core.db import utcnow
 from messaging.compose import notify, primary_role, render_for, template_names
 from messaging.consent import set_consent
 from messaging.delivery import deliver_next
+from messaging.message_html import linked_text
 from messaging.models import OutboxMessage
 from messaging.outbox import enqueue
 from messaging.segments import count_segments
@@ -203,6 +205,67 @@ def test_the_inbox_shows_a_persons_own_messages_and_marks_them_read(client, db, 
     assert "<strong>New</strong>" in page
     again = client.get("/messaging/inbox").get_data(as_text=True)
     assert "<strong>New</strong>" not in again and 'class="badge"' not in again
+
+
+def test_addresses_in_in_app_messages_are_left_to_right_links_and_nothing_else_is_markup(
+    client, db, world
+):
+    technician = world.people[Role.TECHNICIAN]
+    technician.language = "he"
+    body = (
+        "הנקודות שלך: https://partnerlift.example/rewards/. גם /claims/mine "
+        '<script>alert(1)</script> <a href="javascript:alert(2)">x</a> javascript:alert(3)'
+    )
+    enqueue(
+        db,
+        person_id=technician.id,
+        channel="inapp",
+        recipient=str(technician.id),
+        kind="t",
+        body=body,
+    )
+    db.execute(OutboxMessage.__table__.update().values(status="sent", sent_at=utcnow()))
+    db.commit()
+    login_as(client, technician)
+    page = client.get("/messaging/inbox").get_data(as_text=True)
+    assert 'dir="rtl"' in page
+    body_html = page[
+        page.index('<p class="body">') : page.index("</p>", page.index('<p class="body">'))
+    ]
+    assert re.findall(r"<a [^>]*>", body_html) == [
+        '<a href="https://partnerlift.example/rewards/" dir="ltr" rel="noopener noreferrer nofollow">',
+        '<a href="/claims/mine" dir="ltr">',
+    ]
+    assert "<script>" not in body_html and "&lt;script&gt;alert(1)&lt;/script&gt;" in body_html
+    assert "&lt;a href=&#34;javascript:alert(2)&#34;&gt;" in body_html
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            "Decide here: https://pl.example/programs/3/decide.",
+            'Decide here: <a href="https://pl.example/programs/3/decide" dir="ltr">'
+            "https://pl.example/programs/3/decide</a>.",
+        ),
+        (
+            "(http://other.example/a?b=1&c=2)",
+            '(<a href="http://other.example/a?b=1&amp;c=2" dir="ltr" rel="noopener noreferrer'
+            ' nofollow">http://other.example/a?b=1&amp;c=2</a>)',
+        ),
+        (
+            "ftp://x.example/f and //other.example/x and 1/2",
+            "ftp://x.example/f and //other.example/x and 1/2",
+        ),
+        (
+            'https://pl.example/x"onmouseover="alert(1)',
+            '<a href="https://pl.example/x" dir="ltr">https://pl.example/x</a>'
+            "&#34;onmouseover=&#34;alert(1)",
+        ),
+    ],
+)
+def test_message_links_only_for_http_addresses_and_our_own_paths(text, html):
+    assert linked_text(text, "https://pl.example") == html
 
 
 def test_an_empty_inbox_says_what_will_arrive(client, world):
