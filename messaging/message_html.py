@@ -6,8 +6,11 @@ import re
 from markupsafe import Markup, escape
 
 #: An absolute http(s) address, or a path on our own site ("/rewards/") standing on its own;
-#: "//host" (another site, without a scheme) is not a path.
-_ADDRESS = re.compile(r"https?://[^\s<>\"'“”«»]+|(?<!\S)/(?!/)[^\s<>\"'“”«»]*", re.IGNORECASE)
+#: "//host" and "/\host" (another site, without a scheme: browsers read a backslash as a
+#: slash) are not paths, and no address holds a backslash.
+_ADDRESS = re.compile(
+    r"https?://[^\s<>\"'“”«»\\]+|(?<!\S)/(?![/\\])[^\s<>\"'“”«»\\]*", re.IGNORECASE
+)
 #: Punctuation that ends the sentence rather than the address ("…: https://x/me.").
 _TRAILING = ".,;:!?)]}»”’'\"…"
 

@@ -262,6 +262,12 @@ def test_addresses_in_in_app_messages_are_left_to_right_links_and_nothing_else_i
             '<a href="https://pl.example/x" dir="ltr">https://pl.example/x</a>'
             "&#34;onmouseover=&#34;alert(1)",
         ),
+        # Browsers read a backslash as a slash: "/\\host" would lead to another site.
+        (
+            "/\\evil.example/x and https://pl.example/a\\b",
+            '/\\evil.example/x and <a href="https://pl.example/a" dir="ltr">'
+            "https://pl.example/a</a>\\b",
+        ),
     ],
 )
 def test_message_links_only_for_http_addresses_and_our_own_paths(text, html):
