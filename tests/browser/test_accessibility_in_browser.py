@@ -34,6 +34,10 @@ SCREENS = {
 
 OVERFLOW = "document.scrollingElement.scrollWidth <= window.innerWidth"
 
+#: How many lines the menu's own links take (those beyond "More" are inside it).
+MENU_LINES = """() => new Set([...document.querySelectorAll('.menu > li')]
+    .map((item) => Math.round(item.getBoundingClientRect().top))).size"""
+
 AXE_CORE = Axe().axe_script
 
 
@@ -64,6 +68,8 @@ def problems_on(page, url):
     found = []
     if not page.evaluate(OVERFLOW):
         found.append("overflows sideways")
+    if page.viewport_size["width"] <= 480 and page.evaluate(MENU_LINES) > 1:
+        found.append("the phone menu takes more than one line")
     results = page.evaluate("(options) => axe.run(document, options)", AXE_OPTIONS)
     for violation in results["violations"]:
         if violation["impact"] in ("serious", "critical"):
