@@ -117,3 +117,29 @@ def test_main_pages_pass_axe_and_fit_the_screen_in_every_language(live_app, brow
     finally:
         for context in contexts.values():
             context.close()
+
+
+def test_the_phone_menu_keeps_the_rest_under_more_and_a_desktop_shows_it_all(live_app, browser):
+    """Without JavaScript: "More" is a plain <details>."""
+    speak(live_app, "pl")
+    profile = "nav a[href$='/profile']"
+    for width, height in ((360, 740), (1280, 800)):
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, java_script_enabled=False
+        )
+        try:
+            page = context.new_page()
+            sign_in_by_password(live_app, page, PARTNER_MANAGER)
+            page.goto(live_app.config["LIVE_URL"] + "/profile")
+            more = page.locator("nav summary")
+            if width == 360:
+                assert more.inner_text().startswith("Więcej")
+                assert not page.locator(profile).is_visible()
+                more.click()
+                assert page.locator(profile).is_visible()
+                assert page.evaluate(MENU_LINES) == 1
+            else:
+                assert not more.is_visible()
+                assert page.locator(profile).is_visible()
+        finally:
+            context.close()
