@@ -147,6 +147,58 @@
     }
   });
 
+  // ---- the serial from the camera: where the browser reads barcodes, "Scan" fills the field
+  let scanning = null;
+
+  function stopScanning() {
+    if (!scanning) return;
+    scanning.stream.getTracks().forEach((track) => track.stop());
+    scanning.panel.hidden = true;
+    scanning.video.srcObject = null;
+    scanning = null;
+  }
+
+  async function scan(button) {
+    stopScanning();
+    const input = document.getElementById(button.dataset.scanFor);
+    const panel = button.closest(".field").querySelector(".scanner");
+    const video = panel.querySelector("video");
+    const detector = new window.BarcodeDetector();
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (e) { return; }  // no camera, or the person said no: typing stays
+    const session = { stream: stream, panel: panel, video: video };
+    scanning = session;
+    panel.hidden = false;
+    video.srcObject = stream;
+    await video.play().catch(() => {});
+    while (scanning === session) {
+      let codes = [];
+      try { codes = await detector.detect(video); } catch (e) { codes = []; }  // no frame yet
+      const code = codes.find((found) => found.rawValue);
+      if (code && scanning === session) {
+        input.value = code.rawValue.trim();
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+        stopScanning();
+        input.focus();
+        return;
+      }
+      await new Promise((done) => setTimeout(done, 200));
+    }
+  }
+
+  if ("BarcodeDetector" in window && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    for (const button of document.querySelectorAll("button[data-scan-for]")) button.hidden = false;
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("button[data-scan-for], button[data-scan-stop]");
+    if (!button) return;
+    if (button.matches("[data-scan-stop]")) stopScanning();
+    else scan(button).catch(stopScanning);
+  });
+  window.addEventListener("pagehide", stopScanning);
+
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (form.matches("form[data-offline]") && !navigator.onLine) {

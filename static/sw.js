@@ -1,8 +1,8 @@
 /* PartnerLift's service worker: pages from the network when there is one, else the last copy
    this phone saw (so the last balance shows offline); styles and scripts from the cache. */
 "use strict";
-const CACHE = "partnerlift-v2";  // a new name when app.js or app.css change: phones fetch them again
-const ASSETS = ["/static/app.css", "/static/app.js"];
+const CACHE = "partnerlift-v3";  // a new name when app.js or app.css change: phones fetch them again
+const ASSETS = ["/static/app.css", "/static/app.js", "/static/icon.svg"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)).then(() => self.skipWaiting()));

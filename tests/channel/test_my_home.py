@@ -58,9 +58,11 @@ def test_the_next_step_is_the_roles_own(client, db, world, roles, first_step):
     db.commit()
     login_as(client, person)
     page = client.get("/me").get_data(as_text=True)
-    actions = page[page.index('<p class="actions">') :]
+    actions = page[page.index('<p class="hero-actions">') :]
     assert actions.index(first_step) < actions.index("/rewards")
-    assert f'class="button" href="{first_step}"' in actions
+    # The one big button on the home is the role's next step.
+    assert f'class="button big" href="{first_step}"' in actions
+    assert actions.count("button big") == 1
 
 
 def test_home_in_persian_uses_persian_digits(client, db, world):
