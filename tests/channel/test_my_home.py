@@ -95,4 +95,4 @@ def test_my_claims_offers_the_roles_claim_kinds_in_the_homes_order(
     assert re.findall(r'href="/claims/new/(\w+)"', actions) == offered
     # The one primary button is the same next step the home offers first.
     assert f'class="button" href="/claims/new/{offered[0]}"' in actions
-    assert f'class="button" href="/claims/new/{offered[0]}"' in home
+    assert f'class="button big" href="/claims/new/{offered[0]}"' in home
