@@ -1,8 +1,14 @@
 """Words for program states, audit actions, decision conditions and award reasons, in any language."""
 
+import re
+from datetime import date
+from decimal import Decimal
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
+from channel.audit_text import audit_field, audit_value
 from channel.claim_models import ClaimKind, ClaimStatus
 from channel.coop import CoopStatus
 from channel.fraud import FLAG_LABELS
@@ -10,7 +16,7 @@ from channel.models import AuditAction, ProgramStatus
 from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
 from channel.tiers import TierMetric
-from core.i18n import format_list, format_number
+from core.i18n import format_date, format_list, format_money, format_number, isolated
 from roles.forms import ROLE_LABELS
 
 CAP_LABELS = {
@@ -91,10 +97,61 @@ def award_reason(reason: dict) -> str:
     return "; ".join(parts) if parts else "—"
 
 
+#: The reasons `channel.tiers` writes, in its own words: read back to be said in the reader's.
+_THRESHOLD_MET = re.compile(
+    r"^(?P<metric>\w+) (?P<value>[\d.]+) ≥ (?P<minimum>[\d.]+)(?P<unknown> \(since)?"
+)
+_AS_OF = re.compile(r"^purchases as of (?P<day>\d{4}-\d{2}-\d{2}): (?P<reason>.*)$", re.S)
+_MANUAL = re.compile(r"^manual until (?P<day>\d{4}-\d{2}-\d{2}): (?P<reason>.*)$", re.S)
+
+
+def _tier_measure(metric: str, value: str) -> str:
+    amount = Decimal(value)
+    if metric == TierMetric.VOLUME:
+        return format_money(amount, "EUR")
+    if metric == TierMetric.POINTS:
+        return points_text(int(amount))
+    return ngettext("%(num)s month", "%(num)s months", int(amount)) % {
+        "num": format_number(int(amount))
+    }
+
+
+def tier_reason(reason: str) -> str:
+    """Why a tier changed, in the reader's words and calendar (an unknown form shows as is)."""
+    if match := _AS_OF.match(reason):
+        return _(
+            "purchases as of %(day)s: %(reason)s",
+            day=format_date(date.fromisoformat(match["day"])),
+            reason=tier_reason(match["reason"]),
+        )
+    if match := _MANUAL.match(reason):
+        return _(
+            "set by hand until %(day)s: %(reason)s",
+            day=format_date(date.fromisoformat(match["day"])),
+            reason=isolated(match["reason"]),
+        )
+    if reason == "no threshold met":
+        return _("no threshold met")
+    if (match := _THRESHOLD_MET.match(reason)) and match["metric"] in list(TierMetric):
+        metric = match["metric"]
+        text = _(
+            "%(metric)s: %(value)s, at least %(minimum)s",
+            metric=TierMetric.label_of(metric),
+            value=_tier_measure(metric, match["value"]),
+            minimum=_tier_measure(metric, match["minimum"]),
+        )
+        if match["unknown"]:
+            text = _("%(reason)s (counted from registration: contract start unknown)", reason=text)
+        return text
+    return reason
+
+
 def register(app) -> None:
     app.jinja_env.globals.update(
         program_status=ProgramStatus.label_of,
         audit_action=AuditAction.label_of,
+        audit_field=audit_field,
+        audit_value=audit_value,
         role_label=role_label,
         decision_conditions=decision_conditions,
         award_reason=award_reason,
@@ -103,6 +160,7 @@ def register(app) -> None:
         claim_status=claim_status,
         claim_flag=claim_flag,
         tier_metric=TierMetric.label_of,
+        tier_reason=tier_reason,
         coop_status=CoopStatus.label_of,
         reward_kind_label=RewardKind.label_of,
         ClaimKind=ClaimKind,

@@ -1,5 +1,6 @@
 """Rules in plain words, in the reader's language: what a partner manager or a technician reads."""
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask_babel import format_currency, get_translations
@@ -7,14 +8,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from channel.rule_params import RuleKind, parse_params
-from core.i18n import format_datetime, format_list, format_number, localize_digits
+from core.i18n import format_datetime, format_list, format_number, isolated, localize_digits
 
 
-def _target(params) -> str:
+def _target(params, group_names: Mapping[str, str]) -> str:
     if getattr(params, "product_sku", None):
-        return _("product %(sku)s", sku=params.product_sku)
+        return _("product %(sku)s", sku=isolated(params.product_sku))
     if getattr(params, "product_group", None):
-        return _("products of the group %(group)s", group=params.product_group)
+        name = group_names.get(params.product_group, params.product_group)
+        return _("products of the group %(group)s", group=isolated(name))
     return _("any product")
 
 
@@ -33,15 +35,23 @@ def _percent(value) -> str:
     return localize_digits(f"{format_number(value)}%")
 
 
-def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
-    """One sentence saying what the rule pays and when."""
+def describe_rule(
+    kind: str, raw_params: dict, currency: str, group_names: Mapping[str, str] | None = None
+) -> str:
+    """One sentence saying what the rule pays and when; a product group by its name in
+    `group_names` (code -> name)."""
+    group_names = group_names or {}
     kind = RuleKind(kind)
     p = parse_params(kind, raw_params)
     if kind is RuleKind.UNIT_SOLD:
         per_unit = (
             points_text(p.points_per_unit) if p.points_per_unit else _("the catalog's points")
         )
-        text = _("%(points)s per unit of %(target)s sold", points=per_unit, target=_target(p))
+        text = _(
+            "%(points)s per unit of %(target)s sold",
+            points=per_unit,
+            target=_target(p, group_names),
+        )
         if p.min_quantity > 1:
             text = _(
                 "%(rule)s, on sale lines of at least %(count)s units",
@@ -61,7 +71,7 @@ def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
         return _(
             "%(points)s per registered install of %(target)s (with its serial number)",
             points=points_text(p.points_per_install),
-            target=_target(p),
+            target=_target(p, group_names),
         )
     if kind is RuleKind.PORTAL_ORDER:
         parts = []

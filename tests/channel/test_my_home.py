@@ -39,7 +39,7 @@ def test_home_shows_balance_pending_expiring_and_the_next_reward(app, client, db
     assert "<strong data-balance>1,500</strong> points to spend" in page
     assert "75 more are pending until the return window closes." in page
     assert "120 points expire within 30 days" in page
-    assert "500 points to go for “Drill”." in page
+    assert "500 points to go for “\u2068Drill\u2069”." in page
 
 
 @pytest.mark.parametrize(
