@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
 from channel.audit_text import audit_field, audit_value
 from channel.claim_models import ClaimKind, ClaimStatus
@@ -16,7 +15,7 @@ from channel.models import AuditAction, ProgramStatus
 from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
 from channel.tiers import TierMetric
-from core.i18n import format_date, format_list, format_money, format_number, isolated
+from core.i18n import format_date, format_list, format_money, format_number, isolated, plural_text
 from roles.forms import ROLE_LABELS
 
 CAP_LABELS = {
@@ -51,7 +50,14 @@ def decision_conditions(decision) -> str:
     if decision.roles is not None:
         parts.append(_("only %(roles)s", roles=role_label("+".join(decision.roles))))
     if decision.exclusions:
-        parts.append(_("%(count)s people left out", count=format_number(len(decision.exclusions))))
+        left_out = len(decision.exclusions)
+        parts.append(
+            plural_text(
+                "%(num)s person left out",
+                "%(num)s people left out",
+                left_out,
+            )
+        )
     if decision.cap_per_person_month:
         parts.append(
             _("cap %(points)s a month", points=format_number(decision.cap_per_person_month))
@@ -79,7 +85,14 @@ def award_reason(reason: dict) -> str:
     if "module" in reason and reason["module"]:
         parts.append(_("module %(module)s", module=reason["module"]))
     if "days_early" in reason:
-        parts.append(_("paid %(days)s days early", days=format_number(reason["days_early"])))
+        days = reason["days_early"]
+        parts.append(
+            plural_text(
+                "paid %(num)s day early",
+                "paid %(num)s days early",
+                days,
+            )
+        )
     if "bulk_bonus" in reason:
         parts.append(_("bulk bonus %(points)s", points=format_number(reason["bulk_bonus"])))
     if "percent" in reason and "amount" in reason:
@@ -111,9 +124,12 @@ def _tier_measure(metric: str, value: str) -> str:
         return format_money(amount, "EUR")
     if metric == TierMetric.POINTS:
         return points_text(int(amount))
-    return ngettext("%(num)s month", "%(num)s months", int(amount)) % {
-        "num": format_number(int(amount))
-    }
+    months = int(amount)
+    return plural_text(
+        "%(num)s month",
+        "%(num)s months",
+        months,
+    )
 
 
 def tier_reason(reason: str) -> str:

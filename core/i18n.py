@@ -153,6 +153,12 @@ def format_datetime(value, format="medium") -> str:
     return localize_digits(flask_babel.format_datetime(value, format))
 
 
+def plural_text(singular: str, plural: str, count: int, **variables) -> str:
+    """`ngettext` whose %(num)s is the count written the reader's way (1 234, ۱٬۲۳۴)."""
+    template = flask_babel.get_translations().ungettext(singular, plural, count)
+    return template % {**variables, "num": format_number(count)}
+
+
 def format_list(items) -> str:
     """Items joined the reader's way ("a, b and c", "а, б и в", "الف، ب و ج")."""
     return localize_digits(lists.format_list([str(item) for item in items], locale=get_locale()))

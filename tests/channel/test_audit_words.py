@@ -52,7 +52,7 @@ def program(db, world):
     ("language", "words"),
     [
         ("en", ["Monthly cap per person", "4,500 points", "into the company pool"]),
-        ("pl", ["Miesięczny limit na osobę", "4500 punktów", "do puli firmy"]),
+        ("pl", ["Miesięczny limit na osobę", "4 500 punktów", "do puli firmy"]),
     ],
 )
 def test_the_audit_log_reads_in_plain_words(client, db, world, program, language, words):
