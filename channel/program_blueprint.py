@@ -2,13 +2,12 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g
+from flask import Blueprint
 from flask_login import current_user
 
 from channel.models import DecisionOutcome, ProgramStatus
 from channel.rule_text import describe_rule
-from channel.schemes import product_groups
-from core.db import get_session
+from channel.schemes import product_group_names_for
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
 # The pages of programs and decisions compare states by name, never by their stored text.
@@ -23,11 +22,4 @@ def editor_zone() -> ZoneInfo:
 
 @bp.app_template_global()
 def rule_sentence(rule, currency: str) -> str:
-    return describe_rule(rule.kind, rule.params, currency, product_group_names())
-
-
-def product_group_names() -> dict[str, str]:
-    """Product group code -> name, looked up once per request."""
-    if "product_group_names" not in g:
-        g.product_group_names = {group.code: group.name for group in product_groups(get_session())}
-    return g.product_group_names
+    return describe_rule(rule.kind, rule.params, currency, product_group_names_for(rule))
