@@ -94,7 +94,7 @@ def award_reason(reason: dict) -> str:
             )
         )
     if "bulk_bonus" in reason:
-        parts.append(_("bulk bonus %(points)s", points=format_number(reason["bulk_bonus"])))
+        parts.append(_("bulk bonus %(points)s", points=points_text(reason["bulk_bonus"])))
     if "percent" in reason and "amount" in reason:
         parts.append(
             _("%(percent)s%% of %(amount)s", percent=reason["percent"], amount=reason["amount"])
@@ -104,7 +104,7 @@ def award_reason(reason: dict) -> str:
             _(
                 "limited by %(cap)s (would have been %(points)s)",
                 cap=str(CAP_LABELS.get(reason["capped_by"], reason["capped_by"])),
-                points=format_number(reason.get("uncapped", 0)),
+                points=points_text(reason.get("uncapped", 0)),
             )
         )
     return "; ".join(parts) if parts else "—"

@@ -69,3 +69,18 @@ def test_home_in_persian_uses_persian_digits(client, db, world):
     login_as(client, person)
     page = client.get("/me").get_data(as_text=True)
     assert "۱٬۲۵۰" in page
+
+
+@pytest.mark.parametrize(
+    ("points", "words"),
+    [(1, "балл можно потратить"), (3, "балла можно потратить"), (21, "балл можно потратить")],
+)
+def test_the_big_number_takes_the_plural_its_count_needs(client, db, world, points, words):
+    from tests.builders import give_points
+
+    technician = make_person(db, world.partner_a, ["technician"], language="ru")
+    give_points(db, technician, points)
+    db.commit()
+    login_as(client, technician)
+    page = client.get("/me").get_data(as_text=True)
+    assert f"<strong data-balance>{points}</strong> {words}" in page
