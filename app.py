@@ -31,6 +31,7 @@ from core.i18n import (
     format_percent,
     isolated,
     language_name,
+    left_to_right,
     select_locale,
     select_timezone,
     text_direction,
@@ -265,6 +266,7 @@ def _register_templates(app: Flask) -> None:
         format_list=format_list,
         format_money=format_money,
         isolated=isolated,
+        left_to_right=left_to_right,
         LANGUAGES=app.config["LANGUAGES"],
     )
 

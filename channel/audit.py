@@ -6,8 +6,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channel.models import AuditAction, AuditEntry, Program
+from channel.audit_text import AuditNames
+from channel.models import AuditAction, AuditEntry, ProductGroup, Program
+from channel.partner_models import PartnerOrganization, Tier
 from core.db import utcnow
+from roles.models import Person
 
 
 def json_safe(value):
@@ -78,3 +81,32 @@ def changes_after(entries: list[AuditEntry], version: int | None) -> list[AuditE
     if not version:
         return []
     return [e for e in entries if e.action == AuditAction.CHANGED and e.program_version > version]
+
+
+def names_for(session: Session, program: Program, entries: list[AuditEntry]) -> AuditNames:
+    """The names of the people, partners and tiers the entries mention, for reading them."""
+    people, partners, tiers = set(), set(), set()
+    for entry in entries:
+        for value in (entry.previous, entry.new):
+            if entry.action == AuditAction.ENROLMENT and isinstance(value, dict):
+                people.update(value.get("joined", []), value.get("left", []))
+            elif entry.field == "excluded" and isinstance(value, list):
+                people.update(value)
+            elif entry.field == "targets" and isinstance(value, dict):
+                partners.update(value.get("partners", []))
+                tiers.update(value.get("tiers", []))
+    return AuditNames(
+        people=_named(session, Person, Person.full_name, people),
+        partners=_named(session, PartnerOrganization, PartnerOrganization.name, partners),
+        tiers=_named(session, Tier, Tier.name, tiers),
+        groups=dict(session.execute(select(ProductGroup.code, ProductGroup.name)).all())
+        if any(entry.field == "scheme" for entry in entries)
+        else {},
+        currency=program.currency,
+    )
+
+
+def _named(session: Session, model, column, ids: set) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(model.id, column).where(model.id.in_(ids))).all())

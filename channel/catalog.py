@@ -4,6 +4,7 @@ import csv
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -104,7 +105,9 @@ def _refuse_unstorable(values: dict, errors: dict) -> None:
         if "\x00" in value:
             errors[name] = _l("The text holds a NUL character, which cannot be saved.")
         elif len(value) > MAX_LENGTHS[name]:
-            errors[name] = _l("At most %(max)s characters.", max=MAX_LENGTHS[name])
+            errors[name] = lazy_ngettext(
+                "At most %(num)s character.", "At most %(num)s characters.", MAX_LENGTHS[name]
+            )
 
 
 def _check_product(session, sku, name, group_code, points_per_unit, errors) -> dict:

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -160,7 +161,9 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
             errors["serial"] = refused
     for name, longest in TEXT_LENGTHS.items():
         if len((getattr(details, name) or "").strip()) > longest:
-            errors[name] = _l("At most %(max)s characters.", max=longest)
+            errors[name] = lazy_ngettext(
+                "At most %(num)s character.", "At most %(num)s characters.", longest
+            )
     if details.kind == ClaimKind.REFERRAL:
         referred = session.get(PartnerOrganization, details.referred_partner_id or 0)
         if referred is None:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -146,7 +147,9 @@ def create_fund(session: Session, *, name: str, currency: str, budget: str, shar
     if not name or len(currency) != 3:
         errors["name"] = _l("Give the fund a name and a three-letter currency.")
     elif len(name) > MAX_FUND_NAME:
-        errors["name"] = _l("At most %(max)s characters.", max=MAX_FUND_NAME)
+        errors["name"] = lazy_ngettext(
+            "At most %(num)s character.", "At most %(num)s characters.", MAX_FUND_NAME
+        )
     amount = _money(budget, errors, "budget")
     try:
         percent = Decimal(str(share).strip().replace(",", "."))

@@ -14,7 +14,7 @@ from channel.approvals import (
     programs_for_partner,
     targeted_roles,
 )
-from channel.audit import changes_after, partner_trail
+from channel.audit import changes_after, names_for, partner_trail
 from channel.earning import partner_earnings, points_paid_to
 from channel.program_forms import ProgramDecisionForm
 from channel.rule_params import RuleKind
@@ -100,6 +100,7 @@ def _decision_page(partner, program, form, status=200):
         role_labels=ROLE_LABELS,
         estimate=partner_estimate(db, program, partner),
         history=history,
+        names=names_for(db, program, history),
         changed_since=changes_after(history, decision.approved_version if decision else None),
     ), status
 

@@ -12,24 +12,66 @@ from channel.partner_models import PartnerOrganization, Tier
 from channel.rewards import RewardKind
 from roles.models import Person
 
+#: The demo's rewards, each named in every language the demo's people read.
+DEMO_REWARD_NAMES = {
+    "Fuel card 20 EUR": {
+        "lv": "Degvielas karte 20 EUR",
+        "pl": "Karta paliwowa 20 EUR",
+        "ru": "Топливная карта на 20 EUR",
+        "he": "כרטיס דלק בשווי 20 אירו",
+        "fa": "کارت سوخت ۲۰ یورویی",
+    },
+    "Cordless drill": {
+        "lv": "Akumulatora urbjmašīna",
+        "pl": "Wiertarko-wkrętarka akumulatorowa",
+        "ru": "Аккумуляторная дрель",
+        "he": "מקדחה נטענת",
+        "fa": "دریل شارژی",
+    },
+    "Heat pump installer course, Riga": {
+        "lv": "Siltumsūkņu uzstādītāju kurss Rīgā",
+        "pl": "Kurs dla instalatorów pomp ciepła w Rydze",
+        "ru": "Курс для монтажников тепловых насосов, Рига",
+        "he": "קורס למתקיני משאבות חום בריגה",
+        "fa": "دوره‌ی آموزشی نصب پمپ حرارتی در ریگا",
+    },
+    "Plant ten trees in your name": {
+        "lv": "Desmit koki, iestādīti jūsu vārdā",
+        "pl": "Dziesięć drzew posadzonych w Twoim imieniu",
+        "ru": "Десять деревьев, посаженных от вашего имени",
+        "he": "נטיעת עשרה עצים על שמך",
+        "fa": "کاشت ده درخت به نام شما",
+    },
+}
+
+
+def _texts(name: str):
+    from channel.rewards import RewardText
+
+    return [RewardText(language=code, name=text) for code, text in DEMO_REWARD_NAMES[name].items()]
+
 
 def seed_demo_rewards(session: Session) -> int:
-    """A small rewards catalog: a gift card with codes, goods, a training seat, a donation."""
+    """A small rewards catalog: a gift card with codes, goods, a training seat, a donation.
+
+    A catalog loaded before the rewards had their names in every language gets the missing
+    names; nothing else is changed."""
     from channel.rewards import GiftCardCode, Reward, RewardText
 
-    if session.scalar(select(Reward)) is not None:
+    existing = list(session.scalars(select(Reward)))
+    if existing:
+        for reward in existing:
+            have = {text.language for text in reward.texts}
+            for code, text in DEMO_REWARD_NAMES.get(reward.name, {}).items():
+                if code not in have:
+                    reward.texts.append(RewardText(language=code, name=text))
+        session.flush()
         return 0
     gift = Reward(
         kind=RewardKind.GIFT_CARD,
         name="Fuel card 20 EUR",
         points_price=2000,
-        texts=[
-            RewardText(language="lv", name="Degvielas karte 20 EUR"),
-            RewardText(language="pl", name="Karta paliwowa 20 EUR"),
-            RewardText(language="ru", name="Топливная карта 20 EUR"),
-            RewardText(language="he", name="כרטיס דלק 20 EUR"),
-            RewardText(language="fa", name="کارت سوخت ۲۰ یورو"),
-        ],
+        texts=_texts("Fuel card 20 EUR"),
     )
     rewards = [
         gift,
@@ -38,22 +80,21 @@ def seed_demo_rewards(session: Session) -> int:
             name="Cordless drill",
             points_price=6000,
             stock=12,
-            texts=[
-                RewardText(language="pl", name="Wiertarko-wkrętarka"),
-                RewardText(language="ru", name="Аккумуляторная дрель"),
-            ],
+            texts=_texts("Cordless drill"),
         ),
         Reward(
             kind=RewardKind.TRAINING_SEAT,
             name="Heat pump installer course, Riga",
             points_price=3000,
             stock=8,
+            texts=_texts("Heat pump installer course, Riga"),
         ),
         Reward(
             kind=RewardKind.DONATION,
             name="Plant ten trees in your name",
             points_price=500,
             stock=None,
+            texts=_texts("Plant ten trees in your name"),
         ),
     ]
     session.add_all(rewards)

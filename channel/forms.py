@@ -76,7 +76,8 @@ class PartnerSearchForm(FlaskForm):
 
 class ProgramForm(FlaskForm):
     name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Give the program a name.")), Length(max=200)]
+        lazy_pgettext("thing", "Name"),
+        validators=[DataRequired(_l("Give the program a name.")), Length(max=200)],
     )
     description = TextAreaField(_l("Description"))
     starts_on = DateField(_l("First day"), validators=[Optional()])
@@ -110,14 +111,15 @@ for _code in ("en", "lv", "pl", "ru", "he", "fa"):
     setattr(
         ProgramForm,
         f"name_{_code}",
-        StringField(_l("Name"), validators=[Optional(), Length(max=200)]),
+        StringField(lazy_pgettext("thing", "Name"), validators=[Optional(), Length(max=200)]),
     )
     setattr(ProgramForm, f"description_{_code}", TextAreaField(_l("Description")))
 
 
 class SchemeForm(FlaskForm):
     name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Give the scheme a name.")), Length(max=200)]
+        lazy_pgettext("thing", "Name"),
+        validators=[DataRequired(_l("Give the scheme a name.")), Length(max=200)],
     )
     company_level = BooleanField(
         _l("For the partner company itself (pays the company, not people)")
@@ -151,7 +153,8 @@ class ProductGroupForm(FlaskForm):
         _l("Code"), validators=[DataRequired(_l("Give the group a code.")), Length(max=64)]
     )
     name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Give the group a name.")), Length(max=200)]
+        lazy_pgettext("thing", "Name"),
+        validators=[DataRequired(_l("Give the group a name.")), Length(max=200)],
     )
     default_points_per_unit = StringField(_l("Default points per unit"))
 
@@ -161,7 +164,8 @@ class ProductForm(FlaskForm):
         _l("SKU"), validators=[DataRequired(_l("Give the product its SKU.")), Length(max=64)]
     )
     name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Give the product a name.")), Length(max=200)]
+        lazy_pgettext("thing", "Name"),
+        validators=[DataRequired(_l("Give the product a name.")), Length(max=200)],
     )
     group = SelectField(_l("Product group"))
     points_per_unit = StringField(_l("Points per unit (empty: the group's)"))

@@ -52,8 +52,8 @@ class SerialCheck(State):
 
 
 class DecisionOutcome(State):
-    APPROVED = "approved"
-    DECLINED = "declined"
+    APPROVED = "approved", _l("Approved")
+    DECLINED = "declined", _l("Declined")
 
 
 class AuditAction(State):

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from channel import scheme_views  # noqa: F401  (adds the scheme editor's pages to `bp`)
 from channel.approvals import current_decision, targeted_roles
-from channel.audit import program_trail
+from channel.audit import names_for, program_trail
 from channel.audit import record as record_audit
 from channel.models import AuditAction
 from channel.partners import active_partners, partners_by_id
@@ -167,10 +167,12 @@ def program_step(program, step):
 @requires(Permission.MANAGE_PROGRAMS)
 def program_audit(program):
     db = get_session()
+    entries = program_trail(db, program)
     return render_template(
         "channel/program_audit.html",
         program=program,
-        entries=program_trail(db, program),
+        entries=entries,
+        names=names_for(db, program, entries),
         partners=partners_by_id(db),
     )
 

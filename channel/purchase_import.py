@@ -17,6 +17,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -265,9 +266,10 @@ def _amount(raw: str) -> Decimal | None:
 def _serials(raw: str, units: int):
     serials = [normal_serial(s) for s in _SERIAL_SEPARATORS.split(raw) if s.strip()]
     if len(serials) > min(units, MAX_SERIALS):
-        return None, _l(
-            "The line lists %(serials)s serial numbers, more than its quantity (%(units)s).",
-            serials=len(serials),
+        return None, lazy_ngettext(
+            "The line lists %(num)s serial number, more than its quantity (%(units)s).",
+            "The line lists %(num)s serial numbers, more than its quantity (%(units)s).",
+            len(serials),
             units=units,
         )
     if any(len(serial) > MAX_SERIAL for serial in serials):

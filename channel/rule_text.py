@@ -1,28 +1,35 @@
 """Rules in plain words, in the reader's language: what a partner manager or a technician reads."""
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from flask_babel import format_currency, get_translations
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from channel.rule_params import RuleKind, parse_params
-from core.i18n import format_datetime, format_list, format_number, localize_digits
+from core.i18n import (
+    format_datetime,
+    format_list,
+    format_number,
+    localize_digits,
+    plural_text,
+)
 
 
-def _target(params) -> str:
+def _target(params, group_names: Mapping[str, str]) -> str:
     if getattr(params, "product_sku", None):
         return _("product %(sku)s", sku=params.product_sku)
     if getattr(params, "product_group", None):
-        return _("products of the group %(group)s", group=params.product_group)
+        name = group_names.get(params.product_group, params.product_group)
+        return _("products of the group %(group)s", group=name)
     return _("any product")
 
 
 def points_text(count: int) -> str:
     """“1 point”, “5 points”, “5 punktów”, “۵ امتیاز”: a count of points in the reader's grammar."""
     # ngettext would print the raw number: format it the reader's way (1 200, 1,200, ۱٬۲۰۰).
-    template = get_translations().ungettext("%(num)s point", "%(num)s points", count)
-    return template % {"num": format_number(count)}
+    return plural_text("%(num)s point", "%(num)s points", count)
 
 
 def _money(amount, currency: str) -> str:
@@ -33,20 +40,29 @@ def _percent(value) -> str:
     return localize_digits(f"{format_number(value)}%")
 
 
-def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
-    """One sentence saying what the rule pays and when."""
+def describe_rule(
+    kind: str, raw_params: dict, currency: str, group_names: Mapping[str, str] | None = None
+) -> str:
+    """One sentence saying what the rule pays and when; a product group by its name in
+    `group_names` (code -> name)."""
+    group_names = group_names or {}
     kind = RuleKind(kind)
     p = parse_params(kind, raw_params)
     if kind is RuleKind.UNIT_SOLD:
         per_unit = (
             points_text(p.points_per_unit) if p.points_per_unit else _("the catalog's points")
         )
-        text = _("%(points)s per unit of %(target)s sold", points=per_unit, target=_target(p))
+        text = _(
+            "%(points)s per unit of %(target)s sold",
+            points=per_unit,
+            target=_target(p, group_names),
+        )
         if p.min_quantity > 1:
-            text = _(
-                "%(rule)s, on sale lines of at least %(count)s units",
+            text = plural_text(
+                "%(rule)s, on sale lines of at least %(num)s unit",
+                "%(rule)s, on sale lines of at least %(num)s units",
+                p.min_quantity,
                 rule=text,
-                count=format_number(p.min_quantity),
             )
         if p.focus_multiplier:
             text = _(
@@ -61,7 +77,7 @@ def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
         return _(
             "%(points)s per registered install of %(target)s (with its serial number)",
             points=points_text(p.points_per_install),
-            target=_target(p),
+            target=_target(p, group_names),
         )
     if kind is RuleKind.PORTAL_ORDER:
         parts = []
@@ -74,18 +90,20 @@ def describe_rule(kind: str, raw_params: dict, currency: str) -> str:
             )
         if p.bulk_bonus:
             parts.append(
-                _(
-                    "%(points)s extra for an order of at least %(count)s units",
+                plural_text(
+                    "%(points)s extra for an order of at least %(num)s unit",
+                    "%(points)s extra for an order of at least %(num)s units",
+                    p.bulk_min_units,
                     points=points_text(p.bulk_bonus),
-                    count=format_number(p.bulk_min_units),
                 )
             )
         return format_list(parts)
     if kind is RuleKind.EARLY_PAYMENT:
-        return _(
-            "%(points)s for an invoice paid at least %(days)s days before it is due",
+        return plural_text(
+            "%(points)s for an invoice paid at least %(num)s day before it is due",
+            "%(points)s for an invoice paid at least %(num)s days before it is due",
+            p.min_days_early,
             points=points_text(p.points),
-            days=format_number(p.min_days_early),
         )
     if kind is RuleKind.TRAINING:
         if p.module:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from channel import rules as engine
 from channel.models import Product, ProductGroup, Program, ProgramStatus
@@ -264,6 +264,15 @@ def _describe_details(details: SchemeDetails) -> dict:
 def product_groups(session: Session) -> list[ProductGroup]:
     """The catalog's product groups by code, for a rule to target."""
     return list(session.scalars(select(ProductGroup).order_by(ProductGroup.code)))
+
+
+def product_group_names_for(rule: EarningRule) -> dict[str, str]:
+    """Product group code -> name, read in the session that holds `rule` (a message rendered
+    inside a caller's transaction opens no session of its own)."""
+    session = object_session(rule)
+    if session is None or not (rule.params or {}).get("product_group"):
+        return {}
+    return dict(session.execute(select(ProductGroup.code, ProductGroup.name)).all())
 
 
 def live_scheme(session: Session, program: Program, scheme_id: int) -> Scheme | None:

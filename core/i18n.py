@@ -6,6 +6,7 @@ from datetime import datetime
 
 import flask_babel
 import jdatetime
+import markupsafe
 from babel import Locale, dates, lists, numbers
 from flask import current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import get_locale
@@ -153,6 +154,12 @@ def format_datetime(value, format="medium") -> str:
     return localize_digits(flask_babel.format_datetime(value, format))
 
 
+def plural_text(singular: str, plural: str, count: int, **variables) -> str:
+    """`ngettext` whose %(num)s is the count written the reader's way (1 234, ۱٬۲۳۴)."""
+    template = flask_babel.get_translations().ungettext(singular, plural, count)
+    return template % {**variables, "num": format_number(count)}
+
+
 def format_list(items) -> str:
     """Items joined the reader's way ("a, b and c", "а, б и в", "الف، ب و ج")."""
     return localize_digits(lists.format_list([str(item) for item in items], locale=get_locale()))
@@ -161,6 +168,22 @@ def format_list(items) -> str:
 def format_money(amount, currency: str) -> str:
     """A Decimal amount in `currency`, the reader's way (€1,234.50, 1 234,50 zł, ‏1,234.50 ₪)."""
     return localize_digits(flask_babel.format_currency(amount, currency))
+
+
+class left_to_right:  # noqa: N801  (used like a function, in messages and templates)
+    """A phone number or code that reads left to right: kept so, between LRI and PDI, when it
+    is said in a right-to-left language ("+371 2000 0003" and not "2000 0003 371+").
+
+    Decided when the message is written out, so a lazy message gets its reader's direction."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"\u2066{self.text}\u2069" if text_direction() == "rtl" else str(self.text)
+
+    def __html__(self) -> str:
+        return str(markupsafe.escape(str(self)))
 
 
 def isolated(text) -> str:

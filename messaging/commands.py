@@ -94,6 +94,14 @@ LOCAL_WORDS = {
     },
 }
 
+
+def command_word(command: str, language: str) -> str:
+    """The word a message teaches for `command` in `language`: its first local word (what
+    people there text back), else the word every language understands."""
+    words = LOCAL_WORDS.get(language, {}).get(command)
+    return words[0] if words else COMMON_WORDS[command][0]
+
+
 #: Letters with no decomposition to strip (ł, đ, ø), and Arabic letters typed on Arabic
 #: keyboards for their Persian twins; applied after case folding.
 _LETTER_VARIANTS = str.maketrans(

@@ -8,12 +8,14 @@ number and date formatting follow their language, and times read on their own cl
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from core.i18n import force_timezone
+from messaging.commands import command_word
 from messaging.models import MessageCategory, MessageChannel
 from messaging.outbox import enqueue
 from messaging.policy import address, usable_channels
@@ -49,6 +51,8 @@ def template_names(kind: str, role: str, channel: str) -> list[str]:
 
 def render_for(person, kind: str, channel: str, **context) -> Rendered:
     role = primary_role(person)
+    # The command words a message teaches are the ones its reader texts back.
+    context.setdefault("command", partial(command_word, language=person.language))
     with force_locale(person.language), force_timezone(person.timezone):
         body = render_template(template_names(kind, role, channel), person=person, **context)
         subject = None

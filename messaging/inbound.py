@@ -24,6 +24,7 @@ from channel.postings import balance_of, person_account
 from channel.serial_checks import SERIAL_FLAG_LABELS
 from core.i18n import force_timezone, format_date, format_number, language_name
 from messaging import commands
+from messaging.commands import BALANCE, CLAIM, CODE, HELP, LANGUAGE, START, STOP, command_word
 from messaging.consent import set_consent
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
 from roles.auth import (
@@ -147,6 +148,12 @@ def _language(person: Person, settings: InboundSettings) -> str:
     return person.language if person.language in settings.languages else settings.default_language
 
 
+def _words(person: Person, settings: InboundSettings, **commands_by_name) -> dict[str, str]:
+    """The command words to teach the person, in the language they are answered in."""
+    language = _language(person, settings)
+    return {name: command_word(command, language) for name, command in commands_by_name.items()}
+
+
 def _answer_stranger(command: commands.Command, settings: InboundSettings) -> str:
     language = command.language or settings.default_language
     with force_locale(language):
@@ -179,15 +186,27 @@ def _balance(session, person, channel, command, now, settings) -> str:
 def _help(session, person, channel, command, now, settings) -> str:
     with force_locale(_language(person, settings)):
         return _(
-            "PartnerLift: BAL points, CLAIM serial registers an install, CODE sign-in code, "
-            "LANG lv sets your language, STOP unsubscribes."
+            "PartnerLift: %(balance)s points, %(claim)s serial registers an install, "
+            "%(code)s sign-in code, %(language)s lv sets your language, %(stop)s unsubscribes.",
+            **_words(
+                person,
+                settings,
+                balance=BALANCE,
+                claim=CLAIM,
+                code=CODE,
+                language=LANGUAGE,
+                stop=STOP,
+            ),
         )
 
 
 def _stop(session, person, channel, command, now, settings) -> str:
     set_consent(session, person.id, channel, opted_out=True, source=f"{channel}:{commands.STOP}")
     with force_locale(_language(person, settings)):
-        return _("You will get no more PartnerLift messages here. Text START to get them again.")
+        return _(
+            "You will get no more PartnerLift messages here. Text %(start)s to get them again.",
+            **_words(person, settings, start=START),
+        )
 
 
 def _start(session, person, channel, command, now, settings) -> str:
@@ -201,7 +220,10 @@ def _start(session, person, channel, command, now, settings) -> str:
         )
     )
     with force_locale(_language(person, settings)):
-        return _("You will get PartnerLift messages here again. Text STOP to stop them.")
+        return _(
+            "You will get PartnerLift messages here again. Text %(stop)s to stop them.",
+            **_words(person, settings, stop=STOP),
+        )
 
 
 def _choose_language(session, person, channel, command, now, settings) -> str:
@@ -209,7 +231,9 @@ def _choose_language(session, person, channel, command, now, settings) -> str:
     if chosen is None:
         with force_locale(_language(person, settings)):
             return _(
-                "Text LANG and a language: %(choices)s.", choices=", ".join(settings.languages)
+                "Text %(language)s and a language: %(choices)s.",
+                choices=", ".join(settings.languages),
+                **_words(person, settings, language=LANGUAGE),
             )
     person.language = chosen
     session.flush()
@@ -222,7 +246,10 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
     language = _language(person, settings)
     if not serial or len(serial) > MAX_SERIAL:
         with force_locale(language):
-            return _("Text CLAIM and the serial number from the plate, e.g. CLAIM AB12345.")
+            return _(
+                "Text %(claim)s and the serial number from the plate, e.g. %(claim)s AB12345.",
+                **_words(person, settings, claim=CLAIM),
+            )
     if not person.can(Permission.SUBMIT_CLAIMS):
         with force_locale(language):
             return _("Only partner staff register installs.")
@@ -270,7 +297,10 @@ def _sign_in_code(session, person, channel, command, now, settings) -> str:
 
 def _not_understood(session, person, channel, command, now, settings) -> str:
     with force_locale(_language(person, settings)):
-        return _("Sorry, that is not a command we know. Text HELP for the list.")
+        return _(
+            "Sorry, that is not a command we know. Text %(help)s for the list.",
+            **_words(person, settings, help=HELP),
+        )
 
 
 _ACTIONS = {

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -78,7 +79,11 @@ def make_password_hasher(config) -> PasswordHasher:
 
 def check_new_password(password: str) -> str | None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        return _l("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+        return lazy_ngettext(
+            "Use at least %(num)s character.",
+            "Use at least %(num)s characters.",
+            MIN_PASSWORD_LENGTH,
+        )
     return None
 
 
@@ -175,9 +180,10 @@ def count_code_request(session: Session, phone: str, policy: CodePolicy, now: da
     row and counts only while the window is open and has room. A first request inserts the
     row; its concurrent twin fails the insert and counts in the row that won."""
     refused = SignInRefused(
-        _l(
-            "Too many codes were sent to this number. Wait %(minutes)s minutes and try again.",
-            minutes=int(policy.window.total_seconds() // 60),
+        lazy_ngettext(
+            "Too many codes were sent to this number. Wait %(num)s minute and try again.",
+            "Too many codes were sent to this number. Wait %(num)s minutes and try again.",
+            int(policy.window.total_seconds() // 60),
         ),
         "phone",
     )

@@ -2,6 +2,7 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -134,7 +135,8 @@ class PasswordForm(FlaskForm):
 
 class PersonForm(FlaskForm):
     full_name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Enter the person's name.")), Length(max=200)]
+        lazy_pgettext("person", "Name"),
+        validators=[DataRequired(_l("Enter the person's name.")), Length(max=200)],
     )
     phone = TelField(
         _l("Phone number"),

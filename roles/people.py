@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.config import LANGUAGES
 from core.db import utcnow
 from core.errors import InvalidInput
+from core.i18n import left_to_right
 from roles.models import ContactChannel, Person, RoleAssignment
 from roles.permissions import MANUFACTURER_ROLES, PARTNER_ROLES, Role
 from roles.phones import normalize_phone
@@ -142,7 +143,10 @@ def check_person(
             Person.phone == clean["phone"],
             existing,
             placement,
-            _l("Someone else already uses the phone number %(phone)s.", phone=clean["phone"]),
+            _l(
+                "Someone else already uses the phone number %(phone)s.",
+                phone=left_to_right(clean["phone"]),
+            ),
             _l(
                 "This phone number cannot be registered here. If it is right, ask your "
                 "channel manager at the manufacturer to sort it out."

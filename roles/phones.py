@@ -14,7 +14,7 @@ from babel import Locale, UnknownLocaleError
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from core.i18n import isolated
+from core.i18n import isolated, left_to_right
 
 #: The country a page in each language reads local numbers in. Russian is spoken in several
 #: of the platform's countries (Latvia, Israel, Russia…), so its reader chooses; English is
@@ -68,7 +68,7 @@ def normalize_phone(raw: str, country: str | None) -> str:
         raise ValueError(
             _l(
                 "Choose the country of “%(phone)s”, or write it with its country code (+…).",
-                phone=raw,
+                phone=left_to_right(raw),
             )
         )
     try:
@@ -82,14 +82,14 @@ def normalize_phone(raw: str, country: str | None) -> str:
         raise ValueError(
             _l(
                 "“%(phone)s” is not a valid phone number. Check the digits and the country code.",
-                phone=raw,
+                phone=left_to_right(raw),
             )
         )
     raise ValueError(
         _l(
             "“%(phone)s” is not a valid phone number in %(country)s. Check the digits (a "
             "mobile number there looks like %(example)s), or write it with its country code.",
-            phone=raw,
+            phone=left_to_right(raw),
             country=country_name(country),
             # Isolated: in a right-to-left sentence its groups would otherwise run backwards.
             example=isolated(example),

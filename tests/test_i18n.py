@@ -181,3 +181,14 @@ def test_a_message_for_someone_reads_on_their_clock_whoever_renders_it(app, db, 
 def test_other_readers_keep_the_gregorian_calendar(app):
     with app.test_request_context(), force_locale("ru"):
         assert format_date(date(2026, 12, 1), "long") == "1 декабря 2026\u202fг."
+
+
+@pytest.mark.parametrize(("language", "marked"), [("he", True), ("fa", True), ("pl", False)])
+def test_a_phone_number_in_a_right_to_left_sentence_keeps_its_order(client, language, marked):
+    body = client.post(
+        "/sign-in/phone",
+        data={"country": "IL", "phone": "+972 52-234"},
+        headers={"Accept-Language": language},
+    ).get_data(as_text=True)
+    assert ("\u2066+972 52-234\u2069" in body) is marked
+    assert "+972 52-234" in body

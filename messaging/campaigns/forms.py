@@ -1,6 +1,7 @@
 """The campaign form: the segment, the hold-out, and the text per language and role."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -15,7 +16,8 @@ TEXT_ROLES = (Role.SELLER, Role.ENGINEER, Role.TECHNICIAN, Role.PROCUREMENT, Rol
 
 class CampaignForm(FlaskForm):
     name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Give the campaign a name.")), Length(max=200)]
+        lazy_pgettext("thing", "Name"),
+        validators=[DataRequired(_l("Give the campaign a name.")), Length(max=200)],
     )
     roles = MultiCheckboxField(_l("Roles"))
     partner_ids = MultiCheckboxField(_l("Partners"), coerce=int)

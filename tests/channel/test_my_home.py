@@ -40,7 +40,7 @@ def test_home_shows_balance_pending_expiring_and_the_next_reward(app, client, db
     assert "<strong data-balance>1,500</strong> points to spend" in page
     assert "75 more are pending until the return window closes." in page
     assert "120 points expire within 30 days" in page
-    assert "500 points to go for “Drill”." in page
+    assert "500 points to go for “\u2068Drill\u2069”." in page
 
 
 @pytest.mark.parametrize(
@@ -96,3 +96,18 @@ def test_my_claims_offers_the_roles_claim_kinds_in_the_homes_order(
     # The one primary button is the same next step the home offers first.
     assert f'class="button" href="/claims/new/{offered[0]}"' in actions
     assert f'class="button big" href="/claims/new/{offered[0]}"' in home
+
+
+@pytest.mark.parametrize(
+    ("points", "words"),
+    [(1, "балл можно потратить"), (3, "балла можно потратить"), (21, "балл можно потратить")],
+)
+def test_the_big_number_takes_the_plural_its_count_needs(client, db, world, points, words):
+    from tests.builders import give_points
+
+    technician = make_person(db, world.partner_a, ["technician"], language="ru")
+    give_points(db, technician, points)
+    db.commit()
+    login_as(client, technician)
+    page = client.get("/me").get_data(as_text=True)
+    assert f"<strong data-balance>{points}</strong> {words}" in page

@@ -230,7 +230,9 @@ def test_addresses_in_in_app_messages_are_left_to_right_links_and_nothing_else_i
     page = client.get("/messaging/inbox").get_data(as_text=True)
     assert 'dir="rtl"' in page
     body_html = page[
-        page.index('<p class="body">') : page.index("</p>", page.index('<p class="body">'))
+        page.index('<p class="body" dir="auto">') : page.index(
+            "</p>", page.index('<p class="body" dir="auto">')
+        )
     ]
     assert re.findall(r"<a [^>]*>", body_html) == [
         '<a href="https://partnerlift.example/rewards/" dir="ltr" rel="noopener noreferrer nofollow">',

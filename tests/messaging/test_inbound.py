@@ -633,18 +633,35 @@ ANSWERS = [
         "Points: %(available)s available, %(pending)s pending. %(expiring)s expire by %(date)s.",
         {"available": "12 345", "pending": "1 234", "expiring": "1 000", "date": "14.07.2025"},
     ),
-    ("Sorry, that is not a command we know. Text HELP for the list.", {}),
-    ("Text CLAIM and the serial number from the plate, e.g. CLAIM AB12345.", {}),
-    ("Text LANG and a language: %(choices)s.", {"choices": "en, lv, pl, ru, he, fa"}),
+    ("Sorry, that is not a command we know. Text %(help)s for the list.", {"help": "HELP"}),
+    (
+        "Text %(claim)s and the serial number from the plate, e.g. %(claim)s AB12345.",
+        {"claim": "CLAIM"},
+    ),
+    (
+        "Text %(language)s and a language: %(choices)s.",
+        {"language": "LANG", "choices": "en, lv, pl, ru, he, fa"},
+    ),
     (
         "This number is not registered with PartnerLift. Ask your company's manager to add it.",
         {},
     ),
-    ("You will get PartnerLift messages here again. Text STOP to stop them.", {}),
-    ("You will get no more PartnerLift messages here. Text START to get them again.", {}),
+    ("You will get PartnerLift messages here again. Text %(stop)s to stop them.", {"stop": "STOP"}),
+    (
+        "You will get no more PartnerLift messages here. Text %(start)s to get them again.",
+        {"start": "START"},
+    ),
     ("Your language is now %(language)s.", {"language": "Latviešu"}),
     ("Your sign-in code is on its way by SMS.", {}),
 ]
+
+
+def _with_words(values: dict, language: str) -> dict:
+    """Sample values, a command's name given as the word taught in `language`."""
+    from messaging.commands import COMMANDS as NAMES
+    from messaging.commands import command_word
+
+    return {k: command_word(v, language) if v in NAMES else v for k, v in values.items()}
 
 
 @pytest.mark.parametrize("language", sorted(COMMANDS))
@@ -655,11 +672,16 @@ def test_answers_fit_one_sms_segment_and_help_two(app, language):
 
     with app.test_request_context(), force_locale(language):
         for message, values in ANSWERS:
-            answer = gettext(message, **values)
+            answer = gettext(message, **_with_words(values, language))
             assert count_segments(answer).segments == 1, answer
         help_ = gettext(
-            "PartnerLift: BAL points, CLAIM serial registers an install, CODE sign-in code, "
-            "LANG lv sets your language, STOP unsubscribes."
+            "PartnerLift: %(balance)s points, %(claim)s serial registers an install, "
+            "%(code)s sign-in code, %(language)s lv sets your language, %(stop)s unsubscribes.",
+            **_with_words(
+                {"balance": "BAL", "claim": "CLAIM", "code": "CODE", "language": "LANG"}
+                | {"stop": "STOP"},
+                language,
+            ),
         )
         assert count_segments(help_).segments <= 2, help_
 

@@ -413,10 +413,10 @@ def test_launch_tells_each_enrolled_person_their_own_roles_rule(db, world, live)
     assert bodies == {
         people[
             Role.SELLER
-        ].id: "You are in “Winter heat”: 10 points per unit of products of the group boilers sold.",
+        ].id: "You are in “Winter heat”: 10 points per unit of products of the group Boilers sold.",
         people[
             Role.ENGINEER
-        ].id: "You are in “Winter heat”: 10 points per unit of products of the group boilers sold.",
+        ].id: "You are in “Winter heat”: 10 points per unit of products of the group Boilers sold.",
         people[Role.TECHNICIAN].id: (
             "You are in “Winter heat”: 50 points per registered install of any product "
             "(with its serial number)."

@@ -1,0 +1,53 @@
+"""A reward reads in the page's language, and a name typed in another script keeps its order."""
+
+import pytest
+
+from channel.demo_benefits import DEMO_REWARD_NAMES, seed_demo_rewards
+from tests.builders import give_points, login_as, make_person
+
+
+@pytest.mark.parametrize("language", ["he", "fa", "pl", "lv", "ru"])
+def test_the_demo_rewards_are_named_in_the_readers_language(client, db, world, language):
+    seed_demo_rewards(db)
+    technician = make_person(db, world.partner_a, ["technician"], language=language)
+    give_points(db, technician, 100)
+    db.commit()
+    login_as(client, technician)
+    page = client.get("/rewards/").get_data(as_text=True)
+    for english, names in DEMO_REWARD_NAMES.items():
+        assert english not in page
+        assert f"<h2><bdi>{names[language]}</bdi></h2>" in page
+
+
+def test_loading_the_demo_again_names_rewards_loaded_before_their_translations(db):
+    seed_demo_rewards(db)
+    drill = next(r for r in _rewards(db) if r.name == "Cordless drill")
+    drill.texts = [t for t in drill.texts if t.language != "he"]
+    db.flush()
+    assert drill.text_in("he")[0] == "Cordless drill"
+    assert seed_demo_rewards(db) == 0
+    assert drill.text_in("he")[0] == DEMO_REWARD_NAMES["Cordless drill"]["he"]
+
+
+def test_a_program_name_in_english_is_isolated_on_a_hebrew_page(client, db, world):
+    from roles.permissions import Role
+    from tests.builders import add_scheme, approve, make_program, offer
+
+    program = make_program(db, partners=[world.partner_a], name="Sell and install.")
+    add_scheme(db, program, ["technician"], ("install", {"points_per_install": 50}))
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+    technician = world.people[Role.TECHNICIAN]
+    technician.language = "he"
+    db.commit()
+    login_as(client, technician)
+    page = client.get("/my/programs").get_data(as_text=True)
+    assert "<h2><bdi>Sell and install.</bdi></h2>" in page
+
+
+def _rewards(db):
+    from sqlalchemy import select
+
+    from channel.rewards import Reward
+
+    return db.scalars(select(Reward)).all()
