@@ -88,6 +88,10 @@ class ProgramEditorForm(ProgramForm):
         )
 
 
+#: The name of the buttons that choose the new rule's kind without saving.
+CHOOSE_KIND = "choose_kind"
+
+
 class SchemeEditorForm(SchemeForm):
     """One scheme: its name and roles, the rules to drop, and one new rule of the chosen kind.
 
@@ -102,15 +106,26 @@ class SchemeEditorForm(SchemeForm):
             self.roles.data = sorted(r.value for r in scheme.roles)
         #: What was typed, shown again in the new rule's inputs.
         self.entered = request.form if self.is_submitted() else {}
-        chosen = request.values.get("kind") or ""
+        #: The form was sent to choose another kind of rule: shown again as typed, not saved.
+        self.choosing_kind = self.is_submitted() and CHOOSE_KIND in request.form
+        chosen = (
+            request.form.get(CHOOSE_KIND) if self.choosing_kind else request.values.get("kind")
+        ) or ""
         self.rule_kind = RuleKind(chosen) if chosen in RuleKind._value2member_map_ else None
         #: Problems the page shows itself: by the new rule's parameter, or "_scheme".
         self.problems: dict[str, str] = {}
 
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        return not self.choosing_kind and super().validate_on_submit(extra_validators)
+
+    @property
+    def dropped(self) -> set[int]:
+        """The rules ticked for removal, kept ticked while the page is shown again."""
+        return set(self.entered.getlist("drop", type=int)) if self.entered else set()
+
     def details(self, program, scheme, tier_codes, zone) -> SchemeDetails:
         live = [r for r in (scheme.rules if scheme else []) if r.live_in(program.version)]
-        drop = set(self.entered.getlist("drop", type=int))
-        rules = [RuleInput(r.kind, r.params) for r in live if r.id not in drop]
+        rules = [RuleInput(r.kind, r.params) for r in live if r.id not in self.dropped]
         if self.rule_kind is not None:
             params = params_from_form(self.rule_kind, self.entered, tier_codes, zone)
             rules.append(RuleInput(self.rule_kind.value, params))

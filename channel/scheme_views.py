@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from channel.program_blueprint import bp, editor_zone
-from channel.program_forms import SchemeEditorForm
+from channel.program_forms import CHOOSE_KIND, SchemeEditorForm
 from channel.rule_params import COMPANY_RULES, RuleKind
 from channel.rule_text import RULE_FIELDS, STEP_ROWS
 from channel.schemes import RULE_LABELS, live_scheme, product_groups, retire_scheme
@@ -50,6 +50,7 @@ def _scheme_editor(program, scheme):
             )
     db = get_session()
     kind = form.rule_kind
+    fields = RULE_FIELDS.get(kind, ())
     return render_template(
         "channel/scheme_form.html",
         form=form,
@@ -59,13 +60,30 @@ def _scheme_editor(program, scheme):
         kind=kind,
         company_kinds=COMPANY_RULES,
         rule_labels=RULE_LABELS,
-        fields=RULE_FIELDS.get(kind, ()),
+        fields=fields,
+        carried=_carried(form, fields),
         values=form.entered,
         errors=form.problems,
         tiers=tiers_by_rank(db),
         groups=product_groups(db),
         step_rows=range(STEP_ROWS),
-    ), 400 if form.is_submitted() else 200
+        dropped=form.dropped,
+    ), 400 if form.is_submitted() and not form.choosing_kind else 200
+
+
+def _carried(form, fields) -> list[tuple[str, str]]:
+    """What was typed into another kind's inputs, kept (hidden) for when it is chosen again."""
+    shown = {name for name, _label, _type in fields}
+    own = {"csrf_token", "kind", CHOOSE_KIND, "drop", *(field.name for field in form)}
+    return (
+        [
+            (name, value)
+            for name, value in form.entered.items(multi=True)
+            if name not in own and name.split(".", 1)[0] not in shown and value.strip()
+        ]
+        if form.entered
+        else []
+    )
 
 
 @bp.route("/<int:program_id>/schemes/<int:scheme_id>/retire", methods=["POST"])

@@ -158,6 +158,29 @@
     }
   });
 
+  // ---- the scheme editor: another kind of rule swaps only the rule's inputs, in place, so
+  // nothing typed elsewhere is touched (without this, the same button sends the form and the
+  // server shows it again as typed)
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("form[data-rule-kinds] button[name=choose_kind]");
+    if (!button) return;
+    event.preventDefault();
+    const form = button.form;
+    const body = new FormData(form);
+    body.append("choose_kind", button.value);
+    fetch(form.action || location.href, { method: "POST", body: body, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((text) => {
+        const fresh = new DOMParser().parseFromString(text, "text/html").getElementById("rule-fields");
+        const here = document.getElementById("rule-fields");
+        if (!fresh || !here) { form.requestSubmit(button); return; }
+        here.replaceWith(document.adoptNode(fresh));
+        const first = fresh.querySelector("input:not([type=hidden]), select, button");
+        if (first) first.focus();
+      })
+      .catch(() => form.requestSubmit(button));
+  });
+
   window.addEventListener("online", () => { showConnection(); flush(); });
   window.addEventListener("offline", showConnection);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
