@@ -104,6 +104,10 @@ class SchemeEditorForm(SchemeForm):
         self.roles.choices = [(r.value, ROLE_LABELS[r.value]) for r in Role if r in PARTNER_ROLES]
         if scheme is not None and not self.is_submitted():
             self.roles.data = sorted(r.value for r in scheme.roles)
+        elif scheme is None and not self.is_submitted():  # from "Add a scheme for …"
+            role = request.args.get("role", "")
+            self.company_level.data = role == "company"
+            self.roles.data = [role] if role in dict(self.roles.choices) else []
         #: What was typed, shown again in the new rule's inputs.
         self.entered = request.form if self.is_submitted() else {}
         #: The form was sent to choose another kind of rule: shown again as typed, not saved.

@@ -8,7 +8,7 @@ from channel.program_blueprint import bp, editor_zone
 from channel.program_forms import CHOOSE_KIND, SchemeEditorForm
 from channel.rule_params import COMPANY_RULES, RuleKind
 from channel.rule_text import RULE_FIELDS, STEP_ROWS
-from channel.schemes import RULE_LABELS, live_scheme, product_groups, retire_scheme
+from channel.schemes import RULE_LABELS, live_scheme, product_groups
 from channel.tiers import tiers_by_rank
 from core.db import get_session
 from core.views import attempt
@@ -16,7 +16,7 @@ from roles.access import requires
 from roles.permissions import Permission
 
 
-def _scheme_of(program, scheme_id):
+def scheme_of(program, scheme_id):
     scheme = live_scheme(get_session(), program, scheme_id)
     if scheme is None:
         abort(404)
@@ -32,7 +32,7 @@ def scheme_new(program):
 @bp.route("/<int:program_id>/schemes/<int:scheme_id>", methods=["GET", "POST"])
 @requires(Permission.MANAGE_PROGRAMS)
 def scheme_edit(program, scheme_id):
-    return _scheme_editor(program, _scheme_of(program, scheme_id))
+    return _scheme_editor(program, scheme_of(program, scheme_id))
 
 
 def _scheme_editor(program, scheme):
@@ -84,14 +84,3 @@ def _carried(form, fields) -> list[tuple[str, str]]:
         if form.entered
         else []
     )
-
-
-@bp.route("/<int:program_id>/schemes/<int:scheme_id>/retire", methods=["POST"])
-@requires(Permission.MANAGE_PROGRAMS)
-def scheme_retire(program, scheme_id):
-    scheme = _scheme_of(program, scheme_id)
-    attempt(
-        lambda db: retire_scheme(db, program, scheme, actor_id=current_user.id),
-        done=_("The scheme was removed."),
-    )
-    return redirect(url_for("programs.program_detail", program_id=program.id))
