@@ -18,6 +18,7 @@ from channel.programs import ProgramDetails
 from channel.rule_params import RuleKind
 from channel.rule_text import params_from_form
 from channel.schemes import InvalidScheme, RuleInput, SchemeDetails, save_scheme
+from channel.simulation import SchemePreview, preview_scheme
 from channel.tiers import tier_codes
 from core.config import LANGUAGES
 from core.views import MAX_ID
@@ -90,6 +91,8 @@ class ProgramEditorForm(ProgramForm):
 
 #: The name of the buttons that choose the new rule's kind without saving.
 CHOOSE_KIND = "choose_kind"
+#: The name of the button that shows the scheme in words and its estimate, without saving.
+PREVIEW = "preview"
 
 
 class SchemeEditorForm(SchemeForm):
@@ -112,6 +115,8 @@ class SchemeEditorForm(SchemeForm):
         self.entered = request.form if self.is_submitted() else {}
         #: The form was sent to choose another kind of rule: shown again as typed, not saved.
         self.choosing_kind = self.is_submitted() and CHOOSE_KIND in request.form
+        #: The form was sent to show the scheme in words and its estimate: shown again, not saved.
+        self.previewing = self.is_submitted() and PREVIEW in request.form
         chosen = (
             request.form.get(CHOOSE_KIND) if self.choosing_kind else request.values.get("kind")
         ) or ""
@@ -120,7 +125,14 @@ class SchemeEditorForm(SchemeForm):
         self.problems: dict[str, str] = {}
 
     def validate_on_submit(self, extra_validators=None) -> bool:
-        return not self.choosing_kind and super().validate_on_submit(extra_validators)
+        if self.choosing_kind or self.previewing:
+            return False
+        return super().validate_on_submit(extra_validators)
+
+    def preview(self, session, program, scheme, *, actor_id: int, zone) -> SchemePreview:
+        """The scheme as entered, in words and with its estimate per role, saving nothing."""
+        details = self.details(program, scheme, tier_codes(session), zone)
+        return preview_scheme(session, program, details, actor_id=actor_id, existing=scheme)
 
     @property
     def dropped(self) -> set[int]:

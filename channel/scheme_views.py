@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from channel.program_blueprint import bp, editor_zone
-from channel.program_forms import CHOOSE_KIND, SchemeEditorForm
+from channel.program_forms import CHOOSE_KIND, PREVIEW, SchemeEditorForm
 from channel.rule_params import COMPANY_RULES, RuleKind
 from channel.rule_text import RULE_FIELDS, STEP_ROWS
 from channel.schemes import RULE_LABELS, live_scheme, product_groups
@@ -13,6 +13,7 @@ from channel.tiers import tiers_by_rank
 from core.db import get_session
 from core.views import attempt
 from roles.access import requires
+from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
 
 
@@ -51,6 +52,11 @@ def _scheme_editor(program, scheme):
     db = get_session()
     kind = form.rule_kind
     fields = RULE_FIELDS.get(kind, ())
+    preview = (
+        form.preview(db, program, scheme, actor_id=current_user.id, zone=editor_zone())
+        if form.previewing
+        else None
+    )
     return render_template(
         "channel/scheme_form.html",
         form=form,
@@ -68,13 +74,15 @@ def _scheme_editor(program, scheme):
         groups=product_groups(db),
         step_rows=range(STEP_ROWS),
         dropped=form.dropped,
-    ), 400 if form.is_submitted() and not form.choosing_kind else 200
+        preview=preview,
+        role_labels=ROLE_LABELS,
+    ), 400 if form.is_submitted() and not (form.choosing_kind or form.previewing) else 200
 
 
 def _carried(form, fields) -> list[tuple[str, str]]:
     """What was typed into another kind's inputs, kept (hidden) for when it is chosen again."""
     shown = {name for name, _label, _type in fields}
-    own = {"csrf_token", "kind", CHOOSE_KIND, "drop", *(field.name for field in form)}
+    own = {"csrf_token", "kind", CHOOSE_KIND, PREVIEW, "drop", *(field.name for field in form)}
     return (
         [
             (name, value)

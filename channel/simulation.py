@@ -20,6 +20,7 @@ from channel.ledger import Activity, activity_event
 from channel.models import Program
 from channel.partner_models import PartnerOrganization
 from channel.programs import targeted_partners
+from channel.schemes import SchemeDetails, check_scheme, save_scheme
 from roles.models import Person
 
 
@@ -156,3 +157,32 @@ def program_estimate(session: Session, program: Program) -> tuple[Projection, li
         for role in sorted(roles, key=lambda r: (r == "company", r))
     ]
     return projection, estimates
+
+
+@dataclass
+class SchemePreview:
+    """A scheme as entered, not saved: what was wrong with it, or what it would have paid."""
+
+    errors: dict
+    #: The scheme's rules as entered (`RuleInput`s), to read in plain words.
+    rules: list = field(default_factory=list)
+    projection: Projection | None = None
+    estimates: list[RoleEstimate] = field(default_factory=list)
+
+
+def preview_scheme(
+    session: Session, program: Program, details: SchemeDetails, *, actor_id: int, existing=None
+) -> SchemePreview:
+    """The program's estimate per role with the scheme saved as entered (in a savepoint that
+    is rolled back: nothing is kept), or the problems that keep it from being saved."""
+    errors, _roles = check_scheme(session, program, details, replacing=existing)
+    if errors:
+        return SchemePreview(errors)
+    savepoint = session.begin_nested()
+    try:
+        save_scheme(session, program, details, actor_id=actor_id, existing=existing)
+        projection, estimates = program_estimate(session, program)
+    finally:
+        savepoint.rollback()
+    session.expire_all()
+    return SchemePreview({}, list(details.rules), projection, estimates)

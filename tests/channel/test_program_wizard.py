@@ -150,3 +150,40 @@ def test_removing_a_scheme_asks_first(client, db, world):
     assert db.scalar(select(Scheme.id).where(Scheme.id == scheme_id)) == scheme_id
     client.post(url, data={"confirm": "1"})
     assert db.scalar(select(Scheme.id).where(Scheme.id == scheme_id)) is None
+
+
+def test_the_scheme_editor_shows_the_scheme_in_words_and_its_estimate_without_saving(
+    client, db, world
+):
+    boilers = make_group(db, "boilers")
+    make_product(db, boilers, "BX-24")
+    program = make_program(db, partners=[world.partner_a], days=(2, 32))
+    add_scheme(db, program, ["technician"], ("install", {"points_per_install": 25}))
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    record(
+        db,
+        "sale",
+        world.people[Role.SELLER],
+        sku="BX-24",
+        quantity=3,
+        occurred_at=datetime.now(UTC) - timedelta(1),
+    )
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    url = f"/programs/{program.id}/schemes/new"
+    typed = {"name": "Sellers", "roles": ["seller"], "kind": "unit_sold", "product_sku": "BX-24"}
+    response = client.post(url, data={**typed, "points_per_unit": "7", "preview": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "7 points per unit of" in page
+    seller_row = re.search(r"<tr><td[^>]*>Seller</td>(.*?)</tr>", page)[1]
+    assert re.findall(r">(\d+)<", seller_row) == ["1", "21", "21"]
+    assert 'value="Sellers"' in page
+    assert page.count('name="preview"') == 1  # the button, not kept for the next send
+    assert 'id="points_per_unit" name="points_per_unit" value="7"' in page
+    db.expire_all()
+    assert db.scalar(select(Scheme.id).where(Scheme.name == "Sellers")) is None
+    assert db.get(Program, program.id).version == 1  # an offered program kept its version
+
+    page = client.post(url, data={**typed, "points_per_unit": "-3", "preview": "1"}).text
+    assert "Not complete yet:" in page and "Seller</td>" not in page
