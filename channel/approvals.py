@@ -25,6 +25,7 @@ from channel.models import (
 )
 from channel.partner_models import PartnerOrganization
 from channel.programs import MAX_POINTS, WELCOME_BATCH, targeted_partners, welcome_enrolled
+from channel.signals import program_decided
 from core.db import utcnow
 from core.errors import InvalidInput
 from core.zones import noon_utc
@@ -149,6 +150,7 @@ def decide(
                 new=value,
             )
     sync_enrollments(session, program, partner, actor_id=actor_id)
+    program_decided.send(None, session=session, program=program, partner=partner, decision=decision)
     return decision
 
 

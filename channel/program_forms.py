@@ -18,6 +18,7 @@ from channel.programs import ProgramDetails
 from channel.rule_params import RuleKind
 from channel.rule_text import params_from_form
 from channel.schemes import InvalidScheme, RuleInput, SchemeDetails, save_scheme
+from channel.simulation import SchemePreview, preview_scheme
 from channel.tiers import tier_codes
 from core.config import LANGUAGES
 from core.views import MAX_ID
@@ -88,6 +89,12 @@ class ProgramEditorForm(ProgramForm):
         )
 
 
+#: The name of the buttons that choose the new rule's kind without saving.
+CHOOSE_KIND = "choose_kind"
+#: The name of the button that shows the scheme in words and its estimate, without saving.
+PREVIEW = "preview"
+
+
 class SchemeEditorForm(SchemeForm):
     """One scheme: its name and roles, the rules to drop, and one new rule of the chosen kind.
 
@@ -100,17 +107,41 @@ class SchemeEditorForm(SchemeForm):
         self.roles.choices = [(r.value, ROLE_LABELS[r.value]) for r in Role if r in PARTNER_ROLES]
         if scheme is not None and not self.is_submitted():
             self.roles.data = sorted(r.value for r in scheme.roles)
+        elif scheme is None and not self.is_submitted():  # from "Add a scheme for …"
+            role = request.args.get("role", "")
+            self.company_level.data = role == "company"
+            self.roles.data = [role] if role in dict(self.roles.choices) else []
         #: What was typed, shown again in the new rule's inputs.
         self.entered = request.form if self.is_submitted() else {}
-        chosen = request.values.get("kind") or ""
+        #: The form was sent to choose another kind of rule: shown again as typed, not saved.
+        self.choosing_kind = self.is_submitted() and CHOOSE_KIND in request.form
+        #: The form was sent to show the scheme in words and its estimate: shown again, not saved.
+        self.previewing = self.is_submitted() and PREVIEW in request.form
+        chosen = (
+            request.form.get(CHOOSE_KIND) if self.choosing_kind else request.values.get("kind")
+        ) or ""
         self.rule_kind = RuleKind(chosen) if chosen in RuleKind._value2member_map_ else None
         #: Problems the page shows itself: by the new rule's parameter, or "_scheme".
         self.problems: dict[str, str] = {}
 
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        if self.choosing_kind or self.previewing:
+            return False
+        return super().validate_on_submit(extra_validators)
+
+    def preview(self, session, program, scheme, *, actor_id: int, zone) -> SchemePreview:
+        """The scheme as entered, in words and with its estimate per role, saving nothing."""
+        details = self.details(program, scheme, tier_codes(session), zone)
+        return preview_scheme(session, program, details, actor_id=actor_id, existing=scheme)
+
+    @property
+    def dropped(self) -> set[int]:
+        """The rules ticked for removal, kept ticked while the page is shown again."""
+        return set(self.entered.getlist("drop", type=int)) if self.entered else set()
+
     def details(self, program, scheme, tier_codes, zone) -> SchemeDetails:
         live = [r for r in (scheme.rules if scheme else []) if r.live_in(program.version)]
-        drop = set(self.entered.getlist("drop", type=int))
-        rules = [RuleInput(r.kind, r.params) for r in live if r.id not in drop]
+        rules = [RuleInput(r.kind, r.params) for r in live if r.id not in self.dropped]
         if self.rule_kind is not None:
             params = params_from_form(self.rule_kind, self.entered, tier_codes, zone)
             rules.append(RuleInput(self.rule_kind.value, params))

@@ -1,6 +1,7 @@
 """The channel manager's side of programs: design, offer, launch, simulate, audit.
 
-The scheme editor adds its pages to the same blueprint from `channel.scheme_views`.
+The scheme editor (`channel.scheme_views`) and the wizard's steps and confirmations
+(`channel.wizard_views`) add their pages to the same blueprint.
 """
 
 from datetime import datetime, timedelta
@@ -9,19 +10,19 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from channel import scheme_views  # noqa: F401  (adds the scheme editor's pages to `bp`)
+from channel import (  # noqa: F401  (add their pages to `bp`)
+    scheme_views,
+    wizard_views,
+)
 from channel.approvals import current_decision, targeted_roles
 from channel.audit import names_for, program_trail
 from channel.audit import record as record_audit
 from channel.models import AuditAction
 from channel.partners import active_partners, partners_by_id
-from channel.program_blueprint import bp, editor_zone
+from channel.program_blueprint import bp, editor_zone, next_step_after_terms
 from channel.program_forms import LeaderboardForm, ProgramEditorForm, day_start
 from channel.programs import (
     all_programs,
-    close_program,
-    launch_program,
-    offer_program,
     save_program,
     targeted_partners,
 )
@@ -81,7 +82,7 @@ def program_new():
         program = _save_program(form)
         if program is not None:
             flash(_("The program “%(name)s” was created as a draft.", name=program.name), "success")
-            return redirect(url_for("programs.program_detail", program_id=program.id))
+            return redirect(url_for("programs.program_schemes", program_id=program.id))
     return _render_program_form(form, None)
 
 
@@ -102,7 +103,7 @@ def program_edit(program):
                 )
             else:
                 flash(_("Saved."), "success")
-            return redirect(url_for("programs.program_detail", program_id=program.id))
+            return redirect(next_step_after_terms(program, request.args.get("step")))
     return _render_program_form(form, program)
 
 
@@ -145,21 +146,6 @@ def program_leaderboard(program):
 
     done = _("Staff now see where they stand.") if shown else _("The leaderboard is hidden.")
     attempt(change, done=done, form=form)
-    return redirect(url_for("programs.program_detail", program_id=program.id))
-
-
-@bp.route("/<int:program_id>/<any(offer, launch, close):step>", methods=["POST"])
-@requires(Permission.MANAGE_PROGRAMS)
-def program_step(program, step):
-    action = {"offer": offer_program, "launch": launch_program, "close": close_program}[step]
-    done = {
-        "offer": _(
-            "Offered. Partner managers can now decide; nothing reaches their staff before they approve."
-        ),
-        "launch": _("Launched. Staff of partners that approved are earning."),
-        "close": _("Closed."),
-    }[step]
-    attempt(lambda db: action(db, program, actor_id=current_user.id), done=done)
     return redirect(url_for("programs.program_detail", program_id=program.id))
 
 

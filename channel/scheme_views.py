@@ -5,18 +5,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from channel.program_blueprint import bp, editor_zone
-from channel.program_forms import SchemeEditorForm
+from channel.program_forms import CHOOSE_KIND, PREVIEW, SchemeEditorForm
 from channel.rule_params import COMPANY_RULES, RuleKind
 from channel.rule_text import RULE_FIELDS, STEP_ROWS
-from channel.schemes import RULE_LABELS, live_scheme, product_groups, retire_scheme
+from channel.schemes import RULE_LABELS, live_scheme, product_groups
 from channel.tiers import tiers_by_rank
 from core.db import get_session
 from core.views import attempt
 from roles.access import requires
+from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
 
 
-def _scheme_of(program, scheme_id):
+def scheme_of(program, scheme_id):
     scheme = live_scheme(get_session(), program, scheme_id)
     if scheme is None:
         abort(404)
@@ -32,7 +33,7 @@ def scheme_new(program):
 @bp.route("/<int:program_id>/schemes/<int:scheme_id>", methods=["GET", "POST"])
 @requires(Permission.MANAGE_PROGRAMS)
 def scheme_edit(program, scheme_id):
-    return _scheme_editor(program, _scheme_of(program, scheme_id))
+    return _scheme_editor(program, scheme_of(program, scheme_id))
 
 
 def _scheme_editor(program, scheme):
@@ -50,6 +51,12 @@ def _scheme_editor(program, scheme):
             )
     db = get_session()
     kind = form.rule_kind
+    fields = RULE_FIELDS.get(kind, ())
+    preview = (
+        form.preview(db, program, scheme, actor_id=current_user.id, zone=editor_zone())
+        if form.previewing
+        else None
+    )
     return render_template(
         "channel/scheme_form.html",
         form=form,
@@ -59,21 +66,29 @@ def _scheme_editor(program, scheme):
         kind=kind,
         company_kinds=COMPANY_RULES,
         rule_labels=RULE_LABELS,
-        fields=RULE_FIELDS.get(kind, ()),
+        fields=fields,
+        carried=_carried(form, fields),
         values=form.entered,
         errors=form.problems,
         tiers=tiers_by_rank(db),
         groups=product_groups(db),
         step_rows=range(STEP_ROWS),
-    ), 400 if form.is_submitted() else 200
+        dropped=form.dropped,
+        preview=preview,
+        role_labels=ROLE_LABELS,
+    ), 400 if form.is_submitted() and not (form.choosing_kind or form.previewing) else 200
 
 
-@bp.route("/<int:program_id>/schemes/<int:scheme_id>/retire", methods=["POST"])
-@requires(Permission.MANAGE_PROGRAMS)
-def scheme_retire(program, scheme_id):
-    scheme = _scheme_of(program, scheme_id)
-    attempt(
-        lambda db: retire_scheme(db, program, scheme, actor_id=current_user.id),
-        done=_("The scheme was removed."),
+def _carried(form, fields) -> list[tuple[str, str]]:
+    """What was typed into another kind's inputs, kept (hidden) for when it is chosen again."""
+    shown = {name for name, _label, _type in fields}
+    own = {"csrf_token", "kind", CHOOSE_KIND, PREVIEW, "drop", *(field.name for field in form)}
+    return (
+        [
+            (name, value)
+            for name, value in form.entered.items(multi=True)
+            if name not in own and name.split(".", 1)[0] not in shown and value.strip()
+        ]
+        if form.entered
+        else []
     )
-    return redirect(url_for("programs.program_detail", program_id=program.id))

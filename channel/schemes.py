@@ -8,6 +8,7 @@ and adds a new one in a new program version that partners approve again.
 
 from dataclasses import dataclass, field
 
+from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
@@ -18,6 +19,7 @@ from channel.programs import bump_version, is_offered
 from channel.rule_conflicts import find_conflicts
 from channel.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
 from channel.scheme_models import EarningRule, Scheme, SchemeRole
+from core.db import get_session
 from core.errors import InvalidInput
 from core.i18n import format_list
 from roles.forms import ROLE_LABELS
@@ -266,10 +268,14 @@ def product_groups(session: Session) -> list[ProductGroup]:
     return list(session.scalars(select(ProductGroup).order_by(ProductGroup.code)))
 
 
-def product_group_names_for(rule: EarningRule) -> dict[str, str]:
+def product_group_names_for(rule) -> dict[str, str]:
     """Product group code -> name, read in the session that holds `rule` (a message rendered
-    inside a caller's transaction opens no session of its own)."""
-    session = object_session(rule)
+    inside a caller's transaction opens no session of its own). A rule not stored yet (the
+    scheme editor's preview, a `RuleInput`) is read in the request's session."""
+    if isinstance(rule, EarningRule):
+        session = object_session(rule)
+    else:
+        session = get_session() if has_request_context() else None
     if session is None or not (rule.params or {}).get("product_group"):
         return {}
     return dict(session.execute(select(ProductGroup.code, ProductGroup.name)).all())

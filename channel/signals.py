@@ -6,6 +6,9 @@ _signals = Namespace()
 
 #: session=, program=, partners=: partner managers have a program to decide on.
 program_offered = _signals.signal("program-offered")
+#: session=, program=, partner=, decision=: a partner's management approved (maybe with
+#: conditions) or declined the program's current version.
+program_decided = _signals.signal("program-decided")
 #: session=, program=, person_ids=: these people enrolled in a live program are due their
 #: welcome (at its launch, on joining it, then in batches by `flask programs welcome`):
 #: each is welcomed once, however often this is sent.

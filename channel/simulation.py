@@ -20,6 +20,7 @@ from channel.ledger import Activity, activity_event
 from channel.models import Program
 from channel.partner_models import PartnerOrganization
 from channel.programs import targeted_partners
+from channel.schemes import SchemeDetails, check_scheme, save_scheme
 from roles.models import Person
 
 
@@ -116,3 +117,72 @@ def partner_estimate(
     length = program.ends_at - program.starts_at
     until = program.starts_at
     return simulate(session, program, until - length, until, partners=[partner]).partners[0]
+
+
+@dataclass(frozen=True)
+class RoleEstimate:
+    #: A role, several joined by "+" (a rule for people holding them all), or "company".
+    role: str
+    points: int
+    #: The people at the targeted partners who hold the role (for several: at most those who
+    #: hold the rarest of them; for "company": the partners).
+    people: int
+
+    @property
+    def per_person(self) -> int:
+        return self.points // self.people if self.people else 0
+
+
+def program_estimate(session: Session, program: Program) -> tuple[Projection, list[RoleEstimate]]:
+    """What the program would have paid each role of every targeted partner over the last
+    period as long as the program, from real data (as each partner manager's estimate)."""
+    length = program.ends_at - program.starts_at
+    projection = simulate(session, program, program.starts_at - length, program.starts_at)
+    points: dict[str, int] = defaultdict(int)
+    people: dict[str, int] = defaultdict(int)
+    for partner in projection.partners:
+        for role, earned in partner.by_role.items():
+            points[role] += earned
+        for role, count in partner.people_by_role.items():
+            people[role] += count
+    roles = set(people) | set(points)
+    estimates = [
+        RoleEstimate(
+            role,
+            points.get(role, 0),
+            len(projection.partners)
+            if role == "company"
+            else min(people.get(part, 0) for part in role.split("+")),
+        )
+        for role in sorted(roles, key=lambda r: (r == "company", r))
+    ]
+    return projection, estimates
+
+
+@dataclass
+class SchemePreview:
+    """A scheme as entered, not saved: what was wrong with it, or what it would have paid."""
+
+    errors: dict
+    #: The scheme's rules as entered (`RuleInput`s), to read in plain words.
+    rules: list = field(default_factory=list)
+    projection: Projection | None = None
+    estimates: list[RoleEstimate] = field(default_factory=list)
+
+
+def preview_scheme(
+    session: Session, program: Program, details: SchemeDetails, *, actor_id: int, existing=None
+) -> SchemePreview:
+    """The program's estimate per role with the scheme saved as entered (in a savepoint that
+    is rolled back: nothing is kept), or the problems that keep it from being saved."""
+    errors, _roles = check_scheme(session, program, details, replacing=existing)
+    if errors:
+        return SchemePreview(errors)
+    savepoint = session.begin_nested()
+    try:
+        save_scheme(session, program, details, actor_id=actor_id, existing=existing)
+        projection, estimates = program_estimate(session, program)
+    finally:
+        savepoint.rollback()
+    session.expire_all()
+    return SchemePreview({}, list(details.rules), projection, estimates)

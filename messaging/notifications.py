@@ -7,6 +7,7 @@ from flask import has_app_context
 from channel.signals import (
     claim_decided,
     points_earned,
+    program_decided,
     program_offered,
     sales_imported,
     tier_changed,
@@ -57,6 +58,7 @@ _TRIGGER_HANDLERS = (
     (points_earned, _within_app(triggers.on_points_earned)),
     (claim_decided, _within_app(triggers.on_claim_decided)),
     (program_offered, _within_app(triggers.on_program_offered)),
+    (program_decided, _within_app(triggers.on_program_decided)),
     (welcome_due, _within_app(triggers.on_welcome_due)),
     (tier_changed, _within_app(triggers.on_tier_changed)),
     (sales_imported, _within_app(triggers.on_sales_imported)),

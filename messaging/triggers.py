@@ -1,5 +1,6 @@
-"""Trigger messages for domain events: points earned, claims decided, a program to decide on,
-people enrolled, a tier reached. Each is written in the transaction of the change behind it."""
+"""Trigger messages for domain events: points earned, claims decided, a program to decide on
+and a partner's decision on it, people enrolled, a tier reached. Each is written in the
+transaction of the change behind it."""
 
 from datetime import datetime
 
@@ -10,11 +11,18 @@ from channel.approvals import current_decision, programs_for_partner
 from channel.claim_models import ClaimKind, ClaimStatus
 from channel.leaderboard import PODIUM, standing
 from channel.ledger import person_earnings
-from channel.models import DecisionOutcome, Enrollment, Product, Program, ProgramStatus
+from channel.models import (
+    AuditEntry,
+    DecisionOutcome,
+    Enrollment,
+    Product,
+    Program,
+    ProgramStatus,
+)
 from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
 from channel.rule_params import EventKind
-from messaging.compose import ROLE_ORDER, render_for
+from messaging.compose import ROLE_ORDER, notify, render_for
 from messaging.models import MessageChannel, Trigger, TriggerDelivery
 from messaging.nudges import choose_tip, enabled_in, link, send_once
 from messaging.policy import usable_channels
@@ -230,6 +238,47 @@ def request_decision(
 def on_program_offered(_sender, *, session, program, partners) -> None:
     for partner in partners:
         request_decision(session, program, partner)
+
+
+def program_managers(session: Session, program: Program) -> list[Person]:
+    """The manufacturer's active channel managers (and admins) who set the program up or
+    changed it; when none of them is left, every active channel manager."""
+    managers = (
+        select(Person.id)
+        .join(RoleAssignment, RoleAssignment.person_id == Person.id)
+        .where(
+            Person.active.is_(True),
+            Person.partner_id.is_(None),
+            RoleAssignment.role.in_([Role.CHANNEL_MANAGER.value, Role.ADMIN.value]),
+        )
+    )
+    actors = select(AuditEntry.actor_id).where(
+        AuditEntry.program_id == program.id, AuditEntry.partner_id.is_(None)
+    )
+    ids = set(session.scalars(managers.where(Person.id.in_(actors)))) or set(
+        session.scalars(managers.where(RoleAssignment.role == Role.CHANNEL_MANAGER.value))
+    )
+    return list(session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.id)))
+
+
+def on_program_decided(_sender, *, session, program, partner, decision) -> None:
+    """Tell the program's channel managers, by e-mail and in-app, what a partner decided."""
+    url = link("programs.program_detail", program_id=program.id)
+    kind = (
+        "program_approved" if decision.outcome == DecisionOutcome.APPROVED else "program_declined"
+    )
+    for manager in program_managers(session, program):
+        for channel in _email_and_inapp(session, manager):
+            notify(
+                session,
+                manager,
+                kind,
+                channel=channel,
+                program_name=program.text_in(manager.language)[0],
+                partner=partner,
+                decision=decision,
+                url=url,
+            )
 
 
 def rule_for(program: Program, version: int, person) -> object | None:

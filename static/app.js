@@ -210,6 +210,52 @@
     }
   });
 
+  // ---- the scheme editor: another kind of rule swaps only the rule's inputs, in place, so
+  // nothing typed elsewhere is touched (without this, the same button sends the form and the
+  // server shows it again as typed)
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("form[data-rule-kinds] button[name=choose_kind]");
+    if (!button) return;
+    event.preventDefault();
+    const form = button.form;
+    const body = new FormData(form);
+    body.append("choose_kind", button.value);
+    fetch(form.action || location.href, { method: "POST", body: body, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((text) => {
+        const fresh = new DOMParser().parseFromString(text, "text/html").getElementById("rule-fields");
+        const here = document.getElementById("rule-fields");
+        if (!fresh || !here) { form.requestSubmit(button); return; }
+        here.replaceWith(document.adoptNode(fresh));
+        const first = fresh.querySelector("input:not([type=hidden]), select, button");
+        if (first) first.focus();
+      })
+      .catch(() => form.requestSubmit(button));
+  });
+
+  // ---- the scheme editor: its rules in words and its estimate per role follow the typing
+  let previewing = null;
+  let latestPreview = 0;
+  document.addEventListener("input", (event) => {
+    const form = event.target.form;
+    if (!form || !form.matches("form[data-rule-kinds]")) return;
+    clearTimeout(previewing);
+    previewing = setTimeout(() => {
+      const asked = ++latestPreview;
+      const body = new FormData(form);
+      body.append("preview", "1");
+      fetch(form.action || location.href, { method: "POST", body: body, credentials: "same-origin" })
+        .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+        .then((text) => {
+          if (asked !== latestPreview) return;  // an answer overtaken by later typing
+          const fresh = new DOMParser().parseFromString(text, "text/html").getElementById("rule-preview");
+          const here = document.getElementById("rule-preview");
+          if (fresh && here) here.replaceWith(document.adoptNode(fresh));
+        })
+        .catch(() => {});
+    }, 600);
+  });
+
   window.addEventListener("online", () => { showConnection(); flush(); });
   window.addEventListener("offline", showConnection);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});

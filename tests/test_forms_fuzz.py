@@ -105,20 +105,17 @@ FORMS = {
     "profile.profile": [Form("/profile", SELLER)],
     "profile.change_own_password": [Form("/profile/password", PM, "/profile")],
     "roles.sign_out_everywhere": [Form("/profile/sign-out-everywhere", SELLER, "/profile")],
-    "programs.program_step": [Form("/programs/{program}/launch", CM, "/programs/{program}")],
+    "programs.program_step": [
+        Form("/programs/{program}/launch", CM),
+        Form("/programs/{program}/close", CM),
+    ],
     "programs.program_edit": [Form("/programs/{program}/edit", CM)],
     "programs.program_leaderboard": [
         Form("/programs/{program}/leaderboard", CM, "/programs/{program}")
     ],
     "nudges.program_triggers_page": [Form("/programs/{program}/nudges", CM)],
     "programs.scheme_edit": [Form("/programs/{program}/schemes/{scheme}", CM)],
-    "programs.scheme_retire": [
-        Form(
-            "/programs/{program}/schemes/{scheme}/retire",
-            CM,
-            "/programs/{program}/schemes/{scheme}",
-        )
-    ],
+    "programs.scheme_retire": [Form("/programs/{program}/schemes/{scheme}/retire", CM)],
     "programs.scheme_new": [Form("/programs/{program}/schemes/new", CM)],
     "programs.program_new": [Form("/programs/new", CM)],
     "rewards.redeem_reward": [Form("/rewards/{reward}/redeem", SELLER)],

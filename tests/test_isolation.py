@@ -29,6 +29,8 @@ OBJECT_ROUTES = {
     "programs.program_audit": ("/programs/{program}/audit", MANUFACTURER),
     "programs.program_simulate": ("/programs/{program}/simulate", MANUFACTURER),
     "programs.program_step": ("/programs/{program}/close", MANUFACTURER),
+    "programs.program_schemes": ("/programs/{program}/schemes", MANUFACTURER),
+    "programs.program_review": ("/programs/{program}/review", MANUFACTURER),
     "programs.program_leaderboard": ("/programs/{program}/leaderboard", MANUFACTURER),
     "programs.scheme_new": ("/programs/{program}/schemes/new", MANUFACTURER),
     "programs.scheme_edit": ("/programs/{program}/schemes/{scheme}", MANUFACTURER),

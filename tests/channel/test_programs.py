@@ -1,5 +1,6 @@
 """Designing programs and schemes: bad input is reported whole and nothing is saved."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -475,3 +476,38 @@ def test_a_hostile_catalog_file_is_refused_whole_or_imports_exactly_its_good_row
                 assert {"FZ-1", "FZ-2"} <= skus
 
     check()
+
+
+def ticked(page: str, name: str) -> set[str]:
+    """The values of the ticked boxes named `name` on a page."""
+    tags = re.findall(rf'<input[^>]*name="{name}"[^>]*>', page)
+    return {re.search(r'value="([^"]*)"', tag)[1] for tag in tags if " checked" in tag}
+
+
+def test_choosing_another_rule_kind_keeps_what_was_typed_and_saves_nothing(
+    client, db, world, catalog
+):
+    program = make_program(db, partners=[world.partner_a])
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    url = f"/programs/{program.id}/schemes/new"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="choose_kind" value="unit_sold"' in page
+    typed = {"name": "Installers in the north", "roles": ["technician", "engineer"]}
+    response = client.post(url, data={**typed, "choose_kind": "training"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'value="Installers in the north"' in page
+    assert ticked(page, "roles") == {"technician", "engineer"}
+    assert 'name="kind" value="training"' in page and "Give the scheme a name." not in page
+    # Values of the first kind stay when the manager changes their mind again.
+    response = client.post(
+        url, data={**typed, "kind": "training", "points": "40", "choose_kind": "referral"}
+    )
+    page = response.get_data(as_text=True)
+    assert 'name="kind" value="referral"' in page and 'value="Installers in the north"' in page
+    assert 'id="points" name="points" value="40"' in page
+    assert count(db, Scheme) == 0
+    response = client.post(url, data={**typed, "kind": "referral", "points": "40"})
+    assert response.status_code == 302
+    assert db.scalar(select(Scheme.name)) == "Installers in the north"

@@ -78,7 +78,9 @@ def _offer_program(client, db, world, poison):
     program = _program(db, world)
     db.commit()
     login_as(client, world.people[Role.CHANNEL_MANAGER])
-    return client.post(f"/programs/{program.id}/offer", **_poisoned(client, poison))
+    return client.post(
+        f"/programs/{program.id}/offer", data={"confirm": "1"}, **_poisoned(client, poison)
+    )
 
 
 def _reject_claim(client, db, world, poison):
