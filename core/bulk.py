@@ -31,6 +31,7 @@ class BulkWriter:
         self.connection = session.connection()
         self.dialect = self.connection.dialect
         self._processors: dict[tuple[str, str], object] = {}
+        self._sequences: dict[str, str] = {}
 
     def value(self, column: Column, value):
         """`value` as the driver takes it for `column` (a date, a timestamp, JSON…)."""
@@ -58,9 +59,14 @@ class BulkWriter:
         cursor = self.connection.connection.driver_connection.cursor()
         try:
             if self.dialect.name == "postgresql":
+                # The sequence's name is looked up once: in the select list it would be looked
+                # up again for every row, at several times the cost of nextval itself.
+                if table.name not in self._sequences:
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
+                    self._sequences[table.name] = cursor.fetchone()[0]
                 cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    (table.name, count),
+                    "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                    (self._sequences[table.name], count),
                 )
                 return [row[0] for row in cursor.fetchall()]
             # SQLite: every transaction here holds the write lock (BEGIN IMMEDIATE), so no
