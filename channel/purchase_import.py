@@ -48,6 +48,9 @@ MAX_SERIALS = 10_000
 #: Far above any invoice line, within the amount column's 12 whole digits.
 MAX_AMOUNT = Decimal(10) ** 11
 _SERIAL_SEPARATORS = re.compile(r"[\s,;|]+")
+#: An amount as most files write it: digits, a decimal point and cents, under MAX_AMOUNT.
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,11}(?:\.[0-9]{1,2})?")
+_CENT = Decimal("0.01")
 _DOCUMENTS = {
     "": DocumentKind.INVOICE,
     "invoice": DocumentKind.INVOICE,
@@ -111,14 +114,18 @@ class _Directory:
             self.names[partner.id] = partner.name
         self.skus = set(session.scalars(select(Product.sku)))
         self.rates = RateBook(session)
+        self._missing: dict[tuple[str, date], object] = {}
 
     def missing_rate(self, currency: str, day: date):
         """Why an amount in `currency` on `day` cannot be converted yet, or None."""
-        try:
-            self.rates.per_eur(currency, day)
-        except NoRate as missing:
-            return _l("Stored, and held: %(reason)s", reason=missing.errors["currency"])
-        return None
+        if (currency, day) not in self._missing:
+            try:
+                self.rates.per_eur(currency, day)
+                reason = None
+            except NoRate as missing:
+                reason = _l("Stored, and held: %(reason)s", reason=missing.errors["currency"])
+            self._missing[currency, day] = reason
+        return self._missing[currency, day]
 
     def partner(self, legal_id: str, country: str):
         """(partner, problem) for a legal id, told apart by country where two share it."""
@@ -140,7 +147,7 @@ def import_purchases(
 ) -> PurchasesReport:
     """Import purchase lines; each is stored whole or reported, never half-written."""
     lock_keys(session, "purchase-import")
-    directory = _Directory(session)
+    directory, writer = _Directory(session), BulkWriter(session)
     report = PurchasesReport()
     pending: list[_Line] = []
     seen: dict[str, int] = {}
@@ -158,10 +165,10 @@ def import_purchases(
             pending.append(line)
             bought.append((line.partner_id, line.day))
         if len(pending) >= CHUNK:
-            _import_chunk(session, pending, directory, report)
+            _import_chunk(session, writer, pending, directory, report)
             _progress(on_progress, read)
             pending, read = [], 0
-    _import_chunk(session, pending, directory, report)
+    _import_chunk(session, writer, pending, directory, report)
     _progress(on_progress, read)
     recompute_after_purchases(session, purchase_days(bought), utcnow())  # tiers move on
     return report
@@ -170,8 +177,12 @@ def import_purchases(
 def _texts(row: dict, required) -> dict[str, str]:
     """The row's cells as stripped text, every required column there (a workbook's short row
     lacks its last cells)."""
-    text = {name: str(value if value is not None else "").strip() for name, value in row.items()}
-    return {name: "" for name in required} | text
+    text = dict.fromkeys(required, "")
+    for name, value in row.items():
+        text[name] = (
+            value if type(value) is str else str(value if value is not None else "")
+        ).strip()
+    return text
 
 
 def _progress(on_progress, count: int) -> None:
@@ -180,9 +191,9 @@ def _progress(on_progress, count: int) -> None:
 
 
 def _check_row(number: int, row: dict, directory: _Directory, today: date):
-    if any("\x00" in str(value) for value in row.values() if value is not None):
-        return _l("The line holds a NUL character, which cannot be saved."), None
     text = _texts(row, REQUIRED)
+    if "\x00" in "".join(text.values()):
+        return _l("The line holds a NUL character, which cannot be saved."), None
     document = _DOCUMENTS.get(text.get("document", "").lower().replace("-", "_"))
     if document is None:
         return _l("The document must be “invoice” or “credit_note”."), None
@@ -246,6 +257,8 @@ def _check_row(number: int, row: dict, directory: _Directory, today: date):
 
 
 def _amount(raw: str) -> Decimal | None:
+    if _PLAIN_AMOUNT.fullmatch(raw):  # most amounts: parsed once, with no checks left to make
+        return Decimal(raw).quantize(_CENT)
     text = raw.replace(" ", "").replace("\u00a0", "")
     if text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")  # a decimal comma
@@ -253,34 +266,31 @@ def _amount(raw: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    if (
-        not value.is_finite()
-        or abs(value) >= MAX_AMOUNT
-        or value != value.quantize(Decimal("0.01"))
-    ):
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
         return None
-    return value.quantize(Decimal("0.01"))
+    cents = value.quantize(_CENT)
+    return cents if cents == value else None
 
 
 def _serials(raw: str, units: int):
-    serials = [normal_serial(s) for s in _SERIAL_SEPARATORS.split(raw) if s.strip()]
+    # As `normal_serial` has them: the pieces between separators hold no spaces to strip.
+    serials = [serial for serial in _SERIAL_SEPARATORS.split(raw.upper()) if serial]
     if len(serials) > min(units, MAX_SERIALS):
         return None, _l(
             "The line lists %(serials)s serial numbers, more than its quantity (%(units)s).",
             serials=len(serials),
             units=units,
         )
-    if any(len(serial) > MAX_SERIAL for serial in serials):
+    if serials and max(map(len, serials)) > MAX_SERIAL:
         return None, _l("A serial number can be at most %(max)s characters.", max=MAX_SERIAL)
     if len(set(serials)) < len(serials):
         return None, _l("The line lists one serial number twice.")
     return serials, None
 
 
-def _import_chunk(session: Session, lines: list[_Line], directory, report) -> None:
+def _import_chunk(session: Session, writer: BulkWriter, lines: list[_Line], directory, report):
     if not lines:
         return
-    writer = BulkWriter(session)
     known = writer.existing(PurchaseLine.__table__.c.source_key, [line.key for line in lines])
     report.already_imported += sum(1 for line in lines if line.key in known)
     lines = [line for line in lines if line.key not in known]

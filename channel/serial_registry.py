@@ -65,14 +65,20 @@ class Registry:
     def move(self, shipment: Shipment):
         """Apply what `shipment` does to its units and return None, or return why it cannot
         (and move nothing)."""
-        moves = {}
+        moves = []
         for serial in shipment.serials:
             move = self._move(serial, shipment)
-            if not isinstance(move, dict):
+            if type(move) is not dict:
                 return move
-            moves[serial] = move
-        for serial, move in moves.items():
-            self.units[serial] = self.changed[serial] = {**self.units.get(serial, {}), **move}
+            moves.append((serial, move))
+        for serial, move in moves:
+            unit = self.units.get(serial)
+            if unit is None:
+                self.units[serial] = unit = move
+            else:
+                unit.update(move)
+            unit["last"] = shipment
+            self.changed[serial] = unit
             self.events.append((serial, move["status"], move["holder_id"], shipment))
         return None
 
@@ -118,7 +124,6 @@ class Registry:
     def write(self, writer: BulkWriter, now) -> int:
         """Write the moved units and their events (after the shipments' lines have ids);
         returns how many moves were written."""
-        last = {serial: shipment for serial, _, _, shipment in self.events}
         table = Serial.__table__
         new = {serial: None for serial, unit in self.changed.items() if "id" not in unit}
         for serial, serial_id in zip(new, writer.next_ids(table, len(new)), strict=True):
@@ -133,7 +138,7 @@ class Registry:
                     unit["sku"],
                     str(unit["status"]),
                     unit["holder_id"],
-                    last[serial].id,
+                    unit["last"].id,
                     now,
                 )
                 for serial in new
@@ -145,7 +150,7 @@ class Registry:
                 "serial_id": unit["id"],
                 "status": str(unit["status"]),
                 "holder_id": unit["holder_id"],
-                "line_id": last[serial].id,
+                "line_id": unit["last"].id,
                 "updated_at": now,
             }
             for serial, unit in self.changed.items()

@@ -64,11 +64,17 @@ class BulkWriter:
                 if table.name not in self._sequences:
                     cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
                     self._sequences[table.name] = cursor.fetchone()[0]
+                # Only the first and the last id come back when the ids drawn follow on (no
+                # other transaction drew from the sequence meanwhile): they are then exactly
+                # the range between. Otherwise all of them come back.
                 cursor.execute(
-                    "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                    "SELECT min(id), max(id),"
+                    " CASE WHEN max(id) - min(id) = count(*) - 1 THEN NULL ELSE array_agg(id) END"
+                    " FROM (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) AS ids",
                     (self._sequences[table.name], count),
                 )
-                return [row[0] for row in cursor.fetchall()]
+                first, last, scattered = cursor.fetchone()
+                return list(range(first, last + 1)) if scattered is None else scattered
             # SQLite: every transaction here holds the write lock (BEGIN IMMEDIATE), so no
             # other connection can take these ids before this transaction ends.
             top = self.connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
@@ -79,22 +85,33 @@ class BulkWriter:
     def insert_values(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         """`insert` of rows of plain Python values, converted by their columns' types (only
         where a type converts at all: most pass their values to the driver as they are)."""
+        # (index, conversion, [the last value, what it became]): a batch's rows mostly repeat
+        # their neighbours' timestamps and dates, converted once each. Not for JSON or arrays,
+        # whose values can change without becoming another object.
         converted = []
         for index, name in enumerate(columns):
             column = table.c[name]
             if isinstance(column.type, JSON):
-                converted.append((index, json.dumps))
+                converted.append((index, json.dumps, None))
             elif process := column.type.dialect_impl(self.dialect).bind_processor(self.dialect):
-                converted.append((index, process))
+                mutable = isinstance(column.type, ARRAY)
+                converted.append((index, process, None if mutable else [None, None]))
         if not converted:
             self.insert(table, columns, rows)
             return
 
         def convert(row):
             row = list(row)
-            for index, process in converted:
-                if row[index] is not None:
-                    row[index] = process(row[index])
+            for index, process, last in converted:
+                value = row[index]
+                if value is None:
+                    continue
+                if last is None:
+                    row[index] = process(value)
+                    continue
+                if value is not last[0]:
+                    last[0], last[1] = value, process(value)
+                row[index] = last[1]
             return row
 
         self.insert(table, columns, map(convert, rows))
