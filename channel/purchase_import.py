@@ -7,7 +7,9 @@ serials' new states and their events) or reported with its reason. Lines already
 Concurrency: an import first takes one lock for purchase imports (`core.db.lock_keys`), so
 two imports run one after the other and the second finds the first's lines stored; the
 serial rows a chunk changes are locked (FOR UPDATE) against install claims. Lines go in
-chunks through the driver's bulk path (`core.bulk`: COPY on PostgreSQL).
+chunks through the driver's bulk path (`core.bulk`: COPY on PostgreSQL); on PostgreSQL a
+chunk's rows are written on a thread of their own while the next chunk's lines are checked
+(`WritesBehind`), and the next chunk's look-ups wait for those writes.
 """
 
 import re
@@ -33,7 +35,7 @@ from channel.purchases import (
 )
 from channel.serial_registry import Registry, Shipment
 from channel.tiers import purchase_days, recompute_after_purchases
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, WritesBehind
 from core.db import lock_keys, utcnow
 from core.tables import UnreadableFile, date_cell, table_rows
 
@@ -115,6 +117,7 @@ class _Directory:
         self.skus = set(session.scalars(select(Product.sku)))
         self.rates = RateBook(session)
         self._missing: dict[tuple[str, date], object] = {}
+        self._found: dict[tuple[str, str], tuple] = {}
 
     def missing_rate(self, currency: str, day: date):
         """Why an amount in `currency` on `day` cannot be converted yet, or None."""
@@ -129,6 +132,11 @@ class _Directory:
 
     def partner(self, legal_id: str, country: str):
         """(partner, problem) for a legal id, told apart by country where two share it."""
+        if (legal_id, country) not in self._found:
+            self._found[legal_id, country] = self._partner(legal_id, country)
+        return self._found[legal_id, country]
+
+    def _partner(self, legal_id: str, country: str):
         found = self.partners.get(legal_id.upper(), [])
         if country:
             found = [p for p in found if p.country == country.upper()]
@@ -153,22 +161,24 @@ def import_purchases(
     seen: dict[str, int] = {}
     bought: list[tuple[int, date]] = []
     read = 0
-    for number, row in rows:
-        read += 1
-        problem, line = _check_row(number, row, directory, today)
-        if problem is not None:
-            report.rejected.append((number, str(problem)))
-        elif line.key in seen:  # the same line twice in one file
-            report.already_imported += 1
-        else:
-            seen[line.key] = number
-            pending.append(line)
-            bought.append((line.partner_id, line.day))
-        if len(pending) >= CHUNK:
-            _import_chunk(session, writer, pending, directory, report)
-            _progress(on_progress, read)
-            pending, read = [], 0
-    _import_chunk(session, writer, pending, directory, report)
+    # A chunk's lines are checked while the previous chunk's rows are being written.
+    with WritesBehind(session) as writes:
+        for number, row in rows:
+            read += 1
+            problem, line = _check_row(number, row, directory, today)
+            if problem is not None:
+                report.rejected.append((number, str(problem)))
+            elif line.key in seen:  # the same line twice in one file
+                report.already_imported += 1
+            else:
+                seen[line.key] = number
+                pending.append(line)
+                bought.append((line.partner_id, line.day))
+            if len(pending) >= CHUNK:
+                _import_chunk(session, writer, writes, pending, directory, report)
+                _progress(on_progress, read)
+                pending, read = [], 0
+        _import_chunk(session, writer, writes, pending, directory, report)
     _progress(on_progress, read)
     recompute_after_purchases(session, purchase_days(bought), utcnow())  # tiers move on
     return report
@@ -288,9 +298,13 @@ def _serials(raw: str, units: int):
     return serials, None
 
 
-def _import_chunk(session: Session, writer: BulkWriter, lines: list[_Line], directory, report):
+def _import_chunk(
+    session: Session, writer: BulkWriter, writes, lines: list[_Line], directory, report
+):
+    """Check `lines` against what is stored, then hand their rows to `writes`."""
     if not lines:
         return
+    writes.wait()  # the stored lines and units now include the previous chunk's
     known = writer.existing(PurchaseLine.__table__.c.source_key, [line.key for line in lines])
     report.already_imported += sum(1 for line in lines if line.key in known)
     lines = [line for line in lines if line.key not in known]
@@ -303,6 +317,15 @@ def _import_chunk(session: Session, writer: BulkWriter, lines: list[_Line], dire
             accepted.append(line)
     if not accepted:
         return
+    report.imported += len(accepted)
+    report.serials += registry.moves
+    for line in accepted:
+        if (problem := directory.missing_rate(line.currency, line.day)) is not None:
+            report.held.append((line.number, str(problem)))
+    writes.run(lambda: _write_chunk(writer, accepted, registry))
+
+
+def _write_chunk(writer: BulkWriter, accepted: list[_Line], registry: Registry) -> None:
     now = utcnow()
     table = PurchaseLine.__table__
     for line, line_id in zip(accepted, writer.next_ids(table, len(accepted)), strict=True):
@@ -311,20 +334,17 @@ def _import_chunk(session: Session, writer: BulkWriter, lines: list[_Line], dire
         table,
         (
             "id", "source_key", "seller_id", "partner_id", "document", "number", "line",
-            "invoiced_on", "sku", "quantity", "amount", "currency", "imported_at",
+            "invoiced_on", "sku", "quantity", "amount", "currency",
         ),
         (
             (line.id, line.key, line.seller_id, line.partner_id, str(line.document),
              line.invoice, line.line, line.day, line.sku, line.quantity, line.amount,
-             line.currency, now)
+             line.currency)
             for line in accepted
         ),
+        constants={"imported_at": now},
     )  # fmt: skip
-    report.serials += registry.write(writer, now)
-    report.imported += len(accepted)
-    for line in accepted:
-        if (problem := directory.missing_rate(line.currency, line.day)) is not None:
-            report.held.append((line.number, str(problem)))
+    registry.write(writer, now)
 
 
 SERIAL_COLUMNS = ("serial", "sku", "partner", "date")

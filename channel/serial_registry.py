@@ -59,6 +59,11 @@ class Registry:
                     "holder_id": row.holder_id,
                 }
 
+    @property
+    def moves(self) -> int:
+        """Moves made and not yet written."""
+        return len(self.events)
+
     def known(self, serial: str) -> dict | None:
         return self.units.get(serial)
 
@@ -130,7 +135,7 @@ class Registry:
             self.changed[serial]["id"] = serial_id
         writer.insert_values(
             table,
-            ("id", "serial", "sku", "status", "holder_id", "line_id", "updated_at"),
+            ("id", "serial", "sku", "status", "holder_id", "line_id"),
             (
                 (
                     unit["id"],
@@ -139,11 +144,11 @@ class Registry:
                     str(unit["status"]),
                     unit["holder_id"],
                     unit["last"].id,
-                    now,
                 )
                 for serial in new
                 for unit in (self.changed[serial],)
             ),  # fmt: skip
+            constants={"updated_at": now},
         )
         moved = [
             {
@@ -171,7 +176,7 @@ class Registry:
         events = SerialEvent.__table__
         writer.insert_values(
             events,
-            ("id", "serial_id", "status", "partner_id", "line_id", "happened_on", "recorded_at"),
+            ("id", "serial_id", "status", "partner_id", "line_id", "happened_on"),
             (
                 (
                     event_id,
@@ -180,12 +185,12 @@ class Registry:
                     holder_id,
                     shipment.id,
                     shipment.day,
-                    now,
                 )
                 for event_id, (serial, status, holder_id, shipment) in zip(
                     writer.next_ids(events, len(self.events)), self.events, strict=True
                 )
             ),  # fmt: skip
+            constants={"recorded_at": now},
         )
         written = len(self.events)
         self.changed, self.events = {}, []

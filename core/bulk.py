@@ -7,7 +7,8 @@ SQLAlchemy's `IntegrityError`, as a Core insert would.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import ARRAY, JSON, Column, Table, any_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -82,12 +83,20 @@ class BulkWriter:
         finally:
             cursor.close()
 
-    def insert_values(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    def insert_values(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Iterable[tuple],
+        constants: dict[str, object] | None = None,
+    ) -> None:
         """`insert` of rows of plain Python values, converted by their columns' types (only
-        where a type converts at all: most pass their values to the driver as they are)."""
+        where a type converts at all: most pass their values to the driver as they are).
+        `constants` are columns every row shares (a timestamp): converted once, then added to
+        each row."""
         # (index, conversion, [the last value, what it became]): a batch's rows mostly repeat
-        # their neighbours' timestamps and dates, converted once each. Not for JSON or arrays,
-        # whose values can change without becoming another object.
+        # their neighbours' dates, converted once each. Not for JSON or arrays, whose values
+        # can change without becoming another object.
         converted = []
         for index, name in enumerate(columns):
             column = table.c[name]
@@ -96,9 +105,8 @@ class BulkWriter:
             elif process := column.type.dialect_impl(self.dialect).bind_processor(self.dialect):
                 mutable = isinstance(column.type, ARRAY)
                 converted.append((index, process, None if mutable else [None, None]))
-        if not converted:
-            self.insert(table, columns, rows)
-            return
+        tail = tuple(self.value(table.c[name], value) for name, value in (constants or {}).items())
+        columns = (*columns, *(constants or {}))
 
         def convert(row):
             row = list(row)
@@ -112,9 +120,13 @@ class BulkWriter:
                 if value is not last[0]:
                     last[0], last[1] = value, process(value)
                 row[index] = last[1]
-            return row
+            return (*row, *tail)
 
-        self.insert(table, columns, map(convert, rows))
+        if converted:
+            rows = map(convert, rows)
+        elif tail:
+            rows = (row + tail for row in rows)
+        self.insert(table, columns, rows)
 
     def insert(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         """Write `rows` (tuples of driver values in the order of `columns`) into `table`."""
@@ -144,3 +156,41 @@ class BulkWriter:
             raise IntegrityError(str(statement), None, error) from error
         finally:
             cursor.close()
+
+
+class WritesBehind:
+    """One batch's writes at a time, on a thread of their own on PostgreSQL, so that the
+    caller checks its next batch while the database takes this one (run inline on SQLite,
+    whose connections stay on their thread).
+
+    The session's connection belongs to the running writes until `wait()` returns: the
+    caller touches no database in between. A failed write is raised again by the next
+    `wait()`; leaving the `with` block waits for the writes in flight, so nothing still
+    writes when the caller rolls back.
+    """
+
+    def __init__(self, session: Session):
+        self._inline = session.get_bind().dialect.name != "postgresql"
+        self._pool = None if self._inline else ThreadPoolExecutor(1, "writes-behind")
+        self._running: Future | None = None
+
+    def run(self, write: Callable[[], None]) -> None:
+        self.wait()
+        if self._inline:
+            write()
+        else:
+            self._running = self._pool.submit(write)
+
+    def wait(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            running.result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if exc_info[0] is None:
+            self.wait()
