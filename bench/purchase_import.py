@@ -13,10 +13,14 @@ Both sides run on PostgreSQL, in one process, one after the other:
   events), read back and written again by COPY (psycopg's write_row, values as read) into an
   empty copy of the schema: same columns, indexes and constraints, no logic.
 
+Both wall-clock seconds and CPU seconds (this process, every thread, plus its PostgreSQL
+backend, when that runs on this machine) are printed, with their ratios.
+
     .venv/bin/python bench/purchase_import.py --lines 100000
 """
 
 import argparse
+import os
 import sys
 import time
 from datetime import date, timedelta
@@ -104,17 +108,32 @@ def make_file(lines: int) -> tuple[bytes, int]:
     return ("\n".join(rows) + "\n").encode(), shipped
 
 
-def import_seconds(app, data: bytes) -> tuple[float, object]:
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds used so far by this process and by the PostgreSQL backend `pid`, or None
+    when the backend runs on another host. Other jobs on the machine slow both sides'
+    wall-clock time, by more or less from run to run; they change CPU time much less."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return time.process_time() + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def import_seconds(app, data: bytes) -> tuple[float, float | None, object]:
     with app.app_context():
         db = get_session()
         rows = list(read_purchases(data, max_rows=len(data)))
+        backend = db.scalar(text("SELECT pg_backend_pid()"))  # the import's own connection
+        cpu = cpu_seconds(backend)
         started = time.perf_counter()
         report = import_purchases(db, rows, today=TODAY)
         db.commit()
-        return time.perf_counter() - started, report
+        seconds = time.perf_counter() - started
+        used = cpu_seconds(backend)
+        return seconds, None if cpu is None or used is None else used - cpu, report
 
 
-def copy_seconds(source_app, target_app) -> float:
+def copy_seconds(source_app, target_app) -> tuple[float, float | None]:
     """COPY of the rows the import wrote into an empty copy of the schema (same columns,
     indexes and constraints), timed alone."""
     tables = [PurchaseLine.__table__, Serial.__table__, SerialEvent.__table__]
@@ -129,11 +148,15 @@ def copy_seconds(source_app, target_app) -> float:
         writer.insert(PartnerOrganization.__table__, partners[0], partners[1])
         db.commit()
         writer = BulkWriter(db)
+        backend = db.scalar(text("SELECT pg_backend_pid()"))
+        cpu = cpu_seconds(backend)
         started = time.perf_counter()
         for table in tables:
             writer.insert(table, names[table.name], rows[table.name])
         db.commit()
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        used = cpu_seconds(backend)
+        return seconds, None if cpu is None or used is None else used - cpu
 
 
 def source_partner_rows(app):
@@ -157,11 +180,11 @@ def main() -> None:
             upgrade_database(url)
             apps.append(create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url}))
         make_world(apps[0])
-        imported, report = import_seconds(apps[0], data)
+        imported, imported_cpu, report = import_seconds(apps[0], data)
         assert not report.rejected, report.rejected[:5]
         with apps[0].app_context():
             events = get_session().scalar(text("SELECT count(*) FROM serial_events"))
-        copied = copy_seconds(apps[0], apps[1])
+        copied, copied_cpu = copy_seconds(apps[0], apps[1])
         for app in apps:
             app.extensions["partnerlift.engine"].dispose()
     print(
@@ -170,6 +193,11 @@ def main() -> None:
     )
     print(f"COPY of the same rows: {copied:.1f} s")
     print(f"ratio import / COPY: {imported / copied:.2f}")
+    if imported_cpu is not None and copied_cpu is not None:
+        print(
+            f"CPU seconds (this process and its PostgreSQL backend): import {imported_cpu:.1f}, "
+            f"COPY {copied_cpu:.1f}, ratio {imported_cpu / copied_cpu:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ serials' new states and their events) or reported with its reason. Lines already
 Concurrency: an import first takes one lock for purchase imports (`core.db.lock_keys`), so
 two imports run one after the other and the second finds the first's lines stored; the
 serial rows a chunk changes are locked (FOR UPDATE) against install claims. Lines go in
-chunks through the driver's bulk path (`core.bulk`: COPY on PostgreSQL).
+chunks through the driver's bulk path (`core.bulk`: COPY on PostgreSQL); on PostgreSQL a
+chunk's rows are written on a thread of their own while the next chunk's lines are checked
+(`WritesBehind`), and the next chunk's look-ups wait for those writes.
 """
 
 import re
@@ -34,7 +36,7 @@ from channel.purchases import (
 )
 from channel.serial_registry import Registry, Shipment
 from channel.tiers import purchase_days, recompute_after_purchases
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, WritesBehind
 from core.db import lock_keys, utcnow
 from core.tables import UnreadableFile, date_cell, table_rows
 
@@ -49,6 +51,9 @@ MAX_SERIALS = 10_000
 #: Far above any invoice line, within the amount column's 12 whole digits.
 MAX_AMOUNT = Decimal(10) ** 11
 _SERIAL_SEPARATORS = re.compile(r"[\s,;|]+")
+#: An amount as most files write it: digits, a decimal point and cents, under MAX_AMOUNT.
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,11}(?:\.[0-9]{1,2})?")
+_CENT = Decimal("0.01")
 _DOCUMENTS = {
     "": DocumentKind.INVOICE,
     "invoice": DocumentKind.INVOICE,
@@ -112,17 +117,27 @@ class _Directory:
             self.names[partner.id] = partner.name
         self.skus = set(session.scalars(select(Product.sku)))
         self.rates = RateBook(session)
+        self._missing: dict[tuple[str, date], object] = {}
+        self._found: dict[tuple[str, str], tuple] = {}
 
     def missing_rate(self, currency: str, day: date):
         """Why an amount in `currency` on `day` cannot be converted yet, or None."""
-        try:
-            self.rates.per_eur(currency, day)
-        except NoRate as missing:
-            return _l("Stored, and held: %(reason)s", reason=missing.errors["currency"])
-        return None
+        if (currency, day) not in self._missing:
+            try:
+                self.rates.per_eur(currency, day)
+                reason = None
+            except NoRate as missing:
+                reason = _l("Stored, and held: %(reason)s", reason=missing.errors["currency"])
+            self._missing[currency, day] = reason
+        return self._missing[currency, day]
 
     def partner(self, legal_id: str, country: str):
         """(partner, problem) for a legal id, told apart by country where two share it."""
+        if (legal_id, country) not in self._found:
+            self._found[legal_id, country] = self._partner(legal_id, country)
+        return self._found[legal_id, country]
+
+    def _partner(self, legal_id: str, country: str):
         found = self.partners.get(legal_id.upper(), [])
         if country:
             found = [p for p in found if p.country == country.upper()]
@@ -141,28 +156,30 @@ def import_purchases(
 ) -> PurchasesReport:
     """Import purchase lines; each is stored whole or reported, never half-written."""
     lock_keys(session, "purchase-import")
-    directory = _Directory(session)
+    directory, writer = _Directory(session), BulkWriter(session)
     report = PurchasesReport()
     pending: list[_Line] = []
     seen: dict[str, int] = {}
     bought: list[tuple[int, date]] = []
     read = 0
-    for number, row in rows:
-        read += 1
-        problem, line = _check_row(number, row, directory, today)
-        if problem is not None:
-            report.rejected.append((number, str(problem)))
-        elif line.key in seen:  # the same line twice in one file
-            report.already_imported += 1
-        else:
-            seen[line.key] = number
-            pending.append(line)
-            bought.append((line.partner_id, line.day))
-        if len(pending) >= CHUNK:
-            _import_chunk(session, pending, directory, report)
-            _progress(on_progress, read)
-            pending, read = [], 0
-    _import_chunk(session, pending, directory, report)
+    # A chunk's lines are checked while the previous chunk's rows are being written.
+    with WritesBehind(session) as writes:
+        for number, row in rows:
+            read += 1
+            problem, line = _check_row(number, row, directory, today)
+            if problem is not None:
+                report.rejected.append((number, str(problem)))
+            elif line.key in seen:  # the same line twice in one file
+                report.already_imported += 1
+            else:
+                seen[line.key] = number
+                pending.append(line)
+                bought.append((line.partner_id, line.day))
+            if len(pending) >= CHUNK:
+                _import_chunk(session, writer, writes, pending, directory, report)
+                _progress(on_progress, read)
+                pending, read = [], 0
+        _import_chunk(session, writer, writes, pending, directory, report)
     _progress(on_progress, read)
     recompute_after_purchases(session, purchase_days(bought), utcnow())  # tiers move on
     return report
@@ -171,8 +188,12 @@ def import_purchases(
 def _texts(row: dict, required) -> dict[str, str]:
     """The row's cells as stripped text, every required column there (a workbook's short row
     lacks its last cells)."""
-    text = {name: str(value if value is not None else "").strip() for name, value in row.items()}
-    return {name: "" for name in required} | text
+    text = dict.fromkeys(required, "")
+    for name, value in row.items():
+        text[name] = (
+            value if type(value) is str else str(value if value is not None else "")
+        ).strip()
+    return text
 
 
 def _progress(on_progress, count: int) -> None:
@@ -181,9 +202,9 @@ def _progress(on_progress, count: int) -> None:
 
 
 def _check_row(number: int, row: dict, directory: _Directory, today: date):
-    if any("\x00" in str(value) for value in row.values() if value is not None):
-        return _l("The line holds a NUL character, which cannot be saved."), None
     text = _texts(row, REQUIRED)
+    if "\x00" in "".join(text.values()):
+        return _l("The line holds a NUL character, which cannot be saved."), None
     document = _DOCUMENTS.get(text.get("document", "").lower().replace("-", "_"))
     if document is None:
         return _l("The document must be “invoice” or “credit_note”."), None
@@ -247,6 +268,8 @@ def _check_row(number: int, row: dict, directory: _Directory, today: date):
 
 
 def _amount(raw: str) -> Decimal | None:
+    if _PLAIN_AMOUNT.fullmatch(raw):  # most amounts: parsed once, with no checks left to make
+        return Decimal(raw).quantize(_CENT)
     text = raw.replace(" ", "").replace("\u00a0", "")
     if text.count(",") == 1 and "." not in text:
         text = text.replace(",", ".")  # a decimal comma
@@ -254,17 +277,15 @@ def _amount(raw: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    if (
-        not value.is_finite()
-        or abs(value) >= MAX_AMOUNT
-        or value != value.quantize(Decimal("0.01"))
-    ):
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
         return None
-    return value.quantize(Decimal("0.01"))
+    cents = value.quantize(_CENT)
+    return cents if cents == value else None
 
 
 def _serials(raw: str, units: int):
-    serials = [normal_serial(s) for s in _SERIAL_SEPARATORS.split(raw) if s.strip()]
+    # As `normal_serial` has them: the pieces between separators hold no spaces to strip.
+    serials = [serial for serial in _SERIAL_SEPARATORS.split(raw.upper()) if serial]
     if len(serials) > min(units, MAX_SERIALS):
         return None, lazy_ngettext(
             "The line lists %(num)s serial number, more than its quantity (%(units)s).",
@@ -272,17 +293,20 @@ def _serials(raw: str, units: int):
             len(serials),
             units=units,
         )
-    if any(len(serial) > MAX_SERIAL for serial in serials):
+    if serials and max(map(len, serials)) > MAX_SERIAL:
         return None, _l("A serial number can be at most %(max)s characters.", max=MAX_SERIAL)
     if len(set(serials)) < len(serials):
         return None, _l("The line lists one serial number twice.")
     return serials, None
 
 
-def _import_chunk(session: Session, lines: list[_Line], directory, report) -> None:
+def _import_chunk(
+    session: Session, writer: BulkWriter, writes, lines: list[_Line], directory, report
+):
+    """Check `lines` against what is stored, then hand their rows to `writes`."""
     if not lines:
         return
-    writer = BulkWriter(session)
+    writes.wait()  # the stored lines and units now include the previous chunk's
     known = writer.existing(PurchaseLine.__table__.c.source_key, [line.key for line in lines])
     report.already_imported += sum(1 for line in lines if line.key in known)
     lines = [line for line in lines if line.key not in known]
@@ -295,6 +319,15 @@ def _import_chunk(session: Session, lines: list[_Line], directory, report) -> No
             accepted.append(line)
     if not accepted:
         return
+    report.imported += len(accepted)
+    report.serials += registry.moves
+    for line in accepted:
+        if (problem := directory.missing_rate(line.currency, line.day)) is not None:
+            report.held.append((line.number, str(problem)))
+    writes.run(lambda: _write_chunk(writer, accepted, registry))
+
+
+def _write_chunk(writer: BulkWriter, accepted: list[_Line], registry: Registry) -> None:
     now = utcnow()
     table = PurchaseLine.__table__
     for line, line_id in zip(accepted, writer.next_ids(table, len(accepted)), strict=True):
@@ -303,20 +336,17 @@ def _import_chunk(session: Session, lines: list[_Line], directory, report) -> No
         table,
         (
             "id", "source_key", "seller_id", "partner_id", "document", "number", "line",
-            "invoiced_on", "sku", "quantity", "amount", "currency", "imported_at",
+            "invoiced_on", "sku", "quantity", "amount", "currency",
         ),
         (
             (line.id, line.key, line.seller_id, line.partner_id, str(line.document),
              line.invoice, line.line, line.day, line.sku, line.quantity, line.amount,
-             line.currency, now)
+             line.currency)
             for line in accepted
         ),
+        constants={"imported_at": now},
     )  # fmt: skip
-    report.serials += registry.write(writer, now)
-    report.imported += len(accepted)
-    for line in accepted:
-        if (problem := directory.missing_rate(line.currency, line.day)) is not None:
-            report.held.append((line.number, str(problem)))
+    registry.write(writer, now)
 
 
 SERIAL_COLUMNS = ("serial", "sku", "partner", "date")

@@ -59,20 +59,31 @@ class Registry:
                     "holder_id": row.holder_id,
                 }
 
+    @property
+    def moves(self) -> int:
+        """Moves made and not yet written."""
+        return len(self.events)
+
     def known(self, serial: str) -> dict | None:
         return self.units.get(serial)
 
     def move(self, shipment: Shipment):
         """Apply what `shipment` does to its units and return None, or return why it cannot
         (and move nothing)."""
-        moves = {}
+        moves = []
         for serial in shipment.serials:
             move = self._move(serial, shipment)
-            if not isinstance(move, dict):
+            if type(move) is not dict:
                 return move
-            moves[serial] = move
-        for serial, move in moves.items():
-            self.units[serial] = self.changed[serial] = {**self.units.get(serial, {}), **move}
+            moves.append((serial, move))
+        for serial, move in moves:
+            unit = self.units.get(serial)
+            if unit is None:
+                self.units[serial] = unit = move
+            else:
+                unit.update(move)
+            unit["last"] = shipment
+            self.changed[serial] = unit
             self.events.append((serial, move["status"], move["holder_id"], shipment))
         return None
 
@@ -118,14 +129,13 @@ class Registry:
     def write(self, writer: BulkWriter, now) -> int:
         """Write the moved units and their events (after the shipments' lines have ids);
         returns how many moves were written."""
-        last = {serial: shipment for serial, _, _, shipment in self.events}
         table = Serial.__table__
         new = {serial: None for serial, unit in self.changed.items() if "id" not in unit}
         for serial, serial_id in zip(new, writer.next_ids(table, len(new)), strict=True):
             self.changed[serial]["id"] = serial_id
         writer.insert_values(
             table,
-            ("id", "serial", "sku", "status", "holder_id", "line_id", "updated_at"),
+            ("id", "serial", "sku", "status", "holder_id", "line_id"),
             (
                 (
                     unit["id"],
@@ -133,19 +143,19 @@ class Registry:
                     unit["sku"],
                     str(unit["status"]),
                     unit["holder_id"],
-                    last[serial].id,
-                    now,
+                    unit["last"].id,
                 )
                 for serial in new
                 for unit in (self.changed[serial],)
             ),  # fmt: skip
+            constants={"updated_at": now},
         )
         moved = [
             {
                 "serial_id": unit["id"],
                 "status": str(unit["status"]),
                 "holder_id": unit["holder_id"],
-                "line_id": last[serial].id,
+                "line_id": unit["last"].id,
                 "updated_at": now,
             }
             for serial, unit in self.changed.items()
@@ -166,7 +176,7 @@ class Registry:
         events = SerialEvent.__table__
         writer.insert_values(
             events,
-            ("id", "serial_id", "status", "partner_id", "line_id", "happened_on", "recorded_at"),
+            ("id", "serial_id", "status", "partner_id", "line_id", "happened_on"),
             (
                 (
                     event_id,
@@ -175,12 +185,12 @@ class Registry:
                     holder_id,
                     shipment.id,
                     shipment.day,
-                    now,
                 )
                 for event_id, (serial, status, holder_id, shipment) in zip(
                     writer.next_ids(events, len(self.events)), self.events, strict=True
                 )
             ),  # fmt: skip
+            constants={"recorded_at": now},
         )
         written = len(self.events)
         self.changed, self.events = {}, []

@@ -7,7 +7,8 @@ SQLAlchemy's `IntegrityError`, as a Core insert would.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import ARRAY, JSON, Column, Table, any_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,7 @@ class BulkWriter:
         self.connection = session.connection()
         self.dialect = self.connection.dialect
         self._processors: dict[tuple[str, str], object] = {}
+        self._sequences: dict[str, str] = {}
 
     def value(self, column: Column, value):
         """`value` as the driver takes it for `column` (a date, a timestamp, JSON…)."""
@@ -58,11 +60,22 @@ class BulkWriter:
         cursor = self.connection.connection.driver_connection.cursor()
         try:
             if self.dialect.name == "postgresql":
+                # The sequence's name is looked up once: in the select list it would be looked
+                # up again for every row, at several times the cost of nextval itself.
+                if table.name not in self._sequences:
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
+                    self._sequences[table.name] = cursor.fetchone()[0]
+                # Only the first and the last id come back when the ids drawn follow on (no
+                # other transaction drew from the sequence meanwhile): they are then exactly
+                # the range between. Otherwise all of them come back.
                 cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    (table.name, count),
+                    "SELECT min(id), max(id),"
+                    " CASE WHEN max(id) - min(id) = count(*) - 1 THEN NULL ELSE array_agg(id) END"
+                    " FROM (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) AS ids",
+                    (self._sequences[table.name], count),
                 )
-                return [row[0] for row in cursor.fetchall()]
+                first, last, scattered = cursor.fetchone()
+                return list(range(first, last + 1)) if scattered is None else scattered
             # SQLite: every transaction here holds the write lock (BEGIN IMMEDIATE), so no
             # other connection can take these ids before this transaction ends.
             top = self.connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
@@ -70,28 +83,50 @@ class BulkWriter:
         finally:
             cursor.close()
 
-    def insert_values(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    def insert_values(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Iterable[tuple],
+        constants: dict[str, object] | None = None,
+    ) -> None:
         """`insert` of rows of plain Python values, converted by their columns' types (only
-        where a type converts at all: most pass their values to the driver as they are)."""
+        where a type converts at all: most pass their values to the driver as they are).
+        `constants` are columns every row shares (a timestamp): converted once, then added to
+        each row."""
+        # (index, conversion, [the last value, what it became]): a batch's rows mostly repeat
+        # their neighbours' dates, converted once each. Not for JSON or arrays, whose values
+        # can change without becoming another object.
         converted = []
         for index, name in enumerate(columns):
             column = table.c[name]
             if isinstance(column.type, JSON):
-                converted.append((index, json.dumps))
+                converted.append((index, json.dumps, None))
             elif process := column.type.dialect_impl(self.dialect).bind_processor(self.dialect):
-                converted.append((index, process))
-        if not converted:
-            self.insert(table, columns, rows)
-            return
+                mutable = isinstance(column.type, ARRAY)
+                converted.append((index, process, None if mutable else [None, None]))
+        tail = tuple(self.value(table.c[name], value) for name, value in (constants or {}).items())
+        columns = (*columns, *(constants or {}))
 
         def convert(row):
             row = list(row)
-            for index, process in converted:
-                if row[index] is not None:
-                    row[index] = process(row[index])
-            return row
+            for index, process, last in converted:
+                value = row[index]
+                if value is None:
+                    continue
+                if last is None:
+                    row[index] = process(value)
+                    continue
+                if value is not last[0]:
+                    last[0], last[1] = value, process(value)
+                row[index] = last[1]
+            return (*row, *tail)
 
-        self.insert(table, columns, map(convert, rows))
+        if converted:
+            rows = map(convert, rows)
+        elif tail:
+            rows = (row + tail for row in rows)
+        self.insert(table, columns, rows)
 
     def insert(self, table: Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
         """Write `rows` (tuples of driver values in the order of `columns`) into `table`."""
@@ -121,3 +156,41 @@ class BulkWriter:
             raise IntegrityError(str(statement), None, error) from error
         finally:
             cursor.close()
+
+
+class WritesBehind:
+    """One batch's writes at a time, on a thread of their own on PostgreSQL, so that the
+    caller checks its next batch while the database takes this one (run inline on SQLite,
+    whose connections stay on their thread).
+
+    The session's connection belongs to the running writes until `wait()` returns: the
+    caller touches no database in between. A failed write is raised again by the next
+    `wait()`; leaving the `with` block waits for the writes in flight, so nothing still
+    writes when the caller rolls back.
+    """
+
+    def __init__(self, session: Session):
+        self._inline = session.get_bind().dialect.name != "postgresql"
+        self._pool = None if self._inline else ThreadPoolExecutor(1, "writes-behind")
+        self._running: Future | None = None
+
+    def run(self, write: Callable[[], None]) -> None:
+        self.wait()
+        if self._inline:
+            write()
+        else:
+            self._running = self._pool.submit(write)
+
+    def wait(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            running.result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if exc_info[0] is None:
+            self.wait()

@@ -102,6 +102,57 @@ def test_a_credit_note_returns_units_from_the_partner_holding_them(db, chain):
     assert (credit.quantity, str(credit.amount)) == (-1, "-100.00")
 
 
+def test_units_moved_across_chunks_end_as_if_the_file_were_one_chunk(db, chain, monkeypatch):
+    """Lines in different chunks: a unit shipped in one is sold on, returned and refused in
+    later ones, a line repeated two chunks on counts once, and the registry and its events
+    come out as they do in a single chunk."""
+    distributor, dealer, other = chain
+    day = TODAY - timedelta(days=5)
+    text = HEADER + "".join(
+        [
+            f"invoice,,LV-DIST,M-1,1,{day},BX-24,4,400,EUR,{boilers(1, 4)}\n",
+            f"invoice,,LV-DIST,M-1,2,{day},BX-30,1,100,EUR,XA-1\n",
+            f"invoice,LV-DIST,LV-DEAL,D-1,1,{TODAY},BX-24,2,220,EUR,{boilers(1, 2)}\n",
+            f"invoice,,LV-OTHER,M-2,1,{day},BX-24,1,100,EUR,SN00003\n",  # shipped already
+            f"invoice,,LV-DIST,M-1,1,{day},BX-24,4,400,EUR,{boilers(1, 4)}\n",  # M-1/1 again
+            f"credit_note,LV-DIST,LV-DEAL,CN-1,1,{TODAY},BX-24,-1,-110,EUR,SN00002\n",
+            f"invoice,LV-DIST,LV-DEAL,D-2,1,{TODAY},BX-24,1,110,EUR,XA-1\n",  # a BX-30
+        ]
+    )
+    monkeypatch.setattr("channel.purchase_import.CHUNK", 2)
+    report = run(db, text)
+    assert (report.imported, report.already_imported) == (4, 1)
+    assert [number for number, _ in report.rejected] == [5, 8]
+    assert "SN00003 was already shipped to" in report.rejected[0][1]
+    assert "XA-1 is a BX-30, not a BX-24" in report.rejected[1][1]
+    assert registry(db) == {
+        "SN00001": (SerialStatus.SOLD_ON, dealer.id),
+        "SN00002": (SerialStatus.RETURNED, distributor.id),
+        "SN00003": (SerialStatus.SHIPPED, distributor.id),
+        "SN00004": (SerialStatus.SHIPPED, distributor.id),
+        "XA-1": (SerialStatus.SHIPPED, distributor.id),
+    }
+    history = db.execute(
+        select(Serial.serial, SerialEvent.status, PurchaseLine.number)
+        .join(Serial, Serial.id == SerialEvent.serial_id)
+        .join(PurchaseLine, PurchaseLine.id == SerialEvent.line_id)
+        .order_by(Serial.serial, SerialEvent.id)
+    ).all()
+    assert [tuple(row) for row in history] == [
+        ("SN00001", "shipped", "M-1"),
+        ("SN00001", "sold_on", "D-1"),
+        ("SN00002", "shipped", "M-1"),
+        ("SN00002", "sold_on", "D-1"),
+        ("SN00002", "returned", "CN-1"),
+        ("SN00003", "shipped", "M-1"),
+        ("SN00004", "shipped", "M-1"),
+        ("XA-1", "shipped", "M-1"),
+    ]
+    lines = {line.number: line.id for line in db.scalars(select(PurchaseLine))}
+    unit = db.scalar(select(Serial).where(Serial.serial == "SN00002"))
+    assert unit.line_id == lines["CN-1"]
+
+
 def test_every_bad_line_is_refused_with_its_reason_and_the_good_ones_stored(db, chain):
     future = TODAY + timedelta(days=2)
     rows = [
