@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -129,6 +129,9 @@ def make_world(app, partners: int, lines: int, period: str) -> None:
                 for n, lid in enumerate(line_ids)
             ),
         )  # fmt: skip
+        db.commit()
+        # Statistics, as autovacuum keeps them on a database in use.
+        db.execute(text("ANALYZE"))
         db.commit()
 
 
