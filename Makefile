@@ -67,8 +67,10 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# One process per core (at most four), each with its own databases; a test file stays in one
+# process, so its module-wide servers and databases are built once.
 test: install browser lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 # The tests to run every few minutes: everything not marked slow (no browser, servers, fault
 # injection, races on committed databases, Hypothesis through the database or sweeps over every

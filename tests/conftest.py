@@ -132,8 +132,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionstart(session):
-    """Compile the catalogs first, so the suite always reads the .po files as they are now."""
-    compile_catalogs()
+    """Compile the catalogs first, so the suite always reads the .po files as they are now.
+
+    Under pytest-xdist the controlling process compiles them before it starts its workers, so
+    no worker reads a catalog another is writing."""
+    if not hasattr(session.config, "workerinput"):
+        compile_catalogs()
 
 
 @contextmanager

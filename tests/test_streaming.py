@@ -32,7 +32,7 @@ from channel.claim_models import Claim
 from channel.dashboard_views import CHANNEL_TABLES, PARTNER_TABLES
 from channel.learning import Article
 from channel.partner_models import PartnerOrganization
-from channel.postings import Line, pool_account, post
+from channel.postings import Line, Posting, pool_account, post_many
 from channel.rewards import Reward
 from channel.uploads import store_proof
 from core.db import get_session, read_session
@@ -116,10 +116,15 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
     )
     db.add_all([reward, claim, article, tip, campaign])
     memo = ("Pool credit for the spring installations, " * 6)[:250]
-    post(
+    # Through the bulk path (COPY on PostgreSQL): the entries are the export's load, not its subject.
+    post_many(
         db,
-        "streaming-pool",
-        [Line(pool_account(partner.id), 1, "earn", partner.id, memo=memo)] * pool_entries,
+        [
+            Posting(
+                "streaming-pool",
+                [Line(pool_account(partner.id), 1, "earn", partner.id, memo=memo)] * pool_entries,
+            )
+        ],
     )
     api_secret = create_token(db, name="Streaming", scope="read").secret
     db.commit()
