@@ -2,6 +2,7 @@
 
 import html
 import re
+from datetime import date
 
 import pytest
 
@@ -96,13 +97,25 @@ def test_tier_reasons_are_said_in_the_readers_language_and_calendar(app):
     from flask_babel import force_locale
 
     from channel.labels import tier_reason
+    from channel.tiers import TierReason, WhyTier
 
+    crossed = WhyTier(
+        TierReason.THRESHOLD_MET, {"metric": "volume", "value": "12500.00", "minimum": "10000.00"}
+    )
     with app.test_request_context(), force_locale("pl"):
-        said = tier_reason("purchases as of 2026-11-02: volume 12500.00 ≥ 10000.00")
+        said = tier_reason(crossed.as_of(date(2026, 11, 2)))
     assert said.replace("\xa0", " ") == (
         "zakupy na dzień 2 lis 2026: Zakupy w ostatnich 12 miesiącach, w EUR: "
         "12 500,00 €, co najmniej 10 000,00 €"
     )
     with app.test_request_context(), force_locale("fa"):
-        said = tier_reason("tenure_months 25 ≥ 24")
+        said = tier_reason(
+            WhyTier(
+                TierReason.THRESHOLD_MET,
+                {"metric": "tenure_months", "value": "25", "minimum": "24"},
+            )
+        )
     assert "25" not in said and "۲۵" in said
+    with app.test_request_context(), force_locale("he"):
+        said = tier_reason(WhyTier(TierReason.MANUAL, {"until": "2027-01-31", "note": "Flagship"}))
+    assert said.startswith("נקבע ידנית") and "\u2068Flagship\u2069" in said
