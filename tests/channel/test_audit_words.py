@@ -69,7 +69,7 @@ def test_the_audit_log_reads_in_plain_words(client, db, world, program, language
         assert word in history.replace("\xa0", " ").replace("\u202f", " ")
 
 
-CHANGED = {"en": "Changed since you approved", "he": "שינויים מאז האישור שלך"}
+CHANGED = {"en": "Changed since you approved", "he": "שינויים מאז האישור שלכם"}
 EXPECTED_CHANGE = {"en": "5,000 points → 4,500 points", "he": "5,000 נקודות → 4,500 נקודות"}
 
 
