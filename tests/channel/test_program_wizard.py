@@ -187,3 +187,25 @@ def test_the_scheme_editor_shows_the_scheme_in_words_and_its_estimate_without_sa
 
     page = client.post(url, data={**typed, "points_per_unit": "-3", "preview": "1"}).text
     assert "Not complete yet:" in page and "Seller</td>" not in page
+
+
+def test_the_program_and_scheme_forms_keep_user_text_in_its_own_direction(client, db, world):
+    """Typed names lay out in their own direction (dir="auto") and shown ones are isolated
+    (<bdi>): a Latin program name reads whole on a Hebrew page."""
+    program = make_program(db, name="Winter heat", partners=[world.partner_a])
+    scheme = add_scheme(db, program, ["technician"], name="Installers")
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    terms = client.get(f"/programs/{program.id}/edit").get_data(as_text=True)
+    inputs = {
+        re.search(r'name="([^"]+)"', tag)[1]: tag
+        for tag in re.findall(r"<(?:input|textarea)[^>]*>", terms)
+        if 'name="' in tag
+    }
+    assert 'dir="auto"' in inputs["name"] and 'dir="auto"' in inputs["description"]
+    assert 'dir="auto"' in inputs["name_he"]
+    assert 'dir="auto"' not in inputs["starts_on"] and 'dir="auto"' not in inputs["point_value"]
+    assert "<h1><bdi>Winter heat</bdi></h1>" in terms
+    editor = client.get(f"/programs/{program.id}/schemes/{scheme.id}").get_data(as_text=True)
+    assert "<bdi>Winter heat</bdi></a>" in editor and "<h1><bdi>Installers</bdi></h1>" in editor
+    (name,) = [tag for tag in re.findall(r"<input[^>]*>", editor) if 'name="name"' in tag]
+    assert 'dir="auto"' in name
