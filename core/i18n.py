@@ -166,8 +166,11 @@ def format_list(items) -> str:
 
 
 def format_money(amount, currency: str) -> str:
-    """A Decimal amount in `currency`, the reader's way (€1,234.50, 1 234,50 zł, ‏1,234.50 ₪)."""
-    return localize_digits(flask_babel.format_currency(amount, currency))
+    """A Decimal amount in `currency`, the reader's way (€1,234.50, 1 234,50 zł, ‏1,234.50 ₪,
+    € ۱۱٬۱۱۹٫۴۶: the separators of the reader's own digits, as `format_number`)."""
+    return localize_digits(
+        numbers.format_currency(amount, currency, locale=get_locale(), numbering_system="default")
+    )
 
 
 class left_to_right:  # noqa: N801  (used like a function, in messages and templates)
