@@ -13,16 +13,17 @@ from core.i18n import (
     format_money,
     format_number,
     format_percent,
+    isolated_in_right_to_left,
     plural_text,
 )
 
 
 def _target(params, group_names: Mapping[str, str]) -> str:
     if getattr(params, "product_sku", None):
-        return _("product %(sku)s", sku=params.product_sku)
+        return _("product %(sku)s", sku=isolated_in_right_to_left(params.product_sku))
     if getattr(params, "product_group", None):
         name = group_names.get(params.product_group, params.product_group)
-        return _("products of the group %(group)s", group=name)
+        return _("products of the group %(group)s", group=isolated_in_right_to_left(name))
     return _("any product")
 
 
@@ -122,7 +123,7 @@ def describe_rule(
         rates = [
             _(
                 "%(tier)s: %(percent)s",
-                tier=tier_names.get(tier, tier),
+                tier=isolated_in_right_to_left(tier_names.get(tier, tier)),
                 percent=format_percent(percent),
             )
             for tier, percent in sorted(p.percent_by_tier.items())

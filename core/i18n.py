@@ -193,3 +193,10 @@ def isolated(text) -> str:
     """`text` kept in its own direction inside a sentence of the other one (Unicode's first
     strong isolate): a code like "2026-Q4" reads the same in a Hebrew or Persian sentence."""
     return f"\u2068{text}\u2069"
+
+
+def isolated_in_right_to_left(text) -> str:
+    """`text` isolated (as `isolated`) only inside a right-to-left sentence, where a Latin name
+    would otherwise take the punctuation around it along; a Latin-script sentence, an SMS
+    among them, keeps to its plain characters."""
+    return isolated(text) if text_direction() == "rtl" else str(text)

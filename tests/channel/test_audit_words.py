@@ -119,3 +119,18 @@ def test_tier_reasons_are_said_in_the_readers_language_and_calendar(app):
     with app.test_request_context(), force_locale("he"):
         said = tier_reason(WhyTier(TierReason.MANUAL, {"until": "2027-01-31", "note": "Flagship"}))
     assert said.startswith("נקבע ידנית") and "\u2068Flagship\u2069" in said
+
+
+def test_a_rule_by_tier_names_the_tiers_isolated_only_in_a_right_to_left_sentence(app):
+    from flask_babel import force_locale
+
+    from channel.rule_text import describe_rule
+
+    params = {"percent_by_tier": {"gold": "2", "silver": "1.5"}, "default_percent": "1"}
+    names = {"gold": "Gold", "silver": "Silver"}
+    with app.test_request_context(), force_locale("en"):
+        english = describe_rule("volume_rebate", params, "EUR", {}, names)
+    assert "Gold: 2%, Silver: 1.5%" in english and "\u2068" not in english
+    with app.test_request_context(), force_locale("he"):
+        hebrew = describe_rule("volume_rebate", params, "EUR", {}, names)
+    assert "\u2068Gold\u2069: 2%" in hebrew and "gold" not in hebrew
