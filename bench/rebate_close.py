@@ -40,7 +40,7 @@ from channel.programs import launch_program  # noqa: E402
 from channel.purchases import PurchaseLine, purchase_key  # noqa: E402
 from channel.rebate_models import RebateLine, RebateStatement, period_bounds  # noqa: E402
 from channel.rebates import close_period  # noqa: E402
-from channel.tiers import TierChange  # noqa: E402
+from channel.tiers import TierChange, TierReason, WhyTier  # noqa: E402
 from core.bulk import BulkWriter  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
@@ -105,7 +105,7 @@ def make_world(app, partners: int, lines: int, period: str) -> None:
                 at=datetime.combine(
                     start + timedelta(days=n % days), datetime.min.time(), tzinfo=UTC
                 ),
-                reason="bench",
+                why=WhyTier(TierReason.OTHER, {"text": "bench"}),
             )
             for n, pid in enumerate(ids)
             if n % 5 == 0

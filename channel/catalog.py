@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from channel.models import Product, ProductGroup
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.errors import InvalidInput
-from core.tables import UnreadableFile, check_line_count, csv_rows
+from core.tables import UnreadableFile, check_line_count, csv_rows, too_many_rows
 
 MAX_ROWS = 20000
 COLUMNS = ("sku", "name", "group", "points_per_unit")
@@ -162,9 +162,7 @@ def import_products(session: Session, data: bytes) -> CatalogReport:
         rows = []
         for row in csv_rows(reader, UnreadableCatalogFile):
             if len(rows) >= MAX_ROWS:
-                raise UnreadableCatalogFile(
-                    _l("The file has more than %(count)s rows; split it.", count=MAX_ROWS)
-                )
+                raise UnreadableCatalogFile(too_many_rows(MAX_ROWS))
             rows.append((reader.line_num, row))
         seen: dict[str, int] = {}
         for line, row in rows:

@@ -149,7 +149,11 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
         if any(qty is None or qty <= 0 for _, qty in details.lines):
             errors["lines"] = _l("Quantities must be at least 1.")
         elif any(qty > MAX_LINE_QUANTITY for _, qty in details.lines):
-            errors["lines"] = _l("A line can hold at most %(max)s units.", max=MAX_LINE_QUANTITY)
+            errors["lines"] = lazy_ngettext(
+                "A line can hold at most %(num)s unit.",
+                "A line can hold at most %(num)s units.",
+                MAX_LINE_QUANTITY,
+            )
     if details.kind == ClaimKind.SALE and not (details.invoice_number or "").strip():
         errors["invoice_number"] = _l("Give the invoice number.")
     if details.kind == ClaimKind.INSTALL and not (details.serial or "").strip():

@@ -120,7 +120,7 @@ def recompute_command():
     db.commit()
     for change in changes:
         click.echo(
-            f"partner {change.partner_id}: tier {change.from_tier_id} -> {change.to_tier_id} ({change.reason})"
+            f"partner {change.partner_id}: tier {change.from_tier_id} -> {change.to_tier_id} ({change.reason_code})"
         )
     click.echo(f"{len(changes)} tier changes")
 

@@ -23,7 +23,6 @@ from channel.simulation import partner_estimate
 from core.db import get_session
 from core.views import attempt
 from roles.access import requires
-from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
 
 bp = Blueprint("decisions", __name__)
@@ -97,7 +96,6 @@ def _decision_page(partner, program, form, status=200):
         form=form,
         schemes=[s for s in program.schemes if s.live_in(program.version)],
         roles=form.offered_roles,
-        role_labels=ROLE_LABELS,
         estimate=partner_estimate(db, program, partner),
         history=history,
         names=names_for(db, program, history),

@@ -39,7 +39,7 @@ DEMO_REWARD_NAMES = {
         "lv": "Desmit koki, iestādīti jūsu vārdā",
         "pl": "Dziesięć drzew posadzonych w Twoim imieniu",
         "ru": "Десять деревьев, посаженных от вашего имени",
-        "he": "נטיעת עשרה עצים על שמך",
+        "he": "נטיעת עשרה עצים על שמכם",
         "fa": "کاشت ده درخت به نام شما",
     },
 }

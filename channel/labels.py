@@ -1,6 +1,5 @@
 """Words for program states, audit actions, decision conditions and award reasons, in any language."""
 
-import re
 from datetime import date
 from decimal import Decimal
 
@@ -18,7 +17,7 @@ from channel.models import AuditAction, ProgramStatus
 from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
 from channel.schemes import RULE_LABELS
-from channel.tiers import TierMetric
+from channel.tiers import TierMetric, TierReason, WhyTier
 from core.i18n import (
     format_date,
     format_list,
@@ -245,14 +244,6 @@ def claim_points_text(claim, points) -> str:
     return earned
 
 
-#: The reasons `channel.tiers` writes, in its own words: read back to be said in the reader's.
-_THRESHOLD_MET = re.compile(
-    r"^(?P<metric>\w+) (?P<value>[\d.]+) ≥ (?P<minimum>[\d.]+)(?P<unknown> \(since)?"
-)
-_AS_OF = re.compile(r"^purchases as of (?P<day>\d{4}-\d{2}-\d{2}): (?P<reason>.*)$", re.S)
-_MANUAL = re.compile(r"^manual until (?P<day>\d{4}-\d{2}-\d{2}): (?P<reason>.*)$", re.S)
-
-
 def _tier_measure(metric: str, value: str) -> str:
     amount = Decimal(value)
     if metric == TierMetric.VOLUME:
@@ -267,34 +258,36 @@ def _tier_measure(metric: str, value: str) -> str:
     )
 
 
-def tier_reason(reason: str) -> str:
-    """Why a tier changed, in the reader's words and calendar (an unknown form shows as is)."""
-    if match := _AS_OF.match(reason):
-        return _(
-            "purchases as of %(day)s: %(reason)s",
-            day=format_date(date.fromisoformat(match["day"])),
-            reason=tier_reason(match["reason"]),
-        )
-    if match := _MANUAL.match(reason):
-        return _(
+def tier_reason(why: WhyTier) -> str:
+    """Why a tier changed, in the reader's words and calendar."""
+    values = why.values
+    if why.code == TierReason.MANUAL:
+        text = _(
             "set by hand until %(day)s: %(reason)s",
-            day=format_date(date.fromisoformat(match["day"])),
-            reason=isolated(match["reason"]),
+            day=format_date(date.fromisoformat(values["until"])),
+            reason=isolated(values["note"]),
         )
-    if reason == "no threshold met":
-        return _("no threshold met")
-    if (match := _THRESHOLD_MET.match(reason)) and match["metric"] in list(TierMetric):
-        metric = match["metric"]
+    elif why.code == TierReason.THRESHOLD_MET:
+        metric = values["metric"]
         text = _(
             "%(metric)s: %(value)s, at least %(minimum)s",
             metric=TierMetric.label_of(metric),
-            value=_tier_measure(metric, match["value"]),
-            minimum=_tier_measure(metric, match["minimum"]),
+            value=_tier_measure(metric, values["value"]),
+            minimum=_tier_measure(metric, values["minimum"]),
         )
-        if match["unknown"]:
+        if values.get("since_registration"):
             text = _("%(reason)s (counted from registration: contract start unknown)", reason=text)
-        return text
-    return reason
+    elif why.code == TierReason.NO_THRESHOLD_MET:
+        text = _("no threshold met")
+    else:
+        text = isolated(values.get("text", ""))
+    if "as_of" in values:
+        return _(
+            "purchases as of %(day)s: %(reason)s",
+            day=format_date(date.fromisoformat(values["as_of"])),
+            reason=text,
+        )
+    return text
 
 
 def register(app) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import nh3
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, select
@@ -140,7 +141,15 @@ def parse_quiz(text: str) -> tuple[list[Question], list[str]]:
             )
         questions.append(question)
     if len(questions) > MAX_QUESTIONS:
-        problems.append(str(_l("A quiz has at most %(max)s questions.", max=MAX_QUESTIONS)))
+        problems.append(
+            str(
+                lazy_ngettext(
+                    "A quiz has at most %(num)s question.",
+                    "A quiz has at most %(num)s questions.",
+                    MAX_QUESTIONS,
+                )
+            )
+        )
     return questions, problems
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from channel.models import DecisionOutcome, ProgramStatus
 from channel.rule_text import describe_rule
-from channel.schemes import product_group_names_for
+from channel.schemes import product_group_names_for, tier_names_for
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
 # The pages of programs and decisions compare states by name, never by their stored text.
@@ -24,7 +24,9 @@ def editor_zone() -> ZoneInfo:
 
 @bp.app_template_global()
 def rule_sentence(rule, currency: str) -> str:
-    return describe_rule(rule.kind, rule.params, currency, product_group_names_for(rule))
+    return describe_rule(
+        rule.kind, rule.params, currency, product_group_names_for(rule), tier_names_for(rule)
+    )
 
 
 @dataclass(frozen=True)

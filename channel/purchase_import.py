@@ -185,6 +185,14 @@ def import_purchases(
     return report
 
 
+def _serial_too_long():
+    return lazy_ngettext(
+        "A serial number can be at most %(num)s character.",
+        "A serial number can be at most %(num)s characters.",
+        MAX_SERIAL,
+    )
+
+
 def _texts(row: dict, required) -> dict[str, str]:
     """The row's cells as stripped text, every required column there (a workbook's short row
     lacks its last cells)."""
@@ -228,7 +236,14 @@ def _check_row(number: int, row: dict, directory: _Directory, today: date):
     if not 1 <= line_no <= MAX_LINE_NUMBER:
         return _l("The line number must be from 1 to %(max)s.", max=MAX_LINE_NUMBER), None
     if quantity == 0 or abs(quantity) > MAX_QUANTITY:
-        return _l("The quantity must be from 1 to %(max)s units.", max=MAX_QUANTITY), None
+        return (
+            lazy_ngettext(
+                "The quantity must be from 1 to %(num)s unit.",
+                "The quantity must be from 1 to %(num)s units.",
+                MAX_QUANTITY,
+            ),
+            None,
+        )
     if quantity < 0 and document is DocumentKind.INVOICE:
         return _l("A negative quantity belongs on a credit note (document: credit_note)."), None
     amount = _amount(text["amount"])
@@ -294,7 +309,7 @@ def _serials(raw: str, units: int):
             units=units,
         )
     if serials and max(map(len, serials)) > MAX_SERIAL:
-        return None, _l("A serial number can be at most %(max)s characters.", max=MAX_SERIAL)
+        return None, _serial_too_long()
     if len(set(serials)) < len(serials):
         return None, _l("The line lists one serial number twice.")
     return serials, None
@@ -382,7 +397,7 @@ def import_serials(session: Session, rows: Iterable, *, today: date) -> SerialsR
         if problem is None and not serial:
             problem = _l("No serial number.")
         elif problem is None and len(serial) > MAX_SERIAL:
-            problem = _l("A serial number can be at most %(max)s characters.", max=MAX_SERIAL)
+            problem = _serial_too_long()
         elif problem is None and sku not in directory.skus:
             problem = _l("Unknown product “%(sku)s”.", sku=sku[:64])
         elif problem is None and (day is None or day > today):

@@ -1,7 +1,6 @@
 """The purchase and rebate pages: purchases and rates in, periods closed, statements out."""
 
 from flask import Blueprint, abort, current_app, flash, render_template
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from channel.exchange_rates import import_rates
@@ -25,6 +24,7 @@ from channel.rebate_reports import (
 )
 from channel.rebates import close_period
 from core.db import get_session, utcnow
+from core.i18n import plural_text
 from core.import_reports import REPORT_PAGE_LINES
 from core.report_views import keep_refused_lines
 from core.views import attempt
@@ -105,12 +105,24 @@ def periods():
         if done:
             closed = done.result
             flash(
-                _(
-                    "%(written)s statements written, %(already)s were already closed, "
-                    "%(held)s purchase lines held for want of an exchange rate.",
-                    written=len(closed.statements),
-                    already=closed.already_closed,
-                    held=len(closed.held),
+                " ".join(
+                    (
+                        plural_text(
+                            "%(num)s statement written.",
+                            "%(num)s statements written.",
+                            len(closed.statements),
+                        ),
+                        plural_text(
+                            "%(num)s statement was already closed.",
+                            "%(num)s statements were already closed.",
+                            closed.already_closed,
+                        ),
+                        plural_text(
+                            "%(num)s purchase line held for want of an exchange rate.",
+                            "%(num)s purchase lines held for want of an exchange rate.",
+                            len(closed.held),
+                        ),
+                    )
                 ),
                 "success",
             )

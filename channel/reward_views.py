@@ -45,6 +45,7 @@ from channel.rewards import (
 from channel.staff import active_staff, staff_by_id
 from channel.uploads import IMAGES, proof_path, proofs_kept_on_success
 from core.db import get_session
+from core.i18n import plural_text
 from core.views import attempt
 from roles.access import requires
 from roles.permissions import Permission
@@ -177,10 +178,15 @@ def add_codes(reward_id):
     added = attempt(lambda db: import_codes(db, reward, text))
     if added:
         flash(
-            _(
-                "%(added)s codes added, %(known)s already there.",
-                added=added.result[0],
-                known=added.result[1],
+            " ".join(
+                (
+                    plural_text("%(num)s code added.", "%(num)s codes added.", added.result[0]),
+                    plural_text(
+                        "%(num)s code was already there.",
+                        "%(num)s codes were already there.",
+                        added.result[1],
+                    ),
+                )
             ),
             "success",
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -162,8 +163,10 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
     if details.points_price is None or details.points_price <= 0:
         errors["points_price"] = _l("The price must be at least one point.")
     elif details.points_price > MAX_POINTS_PRICE:
-        errors["points_price"] = _l(
-            "The price can be at most %(max)s points.", max=MAX_POINTS_PRICE
+        errors["points_price"] = lazy_ngettext(
+            "The price can be at most %(num)s point.",
+            "The price can be at most %(num)s points.",
+            MAX_POINTS_PRICE,
         )
     if details.stock is not None and details.stock < 0:
         errors["stock"] = _l("Stock cannot be negative.")

@@ -3,7 +3,6 @@
 from collections.abc import Mapping
 from datetime import datetime
 
-from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -11,18 +10,20 @@ from channel.rule_params import RuleKind, parse_params
 from core.i18n import (
     format_datetime,
     format_list,
+    format_money,
     format_number,
-    localize_digits,
+    format_percent,
+    isolated_in_right_to_left,
     plural_text,
 )
 
 
 def _target(params, group_names: Mapping[str, str]) -> str:
     if getattr(params, "product_sku", None):
-        return _("product %(sku)s", sku=params.product_sku)
+        return _("product %(sku)s", sku=isolated_in_right_to_left(params.product_sku))
     if getattr(params, "product_group", None):
         name = group_names.get(params.product_group, params.product_group)
-        return _("products of the group %(group)s", group=name)
+        return _("products of the group %(group)s", group=isolated_in_right_to_left(name))
     return _("any product")
 
 
@@ -32,20 +33,16 @@ def points_text(count: int) -> str:
     return plural_text("%(num)s point", "%(num)s points", count)
 
 
-def _money(amount, currency: str) -> str:
-    return localize_digits(format_currency(amount, currency))
-
-
-def _percent(value) -> str:
-    return localize_digits(f"{format_number(value)}%")
-
-
 def describe_rule(
-    kind: str, raw_params: dict, currency: str, group_names: Mapping[str, str] | None = None
+    kind: str,
+    raw_params: dict,
+    currency: str,
+    group_names: Mapping[str, str] | None = None,
+    tier_names: Mapping[str, str] | None = None,
 ) -> str:
     """One sentence saying what the rule pays and when; a product group by its name in
-    `group_names` (code -> name)."""
-    group_names = group_names or {}
+    `group_names` (code -> name), a tier by its name in `tier_names`."""
+    group_names, tier_names = group_names or {}, tier_names or {}
     kind = RuleKind(kind)
     p = parse_params(kind, raw_params)
     if kind is RuleKind.UNIT_SOLD:
@@ -124,11 +121,15 @@ def describe_rule(
         return _("%(points)s once, on joining the program", points=points_text(p.points))
     if kind is RuleKind.VOLUME_REBATE:
         rates = [
-            _("%(tier)s: %(percent)s", tier=tier, percent=_percent(percent))
+            _(
+                "%(tier)s: %(percent)s",
+                tier=isolated_in_right_to_left(tier_names.get(tier, tier)),
+                percent=format_percent(percent),
+            )
             for tier, percent in sorted(p.percent_by_tier.items())
         ]
         if p.default_percent:
-            rates.append(_("other tiers: %(percent)s", percent=_percent(p.default_percent)))
+            rates.append(_("other tiers: %(percent)s", percent=format_percent(p.default_percent)))
         return _(
             "A share of the company's purchases back as points to the company pool (%(rates)s)",
             rates=format_list(rates),
@@ -137,8 +138,8 @@ def describe_rule(
         steps = [
             _(
                 "%(percent)s from %(amount)s",
-                percent=_percent(s.percent),
-                amount=_money(s.from_amount, currency),
+                percent=format_percent(s.percent),
+                amount=format_money(s.from_amount, currency),
             )
             for s in p.steps
         ]
@@ -149,10 +150,10 @@ def describe_rule(
     if kind is RuleKind.CASHBACK:
         return _(
             "%(amount)s back per unit returned, up to %(cap)s a month",
-            amount=_money(p.amount_per_unit, currency),
-            cap=_money(p.monthly_cap, currency),
+            amount=format_money(p.amount_per_unit, currency),
+            cap=format_money(p.monthly_cap, currency),
         )
-    return _("%(percent)s off the company's first order", percent=_percent(p.percent))
+    return _("%(percent)s off the company's first order", percent=format_percent(p.percent))
 
 
 #: The inputs the rule editor shows for each kind: (parameter, label, input type).

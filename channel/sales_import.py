@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -258,13 +259,27 @@ def _check_row(row: dict, directory: _Directory, now: datetime):
     if not invoice:
         return _l("No invoice number."), None
     if len(invoice) > MAX_INVOICE:
-        return _l("The invoice number can be at most %(max)s characters.", max=MAX_INVOICE), None
+        return (
+            lazy_ngettext(
+                "The invoice number can be at most %(num)s character.",
+                "The invoice number can be at most %(num)s characters.",
+                MAX_INVOICE,
+            ),
+            None,
+        )
     if line_no < 1 or quantity < 1:
         return _l("The line number and the quantity must be at least 1."), None
     if line_no > MAX_LINE_NUMBER:
         return _l("The line number can be at most %(max)s.", max=MAX_LINE_NUMBER), None
     if quantity > MAX_LINE_QUANTITY:
-        return _l("A line can hold at most %(max)s units.", max=MAX_LINE_QUANTITY), None
+        return (
+            lazy_ngettext(
+                "A line can hold at most %(num)s unit.",
+                "A line can hold at most %(num)s units.",
+                MAX_LINE_QUANTITY,
+            ),
+            None,
+        )
     if day is None:
         return _l("The date is missing, unreadable (use YYYY-MM-DD) or in the future."), None
     if sku not in directory.skus:

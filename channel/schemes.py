@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, object_session
 
 from channel import rules as engine
 from channel.models import Product, ProductGroup, Program, ProgramStatus
+from channel.partner_models import Tier
 from channel.programs import bump_version, is_offered
 from channel.rule_conflicts import find_conflicts
 from channel.rule_params import COMPANY_RULES, RuleError, RuleKind, parse_params
@@ -268,17 +269,29 @@ def product_groups(session: Session) -> list[ProductGroup]:
     return list(session.scalars(select(ProductGroup).order_by(ProductGroup.code)))
 
 
-def product_group_names_for(rule) -> dict[str, str]:
-    """Product group code -> name, read in the session that holds `rule` (a message rendered
-    inside a caller's transaction opens no session of its own). A rule not stored yet (the
-    scheme editor's preview, a `RuleInput`) is read in the request's session."""
+def _session_of(rule) -> Session | None:
+    """The session that holds `rule` (a message rendered inside a caller's transaction opens no
+    session of its own); a rule not stored yet (the scheme editor's preview, a `RuleInput`) is
+    read in the request's session."""
     if isinstance(rule, EarningRule):
-        session = object_session(rule)
-    else:
-        session = get_session() if has_request_context() else None
+        return object_session(rule)
+    return get_session() if has_request_context() else None
+
+
+def product_group_names_for(rule) -> dict[str, str]:
+    """Product group code -> name, for the rule's words."""
+    session = _session_of(rule)
     if session is None or not (rule.params or {}).get("product_group"):
         return {}
     return dict(session.execute(select(ProductGroup.code, ProductGroup.name)).all())
+
+
+def tier_names_for(rule) -> dict[str, str]:
+    """Tier code -> name, for the words of a rule that pays by tier."""
+    session = _session_of(rule)
+    if session is None or not (rule.params or {}).get("percent_by_tier"):
+        return {}
+    return dict(session.execute(select(Tier.code, Tier.name)).all())
 
 
 def live_scheme(session: Session, program: Program, scheme_id: int) -> Scheme | None:

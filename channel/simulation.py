@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel import rules as engine
-from channel.approvals import targeted_roles
 from channel.earning import engine_terms, product_facts
 from channel.ledger import Activity, activity_event
 from channel.models import Program
@@ -29,14 +28,31 @@ class PartnerProjection:
     partner: PartnerOrganization
     points: int = 0
     cost: Decimal = Decimal(0)
-    #: role (or "company") -> points
+    #: role label (a role, several joined by "+", or "company") -> points, as the engine
+    #: labels its awards
     by_role: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    #: role -> number of people holding it who would take part
+    #: role label -> the people who would earn under it (see `earning_labels`)
     people_by_role: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def per_person(self, role: str) -> int:
         people = self.people_by_role.get(role, 0)
         return self.by_role.get(role, 0) // people if people else 0
+
+    def labels(self, roles=()) -> list[str]:
+        """The role labels that earn or have people, with `roles` (shown even when empty)."""
+        found = (set(roles) | set(self.people_by_role) | set(self.by_role)) - {"company"}
+        return sorted(found, key=lambda label: (label.count("+"), label))
+
+
+def earning_labels(schemes, roles: frozenset[str]) -> set[str]:
+    """The labels a person holding `roles` would earn under, as the engine pays them: in each
+    scheme for people, the roles they hold that it targets, joined by "+". One person counts
+    once under each label, however many schemes pay them under it."""
+    return {
+        "+".join(sorted(roles & scheme.roles))
+        for scheme in schemes
+        if not scheme.company_level and roles & scheme.roles
+    }
 
 
 @dataclass
@@ -64,7 +80,6 @@ def simulate(
 ) -> Projection:
     base = engine_terms(session, program, program.version, active=True)
     terms = engine.Terms(**{**base.__dict__, "starts_at": since, "ends_at": until})
-    roles = targeted_roles(program, program.version)
     partners = partners if partners is not None else targeted_partners(session, program)
     projection = Projection(since, until, [])
     usage = engine.Usage()
@@ -78,8 +93,8 @@ def simulate(
             )
         }
         for person in people.values():
-            for role in {r.value for r in person.roles} & roles:
-                result.people_by_role[role] += 1
+            for label in earning_labels(terms.schemes, frozenset(r.value for r in person.roles)):
+                result.people_by_role[label] += 1
         activities = session.scalars(
             select(Activity)
             .where(
@@ -121,11 +136,12 @@ def partner_estimate(
 
 @dataclass(frozen=True)
 class RoleEstimate:
-    #: A role, several joined by "+" (a rule for people holding them all), or "company".
+    #: A role, several joined by "+" (people holding them all, in a scheme for them all), or
+    #: "company".
     role: str
     points: int
-    #: The people at the targeted partners who hold the role (for several: at most those who
-    #: hold the rarest of them; for "company": the partners).
+    #: The people at the targeted partners who would earn under this label (each once; for
+    #: "company": the partners).
     people: int
 
     @property
@@ -150,11 +166,9 @@ def program_estimate(session: Session, program: Program) -> tuple[Projection, li
         RoleEstimate(
             role,
             points.get(role, 0),
-            len(projection.partners)
-            if role == "company"
-            else min(people.get(part, 0) for part in role.split("+")),
+            len(projection.partners) if role == "company" else people.get(role, 0),
         )
-        for role in sorted(roles, key=lambda r: (r == "company", r))
+        for role in sorted(roles, key=lambda r: (r == "company", r.count("+"), r))
     ]
     return projection, estimates
 

@@ -5,7 +5,8 @@ the partner bought (its purchase lines, in EUR at each line's date; a line whose
 no rate yet counts once the rate arrives). Points count what was earned, never the spendable
 balance. Tenure counts from the contract's start, or from the partner's registration here
 while that is unknown. A manual override wins until it expires and is shown as such; every
-change of tier is recorded with its reason and the moment it took effect.
+change of tier is recorded with its reason (a code and its values, never sentences, so that
+each reader is told it in their own language) and the moment it took effect.
 
 Tiers move as purchases arrive: an import recomputes each buying partner's tier as of each
 day its new lines fall on, in date order, so that a change is dated the day a threshold was
@@ -15,11 +16,12 @@ scheduled recomputation take turns and one crossing is recorded once.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, select
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.exchange_rates import RateBook
@@ -46,6 +48,31 @@ class TierMetric(State):
     TENURE_MONTHS = "tenure_months", _l("Months with us")
 
 
+class TierReason(State):
+    """Why a partner's tier changed (its values are in `TierChange.reason_values`)."""
+
+    #: {"metric", "value", "minimum"} as strings; "since_registration": true when tenure was
+    #: counted from the registration here because the contract's start is unknown.
+    THRESHOLD_MET = "threshold_met"
+    NO_THRESHOLD_MET = "no_threshold_met"
+    #: {"until": ISO day, "note": the words of the person who set it}.
+    MANUAL = "manual"
+    #: {"text": …}: a reason recorded before reasons had codes, in a form not recognised.
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class WhyTier:
+    """A reason for a tier: its code and its values (JSON-safe); "as_of" (an ISO day) when
+    the tier was worked out as of the day of new purchases."""
+
+    code: TierReason
+    values: dict = field(default_factory=dict)
+
+    def as_of(self, day: date) -> "WhyTier":
+        return WhyTier(self.code, {**self.values, "as_of": day.isoformat()})
+
+
 TIERS_LOCK = "tiers"
 
 
@@ -70,6 +97,7 @@ class TierThreshold(Base):
 
 class TierChange(Base):
     __tablename__ = "tier_changes"
+    __table_args__ = (one_of("reason_code", TierReason),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -78,12 +106,22 @@ class TierChange(Base):
     )
     from_tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id", ondelete="SET NULL"))
     to_tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id", ondelete="SET NULL"))
-    reason: Mapped[str] = mapped_column(String(255))
+    reason_code: Mapped[str] = mapped_column(String(24))
+    #: The values the reason's words need (see `TierReason`).
+    reason_values: Mapped[dict] = mapped_column(JSON, default=dict)
     #: NULL for the scheduled recomputation.
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
 
     from_tier: Mapped[Tier | None] = relationship(foreign_keys=[from_tier_id])
     to_tier: Mapped[Tier | None] = relationship(foreign_keys=[to_tier_id])
+
+    @property
+    def why(self) -> WhyTier:
+        return WhyTier(TierReason(self.reason_code), dict(self.reason_values or {}))
+
+    @why.setter
+    def why(self, why: WhyTier) -> None:
+        self.reason_code, self.reason_values = why.code, why.values
 
 
 def metrics_of(
@@ -113,7 +151,7 @@ def computed_tier(
     *,
     thresholds: list[TierThreshold] | None = None,
     volume: DailyVolume | None = None,
-) -> tuple[Tier | None, str]:
+) -> tuple[Tier | None, WhyTier]:
     """The highest tier any of whose thresholds the partner meets, and why.
 
     Each metric is measured only when a threshold asks for it, and once.
@@ -140,11 +178,15 @@ def computed_tier(
         program_id = threshold.program_id if threshold.metric == TierMetric.POINTS else None
         value = measure(threshold.metric, program_id)
         if value >= threshold.minimum:
-            reason = f"{threshold.metric} {value} ≥ {threshold.minimum}"
+            values = {
+                "metric": str(threshold.metric),
+                "value": str(value),
+                "minimum": str(threshold.minimum),
+            }
             if threshold.metric == TierMetric.TENURE_MONTHS and partner.contract_started_on is None:
-                reason += " (since registration: contract start unknown)"
-            return threshold.tier, reason
-    return None, "no threshold met"
+                values["since_registration"] = True
+            return threshold.tier, WhyTier(TierReason.THRESHOLD_MET, values)
+    return None, WhyTier(TierReason.NO_THRESHOLD_MET)
 
 
 def _overridden(partner: PartnerOrganization, now: datetime) -> bool:
@@ -188,19 +230,19 @@ def recompute(session: Session, now: datetime) -> list[TierChange]:
     thresholds = ordered_thresholds(session) if partners else []
     for partner in partners:
         if _overridden(partner, now):
-            target, reason = (
+            target, why = (
                 partner.tier_override,
-                f"manual until {partner.tier_override_until.date()}: {partner.tier_override_reason}",
+                _manual(partner.tier_override_until, partner.tier_override_reason),
             )
         else:
-            target, reason = computed_tier(session, partner, now, rates, thresholds=thresholds)
+            target, why = computed_tier(session, partner, now, rates, thresholds=thresholds)
         if (target.id if target else None) != partner.tier_id:
             change = TierChange(
                 at=now,
                 partner_id=partner.id,
                 from_tier_id=partner.tier_id,
                 to_tier_id=target.id if target else None,
-                reason=reason[:255],
+                why=why,
             )
             session.add(change)
             partner.tier_id = target.id if target else None
@@ -241,7 +283,7 @@ def recompute_after_purchases(
             if partner.tier_override_until and at < partner.tier_override_until:
                 continue  # the override was winning then
             held = _tier_at(history, partner.tier_id, at)
-            target, reason = computed_tier(
+            target, why = computed_tier(
                 session,
                 partner,
                 min(counted_until, now),
@@ -256,7 +298,7 @@ def recompute_after_purchases(
                 partner_id=partner.id,
                 from_tier_id=held,
                 to_tier_id=target_id,
-                reason=f"purchases as of {at.date()}: {reason}"[:255],
+                why=why.as_of(at.date()),
             )
             session.add(change)
             changes.append(change)
@@ -315,7 +357,7 @@ def override_tier(
         partner_id=partner.id,
         from_tier_id=partner.tier_id,
         to_tier_id=tier.id,
-        reason=f"manual until {until.date()}: {reason}"[:255],
+        why=_manual(until, partner.tier_override_reason),
         actor_id=actor_id,
     )
     partner.tier_id = tier.id
@@ -323,6 +365,10 @@ def override_tier(
     session.flush()
     tier_changed.send(None, session=session, partner=partner, change=change)
     return change
+
+
+def _manual(until: datetime, note: str | None) -> WhyTier:
+    return WhyTier(TierReason.MANUAL, {"until": until.date().isoformat(), "note": note or ""})
 
 
 def tiers_by_rank(session: Session) -> list[Tier]:

@@ -166,8 +166,11 @@ def format_list(items) -> str:
 
 
 def format_money(amount, currency: str) -> str:
-    """A Decimal amount in `currency`, the reader's way (€1,234.50, 1 234,50 zł, ‏1,234.50 ₪)."""
-    return localize_digits(flask_babel.format_currency(amount, currency))
+    """A Decimal amount in `currency`, the reader's way (€1,234.50, 1 234,50 zł, ‏1,234.50 ₪,
+    € ۱۱٬۱۱۹٫۴۶: the separators of the reader's own digits, as `format_number`)."""
+    return localize_digits(
+        numbers.format_currency(amount, currency, locale=get_locale(), numbering_system="default")
+    )
 
 
 class left_to_right:  # noqa: N801  (used like a function, in messages and templates)
@@ -190,3 +193,10 @@ def isolated(text) -> str:
     """`text` kept in its own direction inside a sentence of the other one (Unicode's first
     strong isolate): a code like "2026-Q4" reads the same in a Hebrew or Persian sentence."""
     return f"\u2068{text}\u2069"
+
+
+def isolated_in_right_to_left(text) -> str:
+    """`text` isolated (as `isolated`) only inside a right-to-left sentence, where a Latin name
+    would otherwise take the punctuation around it along; a Latin-script sentence, an SMS
+    among them, keeps to its plain characters."""
+    return isolated(text) if text_direction() == "rtl" else str(text)

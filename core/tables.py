@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
 
@@ -53,12 +54,18 @@ class UnreadableFile(Exception):
 
 
 def too_many_rows(max_rows: int):
-    return _l("The file has more than %(count)s rows; split it.", count=max_rows)
+    return lazy_ngettext(
+        "The file has more than %(num)s row; split it.",
+        "The file has more than %(num)s rows; split it.",
+        max_rows,
+    )
 
 
 def _cell_too_long():
-    return _l(
-        "A cell holds more than %(max)s characters. Nothing was imported.", max=MAX_CELL_CHARS
+    return lazy_ngettext(
+        "A cell holds more than %(num)s character. Nothing was imported.",
+        "A cell holds more than %(num)s characters. Nothing was imported.",
+        MAX_CELL_CHARS,
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -82,7 +83,9 @@ def save_triggers(session: Session, program_id: int, choices: dict[str, TriggerC
         elif (
             trigger in DEFAULT_DAYS and choice.days is not None and not 0 < choice.days <= MAX_DAYS
         ):
-            errors[f"days_{trigger}"] = _l("Between 1 and %(days)s days.", days=MAX_DAYS)
+            errors[f"days_{trigger}"] = lazy_ngettext(
+                "Between 1 and %(num)s day.", "Between 1 and %(num)s days.", MAX_DAYS
+            )
     if errors:
         raise InvalidInput(errors)
     rows = {

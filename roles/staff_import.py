@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.csvfiles import dict_reader, normalized_header, repeated_columns
 from core.errors import InvalidInput
-from core.tables import UnreadableFile, check_line_count, csv_rows
+from core.tables import UnreadableFile, check_line_count, csv_rows, too_many_rows
 from roles.models import ContactChannel
 from roles.people import PersonDetails, Placement, check_person, create_person
 
@@ -71,9 +71,7 @@ def read_rows(data: bytes) -> list[tuple[int, dict[str, str]]]:
         rows = []
         for row in csv_rows(reader, UnreadableStaffFile):
             if len(rows) >= MAX_ROWS:
-                raise UnreadableStaffFile(
-                    _l("The file has more than %(count)s rows; split it.", count=MAX_ROWS)
-                )
+                raise UnreadableStaffFile(too_many_rows(MAX_ROWS))
             if None in row:
                 rows.append(
                     (reader.line_num, {"__extra__": "1", **{k: v for k, v in row.items() if k}})

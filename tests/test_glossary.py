@@ -64,3 +64,17 @@ def test_the_glossary_catches_the_words_the_review_found():
     assert any(re.search(p, "ادعا برای هر نفر") for p in GLOSSARY["fa"]["forbidden"])
     assert any(re.search(p, "sprzedałeś ostatnio") for p in GLOSSARY["pl"]["forbidden"])
     assert not any(re.search(p, "монтажник") for p in GLOSSARY["ru"]["forbidden"])
+
+
+def test_the_glossary_keeps_each_language_to_its_chosen_address():
+    """Hebrew speaks in the plural (the singular is refused, the plural and the impersonal
+    pass); Polish speaks without a gender (no past tense of the second person)."""
+    hebrew, polish = GLOSSARY["he"], GLOSSARY["pl"]
+    assert "plural" in hebrew["address"] and "gender" in polish["address"]
+    for singular in ("הנקודות שלך", "אישרת את גרסה 2", "בחר תפקיד", "היכנס עם הטלפון"):
+        assert any(re.search(p, singular) for p in hebrew["forbidden"]), singular
+    for fine in ("הנקודות שלכם", "אישרתם את גרסה 2", "יש לבחור תפקיד", "תאריך", "המשך"):
+        assert not any(re.search(p, fine) for p in hebrew["forbidden"]), fine
+    for gendered in ("Montowałaś ostatnio?", "sprzedałeś"):
+        assert any(re.search(p, gendered) for p in polish["forbidden"]), gendered
+    assert not any(re.search(p, "Zgłoszono montaż. Było łatwo.") for p in polish["forbidden"])

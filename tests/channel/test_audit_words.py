@@ -2,6 +2,7 @@
 
 import html
 import re
+from datetime import date
 
 import pytest
 
@@ -68,7 +69,7 @@ def test_the_audit_log_reads_in_plain_words(client, db, world, program, language
         assert word in history.replace("\xa0", " ").replace("\u202f", " ")
 
 
-CHANGED = {"en": "Changed since you approved", "he": "שינויים מאז האישור שלך"}
+CHANGED = {"en": "Changed since you approved", "he": "שינויים מאז האישור שלכם"}
 EXPECTED_CHANGE = {"en": "5,000 points → 4,500 points", "he": "5,000 נקודות → 4,500 נקודות"}
 
 
@@ -96,13 +97,40 @@ def test_tier_reasons_are_said_in_the_readers_language_and_calendar(app):
     from flask_babel import force_locale
 
     from channel.labels import tier_reason
+    from channel.tiers import TierReason, WhyTier
 
+    crossed = WhyTier(
+        TierReason.THRESHOLD_MET, {"metric": "volume", "value": "12500.00", "minimum": "10000.00"}
+    )
     with app.test_request_context(), force_locale("pl"):
-        said = tier_reason("purchases as of 2026-11-02: volume 12500.00 ≥ 10000.00")
+        said = tier_reason(crossed.as_of(date(2026, 11, 2)))
     assert said.replace("\xa0", " ") == (
         "zakupy na dzień 2 lis 2026: Zakupy w ostatnich 12 miesiącach, w EUR: "
         "12 500,00 €, co najmniej 10 000,00 €"
     )
     with app.test_request_context(), force_locale("fa"):
-        said = tier_reason("tenure_months 25 ≥ 24")
+        said = tier_reason(
+            WhyTier(
+                TierReason.THRESHOLD_MET,
+                {"metric": "tenure_months", "value": "25", "minimum": "24"},
+            )
+        )
     assert "25" not in said and "۲۵" in said
+    with app.test_request_context(), force_locale("he"):
+        said = tier_reason(WhyTier(TierReason.MANUAL, {"until": "2027-01-31", "note": "Flagship"}))
+    assert said.startswith("נקבע ידנית") and "\u2068Flagship\u2069" in said
+
+
+def test_a_rule_by_tier_names_the_tiers_isolated_only_in_a_right_to_left_sentence(app):
+    from flask_babel import force_locale
+
+    from channel.rule_text import describe_rule
+
+    params = {"percent_by_tier": {"gold": "2", "silver": "1.5"}, "default_percent": "1"}
+    names = {"gold": "Gold", "silver": "Silver"}
+    with app.test_request_context(), force_locale("en"):
+        english = describe_rule("volume_rebate", params, "EUR", {}, names)
+    assert "Gold: 2%, Silver: 1.5%" in english and "\u2068" not in english
+    with app.test_request_context(), force_locale("he"):
+        hebrew = describe_rule("volume_rebate", params, "EUR", {}, names)
+    assert "\u2068Gold\u2069: 2%" in hebrew and "gold" not in hebrew

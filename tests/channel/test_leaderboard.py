@@ -71,12 +71,16 @@ def test_the_phone_home_says_where_one_stands(app, client, db, world):
     login_as(client, a)
     page = client.get("/me").get_data(as_text=True)
     assert (
-        "In “Winter heat” you are number 2 of" in page and "50 points behind the next place" in page
+        "In “\u2068Winter heat\u2069” you are number 2 of" in page
+        and "50 points behind the next place" in page
     )
     db.commit()
     login_as(client, b)
     page = client.get("/me").get_data(as_text=True)
-    assert "In “Winter heat” you lead your role (Field technician) with 100 points." in page
+    assert (
+        "In “\u2068Winter heat\u2069” you lead your role (Field technician) with 100 points."
+        in page
+    )
 
 
 def test_reaching_the_top_three_is_told_once_per_place(app, db, world):

@@ -38,7 +38,7 @@ def test_home_shows_balance_pending_expiring_and_the_next_reward(app, client, db
     login_as(client, person)
     page = client.get("/me").get_data(as_text=True)
     assert "<strong data-balance>1,500</strong> points to spend" in page
-    assert "75 more are pending until the return window closes." in page
+    assert "75 more points are pending until the return window closes." in page
     assert "120 points expire within 30 days" in page
     assert "500 points to go for “\u2068Drill\u2069”." in page
 

@@ -14,6 +14,7 @@ from tests.builders import (
     approve,
     login_as,
     make_group,
+    make_person,
     make_product,
     make_program,
     offer,
@@ -187,3 +188,58 @@ def test_the_scheme_editor_shows_the_scheme_in_words_and_its_estimate_without_sa
 
     page = client.post(url, data={**typed, "points_per_unit": "-3", "preview": "1"}).text
     assert "Not complete yet:" in page and "Seller</td>" not in page
+
+
+def test_the_program_and_scheme_forms_keep_user_text_in_its_own_direction(client, db, world):
+    """Typed names lay out in their own direction (dir="auto") and shown ones are isolated
+    (<bdi>): a Latin program name reads whole on a Hebrew page."""
+    program = make_program(db, name="Winter heat", partners=[world.partner_a])
+    scheme = add_scheme(db, program, ["technician"], name="Installers")
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    terms = client.get(f"/programs/{program.id}/edit").get_data(as_text=True)
+    inputs = {
+        re.search(r'name="([^"]+)"', tag)[1]: tag
+        for tag in re.findall(r"<(?:input|textarea)[^>]*>", terms)
+        if 'name="' in tag
+    }
+    assert 'dir="auto"' in inputs["name"] and 'dir="auto"' in inputs["description"]
+    assert 'dir="auto"' in inputs["name_he"]
+    assert 'dir="auto"' not in inputs["starts_on"] and 'dir="auto"' not in inputs["point_value"]
+    assert "<h1><bdi>Winter heat</bdi></h1>" in terms
+    editor = client.get(f"/programs/{program.id}/schemes/{scheme.id}").get_data(as_text=True)
+    assert "<bdi>Winter heat</bdi></a>" in editor and "<h1><bdi>Installers</bdi></h1>" in editor
+    (name,) = [tag for tag in re.findall(r"<input[^>]*>", editor) if 'name="name"' in tag]
+    assert 'dir="auto"' in name
+
+
+def test_the_estimate_counts_each_person_once_under_the_roles_the_engine_pays_them_as(db, world):
+    """A seller who also installs earns under one scheme as seller and technician and under
+    another as technician: counted so, and not once more as a plain seller."""
+    from channel.simulation import program_estimate
+
+    boilers = make_group(db, "boilers")
+    make_product(db, boilers, "BX-24")
+    program = make_program(db, partners=[world.partner_a], days=(2, 32))
+    add_scheme(
+        db,
+        program,
+        ["seller", "technician"],
+        ("unit_sold", {"product_group": "boilers", "points_per_unit": 10}),
+    )
+    add_scheme(db, program, ["technician"], ("install", {"points_per_install": 25}))
+    both = make_person(db, world.partner_a, ["seller", "technician"])
+    seller, technician = world.people[Role.SELLER], world.people[Role.TECHNICIAN]
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    record(db, "sale", seller, sku="BX-24", quantity=4, occurred_at=yesterday)  # 40
+    record(db, "sale", both, sku="BX-24", quantity=2, occurred_at=yesterday)  # 20
+    record(db, "install", both, sku="BX-24", serial="SN-E1", occurred_at=yesterday)  # 25
+    record(db, "install", technician, sku="BX-24", serial="SN-E2", occurred_at=yesterday)  # 25
+
+    _, estimates = program_estimate(db, program)
+
+    rows = {row.role: (row.people, row.points, row.per_person) for row in estimates}
+    assert rows == {
+        "seller": (1, 40, 40),
+        "technician": (2, 50, 25),
+        "seller+technician": (1, 20, 20),
+    }

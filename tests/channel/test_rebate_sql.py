@@ -22,7 +22,7 @@ from channel.rebate_accrual import approved_rules
 from channel.rebate_models import period_bounds
 from channel.rebate_sql import close_program
 from channel.rebates import close_program_here, programs_paying
-from channel.tiers import TierChange
+from channel.tiers import TierChange, TierReason, WhyTier
 from core.db import get_session, utcnow
 from roles.permissions import Role
 from tests.builders import (
@@ -89,7 +89,7 @@ def build(db, seed: int):
                 from_tier_id=rng.choice([None, *[t.id for t in tiers]]),
                 to_tier_id=rng.choice([None, *[t.id for t in tiers]]),
                 at=datetime.combine(day, at, tzinfo=UTC),
-                reason="equivalence",
+                why=WhyTier(TierReason.OTHER, {"text": "equivalence"}),
             )
             db.add(change)
             if rng.random() < 0.3:  # two changes at the same instant: the later id wins
@@ -99,7 +99,7 @@ def build(db, seed: int):
                         from_tier_id=change.to_tier_id,
                         to_tier_id=tiers[0].id,
                         at=change.at,
-                        reason="equivalence",
+                        why=WhyTier(TierReason.OTHER, {"text": "equivalence"}),
                     )
                 )
     # PLN every day but a gap of ten days (held there); ILS once a week (a few days old).

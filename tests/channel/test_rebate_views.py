@@ -66,13 +66,20 @@ def test_a_channel_manager_imports_purchases_and_rates_and_closes_a_period(
     page = upload(client, "/purchases/import", purchases(world, day))
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "2 imported, 0 already imported, 1 not imported." in text
+    assert (
+        " ".join(text.split()).count(
+            "2 lines imported. 0 lines were already imported. 1 line not imported."
+        )
+        == 1
+    )
     assert "2 serial numbers registered or moved." in text
     assert "Unknown product “NOPE”." in text and "No exchange rate for PLN" in text
     rates = upload(client, "/purchases/rates", f"Date,PLN\n{day},4.0000\n")
-    assert "1 rates added, 0 already known, 0 refused." in rates.get_data(as_text=True)
+    assert "1 rate added. 0 rates were already known. 0 lines refused." in " ".join(
+        rates.get_data(as_text=True).split()
+    )
     closed = client.post("/rebates", data={"period": PERIOD}, follow_redirects=True)
-    assert "1 statements written, 0 were already closed" in closed.get_data(as_text=True)
+    assert "1 statement written. 0 statements were already closed." in closed.get_data(as_text=True)
     listing = client.get("/rebates").get_data(as_text=True)
     assert PERIOD in listing and "€22.00" in listing  # 2% of 1,000 EUR + 100 EUR
     memos = client.get(f"/rebates/{PERIOD}/credit-memos.csv").get_data(as_text=True)

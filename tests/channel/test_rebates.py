@@ -14,7 +14,7 @@ from channel.purchase_import import import_purchases, read_purchases
 from channel.rebate_accrual import accrue
 from channel.rebate_models import InvalidPeriod, RebateLine, RebateStatement, period_bounds
 from channel.rebates import close_period
-from channel.tiers import TierChange
+from channel.tiers import TierChange, TierReason, WhyTier
 from core.db import get_session
 from roles.permissions import Role
 from tests.builders import (
@@ -82,7 +82,7 @@ def promote(db, partner, from_tier, to_tier, day: date) -> None:
             from_tier_id=from_tier.id,
             to_tier_id=to_tier.id,
             at=datetime.combine(day, time(9), tzinfo=UTC),
-            reason="purchases crossed the gold threshold",
+            why=WhyTier(TierReason.OTHER, {"text": "purchases crossed the gold threshold"}),
         )
     )
     partner.tier_id = to_tier.id

@@ -192,7 +192,7 @@ def test_staff_redeem_on_the_rewards_page_after_confirming(client, db, world):
     assert f'href="/rewards/{item.id}/redeem"' in page
     assert f'action="/rewards/{item.id}/redeem"' not in page
     confirm = client.get(f"/rewards/{item.id}/redeem").get_data(as_text=True)
-    assert "Redeem “donation reward”?" in confirm
+    assert "Redeem “\u2068donation reward\u2069”?" in confirm
     assert "It costs 100 points: 50 points will be left to spend." in confirm
     key = re.search(r'name="request_key" value="([^"]+)"', confirm).group(1)
     # A POST without the confirmation (an old page, a replayed request) asks again.

@@ -197,7 +197,11 @@ def test_the_import_page_shows_the_report(client, db, world, program):
     )
     text = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "2 imported, 0 already imported, 4 not imported." in text and "Unknown product" in text
+    assert (
+        "2 lines imported. 0 lines were already imported. 4 lines not imported."
+        in " ".join(text.split())
+        and "Unknown product" in text
+    )
 
 
 def _upload(client, data: bytes, name="sales.xlsx"):
