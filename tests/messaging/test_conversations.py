@@ -507,3 +507,29 @@ def test_consent_given_back_by_start_lets_replies_through(db, client, twilio_con
     reply_to(client, technician, "START")
     reply_to(client, technician, "Back again, a question")
     assert [e.kind for e in entries(db, conversation_of(db, technician))] == ["person", "ack"]
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+def test_a_reply_to_a_campaign_counts_for_it_and_is_read_on_its_results(
+    db, client, twilio_config, world, technician
+):
+    from messaging.campaigns.operations import send_campaign
+    from messaging.campaigns.results import engagement
+    from tests.messaging.campaigns.helpers import BASE, make_campaign
+
+    campaign = make_campaign(db, roles=("technician",))
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    send_campaign(db, campaign, hour_ago, base_url=BASE)
+    for message in db.scalars(select(OutboxMessage).where(OutboxMessage.source == campaign.source)):
+        message.status, message.sent_at = "sent", hour_ago
+    db.commit()
+    reply_to(client, technician, "Does this offer include the X200?")
+    reply_to(client, technician, "BAL")
+    assert engagement(db, campaign.source, 7).replied == 1  # people, as before
+    conversation = conversation_of(db, technician)
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/campaigns/{campaign.id}/results").get_data(as_text=True)
+    assert "Does this offer include the X200?" in page and "<code>BAL</code>" in page
+    assert f'href="/conversations/{conversation.id}"' in page
