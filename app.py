@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     from channel.privacy import connect_handlers as connect_channel_privacy
     from channel.scoping import connect_scopes
     from messaging.conversation_inbox import connect_scopes as connect_conversation_scopes
+    from messaging.demo import connect_handlers as connect_messaging_demo
     from messaging.notifications import connect_handlers as connect_messaging_handlers
     from messaging.privacy import connect_handlers as connect_messaging_privacy
 
@@ -82,6 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
     connect_messaging_handlers()
     connect_channel_privacy()
     connect_messaging_privacy()
+    connect_messaging_demo()
 
     @app.get("/sw.js")
     def service_worker():

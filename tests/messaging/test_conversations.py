@@ -533,3 +533,27 @@ def test_a_reply_to_a_campaign_counts_for_it_and_is_read_on_its_results(
     page = client.get(f"/campaigns/{campaign.id}/results").get_data(as_text=True)
     assert "Does this offer include the X200?" in page and "<code>BAL</code>" in page
     assert f'href="/conversations/{conversation.id}"' in page
+
+
+# ---------------------------------------------------------------- the demo
+
+
+def test_the_demo_holds_an_open_hebrew_conversation_with_one_unread_message(app, db, client):
+    for _ in range(2):
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+    assert "0 new conversations" in result.output  # the second run adds none
+    db.expire_all()
+    (conversation,) = db.scalars(select(Conversation)).all()
+    assert (conversation.status, conversation.unread) == ("open", 1)
+    assert conversation.person.language == "he"
+    kinds = [e.kind for e in entries(db, conversation)]
+    assert kinds == ["person", "ack", "reply", "note", "person"]
+    manager = conversation.assignee
+    assert "channel_manager" in manager.roles
+    login_as(client, manager)
+    page = client.get(f"/conversations/{conversation.id}").get_data(as_text=True)
+    assert "משאבת החום" in page
+    login_as(client, conversation.person)
+    thread = client.get("/me/conversation").get_data(as_text=True)
+    assert "הנקודות נרשמות" in thread and "Checked both serials" not in thread
