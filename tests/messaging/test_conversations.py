@@ -12,9 +12,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select, update
 
-from core.db import get_session
+from core.db import get_session, utcnow
 from messaging.consent import set_consent
 from messaging.conversation_models import Conversation, ConversationEntry
+from messaging.conversations import add_note, hear
 from messaging.delivery import deliver_next
 from messaging.inbound import InboundSettings, receive_once
 from messaging.models import ChannelConsent, InboundMessage, OutboxMessage
@@ -557,3 +558,37 @@ def test_the_demo_holds_an_open_hebrew_conversation_with_one_unread_message(app,
     login_as(client, conversation.person)
     thread = client.get("/me/conversation").get_data(as_text=True)
     assert "הנקודות נרשמות" in thread and "Checked both serials" not in thread
+
+
+# ---------------------------------------------------------------- privacy
+
+
+def test_export_holds_the_thread_and_erasure_blanks_it_notes_too(app, db, world, tmp_path):
+    import json
+
+    from roles.privacy import erase_person, export_person
+
+    person, cm = world.people[Role.TECHNICIAN], world.people[Role.CHANNEL_MANAGER]
+    with app.test_request_context():
+        conversation = hear(db, person, channel="sms", body="My secret question", now=utcnow())
+        add_note(db, conversation.conversation, cm, "Internal: VIP", now=utcnow())
+        exported = json.dumps(export_person(db, person), default=str)
+        assert "My secret question" in exported and "Internal: VIP" not in exported
+        erase_person(db, person, upload_folder=str(tmp_path))
+    db.expire_all()
+    assert {e.body for e in entries(db, conversation.conversation)} == {""}
+
+
+def test_retention_blanks_old_conversation_texts(app, db, world):
+    person = world.people[Role.TECHNICIAN]
+    with app.test_request_context():
+        old = hear(
+            db, person, channel="sms", body="Old question", now=utcnow() - timedelta(days=400)
+        )
+        new = hear(db, person, channel="sms", body="New question", now=utcnow())
+    db.commit()
+    result = app.test_cli_runner().invoke(args=["messaging", "purge", "--days", "180"])
+    assert result.exit_code == 0, result.output
+    assert "2 conversation entries" in result.output  # the old question and its acknowledgement
+    db.expire_all()
+    assert (old.entry.body, new.entry.body) == ("", "New question")
