@@ -149,34 +149,27 @@ def conversation_page(conversation):
     )
 
 
-@bp.post("/conversations/<int:conversation_id>/reply")
-@requires(Permission.WORK_CONVERSATIONS)
-def conversation_reply(conversation):
-    form = TextForm(prefix="reply")
+def _write(conversation, prefix: str, operation, done: str):
+    """A reply or a note: the posted text through `operation`, then back to the thread."""
+    form = TextForm(prefix=prefix)
     if form.validate_on_submit():
         text = form.text.data
-        attempt(
-            lambda s: reply(s, conversation, current_user, text, now=utcnow()),
-            done=_("Your reply is on its way."),
-        )
+        attempt(lambda s: operation(s, conversation, current_user, text, now=utcnow()), done=done)
     else:
         _refuse(form)
     return _back(conversation)
+
+
+@bp.post("/conversations/<int:conversation_id>/reply")
+@requires(Permission.WORK_CONVERSATIONS)
+def conversation_reply(conversation):
+    return _write(conversation, "reply", reply, _("Your reply is on its way."))
 
 
 @bp.post("/conversations/<int:conversation_id>/note")
 @requires(Permission.WORK_CONVERSATIONS)
 def conversation_note(conversation):
-    form = TextForm(prefix="note")
-    if form.validate_on_submit():
-        text = form.text.data
-        attempt(
-            lambda s: add_note(s, conversation, current_user, text, now=utcnow()),
-            done=_("Note added: only colleagues see it."),
-        )
-    else:
-        _refuse(form)
-    return _back(conversation)
+    return _write(conversation, "note", add_note, _("Note added: only colleagues see it."))
 
 
 @bp.post("/conversations/<int:conversation_id>/assign")

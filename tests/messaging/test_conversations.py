@@ -20,16 +20,9 @@ from messaging.delivery import deliver_next
 from messaging.inbound import InboundSettings, receive_once
 from messaging.models import ChannelConsent, InboundMessage, OutboxMessage
 from messaging.policy import Policy
-from messaging.transports import (
-    ChannelRouter,
-    DevelopmentTransport,
-    InAppTransport,
-    TwilioTransport,
-)
 from roles.auth import code_policy
 from roles.permissions import Role
 from tests.builders import build_world, login_as, make_person
-from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.messaging.test_inbound import reply_to
 
 OUR_NUMBER = "+37120099999"
@@ -42,33 +35,6 @@ RIGA_MORNING = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)
 @pytest.fixture
 def technician(world):
     return world.people[Role.TECHNICIAN]
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def transport(fake):
-    twilio = TwilioTransport(
-        {
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_FROM": OUR_NUMBER,
-            "TWILIO_API_URL": fake.url,
-            "TWILIO_TIMEOUT_SECONDS": 2,
-        }
-    )
-    return ChannelRouter(
-        {
-            "sms": twilio,
-            "whatsapp": twilio,
-            "email": DevelopmentTransport(),
-            "inapp": InAppTransport(),
-        }
-    )
 
 
 def deliver_all(db, transport, now=None, policy=None):
