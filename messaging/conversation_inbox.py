@@ -74,7 +74,11 @@ def inbox_page(
     stmt = _filtered(actor, filters)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     conversations = session.scalars(
-        stmt.options(joinedload(Conversation.person).joinedload(Person.partner))
+        stmt.options(
+            joinedload(Conversation.person).joinedload(Person.partner),
+            joinedload(Conversation.person).selectinload(Person.role_assignments),
+            joinedload(Conversation.assignee),
+        )
         .order_by(
             (Conversation.unread > 0).desc(),
             Conversation.last_message_at.desc(),
