@@ -185,19 +185,47 @@ def filter_choices(session: Session, actor: Person) -> FilterChoices:
     )
 
 
-def thread(session: Session, conversation_id: int, *, for_person: bool) -> list[ConversationEntry]:
-    """The conversation's entries, oldest first; the person's own view leaves notes out."""
+@dataclass(frozen=True)
+class Thread:
+    #: The shown entries, oldest first.
+    entries: list[ConversationEntry]
+    #: Whether earlier entries are left out (shown from `entries[0].id` back).
+    has_earlier: bool
+
+
+def thread(
+    session: Session,
+    conversation_id: int,
+    *,
+    for_person: bool,
+    limit: int,
+    text_bytes: int,
+    before_id: int | None = None,
+) -> Thread:
+    """The latest entries (before `before_id`, if given), oldest first: at most `limit`, and
+    no more than fit in `text_bytes` of UTF-8 text (always the latest one), so that a page
+    of long messages stays light. The person's own view leaves notes out."""
     stmt = (
         select(ConversationEntry)
         .where(ConversationEntry.conversation_id == conversation_id)
         .options(
             selectinload(ConversationEntry.author), selectinload(ConversationEntry.outbox_message)
         )
-        .order_by(ConversationEntry.at, ConversationEntry.id)
+        .order_by(ConversationEntry.id.desc())
+        .limit(limit + 1)
     )
     if for_person:
         stmt = stmt.where(ConversationEntry.kind.in_(VISIBLE_TO_PERSON))
-    return list(session.scalars(stmt))
+    if before_id is not None:
+        stmt = stmt.where(ConversationEntry.id < before_id)
+    newest_first = list(session.scalars(stmt))
+    shown, size = [], 0
+    for entry in newest_first[:limit]:
+        size += len(entry.body.encode())
+        if shown and size > text_bytes:
+            break
+        shown.append(entry)
+    return Thread(shown[::-1], len(newest_first) > len(shown))
 
 
 def conversation_of(session: Session, person_id: int) -> Conversation | None:

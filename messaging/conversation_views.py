@@ -8,7 +8,7 @@ from flask_login import current_user
 from core.config import LANGUAGES
 from core.db import get_session, utcnow
 from core.i18n import country_name, language_name
-from core.views import MAX_ID, attempt, page_number
+from core.views import MAX_ID, attempt, id_argument, page_number
 from messaging.conversation_forms import AssignForm, FilterForm, StatusForm, TextForm
 from messaging.conversation_inbox import (
     InboxFilters,
@@ -35,6 +35,10 @@ from roles.permissions import PARTNER_ROLES, Permission
 
 bp = Blueprint("conversations", __name__)
 PAGE = 50
+#: Entries of a thread shown at once, and at most this much of their text: with the page
+#: around them, its style and script, a page stays under 60 KB however long the messages.
+THREAD_SHOWN = 40
+THREAD_TEXT_BYTES = 16 * 1024
 #: Messages from unknown numbers shown under the inbox.
 STRANGERS_SHOWN = 20
 
@@ -140,7 +144,14 @@ def conversation_page(conversation):
         "messaging/conversations/thread.html",
         conversation=conversation,
         person=conversation.person,
-        entries=thread(db, conversation.id, for_person=False),
+        thread=thread(
+            db,
+            conversation.id,
+            for_person=False,
+            limit=THREAD_SHOWN,
+            text_bytes=THREAD_TEXT_BYTES,
+            before_id=id_argument("before"),
+        ),
         reply_form=TextForm(prefix="reply"),
         note_form=TextForm(prefix="note"),
         assign_form=assign_form,
@@ -231,5 +242,14 @@ def my_conversation():
     return render_template(
         "messaging/conversations/mine.html",
         form=form,
-        entries=thread(db, conversation.id, for_person=True) if conversation else [],
+        thread=thread(
+            db,
+            conversation.id,
+            for_person=True,
+            limit=THREAD_SHOWN,
+            text_bytes=THREAD_TEXT_BYTES,
+            before_id=id_argument("before"),
+        )
+        if conversation
+        else None,
     ), (400 if form.is_submitted() and form.errors else 200)

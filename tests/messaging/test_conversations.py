@@ -558,3 +558,27 @@ def test_retention_blanks_old_conversation_texts(app, db, world):
     assert "2 conversation entries" in result.output  # the old question and its acknowledgement
     db.expire_all()
     assert (old.entry.body, new.entry.body) == ("", "New question")
+
+
+def test_a_long_thread_pages_stay_under_60_kb(app, db, client, world):
+    from tests.conftest import ROOT
+
+    person, cm = world.people[Role.TECHNICIAN], world.people[Role.CHANNEL_MANAGER]
+    longest = "שאלה ארוכה מאוד " * 62  # 992 characters, two bytes each
+    with app.test_request_context():
+        for n in range(60):
+            heard = hear(db, person, channel="sms", body=f"{n} {longest}", now=utcnow())
+            add_note(db, heard.conversation, cm, longest, now=utcnow())
+    db.commit()
+    static = sum(len((ROOT / "static" / name).read_bytes()) for name in ("app.css", "app.js"))
+    login_as(client, cm)
+    url = f"/conversations/{heard.conversation.id}"
+    staff = client.get(url).get_data()
+    login_as(client, person)
+    mine = client.get("/me/conversation").get_data()
+    for page in (staff, mine):
+        assert len(page) + static < 60 * 1024
+        assert b"59 " + longest.encode()[:20] in page  # the latest is always shown
+        assert b"Earlier messages" in page
+    earlier = re.search(rb'href="(/me/conversation\?before=\d+)"', mine).group(1).decode()
+    assert client.get(earlier).status_code == 200
