@@ -9,10 +9,20 @@ from messaging.conversation_models import ConversationStatus
 from messaging.conversations import MAX_TEXT
 
 
-class TextForm(FlaskForm):
-    """A reply, a note or a question: one text."""
+def _text(label) -> TextAreaField:
+    return TextAreaField(label, validators=[Length(max=MAX_TEXT)], render_kw={"dir": "auto"})
 
-    text = TextAreaField(_l("Your message"), validators=[Length(max=MAX_TEXT)])
+
+class ReplyForm(FlaskForm):
+    text = _text(_l("Reply"))
+
+
+class NoteForm(FlaskForm):
+    text = _text(_l("Internal note"))
+
+
+class QuestionForm(FlaskForm):
+    text = _text(_l("Your question"))
 
 
 class AssignForm(FlaskForm):

@@ -174,8 +174,14 @@ class FilterChoices:
 
 
 def filter_choices(session: Session, actor: Person) -> FilterChoices:
-    """What the reader may narrow the inbox to: only partners and programs they see."""
-    partners = scoped_partners(actor).order_by(PartnerOrganization.name)
+    """What the reader may narrow the inbox to: the partners they see whose people wrote to
+    us (not every partner: the list stays short), and the programs they see."""
+    wrote = select(Person.partner_id).join(Conversation, Conversation.person_id == Person.id)
+    partners = (
+        scoped_partners(actor)
+        .where(PartnerOrganization.id.in_(wrote))
+        .order_by(PartnerOrganization.name)
+    )
     seen = session.scalars(partners).all()
     programs = session.scalars(scoped_programs(actor).order_by(Program.name)).all()
     return FilterChoices(
@@ -240,7 +246,11 @@ def from_unknown_numbers(session: Session, actor: Person, limit: int) -> list[In
     return list(
         session.scalars(
             select(InboundMessage)
-            .where(InboundMessage.person_id.is_(None), InboundMessage.body != "")
+            .where(
+                InboundMessage.person_id.is_(None),
+                InboundMessage.command.is_(None),
+                InboundMessage.body != "",
+            )
             .order_by(InboundMessage.id.desc())
             .limit(limit)
         )

@@ -9,7 +9,14 @@ from core.config import LANGUAGES
 from core.db import get_session, utcnow
 from core.i18n import country_name, language_name
 from core.views import MAX_ID, attempt, id_argument, page_number
-from messaging.conversation_forms import AssignForm, FilterForm, StatusForm, TextForm
+from messaging.conversation_forms import (
+    AssignForm,
+    FilterForm,
+    NoteForm,
+    QuestionForm,
+    ReplyForm,
+    StatusForm,
+)
 from messaging.conversation_inbox import (
     InboxFilters,
     conversation_of,
@@ -152,17 +159,16 @@ def conversation_page(conversation):
             text_bytes=THREAD_TEXT_BYTES,
             before_id=id_argument("before"),
         ),
-        reply_form=TextForm(prefix="reply"),
-        note_form=TextForm(prefix="note"),
+        reply_form=ReplyForm(prefix="reply"),
+        note_form=NoteForm(prefix="note"),
         assign_form=assign_form,
         status_form=status,
         role_labels=ROLE_LABELS,
     )
 
 
-def _write(conversation, prefix: str, operation, done: str):
+def _write(conversation, form, operation, done: str):
     """A reply or a note: the posted text through `operation`, then back to the thread."""
-    form = TextForm(prefix=prefix)
     if form.validate_on_submit():
         text = form.text.data
         attempt(lambda s: operation(s, conversation, current_user, text, now=utcnow()), done=done)
@@ -174,13 +180,15 @@ def _write(conversation, prefix: str, operation, done: str):
 @bp.post("/conversations/<int:conversation_id>/reply")
 @requires(Permission.WORK_CONVERSATIONS)
 def conversation_reply(conversation):
-    return _write(conversation, "reply", reply, _("Your reply is on its way."))
+    return _write(conversation, ReplyForm(prefix="reply"), reply, _("Your reply is on its way."))
 
 
 @bp.post("/conversations/<int:conversation_id>/note")
 @requires(Permission.WORK_CONVERSATIONS)
 def conversation_note(conversation):
-    return _write(conversation, "note", add_note, _("Note added: only colleagues see it."))
+    return _write(
+        conversation, NoteForm(prefix="note"), add_note, _("Note added: only colleagues see it.")
+    )
 
 
 @bp.post("/conversations/<int:conversation_id>/assign")
@@ -232,7 +240,7 @@ def _refuse(form) -> None:
 def my_conversation():
     """The person's whole conversation with us, and a question to ask."""
     db = get_session()
-    form = TextForm()
+    form = QuestionForm()
     if form.validate_on_submit():
         text = form.text.data
         asked = attempt(lambda s: ask(s, current_user, text, now=utcnow()), form=form)
