@@ -582,3 +582,21 @@ def test_a_long_thread_pages_stay_under_60_kb(app, db, client, world):
         assert b"Earlier messages" in page
     earlier = re.search(rb'href="(/me/conversation\?before=\d+)"', mine).group(1).decode()
     assert client.get(earlier).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("he", "תודה, נועה: קיבלנו את הודעתך, ואדם יענה לך כאן בקרוב."),
+        ("lv", "Paldies, Noa: jūsu ziņa ir saņemta, un drīz šeit jums atbildēs cilvēks."),
+    ],
+)
+def test_the_acknowledgement_is_in_the_persons_language(
+    db, client, twilio_config, world, language, expected
+):
+    name = "נועה לוי" if language == "he" else "Noa Levi"
+    person = make_person(db, world.partner_a, ["seller"], language=language, full_name=name)
+    db.commit()
+    assert reply_to(client, person, "שלום, שאלה על התוכנית" if language == "he" else "Sveiki") == ""
+    (ack,) = outbox(db, "conversation_ack")
+    assert ack.body == expected
