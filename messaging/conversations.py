@@ -67,21 +67,22 @@ def hear(
     """`person`'s message into their conversation, which it opens if it was done (or new);
     the first message of an opened conversation is acknowledged, once a day at most."""
     conversation, opened = _conversation_for(session, person.id, channel, now)
-    entry = ConversationEntry(
-        conversation_id=conversation.id,
-        kind=EntryKind.FROM_PERSON,
+    entry = _add_entry(
+        session,
+        conversation,
+        EntryKind.FROM_PERSON,
+        body,
+        now,
         channel=channel,
-        body=body,
         inbound_message_id=inbound_message_id,
-        at=now,
     )
-    session.add(entry)
+    # In SQL, not from the loaded row: a message arriving at the same moment adds its own.
     session.execute(
         update(Conversation)
         .where(Conversation.id == conversation.id)
         .values(unread=Conversation.unread + 1, last_channel=channel, last_message_at=now)
+        .execution_options(synchronize_session=False)
     )
-    session.flush()
     acknowledgement = _acknowledge(session, conversation, person, channel, now) if opened else None
     session.refresh(conversation)
     return Heard(conversation, entry, acknowledgement)
@@ -182,16 +183,6 @@ def _text(text: str | None, field: str) -> str:
 
 
 # ---------------------------------------------------------------- the inbox's side
-
-
-def may_work_on(actor: Person, conversation: Conversation) -> bool:
-    """Whether `actor` may read and answer `conversation`: the manufacturer's people any,
-    a partner manager their own company's people's."""
-    if not actor.can(Permission.WORK_CONVERSATIONS):
-        return False
-    return sees_all_partners(actor.partner_id) or (
-        conversation.person.partner_id == actor.partner_id
-    )
 
 
 def mark_read(session: Session, conversation: Conversation) -> bool:
