@@ -72,14 +72,18 @@ def create_app(config: dict | None = None) -> Flask:
     from channel.earning import connect_handlers as connect_channel_handlers
     from channel.privacy import connect_handlers as connect_channel_privacy
     from channel.scoping import connect_scopes
+    from messaging.conversation_inbox import connect_scopes as connect_conversation_scopes
+    from messaging.demo import connect_handlers as connect_messaging_demo
     from messaging.notifications import connect_handlers as connect_messaging_handlers
     from messaging.privacy import connect_handlers as connect_messaging_privacy
 
     connect_scopes()
+    connect_conversation_scopes()
     connect_channel_handlers()
     connect_messaging_handlers()
     connect_channel_privacy()
     connect_messaging_privacy()
+    connect_messaging_demo()
 
     @app.get("/sw.js")
     def service_worker():
@@ -172,6 +176,7 @@ def _register_blueprints(app: Flask) -> None:
     from core.report_views import bp as import_reports_bp
     from messaging.campaigns.views import bp as campaigns_bp
     from messaging.campaigns.views import links as links_bp
+    from messaging.conversation_views import bp as conversations_bp
     from messaging.nudge_views import bp as nudges_bp
     from messaging.profile_views import bp as profile_bp
     from messaging.views import bp as messaging_bp
@@ -196,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(nudges_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(links_bp)
+    app.register_blueprint(conversations_bp)
     app.register_blueprint(api_tokens_bp)
     register_api(app)
     app.register_blueprint(dashboards_bp)

@@ -1,7 +1,8 @@
 """The demo data set: a manufacturer, a distributor with two dealers, and staff in every role;
 then a year of purchases with their rates and serials (`channel.demo_purchases`), a program in
 motion (`channel.demo_program`), a program paying the companies on their purchases with its
-last quarter closed, and what partners can get (`channel.demo_benefits`).
+last quarter closed, and what partners can get (`channel.demo_benefits`). Packages above
+add theirs when `demo_seeded` is sent (`messaging.demo`: an open conversation in Hebrew).
 
 Loading it twice changes nothing: every row is found by its natural key first.
 """
@@ -24,6 +25,7 @@ from channel.demo_purchases import (
     seed_sell_in_program,
 )
 from channel.partner_models import Manufacturer, PartnerOrganization, Tier
+from channel.signals import demo_seeded
 from core.db import utcnow
 from roles.models import Person
 from roles.people import PersonDetails, Placement, save_person
@@ -184,4 +186,5 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
     created["tier thresholds"] = seed_demo_tiers(session)
     created["articles"] = seed_demo_learning(session)
     created["rebate statements"] = close_last_quarter(session, today)
+    demo_seeded.send(seed_demo, session=session, created=created, today=today)
     return created

@@ -179,19 +179,20 @@ def purge_command(days):
         return
     db = get_session()
     before = utcnow() - timedelta(days=days)
-    outgoing, incoming = count_expired_texts(db, before=before)
-    done = [0, 0]
-    with click.progressbar(length=outgoing + incoming, label="Blanking message texts") as bar:
+    expired = count_expired_texts(db, before=before)
+    done = [0, 0, 0]
+    with click.progressbar(length=sum(expired), label="Blanking message texts") as bar:
         while any(batch := purge_expired_texts(db, before=before)):
             db.commit()
-            done = [done[0] + batch[0], done[1] + batch[1]]
+            done = [sum(pair) for pair in zip(done, batch, strict=True)]
             bar.update(sum(batch))
     current_app.logger.info(
-        "message retention: %s outgoing and %s incoming messages blanked", *done
+        "message retention: %s outgoing and %s incoming messages, %s conversation entries blanked",
+        *done,
     )
     click.echo(
-        f"blanked {done[0]} outgoing and {done[1]} incoming messages "
-        f"from before {before:%Y-%m-%d %H:%M} UTC"
+        f"blanked {done[0]} outgoing and {done[1]} incoming messages, {done[2]} conversation "
+        f"entries, from before {before:%Y-%m-%d %H:%M} UTC"
     )
 
 

@@ -1,5 +1,8 @@
 """Messages people text us (SMS or WhatsApp): each MessageSid acts once and gets an answer.
 
+Commands come first, whatever else is going on; any other text lands in the person's
+conversation (`messaging.conversations`), read and answered by people.
+
 `receive` records the message first (its MessageSid is unique, so a retried webhook cannot
 record it twice), then carries out its command in the same transaction and keeps the answer
 on the row, so that a retry is answered the same without acting again. Answers are short,
@@ -26,6 +29,7 @@ from core.i18n import force_timezone, format_date, format_number, language_name
 from messaging import commands
 from messaging.commands import BALANCE, CLAIM, CODE, HELP, LANGUAGE, START, STOP, command_word
 from messaging.consent import set_consent
+from messaging.conversations import hear
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
 from roles.auth import (
     CodePolicy,
@@ -130,9 +134,23 @@ def receive(
     if person is None:
         message.reply = _answer_stranger(command, settings)
     else:
-        act = _ACTIONS.get(command.name, _not_understood)
+        act = _ACTIONS.get(command.name)
         with force_timezone(person.timezone):  # the sender's days, whoever's server answers
-            message.reply = act(session, person, channel, command, now, settings)
+            if act is not None:
+                message.reply = act(session, person, channel, command, now, settings)
+            elif body and body.strip():
+                # Anything else is for a person to read: into their conversation, which
+                # acknowledges it by the outbox (quiet hours apply), so no answer here.
+                hear(
+                    session,
+                    person,
+                    channel=channel,
+                    body=body,
+                    now=now,
+                    inbound_message_id=message.id,
+                )
+            else:
+                message.reply = _not_understood(person, settings)
     session.flush()
     log.info(
         "inbound message=%s channel=%s person=%s command=%s",
@@ -295,7 +313,7 @@ def _sign_in_code(session, person, channel, command, now, settings) -> str:
         return _("Your sign-in code is on its way by SMS.")
 
 
-def _not_understood(session, person, channel, command, now, settings) -> str:
+def _not_understood(person, settings) -> str:
     with force_locale(_language(person, settings)):
         return _(
             "Sorry, that is not a command we know. Text %(help)s for the list.",

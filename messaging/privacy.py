@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 
+from messaging.conversation_models import VISIBLE_TO_PERSON, Conversation, ConversationEntry
 from messaging.models import (
     ChannelBlock,
     ChannelConsent,
@@ -31,7 +32,13 @@ def export(_sender, *, session, person) -> dict:
         .order_by(InboundMessage.id)
     )
     consents = session.scalars(select(ChannelConsent).where(ChannelConsent.person_id == person.id))
+    conversation = session.scalars(
+        select(ConversationEntry)
+        .where(_entries_of(person.id), ConversationEntry.kind.in_(VISIBLE_TO_PERSON))
+        .order_by(ConversationEntry.id)
+    )
     return {
+        "conversation": rows(conversation, "at", "kind", "channel", "body"),
         "messages_to_them": rows(
             sent, "created_at", "channel", "recipient", "kind", "subject", "body", "status"
         ),
@@ -49,6 +56,7 @@ def erase(_sender, *, session, person, upload_folder) -> None:
     )
     _blank_outbox(session, OutboxMessage.person_id == person.id)
     _blank_inbound(session, InboundMessage.person_id == person.id)
+    _blank_entries(session, _entries_of(person.id))  # internal notes about them too
     for model in (ChannelConsent, ChannelBlock):
         session.execute(delete(model).where(model.person_id == person.id))
 
@@ -71,6 +79,25 @@ def _blank_inbound(session, *where) -> None:
     )
 
 
+def _entries_of(person_id: int):
+    return ConversationEntry.conversation_id.in_(
+        select(Conversation.id).where(Conversation.person_id == person_id)
+    )
+
+
+def _blank_entries(session, *where) -> None:
+    session.execute(
+        update(ConversationEntry)
+        .where(*where)
+        .values(body="")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _old_entries(before: datetime) -> tuple:
+    return (ConversationEntry.at < before, ConversationEntry.body != "")
+
+
 def _old_outbox(before: datetime) -> tuple:
     """Outgoing messages written before `before`, done with (never a pending one), not blank."""
     return (
@@ -87,18 +114,20 @@ def _old_inbound(before: datetime) -> tuple:
     )
 
 
-def count_expired_texts(session, *, before: datetime) -> tuple[int, int]:
-    """(outgoing, incoming) messages whose texts `purge_expired_texts` would blank."""
+def count_expired_texts(session, *, before: datetime) -> tuple[int, int, int]:
+    """(outgoing, incoming, conversation entries) whose texts `purge_expired_texts` would blank."""
     return (
         session.scalar(select(func.count(OutboxMessage.id)).where(*_old_outbox(before))),
         session.scalar(select(func.count(InboundMessage.id)).where(*_old_inbound(before))),
+        session.scalar(select(func.count(ConversationEntry.id)).where(*_old_entries(before))),
     )
 
 
-def purge_expired_texts(session, *, before: datetime, limit: int = 1000) -> tuple[int, int]:
+def purge_expired_texts(session, *, before: datetime, limit: int = 1000) -> tuple[int, int, int]:
     """Blank the texts and numbers of up to `limit` outgoing and `limit` incoming messages
-    older than `before`; returns how many of each. Call again until both are 0 (the caller
-    commits in between, so a large backlog never holds one long transaction)."""
+    and `limit` conversation entries older than `before`; returns how many of each. Call
+    again until all are 0 (the caller commits in between, so a large backlog never holds
+    one long transaction)."""
     outgoing = session.scalars(
         select(OutboxMessage.id).where(*_old_outbox(before)).order_by(OutboxMessage.id).limit(limit)
     ).all()
@@ -110,10 +139,18 @@ def purge_expired_texts(session, *, before: datetime, limit: int = 1000) -> tupl
     ).all()
     if outgoing:
         _blank_outbox(session, OutboxMessage.id.in_(outgoing), *_old_outbox(before))
+    entries = session.scalars(
+        select(ConversationEntry.id)
+        .where(*_old_entries(before))
+        .order_by(ConversationEntry.id)
+        .limit(limit)
+    ).all()
     if incoming:
         _blank_inbound(session, InboundMessage.id.in_(incoming))
+    if entries:
+        _blank_entries(session, ConversationEntry.id.in_(entries))
     session.flush()
-    return len(outgoing), len(incoming)
+    return len(outgoing), len(incoming), len(entries)
 
 
 def connect_handlers() -> None:

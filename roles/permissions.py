@@ -80,6 +80,11 @@ class Permission(StrEnum):
     MANAGE_REBATES = "manage_rebates"
     #: See what one's own company has earned on its purchases, and its statements.
     VIEW_OWN_REBATES = "view_own_rebates"
+    #: Read and answer people's conversations in the shared inbox (a partner manager: only
+    #: their own company's people's).
+    WORK_CONVERSATIONS = "work_conversations"
+    #: Ask the manufacturer a question from the phone and read the answers.
+    ASK_QUESTIONS = "ask_questions"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -94,6 +99,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.REQUEST_COOP,
         Permission.LEARN,
         Permission.VIEW_OWN_REBATES,
+        Permission.ASK_QUESTIONS,
     },
     Role.CHANNEL_MANAGER: frozenset(
         {
@@ -113,6 +119,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_CAMPAIGNS,
             Permission.VIEW_CHANNEL_DASHBOARD,
             Permission.MANAGE_REBATES,
+            Permission.WORK_CONVERSATIONS,
         }
     ),
     Role.PARTNER_MANAGER: frozenset(
@@ -131,6 +138,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REQUEST_COOP,
             Permission.LEARN,
             Permission.VIEW_OWN_REBATES,
+            Permission.WORK_CONVERSATIONS,
+            Permission.ASK_QUESTIONS,
         }
     ),
     **{
@@ -144,6 +153,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                 Permission.REDEEM_REWARDS,
                 Permission.SUBMIT_CLAIMS,
                 Permission.LEARN,
+                Permission.ASK_QUESTIONS,
             }
         )
         for role in FIELD_ROLES

@@ -131,6 +131,14 @@ FORMS = {
     "nudges.tips": [Form("/tips/", CM)],
     "nudges.tip_edit": [Form("/tips/{tip}", CM)],
     "nudges.tip_delete": [Form("/tips/{tip}/delete", CM, "/tips/{tip}")],
+    **{
+        f"conversations.conversation_{action}": [
+            Form(f"/conversations/{{conversation}}/{action}", who, "/conversations/{conversation}")
+            for who in (CM, PM)
+        ]
+        for action in ("reply", "note", "assign", "status")
+    },
+    "conversations.my_conversation": [Form("/me/conversation", Role.TECHNICIAN)],
 }
 
 #: POST routes whose page cannot show the form to a test, with fields named here instead.
@@ -165,7 +173,7 @@ def test_every_form_route_is_fuzzed(app):
 
 
 @pytest.fixture
-def objects(db, world):
+def objects(app, db, world):
     """Ids of one of each kind of object at partner A, and a few at partner B to smuggle in."""
     from channel.api.tokens import create_token
     from channel.claim_models import Claim
@@ -228,6 +236,13 @@ def objects(db, world):
     )
     db.add_all([coop, preapproved, article, tip, campaign])
     api_token = create_token(db, name="Fuzzed", scope="read").token
+    from core.db import utcnow
+    from messaging.conversations import hear
+
+    with app.app_context():  # its acknowledgement is rendered from a template
+        conversation = hear(
+            db, world.people[Role.TECHNICIAN], channel="sms", body="A question", now=utcnow()
+        ).conversation
     db.commit()
     return {
         "partner": world.partner_a.id,
@@ -243,6 +258,7 @@ def objects(db, world):
         "tip": tip.id,
         "campaign": campaign.id,
         "api_token": api_token.id,
+        "conversation": conversation.id,
         # Ids a hostile body may name instead of its own.
         "foreign": [
             world.partner_b.id,
@@ -465,6 +481,7 @@ SEARCHES = {
     "/partners/{partner}/dashboard": PM,
     "/programs/{program}/simulate": CM,
     "/messaging/inbox": SELLER,
+    "/conversations/": CM,
 }
 
 

@@ -6,6 +6,7 @@ cannot ship without its isolation expectations.
 
 import pytest
 
+from core.db import utcnow
 from roles.permissions import Role
 from tests.builders import utc_today
 from tests.conftest import ROOT
@@ -45,6 +46,12 @@ OBJECT_ROUTES = {
     "nudges.program_triggers_page": ("/programs/{program}/nudges", MANUFACTURER),
     "dashboards.partner_dashboard": ("/partners/{partner}/dashboard", MANAGERS),
     "dashboards.partner_export": ("/partners/{partner}/dashboard/export/staff.xlsx", MANAGERS),
+    # A conversation belongs to its person's partner: a partner manager works only their own.
+    "conversations.conversation_page": ("/conversations/{conversation}", MANAGERS),
+    "conversations.conversation_reply": ("/conversations/{conversation}/reply", MANAGERS),
+    "conversations.conversation_note": ("/conversations/{conversation}/note", MANAGERS),
+    "conversations.conversation_assign": ("/conversations/{conversation}/assign", MANAGERS),
+    "conversations.conversation_status": ("/conversations/{conversation}/status", MANAGERS),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -58,6 +65,8 @@ PLAIN_ROUTES = {
     "roles.sign_out_everywhere": ("/profile/sign-out-everywhere", ALL),
     "messaging.outbox": ("/messaging/outbox", frozenset({Role.ADMIN})),
     "messaging.inbox": ("/messaging/inbox", ALL),
+    "conversations.conversation_list": ("/conversations/", MANAGERS),
+    "conversations.my_conversation": ("/me/conversation", PARTNER_STAFF),
     "programs.program_list": ("/programs/", MANUFACTURER),
     "programs.program_new": ("/programs/new", MANUFACTURER),
     "catalog.catalog": ("/catalog/", MANUFACTURER),
@@ -182,8 +191,9 @@ def test_every_route_is_in_the_matrix(app):
 
 
 @pytest.fixture
-def objects(db, world):
-    """Per side: partner, a person there, and a program (with a scheme) offered only to it."""
+def objects(app, db, world):
+    """Per side: partner, a person there, a program (with a scheme) offered only to it, and
+    that person's conversation."""
     from tests.builders import add_scheme, make_program, offer
 
     sides = {}
@@ -194,7 +204,13 @@ def objects(db, world):
         program = make_program(db, partners=[partner], name=f"Program for {partner.name}")
         scheme = add_scheme(db, program, ["seller"], ("referral", {"points": 5}))
         offer(db, program, world.people[Role.CHANNEL_MANAGER])
-        sides[side] = (partner, people[Role.TECHNICIAN], program, scheme)
+        from messaging.conversations import hear
+
+        with app.app_context():  # its acknowledgement is rendered from a template
+            conversation = hear(
+                db, people[Role.TECHNICIAN], channel="sms", body="A question", now=utcnow()
+            ).conversation
+        sides[side] = (partner, people[Role.TECHNICIAN], program, scheme, conversation)
     from channel.rewards import Redemption, Reward
 
     reward = Reward(kind="physical", name="Torch", points_price=10, stock=3)
@@ -265,12 +281,13 @@ def objects(db, world):
 
 
 def _url(template, side, catalog=None):
-    partner, person, program, scheme = side
+    partner, person, program, scheme, conversation = side
     return template.format(
         partner=partner.id,
         person=person.id,
         program=program.id,
         scheme=scheme.id,
+        conversation=conversation.id,
         **(catalog or {}),
     )
 

@@ -190,6 +190,8 @@ ARGUMENTS = {
     "period": ["2026-Q3"],
     "statement_id": [1],
     "serial": ["SN-1"],
+    # A conversation: none seeded here either (its pages render, never stream).
+    "conversation_id": [1],
 }
 
 

@@ -9,6 +9,7 @@ treated person whose message never arrived still counts as treated).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, case, distinct, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -20,6 +21,7 @@ from channel.ledger import EntryKind, LedgerEntry
 from core.db import UTCDateTime
 from messaging.campaigns.models import Campaign, CampaignStatus, LinkClick, TrackedLink
 from messaging.campaigns.uplift import GroupStats, Uplift, uplift
+from messaging.conversation_models import ConversationEntry
 from messaging.models import (
     ChannelConsent,
     InboundMessage,
@@ -28,6 +30,7 @@ from messaging.models import (
     OutboxStatus,
     Treatment,
 )
+from roles.models import Person
 
 
 class plus_days(ColumnElement):
@@ -168,6 +171,48 @@ def engagement(session: Session, source: str, window_days: int) -> Engagement:
         claims=claims,
         claimants=claimants,
     )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message counted as a reply to a source, and where it can be read and answered."""
+
+    received_at: datetime
+    channel: str
+    body: str
+    #: The command it was ("STOP", "BAL"…); None for text a person reads.
+    command: str | None
+    person_name: str
+    #: The conversation it landed in; None for a command.
+    conversation_id: int | None
+
+
+def replies(session: Session, source: str, window_days: int, limit: int) -> list[Reply]:
+    """The newest `limit` of the messages `engagement` counts as replies to the source."""
+    first = _first_messages(source)
+    rows = session.execute(
+        select(
+            InboundMessage.received_at,
+            InboundMessage.channel,
+            InboundMessage.body,
+            InboundMessage.command,
+            Person.full_name,
+            ConversationEntry.conversation_id,
+        )
+        .join(
+            first,
+            and_(
+                InboundMessage.person_id == first.c.person_id,
+                InboundMessage.received_at >= first.c.at,
+                InboundMessage.received_at < plus_days(first.c.at, window_days),
+            ),
+        )
+        .join(Person, Person.id == InboundMessage.person_id)
+        .outerjoin(ConversationEntry, ConversationEntry.inbound_message_id == InboundMessage.id)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(limit)
+    )
+    return [Reply(*row) for row in rows]
 
 
 def _group_stats(session: Session, per_person) -> dict[bool, GroupStats]:

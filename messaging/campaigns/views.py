@@ -27,6 +27,7 @@ from messaging.campaigns.results import (
     campaigns_newest_first,
     people_reached,
     recent_campaign_results,
+    replies,
     results,
     trigger_sources,
 )
@@ -37,6 +38,8 @@ from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+#: The latest replies listed on a campaign's results.
+REPLIES_SHOWN = 50
 links = Blueprint("links", __name__)
 
 
@@ -222,11 +225,13 @@ def _results(source: str):
 @requires(Permission.MANAGE_CAMPAIGNS)
 def campaign_results(campaign_id):
     campaign = _campaign(campaign_id)
+    window = current_app.config["ATTRIBUTION_WINDOW_DAYS"]
     return render_template(
         "campaigns/results.html",
         title=campaign.name,
         campaign=campaign,
         results=[_results(campaign.source)],
+        replies=replies(get_session(), campaign.source, window, REPLIES_SHOWN),
         bars=bars,
         interval=interval,
     )

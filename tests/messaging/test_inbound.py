@@ -396,17 +396,26 @@ def test_an_inactive_person_is_a_stranger(db, client, twilio_config, world):
     assert reply_to(client, person, "BAL").startswith("This number is not registered")
 
 
-@pytest.mark.parametrize("body", ["hello?", "", "   ", "123456", "BALANCEX", "🙂"])
-def test_an_unknown_command_gets_a_pointer_to_help(db, client, twilio_config, technician, body):
+@pytest.mark.parametrize("body", ["", "   ", "\n\t"])
+def test_an_empty_message_gets_a_pointer_to_help(db, client, twilio_config, technician, body):
     reply = reply_to(client, technician, body)
     assert reply == "Sorry, that is not a command we know. Text HELP for the list."
     assert db.scalar(select(InboundMessage.command)) is None
 
 
-def test_an_unknown_command_is_answered_in_the_persons_language(db, client, twilio_config, world):
+@pytest.mark.parametrize("body", ["hello?", "123456", "BALANCEX", "🙂"])
+def test_any_other_text_is_for_a_person_to_read(db, client, twilio_config, technician, body):
+    # Answered by the conversation's acknowledgement through the outbox (tests/messaging/
+    # test_conversations.py), not here.
+    assert reply_to(client, technician, body) == ""
+    assert db.scalar(select(InboundMessage.command)) is None
+    assert db.scalar(select(OutboxMessage.kind)) == "conversation_ack"
+
+
+def test_an_empty_message_is_answered_in_the_persons_language(db, client, twilio_config, world):
     person = make_person(db, world.partner_a, ["seller"], language="ru")
     db.commit()
-    assert reply_to(client, person, "привет") == (
+    assert reply_to(client, person, " ") == (
         "Такой команды нет. Отправьте ПОМОЩЬ, чтобы увидеть список."
     )
 

@@ -27,7 +27,21 @@ def test_field_staff_may_only_see_their_company_their_programs_and_edit_their_pr
             Permission.VIEW_OWN_PROGRAMS,
             Permission.REDEEM_REWARDS,
             Permission.SUBMIT_CLAIMS,
+            Permission.ASK_QUESTIONS,
         }
+
+
+def test_the_inbox_is_worked_by_managers_and_never_by_field_staff():
+    workers = {
+        role
+        for role, granted in ROLE_PERMISSIONS.items()
+        if Permission.WORK_CONVERSATIONS in granted
+    }
+    assert workers == {Role.ADMIN, Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER}
+    askers = {
+        role for role, granted in ROLE_PERMISSIONS.items() if Permission.ASK_QUESTIONS in granted
+    }
+    assert askers == PARTNER_ROLES
 
 
 def test_only_partner_management_decides_on_programs():
