@@ -126,7 +126,6 @@ def claim_new(kind):
     ), 400 if refused else 200
 
 
-@bp.route("/claims/<int:claim_id>/photo", defaults={"position": 1})
 @bp.route("/claims/<int:claim_id>/photos/<int:position>")
 @requires(Permission.VIEW_PARTNERS)
 def claim_photo(claim_id, position):

@@ -304,10 +304,8 @@ def _claim_install(session, person, channel, command, now, settings, photos=None
     with force_locale(language):
         if not claim.serial:
             return ngettext(
-                "Your photo is received. We will read the serial number on it and register "
-                "the install; you will hear from us.",
-                "Your %(num)s photos are received. We will read the serial number on them and "
-                "register the install; you will hear from us.",
+                "Photo received. We will read the serial number and let you know.",
+                "%(num)s photos received. We will read the serial number and let you know.",
                 len(claim.photos),
             )
         if claim.status == ClaimStatus.APPROVED:

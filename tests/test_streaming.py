@@ -65,10 +65,7 @@ STREAMED = {
         ("/partners/{partner}/dashboard/export/staff.xlsx", PM),
     ],
     "rewards.reward_image": [("/rewards/{reward}/image", SELLER)],
-    "claims.claim_photo": [
-        ("/claims/{claim}/photo", SELLER),
-        ("/claims/{claim}/photos/1", SELLER),
-    ],
+    "claims.claim_photo": [("/claims/{claim}/photos/1", SELLER)],
     "static": [("/static/app.css", None)],
     "service_worker": [("/sw.js", None)],
 }

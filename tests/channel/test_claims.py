@@ -356,7 +356,7 @@ def test_a_claim_photo_is_served_only_to_those_allowed(
     assert response.status_code == 302
     claim = db.scalar(select(Claim).where(Claim.invoice_number == "PH-1"))
     assert [p.mime_type for p in claim.photos] == ["image/jpeg"]  # from the bytes, not the name
-    url = f"/claims/{claim.id}/photo"
+    url = f"/claims/{claim.id}/photos/1"
     expected = {
         Role.SELLER: 200,
         Role.PARTNER_MANAGER: 200,
