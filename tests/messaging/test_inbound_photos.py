@@ -20,7 +20,6 @@ from tests.messaging.test_inbound import (
     INBOUND,
     count,
     inbound_params,
-    install_program,  # noqa: F401 - a fixture
     live_install_program,
 )
 from tests.messaging.twilio_signing import next_sid, post_signed, twiml_reply
@@ -66,6 +65,13 @@ def media_config(app, fake, tmp_path):
 @pytest.fixture
 def technician(db, world):
     return world.people[Role.TECHNICIAN]
+
+
+@pytest.fixture
+def install_program(db, world):
+    program = live_install_program(db, world)
+    db.commit()
+    return program
 
 
 def send_photos(client, sender, body, urls, *, sid=None, channel="whatsapp", types=None):
