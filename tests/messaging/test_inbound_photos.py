@@ -2,8 +2,6 @@
 fake, through the twilio library's HTTP client), checked like a web upload and stored as the
 claim's proof, once; a photo that cannot be taken is answered and leaves nothing behind."""
 
-import threading
-
 import pytest
 from flask_babel import force_locale, ngettext
 from sqlalchemy import func, select
@@ -22,7 +20,12 @@ from tests.messaging.test_inbound import (
     inbound_params,
     live_install_program,
 )
-from tests.messaging.twilio_signing import next_sid, post_signed, twiml_reply
+from tests.messaging.twilio_signing import (
+    next_sid,
+    post_signed,
+    post_signed_at_once,
+    twiml_reply,
+)
 
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + bytes(2048)
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + bytes(40)
@@ -308,18 +311,6 @@ def test_the_same_photo_message_delivered_at_once_claims_once_and_keeps_one_set(
             MediaUrl1=fake.add_media(PNG),
             MediaContentType1="image/png",
         )
-        start = threading.Barrier(WORKERS)
-        replies, failures = [], []
-
-        def deliver():
-            client = app.test_client()
-            start.wait()
-            try:
-                response = post_signed(client, INBOUND, params, token=AUTH_TOKEN)
-                replies.append((response.status_code, twiml_reply(response)))
-            except Exception as error:  # noqa: BLE001 - reported below
-                failures.append(repr(error))
-
         keys = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_URL", "UPLOAD_FOLDER")
         saved = {key: app.config.get(key) for key in keys}
         app.config.update(
@@ -329,11 +320,9 @@ def test_the_same_photo_message_delivered_at_once_claims_once_and_keeps_one_set(
             UPLOAD_FOLDER=str(tmp_path / "race-uploads"),
         )
         try:
-            threads = [threading.Thread(target=deliver) for _ in range(WORKERS)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+            replies, failures = post_signed_at_once(
+                app, INBOUND, params, workers=WORKERS, token=AUTH_TOKEN
+            )
         finally:
             app.config.update(saved)
     assert failures == []
