@@ -307,6 +307,7 @@ def _claim_install(session, person, channel, command, now, settings, photos=None
                 "Photo received. We will read the serial number and let you know.",
                 "%(num)s photos received. We will read the serial number and let you know.",
                 len(claim.photos),
+                num=format_number(len(claim.photos)),
             )
         if claim.status == ClaimStatus.APPROVED:
             return _("Install %(serial)s is registered. Thank you!", serial=claim.serial)
