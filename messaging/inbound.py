@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +22,7 @@ from channel.claims import ClaimDetails, InvalidClaim, submit_claim
 from channel.expiry import points_expiring
 from channel.postings import balance_of, person_account
 from channel.serial_checks import SERIAL_FLAG_LABELS
-from core.i18n import force_timezone, format_date, format_number, language_name
+from core.i18n import force_timezone, format_date, format_number, language_name, plural_text
 from messaging import commands
 from messaging.commands import BALANCE, CLAIM, CODE, HELP, LANGUAGE, START, STOP, command_word
 from messaging.consent import set_consent
@@ -303,11 +303,10 @@ def _claim_install(session, person, channel, command, now, settings, photos=None
         photos.attached = True
     with force_locale(language):
         if not claim.serial:
-            return ngettext(
+            return plural_text(
                 "Photo received. We will read the serial number and let you know.",
                 "%(num)s photos received. We will read the serial number and let you know.",
                 len(claim.photos),
-                num=format_number(len(claim.photos)),
             )
         if claim.status == ClaimStatus.APPROVED:
             return _("Install %(serial)s is registered. Thank you!", serial=claim.serial)
