@@ -83,9 +83,6 @@ class Claim(Base):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     #: For imported sell-out data: the source line's key; importing it again changes nothing.
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    #: The stored proof file (an invoice photo, the serial plate), by its random name.
-    photo: Mapped[str | None] = mapped_column(String(64))
-    photo_type: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
@@ -96,6 +93,13 @@ class Claim(Base):
     )
     shares: Mapped[list["ClaimShare"]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="ClaimShare.id"
+    )
+    #: Its proof, in the order sent: uploaded on the web or texted as photos (MMS, WhatsApp).
+    photos: Mapped[list["ClaimPhoto"]] = relationship(
+        back_populates="claim",
+        cascade="all, delete-orphan",
+        order_by="ClaimPhoto.position",
+        lazy="selectin",
     )
 
 
@@ -113,6 +117,27 @@ class ClaimLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
 
     claim: Mapped[Claim] = relationship(back_populates="lines")
+
+
+class ClaimPhoto(Base):
+    """One proof file of a claim (an invoice photo, the serial plate), stored by
+    `channel.uploads` under a random name; the claim's first is number 1."""
+
+    __tablename__ = "claim_photos"
+    __table_args__ = (
+        UniqueConstraint("claim_id", "position"),
+        CheckConstraint("position > 0", name="position_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    #: The stored file's random name (`channel.uploads.proof_path`).
+    name: Mapped[str] = mapped_column(String(64))
+    #: Read from the bytes, never from what the phone said.
+    mime_type: Mapped[str] = mapped_column(String(32))
+
+    claim: Mapped[Claim] = relationship(back_populates="photos")
 
 
 class ClaimShare(Base):

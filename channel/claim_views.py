@@ -31,8 +31,8 @@ from channel.claims import (
 )
 from channel.forms import (
     LINE_ROWS,
+    ClaimDecisionForm,
     ClaimForm,
-    ReasonForm,
     SalesImportForm,
     field_errors,
     typed_values,
@@ -93,7 +93,7 @@ def claim_new(kind):
             def claim(db):
                 details = _details(db, kind, form)
                 if form.photo.data is not None:
-                    details.photo = store(form.photo.data.read())
+                    details.photos = [store(form.photo.data.read())]
                 return submit_claim(
                     db,
                     current_user,
@@ -126,32 +126,29 @@ def claim_new(kind):
     ), 400 if refused else 200
 
 
-@bp.route("/claims/<int:claim_id>/photo")
+@bp.route("/claims/<int:claim_id>/photos/<int:position>")
 @requires(Permission.VIEW_PARTNERS)
-def claim_photo(claim_id):
-    """The proof of a claim: for the claimant, their company's managers and the reviewers."""
+def claim_photo(claim_id, position):
+    """A proof of a claim: for the claimant, their company's managers and the reviewers."""
     claim = get_session().get(Claim, claim_id)
-    allowed = (
-        claim is not None
-        and claim.photo
-        and (
-            claim.person_id == current_user.id
-            or current_user.can(Permission.REVIEW_CLAIMS)
-            or (
-                current_user.can(Permission.VIEW_PARTNER_EARNINGS)
-                and current_user.partner_id == claim.partner_id
-            )
+    photo = next((p for p in claim.photos if p.position == position), None) if claim else None
+    allowed = photo is not None and (
+        claim.person_id == current_user.id
+        or current_user.can(Permission.REVIEW_CLAIMS)
+        or (
+            current_user.can(Permission.VIEW_PARTNER_EARNINGS)
+            and current_user.partner_id == claim.partner_id
         )
     )
     if not allowed:
         abort(404)
     try:
-        path = proof_path(current_app.config["UPLOAD_FOLDER"], claim.photo)
+        path = proof_path(current_app.config["UPLOAD_FOLDER"], photo.name)
     except FileNotFoundError:
         abort(404)
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=claim.photo_type, max_age=0)
+    response = send_file(path, mimetype=photo.mime_type, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -180,10 +177,15 @@ def review_queue():
 @requires(Permission.REVIEW_CLAIMS)
 def decide_claim(claim_id, action):
     claim = get_session().get(Claim, claim_id) or abort(404)
-    reason = ReasonForm().reason.data
+    decision = ClaimDecisionForm()
+    reason = decision.reason.data
     steps = {
         "approve": lambda db: approve_claim(
-            db, claim, actor_id=current_user.id, return_window=_return_window()
+            db,
+            claim,
+            actor_id=current_user.id,
+            return_window=_return_window(),
+            serial=decision.serial.data,
         ),
         "reject": lambda db: reject_claim(db, claim, actor_id=current_user.id, reason=reason),
         "return": lambda db: return_claim(db, claim, actor_id=current_user.id),

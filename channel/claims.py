@@ -25,9 +25,16 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimShare, ClaimStatus
+from channel.claim_models import (
+    Claim,
+    ClaimKind,
+    ClaimLine,
+    ClaimPhoto,
+    ClaimShare,
+    ClaimStatus,
+)
 from channel.earning import record_activity
-from channel.fraud import claim_lock_keys, flags_of
+from channel.fraud import FLAG_LABELS, claim_lock_keys, flags_of
 from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry
 from channel.models import Product
 from channel.partner_models import PartnerOrganization, PartnerStatus
@@ -62,8 +69,8 @@ class ClaimDetails:
     due_on: date | None = None
     #: person id -> percent; empty: the claimant alone.
     shares: dict[int, int] = field(default_factory=dict)
-    #: (stored name, MIME type) of a proof already checked and saved by `channel.uploads`.
-    photo: tuple[str, str] | None = None
+    #: (stored name, MIME type) of each proof already checked and saved by `channel.uploads`.
+    photos: list[tuple[str, str]] = field(default_factory=list)
     referred_partner_id: int | None = None
 
 
@@ -106,9 +113,11 @@ def submit_claim(
         site=(details.site or "").strip() or None,
         amount=details.amount or Decimal(0),
         due_on=details.due_on,
-        photo=details.photo[0] if details.photo else None,
         referred_partner_id=details.referred_partner_id,
-        photo_type=details.photo[1] if details.photo else None,
+        photos=[
+            ClaimPhoto(position=n, name=name, mime_type=mime)
+            for n, (name, mime) in enumerate(details.photos, 1)
+        ],
         lines=[
             ClaimLine(line_no=n, sku=sku.strip().upper(), quantity=qty)
             for n, (sku, qty) in enumerate(details.lines, 1)
@@ -157,7 +166,8 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
     if details.kind == ClaimKind.SALE and not (details.invoice_number or "").strip():
         errors["invoice_number"] = _l("Give the invoice number.")
     if details.kind == ClaimKind.INSTALL and not (details.serial or "").strip():
-        errors["serial"] = _l("Give the serial number from the plate.")
+        if not details.photos:  # with a photo of the plate, a reviewer reads it
+            errors["serial"] = _l("Give the serial number from the plate.")
     elif details.kind == ClaimKind.INSTALL and person.partner_id and details.occurred_on:
         partner = session.get(PartnerOrganization, person.partner_id)
         serial = normal_serial(details.serial)
@@ -194,11 +204,19 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
 
 
 def approve_claim(
-    session: Session, claim: Claim, *, actor_id: int | None, return_window=timedelta(days=30)
+    session: Session,
+    claim: Claim,
+    *,
+    actor_id: int | None,
+    return_window=timedelta(days=30),
+    serial: str | None = None,
 ):
-    """Approve: each line (and each person's share of it) becomes an activity that earns."""
+    """Approve: each line (and each person's share of it) becomes an activity that earns.
+    An install sent as a photo of its plate alone is approved with the `serial` read on it."""
     if claim.status != ClaimStatus.PENDING:
         raise InvalidClaim({"status": _l("Only a pending claim can be approved.")})
+    if claim.kind == ClaimKind.INSTALL and not claim.serial:
+        _read_serial(session, claim, serial)
     claim.status = ClaimStatus.APPROVED
     claim.decided_by_id, claim.decided_at = actor_id, utcnow()
     mark_installed(session, claim)
@@ -244,6 +262,25 @@ def approve_claim(
         )
     session.flush()
     claim_decided.send(None, session=session, claim=claim, entries=entries, actor_id=actor_id)
+
+
+def _read_serial(session: Session, claim: Claim, serial: str | None) -> None:
+    """The serial a reviewer read on the photo, checked as if the claimant had typed it: a
+    rule it newly breaks (a serial claimed already) refuses the approval, changing nothing."""
+    serial = normal_serial(serial)
+    if not serial:
+        raise InvalidClaim({"serial": _l("Read the serial number on the photo and type it.")})
+    if len(serial) > TEXT_LENGTHS["serial"]:
+        raise InvalidClaim({"serial": _l("That is not a serial number.")})
+    partner = session.get(PartnerOrganization, claim.partner_id)
+    if (refused := refused_serial(session, partner, serial, claim.occurred_on)) is not None:
+        raise InvalidClaim({"serial": refused})
+    claim.serial = serial
+    lock_keys(session, *claim_lock_keys(claim))
+    broken = [name for name in flags_of(session, claim) if name not in claim.flags]
+    if broken:
+        raise InvalidClaim({"serial": " ".join(str(FLAG_LABELS[name]) for name in broken)})
+    session.flush()
 
 
 def reject_claim(session: Session, claim: Claim, *, actor_id: int, reason: str) -> None:

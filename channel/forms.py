@@ -301,6 +301,12 @@ class ReasonForm(FlaskForm):
     reason = StringField(default="")
 
 
+class ClaimDecisionForm(ReasonForm):
+    """A claim's decision: for an install sent as a photo alone, the serial read on it."""
+
+    serial = StringField(default="")
+
+
 class SalesImportForm(FlaskForm):
     file = FileField()
 

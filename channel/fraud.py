@@ -32,6 +32,7 @@ FLAG_LABELS = {
     "velocity": _l("Far more claims than this person usually makes."),
     "outside_program": _l("The date is outside every program the company takes part in."),
     "self_referral": _l("The referred company is the claimant's own, or of the same group."),
+    "serial_in_photo": _l("No serial number was given: read it from the photo."),
     **SERIAL_FLAG_LABELS,
 }
 
@@ -153,6 +154,11 @@ def self_referral(session: Session, claim: Claim) -> bool:
     )
 
 
+def serial_in_photo(session: Session, claim: Claim) -> bool:
+    """An install sent as a photo of the plate alone: a reviewer reads the serial."""
+    return claim.kind == ClaimKind.INSTALL and not claim.serial
+
+
 FRAUD_RULES = {
     "duplicate_serial": duplicate_serial,
     "duplicate_invoice_line": duplicate_invoice_line,
@@ -160,6 +166,7 @@ FRAUD_RULES = {
     "velocity": velocity,
     "outside_program": outside_program,
     "self_referral": self_referral,
+    "serial_in_photo": serial_in_photo,
     **SERIAL_RULES,
 }
 

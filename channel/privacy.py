@@ -40,9 +40,10 @@ def erase(_sender, *, session, person, upload_folder) -> None:
     """Claims keep what fraud checks need (serials, invoices); sites, photos and addresses
     go. Ledger entries stay: they point at the person row, which no longer names anyone."""
     for claim in session.scalars(select(Claim).where(Claim.person_id == person.id)):
-        if claim.photo:
-            proof_path(upload_folder, claim.photo).unlink(missing_ok=True)
-        claim.photo = claim.photo_type = claim.site = None
+        for photo in claim.photos:
+            proof_path(upload_folder, photo.name).unlink(missing_ok=True)
+        claim.photos = []
+        claim.site = None
     session.execute(
         update(Redemption)
         .where(Redemption.person_id == person.id)

@@ -26,6 +26,7 @@ ACCEPTED = {
     "application/pdf": "pdf",
 }
 MAX_BYTES = 5 * 1024 * 1024
+TOO_LARGE = _l("The photo is larger than 5 MB. Take it again at a lower resolution.")
 
 
 IMAGES = {mime: ext for mime, ext in ACCEPTED.items() if mime.startswith("image/")}
@@ -37,9 +38,7 @@ def store_proof(folder: str | Path, data: bytes, accepted=None) -> tuple[str, st
     if not data:
         raise InvalidInput({"photo": _l("The file is empty.")})
     if len(data) > MAX_BYTES:
-        raise InvalidInput(
-            {"photo": _l("The photo is larger than 5 MB. Take it again at a lower resolution.")}
-        )
+        raise InvalidInput({"photo": TOO_LARGE})
     kind = filetype.guess(data)
     if kind is None or kind.mime not in accepted:
         raise InvalidInput({"photo": _l("Send a photo (JPEG, PNG, WebP, HEIC) or a PDF.")})

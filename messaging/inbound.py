@@ -25,11 +25,12 @@ from channel.claims import ClaimDetails, InvalidClaim, submit_claim
 from channel.expiry import points_expiring
 from channel.postings import balance_of, person_account
 from channel.serial_checks import SERIAL_FLAG_LABELS
-from core.i18n import force_timezone, format_date, format_number, language_name
+from core.i18n import force_timezone, format_date, format_number, language_name, plural_text
 from messaging import commands
 from messaging.commands import BALANCE, CLAIM, CODE, HELP, LANGUAGE, START, STOP, command_word
 from messaging.consent import set_consent
 from messaging.conversations import hear
+from messaging.inbound_media import TextedPhotos
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
 from roles.auth import (
     CodePolicy,
@@ -81,6 +82,7 @@ def receive_once(
     body: str,
     now: datetime,
     settings: InboundSettings,
+    photos: TextedPhotos | None = None,
 ) -> InboundMessage:
     """The message received under `message_sid`: recorded and acted on now, or, when it
     was already (a retried webhook, even one racing the first delivery), as it was then."""
@@ -96,6 +98,7 @@ def receive_once(
                 body=body,
                 now=now,
                 settings=settings,
+                photos=photos,
             )
     except IntegrityError:
         # Twilio's retry raced the first delivery of this MessageSid: answer as it did.
@@ -113,9 +116,11 @@ def receive(
     body: str,
     now: datetime,
     settings: InboundSettings,
+    photos: TextedPhotos | None = None,
 ) -> InboundMessage:
     """Record one inbound message and act on it; flushes, and raises IntegrityError when
-    `message_sid` was recorded meanwhile (`receive_once` then answers from that row)."""
+    `message_sid` was recorded meanwhile (`receive_once` then answers from that row).
+    `photos` (fetched by `messaging.inbound_media`) make the message an install claim."""
     channel, number = channel_and_number(from_address)
     person = find_by_phone(session, number) if number else None
     command = commands.parse(body)
@@ -133,6 +138,11 @@ def receive(
     session.flush()  # first: a duplicate MessageSid stops here, before anything changes
     if person is None:
         message.reply = _answer_stranger(command, settings)
+    elif photos is not None:
+        with force_timezone(person.timezone):
+            message.reply = _claim_install(
+                session, person, channel, command, now, settings, photos=photos
+            )
     else:
         act = _ACTIONS.get(command.name)
         with force_timezone(person.timezone):  # the sender's days, whoever's server answers
@@ -259,10 +269,29 @@ def _choose_language(session, person, channel, command, now, settings) -> str:
         return _("Your language is now %(language)s.", language=language_name(chosen))
 
 
-def _claim_install(session, person, channel, command, now, settings) -> str:
+def takes_photos(session: Session, message_sid: str, from_address: str, body: str) -> bool:
+    """Whether a message's photos are worth fetching: it is new, from someone who may claim,
+    and it is a claim (CLAIM, or no command at all)."""
+    if answered(session, message_sid) is not None:
+        return False
+    if commands.parse(body).name not in (None, CLAIM):
+        return False
+    number = channel_and_number(from_address)[1]
+    person = find_by_phone(session, number) if number else None
+    return person is not None and person.can(Permission.SUBMIT_CLAIMS)
+
+
+def _claim_install(session, person, channel, command, now, settings, photos=None) -> str:
+    """CLAIM <serial>, with or without photos of the plate; photos alone wait for a reviewer
+    to read the serial on them."""
     serial = commands.first_token(command.argument).upper()
+    if photos is not None and command.name != CLAIM:
+        serial = ""  # a photo's caption is not a serial number
     language = _language(person, settings)
-    if not serial or len(serial) > MAX_SERIAL:
+    if photos is not None and photos.refused is not None:
+        with force_locale(language):
+            return str(photos.refused)
+    if len(serial) > MAX_SERIAL or not (serial or photos):
         with force_locale(language):
             return _(
                 "Text %(claim)s and the serial number from the plate, e.g. %(claim)s AB12345.",
@@ -276,14 +305,27 @@ def _claim_install(session, person, channel, command, now, settings) -> str:
         claim = submit_claim(
             session,
             person,
-            ClaimDetails(kind=ClaimKind.INSTALL, occurred_on=today, serial=serial),
+            ClaimDetails(
+                kind=ClaimKind.INSTALL,
+                occurred_on=today,
+                serial=serial or None,
+                photos=list(photos.stored) if photos else [],
+            ),
             today=today,
             return_window=settings.return_window,
         )
     except InvalidClaim as invalid:
         with force_locale(language):
             return " ".join(str(reason) for reason in invalid.errors.values())
+    if photos is not None:
+        photos.attached = True
     with force_locale(language):
+        if not claim.serial:
+            return plural_text(
+                "Photo received. We will read the serial number and let you know.",
+                "%(num)s photos received. We will read the serial number and let you know.",
+                len(claim.photos),
+            )
         if claim.status == ClaimStatus.APPROVED:
             return _("Install %(serial)s is registered. Thank you!", serial=claim.serial)
         if "duplicate_serial" in claim.flags:

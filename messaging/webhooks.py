@@ -4,6 +4,7 @@ Twilio signs each request with the account's auth token over the URL it called a
 form fields (`X-Twilio-Signature`); a request that does not verify, or any request while
 no token is configured, gets 403. Behind a proxy the URL Twilio called is rebuilt from
 PUBLIC_URL. The endpoints are exempt from CSRF (Twilio has no session) and rate-limited.
+An inbound message's photos are fetched before its transaction (`messaging.inbound_media`).
 """
 
 import logging
@@ -14,10 +15,12 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channel.expiry import points_lifetime
+from channel.uploads import proofs_kept_on_success
 from core.db import get_session, utcnow
 from core.extensions import csrf, limiter
 from messaging.delivery_status import record_delivery_status
-from messaging.inbound import InboundSettings, receive_once
+from messaging.inbound import InboundSettings, receive_once, takes_photos
+from messaging.inbound_media import TwilioMedia, fetch_photos, media_items
 from roles.auth import code_policy
 
 log = logging.getLogger(__name__)
@@ -99,15 +102,24 @@ def twilio_inbound():
     _require_signature()
     message_sid = _message_sid()
     db = get_session()
-    message = receive_once(
-        db,
-        message_sid=message_sid,
-        from_address=_text("From"),
-        body=_text("Body"),
-        now=utcnow(),
-        settings=_inbound_settings(),
-    )
-    db.commit()
+    sender, body, media = _text("From"), _text("Body"), media_items(request.form)
+    with proofs_kept_on_success(current_app.config["UPLOAD_FOLDER"]) as store:
+        photos = None
+        if media and takes_photos(db, message_sid, sender, body):
+            db.rollback()  # only read so far: no transaction stays open while photos download
+            photos = fetch_photos(TwilioMedia(current_app.config), media, store)
+        message = receive_once(
+            db,
+            message_sid=message_sid,
+            from_address=sender,
+            body=body,
+            now=utcnow(),
+            settings=_inbound_settings(),
+            photos=photos,
+        )
+        db.commit()
+        if photos is not None and not photos.attached:
+            store.discard()  # refused, or a retry that raced the first delivery: no claim
     twiml = MessagingResponse()
     if message.reply:
         twiml.message(message.reply)

@@ -28,7 +28,7 @@ from werkzeug.routing import AnyConverter
 from app import create_app
 from channel import exports
 from channel.api.tokens import create_token
-from channel.claim_models import Claim
+from channel.claim_models import Claim, ClaimPhoto
 from channel.dashboard_views import CHANNEL_TABLES, PARTNER_TABLES
 from channel.learning import Article
 from channel.partner_models import PartnerOrganization
@@ -65,7 +65,7 @@ STREAMED = {
         ("/partners/{partner}/dashboard/export/staff.xlsx", PM),
     ],
     "rewards.reward_image": [("/rewards/{reward}/image", SELLER)],
-    "claims.claim_photo": [("/claims/{claim}/photo", SELLER)],
+    "claims.claim_photo": [("/claims/{claim}/photos/1", SELLER)],
     "static": [("/static/app.css", None)],
     "service_worker": [("/sw.js", None)],
 }
@@ -106,8 +106,7 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         kind="install",
         occurred_on=utc_today(),
         serial="STREAM-1",
-        photo=photo,
-        photo_type=photo_type,
+        photos=[ClaimPhoto(position=1, name=photo, mime_type=photo_type)],
     )
     article = Article(language="en", title="Heat pumps", body="Quiet and efficient.")
     tip = Tip(language="en", text="Heat pumps need no chimney.")
@@ -192,6 +191,7 @@ ARGUMENTS = {
     "serial": ["SN-1"],
     # A conversation: none seeded here either (its pages render, never stream).
     "conversation_id": [1],
+    "position": [1],
 }
 
 

@@ -78,7 +78,7 @@ def test_a_claim_typed_offline_is_sent_when_the_connection_returns(live_app, pho
     page.wait_for_selector(".offline-notice.flash-success", timeout=15000)
     claim = claim_with_serial(live_app, "OFFLINE-0001")
     assert claim is not None and claim.site == "Brīvības iela 1"
-    assert claim.photo_type == "image/jpeg"
+    assert [photo.mime_type for photo in claim.photos] == ["image/jpeg"]
     assert page.evaluate("localStorage.getItem('partnerlift.claims')") == "[]"
 
 

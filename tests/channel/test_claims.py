@@ -355,8 +355,8 @@ def test_a_claim_photo_is_served_only_to_those_allowed(
     )
     assert response.status_code == 302
     claim = db.scalar(select(Claim).where(Claim.invoice_number == "PH-1"))
-    assert claim.photo_type == "image/jpeg"  # read from the bytes, not the name
-    url = f"/claims/{claim.id}/photo"
+    assert [p.mime_type for p in claim.photos] == ["image/jpeg"]  # from the bytes, not the name
+    url = f"/claims/{claim.id}/photos/1"
     expected = {
         Role.SELLER: 200,
         Role.PARTNER_MANAGER: 200,
@@ -424,6 +424,29 @@ def test_a_refused_claim_keeps_no_orphan_photo(
     )
     assert response.status_code == 400
     assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_an_install_with_a_photo_of_the_plate_and_no_serial_waits_for_a_reviewer(
+    client, app, db, world, program, tmp_path, monkeypatch
+):
+    import io
+
+    from tests.builders import login_as
+
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    login_as(client, world.people[Role.TECHNICIAN])
+    response = client.post(
+        "/claims/new/install",
+        data={"occurred_on": TODAY.isoformat(), "photo": (io.BytesIO(JPEG), "plate.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    claim = db.scalar(select(Claim).where(Claim.kind == "install"))
+    assert (claim.status, claim.serial, claim.flags) == ("pending", None, ["serial_in_photo"])
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get("/claims/review").get_data(as_text=True)
+    assert "No serial number was given: read it from the photo." in page
+    assert 'name="serial"' in page and f"/claims/{claim.id}/photos/1" in page
 
 
 def test_a_read_only_upload_folder_gives_a_clear_message_and_saves_no_claim(

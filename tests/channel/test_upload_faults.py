@@ -124,7 +124,9 @@ def test_once_the_disk_has_room_again_the_same_claim_goes_through(
         assert claim_with_photo(client).status_code == 400
     assert claim_with_photo(client).status_code == 302
     claim = db.scalar(select(Claim))
-    assert claim.status == "approved" and [p.name for p in uploads.iterdir()] == [claim.photo]
+    assert claim.status == "approved" and [p.name for p in uploads.iterdir()] == [
+        photo.name for photo in claim.photos
+    ]
     assert check_balances(db) == []
 
 

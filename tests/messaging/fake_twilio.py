@@ -1,4 +1,5 @@
-"""A local fake of Twilio's Messages API over HTTP, for driving the real twilio client in tests."""
+"""A local fake of Twilio's Messages API over HTTP, for driving the real twilio client in tests,
+and of the media URLs of the photos people send us (MMS, WhatsApp)."""
 
 import base64
 import json
@@ -26,6 +27,9 @@ class FakeTwilio:
     or "timeout" (answer after the client gave up). Without a script, the message is queued.
     While `outage` holds such an answer, every request gets it: the provider is down.
     `accepted` lists the messages taken (answered 201), `received` every request.
+
+    `add_media` serves a photo at a media URL, as Twilio does, to the account's credentials
+    only; `media_fetched` lists each media URL path requested. A path never added answers 404.
     """
 
     def __init__(self):
@@ -34,6 +38,8 @@ class FakeTwilio:
         self.script: dict[str, list] = defaultdict(list)
         self.outage = None
         self.delay = 1.0
+        self.media: dict[str, tuple] = {}
+        self.media_fetched: list[str] = []
         self._server = make_server(
             "127.0.0.1", 0, self, threaded=True, request_handler=_KeepAliveHandler
         )
@@ -48,11 +54,23 @@ class FakeTwilio:
         self._server.shutdown()
         self._thread.join(timeout=5)
 
+    def add_media(self, data: bytes, content_type="image/jpeg", *, answer=None, length=None):
+        """The URL of a new media item serving `data`; `answer` "timeout" answers too late,
+        `length` announces another Content-Length (None: none at all, as when chunked)."""
+        path = (
+            f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM{uuid.uuid4().hex}"
+            f"/Media/ME{uuid.uuid4().hex}"
+        )
+        self.media[path] = (data, content_type, answer, length)
+        return self.url + path
+
     def __call__(self, environ, start_response):
         request = Request(environ)
         expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
         if request.headers.get("Authorization") != expected:
             return self._error(401, 20003, "Authenticate")(environ, start_response)
+        if request.method == "GET" and "/Media/" in request.path:
+            return self._serve_media(request.path)(environ, start_response)
         if request.method != "POST" or not request.path.endswith(
             f"/Accounts/{ACCOUNT_SID}/Messages.json"
         ):
@@ -80,6 +98,23 @@ class FakeTwilio:
         return Response(json.dumps(body), status=201, mimetype="application/json")(
             environ, start_response
         )
+
+    def _serve_media(self, path):
+        self.media_fetched.append(path)
+        if path not in self.media:
+            return self._error(404, 20404, "The requested resource was not found")
+        data, content_type, answer, length = self.media[path]
+        if answer == "timeout":
+            time.sleep(self.delay)
+
+        def chunks():
+            for start in range(0, len(data), 64 * 1024):
+                yield data[start : start + 64 * 1024]
+
+        response = Response(chunks(), status=200, mimetype=content_type, direct_passthrough=True)
+        if length is not None:
+            response.headers["Content-Length"] = str(length)
+        return response
 
     @staticmethod
     def _error(status, code, message):

@@ -1,7 +1,6 @@
 """Inbound SMS and WhatsApp through Twilio's webhook: signed, acted on once, answered in the
 sender's language, with every command in English, Latvian and Russian (and more)."""
 
-import threading
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,6 +31,7 @@ from tests.messaging.twilio_signing import (
     LOCAL_BASE,
     next_sid,
     post_signed,
+    post_signed_at_once,
     signature,
     twiml_reply,
 )
@@ -708,26 +708,10 @@ def test_the_same_message_sid_delivered_at_once_acts_once(committed_app):
         db.commit()
         technician = world.people[Role.TECHNICIAN]
     params = inbound_params(technician, "CLAIM RACE-1")
-    start = threading.Barrier(WORKERS)
-    replies, failures = [], []
-
-    def deliver():
-        client = app.test_client()
-        start.wait()
-        try:
-            response = post_signed(client, INBOUND, params)
-            replies.append((response.status_code, twiml_reply(response)))
-        except Exception as error:  # noqa: BLE001 - reported below
-            failures.append(repr(error))
-
     saved = app.config.get("TWILIO_AUTH_TOKEN")
     app.config["TWILIO_AUTH_TOKEN"] = AUTH_TOKEN
     try:
-        threads = [threading.Thread(target=deliver) for _ in range(WORKERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        replies, failures = post_signed_at_once(app, INBOUND, params, workers=WORKERS)
     finally:
         app.config["TWILIO_AUTH_TOKEN"] = saved
     assert failures == []

@@ -3,6 +3,7 @@
 import html
 import itertools
 import re
+import threading
 
 from twilio.request_validator import RequestValidator
 
@@ -32,3 +33,26 @@ def twiml_reply(response) -> str:
     found = re.findall(r"<Message>(.*?)</Message>", body, re.S)
     assert len(found) <= 1, body
     return html.unescape(found[0]) if found else ""
+
+
+def post_signed_at_once(app, path, params, *, workers, token=AUTH_TOKEN):
+    """`workers` clients POST the same signed `params` at the same moment, as Twilio's
+    retries race the first delivery; returns ([(status, TwiML reply)], [failures])."""
+    start = threading.Barrier(workers)
+    replies, failures = [], []
+
+    def deliver():
+        client = app.test_client()
+        start.wait()
+        try:
+            response = post_signed(client, path, params, token=token)
+            replies.append((response.status_code, twiml_reply(response)))
+        except Exception as error:  # noqa: BLE001 - reported to the caller
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=deliver) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return replies, failures

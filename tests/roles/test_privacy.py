@@ -14,7 +14,19 @@ from roles.permissions import Role
 from roles.privacy import erase_person, export_person
 
 
-def history(db, world, person):
+def history(db, world, person, upload_folder=None):
+    photos = []
+    if upload_folder is not None:
+        from channel.claim_models import ClaimPhoto
+        from channel.uploads import store_proof
+
+        plate = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + bytes(64)
+        photos = [
+            ClaimPhoto(
+                position=n, name=store_proof(upload_folder, plate)[0], mime_type="image/jpeg"
+            )
+            for n in (1, 2)
+        ]
     post(
         db,
         f"privacy:{person.id}",
@@ -36,6 +48,7 @@ def history(db, world, person):
             occurred_on=db.scalar(select(Person.created_at)).date(),
             serial="PRIV-1",
             site="Brīvības iela 1, Rīga",
+            photos=photos,
         )
     )
     enqueue(
@@ -65,7 +78,8 @@ def test_an_export_holds_everything_kept_about_the_person(db, world):
 def test_erasure_blanks_the_person_and_keeps_the_ledger_reconciled(app, db, world, tmp_path):
     person = world.people[Role.TECHNICIAN]
     phone = person.phone
-    history(db, world, person)
+    history(db, world, person, upload_folder=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 2
     erase_person(db, person, upload_folder=str(tmp_path))
     db.expire_all()
     erased = db.get(Person, person.id)
@@ -73,6 +87,7 @@ def test_erasure_blanks_the_person_and_keeps_the_ledger_reconciled(app, db, worl
     assert erased.email is None and not erased.active
     claim = db.scalar(select(Claim).where(Claim.person_id == person.id))
     assert claim.site is None and claim.serial == "PRIV-1"  # fraud checks still see the serial
+    assert claim.photos == [] and list(tmp_path.iterdir()) == []  # the photos of the plate go
     message = db.scalar(select(OutboxMessage).where(OutboxMessage.person_id == person.id))
     assert (message.body, message.recipient, message.status) == ("", "", "failed")
     assert db.scalar(select(InboundMessage.body).where(InboundMessage.person_id == person.id)) == ""
