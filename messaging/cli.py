@@ -133,7 +133,9 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                 pacer.wait(flight)
                 outcome = send_one(transport, flight)
                 # A permanent failure falls back to another channel: that takes the session.
-                target = db if recorder is None or outcome[0] == "permanent" else recorder
+                target = (
+                    db if recorder is None or outcome[0] in ("permanent", "window") else recorder
+                )
                 budget.count(record_outcome(target, flight, outcome, max_attempts=max_attempts))
                 if target is db:
                     db.commit()

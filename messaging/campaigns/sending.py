@@ -33,6 +33,7 @@ from messaging.models import (
 )
 from messaging.outbox import enqueue_many, message_segments
 from messaging.policy import address, channel_order
+from messaging.whatsapp import first_name
 from roles.models import RoleAssignment
 
 KIND = "campaign"
@@ -73,10 +74,6 @@ def is_held_out(seed: int, person_id: int, percent: int) -> bool:
     any order, so the control group is fixed by the seed and can be checked."""
     digest = hashlib.blake2b(f"{seed}:{person_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest) * 100 < percent * 2**64
-
-
-def first_name(full_name: str) -> str:
-    return (full_name.split() or [""])[0]
 
 
 @dataclass
