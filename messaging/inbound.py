@@ -27,6 +27,7 @@ from messaging import commands
 from messaging.commands import BALANCE, CLAIM, CODE, HELP, LANGUAGE, START, STOP, command_word
 from messaging.consent import set_consent
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
+from messaging.whatsapp import record_inbound
 from roles.auth import (
     CodePolicy,
     SignInRefused,
@@ -127,6 +128,8 @@ def receive(
     )
     session.add(message)
     session.flush()  # first: a duplicate MessageSid stops here, before anything changes
+    if person is not None and channel == MessageChannel.WHATSAPP:
+        record_inbound(session, person.id, now)  # their window is open for 24 hours
     if person is None:
         message.reply = _answer_stranger(command, settings)
     else:

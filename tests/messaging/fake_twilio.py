@@ -1,4 +1,5 @@
-"""A local fake of Twilio's Messages API over HTTP, for driving the real twilio client in tests."""
+"""A local fake of Twilio's Messages and Content APIs over HTTP, for driving the real twilio
+client in tests."""
 
 import base64
 import json
@@ -26,6 +27,10 @@ class FakeTwilio:
     or "timeout" (answer after the client gave up). Without a script, the message is queued.
     While `outage` holds such an answer, every request gets it: the provider is down.
     `accepted` lists the messages taken (answered 201), `received` every request.
+
+    The Content API: GET /v1/Content lists `contents` (by SID, each as Twilio describes a
+    template), in pages of `content_page_size`; GET /v1/Content/<sid>/ApprovalRequests
+    answers `approvals[sid]` (WhatsApp's verdict) or an unsubmitted one.
     """
 
     def __init__(self):
@@ -34,6 +39,9 @@ class FakeTwilio:
         self.script: dict[str, list] = defaultdict(list)
         self.outage = None
         self.delay = 1.0
+        self.contents: dict[str, dict] = {}
+        self.approvals: dict[str, dict] = {}
+        self.content_page_size = 50
         self._server = make_server(
             "127.0.0.1", 0, self, threaded=True, request_handler=_KeepAliveHandler
         )
@@ -53,6 +61,10 @@ class FakeTwilio:
         expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
         if request.headers.get("Authorization") != expected:
             return self._error(401, 20003, "Authenticate")(environ, start_response)
+        if request.method == "GET" and request.path.startswith("/v1/Content"):
+            if self.outage and self.outage != "timeout":
+                return self._error(*self.outage, "scripted outage")(environ, start_response)
+            return self._content(request)(environ, start_response)
         if request.method != "POST" or not request.path.endswith(
             f"/Accounts/{ACCOUNT_SID}/Messages.json"
         ):
@@ -80,6 +92,54 @@ class FakeTwilio:
         return Response(json.dumps(body), status=201, mimetype="application/json")(
             environ, start_response
         )
+
+    def add_content(self, sid, name, language, variables, *, status="approved", **whatsapp):
+        """A template in the account, with WhatsApp's verdict on it (`status`, `category`…)."""
+        self.contents[sid] = {
+            "sid": sid,
+            "account_sid": ACCOUNT_SID,
+            "friendly_name": name,
+            "language": language,
+            "variables": variables,
+            "types": {"twilio/text": {"body": "…"}},
+            "date_created": "2026-01-05T10:00:00Z",
+            "date_updated": whatsapp.pop("updated", "2026-01-05T10:00:00Z"),
+            "url": f"{self.url}/v1/Content/{sid}",
+            "links": {},
+        }
+        self.approvals[sid] = {"status": status, "name": name, "category": "UTILITY", **whatsapp}
+
+    def _content(self, request):
+        parts = request.path.strip("/").split("/")  # v1, Content[, sid, ApprovalRequests]
+        if len(parts) == 2:
+            page = int(request.args.get("Page", 0))
+            size = int(request.args.get("PageSize", self.content_page_size))
+            size = min(size, self.content_page_size)
+            listed = list(self.contents.values())[page * size : (page + 1) * size]
+            more = (page + 1) * size < len(self.contents)
+            following = f"{self.url}/v1/Content?PageSize={size}&Page={page + 1}"
+            meta = {
+                "page": page,
+                "page_size": size,
+                "key": "contents",
+                "url": request.url,
+                "first_page_url": f"{self.url}/v1/Content?PageSize={size}&Page=0",
+                "previous_page_url": None,
+                "next_page_url": following if more else None,
+            }
+            body = {"contents": listed, "meta": meta}
+        elif len(parts) == 4 and parts[3] == "ApprovalRequests" and parts[2] in self.contents:
+            sid = parts[2]
+            verdict = self.approvals.get(sid) or {"status": "unsubmitted", "name": sid}
+            body = {
+                "sid": sid,
+                "account_sid": ACCOUNT_SID,
+                "whatsapp": verdict,
+                "url": request.url,
+            }
+        else:
+            return self._error(404, 20404, "Not found")
+        return Response(json.dumps(body), status=200, mimetype="application/json")
 
     @staticmethod
     def _error(status, code, message):

@@ -1,0 +1,100 @@
+"""`flask messaging templates sync` reads Twilio's Content API (here a local fake, through the
+real twilio client) into the registry: new, changed, rejected and removed templates."""
+
+import pytest
+from sqlalchemy import select
+
+from messaging.models import ContentTemplate
+from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+
+@pytest.fixture
+def fake(app):
+    keys = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_URL", "TWILIO_TIMEOUT_SECONDS")
+    saved = {key: app.config.get(key) for key in keys}
+    with FakeTwilio() as server:
+        app.config.update(
+            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+            TWILIO_API_URL=server.url,
+            TWILIO_TIMEOUT_SECONDS=2,
+        )
+        yield server
+    app.config.update(saved)
+
+
+def sync(app):
+    result = app.test_cli_runner().invoke(args=["messaging", "templates", "sync"])
+    return result.exit_code, result.output.strip()
+
+
+def registry(db):
+    db.expire_all()
+    return {row.content_sid: row for row in db.scalars(select(ContentTemplate))}
+
+
+def test_new_templates_are_added_with_kind_language_variables_and_verdict(app, db, fake):
+    fake.add_content("HX1", "points_earned_lv", "lv", {"1": "first_name", "2": "points"})
+    fake.add_content("HX2", "welcome", "en_US", {"1": "Anna"}, status="pending")
+    fake.add_content("HX3", "spring offer", "en", {}, category="MARKETING")
+    fake.content_page_size = 2  # the list comes in two pages
+    assert sync(app) == (0, "new 3, changed 0, rejected 0, removed 0, unchanged 0")
+    rows = registry(db)
+    first = rows["HX1"]
+    assert (first.kind, first.language, first.variables) == (
+        "points_earned",
+        "lv",
+        ["first_name", "points"],
+    )
+    assert (first.approval, first.category) == ("approved", "utility")
+    # A sample that is not a name leaves the variable to be named on the admin page.
+    assert (rows["HX2"].kind, rows["HX2"].language, rows["HX2"].variables) == (
+        "welcome",
+        "en",
+        [""],
+    )
+    assert rows["HX2"].approval == "pending"
+    assert (rows["HX3"].kind, rows["HX3"].category) == (None, "marketing")
+    assert sync(app) == (0, "new 0, changed 0, rejected 0, removed 0, unchanged 3")
+
+
+def test_changed_rejected_and_removed_templates(app, db, fake):
+    fake.add_content("HX1", "points_earned_lv", "lv", {"1": "first_name", "2": "points"})
+    fake.add_content("HX2", "welcome", "en", {"1": "first_name"}, status="pending")
+    fake.add_content("HX3", "claim_approved", "ru", {"1": "points"})
+    assert sync(app)[0] == 0
+    edited = registry(db)["HX1"]
+    edited.kind, edited.variables = "claim_approved", ["full_name", "points"]
+    db.commit()
+    # HX1 gains a third variable; HX2 is rejected; HX3 leaves the account.
+    fake.add_content(
+        "HX1",
+        "points_earned_lv",
+        "lv",
+        {"1": "first_name", "2": "points", "3": "available"},
+        updated="2026-02-01T09:00:00Z",
+    )
+    fake.approvals["HX2"] = {"status": "rejected", "rejection_reason": "Too promotional"}
+    del fake.contents["HX3"]
+    assert sync(app) == (0, "new 0, changed 1, rejected 1, removed 1, unchanged 0")
+    rows = registry(db)
+    # What people set is kept; the new variable takes its sample's name.
+    assert rows["HX1"].kind == "claim_approved"
+    assert rows["HX1"].variables == ["full_name", "points", "available"]
+    assert rows["HX1"].updated_at.year == 2026 and rows["HX1"].updated_at.month == 2
+    assert (rows["HX2"].approval, rows["HX2"].rejection_reason) == ("rejected", "Too promotional")
+    assert rows["HX3"].approval == "removed"
+    # Back in the account: changed again, and its verdict with it.
+    fake.add_content("HX3", "claim_approved", "ru", {"1": "points"})
+    assert sync(app) == (0, "new 0, changed 1, rejected 0, removed 0, unchanged 2")
+    assert registry(db)["HX3"].approval == "approved"
+
+
+def test_sync_without_an_account_or_with_twilio_down_changes_nothing(app, db, fake):
+    fake.add_content("HX1", "welcome", "en", {})
+    fake.outage = (503, 20503)
+    code, output = sync(app)
+    assert code == 1 and "did not answer" in output
+    assert registry(db) == {}
+    app.config["TWILIO_ACCOUNT_SID"] = None
+    assert sync(app)[0] == 1
