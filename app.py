@@ -174,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
     from messaging.campaigns.views import links as links_bp
     from messaging.nudge_views import bp as nudges_bp
     from messaging.profile_views import bp as profile_bp
+    from messaging.template_views import bp as content_templates_bp
     from messaging.views import bp as messaging_bp
     from messaging.webhooks import bp as webhooks_bp
     from roles import sign_in_views, staff_views, views  # noqa: F401  (each adds its pages)
@@ -195,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(learning_bp)
     app.register_blueprint(nudges_bp)
     app.register_blueprint(campaigns_bp)
+    app.register_blueprint(content_templates_bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(api_tokens_bp)
     register_api(app)

@@ -131,6 +131,7 @@ FORMS = {
     "nudges.tips": [Form("/tips/", CM)],
     "nudges.tip_edit": [Form("/tips/{tip}", CM)],
     "nudges.tip_delete": [Form("/tips/{tip}/delete", CM, "/tips/{tip}")],
+    "content_templates.template_edit": [Form("/messaging/templates/{content_template}", CM)],
 }
 
 #: POST routes whose page cannot show the form to a test, with fields named here instead.
@@ -173,7 +174,7 @@ def objects(db, world):
     from channel.learning import Article, QuizQuestion
     from channel.rewards import GiftCardCode, Redemption, Reward
     from messaging.campaigns.models import Campaign, CampaignVariant
-    from messaging.models import Tip
+    from messaging.models import ContentTemplate, Tip
 
     make_tier(db)
     group = make_group(db)
@@ -226,7 +227,14 @@ def objects(db, world):
     campaign = Campaign(
         name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
     )
-    db.add_all([coop, preapproved, article, tip, campaign])
+    content_template = ContentTemplate(
+        content_sid="HXfuzz",
+        friendly_name="welcome",
+        kind="welcome",
+        language="en",
+        variables=["first_name"],
+    )
+    db.add_all([coop, preapproved, article, tip, campaign, content_template])
     api_token = create_token(db, name="Fuzzed", scope="read").token
     db.commit()
     return {
@@ -241,6 +249,7 @@ def objects(db, world):
         "preapproved": preapproved.id,
         "article": article.id,
         "tip": tip.id,
+        "content_template": content_template.id,
         "campaign": campaign.id,
         "api_token": api_token.id,
         # Ids a hostile body may name instead of its own.

@@ -5,6 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from messaging.models import ContentTemplate
+from roles.permissions import Role
+from tests.builders import login_as
 from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 
@@ -98,3 +100,57 @@ def test_sync_without_an_account_or_with_twilio_down_changes_nothing(app, db, fa
     assert registry(db) == {}
     app.config["TWILIO_ACCOUNT_SID"] = None
     assert sync(app)[0] == 1
+
+
+# ---------------------------------------------------------------- the admin page
+
+
+def add(db, sid, kind, language, variables, approval="approved"):
+    row = ContentTemplate(
+        content_sid=sid,
+        friendly_name=sid.lower(),
+        kind=kind,
+        language=language,
+        variables=variables,
+        approval=approval,
+        category="utility",
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def test_the_page_lists_templates_and_the_kinds_and_languages_still_missing(client, db, world):
+    for language in ("en", "lv", "pl", "ru", "he", "fa"):
+        add(db, f"HXwelcome{language}", "welcome", language, ["first_name"])
+    add(db, "HXpoints", "points_earned", "lv", ["points"], approval="rejected")
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get("/messaging/templates/").get_data(as_text=True)
+    assert "HXpointslv" not in page and "HXpoints" in page and "Rejected" in page
+    missing = page.split("Without an approved template")[1].split("<h2>")[0]
+    assert "<code>points_earned</code>" in missing and "Latviešu" in missing
+    assert "<code>welcome</code>" not in missing  # approved in every language
+
+
+def test_a_channel_manager_sets_a_templates_kind_and_variable_names(client, db, world):
+    row = add(db, "HX1", None, "lv", ["", ""])
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    url = f"/messaging/templates/{row.id}"
+    assert client.get(url).status_code == 200
+    refused = client.post(url, data={"kind": "nonsense", "variables": "first_name"})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "Choose a message kind from the list." in page or "Not a valid choice" in page
+    refused = client.post(url, data={"kind": "points_earned", "variables": "first_name"})
+    assert "The template has 2 variables" in refused.get_data(as_text=True)
+    refused = client.post(url, data={"kind": "points_earned", "variables": "First Name, x"})
+    assert "small letters, digits and _" in refused.get_data(as_text=True)
+    db.expire_all()
+    assert (row.kind, row.variables) == (None, ["", ""])  # nothing was saved
+    done = client.post(url, data={"kind": "points_earned", "variables": "first_name, points"})
+    assert done.status_code == 302
+    db.expire_all()
+    assert (row.kind, row.variables) == ("points_earned", ["first_name", "points"])
+    assert client.get("/messaging/templates/999999").status_code == 404
