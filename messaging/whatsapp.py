@@ -48,6 +48,16 @@ def window_closes_at(session: Session, person_id: int) -> datetime | None:
     return last + WINDOW if last is not None else None
 
 
+def windows_between(session: Session, low: int, high: int) -> dict[int, datetime]:
+    """When the windows of people `low`…`high` (ids) close: one query for a campaign's chunk."""
+    rows = session.execute(
+        select(WhatsAppWindow.person_id, WhatsAppWindow.last_inbound_at).where(
+            WhatsAppWindow.person_id.between(low, high)
+        )
+    )
+    return {person_id: last + WINDOW for person_id, last in rows}
+
+
 def close_window(session: Session, person_id: int, sent_at: datetime) -> None:
     """WhatsApp said the window was closed when we sent at `sent_at`: forget what we knew of
     it until then (an inbound message recorded since opens a new one and stays)."""
@@ -171,17 +181,31 @@ def route(
 ) -> Route:
     """How `message` (WhatsApp) goes now to a person reading `language`. `closed`: WhatsApp
     itself said the window is closed, whatever we recorded."""
-    closes = window_closes_at(session, message.person_id)
-    window = _window_note(closes, now)
+    closes = None if closed else window_closes_at(session, message.person_id)
+    is_open = closes is not None and closes > now
+    template = None if is_open else approved_template(session, message.kind, language)
+    return decide(
+        message.kind,
+        language,
+        message.template_values,
+        now=now,
+        closes=closes,
+        template=template,
+        closed=closed,
+    )
+
+
+def decide(kind, language, values, *, now, closes, template, closed=False) -> Route:
+    """The decision itself, on what is known: when the window closes (None: never opened),
+    the approved template for the kind and language (None: none), the message's values.
+    Campaign previews make it for many people at once."""
+    window = "window closed (WhatsApp said so)" if closed else _window_note(closes, now)
     if not closed and closes is not None and closes > now:
         return Route(free_text=True, note=f"{window}: free text")
-    if closed:
-        window = "window closed (WhatsApp said so)"
-    template = approved_template(session, message.kind, language)
     if template is None:
         language = primary_language(language)
-        return Route(False, note=f"{window}, no approved template for {message.kind} in {language}")
-    values, names = message.template_values or {}, template.variables or []
+        return Route(False, note=f"{window}, no approved template for {kind} in {language}")
+    values, names = values or {}, template.variables or []
     if not all(names):
         return Route(False, note=f"{window}, template {template.content_sid}: variables unnamed")
     missing = [name for name in names if not values.get(name)]
