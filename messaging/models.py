@@ -107,7 +107,7 @@ class OutboxMessage(Base):
     source: Mapped[str | None] = mapped_column(String(64), index=True)
     #: WhatsApp: the values a Content template may ask for, by name ("points": "120"), taken
     #: from the message's context when it was written and formatted in the person's language.
-    template_values: Mapped[dict | None] = mapped_column(JSON)
+    template_values: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     #: WhatsApp outside the person's 24-hour window: the approved Content template it goes
     #: by, and that template's variables as Twilio wants them ('{"1": "Anna"}').
     content_sid: Mapped[str | None] = mapped_column(String(64))
