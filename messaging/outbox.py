@@ -147,22 +147,34 @@ def record_window_closed(session: Session, message: OutboxMessage, code: str, *,
         fall_back(session, message, f"error {code}, {chosen.note}")
         return
     message.note = f"error {code}: sent again by template {chosen.template.content_sid}"
-    enqueue(
+    _again(
         session,
-        person_id=person.id,
-        channel=message.channel,
-        recipient=message.recipient,
+        message,
+        message.channel,
+        message.recipient,
+        chosen.note,
+        template_values=message.template_values,
+        content_sid=chosen.template.content_sid,
+        content_variables=chosen.variables,
+    )
+
+
+def _again(session: Session, message: OutboxMessage, channel, recipient, note, **more):
+    """The same message once more, on `channel`, in place of `message`."""
+    return enqueue(
+        session,
+        person_id=message.person_id,
+        channel=channel,
+        recipient=recipient,
         kind=message.kind,
         subject=message.subject,
         body=message.body,
         priority=message.priority,
         category=message.category,
         fallback_of_id=message.id,
-        note=chosen.note[:255],
+        note=note[:255],
         source=message.source,
-        template_values=message.template_values,
-        content_sid=chosen.template.content_sid,
-        content_variables=chosen.variables,
+        **more,
     )
 
 
@@ -178,20 +190,8 @@ def fall_back(session: Session, message: OutboxMessage, reason: str) -> OutboxMe
     for channel in later:
         if channel not in unusable and address(person, channel):
             message.note = f"{message.channel} {reason}: sent by {channel} instead"[:255]
-            return enqueue(
-                session,
-                person_id=person.id,
-                channel=channel,
-                recipient=address(person, channel),
-                kind=message.kind,
-                subject=message.subject,
-                body=message.body,
-                priority=message.priority,
-                category=message.category,
-                fallback_of_id=message.id,
-                note=f"instead of {message.channel} ({reason})"[:255],
-                source=message.source,
-            )
+            note = f"instead of {message.channel} ({reason})"
+            return _again(session, message, channel, address(person, channel), note)
     message.note = f"{message.channel} {reason}: no other channel left"[:255]
     return None
 

@@ -2,6 +2,13 @@
 
 import pytest
 
+from messaging.transports import (
+    ChannelRouter,
+    DevelopmentTransport,
+    InAppTransport,
+    TwilioTransport,
+)
+from tests.messaging import fake_twilio
 from tests.messaging.twilio_signing import AUTH_TOKEN
 
 
@@ -14,3 +21,32 @@ def twilio_config(app):
     app.config.update(TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_URL="http://localhost")
     yield app.config
     app.config.update(saved)
+
+
+@pytest.fixture
+def fake():
+    """A local fake of Twilio's API, serving while the test runs."""
+    with fake_twilio.FakeTwilio() as server:
+        yield server
+
+
+@pytest.fixture
+def transport(fake):
+    """The channels' transports, SMS and WhatsApp through the real twilio client to `fake`."""
+    twilio = TwilioTransport(
+        {
+            "TWILIO_ACCOUNT_SID": fake_twilio.ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": fake_twilio.AUTH_TOKEN,
+            "TWILIO_FROM": "+37120099999",
+            "TWILIO_API_URL": fake.url,
+            "TWILIO_TIMEOUT_SECONDS": 0.3,
+        }
+    )
+    return ChannelRouter(
+        {
+            "sms": twilio,
+            "whatsapp": twilio,
+            "email": DevelopmentTransport(),
+            "inapp": InAppTransport(),
+        }
+    )

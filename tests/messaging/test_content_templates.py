@@ -7,21 +7,21 @@ from sqlalchemy import select
 from messaging.models import ContentTemplate
 from roles.permissions import Role
 from tests.builders import login_as
-from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 
 
 @pytest.fixture
-def fake(app):
+def content_api(app, fake):
+    """The app's Twilio account pointed at the fake, restored afterwards."""
     keys = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_URL", "TWILIO_TIMEOUT_SECONDS")
     saved = {key: app.config.get(key) for key in keys}
-    with FakeTwilio() as server:
-        app.config.update(
-            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-            TWILIO_API_URL=server.url,
-            TWILIO_TIMEOUT_SECONDS=2,
-        )
-        yield server
+    app.config.update(
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_API_URL=fake.url,
+        TWILIO_TIMEOUT_SECONDS=2,
+    )
+    yield fake
     app.config.update(saved)
 
 
@@ -35,11 +35,11 @@ def registry(db):
     return {row.content_sid: row for row in db.scalars(select(ContentTemplate))}
 
 
-def test_new_templates_are_added_with_kind_language_variables_and_verdict(app, db, fake):
-    fake.add_content("HX1", "points_earned_lv", "lv", {"1": "first_name", "2": "points"})
-    fake.add_content("HX2", "welcome", "en_US", {"1": "Anna"}, status="pending")
-    fake.add_content("HX3", "spring offer", "en", {}, category="MARKETING")
-    fake.content_page_size = 2  # the list comes in two pages
+def test_new_templates_are_added_with_kind_language_variables_and_verdict(app, db, content_api):
+    content_api.add_content("HX1", "points_earned_lv", "lv", {"1": "first_name", "2": "points"})
+    content_api.add_content("HX2", "welcome", "en_US", {"1": "Anna"}, status="pending")
+    content_api.add_content("HX3", "spring offer", "en", {}, category="MARKETING")
+    content_api.content_page_size = 2  # the list comes in two pages
     assert sync(app) == (0, "new 3, changed 0, rejected 0, removed 0, unchanged 0")
     rows = registry(db)
     first = rows["HX1"]
@@ -60,24 +60,24 @@ def test_new_templates_are_added_with_kind_language_variables_and_verdict(app, d
     assert sync(app) == (0, "new 0, changed 0, rejected 0, removed 0, unchanged 3")
 
 
-def test_changed_rejected_and_removed_templates(app, db, fake):
-    fake.add_content("HX1", "points_earned_lv", "lv", {"1": "first_name", "2": "points"})
-    fake.add_content("HX2", "welcome", "en", {"1": "first_name"}, status="pending")
-    fake.add_content("HX3", "claim_approved", "ru", {"1": "points"})
+def test_changed_rejected_and_removed_templates(app, db, content_api):
+    content_api.add_content("HX1", "points_earned_lv", "lv", {"1": "first_name", "2": "points"})
+    content_api.add_content("HX2", "welcome", "en", {"1": "first_name"}, status="pending")
+    content_api.add_content("HX3", "claim_approved", "ru", {"1": "points"})
     assert sync(app)[0] == 0
     edited = registry(db)["HX1"]
     edited.kind, edited.variables = "claim_approved", ["full_name", "points"]
     db.commit()
     # HX1 gains a third variable; HX2 is rejected; HX3 leaves the account.
-    fake.add_content(
+    content_api.add_content(
         "HX1",
         "points_earned_lv",
         "lv",
         {"1": "first_name", "2": "points", "3": "available"},
         updated="2026-02-01T09:00:00Z",
     )
-    fake.approvals["HX2"] = {"status": "rejected", "rejection_reason": "Too promotional"}
-    del fake.contents["HX3"]
+    content_api.approvals["HX2"] = {"status": "rejected", "rejection_reason": "Too promotional"}
+    del content_api.contents["HX3"]
     assert sync(app) == (0, "new 0, changed 1, rejected 1, removed 1, unchanged 0")
     rows = registry(db)
     # What people set is kept; the new variable takes its sample's name.
@@ -87,14 +87,14 @@ def test_changed_rejected_and_removed_templates(app, db, fake):
     assert (rows["HX2"].approval, rows["HX2"].rejection_reason) == ("rejected", "Too promotional")
     assert rows["HX3"].approval == "removed"
     # Back in the account: changed again, and its verdict with it.
-    fake.add_content("HX3", "claim_approved", "ru", {"1": "points"})
+    content_api.add_content("HX3", "claim_approved", "ru", {"1": "points"})
     assert sync(app) == (0, "new 0, changed 1, rejected 0, removed 0, unchanged 2")
     assert registry(db)["HX3"].approval == "approved"
 
 
-def test_sync_without_an_account_or_with_twilio_down_changes_nothing(app, db, fake):
-    fake.add_content("HX1", "welcome", "en", {})
-    fake.outage = (503, 20503)
+def test_sync_without_an_account_or_with_twilio_down_changes_nothing(app, db, content_api):
+    content_api.add_content("HX1", "welcome", "en", {})
+    content_api.outage = (503, 20503)
     code, output = sync(app)
     assert code == 1 and "did not answer" in output
     assert registry(db) == {}

@@ -16,41 +16,12 @@ from messaging.compose import notify
 from messaging.delivery import deliver_next
 from messaging.delivery_status import record_delivery_status
 from messaging.models import ChannelBlock, ContentTemplate, WhatsAppWindow
-from messaging.transports import (
-    ChannelRouter,
-    DevelopmentTransport,
-    InAppTransport,
-    TwilioTransport,
-)
 from messaging.whatsapp import WINDOW, record_inbound, window_closes_at
 from tests.builders import build_world, make_person
-from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.messaging.fake_twilio import ACCOUNT_SID
 from tests.messaging.twilio_signing import next_sid, post_signed
 
 NOON = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # noon in Riga: no quiet hours
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def transport(fake):
-    twilio = TwilioTransport(
-        {
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_FROM": "+37120099999",
-            "TWILIO_API_URL": fake.url,
-            "TWILIO_TIMEOUT_SECONDS": 2,
-        }
-    )
-    other = DevelopmentTransport()
-    return ChannelRouter(
-        {"sms": twilio, "whatsapp": twilio, "email": other, "inapp": InAppTransport()}
-    )
 
 
 @pytest.fixture
