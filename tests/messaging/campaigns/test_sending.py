@@ -19,7 +19,7 @@ from messaging.segments import count_segments
 from messaging.whatsapp import record_inbound
 from roles.models import Person, RoleAssignment
 from roles.permissions import Role
-from tests.builders import make_partner, make_person
+from tests.builders import login_as, make_partner, make_person
 from tests.messaging.campaigns.helpers import BASE, NOW, make_campaign
 
 
@@ -188,3 +188,25 @@ def test_the_preview_counts_whatsapp_free_text_templates_and_other_channels(app,
     row = next(m for m in _messages(db, campaign) if m.person_id == by_template.id)
     first = by_template.full_name.split()[0]
     assert row.template_values == {"first_name": first, "text": f"Hello {first}"}
+
+
+def test_the_preview_page_shows_whatsapp_by_template_and_the_cost_per_category(client, db, world):
+    partner = make_partner(db)
+    make_person(db, partner, ["seller"], preferred_channel="whatsapp", language="lv")
+    db.add(
+        ContentTemplate(
+            content_sid="HXlv",
+            kind="campaign",
+            language="lv",
+            variables=["first_name"],
+            approval="approved",
+            category="marketing",
+        )
+    )
+    campaign = make_campaign(db, partner_ids=(partner.id,))
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    section = page.split("<h2>WhatsApp</h2>")[1].split("<h2>")[0]
+    assert "By template: 1" in section and "Free text, within their 24 hours: 0" in section
+    assert ">Marketing</td>" in section and "€0.06" in section
