@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
 from messaging.models import ContentTemplate, TemplateApproval, TemplateCategory
-from messaging.whatsapp import primary_language
+from messaging.whatsapp import QUICK_REPLY, primary_language
 
 #: A variable's name: a value of the message's context, or a path into one ("claim.serial").
 NAME = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
@@ -47,6 +47,7 @@ class FetchedTemplate:
     approval: str
     category: str | None
     rejection_reason: str | None = None
+    content_type: str = "twilio/text"
 
 
 @dataclass
@@ -74,6 +75,12 @@ def approval_of(status: str | None) -> str:
 def category_of(category: str | None) -> str | None:
     category = (category or "").strip().lower()
     return TemplateCategory(category) if category in set(TemplateCategory) else None
+
+
+def content_type_of(types: dict | None) -> str:
+    """The template's kind of content: buttons when it has them, else its first type."""
+    names = [str(name)[:32] for name in (types or {})]
+    return QUICK_REPLY if QUICK_REPLY in names else (names[0] if names else "twilio/text")
 
 
 def guess_kind(friendly_name: str, kinds) -> str | None:
@@ -125,6 +132,7 @@ def apply_sync(
                 or row.friendly_name != template.friendly_name[:255]
                 or row.language != primary_language(template.language)
                 or len(row.variables or []) != len(_placeholders(template.samples))
+                or row.content_type != template.content_type
             )
             row.variables = variable_names(template.samples, known)
             if template.approval == TemplateApproval.REJECTED != row.approval:
@@ -134,6 +142,7 @@ def apply_sync(
             else:
                 report.unchanged += 1
         row.friendly_name = template.friendly_name[:255]
+        row.content_type = template.content_type
         row.language = primary_language(template.language)
         row.approval, row.category = template.approval, template.category
         row.rejection_reason = (template.rejection_reason or None) and template.rejection_reason[
@@ -164,6 +173,7 @@ def fetch_templates(client) -> list[FetchedTemplate]:
                 approval=approval_of(verdict.get("status")),
                 category=category_of(verdict.get("category")),
                 rejection_reason=verdict.get("rejection_reason") or None,
+                content_type=content_type_of(content.types),
             )
         )
     return fetched

@@ -336,6 +336,11 @@ class ContentTemplate(Base):
     kind: Mapped[str | None] = mapped_column(String(64), index=True)
     #: Two-letter language ("lv"), from Twilio's ("lv", "en_US" → "en").
     language: Mapped[str] = mapped_column(String(8))
+    #: Twilio's content type: "twilio/text", or "twilio/quick-reply" (buttons, whose taps
+    #: come back as inbound messages with the button's text, the command word).
+    content_type: Mapped[str] = mapped_column(
+        String(32), default="twilio/text", server_default="twilio/text"
+    )
     #: The message values that fill {{1}}, {{2}}…, in that order ("first_name", "points").
     variables: Mapped[list] = mapped_column(JSON, default=list)
     approval: Mapped[str] = mapped_column(String(16), default=TemplateApproval.UNSUBMITTED)

@@ -17,6 +17,7 @@ from messaging.content_templates import (
 )
 from messaging.forms import ContentTemplateForm
 from messaging.models import ContentTemplate, TemplateApproval, TemplateCategory
+from messaging.whatsapp import QUICK_REPLY
 from roles.access import requires
 from roles.permissions import Permission
 
@@ -39,6 +40,7 @@ def template_list():
         approval_label=TemplateApproval.label_of,
         category_label=TemplateCategory.label_of,
         TemplateApproval=TemplateApproval,
+        QUICK_REPLY=QUICK_REPLY,
     )
 
 

@@ -5,7 +5,9 @@ A person's window opens at their last inbound WhatsApp message and closes 24 hou
 free text; outside it only as a template WhatsApp approved for the message's kind in the
 person's language, its variables filled from the values the message was written with
 (`route`). The outbox worker asks `route` for every WhatsApp message it sends; a message
-with no such template goes by the person's next channel instead.
+with no such template goes by the person's next channel instead. A message that asks for a
+choice (yes/no, "reply BAL for your balance") goes with buttons where its kind has a
+quick-reply template: inside the window whether WhatsApp approved it yet or not.
 """
 
 import json
@@ -73,8 +75,40 @@ def primary_language(code: str | None) -> str:
     return (code or "").replace("-", "_").split("_")[0].lower()[:8]
 
 
+#: Content with buttons: a tap comes back as an inbound message with the button's text.
+QUICK_REPLY = "twilio/quick-reply"
+#: Verdicts under which a quick reply may still go inside the window, where WhatsApp takes
+#: any message the business sends without approval.
+IN_SESSION = (
+    TemplateApproval.APPROVED,
+    TemplateApproval.PENDING,
+    TemplateApproval.RECEIVED,
+    TemplateApproval.UNSUBMITTED,
+)
+
+
+def quick_reply_template(session: Session, kind: str, language: str) -> ContentTemplate | None:
+    """Buttons for a message that asks for a choice (`kind` in `language`), inside the window."""
+    return session.scalar(
+        select(ContentTemplate)
+        .where(
+            ContentTemplate.kind == kind,
+            ContentTemplate.language == primary_language(language),
+            ContentTemplate.content_type == QUICK_REPLY,
+            ContentTemplate.approval.in_(IN_SESSION),
+        )
+        .order_by(
+            (ContentTemplate.approval == TemplateApproval.APPROVED).desc(),
+            ContentTemplate.updated_at.desc(),
+            ContentTemplate.id.desc(),
+        )
+        .limit(1)
+    )
+
+
 def approved_template(session: Session, kind: str, language: str) -> ContentTemplate | None:
-    """The approved template for `kind` in `language`; the most recently synced if several."""
+    """The approved template for `kind` in `language`: one with buttons first, then the most
+    recently changed."""
     return session.scalar(
         select(ContentTemplate)
         .where(
@@ -82,7 +116,11 @@ def approved_template(session: Session, kind: str, language: str) -> ContentTemp
             ContentTemplate.language == primary_language(language),
             ContentTemplate.approval == TemplateApproval.APPROVED,
         )
-        .order_by(ContentTemplate.updated_at.desc(), ContentTemplate.id.desc())
+        .order_by(
+            (ContentTemplate.content_type == QUICK_REPLY).desc(),
+            ContentTemplate.updated_at.desc(),
+            ContentTemplate.id.desc(),
+        )
         .limit(1)
     )
 
@@ -182,8 +220,10 @@ def route(
     """How `message` (WhatsApp) goes now to a person reading `language`. `closed`: WhatsApp
     itself said the window is closed, whatever we recorded."""
     closes = None if closed else window_closes_at(session, message.person_id)
-    is_open = closes is not None and closes > now
-    template = None if is_open else approved_template(session, message.kind, language)
+    if closes is not None and closes > now:
+        template = quick_reply_template(session, message.kind, language)
+    else:
+        template = approved_template(session, message.kind, language)
     return decide(
         message.kind,
         language,
@@ -197,25 +237,37 @@ def route(
 
 def decide(kind, language, values, *, now, closes, template, closed=False) -> Route:
     """The decision itself, on what is known: when the window closes (None: never opened),
-    the approved template for the kind and language (None: none), the message's values.
-    Campaign previews make it for many people at once."""
+    the template for the kind and language (inside the window a quick-reply one, else an
+    approved one; None: none), the message's values. Campaign previews make it for many
+    people at once."""
     window = "window closed (WhatsApp said so)" if closed else _window_note(closes, now)
-    if not closed and closes is not None and closes > now:
-        return Route(free_text=True, note=f"{window}: free text")
+    inside = not closed and closes is not None and closes > now
     if template is None:
+        if inside:
+            return Route(free_text=True, note=f"{window}: free text")
         language = primary_language(language)
         return Route(False, note=f"{window}, no approved template for {kind} in {language}")
-    values, names = values or {}, template.variables or []
-    if not all(names):
-        return Route(False, note=f"{window}, template {template.content_sid}: variables unnamed")
-    missing = [name for name in names if not values.get(name)]
-    if missing:
-        lacking = ", ".join(missing)
-        return Route(False, note=f"{window}, template {template.content_sid} lacks {lacking}")
-    variables = {str(place): values[name] for place, name in enumerate(names, 1)}
+    variables, problem = _variables(template, values or {})
+    if problem and inside:  # the buttons need values it lacks: the text goes as it is
+        return Route(free_text=True, note=f"{window}: free text ({problem})")
+    if problem:
+        return Route(False, note=f"{window}, {problem}")
+    how = "buttons" if inside else "template"
     return Route(
         False,
         template=template,
-        variables=json.dumps(variables, ensure_ascii=False) if variables else None,
-        note=f"{window}: template {template.content_sid}",
+        variables=variables,
+        note=f"{window}: {how} {template.content_sid}",
     )
+
+
+def _variables(template: ContentTemplate, values: dict) -> tuple[str | None, str | None]:
+    """(ContentVariables as JSON, None), or (None, what is wrong)."""
+    names = template.variables or []
+    if not all(names):
+        return None, f"template {template.content_sid}: variables unnamed"
+    missing = [name for name in names if not values.get(name)]
+    if missing:
+        return None, f"template {template.content_sid} lacks {', '.join(missing)}"
+    variables = {str(place): values[name] for place, name in enumerate(names, 1)}
+    return (json.dumps(variables, ensure_ascii=False) if variables else None), None

@@ -261,7 +261,8 @@ class _WhatsAppTemplates:
 
 def _plan_whatsapp(item: Planned, row, templates: _WhatsAppTemplates, closes, now) -> None:
     """What the outbox worker would decide for this WhatsApp message now (see
-    messaging.whatsapp.decide): free text, a template, or the next channel."""
+    messaging.whatsapp.decide): within the window (free text or buttons, priced alike), an
+    approved template outside it, or the next channel."""
     namespace = {"first_name": first_name(row.full_name), "full_name": row.full_name}
     namespace["text"] = item.body
     item.template_values = {n: namespace[n] for n in templates.names if namespace.get(n)} or None

@@ -24,6 +24,7 @@ def upgrade() -> None:
     sa.Column('friendly_name', sa.String(length=255), nullable=False),
     sa.Column('kind', sa.String(length=64), nullable=True),
     sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('content_type', sa.String(length=32), server_default='twilio/text', nullable=False),
     sa.Column('variables', sa.JSON(), nullable=False),
     sa.Column('approval', sa.String(length=16), nullable=False),
     sa.Column('rejection_reason', sa.String(length=255), nullable=True),

@@ -101,7 +101,7 @@ class FakeTwilio:
             "friendly_name": name,
             "language": language,
             "variables": variables,
-            "types": {"twilio/text": {"body": "…"}},
+            "types": whatsapp.pop("types", {"twilio/text": {"body": "…"}}),
             "date_created": "2026-01-05T10:00:00Z",
             "date_updated": whatsapp.pop("updated", "2026-01-05T10:00:00Z"),
             "url": f"{self.url}/v1/Content/{sid}",

@@ -39,8 +39,10 @@ def test_new_templates_are_added_with_kind_language_variables_and_verdict(app, d
     content_api.add_content("HX1", "points_earned_lv", "lv", {"1": "first_name", "2": "points"})
     content_api.add_content("HX2", "welcome", "en_US", {"1": "Anna"}, status="pending")
     content_api.add_content("HX3", "spring offer", "en", {}, category="MARKETING")
+    buttons = {"twilio/text": {"body": "…"}, "twilio/quick-reply": {"body": "…", "actions": []}}
+    content_api.add_content("HX4", "welcome_ru", "ru", {}, status="unsubmitted", types=buttons)
     content_api.content_page_size = 2  # the list comes in two pages
-    assert sync(app) == (0, "new 3, changed 0, rejected 0, removed 0, unchanged 0")
+    assert sync(app) == (0, "new 4, changed 0, rejected 0, removed 0, unchanged 0")
     rows = registry(db)
     first = rows["HX1"]
     assert (first.kind, first.language, first.variables) == (
@@ -57,7 +59,9 @@ def test_new_templates_are_added_with_kind_language_variables_and_verdict(app, d
     )
     assert rows["HX2"].approval == "pending"
     assert (rows["HX3"].kind, rows["HX3"].category) == (None, "marketing")
-    assert sync(app) == (0, "new 0, changed 0, rejected 0, removed 0, unchanged 3")
+    assert rows["HX3"].content_type == "twilio/text"
+    assert (rows["HX4"].content_type, rows["HX4"].approval) == ("twilio/quick-reply", "unsubmitted")
+    assert sync(app) == (0, "new 0, changed 0, rejected 0, removed 0, unchanged 4")
 
 
 def test_changed_rejected_and_removed_templates(app, db, content_api):

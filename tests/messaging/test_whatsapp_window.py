@@ -16,10 +16,10 @@ from messaging.compose import notify
 from messaging.delivery import deliver_next
 from messaging.delivery_status import record_delivery_status
 from messaging.models import ChannelBlock, ContentTemplate, WhatsAppWindow
-from messaging.whatsapp import WINDOW, record_inbound, window_closes_at
+from messaging.whatsapp import QUICK_REPLY, WINDOW, record_inbound, window_closes_at
 from tests.builders import build_world, make_person
 from tests.messaging.fake_twilio import ACCOUNT_SID
-from tests.messaging.twilio_signing import next_sid, post_signed
+from tests.messaging.twilio_signing import next_sid, post_signed, twiml_reply
 
 NOON = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # noon in Riga: no quiet hours
 
@@ -36,8 +36,9 @@ def person(db, world):
     )
 
 
-def template(db, sid, kind, language, variables, approval="approved"):
+def template(db, sid, kind, language, variables, approval="approved", content_type=None):
     row = ContentTemplate(
+        content_type=content_type or "twilio/text",
         content_sid=sid,
         friendly_name=f"{kind}_{language}",
         kind=kind,
@@ -179,6 +180,62 @@ def test_63024_still_blocks_whatsapp(app, db, person, fake, transport):
     deliver(db, transport)
     block = db.scalar(select(ChannelBlock))
     assert (block.channel, block.error_code) == ("whatsapp", "63024")
+
+
+def welcome(app, db, person):
+    with app.app_context():
+        return notify(db, person, "welcome")
+
+
+def test_inside_the_window_a_question_goes_with_buttons_approved_or_not(
+    app, db, person, fake, transport
+):
+    template(db, "HXbuttons", "welcome", "lv", ["first_name"], "pending", QUICK_REPLY)
+    template(db, "HXtext", "welcome", "lv", ["first_name"])  # text: not needed inside
+    record_inbound(db, person.id, NOON - timedelta(hours=1))
+    welcome(app, db, person)
+    sent = deliver(db, transport)
+    assert (sent.status, sent.content_sid) == ("sent", "HXbuttons")
+    assert sent.note == "window open until 2026-11-25 09:00 UTC: buttons HXbuttons"
+    assert json.loads(fake.accepted[-1]["ContentVariables"]) == {"1": "Jānis"}
+    # Outside the window only an approved template goes: here the text one.
+    later = welcome(app, db, person)
+    sent = deliver(db, transport, NOON + timedelta(days=2))
+    assert (sent.id, sent.status, sent.content_sid) == (later.id, "sent", "HXtext")
+
+
+def test_rejected_buttons_or_missing_values_leave_free_text_inside_the_window(
+    app, db, person, fake, transport
+):
+    template(db, "HXno", "welcome", "lv", ["first_name"], "rejected", QUICK_REPLY)
+    template(db, "HXlacks", "points_earned", "lv", ["claim.serial"], "approved", QUICK_REPLY)
+    record_inbound(db, person.id, NOON - timedelta(hours=1))
+    welcome(app, db, person)
+    assert deliver(db, transport).note == "window open until 2026-11-25 09:00 UTC: free text"
+    points_message(app, db, person)
+    sent = deliver(db, transport)
+    assert (sent.status, sent.content_sid) == ("sent", None)
+    assert sent.note.endswith("free text (template HXlacks lacks claim.serial)")
+    assert all("ContentSid" not in request for request in fake.accepted)
+
+
+def test_a_tapped_button_is_answered_like_the_typed_word(client, db, person, twilio_config):
+    params = {
+        "MessageSid": next_sid(),
+        "AccountSid": ACCOUNT_SID,
+        "From": "whatsapp:+37126005555",
+        "To": "whatsapp:+37120099999",
+        "Body": "BILANCE",
+        "ButtonText": "BILANCE",
+        "ButtonPayload": "BILANCE",
+        "NumMedia": "0",
+    }
+    tapped = post_signed(client, "/messaging/twilio/inbound", params)
+    params = {**params, "MessageSid": next_sid()}
+    del params["ButtonText"], params["ButtonPayload"]
+    typed = post_signed(client, "/messaging/twilio/inbound", params)
+    assert tapped.status_code == typed.status_code == 200
+    assert "Punkti" in twiml_reply(tapped) and twiml_reply(tapped) == twiml_reply(typed)
 
 
 def test_an_inbound_whatsapp_message_opens_the_window(client, db, person, twilio_config):

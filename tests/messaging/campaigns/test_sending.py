@@ -208,5 +208,7 @@ def test_the_preview_page_shows_whatsapp_by_template_and_the_cost_per_category(c
     login_as(client, world.people[Role.CHANNEL_MANAGER])
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     section = page.split("<h2>WhatsApp</h2>")[1].split("<h2>")[0]
-    assert "By template: 1" in section and "Free text, within their 24 hours: 0" in section
+    assert (
+        "By template: 1" in section and "Within their 24 hours (free text or buttons): 0" in section
+    )
     assert ">Marketing</td>" in section and "€0.06" in section
