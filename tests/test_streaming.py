@@ -185,6 +185,8 @@ ARGUMENTS = {
     "period": ["2026-Q3"],
     "statement_id": [1],
     "serial": ["SN-1"],
+    # A WhatsApp Content template: none seeded, so it answers 404.
+    "template_id": [1],
 }
 
 
