@@ -20,12 +20,15 @@ from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import lock_keys
 from core.errors import InvalidInput
 from messaging.models import ContentTemplate, TemplateApproval, TemplateCategory
 from messaging.whatsapp import QUICK_REPLY, primary_language
 
 #: A variable's name: a value of the message's context, or a path into one ("claim.serial").
 NAME = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
+#: The lock key two syncs share.
+SYNC_LOCK = "content_templates:sync"
 #: The kind of every campaign message (messaging.campaigns.sending.KIND).
 CAMPAIGN_KIND = "campaign"
 
@@ -110,7 +113,9 @@ def variable_names(samples: dict, known: dict[str, str] | None = None) -> list[s
 def apply_sync(
     session: Session, fetched: list[FetchedTemplate], kinds, now: datetime
 ) -> SyncReport:
-    """Bring the registry in line with `fetched`, the account's templates; flushes."""
+    """Bring the registry in line with `fetched`, the account's templates; flushes. Two syncs
+    at once take turns (a key lock), so the second reads what the first wrote."""
+    lock_keys(session, SYNC_LOCK)
     report = SyncReport()
     rows = {row.content_sid: row for row in session.scalars(select(ContentTemplate))}
     for template in fetched:

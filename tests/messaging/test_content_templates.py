@@ -1,9 +1,14 @@
 """`flask messaging templates sync` reads Twilio's Content API (here a local fake, through the
 real twilio client) into the registry: new, changed, rejected and removed templates."""
 
+import threading
+
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
+from core.db import utcnow
+from messaging.content_templates import FetchedTemplate, apply_sync
 from messaging.models import ContentTemplate
 from roles.permissions import Role
 from tests.builders import login_as
@@ -158,3 +163,35 @@ def test_a_channel_manager_sets_a_templates_kind_and_variable_names(client, db, 
     db.expire_all()
     assert (row.kind, row.variables) == ("points_earned", ["first_name", "points"])
     assert client.get("/messaging/templates/999999").status_code == 404
+
+
+def test_two_syncs_at_once_add_each_template_once(committed_app):
+    engine = committed_app.extensions["partnerlift.engine"]
+    factory = sessionmaker(bind=engine)
+    fetched = [
+        FetchedTemplate(f"HXrace{n}", f"welcome_{n}", "en", {}, None, "approved", "utility")
+        for n in range(20)
+    ]
+    start, failures, reports = threading.Barrier(2), [], []
+
+    def sync_once():
+        with committed_app.app_context(), factory() as session:
+            start.wait()
+            try:
+                reports.append(apply_sync(session, fetched, ["welcome"], utcnow()))
+                session.commit()
+            except Exception as error:  # noqa: BLE001 - reported below
+                failures.append(repr(error))
+
+    threads = [threading.Thread(target=sync_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert sorted(len(report.new) for report in reports) == [0, 20]
+    with factory() as session:
+        sids = session.scalars(
+            select(ContentTemplate.content_sid).where(ContentTemplate.content_sid.like("HXrace%"))
+        ).all()
+    assert sorted(sids) == sorted(t.content_sid for t in fetched)
