@@ -179,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     from messaging.conversation_views import bp as conversations_bp
     from messaging.nudge_views import bp as nudges_bp
     from messaging.profile_views import bp as profile_bp
+    from messaging.template_views import bp as content_templates_bp
     from messaging.views import bp as messaging_bp
     from messaging.webhooks import bp as webhooks_bp
     from roles import sign_in_views, staff_views, views  # noqa: F401  (each adds its pages)
@@ -200,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(learning_bp)
     app.register_blueprint(nudges_bp)
     app.register_blueprint(campaigns_bp)
+    app.register_blueprint(content_templates_bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(conversations_bp)
     app.register_blueprint(api_tokens_bp)

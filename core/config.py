@@ -23,6 +23,20 @@ def _names(value: str | None) -> list[str] | None:
     return names or None
 
 
+def _prices(value: str) -> dict[str, Decimal]:
+    """ "utility=0.008, marketing=0.05" → {"utility": Decimal("0.008"), …}."""
+    prices = {}
+    for pair in value.split(","):
+        if not pair.strip():
+            continue
+        name, _, price = pair.partition("=")
+        try:
+            prices[name.strip().lower()] = Decimal(price.strip())
+        except ArithmeticError:
+            raise RuntimeError(f"a price must look like utility=0.008, not {pair!r}") from None
+    return prices
+
+
 def config_from_environment(instance_path: str, environ=None) -> dict:
     """Build the settings dict from environment variables."""
     environ = os.environ if environ is None else environ
@@ -130,6 +144,13 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "WHATSAPP_MESSAGE_PRICE": Decimal(environ.get("WHATSAPP_MESSAGE_PRICE", "0.03")),
         "EMAIL_MESSAGE_PRICE": Decimal(environ.get("EMAIL_MESSAGE_PRICE", "0.001")),
         "MESSAGE_PRICE_CURRENCY": environ.get("MESSAGE_PRICE_CURRENCY", "EUR"),
+        #: A WhatsApp template message (outside the person's 24 hours) by its category, in
+        #: MESSAGE_PRICE_CURRENCY: "utility=0.02,marketing=0.06,authentication=0.02".
+        "WHATSAPP_TEMPLATE_PRICES": _prices(
+            environ.get(
+                "WHATSAPP_TEMPLATE_PRICES", "utility=0.02,marketing=0.06,authentication=0.02"
+            )
+        ),
         #: A reply, a click or a claim within this many days after a message counts for it.
         "ATTRIBUTION_WINDOW_DAYS": int(environ.get("ATTRIBUTION_WINDOW_DAYS", 7)),
         #: Uplift compares claims and points in this many days after the send (or hold-out).

@@ -3,22 +3,26 @@
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import click
+import requests
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from twilio.base.exceptions import TwilioException
 
 from channel.expiry import points_lifetime
 from core.db import get_session, utcnow
+from messaging.content_templates import apply_sync, fetch_templates, message_kinds
 from messaging.delivery import lease_due, record_outcome, send_one
 from messaging.models import MessageChannel, OutboxMessage, OutboxStatus
 from messaging.pacing import Pacer
 from messaging.policy import Policy
 from messaging.privacy import count_expired_texts, purge_expired_texts
 from messaging.reminders import run_daily
-from messaging.transports import transport_from_config
+from messaging.transports import transport_from_config, twilio_client
 
 messaging_cli = AppGroup("messaging", help="Deliver and inspect outgoing messages.")
 
@@ -133,7 +137,9 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                 pacer.wait(flight)
                 outcome = send_one(transport, flight)
                 # A permanent failure falls back to another channel: that takes the session.
-                target = db if recorder is None or outcome[0] == "permanent" else recorder
+                target = (
+                    db if recorder is None or outcome[0] in ("permanent", "window") else recorder
+                )
                 budget.count(record_outcome(target, flight, outcome, max_attempts=max_attempts))
                 if target is db:
                     db.commit()
@@ -207,3 +213,38 @@ def nudges_command():
     summary = ", ".join(f"{trigger} {count}" for trigger, count in counts.items())
     current_app.logger.info("daily nudges: %s", summary)
     click.echo(summary)
+
+
+templates_cli = AppGroup("templates", help="WhatsApp's Content templates, from Twilio.")
+messaging_cli.add_command(templates_cli)
+
+
+@templates_cli.command("sync")
+def templates_sync_command():
+    """Read every Content template in the Twilio account and WhatsApp's verdict on each;
+    add new ones, update changed and rejected ones, mark removed ones. Exit code 1 when no
+    Twilio account is configured or Twilio cannot be reached (nothing is changed then)."""
+    config = current_app.config
+    if not config.get("TWILIO_ACCOUNT_SID") or not config.get("TWILIO_AUTH_TOKEN"):
+        click.echo("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set", err=True)
+        raise SystemExit(1)
+    try:
+        fetched = fetch_templates(twilio_client(config))
+    except (TwilioException, requests.RequestException) as error:
+        click.echo(f"Twilio's Content API did not answer: {type(error).__name__}", err=True)
+        raise SystemExit(1) from None
+    db = get_session()
+    kinds = message_kinds(Path(current_app.root_path) / current_app.template_folder)
+    report = apply_sync(db, fetched, kinds, utcnow())
+    db.commit()
+    current_app.logger.info(
+        "templates sync: %s new, %s changed, %s rejected, %s removed",
+        len(report.new),
+        len(report.changed),
+        len(report.rejected),
+        len(report.removed),
+    )
+    click.echo(
+        f"new {len(report.new)}, changed {len(report.changed)}, rejected "
+        f"{len(report.rejected)}, removed {len(report.removed)}, unchanged {report.unchanged}"
+    )

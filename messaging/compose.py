@@ -20,6 +20,7 @@ from messaging.models import MessageCategory, MessageChannel
 from messaging.outbox import enqueue
 from messaging.policy import address, usable_channels
 from messaging.segments import SegmentCount, count_segments
+from messaging.whatsapp import person_namespace, template_values, variable_names
 from roles.permissions import ROLE_ORDER
 
 #: The channel whose template a channel borrows when it has none of its own.
@@ -86,6 +87,10 @@ def notify(
             return None
         channel = channels[0]
     rendered = render_for(person, kind, channel, **context)
+    values = None
+    if channel == MessageChannel.WHATSAPP:  # for a template, should the window be closed
+        names = variable_names(session, kind)
+        values = template_values(names, person_namespace(person, context), person.language)
     return enqueue(
         session,
         person_id=person.id,
@@ -97,4 +102,5 @@ def notify(
         priority=priority,
         category=category,
         source=source,
+        template_values=values,
     )

@@ -17,13 +17,15 @@ from messaging.models import (
     ChannelBlock,
     ChannelConsent,
     MessageCategory,
+    MessageChannel,
     OutboxMessage,
     OutboxStatus,
 )
-from messaging.outbox import fall_back, record_permanent_failure
+from messaging.outbox import fall_back, record_permanent_failure, record_window_closed
 from messaging.pacing import Pacer
 from messaging.policy import PHONE_CHANNELS, Policy, cap_until, quiet_until
-from messaging.transports import PermanentFailure, TransientFailure, Transport
+from messaging.transports import PermanentFailure, TransientFailure, Transport, WindowClosed
+from messaging.whatsapp import route
 from roles.models import Person
 
 
@@ -109,8 +111,33 @@ def _ready(session: Session, message: OutboxMessage, refused, policy: Policy, no
         message.status = OutboxStatus.FAILED
         fall_back(session, message, refused)
         return False
+    if message.channel == MessageChannel.WHATSAPP and not _whatsapp_route(session, message, now):
+        return False
     message.attempts += 1
     return True
+
+
+def _whatsapp_route(session: Session, message: OutboxMessage, now) -> bool:
+    """Free text inside the person's window, else an approved template; with neither, the
+    message goes by the person's next channel (this message only: nothing is blocked). A
+    message already given a template (a retry after WhatsApp said the window was closed)
+    keeps it."""
+    if message.content_sid or message.person_id is None:
+        return True
+    person = session.get(Person, message.person_id)
+    if person is None:
+        return True
+    chosen = route(session, message, person.language, now)
+    message.note = chosen.note[:255]
+    if chosen.template is not None:
+        message.content_sid, message.content_variables = (
+            chosen.template.content_sid,
+            chosen.variables,
+        )
+    if not chosen.possible:
+        message.status = OutboxStatus.FAILED
+        fall_back(session, message, chosen.note)
+    return chosen.possible
 
 
 def send_one(transport: Transport, message) -> tuple[str, object]:
@@ -119,6 +146,8 @@ def send_one(transport: Transport, message) -> tuple[str, object]:
         return "sent", transport.send(message)
     except TransientFailure as failure:
         return "transient", failure.code
+    except WindowClosed as failure:
+        return "window", failure.code
     except PermanentFailure as failure:
         return "permanent", failure.code
 
@@ -127,9 +156,12 @@ def record_outcome(session, message, outcome, *, max_attempts: int, rng=None) ->
     """Write what the provider said about `message` (a row or an `InFlight` copy of one);
     returns its new status. The caller commits at once: until then a crash repeats it."""
     kind, value = outcome
-    if kind == "permanent":
+    if kind in ("permanent", "window"):
         row = session.get(OutboxMessage, message.id)
-        record_permanent_failure(session, row, value)
+        if kind == "window":
+            record_window_closed(session, row, value, now=utcnow())
+        else:
+            record_permanent_failure(session, row, value)
         session.flush()
         return OutboxStatus.FAILED
     now = utcnow()
@@ -220,6 +252,8 @@ class InFlight:
     body: str
     segments: int
     attempts: int
+    content_sid: str | None = None
+    content_variables: str | None = None
 
     @classmethod
     def of(cls, message: OutboxMessage) -> "InFlight":

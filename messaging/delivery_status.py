@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from messaging.models import OutboxMessage
-from messaging.outbox import record_permanent_failure
-from messaging.transports import PERMANENT_CODES
+from messaging.outbox import record_permanent_failure, record_window_closed
+from messaging.transports import PERMANENT_CODES, WINDOW_CLOSED_CODES
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,11 @@ def record_delivery_status(
     code = (error_code or "").strip()
     if status in FAILED_STATUSES:
         # Twilio's codes are ASCII digits; "²" is a digit to str.isdigit() but not to int().
-        if code.isascii() and code.isdigit() and int(code) in PERMANENT_CODES:
-            record_permanent_failure(session, message, str(int(code)))
+        number = int(code) if code.isascii() and code.isdigit() else None
+        if number in PERMANENT_CODES:
+            record_permanent_failure(session, message, str(number))
+        elif number in WINDOW_CLOSED_CODES:
+            record_window_closed(session, message, str(number), now=now)
         elif code:
             message.last_error = code[:255]
     session.flush()

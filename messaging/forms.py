@@ -1,4 +1,4 @@
-"""Forms for tips and for a program's triggered nudges."""
+"""Forms for tips, for a program's triggered nudges and for WhatsApp templates."""
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
@@ -41,3 +41,9 @@ for _trigger in Trigger:
             f"days_{_trigger}",
             IntegerField(DAYS_LABELS[_trigger], validators=[Optional(), NumberRange(1, MAX_DAYS)]),
         )
+
+
+class ContentTemplateForm(FlaskForm):
+    #: Choices: "" (none yet) and every message kind.
+    kind = SelectField(_l("Message kind"), default="")
+    variables = StringField(_l("Variables, in order"), validators=[Length(max=1000)])

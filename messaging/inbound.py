@@ -32,6 +32,7 @@ from messaging.consent import set_consent
 from messaging.conversations import hear
 from messaging.inbound_media import TextedPhotos
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
+from messaging.whatsapp import record_inbound
 from roles.auth import (
     CodePolicy,
     SignInRefused,
@@ -136,6 +137,8 @@ def receive(
     )
     session.add(message)
     session.flush()  # first: a duplicate MessageSid stops here, before anything changes
+    if person is not None and channel == MessageChannel.WHATSAPP:
+        record_inbound(session, person.id, now)  # their window is open for 24 hours
     if person is None:
         message.reply = _answer_stranger(command, settings)
     elif photos is not None:

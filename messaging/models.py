@@ -8,7 +8,16 @@ the outcome on the row.
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
@@ -96,6 +105,13 @@ class OutboxMessage(Base):
     #: What sent it, for results and attribution: "campaign:12", "trigger:points_earned";
     #: NULL for messages that are neither (sign-in codes, welcomes).
     source: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: WhatsApp: the values a Content template may ask for, by name ("points": "120"), taken
+    #: from the message's context when it was written and formatted in the person's language.
+    template_values: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    #: WhatsApp outside the person's 24-hour window: the approved Content template it goes
+    #: by, and that template's variables as Twilio wants them ('{"1": "Anna"}').
+    content_sid: Mapped[str | None] = mapped_column(String(64))
+    content_variables: Mapped[str | None] = mapped_column(Text)
 
 
 class ChannelBlock(Base):
@@ -260,3 +276,77 @@ class TriggerDelivery(Base):
     #: The tip the message carried, so the next one is another.
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---------------------------------------------------------------- WhatsApp
+#
+# WhatsApp takes free text only within 24 hours of the person's last message to us (their
+# window); outside it, only a template WhatsApp approved, sent as a Twilio Content SID with
+# its variables. WhatsAppWindow keeps each person's last inbound WhatsApp message; the
+# registry of Content templates (ContentTemplate) is synced from Twilio's Content API.
+
+
+class WhatsAppWindow(Base):
+    """When a person last wrote to us on WhatsApp: their window is open for 24 hours after."""
+
+    __tablename__ = "whatsapp_windows"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_inbound_at: Mapped[datetime]
+
+
+class TemplateApproval(State):
+    """WhatsApp's verdict on a Content template, as Twilio's approval requests report it."""
+
+    UNSUBMITTED = "unsubmitted", _l("Not submitted")
+    RECEIVED = "received", _l("Received")
+    PENDING = "pending", _l("Pending")
+    APPROVED = "approved", _l("Approved")
+    REJECTED = "rejected", _l("Rejected")
+    PAUSED = "paused", _l("Paused")
+    DISABLED = "disabled", _l("Disabled")
+    #: No longer in the Twilio account: kept for the record, never used.
+    REMOVED = "removed", _l("Removed")
+
+
+class TemplateCategory(State):
+    """WhatsApp's category of a template, which sets its price."""
+
+    UTILITY = "utility", _l("Utility")
+    MARKETING = "marketing", _l("Marketing")
+    AUTHENTICATION = "authentication", _l("Authentication")
+
+
+class ContentTemplate(Base):
+    """A Twilio Content template: what message kind in which language it stands for."""
+
+    __tablename__ = "content_templates"
+    __table_args__ = (
+        one_of("approval", TemplateApproval),
+        one_of("category", TemplateCategory),  # NULL (not yet categorised) passes
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Twilio's Content SID ("HX…").
+    content_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    friendly_name: Mapped[str] = mapped_column(String(255), default="")
+    #: The message kind it stands for ("points_earned", "campaign"); NULL until someone says.
+    kind: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: Two-letter language ("lv"), from Twilio's ("lv", "en_US" → "en").
+    language: Mapped[str] = mapped_column(String(8))
+    #: Twilio's content type: "twilio/text", or "twilio/quick-reply" (buttons, whose taps
+    #: come back as inbound messages with the button's text, the command word).
+    content_type: Mapped[str] = mapped_column(
+        String(32), default="twilio/text", server_default="twilio/text"
+    )
+    #: The message values that fill {{1}}, {{2}}…, in that order ("first_name", "points").
+    variables: Mapped[list] = mapped_column(JSON, default=list)
+    approval: Mapped[str] = mapped_column(String(16), default=TemplateApproval.UNSUBMITTED)
+    #: Why WhatsApp rejected it, as Twilio reports.
+    rejection_reason: Mapped[str | None] = mapped_column(String(255))
+    category: Mapped[str | None] = mapped_column(String(16))
+    #: Twilio's last change to the template, to tell a changed one at the next sync.
+    updated_at: Mapped[datetime | None]
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)

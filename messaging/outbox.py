@@ -14,6 +14,7 @@ from messaging.models import (
 )
 from messaging.policy import address, channel_order, unusable_channels
 from messaging.segments import count_segments
+from messaging.whatsapp import close_window, route
 from roles.models import Person
 
 
@@ -31,6 +32,9 @@ def enqueue(
     fallback_of_id: int | None = None,
     note: str | None = None,
     source: str | None = None,
+    template_values: dict | None = None,
+    content_sid: str | None = None,
+    content_variables: str | None = None,
 ) -> OutboxMessage:
     message = OutboxMessage(
         person_id=person_id,
@@ -45,6 +49,9 @@ def enqueue(
         fallback_of_id=fallback_of_id,
         note=note,
         source=source,
+        template_values=template_values,
+        content_sid=content_sid,
+        content_variables=content_variables,
         created_at=utcnow(),
     )
     session.add(message)
@@ -67,6 +74,7 @@ BULK_COLUMNS = (
     "body",
     "category",
     "source",
+    "template_values",
 )
 
 
@@ -122,6 +130,54 @@ def record_permanent_failure(session: Session, message: OutboxMessage, code: str
         fall_back(session, message, f"error {code}")
 
 
+def record_window_closed(session: Session, message: OutboxMessage, code: str, *, now) -> None:
+    """WhatsApp refused `message` because the person's window had closed (63016): nothing
+    is blocked. The same message goes again by an approved template, or, with none, by the
+    person's next channel; and the window we knew of is forgotten."""
+    message.status, message.last_error = OutboxStatus.FAILED, code[:255]
+    if message.person_id is None:
+        return
+    close_window(session, message.person_id, message.sent_at or now)
+    person = session.get(Person, message.person_id)
+    if message.content_sid or person is None:  # refused as a template too: not by WhatsApp
+        fall_back(session, message, f"error {code}")
+        return
+    chosen = route(session, message, person.language, now, closed=True)
+    if chosen.template is None:
+        fall_back(session, message, f"error {code}, {chosen.note}")
+        return
+    message.note = f"error {code}: sent again by template {chosen.template.content_sid}"
+    _again(
+        session,
+        message,
+        message.channel,
+        message.recipient,
+        chosen.note,
+        template_values=message.template_values,
+        content_sid=chosen.template.content_sid,
+        content_variables=chosen.variables,
+    )
+
+
+def _again(session: Session, message: OutboxMessage, channel, recipient, note, **more):
+    """The same message once more, on `channel`, in place of `message`."""
+    return enqueue(
+        session,
+        person_id=message.person_id,
+        channel=channel,
+        recipient=recipient,
+        kind=message.kind,
+        subject=message.subject,
+        body=message.body,
+        priority=message.priority,
+        category=message.category,
+        fallback_of_id=message.id,
+        note=note[:255],
+        source=message.source,
+        **more,
+    )
+
+
 def fall_back(session: Session, message: OutboxMessage, reason: str) -> OutboxMessage | None:
     """Write the same message for the person's next usable channel after this one."""
     person = session.get(Person, message.person_id)
@@ -134,20 +190,8 @@ def fall_back(session: Session, message: OutboxMessage, reason: str) -> OutboxMe
     for channel in later:
         if channel not in unusable and address(person, channel):
             message.note = f"{message.channel} {reason}: sent by {channel} instead"[:255]
-            return enqueue(
-                session,
-                person_id=person.id,
-                channel=channel,
-                recipient=address(person, channel),
-                kind=message.kind,
-                subject=message.subject,
-                body=message.body,
-                priority=message.priority,
-                category=message.category,
-                fallback_of_id=message.id,
-                note=f"instead of {message.channel} ({reason})"[:255],
-                source=message.source,
-            )
+            note = f"instead of {message.channel} ({reason})"
+            return _again(session, message, channel, address(person, channel), note)
     message.note = f"{message.channel} {reason}: no other channel left"[:255]
     return None
 

@@ -17,6 +17,7 @@ from messaging.models import (
     InboundMessage,
     OutboxMessage,
     OutboxStatus,
+    WhatsAppWindow,
 )
 from roles.privacy import rows
 from roles.signals import person_erased, person_exported
@@ -57,7 +58,7 @@ def erase(_sender, *, session, person, upload_folder) -> None:
     _blank_outbox(session, OutboxMessage.person_id == person.id)
     _blank_inbound(session, InboundMessage.person_id == person.id)
     _blank_entries(session, _entries_of(person.id))  # internal notes about them too
-    for model in (ChannelConsent, ChannelBlock):
+    for model in (ChannelConsent, ChannelBlock, WhatsAppWindow):
         session.execute(delete(model).where(model.person_id == person.id))
 
 
@@ -65,7 +66,14 @@ def _blank_outbox(session, *where) -> None:
     session.execute(
         update(OutboxMessage)
         .where(*where)
-        .values(recipient="", subject=None, body="", note=None)
+        .values(
+            recipient="",
+            subject=None,
+            body="",
+            note=None,
+            template_values=None,
+            content_variables=None,
+        )
         .execution_options(synchronize_session=False)
     )
 

@@ -29,8 +29,11 @@ log = logging.getLogger(__name__)
 #: Where Twilio reports each message's delivery status (messaging.webhooks), under PUBLIC_URL.
 STATUS_CALLBACK_PATH = "/messaging/twilio/status"
 #: Twilio error codes that will not change by trying again (30005 unknown handset and 30006
-#: landline come in status callbacks).
-PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 63016, 63003, 21606, 30005, 30006})
+#: landline come in status callbacks; 63024 is a WhatsApp recipient that cannot be reached).
+PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 63003, 63024, 21606, 30005, 30006})
+#: WhatsApp's "outside the messaging window": the person has not written for 24 hours. Not
+#: the channel's fault: the message goes again by template (messaging.whatsapp).
+WINDOW_CLOSED_CODES = frozenset({63016})
 
 
 class TransportError(Exception):
@@ -47,6 +50,10 @@ class TransientFailure(TransportError):
 
 class PermanentFailure(TransportError):
     """Do not try again on this channel: an invalid number, an opt-out, not a mobile."""
+
+
+class WindowClosed(TransportError):
+    """WhatsApp takes only a template now: the person's 24-hour window is closed."""
 
 
 class Transport(Protocol):
@@ -67,14 +74,19 @@ class DevelopmentTransport:
         return f"dev-{uuid.uuid4().hex}", "delivered"
 
 
+def twilio_client(config) -> Client:
+    """The twilio library's client for the account; with TWILIO_API_URL, every API it uses
+    (Messages, Content) goes there instead (a local fake in tests)."""
+    http = TwilioHttpClient(timeout=config.get("TWILIO_TIMEOUT_SECONDS", 10))
+    client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http)
+    if config.get("TWILIO_API_URL"):
+        client.api.base_url = client.content.base_url = config["TWILIO_API_URL"].rstrip("/")
+    return client
+
+
 class TwilioTransport:
     def __init__(self, config):
-        http = TwilioHttpClient(timeout=config.get("TWILIO_TIMEOUT_SECONDS", 10))
-        self.client = Client(
-            config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http
-        )
-        if config.get("TWILIO_API_URL"):
-            self.client.api.base_url = config["TWILIO_API_URL"].rstrip("/")
+        self.client = twilio_client(config)
         self.service_sid = config.get("TWILIO_MESSAGING_SERVICE_SID")
         self.sender = config.get("TWILIO_FROM")
         public_url = config.get("PUBLIC_URL")
@@ -82,7 +94,13 @@ class TwilioTransport:
 
     def send(self, message) -> tuple[str, str]:
         prefix = "whatsapp:" if message.channel == MessageChannel.WHATSAPP else ""
-        options = {"to": prefix + message.recipient, "body": message.body}
+        options = {"to": prefix + message.recipient}
+        if getattr(message, "content_sid", None):  # WhatsApp outside the window
+            options["content_sid"] = message.content_sid
+            if message.content_variables:
+                options["content_variables"] = message.content_variables
+        else:
+            options["body"] = message.body
         if self.service_sid:
             options["messaging_service_sid"] = self.service_sid
         else:
@@ -95,8 +113,8 @@ class TwilioTransport:
             code = error.code or error.status
             if error.status == 429 or error.status >= 500 or code == 20429:
                 raise TransientFailure(str(code)) from None
-            if code in PERMANENT_CODES:
-                raise PermanentFailure(str(code)) from None
+            if code in WINDOW_CLOSED_CODES:
+                raise WindowClosed(str(code)) from None
             raise PermanentFailure(str(code)) from None
         except (requests.Timeout, requests.ConnectionError):
             raise TransientFailure("timeout") from None

@@ -139,6 +139,7 @@ FORMS = {
         for action in ("reply", "note", "assign", "status")
     },
     "conversations.my_conversation": [Form("/me/conversation", Role.TECHNICIAN)],
+    "content_templates.template_edit": [Form("/messaging/templates/{content_template}", CM)],
 }
 
 #: POST routes whose page cannot show the form to a test, with fields named here instead.
@@ -181,7 +182,7 @@ def objects(app, db, world):
     from channel.learning import Article, QuizQuestion
     from channel.rewards import GiftCardCode, Redemption, Reward
     from messaging.campaigns.models import Campaign, CampaignVariant
-    from messaging.models import Tip
+    from messaging.models import ContentTemplate, Tip
 
     make_tier(db)
     group = make_group(db)
@@ -234,7 +235,14 @@ def objects(app, db, world):
     campaign = Campaign(
         name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
     )
-    db.add_all([coop, preapproved, article, tip, campaign])
+    content_template = ContentTemplate(
+        content_sid="HXfuzz",
+        friendly_name="welcome",
+        kind="welcome",
+        language="en",
+        variables=["first_name"],
+    )
+    db.add_all([coop, preapproved, article, tip, campaign, content_template])
     api_token = create_token(db, name="Fuzzed", scope="read").token
     from core.db import utcnow
     from messaging.conversations import hear
@@ -256,6 +264,7 @@ def objects(app, db, world):
         "preapproved": preapproved.id,
         "article": article.id,
         "tip": tip.id,
+        "content_template": content_template.id,
         "campaign": campaign.id,
         "api_token": api_token.id,
         "conversation": conversation.id,

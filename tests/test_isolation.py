@@ -94,6 +94,8 @@ PLAIN_ROUTES = {
     "nudges.tips": ("/tips/", MANUFACTURER),
     "nudges.tip_edit": ("/tips/{tip}", MANUFACTURER),
     "nudges.tip_delete": ("/tips/{tip}/delete", MANUFACTURER),
+    "content_templates.template_list": ("/messaging/templates/", MANUFACTURER),
+    "content_templates.template_edit": ("/messaging/templates/{content_template}", MANUFACTURER),
     "campaigns.campaign_list": ("/campaigns/", MANUFACTURER),
     "campaigns.campaign_new": ("/campaigns/new", MANUFACTURER),
     "campaigns.campaign_edit": ("/campaigns/{campaign}/edit", MANUFACTURER),
@@ -257,6 +259,12 @@ def objects(app, db, world):
 
     tip = Tip(language="en", text="Heat pumps need no chimney.")
     db.add(tip)
+    from messaging.models import ContentTemplate
+
+    content_template = ContentTemplate(
+        content_sid="HXisolation", friendly_name="welcome", kind="welcome", language="en"
+    )
+    db.add(content_template)
     from messaging.campaigns.models import Campaign, CampaignVariant
 
     campaign = Campaign(
@@ -275,6 +283,7 @@ def objects(app, db, world):
         "claim": claim.id,
         "coop": coop.id,
         "tip": tip.id,
+        "content_template": content_template.id,
         "api_token": api_token.id,
     }
     return sides

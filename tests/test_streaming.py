@@ -192,6 +192,8 @@ ARGUMENTS = {
     # A conversation: none seeded here either (its pages render, never stream).
     "conversation_id": [1],
     "position": [1],
+    # A WhatsApp Content template: none seeded, so it answers 404.
+    "template_id": [1],
 }
 
 

@@ -62,6 +62,9 @@ class Delivery:
     sent: int
     delivered: int
     failed: int
+    #: Read (WhatsApp's read receipts; in-app messages the person opened), counted within
+    #: delivered.
+    read: int
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ def delivery(session: Session, source: str) -> Delivery:
         OutboxMessage.status == OutboxStatus.FAILED,
         OutboxMessage.provider_status.in_(("failed", "undelivered")),
     )
+    read = or_(
+        OutboxMessage.provider_status == "read",
+        and_(OutboxMessage.channel == MessageChannel.INAPP, OutboxMessage.read_at.is_not(None)),
+    )
     row = session.execute(
         select(
             func.count(OutboxMessage.id),
@@ -106,6 +113,7 @@ def delivery(session: Session, source: str) -> Delivery:
             func.count(case((OutboxMessage.status == OutboxStatus.SENT, 1))),
             func.count(case((delivered, 1))),
             func.count(case((failed, 1))),
+            func.count(case((read, 1))),
         ).where(OutboxMessage.source == source)
     ).one()
     return Delivery(*row)

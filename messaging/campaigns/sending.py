@@ -33,6 +33,13 @@ from messaging.models import (
 )
 from messaging.outbox import enqueue_many, message_segments
 from messaging.policy import address, channel_order
+from messaging.whatsapp import (
+    approved_template,
+    decide,
+    first_name,
+    variable_names,
+    windows_between,
+)
 from roles.models import RoleAssignment
 
 KIND = "campaign"
@@ -45,9 +52,12 @@ TOKEN_BYTES = 9  # 12 characters; 72 random bits
 @dataclass(frozen=True)
 class Prices:
     sms_segment: Decimal
+    #: A WhatsApp message in the person's window (free text).
     whatsapp: Decimal
     email: Decimal
     currency: str
+    #: A WhatsApp template message outside the window, by the template's category.
+    templates: dict[str, Decimal] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config) -> "Prices":
@@ -56,13 +66,14 @@ class Prices:
             Decimal(config["WHATSAPP_MESSAGE_PRICE"]),
             Decimal(config["EMAIL_MESSAGE_PRICE"]),
             config["MESSAGE_PRICE_CURRENCY"],
+            dict(config.get("WHATSAPP_TEMPLATE_PRICES") or {}),
         )
 
-    def of(self, channel: str, segments: int) -> Decimal:
+    def of(self, channel: str, segments: int, category: str | None = None) -> Decimal:
         if channel == MessageChannel.SMS:
             return self.sms_segment * segments
         if channel == MessageChannel.WHATSAPP:
-            return self.whatsapp
+            return self.templates.get(category, self.whatsapp) if category else self.whatsapp
         if channel == MessageChannel.EMAIL:
             return self.email
         return Decimal(0)
@@ -73,10 +84,6 @@ def is_held_out(seed: int, person_id: int, percent: int) -> bool:
     any order, so the control group is fixed by the seed and can be checked."""
     digest = hashlib.blake2b(f"{seed}:{person_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest) * 100 < percent * 2**64
-
-
-def first_name(full_name: str) -> str:
-    return (full_name.split() or [""])[0]
 
 
 @dataclass
@@ -125,6 +132,16 @@ class Planned:
     body: str = ""
     subject: str | None = None
     links: list[tuple[str, str]] = field(default_factory=list)  # (token, target)
+    #: WhatsApp: the values the campaign's templates ask for, and how it would go now
+    #: (WHATSAPP_FREE_TEXT, WHATSAPP_TEMPLATE or WHATSAPP_ELSEWHERE) with the template's
+    #: category, or the channel it would go by instead.
+    template_values: dict | None = None
+    whatsapp: str | None = None
+    category: str | None = None
+    instead: str | None = None
+
+
+WHATSAPP_FREE_TEXT, WHATSAPP_TEMPLATE, WHATSAPP_ELSEWHERE = "free_text", "template", "elsewhere"
 
 
 # A chunk's roles and unusable channels are read for its id range (two parameters, not one
@@ -193,9 +210,11 @@ def plan(
         campaign.holdout_percent,
         campaign.default_language,
     )
+    whatsapp = _WhatsAppTemplates(session, variable_names(session, KIND))
     for rows in chunks:
         low, high = rows[0].id, rows[-1].id
         roles, unusable = _roles_of(session, low, high), _unusable_of(session, low, high)
+        windows = windows_between(session, low, high)
         planned = []
         for row in rows:
             item = Planned(row.id, percent > 0 and is_held_out(seed, row.id, percent))
@@ -216,7 +235,48 @@ def plan(
             item.body = text.fill(row.full_name, [link_base + token for token, _ in item.links])
             if channel == MessageChannel.EMAIL:
                 item.subject = text.variant.subject or campaign.name
+            elif channel == MessageChannel.WHATSAPP:
+                _plan_whatsapp(item, row, whatsapp, windows.get(row.id), now)
+                if item.whatsapp == WHATSAPP_ELSEWHERE:
+                    later = order[order.index(channel) + 1 :]
+                    item.instead = next(
+                        (c for c in later if c not in blocked and address(row, c)), None
+                    )
         yield planned
+
+
+@dataclass
+class _WhatsAppTemplates:
+    """The campaign's approved templates by language, and every name their variables use."""
+
+    session: Session
+    names: set[str]
+    by_language: dict = field(default_factory=dict)
+
+    def approved(self, language: str):
+        if language not in self.by_language:
+            self.by_language[language] = approved_template(self.session, KIND, language)
+        return self.by_language[language]
+
+
+def _plan_whatsapp(item: Planned, row, templates: _WhatsAppTemplates, closes, now) -> None:
+    """What the outbox worker would decide for this WhatsApp message now (see
+    messaging.whatsapp.decide): within the window (free text or buttons, priced alike), an
+    approved template outside it, or the next channel."""
+    namespace = {"first_name": first_name(row.full_name), "full_name": row.full_name}
+    namespace["text"] = item.body
+    item.template_values = {n: namespace[n] for n in templates.names if namespace.get(n)} or None
+    is_open = closes is not None and closes > now
+    template = None if is_open else templates.approved(row.language)
+    chosen = decide(
+        KIND, row.language, item.template_values, now=now, closes=closes, template=template
+    )
+    if chosen.free_text:
+        item.whatsapp = WHATSAPP_FREE_TEXT
+    elif chosen.template is not None:
+        item.whatsapp, item.category = WHATSAPP_TEMPLATE, chosen.template.category
+    else:
+        item.whatsapp = WHATSAPP_ELSEWHERE
 
 
 @dataclass
@@ -263,6 +323,7 @@ def write_campaign(
                 "body": p.body,
                 "category": MessageCategory.NUDGE,
                 "source": campaign.source,
+                "template_values": p.template_values,
             }
             for p in messages
         ]
@@ -290,14 +351,25 @@ class VariantPreview:
 
 
 @dataclass
+class CategoryCost:
+    messages: int = 0
+    cost: Decimal = Decimal(0)
+
+
+@dataclass
 class Preview:
     segment: int = 0
     held_out: int = 0
     treated: int = 0
     unreachable: int = 0
+    #: By the channel each message would go by now (WhatsApp's without a template: the next).
     channels: Counter = field(default_factory=Counter)
     cost: Decimal = Decimal(0)
     variants: list[VariantPreview] = field(default_factory=list)
+    #: WhatsApp recipients: free text (in their window), template, or another channel.
+    whatsapp: Counter = field(default_factory=Counter)
+    #: WhatsApp messages by template category ("" free text in the window), with their cost.
+    categories: dict[str, CategoryCost] = field(default_factory=dict)
 
 
 def preview(
@@ -322,12 +394,19 @@ def preview(
                 result.held_out += 1
                 continue
             result.treated += 1
-            if item.channel is None:
+            channel = item.instead if item.whatsapp == WHATSAPP_ELSEWHERE else item.channel
+            if item.whatsapp:
+                result.whatsapp[item.whatsapp] += 1
+            if channel is None:
                 result.unreachable += 1
                 continue
-            cost = prices.of(item.channel, message_segments(item.channel, item.body))
-            result.channels[item.channel] += 1
+            cost = prices.of(channel, message_segments(channel, item.body), item.category)
+            result.channels[channel] += 1
             result.cost += cost
+            if channel == MessageChannel.WHATSAPP:
+                group = result.categories.setdefault(item.category or "", CategoryCost())
+                group.messages += 1
+                group.cost += cost
             entry = by_variant[item.text.variant.id]
             entry.recipients += 1
             entry.cost += cost

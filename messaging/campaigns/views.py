@@ -32,7 +32,7 @@ from messaging.campaigns.results import (
     trigger_sources,
 )
 from messaging.campaigns.sending import Prices, preview
-from messaging.models import MessageChannel
+from messaging.models import MessageChannel, TemplateCategory
 from roles.access import requires
 from roles.forms import ROLE_LABELS
 from roles.permissions import Permission
@@ -208,6 +208,7 @@ def campaign_preview(campaign_id):
         form=form,
         currency=current_app.config["MESSAGE_PRICE_CURRENCY"],
         role_labels=ROLE_LABELS,
+        category_label=TemplateCategory.label_of,
     )
 
 

@@ -1,5 +1,5 @@
-"""A local fake of Twilio's Messages API over HTTP, for driving the real twilio client in tests,
-and of the media URLs of the photos people send us (MMS, WhatsApp)."""
+"""A local fake of Twilio's Messages and Content APIs over HTTP, for driving the real twilio
+client in tests, and of the media URLs of the photos people send us (MMS, WhatsApp)."""
 
 import base64
 import json
@@ -30,6 +30,10 @@ class FakeTwilio:
 
     `add_media` serves a photo at a media URL, as Twilio does, to the account's credentials
     only; `media_fetched` lists each media URL path requested. A path never added answers 404.
+
+    The Content API: GET /v1/Content lists `contents` (by SID, each as Twilio describes a
+    template), in pages of `content_page_size`; GET /v1/Content/<sid>/ApprovalRequests
+    answers `approvals[sid]` (WhatsApp's verdict) or an unsubmitted one.
     """
 
     def __init__(self):
@@ -40,6 +44,9 @@ class FakeTwilio:
         self.delay = 1.0
         self.media: dict[str, tuple] = {}
         self.media_fetched: list[str] = []
+        self.contents: dict[str, dict] = {}
+        self.approvals: dict[str, dict] = {}
+        self.content_page_size = 50
         self._server = make_server(
             "127.0.0.1", 0, self, threaded=True, request_handler=_KeepAliveHandler
         )
@@ -71,6 +78,10 @@ class FakeTwilio:
             return self._error(401, 20003, "Authenticate")(environ, start_response)
         if request.method == "GET" and "/Media/" in request.path:
             return self._serve_media(request.path)(environ, start_response)
+        if request.method == "GET" and request.path.startswith("/v1/Content"):
+            if self.outage and self.outage != "timeout":
+                return self._error(*self.outage, "scripted outage")(environ, start_response)
+            return self._content(request)(environ, start_response)
         if request.method != "POST" or not request.path.endswith(
             f"/Accounts/{ACCOUNT_SID}/Messages.json"
         ):
@@ -115,6 +126,54 @@ class FakeTwilio:
         if length is not None:
             response.headers["Content-Length"] = str(length)
         return response
+
+    def add_content(self, sid, name, language, variables, *, status="approved", **whatsapp):
+        """A template in the account, with WhatsApp's verdict on it (`status`, `category`…)."""
+        self.contents[sid] = {
+            "sid": sid,
+            "account_sid": ACCOUNT_SID,
+            "friendly_name": name,
+            "language": language,
+            "variables": variables,
+            "types": whatsapp.pop("types", {"twilio/text": {"body": "…"}}),
+            "date_created": "2026-01-05T10:00:00Z",
+            "date_updated": whatsapp.pop("updated", "2026-01-05T10:00:00Z"),
+            "url": f"{self.url}/v1/Content/{sid}",
+            "links": {},
+        }
+        self.approvals[sid] = {"status": status, "name": name, "category": "UTILITY", **whatsapp}
+
+    def _content(self, request):
+        parts = request.path.strip("/").split("/")  # v1, Content[, sid, ApprovalRequests]
+        if len(parts) == 2:
+            page = int(request.args.get("Page", 0))
+            size = int(request.args.get("PageSize", self.content_page_size))
+            size = min(size, self.content_page_size)
+            listed = list(self.contents.values())[page * size : (page + 1) * size]
+            more = (page + 1) * size < len(self.contents)
+            following = f"{self.url}/v1/Content?PageSize={size}&Page={page + 1}"
+            meta = {
+                "page": page,
+                "page_size": size,
+                "key": "contents",
+                "url": request.url,
+                "first_page_url": f"{self.url}/v1/Content?PageSize={size}&Page=0",
+                "previous_page_url": None,
+                "next_page_url": following if more else None,
+            }
+            body = {"contents": listed, "meta": meta}
+        elif len(parts) == 4 and parts[3] == "ApprovalRequests" and parts[2] in self.contents:
+            sid = parts[2]
+            verdict = self.approvals.get(sid) or {"status": "unsubmitted", "name": sid}
+            body = {
+                "sid": sid,
+                "account_sid": ACCOUNT_SID,
+                "whatsapp": verdict,
+                "url": request.url,
+            }
+        else:
+            return self._error(404, 20404, "Not found")
+        return Response(json.dumps(body), status=200, mimetype="application/json")
 
     @staticmethod
     def _error(status, code, message):

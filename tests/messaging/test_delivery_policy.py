@@ -16,6 +16,7 @@ from messaging.transports import (
     InAppTransport,
     PermanentFailure,
 )
+from messaging.whatsapp import record_inbound
 from tests.builders import make_person
 
 NIGHT = Policy(time(21), time(8), nudges_per_week=2)
@@ -154,19 +155,20 @@ def test_nothing_goes_to_a_channel_the_person_opted_out_of(db, world):
 
 def test_a_permanent_failure_falls_back_along_the_persons_channels(db, world):
     person = make_person(db, world.partner_a, preferred_channel="whatsapp")
-    recorder = Recorder(refuse={"whatsapp": "63016", "sms": "21610"})
-    queue(db, person, channel="whatsapp")
+    recorder = Recorder(refuse={"whatsapp": "63024", "sms": "21610"})
     noon = RIGA_NIGHT.replace(hour=10)
+    record_inbound(db, person.id, noon - timedelta(hours=1))  # free text, in the window
+    queue(db, person, channel="whatsapp")
     chain = [deliver(db, recorder, noon) for _ in range(3)]
     assert [m.channel for m in chain] == ["whatsapp", "sms", "inapp"]  # no e-mail address
     assert [m.status for m in chain] == ["failed", "failed", "sent"]
     assert chain[1].fallback_of_id == chain[0].id and chain[2].fallback_of_id == chain[1].id
     assert chain[2].note == "instead of sms (error 21610)"
     blocks = dict(db.execute(select(ChannelBlock.channel, ChannelBlock.error_code)).all())
-    assert blocks == {"whatsapp": "63016", "sms": "21610"}
+    assert blocks == {"whatsapp": "63024", "sms": "21610"}
     # The next message for this person is not tried on the blocked channels blindly.
     later = queue(db, person, channel="whatsapp", body="later")
-    assert deliver(db, recorder, noon).note == "whatsapp error 63016: sent by inapp instead"
+    assert deliver(db, recorder, noon).note == "whatsapp error 63024: sent by inapp instead"
     assert deliver(db, recorder, noon).fallback_of_id == later.id
 
 

@@ -11,7 +11,7 @@ from messaging.models import ChannelBlock, OutboxMessage
 from messaging.outbox import enqueue
 from messaging.transports import STATUS_CALLBACK_PATH, TwilioTransport
 from roles.permissions import Role
-from tests.builders import build_world
+from tests.builders import build_world, login_as
 from tests.messaging.fake_twilio import ACCOUNT_SID, FakeTwilio
 from tests.messaging.fake_twilio import AUTH_TOKEN as FAKE_API_TOKEN
 from tests.messaging.twilio_signing import AUTH_TOKEN, next_sid, post_signed
@@ -270,3 +270,27 @@ def test_concurrent_callbacks_end_at_the_highest_status(committed_app):
     factory = sessionmaker(bind=app.extensions["partnerlift.engine"])
     with factory() as session:
         assert session.get(OutboxMessage, message_id).provider_status == "delivered"
+
+
+def test_whatsapp_read_receipts_are_recorded_and_shown_next_to_delivered(
+    db, client, twilio_config, world
+):
+    from messaging.campaigns.operations import send_campaign
+    from messaging.campaigns.results import delivery
+    from tests.messaging.campaigns.helpers import BASE, NOW, make_campaign
+
+    campaign = make_campaign(db, roles=("technician",))
+    send_campaign(db, campaign, NOW, base_url=BASE)
+    rows = db.scalars(select(OutboxMessage).where(OutboxMessage.source == campaign.source)).all()
+    for row in rows:
+        row.status, row.provider_id, row.provider_status = "sent", next_sid(), "sent"
+    db.commit()
+    read, delivered = rows[0], rows[1]
+    # Read before delivered (callbacks cross): read stays, and counts as delivered too.
+    assert statuses(db, client, read, "read", "delivered", "sent") == "read"
+    assert statuses(db, client, delivered, "delivered") == "delivered"
+    counted = delivery(db, campaign.source)
+    assert (counted.delivered, counted.read) == (2, 1)
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/campaigns/{campaign.id}/results").get_data(as_text=True)
+    assert "<dt>Delivered</dt><dd>2</dd>" in page and "<dt>Read</dt><dd>1</dd>" in page

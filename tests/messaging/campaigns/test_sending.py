@@ -1,15 +1,25 @@
 """Sending a campaign: the control group, the rows written, and never the same campaign twice."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 from sqlalchemy import func, insert, select
 
 from messaging.campaigns.operations import send_campaign
-from messaging.campaigns.sending import is_held_out
-from messaging.models import ChannelBlock, ChannelConsent, OutboxMessage, Treatment
+from messaging.campaigns.sending import Prices, is_held_out, preview
+from messaging.models import (
+    ChannelBlock,
+    ChannelConsent,
+    ContentTemplate,
+    OutboxMessage,
+    Treatment,
+)
 from messaging.policy import address, usable_channels
 from messaging.segments import count_segments
+from messaging.whatsapp import record_inbound
 from roles.models import Person, RoleAssignment
 from roles.permissions import Role
-from tests.builders import make_partner, make_person
+from tests.builders import login_as, make_partner, make_person
 from tests.messaging.campaigns.helpers import BASE, NOW, make_campaign
 
 
@@ -132,3 +142,73 @@ def test_a_person_never_gets_the_same_campaign_twice(db, world):
         .group_by(OutboxMessage.person_id)
     ).all()
     assert {count for _, count in per_person} == {1}
+
+
+def test_the_preview_counts_whatsapp_free_text_templates_and_other_channels(app, db, world):
+    partner = make_partner(db)
+    in_window, by_template, marketing, no_template = (
+        make_person(db, partner, ["seller"], preferred_channel="whatsapp", language=language)
+        for language in ("en", "lv", "ru", "pl")
+    )
+    record_inbound(db, in_window.id, NOW - timedelta(hours=3))
+    record_inbound(db, by_template.id, NOW - timedelta(hours=30))  # closed a while ago
+    for sid, language, category in (("HXlv", "lv", "utility"), ("HXru", "ru", "marketing")):
+        db.add(
+            ContentTemplate(
+                content_sid=sid,
+                kind="campaign",
+                language=language,
+                variables=["first_name", "text"],
+                approval="approved",
+                category=category,
+            )
+        )
+    db.add(ContentTemplate(content_sid="HXpl", kind="campaign", language="pl", approval="pending"))
+    db.flush()
+    campaign = make_campaign(db, partner_ids=(partner.id,))
+    prices = Prices(
+        Decimal("0.05"),
+        Decimal("0.01"),
+        Decimal("0.001"),
+        "EUR",
+        {"utility": Decimal("0.02"), "marketing": Decimal("0.06")},
+    )
+    with app.test_request_context():
+        shown = preview(db, campaign, NOW, base_url=BASE, prices=prices)
+    assert shown.whatsapp == {"free_text": 1, "template": 2, "elsewhere": 1}
+    assert shown.channels == {"whatsapp": 3, "sms": 1}  # no template in Polish: by SMS
+    assert {k: (c.messages, c.cost) for k, c in shown.categories.items()} == {
+        "": (1, Decimal("0.01")),
+        "utility": (1, Decimal("0.02")),
+        "marketing": (1, Decimal("0.06")),
+    }
+    assert shown.cost == Decimal("0.01") + Decimal("0.02") + Decimal("0.06") + Decimal("0.05")
+    # The rows written carry the values the templates ask for.
+    send_campaign(db, campaign, NOW, base_url=BASE)
+    row = next(m for m in _messages(db, campaign) if m.person_id == by_template.id)
+    first = by_template.full_name.split()[0]
+    assert row.template_values == {"first_name": first, "text": f"Hello {first}"}
+
+
+def test_the_preview_page_shows_whatsapp_by_template_and_the_cost_per_category(client, db, world):
+    partner = make_partner(db)
+    make_person(db, partner, ["seller"], preferred_channel="whatsapp", language="lv")
+    db.add(
+        ContentTemplate(
+            content_sid="HXlv",
+            kind="campaign",
+            language="lv",
+            variables=["first_name"],
+            approval="approved",
+            category="marketing",
+        )
+    )
+    campaign = make_campaign(db, partner_ids=(partner.id,))
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    section = page.split("<h2>WhatsApp</h2>")[1].split("<h2>")[0]
+    assert (
+        "By template: 1" in section and "Within their 24 hours (free text or buttons): 0" in section
+    )
+    assert ">Marketing</td>" in section and "€0.06" in section
