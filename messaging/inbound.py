@@ -27,6 +27,7 @@ from messaging import commands
 from messaging.commands import BALANCE, CLAIM, CODE, HELP, LANGUAGE, START, STOP, command_word
 from messaging.consent import set_consent
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
+from messaging.surveys.dialogue import DialogueSettings, reply_to
 from roles.auth import (
     CodePolicy,
     SignInRefused,
@@ -54,6 +55,8 @@ class InboundSettings:
     code_policy: CodePolicy
     points_lifetime: timedelta
     return_window: timedelta
+    #: Survey answers by reply; None: replies are never read as answers.
+    surveys: DialogueSettings | None = None
 
 
 def channel_and_number(from_address: str) -> tuple[str, str]:
@@ -130,9 +133,14 @@ def receive(
     if person is None:
         message.reply = _answer_stranger(command, settings)
     else:
-        act = _ACTIONS.get(command.name, _not_understood)
+        act = _ACTIONS.get(command.name)
         with force_timezone(person.timezone):  # the sender's days, whoever's server answers
-            message.reply = act(session, person, channel, command, now, settings)
+            reply = act(session, person, channel, command, now, settings) if act else None
+            if reply is None and settings.surveys is not None:  # commands win over answers
+                reply = reply_to(session, person, message, now, settings.surveys)
+            if reply is None:
+                reply = _not_understood(session, person, channel, command, now, settings)
+            message.reply = reply
     session.flush()
     log.info(
         "inbound message=%s channel=%s person=%s command=%s",

@@ -135,7 +135,7 @@ class Planned:
 _ROLE_RANK = {role.value: rank for rank, role in enumerate(ROLE_ORDER)}
 
 
-def _roles_of(session: Session, low: int, high: int) -> dict[int, str]:
+def roles_of(session: Session, low: int, high: int) -> dict[int, str]:
     """Each person's primary role (as messaging.compose.primary_role picks it)."""
     primary: dict[int, str] = {}
     rank = _ROLE_RANK
@@ -150,7 +150,7 @@ def _roles_of(session: Session, low: int, high: int) -> dict[int, str]:
     return primary
 
 
-def _unusable_of(session: Session, low: int, high: int) -> dict[int, set[str]]:
+def unusable_of(session: Session, low: int, high: int) -> dict[int, set[str]]:
     unusable = defaultdict(set)
     rows = session.execute(
         union_all(
@@ -195,7 +195,7 @@ def plan(
     )
     for rows in chunks:
         low, high = rows[0].id, rows[-1].id
-        roles, unusable = _roles_of(session, low, high), _unusable_of(session, low, high)
+        roles, unusable = roles_of(session, low, high), unusable_of(session, low, high)
         planned = []
         for row in rows:
             item = Planned(row.id, percent > 0 and is_held_out(seed, row.id, percent))
