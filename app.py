@@ -219,12 +219,14 @@ def _register_cli(app: Flask) -> None:
     )
     from core.cli import db_cli, translate_cli
     from messaging.campaigns.cli import send_campaigns_command
+    from messaging.surveys.cli import surveys_command
     from messaging.cli import messaging_cli
     from roles.cli import privacy_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(translate_cli)
     messaging_cli.add_command(send_campaigns_command)
+    messaging_cli.add_command(surveys_command)
     app.cli.add_command(messaging_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(ledger_cli)

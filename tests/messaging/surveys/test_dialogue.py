@@ -29,7 +29,7 @@ from roles.permissions import Role
 from tests.builders import make_person
 from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.messaging.surveys.helpers import LINKS, open_now, three_question_survey
-from tests.messaging.test_inbound import reply_to, text
+from tests.messaging.test_inbound import reply_to
 
 SETTINGS = DialogueSettings(("en", "lv", "fa", "he", "ru", "pl"), "en", LINKS)
 
