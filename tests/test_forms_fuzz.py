@@ -228,8 +228,10 @@ def objects(db, world):
     )
     db.add_all([coop, preapproved, article, tip, campaign])
     api_token = create_token(db, name="Fuzzed", scope="read").token
+    survey = _answered_survey(db, seller)
     db.commit()
     return {
+        "survey": survey.id,
         "partner": world.partner_a.id,
         "person": world.people[SELLER].id,
         "program": program.id,
@@ -251,6 +253,49 @@ def objects(db, world):
             world.people[ADMIN].id,
         ],
     }
+
+
+def _answered_survey(db, person):
+    """An open survey with one question of free text, answered by `person`."""
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from messaging.surveys.answers import write_response
+    from messaging.surveys.dialogue import respondent
+    from messaging.surveys.models import (
+        InvitationState,
+        QuestionKind,
+        Survey,
+        SurveyInvitation,
+        SurveyQuestion,
+        SurveyStatus,
+    )
+
+    now = utcnow()
+    survey = Survey(
+        name="Pulse",
+        seed=1,
+        status=SurveyStatus.OPEN,
+        opened_at=now,
+        closes_at=now + timedelta(days=7),
+        questions=[SurveyQuestion(position=1, kind=QuestionKind.FREE_TEXT)],
+    )
+    db.add(survey)
+    db.flush()
+    invitation = SurveyInvitation(
+        survey_id=survey.id,
+        person_id=person.id,
+        channel="sms",
+        state=InvitationState.ANSWERED,
+        expires_at=survey.closes_at,
+    )
+    db.add(invitation)
+    db.flush()
+    values = {survey.questions[0].id: "Faster approvals"}
+    write_response(
+        db, survey, respondent(person, invitation, "sms"), values, complete=True, now=now
+    )
+    return survey
 
 
 # ---------------------------------------------------------------- reading the forms
@@ -465,6 +510,8 @@ SEARCHES = {
     "/partners/{partner}/dashboard": PM,
     "/programs/{program}/simulate": CM,
     "/messaging/inbox": SELLER,
+    "/surveys/{survey}/results": CM,
+    "/partners/{partner}/surveys/{survey}/results": PM,
 }
 
 

@@ -45,6 +45,15 @@ OBJECT_ROUTES = {
     "nudges.program_triggers_page": ("/programs/{program}/nudges", MANUFACTURER),
     "dashboards.partner_dashboard": ("/partners/{partner}/dashboard", MANAGERS),
     "dashboards.partner_export": ("/partners/{partner}/dashboard/export/staff.xlsx", MANAGERS),
+    "survey_results.partner_survey_list": ("/partners/{partner}/surveys", MANAGERS),
+    "survey_results.partner_survey_results": (
+        "/partners/{partner}/surveys/{survey}/results",
+        MANAGERS,
+    ),
+    "survey_results.partner_survey_export": (
+        "/partners/{partner}/surveys/{survey}/results/export/responses.csv",
+        MANAGERS,
+    ),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -91,6 +100,12 @@ PLAIN_ROUTES = {
     "campaigns.campaign_preview": ("/campaigns/{campaign}", MANUFACTURER),
     "campaigns.campaign_results": ("/campaigns/{campaign}/results", MANUFACTURER),
     "campaigns.trigger_results": ("/campaigns/triggers", MANUFACTURER),
+    "survey_results.survey_result_list": ("/surveys/results", MANUFACTURER),
+    "survey_results.survey_results_page": ("/surveys/{survey}/results", MANUFACTURER),
+    "survey_results.survey_results_export": (
+        "/surveys/{survey}/results/export/breakdown.csv",
+        MANUFACTURER,
+    ),
     "api_tokens.token_list": ("/admin/api-tokens/", frozenset({Role.ADMIN})),
     "api_tokens.token_revoke": ("/admin/api-tokens/{api_token}/revoke", frozenset({Role.ADMIN})),
     "dashboards.channel_dashboard": ("/dashboard", MANUFACTURER),
@@ -250,10 +265,12 @@ def objects(db, world):
     from channel.api.tokens import create_token
 
     api_token = create_token(db, name="Isolation", scope="read").token
+    survey = _survey_asking_both_partners(db, world)
     db.commit()
     sides["catalog"] = {
         "article": article.id,
         "campaign": campaign.id,
+        "survey": survey.id,
         "reward": reward.id,
         "redemption": redemption.id,
         "claim": claim.id,
@@ -262,6 +279,37 @@ def objects(db, world):
         "api_token": api_token.id,
     }
     return sides
+
+
+def _survey_asking_both_partners(db, world):
+    """An open survey (not anonymous) that asked a technician of each partner."""
+    from datetime import timedelta
+
+    from core.db import utcnow
+    from messaging.surveys.models import InvitationState, Survey, SurveyInvitation, SurveyStatus
+
+    now = utcnow()
+    survey = Survey(
+        name="Pulse",
+        seed=1,
+        status=SurveyStatus.OPEN,
+        opened_at=now,
+        closes_at=now + timedelta(days=7),
+    )
+    db.add(survey)
+    db.flush()
+    for people in (world.people, world.others):
+        db.add(
+            SurveyInvitation(
+                survey_id=survey.id,
+                person_id=people[Role.TECHNICIAN].id,
+                channel="sms",
+                state=InvitationState.SENT,
+                expires_at=survey.closes_at,
+            )
+        )
+    db.flush()
+    return survey
 
 
 def _url(template, side, catalog=None):

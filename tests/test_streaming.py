@@ -16,13 +16,14 @@ import socket
 import sqlite3
 import struct
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import product
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from flask import request, request_finished
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, insert, select, text
 from werkzeug.routing import AnyConverter
 
 from app import create_app
@@ -35,9 +36,20 @@ from channel.partner_models import PartnerOrganization
 from channel.postings import Line, pool_account, post
 from channel.rewards import Reward
 from channel.uploads import store_proof
-from core.db import get_session, read_session
+from core.db import get_session, read_session, utcnow
 from messaging.campaigns.models import Campaign, CampaignVariant
 from messaging.models import Tip
+from messaging.surveys.models import (
+    InvitationState,
+    QuestionKind,
+    Survey,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyStatus,
+)
+from messaging.surveys.results_exports import TABLES as SURVEY_TABLES
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,
@@ -63,6 +75,14 @@ STREAMED = {
     "dashboards.partner_export": [
         ("/partners/{partner}/dashboard/export/pool.csv", PM),
         ("/partners/{partner}/dashboard/export/staff.xlsx", PM),
+    ],
+    "survey_results.survey_results_export": [
+        ("/surveys/{survey}/results/export/responses.csv", CM),
+        ("/surveys/{survey}/results/export/breakdown.xlsx", CM),
+    ],
+    "survey_results.partner_survey_export": [
+        ("/partners/{partner}/surveys/{survey}/results/export/responses.csv", PM),
+        ("/partners/{partner}/surveys/{survey}/results/export/responses.xlsx", PM),
     ],
     "rewards.reward_image": [("/rewards/{reward}/image", SELLER)],
     "claims.claim_photo": [("/claims/{claim}/photo", SELLER)],
@@ -122,8 +142,10 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         [Line(pool_account(partner.id), 1, "earn", partner.id, memo=memo)] * pool_entries,
     )
     api_secret = create_token(db, name="Streaming", scope="read").secret
+    survey = answered_survey(db, seller, pool_entries)
     db.commit()
     ids = {
+        "survey": survey.id,
         "partner": partner.id,
         "person": seller.id,
         "program": program.id,
@@ -135,6 +157,54 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         "campaign": campaign.id,
     }
     return Seeded(ids, world.people, api_secret)
+
+
+def answered_survey(db, person, responses: int) -> Survey:
+    """An open survey asking partner A's `person`, with `responses` long written answers from
+    partner A: its export is as large as the pool's."""
+    now = utcnow()
+    survey = Survey(
+        name="Pulse",
+        seed=1,
+        status=SurveyStatus.OPEN,
+        opened_at=now,
+        closes_at=now + timedelta(days=7),
+        questions=[SurveyQuestion(position=1, kind=QuestionKind.FREE_TEXT)],
+    )
+    db.add(survey)
+    db.flush()
+    db.add(
+        SurveyInvitation(
+            survey_id=survey.id,
+            person_id=person.id,
+            channel="sms",
+            state=InvitationState.ANSWERED,
+            expires_at=survey.closes_at,
+        )
+    )
+    common = {
+        "survey_id": survey.id,
+        "anonymous": False,
+        "person_id": person.id,
+        "channel": "sms",
+        "role": "seller",
+        "partner_id": person.partner_id,
+        "country": "LV",
+        "language": "en",
+        "complete": True,
+        "submitted_on": now.date(),
+        "submitted_at": now,
+    }
+    ids = db.scalars(
+        insert(SurveyResponse).returning(SurveyResponse.id), [common] * responses
+    ).all()
+    words = ("Approvals take too long for the spring installations, " * 6)[:320]
+    question = survey.questions[0].id
+    db.execute(
+        insert(SurveyAnswer),
+        [{"response_id": i, "question_id": question, "text": words} for i in ids],
+    )
+    return survey
 
 
 # ---------------------------------------------------------------- the read session
@@ -177,7 +247,8 @@ ARGUMENTS = {
     "article_id": "article",
     "tip_id": "tip",
     "campaign_id": "campaign",
-    "table": sorted(set(CHANNEL_TABLES) | set(PARTNER_TABLES)),
+    "survey_id": "survey",
+    "table": sorted(set(CHANNEL_TABLES) | set(PARTNER_TABLES) | set(SURVEY_TABLES)),
     "fmt": list(exports.FORMATS),
     "filename": ["app.css"],
     "token": ["not-a-token"],
