@@ -1,7 +1,9 @@
 """Share of our products in partners' sales, from the surveys' "share of category sales" answers:
 units of a category a partner sold in a month, and how many of them were ours.
 
-A question asked in a month is about the month before (`submitted_on`'s previous month). When
+Only partner managers' and procurement's answers count: they know the company's sales, and
+a survey that also reaches other roles does not put their guesses into the figure. A
+question asked in a month is about the month before (`submitted_on`'s previous month). When
 several people of one partner answer for the same month and category (two managers, or a
 manager and procurement), the latest answer stands: they report the same sales, and adding
 them up would count them twice. Anonymous responses count too: they keep the partner and
@@ -20,6 +22,10 @@ from sqlalchemy.orm import Session
 from channel.dashboards import percent
 from core.months import month_key
 from messaging.surveys.models import QuestionKind, SurveyAnswer, SurveyQuestion, SurveyResponse
+from roles.permissions import Role
+
+#: The roles whose answers make the share.
+REPORTING_ROLES = (Role.PARTNER_MANAGER.value, Role.PROCUREMENT.value)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ def category_shares(
             SurveyQuestion.kind == QuestionKind.CATEGORY_SHARE,
             SurveyAnswer.number_ours.is_not(None),
             SurveyResponse.partner_id.is_not(None),
+            SurveyResponse.role.in_(REPORTING_ROLES),
             SurveyResponse.submitted_on >= _next_month(first_month.replace(day=1)),
             SurveyResponse.submitted_on < _next_month(_next_month(last_month.replace(day=1))),
         )

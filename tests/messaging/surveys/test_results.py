@@ -312,8 +312,8 @@ def test_share_of_category_sales_feeds_the_dashboard(client, db, world):
     poland = make_partner(db, name="Polska Sp.", country="PL")
     today = utcnow()
 
-    def report(partner, total, ours, when=today):
-        person = make_person(db, partner, roles=("partner_manager",))
+    def report(partner, total, ours, when=today, role="partner_manager"):
+        person = make_person(db, partner, roles=(role,))
         invitation = invite(db, survey, person, InvitationState.ANSWERED)
         write_response(
             db,
@@ -326,7 +326,8 @@ def test_share_of_category_sales_feeds_the_dashboard(client, db, world):
 
     report(latvia, 100, 10)
     report(latvia, 200, 50)  # the same month and category again: the latest answer stands
-    report(poland, 50, 30)
+    report(poland, 50, 30, role="procurement")
+    report(poland, 80, 80, role="technician")  # not one who knows the company's sales
     report(poland, 1000, 1000, when=today - timedelta(days=400))  # outside the period
     db.commit()
     login_as(client, manager)
@@ -338,7 +339,7 @@ def test_share_of_category_sales_feeds_the_dashboard(client, db, world):
     narrowed = client.get(f"/dashboard?partner={poland.id}").get_data(as_text=True)
     assert 'id="chart-share"' in narrowed and "60%" in narrowed and "25%" not in narrowed
     results = survey_results(db, survey)
-    assert (results.distributions[-1].units, results.distributions[-1].ours) == (1350, 1090)
+    assert (results.distributions[-1].units, results.distributions[-1].ours) == (1430, 1170)
 
 
 def test_the_dashboard_says_when_no_partner_has_answered(client, db, world):
