@@ -174,6 +174,8 @@ def _register_blueprints(app: Flask) -> None:
     from messaging.campaigns.views import links as links_bp
     from messaging.nudge_views import bp as nudges_bp
     from messaging.profile_views import bp as profile_bp
+    from messaging.surveys.views import bp as surveys_bp
+    from messaging.surveys.views import public as survey_links_bp
     from messaging.views import bp as messaging_bp
     from messaging.webhooks import bp as webhooks_bp
     from roles import sign_in_views, staff_views, views  # noqa: F401  (each adds its pages)
@@ -196,6 +198,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(nudges_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(links_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(survey_links_bp)
     app.register_blueprint(api_tokens_bp)
     register_api(app)
     app.register_blueprint(dashboards_bp)
@@ -219,8 +223,8 @@ def _register_cli(app: Flask) -> None:
     )
     from core.cli import db_cli, translate_cli
     from messaging.campaigns.cli import send_campaigns_command
-    from messaging.surveys.cli import surveys_command
     from messaging.cli import messaging_cli
+    from messaging.surveys.cli import surveys_command
     from roles.cli import privacy_cli
 
     app.cli.add_command(db_cli)
