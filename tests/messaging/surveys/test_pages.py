@@ -172,3 +172,30 @@ def test_a_channel_manager_writes_a_survey_adds_questions_and_opens_it(db, world
     assert closed.status_code == 302
     db.refresh(survey)
     assert survey.status == SurveyStatus.CLOSED
+
+
+def test_only_an_invited_person_reaches_the_signed_in_answer_page(db, world, client):
+    survey = open_now(db, three_question_survey(db, world.people[Role.CHANNEL_MANAGER]))
+    invited, other = world.people[Role.TECHNICIAN], world.others[Role.TECHNICIAN]
+    db.add(
+        SurveyInvitation(
+            survey_id=survey.id,
+            person_id=invited.id,
+            channel="inapp",
+            state=InvitationState.SENT,
+            asked_again=False,
+            expires_at=survey.closes_at,
+            invited_at=utcnow(),
+        )
+    )
+    db.commit()
+    url = f"/surveys/{survey.id}/answer"
+    for person in (other, world.people[Role.SELLER], world.people[Role.CHANNEL_MANAGER]):
+        login_as(client, person)
+        assert client.get(url).status_code == 404
+        assert client.post(url, data={f"q{survey.questions[0].id}": "5"}).status_code == 404
+    assert db.scalar(select(SurveyResponse.id)) is None
+    login_as(client, invited)
+    assert client.get(url).status_code == 200
+    client.get("/sign-out")
+    assert client.get(url).status_code == 302
