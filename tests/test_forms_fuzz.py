@@ -66,9 +66,7 @@ FORMS = {
     ],
     "surveys.survey_open": [Form("/surveys/{survey}/open", CM, "/surveys/{survey}")],
     "surveys.survey_close": [Form("/surveys/{open_survey}/close", CM, "/surveys/{open_survey}")],
-    "surveys.answer_signed_in": [
-        Form("/surveys/{open_survey}/answer", SELLER, writes_on_200=True)
-    ],
+    "surveys.answer_signed_in": [Form("/surveys/{open_survey}/answer", SELLER, writes_on_200=True)],
     "survey_links.answer_by_link": [Form("/q/{survey_link}", None, writes_on_200=True)],
     "catalog.product_new": [Form("/catalog/products", CM, "/catalog/")],
     "catalog.product_import": [Form("/catalog/import", CM, "/catalog/", writes_on_200=True)],
