@@ -175,6 +175,8 @@ def _register_blueprints(app: Flask) -> None:
     from messaging.nudge_views import bp as nudges_bp
     from messaging.profile_views import bp as profile_bp
     from messaging.surveys.results_views import bp as survey_results_bp
+    from messaging.surveys.views import bp as surveys_bp
+    from messaging.surveys.views import public as survey_links_bp
     from messaging.views import bp as messaging_bp
     from messaging.webhooks import bp as webhooks_bp
     from roles import sign_in_views, staff_views, views  # noqa: F401  (each adds its pages)
@@ -198,6 +200,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(survey_results_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(survey_links_bp)
     app.register_blueprint(api_tokens_bp)
     register_api(app)
     app.register_blueprint(dashboards_bp)

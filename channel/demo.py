@@ -24,6 +24,7 @@ from channel.demo_purchases import (
     seed_sell_in_program,
 )
 from channel.partner_models import Manufacturer, PartnerOrganization, Tier
+from channel.signals import demo_seeded
 from core.db import utcnow
 from roles.models import Person
 from roles.people import PersonDetails, Placement, save_person
@@ -184,4 +185,5 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
     created["tier thresholds"] = seed_demo_tiers(session)
     created["articles"] = seed_demo_learning(session)
     created["rebate statements"] = close_last_quarter(session, today)
+    demo_seeded.send(None, session=session, created=created)
     return created

@@ -25,3 +25,6 @@ sales_imported = _signals.signal("sales-imported")
 tier_changed = _signals.signal("tier-changed")
 #: session=, redemption=: a person spent points on a reward (a new redemption, not a replay).
 reward_redeemed = _signals.signal("reward-redeemed")
+#: session=, created=: `flask seed-demo` loaded the channel's demo; listeners add their own
+#: demo rows and count them in `created` ({kind: rows created}).
+demo_seeded = _signals.signal("demo-seeded")

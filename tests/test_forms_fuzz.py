@@ -58,6 +58,16 @@ FORMS = {
     "campaigns.campaign_edit": [Form("/campaigns/{campaign}/edit", CM)],
     "campaigns.campaign_preview": [Form("/campaigns/{campaign}", CM)],
     "catalog.group_new": [Form("/catalog/groups", CM, "/catalog/")],
+    "surveys.survey_new": [Form("/surveys/new", CM)],
+    "surveys.survey_edit": [Form("/surveys/{survey}/edit", CM)],
+    "surveys.question_add": [Form("/surveys/{survey}/questions", CM, "/surveys/{survey}")],
+    "surveys.question_remove": [
+        Form("/surveys/{survey}/questions/{question}/remove", CM, "/surveys/{survey}")
+    ],
+    "surveys.survey_open": [Form("/surveys/{survey}/open", CM, "/surveys/{survey}")],
+    "surveys.survey_close": [Form("/surveys/{open_survey}/close", CM, "/surveys/{open_survey}")],
+    "surveys.answer_signed_in": [Form("/surveys/{open_survey}/answer", SELLER, writes_on_200=True)],
+    "survey_links.answer_by_link": [Form("/q/{survey_link}", None, writes_on_200=True)],
     "catalog.product_new": [Form("/catalog/products", CM, "/catalog/")],
     "catalog.product_import": [Form("/catalog/import", CM, "/catalog/", writes_on_200=True)],
     "claims.decide_claim": [
@@ -165,7 +175,7 @@ def test_every_form_route_is_fuzzed(app):
 
 
 @pytest.fixture
-def objects(db, world):
+def objects(app, db, world):
     """Ids of one of each kind of object at partner A, and a few at partner B to smuggle in."""
     from channel.api.tokens import create_token
     from channel.claim_models import Claim
@@ -174,6 +184,9 @@ def objects(db, world):
     from channel.rewards import GiftCardCode, Redemption, Reward
     from messaging.campaigns.models import Campaign, CampaignVariant
     from messaging.models import Tip
+    from messaging.surveys.models import SurveyInvitation
+    from messaging.surveys.triggers import links_from_config
+    from tests.messaging.surveys.helpers import open_now, three_question_survey
 
     make_tier(db)
     group = make_group(db)
@@ -227,11 +240,25 @@ def objects(db, world):
         name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
     )
     db.add_all([coop, preapproved, article, tip, campaign])
+    survey = three_question_survey(db, cm)
+    open_survey = open_now(db, three_question_survey(db, cm, name="Open"))
+    technician = world.people[Role.TECHNICIAN]
+    for person in (seller, technician):
+        db.add(
+            SurveyInvitation(
+                survey_id=open_survey.id,
+                person_id=person.id,
+                channel="inapp",
+                state="sent",
+                asked_again=False,
+                expires_at=open_survey.closes_at,
+            )
+        )
     api_token = create_token(db, name="Fuzzed", scope="read").token
-    survey = _answered_survey(db, seller)
+    answered_survey = _answered_survey(db, seller)
     db.commit()
     return {
-        "survey": survey.id,
+        "answered_survey": answered_survey.id,
         "partner": world.partner_a.id,
         "person": world.people[SELLER].id,
         "program": program.id,
@@ -244,6 +271,10 @@ def objects(db, world):
         "article": article.id,
         "tip": tip.id,
         "campaign": campaign.id,
+        "survey": survey.id,
+        "question": survey.questions[0].id,
+        "open_survey": open_survey.id,
+        "survey_link": links_from_config(app.config).token(open_survey.id, technician.id),
         "api_token": api_token.id,
         # Ids a hostile body may name instead of its own.
         "foreign": [
@@ -510,8 +541,8 @@ SEARCHES = {
     "/partners/{partner}/dashboard": PM,
     "/programs/{program}/simulate": CM,
     "/messaging/inbox": SELLER,
-    "/surveys/{survey}/results": CM,
-    "/partners/{partner}/surveys/{survey}/results": PM,
+    "/surveys/{answered_survey}/results": CM,
+    "/partners/{partner}/surveys/{answered_survey}/results": PM,
 }
 
 

@@ -17,9 +17,7 @@ def surveys_command():
     people idle for an "inactive" survey's days; safe to run again (from cron)."""
     config = current_app.config
     links = links_from_config(config)
-    settings = DialogueSettings(
-        tuple(config["LANGUAGES"]), config["BABEL_DEFAULT_LOCALE"], links
-    )
+    settings = DialogueSettings(tuple(config["LANGUAGES"]), config["BABEL_DEFAULT_LOCALE"], links)
     db = get_session()
     now = utcnow()
     tick = expire_and_remind(db, now, settings)

@@ -123,7 +123,7 @@ def reply_to(
     if invitation is None:
         return None
     survey = invitation.survey
-    if invitation.expires_at <= now or survey.status != SurveyStatus.OPEN:
+    if min(invitation.expires_at, survey.closes_at) <= now or survey.status != SurveyStatus.OPEN:
         expire(session, invitation, now, links=settings.links)
         return None
     body = message.body

@@ -21,7 +21,7 @@ class SurveyLinks:
         return self._serializer().dumps([survey_id, person_id])
 
     def url(self, survey_id: int, person_id: int) -> str:
-        return f"{self.base_url.rstrip('/')}/s/{self.token(survey_id, person_id)}"
+        return f"{self.base_url.rstrip('/')}/q/{self.token(survey_id, person_id)}"
 
     def read(self, token: str) -> tuple[int, int] | None:
         """(survey id, person id) of a genuine token, else None."""

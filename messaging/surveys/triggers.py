@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from channel.claim_models import ClaimStatus
 from channel.models import DecisionOutcome
 from channel.rewards import Redemption
-from channel.signals import claim_decided, program_decided, reward_redeemed
+from channel.signals import claim_decided, demo_seeded, program_decided, reward_redeemed
 from core.db import utcnow
 from messaging.campaigns.audience import ClaimActivity, SegmentFilters
 from messaging.consent import consent_changed
 from messaging.models import MessageChannel
+from messaging.surveys.demo import on_demo_seeded
 from messaging.surveys.dialogue import stop_on_channel
 from messaging.surveys.links import SurveyLinks
 from messaging.surveys.models import Survey, SurveyStatus, SurveyTrigger
@@ -110,4 +111,5 @@ HANDLERS = (
     (claim_decided, on_claim_decided),
     (program_decided, on_program_decided),
     (consent_changed, on_consent_changed),
+    (demo_seeded, on_demo_seeded),
 )
