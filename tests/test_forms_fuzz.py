@@ -288,43 +288,18 @@ def objects(app, db, world):
 
 def _answered_survey(db, person):
     """An open survey with one question of free text, answered by `person`."""
-    from datetime import timedelta
-
     from core.db import utcnow
     from messaging.surveys.answers import write_response
     from messaging.surveys.dialogue import respondent
-    from messaging.surveys.models import (
-        InvitationState,
-        QuestionKind,
-        Survey,
-        SurveyInvitation,
-        SurveyQuestion,
-        SurveyStatus,
-    )
+    from messaging.surveys.models import InvitationState
+    from tests.messaging.surveys.helpers import open_survey_asking
 
-    now = utcnow()
-    survey = Survey(
-        name="Pulse",
-        seed=1,
-        status=SurveyStatus.OPEN,
-        opened_at=now,
-        closes_at=now + timedelta(days=7),
-        questions=[SurveyQuestion(position=1, kind=QuestionKind.FREE_TEXT)],
+    survey, (invitation,) = open_survey_asking(
+        db, [person], InvitationState.ANSWERED, free_text=True
     )
-    db.add(survey)
-    db.flush()
-    invitation = SurveyInvitation(
-        survey_id=survey.id,
-        person_id=person.id,
-        channel="sms",
-        state=InvitationState.ANSWERED,
-        expires_at=survey.closes_at,
-    )
-    db.add(invitation)
-    db.flush()
     values = {survey.questions[0].id: "Faster approvals"}
     write_response(
-        db, survey, respondent(person, invitation, "sms"), values, complete=True, now=now
+        db, survey, respondent(person, invitation, "sms"), values, complete=True, now=utcnow()
     )
     return survey
 

@@ -281,7 +281,12 @@ def objects(db, world):
     from channel.api.tokens import create_token
 
     api_token = create_token(db, name="Isolation", scope="read").token
-    asked = _survey_asking_both_partners(db, world)
+    from tests.messaging.surveys.helpers import open_survey_asking
+
+    # An open survey that asked a technician of each partner.
+    asked, _ = open_survey_asking(
+        db, [world.people[Role.TECHNICIAN], world.others[Role.TECHNICIAN]]
+    )
     db.commit()
     sides["catalog"] = {
         "article": article.id,
@@ -297,37 +302,6 @@ def objects(db, world):
         "api_token": api_token.id,
     }
     return sides
-
-
-def _survey_asking_both_partners(db, world):
-    """An open survey (not anonymous) that asked a technician of each partner."""
-    from datetime import timedelta
-
-    from core.db import utcnow
-    from messaging.surveys.models import InvitationState, Survey, SurveyInvitation, SurveyStatus
-
-    now = utcnow()
-    survey = Survey(
-        name="Pulse",
-        seed=1,
-        status=SurveyStatus.OPEN,
-        opened_at=now,
-        closes_at=now + timedelta(days=7),
-    )
-    db.add(survey)
-    db.flush()
-    for people in (world.people, world.others):
-        db.add(
-            SurveyInvitation(
-                survey_id=survey.id,
-                person_id=people[Role.TECHNICIAN].id,
-                channel="sms",
-                state=InvitationState.SENT,
-                expires_at=survey.closes_at,
-            )
-        )
-    db.flush()
-    return survey
 
 
 def _url(template, side, catalog=None):

@@ -16,7 +16,6 @@ import socket
 import sqlite3
 import struct
 from dataclasses import dataclass
-from datetime import timedelta
 from itertools import product
 from urllib.parse import urlsplit
 
@@ -39,16 +38,7 @@ from channel.uploads import store_proof
 from core.db import get_session, read_session, utcnow
 from messaging.campaigns.models import Campaign, CampaignVariant
 from messaging.models import Tip
-from messaging.surveys.models import (
-    InvitationState,
-    QuestionKind,
-    Survey,
-    SurveyAnswer,
-    SurveyInvitation,
-    SurveyQuestion,
-    SurveyResponse,
-    SurveyStatus,
-)
+from messaging.surveys.models import InvitationState, Survey, SurveyAnswer, SurveyResponse
 from messaging.surveys.results_exports import TABLES as SURVEY_TABLES
 from roles.permissions import Role
 from tests.builders import (
@@ -62,6 +52,7 @@ from tests.builders import (
     utc_today,
 )
 from tests.conftest import DATABASES, POSTGRES_URL, TEST_CONFIG, migrated_database
+from tests.messaging.surveys.helpers import open_survey_asking
 from tests.servers import gunicorn, server_environment, status_of
 
 CM, PM, SELLER = Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.SELLER
@@ -163,25 +154,7 @@ def answered_survey(db, person, responses: int) -> Survey:
     """An open survey asking partner A's `person`, with `responses` long written answers from
     partner A: its export is as large as the pool's."""
     now = utcnow()
-    survey = Survey(
-        name="Pulse",
-        seed=1,
-        status=SurveyStatus.OPEN,
-        opened_at=now,
-        closes_at=now + timedelta(days=7),
-        questions=[SurveyQuestion(position=1, kind=QuestionKind.FREE_TEXT)],
-    )
-    db.add(survey)
-    db.flush()
-    db.add(
-        SurveyInvitation(
-            survey_id=survey.id,
-            person_id=person.id,
-            channel="sms",
-            state=InvitationState.ANSWERED,
-            expires_at=survey.closes_at,
-        )
-    )
+    survey, _ = open_survey_asking(db, [person], InvitationState.ANSWERED, free_text=True)
     common = {
         "survey_id": survey.id,
         "anonymous": False,

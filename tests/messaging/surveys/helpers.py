@@ -5,7 +5,14 @@ from datetime import timedelta
 from core.db import utcnow
 from messaging.surveys.authoring import QuestionDraft, SurveyDraft, add_question, save_survey
 from messaging.surveys.links import SurveyLinks
-from messaging.surveys.models import QuestionKind, SurveyStatus
+from messaging.surveys.models import (
+    InvitationState,
+    QuestionKind,
+    Survey,
+    SurveyInvitation,
+    SurveyQuestion,
+    SurveyStatus,
+)
 
 LINKS = SurveyLinks(secret="test-secret", base_url="http://localhost")
 
@@ -68,3 +75,32 @@ def open_now(db, survey):
     survey.status, survey.opened_at = SurveyStatus.OPEN, utcnow()
     db.flush()
     return survey
+
+
+def open_survey_asking(db, people, state=InvitationState.SENT, *, free_text=False):
+    """An open survey (not anonymous) with an invitation in `state` for each of `people`;
+    with `free_text`, its one question is a free-text one."""
+    now = utcnow()
+    survey = Survey(
+        name="Pulse",
+        seed=1,
+        status=SurveyStatus.OPEN,
+        opened_at=now,
+        closes_at=now + timedelta(days=7),
+        questions=[SurveyQuestion(position=1, kind=QuestionKind.FREE_TEXT)] if free_text else [],
+    )
+    db.add(survey)
+    db.flush()
+    invitations = [
+        SurveyInvitation(
+            survey_id=survey.id,
+            person_id=person.id,
+            channel="sms",
+            state=state,
+            expires_at=survey.closes_at,
+        )
+        for person in people
+    ]
+    db.add_all(invitations)
+    db.flush()
+    return survey, invitations
