@@ -5,7 +5,7 @@ from datetime import timedelta
 from core.db import utcnow
 from messaging.surveys.authoring import QuestionDraft, SurveyDraft, add_question, save_survey
 from messaging.surveys.links import SurveyLinks
-from messaging.surveys.models import QuestionKind, SurveyStatus
+from messaging.surveys.models import InvitationState, QuestionKind, SurveyInvitation, SurveyStatus
 
 LINKS = SurveyLinks(secret="test-secret", base_url="http://localhost")
 
@@ -68,3 +68,18 @@ def open_now(db, survey):
     survey.status, survey.opened_at = SurveyStatus.OPEN, utcnow()
     db.flush()
     return survey
+
+
+def invited(db, survey, person, *, state=InvitationState.SENT, channel="inapp"):
+    """An invitation written directly (no message): for pages and races."""
+    invitation = SurveyInvitation(
+        survey_id=survey.id,
+        person_id=person.id,
+        channel=channel,
+        state=state,
+        asked_again=False,
+        expires_at=survey.closes_at,
+        invited_at=utcnow(),
+    )
+    db.add(invitation)
+    return invitation

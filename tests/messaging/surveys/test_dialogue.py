@@ -19,46 +19,12 @@ from messaging.surveys.models import (
     SurveyResponse,
 )
 from messaging.surveys.sending import invite
-from messaging.transports import (
-    ChannelRouter,
-    DevelopmentTransport,
-    InAppTransport,
-    TwilioTransport,
-)
 from roles.permissions import Role
 from tests.builders import make_person
-from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.messaging.surveys.helpers import LINKS, open_now, three_question_survey
 from tests.messaging.test_inbound import reply_to
 
 SETTINGS = DialogueSettings(("en", "lv", "fa", "he", "ru", "pl"), "en", LINKS)
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def transport(fake):
-    twilio = TwilioTransport(
-        {
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_FROM": "+37120099999",
-            "TWILIO_API_URL": fake.url,
-            "TWILIO_TIMEOUT_SECONDS": 0.3,
-        }
-    )
-    return ChannelRouter(
-        {
-            "sms": twilio,
-            "whatsapp": twilio,
-            "email": DevelopmentTransport(),
-            "inapp": InAppTransport(),
-        }
-    )
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,7 @@ from messaging.surveys.sending import begin, invite, send_to_segment
 from roles.models import Person
 from roles.permissions import Role
 from tests.builders import build_world, make_person, utc_today
-from tests.messaging.surveys.helpers import LINKS, open_now, three_question_survey
+from tests.messaging.surveys.helpers import LINKS, invited, open_now, three_question_survey
 from tests.messaging.test_inbound import reply_to
 
 
@@ -167,19 +167,10 @@ def test_two_surveys_started_at_once_for_one_person_leave_one_asking(committed_p
         person = make_person(db, world.partner_a)
         manager = world.people[Role.CHANNEL_MANAGER]
         surveys = [open_now(db, three_question_survey(db, manager, name=f"S{i}")) for i in range(4)]
-        invitations = []
-        for survey in surveys:
-            invitation = SurveyInvitation(
-                survey_id=survey.id,
-                person_id=person.id,
-                channel="sms",
-                state=InvitationState.WAITING,
-                asked_again=False,
-                expires_at=survey.closes_at,
-                invited_at=utcnow(),
-            )
-            db.add(invitation)
-            invitations.append(invitation)
+        invitations = [
+            invited(db, survey, person, state=InvitationState.WAITING, channel="sms")
+            for survey in surveys
+        ]
         db.commit()
         ids, person_id = [i.id for i in invitations], person.id
     factory = sessionmaker(bind=app.extensions["partnerlift.engine"])
