@@ -24,12 +24,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
-from bench.campaign_send import ROLES, bulk_insert_seconds, populate  # noqa: E402
+from bench.campaign_send import ROLES, bulk_insert_seconds, copied_rows, populate  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
@@ -92,11 +90,7 @@ def written_rows(db, survey, copy_survey) -> dict[str, list[dict]]:
     invitations, outbox = SurveyInvitation.__table__, OutboxMessage.__table__
 
     def rows(table, where, **changes):
-        columns = [c for c in table.c if c.name != "id"]
-        return [
-            {**dict(row._mapping), **{k: f(row) for k, f in changes.items()}}
-            for row in db.execute(select(*columns).where(where))
-        ]
+        return copied_rows(db, table, where, **changes)
 
     return {
         "survey_invitations": rows(

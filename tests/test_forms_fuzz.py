@@ -184,9 +184,8 @@ def objects(app, db, world):
     from channel.rewards import GiftCardCode, Redemption, Reward
     from messaging.campaigns.models import Campaign, CampaignVariant
     from messaging.models import Tip
-    from messaging.surveys.models import SurveyInvitation
     from messaging.surveys.triggers import links_from_config
-    from tests.messaging.surveys.helpers import open_now, three_question_survey
+    from tests.messaging.surveys.helpers import invited, open_now, three_question_survey
 
     make_tier(db)
     group = make_group(db)
@@ -244,16 +243,7 @@ def objects(app, db, world):
     open_survey = open_now(db, three_question_survey(db, cm, name="Open"))
     technician = world.people[Role.TECHNICIAN]
     for person in (seller, technician):
-        db.add(
-            SurveyInvitation(
-                survey_id=open_survey.id,
-                person_id=person.id,
-                channel="inapp",
-                state="sent",
-                asked_again=False,
-                expires_at=open_survey.closes_at,
-            )
-        )
+        invited(db, open_survey, person)
     api_token = create_token(db, name="Fuzzed", scope="read").token
     answered_survey = _answered_survey(db, seller)
     db.commit()

@@ -23,7 +23,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from messaging.compose import primary_role
 from messaging.models import InboundMessage, MessageCategory
 from messaging.outbox import enqueue
 from messaging.policy import address
@@ -36,7 +35,7 @@ from messaging.surveys.models import (
     SurveyInvitation,
     SurveyStatus,
 )
-from messaging.surveys.sending import KIND, Texts, start_next
+from messaging.surveys.sending import KIND, Texts, role_of, start_next
 from messaging.surveys.texts import fill, question_message
 from roles.models import Person
 
@@ -52,11 +51,6 @@ class DialogueSettings:
 
 def language_of(person, settings: DialogueSettings) -> str:
     return person.language if person.language in settings.languages else settings.default_language
-
-
-def role_of(person) -> str:
-    role = primary_role(person)
-    return "" if role == "default" else role
 
 
 def respondent(person, invitation: SurveyInvitation | None, channel: str) -> Respondent:

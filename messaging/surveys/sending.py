@@ -40,7 +40,9 @@ KIND = "survey"
 RETRIES = 3
 
 
-def _role(role: str) -> str:
+def role_of(person) -> str:
+    """The role whose words the person reads ("" when they have none of a partner's)."""
+    role = primary_role(person)
     return "" if role == "default" else role
 
 
@@ -268,7 +270,7 @@ def invite(
         return invitation
     invitation.last_activity_at = now
     subject, body = Texts(survey, links).message(
-        channel, person.id, person.full_name, person.language, _role(primary_role(person))
+        channel, person.id, person.full_name, person.language, role_of(person)
     )
     _enqueue(session, survey, person, channel, subject, body)
     return invitation
@@ -310,7 +312,7 @@ def begin(
         person.id,
         person.full_name,
         person.language,
-        _role(primary_role(person)),
+        role_of(person),
     )
     _enqueue(session, survey, person, invitation.channel, subject, body)
     return True

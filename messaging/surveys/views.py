@@ -27,7 +27,6 @@ from messaging.surveys.authoring import (
     remove_question,
     save_survey,
 )
-from messaging.surveys.dialogue import role_of
 from messaging.surveys.forms import QuestionForm, SurveyActionForm, SurveyForm
 from messaging.surveys.models import (
     InvitationState,
@@ -37,6 +36,7 @@ from messaging.surveys.models import (
     SurveyTrigger,
 )
 from messaging.surveys.queries import invitation_counts, surveys_newest_first
+from messaging.surveys.sending import role_of
 from messaging.surveys.texts import choice_label, intro, question_text, range_of
 from messaging.surveys.triggers import links_from_config
 from roles.access import requires

@@ -10,41 +10,7 @@ from core.db import utcnow
 from messaging.delivery import deliver_next
 from messaging.models import ChannelBlock, OutboxMessage
 from messaging.outbox import enqueue
-from messaging.transports import (
-    ChannelRouter,
-    DevelopmentTransport,
-    InAppTransport,
-    TwilioTransport,
-)
 from roles.permissions import Role
-from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def transport(fake):
-    twilio = TwilioTransport(
-        {
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_FROM": "+37120099999",
-            "TWILIO_API_URL": fake.url,
-            "TWILIO_TIMEOUT_SECONDS": 0.3,
-        }
-    )
-    return ChannelRouter(
-        {
-            "sms": twilio,
-            "whatsapp": twilio,
-            "email": DevelopmentTransport(),
-            "inapp": InAppTransport(),
-        }
-    )
 
 
 def message(db, person, channel="sms", body="Hello", priority=0):

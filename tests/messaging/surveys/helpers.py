@@ -77,6 +77,21 @@ def open_now(db, survey):
     return survey
 
 
+def invited(db, survey, person, *, state=InvitationState.SENT, channel="inapp"):
+    """An invitation written directly (no message): for pages and races."""
+    invitation = SurveyInvitation(
+        survey_id=survey.id,
+        person_id=person.id,
+        channel=channel,
+        state=state,
+        asked_again=False,
+        expires_at=survey.closes_at,
+        invited_at=utcnow(),
+    )
+    db.add(invitation)
+    return invitation
+
+
 def open_survey_asking(db, people, state=InvitationState.SENT, *, free_text=False):
     """An open survey (not anonymous) with an invitation in `state` for each of `people`;
     with `free_text`, its one question is a free-text one."""
@@ -91,16 +106,6 @@ def open_survey_asking(db, people, state=InvitationState.SENT, *, free_text=Fals
     )
     db.add(survey)
     db.flush()
-    invitations = [
-        SurveyInvitation(
-            survey_id=survey.id,
-            person_id=person.id,
-            channel="sms",
-            state=state,
-            expires_at=survey.closes_at,
-        )
-        for person in people
-    ]
-    db.add_all(invitations)
+    invitations = [invited(db, survey, person, state=state, channel="sms") for person in people]
     db.flush()
     return survey, invitations

@@ -19,46 +19,12 @@ from messaging.surveys.models import (
     SurveyResponse,
 )
 from messaging.surveys.sending import invite
-from messaging.transports import (
-    ChannelRouter,
-    DevelopmentTransport,
-    InAppTransport,
-    TwilioTransport,
-)
 from roles.permissions import Role
 from tests.builders import make_person
-from tests.messaging.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.messaging.surveys.helpers import LINKS, open_now, three_question_survey
 from tests.messaging.test_inbound import reply_to
 
 SETTINGS = DialogueSettings(("en", "lv", "fa", "he", "ru", "pl"), "en", LINKS)
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
-def transport(fake):
-    twilio = TwilioTransport(
-        {
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_FROM": "+37120099999",
-            "TWILIO_API_URL": fake.url,
-            "TWILIO_TIMEOUT_SECONDS": 0.3,
-        }
-    )
-    return ChannelRouter(
-        {
-            "sms": twilio,
-            "whatsapp": twilio,
-            "email": DevelopmentTransport(),
-            "inapp": InAppTransport(),
-        }
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -106,13 +72,14 @@ def test_a_latvian_technician_answers_three_questions_by_sms(
     assert "(1/3) Cik ticami" in first[0]["Body"]
 
     again = reply_to(client, person, "11")
-    assert "(1/3)" in again and "no 0 līdz 10" in again or "0" in again
+    assert again.startswith("Atvainojiet, mēs nevarējām izlasīt šo atbildi.")
+    assert "(1/3) Cik ticami" in again and "Atbildiet ar skaitli no 0 līdz 10." in again
     second = reply_to(client, person, "9")
     assert "(2/3) Kas jums traucē" in second and "1 Cena" in second
     third = reply_to(client, person, "apmācība")
     assert "(3/3) Vēl kas?" in third
     thanks = reply_to(client, person, "Vairāk apmācību Rīgā")
-    assert thanks == "Paldies par jūsu atbildēm!" or thanks  # translated at the end
+    assert thanks == "Paldies par jūsu atbildēm!"
     invitation = invitation_of(db, survey, person)
     assert invitation.state == InvitationState.ANSWERED and invitation.staged is None
     q1, q2, q3 = survey.questions
@@ -126,8 +93,8 @@ def test_a_latvian_technician_answers_three_questions_by_sms(
     chosen = response.answers[1].choices
     assert [c.choice_id for c in chosen] == [q2.choices[1].id]
     # The survey is over: a further text is no answer.
-    assert "HELP" in reply_to(client, person, "5") or True
-    assert db.scalar(select(func.count(SurveyResponse.id))) == 1
+    assert "(" not in reply_to(client, person, "5")
+    assert db.scalar(select(func.count(SurveyAnswer.id))) == 3
 
 
 def test_answers_in_persian_digits(db, world, client, twilio_config):

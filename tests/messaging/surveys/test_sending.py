@@ -23,7 +23,7 @@ from messaging.surveys.sending import begin, invite, send_to_segment
 from roles.models import Person
 from roles.permissions import Role
 from tests.builders import build_world, make_person, utc_today
-from tests.messaging.surveys.helpers import LINKS, open_now, three_question_survey
+from tests.messaging.surveys.helpers import LINKS, invited, open_now, three_question_survey
 from tests.messaging.test_inbound import reply_to
 
 
@@ -167,19 +167,10 @@ def test_two_surveys_started_at_once_for_one_person_leave_one_asking(committed_p
         person = make_person(db, world.partner_a)
         manager = world.people[Role.CHANNEL_MANAGER]
         surveys = [open_now(db, three_question_survey(db, manager, name=f"S{i}")) for i in range(4)]
-        invitations = []
-        for survey in surveys:
-            invitation = SurveyInvitation(
-                survey_id=survey.id,
-                person_id=person.id,
-                channel="sms",
-                state=InvitationState.WAITING,
-                asked_again=False,
-                expires_at=survey.closes_at,
-                invited_at=utcnow(),
-            )
-            db.add(invitation)
-            invitations.append(invitation)
+        invitations = [
+            invited(db, survey, person, state=InvitationState.WAITING, channel="sms")
+            for survey in surveys
+        ]
         db.commit()
         ids, person_id = [i.id for i in invitations], person.id
     factory = sessionmaker(bind=app.extensions["partnerlift.engine"])
@@ -213,3 +204,52 @@ def test_two_surveys_started_at_once_for_one_person_leave_one_asking(committed_p
             select(func.count(OutboxMessage.id)).where(OutboxMessage.person_id == person_id)
         )
         assert one == 1
+
+
+def test_a_first_redemption_sends_its_survey_once(db, world, app):
+    from channel.rewards import Reward, redeem
+    from tests.builders import give_points
+
+    survey = open_now(
+        db,
+        three_question_survey(
+            db, world.people[Role.CHANNEL_MANAGER], trigger=SurveyTrigger.FIRST_REDEMPTION
+        ),
+    )
+    seller = world.people[Role.SELLER]
+    give_points(db, seller, 100)
+    reward = Reward(kind="physical", name="Drill", points_price=10, stock=None)
+    db.add(reward)
+    db.flush()
+    with app.app_context():
+        redeem(db, seller, reward, request_key="first", shipping_address="Riga")
+        redeem(db, seller, reward, request_key="second", shipping_address="Riga")
+    assert states(db, survey) == {seller.id: InvitationState.ASKING}
+    assert invitation_occasion(db, survey).startswith("redemption:")
+
+
+def test_a_declined_program_sends_its_survey_to_the_manager_by_email(db, world, app):
+    from channel.approvals import DecisionDetails, decide
+    from tests.builders import add_scheme, make_program, offer
+
+    survey = open_now(
+        db,
+        three_question_survey(
+            db, world.people[Role.CHANNEL_MANAGER], trigger=SurveyTrigger.PROGRAM_DECLINED
+        ),
+    )
+    manager = world.people[Role.PARTNER_MANAGER]
+    program = make_program(db, partners=[world.partner_a])
+    add_scheme(db, program, ["technician"], ("install", {"points_per_install": 50}))
+    with app.app_context():
+        offer(db, program, world.people[Role.CHANNEL_MANAGER])
+        decide(
+            db,
+            program,
+            world.partner_a,
+            DecisionDetails(approve=False, reason="Not this year"),
+            actor_id=manager.id,
+        )
+    invitation = db.scalar(select(SurveyInvitation).where(SurveyInvitation.survey_id == survey.id))
+    assert invitation.person_id == manager.id
+    assert invitation.channel in ("email", "inapp") and invitation.state == InvitationState.SENT
