@@ -40,7 +40,7 @@ DIMENSIONS = ("channel", "role", "partner", "country", "language")
 #: Claims are counted this many days after a person answered (or was held out).
 AFTER_DAYS = 30
 #: At most this many free-text answers are listed on a page.
-MAX_TEXTS = 200
+MAX_TEXTS = 50
 #: The SCALES a distribution lists every value of (a value nobody gave shows as 0).
 SCALES = {QuestionKind.NPS: range(0, 11), QuestionKind.RATING: range(1, 6)}
 #: Per-person means keep two decimals.

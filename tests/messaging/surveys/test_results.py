@@ -346,3 +346,16 @@ def test_the_dashboard_says_when_no_partner_has_answered(client, db, world):
     login_as(client, world.people[Role.CHANNEL_MANAGER])
     page = client.get("/dashboard").get_data(as_text=True)
     assert "no partner has answered a share-of-sales survey question" in page
+
+
+def test_a_full_results_page_stays_under_the_page_budget(client, db, world):
+    survey = survey_of(db, world)
+    words = "Approvals take too long, and the form asks for the serial twice. " * 3
+    for score in range(60):
+        person = make_person(db, world.partner_a, full_name=f"Technician number {score}")
+        answer(db, survey, person, score % 11, choice=score % 3 + 1, text=words)
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/surveys/{survey.id}/results").get_data()
+    assert page.count(b"Approvals take too long") == 50 * 3  # the newest 50 answers
+    assert len(page) < 60_000, len(page)
