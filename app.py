@@ -179,6 +179,9 @@ def _register_blueprints(app: Flask) -> None:
     from messaging.conversation_views import bp as conversations_bp
     from messaging.nudge_views import bp as nudges_bp
     from messaging.profile_views import bp as profile_bp
+    from messaging.surveys.results_views import bp as survey_results_bp
+    from messaging.surveys.views import bp as surveys_bp
+    from messaging.surveys.views import public as survey_links_bp
     from messaging.template_views import bp as content_templates_bp
     from messaging.views import bp as messaging_bp
     from messaging.webhooks import bp as webhooks_bp
@@ -204,6 +207,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(content_templates_bp)
     app.register_blueprint(links_bp)
     app.register_blueprint(conversations_bp)
+    app.register_blueprint(survey_results_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(survey_links_bp)
     app.register_blueprint(api_tokens_bp)
     register_api(app)
     app.register_blueprint(dashboards_bp)
@@ -228,11 +234,13 @@ def _register_cli(app: Flask) -> None:
     from core.cli import db_cli, translate_cli
     from messaging.campaigns.cli import send_campaigns_command
     from messaging.cli import messaging_cli
+    from messaging.surveys.cli import surveys_command
     from roles.cli import privacy_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(translate_cli)
     messaging_cli.add_command(send_campaigns_command)
+    messaging_cli.add_command(surveys_command)
     app.cli.add_command(messaging_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(ledger_cli)

@@ -129,6 +129,16 @@ def new_campaign(db, holdout: int, link: bool):
     return campaign
 
 
+def copied_rows(db, table, where, **changes) -> list[dict]:
+    """The rows of `table` matching `where`, without their ids, each column in `changes`
+    replaced by its function of the row: ready to insert again."""
+    columns = [c for c in table.c if c.name != "id"]
+    return [
+        {**dict(row._mapping), **{k: f(row) for k, f in changes.items()}}
+        for row in db.execute(select(*columns).where(where))
+    ]
+
+
 def written_rows(db, source: str) -> dict[str, list[dict]]:
     """Exactly the rows a send wrote, as plain dicts without their ids, ready to insert again:
     the source becomes "bench:copy" (a person is in a source once) and tokens get a new
@@ -141,11 +151,7 @@ def written_rows(db, source: str) -> dict[str, list[dict]]:
     )
 
     def rows(table, where, **changes):
-        columns = [c for c in table.c if c.name != "id"]
-        return [
-            {**dict(row._mapping), **{k: f(row) for k, f in changes.items()}}
-            for row in db.execute(select(*columns).where(where))
-        ]
+        return copied_rows(db, table, where, **changes)
 
     messages = select(outbox.c.id).where(outbox.c.source == source)
     return {

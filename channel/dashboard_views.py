@@ -4,14 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    render_template,
-    request,
-    send_file,
-)
+from flask import Blueprint, abort, current_app, render_template, request
 
 from channel import channel_dashboard as cd
 from channel import dashboards as d
@@ -20,9 +13,8 @@ from channel import partner_dashboard as pd
 from channel.labels import claim_flag, claim_status, role_label
 from channel.postings import pool_account
 from channel.rebate_reports import outlook
-from core.db import get_session, read_session, utcnow
+from core.db import get_session, utcnow
 from core.i18n import country_name, format_month
-from core.streaming import streamed_response
 from core.views import id_argument
 from roles.access import requires
 from roles.permissions import Permission
@@ -151,27 +143,6 @@ def _export_args() -> dict:
     }
 
 
-def _send(build, fmt: str, filename: str):
-    """`build(session)`'s table (or tables, for XLSX) as a download, read in a session of its
-    own in one snapshot: streamed as CSV while the client reads it, or saved as XLSX first."""
-    stamp = utcnow().strftime("%Y%m%d")
-    if fmt == "csv":
-        return streamed_response(
-            lambda session: exports.csv_chunks(build(session)),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{filename}-{stamp}.csv"'},
-        )
-    with read_session() as session:
-        tables = build(session)
-        workbook = exports.xlsx_file(tables if isinstance(tables, list) else [tables])
-    return send_file(
-        workbook,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
-        download_name=f"{filename}-{stamp}.xlsx",
-    )
-
-
 CHANNEL_TABLES = (
     "engagement",
     "engagement-role",
@@ -206,7 +177,7 @@ def channel_export(table, fmt):
         build = partial(exports.leaders_table, people=table == "people", **period)
     else:
         build = partial(exports.ledger_table, **period)
-    return _send(build, fmt, table)
+    return exports.download(build, fmt, table)
 
 
 # ---------------------------------------------------------------- the partner manager's
@@ -258,4 +229,4 @@ def partner_export(partner, table, fmt):
     else:
         account = pool_account(partner.id)
         build = partial(exports.ledger_table, start=window.start, end=window.end, account=account)
-    return _send(build, fmt, f"{table}-{partner.id}")
+    return exports.download(build, fmt, f"{table}-{partner.id}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from flask import send_file
 from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,6 +25,8 @@ from channel import dashboards as d
 from channel import partner_dashboard as pd
 from channel.ledger import LedgerEntry
 from channel.partner_models import PartnerOrganization
+from core.db import read_session, utcnow
+from core.streaming import streamed_response
 from core.tables import inert
 
 FORMATS = ("csv", "xlsx")
@@ -34,6 +37,27 @@ class Table:
     name: str
     header: list[str]
     rows: Iterable[list]
+
+
+def download(build, fmt: str, filename: str):
+    """`build(session)`'s table (or tables, for XLSX) as a download, read in a session of its
+    own in one snapshot: streamed as CSV while the client reads it, or saved as XLSX first."""
+    stamp = utcnow().strftime("%Y%m%d")
+    if fmt == "csv":
+        return streamed_response(
+            lambda session: csv_chunks(build(session)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}-{stamp}.csv"'},
+        )
+    with read_session() as session:
+        tables = build(session)
+        workbook = xlsx_file(tables if isinstance(tables, list) else [tables])
+    return send_file(
+        workbook,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{filename}-{stamp}.xlsx",
+    )
 
 
 def _cell(value):

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.ledger import EntryKind
 from channel.postings import InsufficientPoints, Line, person_account, post
+from channel.signals import reward_redeemed
 from core.db import Base, utcnow
 from core.errors import InvalidInput
 from core.states import State, one_of
@@ -290,6 +291,7 @@ def redeem(
         if existing is None:
             raise
         return existing
+    reward_redeemed.send(None, session=session, redemption=redemption)
     return redemption
 
 

@@ -23,6 +23,8 @@ claim_decided = _signals.signal("claim-decided")
 sales_imported = _signals.signal("sales-imported")
 #: session=, partner=, change=: a partner's tier changed (computed or set by hand).
 tier_changed = _signals.signal("tier-changed")
+#: session=, redemption=: a person spent points on a reward (a new redemption, not a replay).
+reward_redeemed = _signals.signal("reward-redeemed")
 #: session=, created=, today=: `flask seed-demo` loaded the channel's demo data; a package
 #: above adds its own (its rows found by natural keys first) and counts them in `created`.
 demo_seeded = _signals.signal("demo-seeded")

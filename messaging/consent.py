@@ -1,10 +1,14 @@
 """Consent per person and channel: nothing is sent to a channel the person opted out of."""
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from messaging.models import ChannelConsent
+
+#: session=, person_id=, channel=, opted_out=: a person's consent on a channel changed.
+consent_changed = Namespace().signal("consent-changed")
 
 
 def opted_out_channels(session: Session, person_id: int) -> set[str]:
@@ -39,6 +43,9 @@ def set_consent(
         return False
     row.opted_out, row.changed_at, row.source = opted_out, utcnow(), source[:64]
     session.flush()
+    consent_changed.send(
+        None, session=session, person_id=person_id, channel=channel, opted_out=opted_out
+    )
     return True
 
 

@@ -32,6 +32,7 @@ from messaging.consent import set_consent
 from messaging.conversations import hear
 from messaging.inbound_media import TextedPhotos
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
+from messaging.surveys.dialogue import DialogueSettings, reply_to
 from messaging.whatsapp import record_inbound
 from roles.auth import (
     CodePolicy,
@@ -60,6 +61,8 @@ class InboundSettings:
     code_policy: CodePolicy
     points_lifetime: timedelta
     return_window: timedelta
+    #: Survey answers by reply; None: replies are never read as answers.
+    surveys: DialogueSettings | None = None
 
 
 def channel_and_number(from_address: str) -> tuple[str, str]:
@@ -151,6 +154,12 @@ def receive(
         with force_timezone(person.timezone):  # the sender's days, whoever's server answers
             if act is not None:
                 message.reply = act(session, person, channel, command, now, settings)
+            elif (
+                settings.surveys is not None
+                and (answer := reply_to(session, person, message, now, settings.surveys))
+                is not None
+            ):
+                message.reply = answer  # commands win over answers, answers over chat
             elif body and body.strip():
                 # Anything else is for a person to read: into their conversation, which
                 # acknowledges it by the outbox (quiet hours apply), so no answer here.

@@ -17,6 +17,7 @@ from messaging import triggers
 from messaging.compose import notify
 from messaging.models import MessageCategory, MessageChannel
 from messaging.nudges import link
+from messaging.surveys import triggers as survey_triggers
 from roles.signals import person_added, sign_in_code_issued
 
 
@@ -62,6 +63,7 @@ _TRIGGER_HANDLERS = (
     (welcome_due, _within_app(triggers.on_welcome_due)),
     (tier_changed, _within_app(triggers.on_tier_changed)),
     (sales_imported, _within_app(triggers.on_sales_imported)),
+    *((signal, _within_app(handler)) for signal, handler in survey_triggers.HANDLERS),
 )
 
 

@@ -21,6 +21,8 @@ from core.extensions import csrf, limiter
 from messaging.delivery_status import record_delivery_status
 from messaging.inbound import InboundSettings, receive_once, takes_photos
 from messaging.inbound_media import TwilioMedia, fetch_photos, media_items
+from messaging.surveys.dialogue import DialogueSettings
+from messaging.surveys.triggers import links_from_config
 from roles.auth import code_policy
 
 log = logging.getLogger(__name__)
@@ -134,4 +136,9 @@ def _inbound_settings() -> InboundSettings:
         code_policy=code_policy(config),
         points_lifetime=points_lifetime(config["POINTS_LIFETIME_MONTHS"]),
         return_window=timedelta(days=config["RETURN_WINDOW_DAYS"]),
+        surveys=DialogueSettings(
+            languages=tuple(config["LANGUAGES"]),
+            default_language=config["BABEL_DEFAULT_LOCALE"],
+            links=links_from_config(config),
+        ),
     )

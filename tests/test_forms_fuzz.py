@@ -58,6 +58,16 @@ FORMS = {
     "campaigns.campaign_edit": [Form("/campaigns/{campaign}/edit", CM)],
     "campaigns.campaign_preview": [Form("/campaigns/{campaign}", CM)],
     "catalog.group_new": [Form("/catalog/groups", CM, "/catalog/")],
+    "surveys.survey_new": [Form("/surveys/new", CM)],
+    "surveys.survey_edit": [Form("/surveys/{survey}/edit", CM)],
+    "surveys.question_add": [Form("/surveys/{survey}/questions", CM, "/surveys/{survey}")],
+    "surveys.question_remove": [
+        Form("/surveys/{survey}/questions/{question}/remove", CM, "/surveys/{survey}")
+    ],
+    "surveys.survey_open": [Form("/surveys/{survey}/open", CM, "/surveys/{survey}")],
+    "surveys.survey_close": [Form("/surveys/{open_survey}/close", CM, "/surveys/{open_survey}")],
+    "surveys.answer_signed_in": [Form("/surveys/{open_survey}/answer", SELLER, writes_on_200=True)],
+    "survey_links.answer_by_link": [Form("/q/{survey_link}", None, writes_on_200=True)],
     "catalog.product_new": [Form("/catalog/products", CM, "/catalog/")],
     "catalog.product_import": [Form("/catalog/import", CM, "/catalog/", writes_on_200=True)],
     "claims.decide_claim": [
@@ -183,6 +193,8 @@ def objects(app, db, world):
     from channel.rewards import GiftCardCode, Redemption, Reward
     from messaging.campaigns.models import Campaign, CampaignVariant
     from messaging.models import ContentTemplate, Tip
+    from messaging.surveys.triggers import links_from_config
+    from tests.messaging.surveys.helpers import invited, open_now, three_question_survey
 
     make_tier(db)
     group = make_group(db)
@@ -243,7 +255,13 @@ def objects(app, db, world):
         variables=["first_name"],
     )
     db.add_all([coop, preapproved, article, tip, campaign, content_template])
+    survey = three_question_survey(db, cm)
+    open_survey = open_now(db, three_question_survey(db, cm, name="Open"))
+    technician = world.people[Role.TECHNICIAN]
+    for person in (seller, technician):
+        invited(db, open_survey, person)
     api_token = create_token(db, name="Fuzzed", scope="read").token
+    answered_survey = _answered_survey(db, seller)
     from core.db import utcnow
     from messaging.conversations import hear
 
@@ -253,6 +271,7 @@ def objects(app, db, world):
         ).conversation
     db.commit()
     return {
+        "answered_survey": answered_survey.id,
         "partner": world.partner_a.id,
         "person": world.people[SELLER].id,
         "program": program.id,
@@ -266,6 +285,10 @@ def objects(app, db, world):
         "tip": tip.id,
         "content_template": content_template.id,
         "campaign": campaign.id,
+        "survey": survey.id,
+        "question": survey.questions[0].id,
+        "open_survey": open_survey.id,
+        "survey_link": links_from_config(app.config).token(open_survey.id, technician.id),
         "api_token": api_token.id,
         "conversation": conversation.id,
         # Ids a hostile body may name instead of its own.
@@ -276,6 +299,24 @@ def objects(app, db, world):
             world.people[ADMIN].id,
         ],
     }
+
+
+def _answered_survey(db, person):
+    """An open survey with one question of free text, answered by `person`."""
+    from core.db import utcnow
+    from messaging.surveys.answers import write_response
+    from messaging.surveys.dialogue import respondent
+    from messaging.surveys.models import InvitationState
+    from tests.messaging.surveys.helpers import open_survey_asking
+
+    survey, (invitation,) = open_survey_asking(
+        db, [person], InvitationState.ANSWERED, free_text=True
+    )
+    values = {survey.questions[0].id: "Faster approvals"}
+    write_response(
+        db, survey, respondent(person, invitation, "sms"), values, complete=True, now=utcnow()
+    )
+    return survey
 
 
 # ---------------------------------------------------------------- reading the forms
@@ -491,6 +532,8 @@ SEARCHES = {
     "/programs/{program}/simulate": CM,
     "/messaging/inbox": SELLER,
     "/conversations/": CM,
+    "/surveys/{answered_survey}/results": CM,
+    "/partners/{partner}/surveys/{answered_survey}/results": PM,
 }
 
 

@@ -52,6 +52,15 @@ OBJECT_ROUTES = {
     "conversations.conversation_note": ("/conversations/{conversation}/note", MANAGERS),
     "conversations.conversation_assign": ("/conversations/{conversation}/assign", MANAGERS),
     "conversations.conversation_status": ("/conversations/{conversation}/status", MANAGERS),
+    "survey_results.partner_survey_list": ("/partners/{partner}/surveys", MANAGERS),
+    "survey_results.partner_survey_results": (
+        "/partners/{partner}/surveys/{asked_survey}/results",
+        MANAGERS,
+    ),
+    "survey_results.partner_survey_export": (
+        "/partners/{partner}/surveys/{asked_survey}/results/export/responses.csv",
+        MANAGERS,
+    ),
 }
 
 #: endpoint -> (URL, roles let in; other signed-in roles get 403).
@@ -102,6 +111,20 @@ PLAIN_ROUTES = {
     "campaigns.campaign_preview": ("/campaigns/{campaign}", MANUFACTURER),
     "campaigns.campaign_results": ("/campaigns/{campaign}/results", MANUFACTURER),
     "campaigns.trigger_results": ("/campaigns/triggers", MANUFACTURER),
+    "survey_results.survey_result_list": ("/surveys/results", MANUFACTURER),
+    "survey_results.survey_results_page": ("/surveys/{asked_survey}/results", MANUFACTURER),
+    "survey_results.survey_results_export": (
+        "/surveys/{asked_survey}/results/export/breakdown.csv",
+        MANUFACTURER,
+    ),
+    "surveys.survey_list": ("/surveys/", MANUFACTURER),
+    "surveys.survey_new": ("/surveys/new", MANUFACTURER),
+    "surveys.survey_edit": ("/surveys/{survey}/edit", MANUFACTURER),
+    "surveys.survey_detail": ("/surveys/{survey}", MANUFACTURER),
+    "surveys.question_add": ("/surveys/{survey}/questions", MANUFACTURER),
+    "surveys.question_remove": ("/surveys/{survey}/questions/{question}/remove", MANUFACTURER),
+    "surveys.survey_open": ("/surveys/{survey}/open", MANUFACTURER),
+    "surveys.survey_close": ("/surveys/{survey}/close", MANUFACTURER),
     "api_tokens.token_list": ("/admin/api-tokens/", frozenset({Role.ADMIN})),
     "api_tokens.token_revoke": ("/admin/api-tokens/{api_token}/revoke", frozenset({Role.ADMIN})),
     "dashboards.channel_dashboard": ("/dashboard", MANUFACTURER),
@@ -124,6 +147,8 @@ CUSTOM_ROUTES = {
     "rebates.period_detail": "tests/channel/test_rebate_views.py::test_only_the_manufacturer_reads_a_period_and_its_credit_memos",
     "rebates.credit_memos": "tests/channel/test_rebate_views.py::test_only_the_manufacturer_reads_a_period_and_its_credit_memos",
     "rebates.statement": "tests/channel/test_rebate_views.py::test_the_partner_manager_sees_the_accrual_and_reads_only_its_own_statements",
+    # A survey's answer page: only for a person invited to it (anyone else gets 404).
+    "surveys.answer_signed_in": "tests/messaging/surveys/test_pages.py::test_only_an_invited_person_reaches_the_signed_in_answer_page",
     # Purchases, rates and serials through the API: who may send or see what (tests/api).
     "api.purchases_create": "tests/channel/api/test_purchases.py::test_a_distributor_token_reports_only_its_own_invoices_to_its_dealers",
     "api.exchange_rates_create": "tests/channel/api/test_purchases.py::test_only_the_manufacturer_may_store_rates",
@@ -163,6 +188,9 @@ PUBLIC_ROUTES = {
     "webhooks.twilio_status",
     # Tracked links in messages: a token, no session (tests/messaging/campaigns/test_results.py).
     "links.follow",
+    # A survey's answer page by its signed link: that survey only, no session
+    # (tests/messaging/surveys/test_pages.py).
+    "survey_links.answer_by_link",
     "healthz",
     "readyz",
     "static",
@@ -271,13 +299,25 @@ def objects(app, db, world):
         name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
     )
     db.add(campaign)
+    from tests.messaging.surveys.helpers import three_question_survey
+
+    survey = three_question_survey(db, world.people[Role.CHANNEL_MANAGER])
     from channel.api.tokens import create_token
 
     api_token = create_token(db, name="Isolation", scope="read").token
+    from tests.messaging.surveys.helpers import open_survey_asking
+
+    # An open survey that asked a technician of each partner.
+    asked, _ = open_survey_asking(
+        db, [world.people[Role.TECHNICIAN], world.others[Role.TECHNICIAN]]
+    )
     db.commit()
     sides["catalog"] = {
         "article": article.id,
         "campaign": campaign.id,
+        "survey": survey.id,
+        "question": survey.questions[0].id,
+        "asked_survey": asked.id,
         "reward": reward.id,
         "redemption": redemption.id,
         "claim": claim.id,

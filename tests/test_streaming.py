@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from flask import request, request_finished
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, insert, select, text
 from werkzeug.routing import AnyConverter
 
 from app import create_app
@@ -35,9 +35,11 @@ from channel.partner_models import PartnerOrganization
 from channel.postings import Line, Posting, pool_account, post_many
 from channel.rewards import Reward
 from channel.uploads import store_proof
-from core.db import get_session, read_session
+from core.db import get_session, read_session, utcnow
 from messaging.campaigns.models import Campaign, CampaignVariant
 from messaging.models import Tip
+from messaging.surveys.models import InvitationState, Survey, SurveyAnswer, SurveyResponse
+from messaging.surveys.results_exports import TABLES as SURVEY_TABLES
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,
@@ -50,6 +52,7 @@ from tests.builders import (
     utc_today,
 )
 from tests.conftest import DATABASES, POSTGRES_URL, TEST_CONFIG, migrated_database
+from tests.messaging.surveys.helpers import open_survey_asking
 from tests.servers import gunicorn, server_environment, status_of
 
 CM, PM, SELLER = Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.SELLER
@@ -63,6 +66,14 @@ STREAMED = {
     "dashboards.partner_export": [
         ("/partners/{partner}/dashboard/export/pool.csv", PM),
         ("/partners/{partner}/dashboard/export/staff.xlsx", PM),
+    ],
+    "survey_results.survey_results_export": [
+        ("/surveys/{survey}/results/export/responses.csv", CM),
+        ("/surveys/{survey}/results/export/breakdown.xlsx", CM),
+    ],
+    "survey_results.partner_survey_export": [
+        ("/partners/{partner}/surveys/{survey}/results/export/responses.csv", PM),
+        ("/partners/{partner}/surveys/{survey}/results/export/responses.xlsx", PM),
     ],
     "rewards.reward_image": [("/rewards/{reward}/image", SELLER)],
     "claims.claim_photo": [("/claims/{claim}/photos/1", SELLER)],
@@ -126,8 +137,10 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         ],
     )
     api_secret = create_token(db, name="Streaming", scope="read").secret
+    survey = answered_survey(db, seller, pool_entries)
     db.commit()
     ids = {
+        "survey": survey.id,
         "partner": partner.id,
         "person": seller.id,
         "program": program.id,
@@ -139,6 +152,36 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         "campaign": campaign.id,
     }
     return Seeded(ids, world.people, api_secret)
+
+
+def answered_survey(db, person, responses: int) -> Survey:
+    """An open survey asking partner A's `person`, with `responses` long written answers from
+    partner A: its export is as large as the pool's."""
+    now = utcnow()
+    survey, _ = open_survey_asking(db, [person], InvitationState.ANSWERED, free_text=True)
+    common = {
+        "survey_id": survey.id,
+        "anonymous": False,
+        "person_id": person.id,
+        "channel": "sms",
+        "role": "seller",
+        "partner_id": person.partner_id,
+        "country": "LV",
+        "language": "en",
+        "complete": True,
+        "submitted_on": now.date(),
+        "submitted_at": now,
+    }
+    ids = db.scalars(
+        insert(SurveyResponse).returning(SurveyResponse.id), [common] * responses
+    ).all()
+    words = ("Approvals take too long for the spring installations, " * 6)[:320]
+    question = survey.questions[0].id
+    db.execute(
+        insert(SurveyAnswer),
+        [{"response_id": i, "question_id": question, "text": words} for i in ids],
+    )
+    return survey
 
 
 # ---------------------------------------------------------------- the read session
@@ -181,7 +224,8 @@ ARGUMENTS = {
     "article_id": "article",
     "tip_id": "tip",
     "campaign_id": "campaign",
-    "table": sorted(set(CHANNEL_TABLES) | set(PARTNER_TABLES)),
+    "survey_id": "survey",
+    "table": sorted(set(CHANNEL_TABLES) | set(PARTNER_TABLES) | set(SURVEY_TABLES)),
     "fmt": list(exports.FORMATS),
     "filename": ["app.css"],
     "token": ["not-a-token"],

@@ -152,7 +152,7 @@ WHATSAPP_FREE_TEXT, WHATSAPP_TEMPLATE, WHATSAPP_ELSEWHERE = "free_text", "templa
 _ROLE_RANK = {role.value: rank for rank, role in enumerate(ROLE_ORDER)}
 
 
-def _roles_of(session: Session, low: int, high: int) -> dict[int, str]:
+def roles_of(session: Session, low: int, high: int) -> dict[int, str]:
     """Each person's primary role (as messaging.compose.primary_role picks it)."""
     primary: dict[int, str] = {}
     rank = _ROLE_RANK
@@ -167,7 +167,7 @@ def _roles_of(session: Session, low: int, high: int) -> dict[int, str]:
     return primary
 
 
-def _unusable_of(session: Session, low: int, high: int) -> dict[int, set[str]]:
+def unusable_of(session: Session, low: int, high: int) -> dict[int, set[str]]:
     unusable = defaultdict(set)
     rows = session.execute(
         union_all(
@@ -213,7 +213,7 @@ def plan(
     whatsapp = _WhatsAppTemplates(session, variable_names(session, KIND))
     for rows in chunks:
         low, high = rows[0].id, rows[-1].id
-        roles, unusable = _roles_of(session, low, high), _unusable_of(session, low, high)
+        roles, unusable = roles_of(session, low, high), unusable_of(session, low, high)
         windows = windows_between(session, low, high)
         planned = []
         for row in rows:
