@@ -79,11 +79,12 @@ def test_a_forged_or_expired_link_opens_nothing(db, world, app, client):
 
 
 def test_the_email_carries_the_link_under_the_public_address(db, world, app):
+    saved = app.config["PUBLIC_URL"]
     app.config["PUBLIC_URL"] = "https://partnerlift.example"
     try:
         survey, _person, path = link_invitation(db, app, world)
     finally:
-        app.config["PUBLIC_URL"] = None
+        app.config["PUBLIC_URL"] = saved
     body = db.scalar(select(OutboxMessage.body).where(OutboxMessage.source == survey.source))
     assert "https://partnerlift.example" + path in body
 
