@@ -185,6 +185,9 @@ ARGUMENTS = {
     "period": ["2026-Q3"],
     "statement_id": [1],
     "serial": ["SN-1"],
+    # Surveys: none seeded here, so each answers 404 (none streams).
+    "survey_id": [1],
+    "question_id": [1],
 }
 
 
