@@ -238,6 +238,8 @@ ARGUMENTS = {
     "position": [1],
     # A WhatsApp Content template: none seeded, so it answers 404.
     "template_id": [1],
+    # A survey's question: none seeded here, so it answers 404 (none streams).
+    "question_id": [1],
 }
 
 
