@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from channel.models import ProductGroup
 from channel.partner_models import PartnerOrganization, Tier
+from channel.reward_categories import RewardCategory
 from channel.rewards import RewardKind
 from roles.models import Person
 
@@ -77,6 +78,7 @@ def seed_demo_rewards(session: Session) -> int:
         gift,
         Reward(
             kind=RewardKind.PHYSICAL,
+            category=RewardCategory.HOBBY_AND_BRANDED,
             name="Cordless drill",
             points_price=6000,
             stock=12,

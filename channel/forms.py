@@ -316,6 +316,7 @@ class SalesImportForm(FlaskForm):
 
 class RewardForm(FlaskForm):
     kind = StringField(default="")
+    category = StringField(default="")
     name = StringField(default="")
     points_price = WholeNumberField()
     stock = WholeNumberField()

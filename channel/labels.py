@@ -14,6 +14,7 @@ from channel.coop import CoopStatus
 from channel.fraud import FLAG_LABELS
 from channel.ledger import Bucket, EntryKind
 from channel.models import AuditAction, ProgramStatus
+from channel.reward_categories import RewardCategory
 from channel.rewards import RedemptionStatus, RewardKind
 from channel.rule_text import points_text
 from channel.schemes import RULE_LABELS
@@ -310,6 +311,7 @@ def register(app) -> None:
         tier_reason=tier_reason,
         coop_status=CoopStatus.label_of,
         reward_kind_label=RewardKind.label_of,
+        reward_category_label=RewardCategory.label_of,
         Bucket=Bucket,
         ClaimKind=ClaimKind,
         ClaimStatus=ClaimStatus,

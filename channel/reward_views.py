@@ -26,6 +26,7 @@ from channel.forms import (
 )
 from channel.pool import distribute, pool_history
 from channel.postings import balance_of, person_account, pool_account
+from channel.reward_categories import RewardCategory, category_or_none
 from channel.rewards import (
     Redemption,
     Reward,
@@ -36,6 +37,7 @@ from channel.rewards import (
     fulfil_redemption,
     import_codes,
     left_of,
+    offered_categories,
     offered_rewards,
     open_redemptions,
     redeem,
@@ -58,9 +60,12 @@ bp = Blueprint("rewards", __name__)
 def catalog():
     db = get_session()
     pending, available = balance_of(db, person_account(current_user.id))
+    category = category_or_none(request.args.get("category"))
     return render_template(
         "channel/rewards.html",
-        rewards=[(reward, left_of(db, reward)) for reward in offered_rewards(db)],
+        rewards=[(reward, left_of(db, reward)) for reward in offered_rewards(db, category)],
+        categories=offered_categories(db),
+        category=category,
         pending=pending,
         available=available,
         mine=redemptions_of(db, current_user.id),
@@ -139,6 +144,7 @@ def manage():
                     db,
                     RewardDetails(
                         kind=form.kind.data,
+                        category=form.category.data,
                         name=form.name.data,
                         points_price=form.points_price.data,
                         stock=form.stock.data,
@@ -158,6 +164,7 @@ def manage():
         rewards=[(reward, left_of(db, reward)) for reward in all_rewards(db)],
         redemptions=open_redemptions(db),
         kinds=list(RewardKind),
+        categories=list(RewardCategory),
         errors=field_errors(form),
         values=typed_values(form),
     ), 400 if refused else 200

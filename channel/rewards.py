@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.ledger import EntryKind
 from channel.postings import InsufficientPoints, Line, person_account, post
+from channel.reward_categories import CATEGORY_OF_KIND, RewardCategory
 from channel.signals import reward_redeemed
 from core.db import Base, utcnow
 from core.errors import InvalidInput
@@ -59,16 +60,24 @@ MAX_CODES_PER_FILE = 100_000
 MAX_CODE_LENGTH = 100
 
 
+def _usual_category(context) -> str:
+    """The category of a reward inserted without one: the usual one for its kind."""
+    return CATEGORY_OF_KIND[context.get_current_parameters()["kind"]]
+
+
 class Reward(Base):
     __tablename__ = "rewards"
     __table_args__ = (
         CheckConstraint("points_price > 0", name="price_positive"),
         CheckConstraint("stock IS NULL OR stock >= 0", name="stock_non_negative"),
         one_of("kind", RewardKind),
+        one_of("category", RewardCategory),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
+    #: What it is to people browsing (`RewardCategory`); the catalog filters by it.
+    category: Mapped[str] = mapped_column(String(20), index=True, default=_usual_category)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     points_price: Mapped[int] = mapped_column(Integer)
@@ -147,6 +156,8 @@ class RewardDetails:
     kind: str
     name: str
     points_price: int
+    #: "" or None: the usual category for its kind.
+    category: str | None = None
     stock: int | None = None
     description: str = ""
     #: language -> name, for the languages it is translated into.
@@ -159,6 +170,9 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
     errors = {}
     if details.kind not in list(RewardKind):
         errors["kind"] = _l("Choose a kind of reward.")
+    category = details.category or CATEGORY_OF_KIND.get(details.kind)
+    if details.category and details.category not in list(RewardCategory):
+        errors["category"] = _l("Choose a category from the list.")
     if not (details.name or "").strip():
         errors["name"] = _l("Give the reward a name.")
     if details.points_price is None or details.points_price <= 0:
@@ -179,6 +193,7 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
         raise InvalidInput(errors)
     reward = existing or Reward()
     reward.kind, reward.name = details.kind, details.name.strip()
+    reward.category = category
     reward.description = (details.description or "").strip()
     reward.points_price, reward.stock = details.points_price, details.stock
     reward.texts = [
@@ -381,11 +396,18 @@ def left_of(session: Session, reward: Reward) -> int | None:
     return codes_left(session, reward) if reward.kind == RewardKind.GIFT_CARD else reward.stock
 
 
-def offered_rewards(session: Session) -> list[Reward]:
-    """The rewards staff may redeem, cheapest first."""
-    return session.scalars(
-        select(Reward).where(Reward.active.is_(True)).order_by(Reward.points_price)
-    ).all()
+def offered_rewards(session: Session, category: str | None = None) -> list[Reward]:
+    """The rewards staff may redeem, cheapest first; only those of `category` if one is given."""
+    query = select(Reward).where(Reward.active.is_(True))
+    if category:
+        query = query.where(Reward.category == category)
+    return session.scalars(query.order_by(Reward.points_price, Reward.id)).all()
+
+
+def offered_categories(session: Session) -> list[RewardCategory]:
+    """The categories at least one offered reward is in, in the order of `RewardCategory`."""
+    used = set(session.scalars(select(Reward.category).where(Reward.active.is_(True)).distinct()))
+    return [category for category in RewardCategory if category in used]
 
 
 def all_rewards(session: Session) -> list[Reward]:
