@@ -347,6 +347,20 @@ def _move_all(session: Session, deltas: dict[tuple[str, str], int]) -> None:
             raise InsufficientPoints(account, bucket)
 
 
+#: One UPDATE for many accounts. VALUES names its columns column1… on both SQLite and
+#: PostgreSQL (SQLite takes no column list after the alias); the CASTs type the binds.
+#: Only bind names (":a0, :p0, :v0", …) are formatted into {rows}, never values.
+MOVE_BALANCES = (
+    "UPDATE balances SET pending = balances.pending + CAST(v.column2 AS BIGINT), "
+    "available = balances.available + CAST(v.column3 AS BIGINT) "
+    "FROM (VALUES {rows}) AS v "
+    "WHERE balances.account_key = CAST(v.column1 AS VARCHAR) "
+    "AND balances.pending + CAST(v.column2 AS BIGINT) >= 0 "
+    "AND balances.available + CAST(v.column3 AS BIGINT) >= 0 "
+    "RETURNING balances.account_key"
+)
+
+
 def _moved_all(session: Session, moves: list[tuple[str, int, int]]) -> set[str]:
     """Apply (account, pending delta, available delta) rows in one statement; the accounts
     moved (those whose buckets all stay at or above zero)."""
@@ -354,16 +368,7 @@ def _moved_all(session: Session, moves: list[tuple[str, int, int]]) -> set[str]:
     for number, (account, pending, available) in enumerate(moves):
         values.append(f"(:a{number}, :p{number}, :v{number})")
         params |= {f"a{number}": account, f"p{number}": pending, f"v{number}": available}
-    # VALUES names its columns column1… on both SQLite and PostgreSQL; CASTs type the binds.
-    statement = text(
-        "UPDATE balances SET pending = balances.pending + CAST(v.column2 AS BIGINT), "
-        "available = balances.available + CAST(v.column3 AS BIGINT) "
-        f"FROM (VALUES {', '.join(values)}) AS v "
-        "WHERE balances.account_key = CAST(v.column1 AS VARCHAR) "
-        "AND balances.pending + CAST(v.column2 AS BIGINT) >= 0 "
-        "AND balances.available + CAST(v.column3 AS BIGINT) >= 0 "
-        "RETURNING balances.account_key"
-    )
+    statement = text(MOVE_BALANCES.format(rows=", ".join(values)))
     return set(session.scalars(statement, params))
 
 
