@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -304,21 +304,72 @@ def _driver_rows(writer: BulkWriter, lines: Sequence[Line], now: datetime):
     return rows, moves
 
 
+#: Accounts moved by one UPDATE: three bind values each, well under SQLite's 32,766.
+MOVES_PER_STATEMENT = 5000
+
+
 def _move_all(session: Session, deltas: dict[tuple[str, str], int]) -> None:
-    """Move each account's balance once; rows missing are created first, all in one insert."""
-    accounts = {account for (account, _bucket), delta in deltas.items() if delta}
-    known = set(
-        session.scalars(select(Balance.account_key).where(Balance.account_key.in_(accounts)))
-    )
-    missing = sorted(accounts - known)
+    """Move every account's balance at once: one UPDATE … FROM (VALUES …) for the lot.
+
+    The rows are locked first in account order (PostgreSQL), the order `post` takes them
+    one by one, so two imports crediting the same people cannot deadlock; rows missing are
+    created in one insert. The UPDATE keeps `_moved`'s guarantee: a row moves only if
+    neither bucket goes below zero, and an account left out raises InsufficientPoints.
+    """
+    moves: dict[str, list[int]] = {}
+    for (account, bucket), delta in deltas.items():
+        if delta:
+            moves.setdefault(account, [0, 0])[0 if bucket == Bucket.PENDING else 1] += delta
+    moves = {account: move for account, move in moves.items() if any(move)}
+    if not moves:
+        return
+    accounts = sorted(moves)
+    known_query = select(Balance.account_key).where(Balance.account_key.in_(accounts))
+    if session.bind.dialect.name == "postgresql":
+        known_query = known_query.order_by(Balance.account_key).with_for_update()
+    missing = sorted(set(accounts) - set(session.scalars(known_query)))
     if missing:
         session.execute(
             Balance.__table__.insert(),
             [{"account_key": a, "pending": 0, "available": 0} for a in missing],
         )
-    for (account, bucket), delta in sorted(deltas.items()):
-        if delta and not _moved(session, account, bucket, delta):
+    for start in range(0, len(accounts), MOVES_PER_STATEMENT):
+        part = accounts[start : start + MOVES_PER_STATEMENT]
+        moved = _moved_all(session, [(a, *moves[a]) for a in part])
+        left_out = [a for a in part if a not in moved]
+        if left_out:
+            account = left_out[0]
+            pending, available = moves[account]
+            bucket = Bucket.PENDING if pending < 0 else Bucket.AVAILABLE
+            if pending < 0 and available < 0:
+                held = balance_of(session, account)
+                bucket = Bucket.PENDING if held[0] + pending < 0 else Bucket.AVAILABLE
             raise InsufficientPoints(account, bucket)
+
+
+#: One UPDATE for many accounts. VALUES names its columns column1… on both SQLite and
+#: PostgreSQL (SQLite takes no column list after the alias); the CASTs type the binds.
+#: Only bind names (":a0, :p0, :v0", …) are formatted into {rows}, never values.
+MOVE_BALANCES = (
+    "UPDATE balances SET pending = balances.pending + CAST(v.column2 AS BIGINT), "
+    "available = balances.available + CAST(v.column3 AS BIGINT) "
+    "FROM (VALUES {rows}) AS v "
+    "WHERE balances.account_key = CAST(v.column1 AS VARCHAR) "
+    "AND balances.pending + CAST(v.column2 AS BIGINT) >= 0 "
+    "AND balances.available + CAST(v.column3 AS BIGINT) >= 0 "
+    "RETURNING balances.account_key"
+)
+
+
+def _moved_all(session: Session, moves: list[tuple[str, int, int]]) -> set[str]:
+    """Apply (account, pending delta, available delta) rows in one statement; the accounts
+    moved (those whose buckets all stay at or above zero)."""
+    values, params = [], {}
+    for number, (account, pending, available) in enumerate(moves):
+        values.append(f"(:a{number}, :p{number}, :v{number})")
+        params |= {f"a{number}": account, f"p{number}": pending, f"v{number}": available}
+    statement = text(MOVE_BALANCES.format(rows=", ".join(values)))
+    return set(session.scalars(statement, params))
 
 
 def balance_of(session: Session, account: str) -> tuple[int, int]:

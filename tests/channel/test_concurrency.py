@@ -255,3 +255,61 @@ def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(commi
             session.scalar(select(func.count(Claim.id)).where(Claim.source_key.like("sales:%")))
             == 40
         )
+
+
+def test_many_postings_over_the_same_accounts_at_once_neither_deadlock_nor_overdraw(
+    committed_app,
+):
+    """Set-wise balance moves lock in account order: credits listed in opposite orders both
+    land, and two debits that together exceed a balance cannot both pass."""
+    from channel.postings import InsufficientPoints, Line, Posting, balance_of, post_many
+
+    app = committed_app
+    with app.test_request_context():
+        db = get_session()
+        partner_id = build_world(db).partner_a.id
+        db.commit()
+    owners = [f"race:{number:04}" for number in range(300)]
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+
+    def postings(tag, accounts, points):
+        return [
+            Posting(
+                f"{tag}:{a}", [Line(account=a, points=points, kind="earn", partner_id=partner_id)]
+            )
+            for a in accounts
+        ]
+
+    def run_all(batches):
+        start = threading.Barrier(len(batches))
+        outcomes = []
+
+        def run(batch):
+            start.wait()
+            try:
+                with app.app_context(), factory() as session:
+                    post_many(session, batch)
+                    session.commit()
+                outcomes.append("ok")
+            except InsufficientPoints:
+                outcomes.append("refused")
+            except Exception as error:  # noqa: BLE001 - reported below
+                outcomes.append(repr(error))
+
+        threads = [threading.Thread(target=run, args=(batch,)) for batch in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        return sorted(outcomes)
+
+    with factory() as session:  # rows exist, so both runs below lock rather than insert
+        post_many(session, postings("seed", owners, 10))
+        session.commit()
+    assert run_all([postings("up", owners, 5), postings("down", owners[::-1], 7)]) == ["ok", "ok"]
+    assert run_all([postings("spend-a", owners, -15), postings("spend-b", owners, -15)]) == [
+        "ok",
+        "refused",
+    ]
+    with factory() as session:
+        assert {balance_of(session, a) for a in owners} == {(0, 7)}

@@ -377,6 +377,78 @@ def test_many_postings_with_a_key_already_used_write_nothing(db, accounts):
     assert db.scalar(select(func.count(LedgerEntry.id))) == 1
 
 
+def _statements_of(db, work) -> int:
+    from sqlalchemy import event
+
+    count = [0]
+
+    def counted(*_args):
+        count[0] += 1
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return count[0]
+
+
+@pytest.mark.parametrize("people", [2, 2000])
+def test_many_postings_move_balances_in_statements_that_do_not_grow_with_people(
+    db, accounts, people
+):
+    partner, seller, _technician = accounts
+    post(db, "earn:first", [earn(partner, seller, 10)])
+    owners = [f"test:{number}" for number in range(people)]
+    postings = [
+        Posting(
+            f"bulk:{account}", [Line(account=account, points=3, kind="earn", partner_id=partner.id)]
+        )
+        for account in owners
+    ]
+    postings.append(Posting("bulk:seller", [debit(partner, seller, 4)]))
+    statements = _statements_of(db, lambda: post_many(db, postings))
+    # savepoint, lock/read known rows, insert missing rows, ledger rows, one UPDATE, release
+    assert statements <= 8
+    assert balance_of(db, owners[-1]) == (0, 3)
+    assert balance_of(db, person_account(seller.id)) == (0, 6)
+    assert check_balances(db) == []
+
+
+def test_many_postings_name_the_account_and_bucket_that_would_go_below_zero(db, accounts):
+    partner, seller, technician = accounts
+    later = datetime.now(UTC) + timedelta(days=14)
+    post(db, "earn:pending", [earn(partner, seller, 5, bucket="pending", available_at=later)])
+    with pytest.raises(InsufficientPoints) as refused:
+        post_many(
+            db,
+            [
+                Posting("bulk:earn", [earn(partner, technician, 50)]),
+                Posting(
+                    "bulk:expire",
+                    [
+                        Line(
+                            account=person_account(seller.id),
+                            points=-6,
+                            kind="expire",
+                            partner_id=partner.id,
+                            person_id=seller.id,
+                            bucket="pending",
+                        )
+                    ],
+                ),
+            ],
+        )
+    assert (refused.value.account_key, refused.value.bucket) == (
+        person_account(seller.id),
+        "pending",
+    )
+    assert balance_of(db, person_account(seller.id)) == (5, 0)
+    assert balance_of(db, person_account(technician.id)) == (0, 0)
+    assert check_balances(db) == []
+
+
 # ---------------------------------------------------------------- cap totals
 
 
