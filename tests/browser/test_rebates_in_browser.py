@@ -13,7 +13,8 @@ def test_hebrew_partner_manager_reads_rebates_and_a_statement_on_a_phone(live_ap
     page.goto(live_app.config["LIVE_URL"] + "/rebates/mine")
     assert page.get_attribute("html", "dir") == "rtl"
     main = page.inner_text("main")
-    assert "Sell-in rebates" in main and "€" in main  # earned so far, in the program currency
+    # The program by its Hebrew name ("Sell-in rebates"); earned so far, in the program currency.
+    assert "הנחות רכש" in main and "Sell-in rebates" not in main and "€" in main
     assert no_horizontal_overflow(page)
     screenshot(page, "mobile-rebates-he")
     page.locator("main ul a").first.click()
