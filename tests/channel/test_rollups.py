@@ -69,35 +69,14 @@ def test_any_sequence_of_postings_keeps_the_rollups_equal_to_the_ledger(db, worl
             person, program = people[who], programs[which]
             account = person_account(person.id)
             key = f"roll:{step}"
+            earning = line(
+                partner, account, points, "earn", program=program, budget=points, person=person
+            )
             try:
                 if operation == "earn":
-                    post(
-                        db,
-                        key,
-                        [
-                            line(
-                                partner,
-                                account,
-                                points,
-                                "earn",
-                                program=program,
-                                budget=points,
-                                person=person,
-                            )
-                        ],
-                    )
+                    post(db, key, [earning])
                 elif operation == "earn_bulk":
-                    shared = [
-                        line(
-                            partner,
-                            account,
-                            points,
-                            "earn",
-                            program=program,
-                            budget=points,
-                            person=person,
-                        )
-                    ]
+                    shared = [earning]
                     post_many(
                         db,
                         [
