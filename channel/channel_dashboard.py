@@ -22,7 +22,7 @@ from channel.dashboards import (
     partner_filters,
     percent,
 )
-from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry
+from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry, LedgerMonth
 from channel.models import Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.rule_params import EventKind
@@ -127,14 +127,15 @@ class BudgetUse:
 
 
 def budget_use(session: Session, filters: Filters = EVERYTHING) -> list[BudgetUse]:
-    """Budget points each program spent so far (earnings net of reversals), as earning counts it."""
+    """Budget points each program spent so far (earnings net of reversals), as earning counts it:
+    summed from the ledger's monthly rollups, not its entries."""
     used = (
         select(
-            LedgerEntry.program_id.label("program_id"),
-            func.sum(LedgerEntry.budget_points).label("used"),
+            LedgerMonth.program_id.label("program_id"),
+            func.sum(LedgerMonth.budget_points).label("used"),
         )
-        .where(LedgerEntry.kind.in_(EARNED_KINDS), LedgerEntry.program_id.is_not(None))
-        .group_by(LedgerEntry.program_id)
+        .where(LedgerMonth.kind.in_(EARNED_KINDS))
+        .group_by(LedgerMonth.program_id)
         .subquery()
     )
     stmt = (

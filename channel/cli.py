@@ -32,6 +32,7 @@ from channel.rebate_documents import credit_memo_table
 from channel.rebate_models import InvalidPeriod
 from channel.rebate_reports import period_statements
 from channel.rebates import close_period
+from channel.rollups import check_rollups
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
@@ -56,12 +57,18 @@ ledger_cli = AppGroup("ledger", help="Keep the points ledger exact.")
 
 @ledger_cli.command("check")
 def check_command():
-    """Recompute every balance from its entries and compare; exit 1 on any difference."""
-    wrong = check_balances(get_session())
+    """Recompute every balance, monthly rollup and budget total from the entries and compare;
+    exit 1 on any difference."""
+    db = get_session()
+    wrong = check_balances(db)
     for account, stored, derived in wrong:
         click.echo(f"{account}: balance row {stored}, entries add up to {derived}")
     click.echo(f"{len(wrong)} accounts differ" if wrong else "every balance equals its entries")
-    raise SystemExit(1 if wrong else 0)
+    rollups = check_rollups(db)
+    for difference in rollups:
+        click.echo(difference)
+    click.echo(f"{len(rollups)} rollups differ" if rollups else "every rollup equals its entries")
+    raise SystemExit(1 if wrong or rollups else 0)
 
 
 @ledger_cli.command("release")

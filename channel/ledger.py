@@ -368,3 +368,38 @@ def person_earnings(entries, earned=None) -> dict[int, tuple[int, set[int]]]:
             programs.add(entry.program_id)
         earned[entry.person_id] = (points + entry.points, programs)
     return earned
+
+
+class LedgerMonth(Base):
+    """The ledger summed by (month posted, kind, program, partner): points, budget points and
+    lines. Kept equal to the ledger by `channel.postings` in the posting's own transaction
+    (an additive upsert, so concurrent postings both count); `program_id` 0 is "no program"
+    (a unique key cannot match NULLs)."""
+
+    __tablename__ = "ledger_months"
+    __table_args__ = (
+        UniqueConstraint("month", "kind", "program_id", "partner_id"),
+        one_of("kind", EntryKind),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The UTC month of the entries' `created_at` ("2026-11").
+    month: Mapped[str] = mapped_column(String(7))
+    kind: Mapped[str] = mapped_column(String(16))
+    program_id: Mapped[int] = mapped_column(Integer)
+    partner_id: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    budget_points: Mapped[int] = mapped_column(Integer, default=0)
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProgramBudgetUse(Base):
+    """The running sum of a program's `budget_points` over all its entries, kept with each
+    posting like `LedgerMonth`."""
+
+    __tablename__ = "program_budget_uses"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="RESTRICT"), primary_key=True
+    )
+    budget_points: Mapped[int] = mapped_column(Integer, default=0)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channel.ledger import Balance, Bucket, LedgerEntry
+from channel.rollups import RollupLine, add_to_rollups
 from core.bulk import BulkWriter
 from core.db import utcnow
 from core.months import month_key
@@ -150,12 +151,27 @@ def post(session: Session, key: str, lines: list[Line]) -> list[LedgerEntry]:
             entries = [_entry(key, number, line, now) for number, line in enumerate(lines)]
             session.add_all(entries)
             session.flush()
+            add_to_rollups(session, (_rollup_line(line, now) for line in lines))
     except IntegrityError:
         existing = _existing(session, key)
         if existing:  # the same key, written concurrently: answer with what was written
             return _replay(existing, lines, key)
         raise
     return entries
+
+
+def _rollup_line(line: Line, now: datetime, times: int = 1) -> RollupLine:
+    """What a line adds to the rollups: it counts in the month it is written."""
+    month = month_key(now)
+    return (
+        month,
+        line.kind,
+        line.program_id,
+        line.partner_id,
+        line.points,
+        line.budget_points,
+        times,
+    )
 
 
 def _entry(key: str, number: int, line: Line, now: datetime) -> LedgerEntry:
@@ -245,6 +261,8 @@ def post_many(session: Session, postings: Iterable[Posting]) -> list[tuple]:
     deltas: dict[tuple[str, str], int] = defaultdict(int)
     #: id of a list of lines -> (the list, kept so its id stays its own; rows; moves)
     converted: dict[int, tuple] = {}
+    #: id of a list of lines -> how many postings use it
+    uses: dict[int, int] = defaultdict(int)
     with session.begin_nested():
         # Made inside the savepoint: the session opens it on its connection only when asked
         # for that connection, and rows the writer wrote before would outlive a rollback.
@@ -254,6 +272,7 @@ def post_many(session: Session, postings: Iterable[Posting]) -> list[tuple]:
             if found is None:
                 found = converted[id(lines)] = (lines, *_driver_rows(writer, lines, now))
             _, tails, moves = found
+            uses[id(lines)] += 1
             if activity_id is None:
                 rows += [
                     (key, line.activity_id, *tail) for line, tail in zip(lines, tails, strict=True)
@@ -265,6 +284,14 @@ def post_many(session: Session, postings: Iterable[Posting]) -> list[tuple]:
         if rows:
             writer.insert(LedgerEntry.__table__, ENTRY_COLUMNS, rows)
             _move_all(session, deltas)
+            add_to_rollups(
+                session,
+                (
+                    _rollup_line(line, now, uses[list_id])
+                    for list_id, (lines, _tails, _moves) in converted.items()
+                    for line in lines
+                ),
+            )
     return rows
 
 
