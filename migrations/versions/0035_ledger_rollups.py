@@ -2,16 +2,16 @@
 
 Both are backfilled from the existing ledger; `channel.postings` keeps them current.
 
-Revision ID: 0034_ledger_rollups
-Revises: 0033_surveys
+Revision ID: 0035_ledger_rollups
+Revises: 0034_reward_categories
 Create Date: 2026-12-04 12:45:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0034_ledger_rollups"
-down_revision = "0033_surveys"
+revision = "0035_ledger_rollups"
+down_revision = "0034_reward_categories"
 branch_labels = None
 depends_on = None
 
