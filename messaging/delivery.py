@@ -35,11 +35,14 @@ def backoff(attempts: int, rng: random.Random) -> timedelta:
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
-def _claim_due(session: Session, now, limit: int = 1) -> list[tuple[OutboxMessage, str | None]]:
+def _claim_due(
+    session: Session, now, limit: int = 1
+) -> list[tuple[OutboxMessage, str | None, str | None]]:
     """The next messages due, locked so other workers skip them (SKIP LOCKED on PostgreSQL),
-    each with why its channel may not be used for its person (opted out, failed for good)."""
+    each with why its channel may not be used for its person (opted out, failed for good)
+    and the person's zone (for quiet hours), read in the same statement."""
     stmt = (
-        select(OutboxMessage, func.coalesce(_opted_out, _blocked))
+        select(OutboxMessage, func.coalesce(_opted_out, _blocked), _zone)
         .where(
             OutboxMessage.status == OutboxStatus.PENDING,
             (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
@@ -49,7 +52,7 @@ def _claim_due(session: Session, now, limit: int = 1) -> list[tuple[OutboxMessag
     )
     if session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-    return [(row[0], row[1]) for row in session.execute(stmt)]
+    return [(row[0], row[1], row[2]) for row in session.execute(stmt)]
 
 
 _opted_out = (
@@ -61,6 +64,7 @@ _opted_out = (
     )
     .scalar_subquery()
 )
+_zone = select(Person.timezone).where(Person.id == OutboxMessage.person_id).scalar_subquery()
 _blocked = (
     select(literal("error ") + ChannelBlock.error_code)
     .where(
@@ -71,13 +75,13 @@ _blocked = (
 )
 
 
-def _wait_until(session: Session, message: OutboxMessage, policy: Policy, now):
-    """(when, why) if the message must wait: the recipient's night or their weekly cap."""
+def _wait_until(session: Session, message: OutboxMessage, zone, policy: Policy, now):
+    """(when, why) if the message must wait: the recipient's night (in `zone`, theirs) or
+    their weekly cap."""
     if message.category == MessageCategory.CRITICAL or message.person_id is None:
         return None, None
     if message.channel in PHONE_CHANNELS and policy.quiet_start is not None:
-        person = session.get(Person, message.person_id)
-        until = quiet_until(policy, now, person.timezone if person else None)
+        until = quiet_until(policy, now, zone)
         if until is not None:
             return until, "quiet hours"
     if message.category == MessageCategory.NUDGE:
@@ -87,13 +91,14 @@ def _wait_until(session: Session, message: OutboxMessage, policy: Policy, now):
     return None, None
 
 
-def _ready(session: Session, message: OutboxMessage, refused, policy: Policy, now) -> bool:
-    """Whether `message` goes now. One that must wait (quiet hours, weekly cap) gets a later
+def _ready(session: Session, claim, policy: Policy, now) -> bool:
+    """Whether a claimed (message, refused, zone) goes now. One that must wait (quiet hours, weekly cap) gets a later
     `next_attempt_at` and stays pending; one for a channel the person opted out of or that
     failed for good is not sent there but falls back to their next channel. A nudge that
     could only go after its lifetime (an offer that ran out, a cap full for the week) is
     dropped instead: late news is worse than none."""
-    until, why = _wait_until(session, message, policy, now)
+    message, refused, zone = claim
+    until, why = _wait_until(session, message, zone, policy, now)
     if policy.nudge_outlived(message, until or now):
         hours = int(policy.nudge_lifetime.total_seconds() // 3600)
         message.status, message.last_error = OutboxStatus.FAILED, "expired"
@@ -229,8 +234,8 @@ def deliver_next(
     claimed = _claim_due(session, now)
     if not claimed:
         return None
-    message, refused = claimed[0]
-    if _ready(session, message, refused, policy or Policy(), now):
+    message = claimed[0][0]
+    if _ready(session, claimed[0], policy or Policy(), now):
         if pacer is not None:
             pacer.wait(message)
         outcome = send_one(transport, message)
@@ -271,8 +276,9 @@ def lease_due(
     own right after, so a crash repeats at most the message the provider had just taken."""
     claimed = _claim_due(session, now, limit)
     flights = []
-    for message, refused in claimed:
-        if _ready(session, message, refused, policy, now):
+    for claim in claimed:
+        message = claim[0]
+        if _ready(session, claim, policy, now):
             message.next_attempt_at = now + lease
             flights.append(InFlight.of(message))
     session.commit()
