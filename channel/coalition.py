@@ -8,13 +8,14 @@ The amount is rounded once, half up, to the currency's cents.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Numeric, String, and_, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from channel.rebate_models import InvalidPeriod, period_bounds
 from channel.rewards import Redemption, RedemptionStatus, Reward
 from core.db import Base, utcnow
 from core.errors import InvalidInput
@@ -69,18 +70,20 @@ class Settlement:
 
 
 def parse_month(text: str) -> date:
-    """'2026-11' → the first day of that month; anything else is refused."""
+    """'2026-11' → the first day of that month; anything else (a quarter too) is refused."""
     try:
-        year, month = (int(part) for part in text.strip().split("-"))
-        return date(year, month, 1)
-    except (ValueError, TypeError):
+        if "Q" in (text or "").upper():
+            raise InvalidPeriod({})
+        start, _ = period_bounds(text)
+    except InvalidPeriod:
         raise InvalidInput({"month": _l("Give the month as YYYY-MM, e.g. 2026-11.")}) from None
+    return start
 
 
 def _bounds(month: date) -> tuple[datetime, datetime]:
+    _, last = period_bounds(f"{month:%Y-%m}")
     start = datetime(month.year, month.month, 1, tzinfo=UTC)
-    end_month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return start, datetime(end_month.year, end_month.month, 1, tzinfo=UTC)
+    return start, datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
 
 
 def settle(session: Session, brand: Brand, month: date) -> Settlement:

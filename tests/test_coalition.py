@@ -90,7 +90,16 @@ def test_a_cancellation_is_netted_in_the_month_it_happens(db, world, brand):
 def test_month_parsing_refuses_garbage():
     assert parse_month("2026-11") == date(2026, 11, 1)
     assert parse_month(" 2026-12 ") == date(2026, 12, 1)
-    for bad in ["", "2026", "2026-13", "2026-00", "nov", "2026-11-01", "'; drop table brands"]:
+    for bad in [
+        "",
+        "2026",
+        "2026-13",
+        "2026-00",
+        "nov",
+        "2026-11-01",
+        "2026-Q4",
+        "'; drop table brands",
+    ]:
         with pytest.raises(InvalidInput):
             parse_month(bad)
 
