@@ -219,6 +219,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from channel.api.cli import api_cli
     from channel.cli import (
+        coalition_cli,
         create_user_command,
         import_partners_command,
         import_purchases_command,
@@ -252,6 +253,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(import_serials_command)
     app.cli.add_command(rates_cli)
     app.cli.add_command(rebates_cli)
+    app.cli.add_command(coalition_cli)
     app.cli.add_command(create_user_command)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(api_cli)

@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from channel.coalition import brands, parse_month, settle
 from channel.demo import DEMO_PASSWORD, seed_demo
 from channel.exchange_rates import UnreadableRatesFile, import_rates
 from channel.expiry import expire_points, points_lifetime, release_due
@@ -36,6 +37,7 @@ from channel.rollups import check_rollups
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
 from channel.tiers import recompute
 from core.db import get_session, utcnow
+from core.errors import InvalidInput
 from roles.auth import make_password_hasher, set_password
 from roles.people import InvalidPerson, PersonDetails, Placement, save_person
 from roles.permissions import Role
@@ -252,6 +254,27 @@ def import_rates_command(path):
     for line, currency, reasons in report.rejected:
         click.echo(f"line {line} {currency}: {'; '.join(reasons)}".replace("  ", " "))
     raise SystemExit(2 if report.rejected else 0)
+
+
+coalition_cli = AppGroup("coalition", help="Coalition brands whose rewards are paid in points.")
+
+
+@coalition_cli.command("settle")
+@click.option("--month", required=True, help="The month to settle, e.g. 2026-11.")
+def settle_coalition_command(month):
+    """Print each brand's settlement for MONTH: points redeemed for its rewards (less those
+    cancelled in the month) times its agreed rate, in its currency. Exit 1 on a bad month."""
+    db = get_session()
+    try:
+        first_day = parse_month(month)
+    except InvalidInput as invalid:
+        raise click.ClickException(str(invalid)) from None
+    for brand in brands(db):
+        result = settle(db, brand, first_day)
+        click.echo(
+            f"{brand.name}: {result.points} points x {brand.rate_per_point} "
+            f"= {result.amount} {brand.currency} ({len(result.lines)} lines)"
+        )
 
 
 rebates_cli = AppGroup("rebates", help="Rebates partners earn on their purchases.")

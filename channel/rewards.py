@@ -88,6 +88,10 @@ class Reward(Base):
     #: Its picture, stored by `channel.uploads` under a random name.
     image: Mapped[str | None] = mapped_column(String(64))
     image_type: Mapped[str | None] = mapped_column(String(32))
+    #: The coalition brand that offers and is paid for this reward; None: the manufacturer's own.
+    brand_id: Mapped[int | None] = mapped_column(
+        ForeignKey("brands.id", ondelete="RESTRICT"), index=True
+    )
 
     texts: Mapped[list["RewardText"]] = relationship(cascade="all, delete-orphan")
 
