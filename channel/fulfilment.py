@@ -100,7 +100,7 @@ def apply_answer(session: Session, order: GiftCardOrder, answer: ProviderOrder) 
         order.provider_order_id = answer.id
     order.updated_at = utcnow()
     redemption = session.get(Redemption, order.redemption_id)
-    if answer.status == "fulfilled" and answer.code:
+    if answer.status == "fulfilled":
         order.state = OrderState.FULFILLED
         order.code = answer.code
         order.reason = None

@@ -62,29 +62,36 @@ class GiftCardProvider:
         except ValueError:
             raise ProviderUnavailable(f"HTTP {response.status_code}: not JSON") from None
         if response.status_code >= 400:
-            reason = str(body.get("error") or f"HTTP {response.status_code}")
-            return ProviderOrder(id=str(body.get("id") or ""), status="failed", reason=reason)
+            error = body.get("error") if isinstance(body, dict) else None
+            reason = (_text(error, 10_000) or f"HTTP {response.status_code}")[:500]
+            return ProviderOrder(id="", status="failed", reason=reason)
         return parse_order(body)
+
+
+def _text(value, limit: int) -> str | None:
+    """A string the columns can hold (no NUL, which PostgreSQL refuses), else None."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    text = str(value)
+    return text if text and len(text) <= limit and "\x00" not in text else None
 
 
 def parse_order(body) -> ProviderOrder:
     """An order as the provider describes it (in an answer or a webhook)."""
-    if (
-        not isinstance(body, dict)
-        or not body.get("id")
-        or body.get("status")
-        not in (
-            "pending",
-            "fulfilled",
-            "failed",
-        )
-    ):
+    if not isinstance(body, dict):
         raise ProviderUnavailable("the provider's answer is not an order")
+    order_id = _text(body.get("id"), 100)
+    status = body.get("status")
+    if order_id is None or status not in ("pending", "fulfilled", "failed"):
+        raise ProviderUnavailable("the provider's answer is not an order")
+    code = _text(body.get("code"), 200)
+    if status == "fulfilled" and code is None:
+        raise ProviderUnavailable("the provider delivered no usable code")
     return ProviderOrder(
-        id=str(body["id"]),
-        status=body["status"],
-        code=body.get("code"),
-        reason=body.get("reason"),
+        id=order_id,
+        status=status,
+        code=code,
+        reason=(_text(body.get("reason"), 10_000) or "")[:500] or None,
     )
 
 
