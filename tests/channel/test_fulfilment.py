@@ -288,3 +288,26 @@ def test_hostile_signed_webhook_bodies_change_nothing_and_never_fail(app, client
     status = _webhook(client, body, signature(SECRET, body)).status_code
     assert status in (400, 404, 413)
     assert db.scalar(select(func.count(GiftCardOrder.id))) == 0
+
+
+def test_generated_signed_webhook_bodies_never_fail_nor_deliver(app, client, db):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    app.config["GIFTCARD_WEBHOOK_SECRET"] = SECRET
+    values = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=300))
+    bodies = st.one_of(
+        st.binary(max_size=2000),
+        st.dictionaries(st.sampled_from(["id", "status", "code", "reason"]), values).map(
+            lambda d: json.dumps(d).encode()
+        ),
+    )
+
+    @settings(deadline=None)
+    @given(body=bodies)
+    def send(body):
+        status = _webhook(client, body, signature(SECRET, body)).status_code
+        assert status in (400, 404, 413)
+
+    send()
+    assert db.scalar(select(func.count(GiftCardOrder.id))) == 0
