@@ -167,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     from channel.coop_views import bp as coop_bp
     from channel.dashboard_views import bp as dashboards_bp
     from channel.decision_views import bp as decisions_bp
+    from channel.giftcard_views import bp as giftcards_bp
     from channel.home_views import bp as home_bp
     from channel.learning_views import bp as learning_bp
     from channel.program_views import bp as programs_bp
@@ -198,6 +199,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(programs_bp)
     app.register_blueprint(decisions_bp)
     app.register_blueprint(rewards_bp)
+    app.register_blueprint(giftcards_bp)
     app.register_blueprint(claims_bp)
     app.register_blueprint(coop_bp)
     app.register_blueprint(rebates_bp)
@@ -232,6 +234,7 @@ def _register_cli(app: Flask) -> None:
         seed_demo_command,
         tiers_cli,
     )
+    from channel.fulfilment_cli import fulfilment_cli
     from core.cli import db_cli, translate_cli
     from messaging.campaigns.cli import send_campaigns_command
     from messaging.cli import messaging_cli
@@ -245,6 +248,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(messaging_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(fulfilment_cli)
     app.cli.add_command(tiers_cli)
     app.cli.add_command(programs_cli)
     app.cli.add_command(import_sales_command)

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from channel.giftcard_models import GiftCardOrder, provider_product_of
 from channel.ledger import EntryKind
 from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.reward_categories import CATEGORY_OF_KIND, RewardCategory
@@ -149,6 +150,17 @@ class Redemption(Base):
     code: Mapped[GiftCardCode | None] = relationship(
         primaryjoin="GiftCardCode.redemption_id == Redemption.id", viewonly=True, uselist=False
     )
+    #: A gift card ordered from the provider (`channel.fulfilment`).
+    order: Mapped[GiftCardOrder | None] = relationship(
+        primaryjoin="GiftCardOrder.redemption_id == Redemption.id", viewonly=True, uselist=False
+    )
+
+    @property
+    def gift_card_code(self) -> str | None:
+        """The card's code, pre-loaded or delivered by the provider; None until there is one."""
+        if self.code is not None:
+            return self.code.code
+        return self.order.code if self.order is not None else None
 
 
 class RedemptionRefused(InvalidInput):
@@ -271,6 +283,10 @@ def redeem(
         errors["shipping_address"] = _l("Give the address to send it to.")
     if errors:
         raise RedemptionRefused(errors)
+    # The hand-off to `channel.fulfilment`: a gift card its provider sells is ordered later.
+    product = (
+        provider_product_of(session, reward.id) if reward.kind == RewardKind.GIFT_CARD else None
+    )
     try:
         with session.begin_nested():
             redemption = Redemption(
@@ -280,12 +296,17 @@ def redeem(
                 points=reward.points_price,
                 shipping_address=address or None,
                 status=RedemptionStatus.FULFILLED
-                if reward.kind == RewardKind.GIFT_CARD
+                if reward.kind == RewardKind.GIFT_CARD and product is None
                 else RedemptionStatus.REQUESTED,
             )
             session.add(redemption)
             session.flush()
-            _reserve(session, reward, redemption)
+            if product is None:
+                _reserve(session, reward, redemption)
+            else:
+                _reserve_stock(session, reward)
+                session.add(GiftCardOrder(redemption_id=redemption.id, product=product))
+                session.flush()
             post(
                 session,
                 f"redeem:{request_key}",
@@ -336,6 +357,10 @@ def _reserve(session: Session, reward: Reward, redemption: Redemption) -> None:
         if not taken:
             raise RedemptionRefused({"reward": _l("This reward is sold out.")})
         return
+    _reserve_stock(session, reward)
+
+
+def _reserve_stock(session: Session, reward: Reward) -> None:
     if reward.stock is None:
         return
     reserved = session.execute(
@@ -348,11 +373,13 @@ def _reserve(session: Session, reward: Reward, redemption: Redemption) -> None:
         raise RedemptionRefused({"reward": _l("This reward is sold out.")})
 
 
-def cancel_redemption(session: Session, redemption: Redemption) -> None:
-    """Refund the points by a reversing posting and give the stock back."""
+def cancel_redemption(session: Session, redemption: Redemption, reason: str | None = None) -> None:
+    """Refund the points by a reversing posting and give the stock back.
+
+    A gift card is only cancelled by `channel.fulfilment`, with the reason its order failed."""
     if redemption.status == RedemptionStatus.CANCELLED:
         return
-    if redemption.reward.kind == RewardKind.GIFT_CARD:
+    if redemption.reward.kind == RewardKind.GIFT_CARD and reason is None:
         raise RedemptionRefused(
             {"status": _l("A gift card code that was handed out cannot be taken back.")}
         )
@@ -368,7 +395,7 @@ def cancel_redemption(session: Session, redemption: Redemption) -> None:
                 kind=EntryKind.REFUND,
                 partner_id=person.partner_id,
                 person_id=person_id,
-                memo=f"redemption {redemption.id} cancelled",
+                memo=f"redemption {redemption.id} cancelled{f': {reason}' if reason else ''}"[:255],
             )
         ],
     )

@@ -28,3 +28,7 @@ reward_redeemed = _signals.signal("reward-redeemed")
 #: session=, created=, today=: `flask seed-demo` loaded the channel's demo data; a package
 #: above adds its own (its rows found by natural keys first) and counts them in `created`.
 demo_seeded = _signals.signal("demo-seeded")
+#: session=, redemption=, code=: a gift card ordered from the provider was delivered.
+fulfilment_done = _signals.signal("fulfilment-done")
+#: session=, redemption=, reason=: a fulfilment failed for good; its points were refunded.
+fulfilment_failed = _signals.signal("fulfilment-failed")

@@ -98,6 +98,11 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         #: Messaging backend: "development" keeps messages in the local outbox only.
         "MESSAGING_BACKEND": environ.get("MESSAGING_BACKEND")
         or ("twilio" if environ.get("TWILIO_ACCOUNT_SID") else "development"),
+        #: The gift-card provider's API (`channel.giftcard_provider`): unset, cards come only
+        #: from pre-loaded codes and `flask fulfilment run` has nothing to send.
+        "GIFTCARD_PROVIDER_URL": environ.get("GIFTCARD_PROVIDER_URL"),
+        "GIFTCARD_PROVIDER_KEY": environ.get("GIFTCARD_PROVIDER_KEY"),
+        "GIFTCARD_WEBHOOK_SECRET": environ.get("GIFTCARD_WEBHOOK_SECRET"),
         "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID"),
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM": environ.get("TWILIO_FROM"),

@@ -6,6 +6,8 @@ from flask import has_app_context
 
 from channel.signals import (
     claim_decided,
+    fulfilment_done,
+    fulfilment_failed,
     points_earned,
     program_decided,
     program_offered,
@@ -13,7 +15,7 @@ from channel.signals import (
     tier_changed,
     welcome_due,
 )
-from messaging import triggers
+from messaging import fulfilment_notices, triggers
 from messaging.compose import notify
 from messaging.models import MessageCategory, MessageChannel
 from messaging.nudges import link
@@ -63,6 +65,8 @@ _TRIGGER_HANDLERS = (
     (welcome_due, _within_app(triggers.on_welcome_due)),
     (tier_changed, _within_app(triggers.on_tier_changed)),
     (sales_imported, _within_app(triggers.on_sales_imported)),
+    (fulfilment_done, _within_app(fulfilment_notices.on_fulfilment_done)),
+    (fulfilment_failed, _within_app(fulfilment_notices.on_fulfilment_failed)),
     *((signal, _within_app(handler)) for signal, handler in survey_triggers.HANDLERS),
 )
 

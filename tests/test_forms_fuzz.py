@@ -164,6 +164,7 @@ BLIND_FORMS = {
 FUZZED_ELSEWHERE = {
     "webhooks.twilio_inbound": "tests/messaging/test_webhooks_fuzz.py",
     "webhooks.twilio_status": "tests/messaging/test_webhooks_fuzz.py",
+    "giftcards.provider_webhook": "tests/channel/test_fulfilment.py",
 }
 
 

@@ -186,6 +186,8 @@ PUBLIC_ROUTES = {
     # Twilio's webhooks: no session, a valid X-Twilio-Signature instead (tests/messaging).
     "webhooks.twilio_inbound",
     "webhooks.twilio_status",
+    # The gift-card provider's webhook: an HMAC of the body instead (tests/channel/test_fulfilment.py).
+    "giftcards.provider_webhook",
     # Tracked links in messages: a token, no session (tests/messaging/campaigns/test_results.py).
     "links.follow",
     # A survey's answer page by its signed link: that survey only, no session
