@@ -14,10 +14,11 @@ from werkzeug.routing.converters import AnyConverter
 from roles.permissions import Role
 from tests.builders import login_as
 
-#: Blueprints that no cookie authenticates: a bearer token, or Twilio's request signature.
+#: Blueprints that no cookie authenticates: a bearer token, or a sender's request signature.
 CSRF_EXEMPT_BLUEPRINTS = {
     "api": "a bearer token in the Authorization header (tests/channel/api/test_auth.py)",
     "webhooks": "X-Twilio-Signature (tests/messaging/test_inbound.py)",
+    "giftcards": "the provider's HMAC X-Signature (tests/channel/test_fulfilment.py)",
 }
 
 
