@@ -21,6 +21,7 @@ from messaging.campaigns.models import (
     TrackedLink,
 )
 from messaging.campaigns.sending import PLACEHOLDERS, SendReport, write_campaign
+from messaging.variants import sync_variants
 from roles.permissions import PARTNER_ROLES
 
 log = logging.getLogger(__name__)
@@ -86,16 +87,11 @@ def save_campaign(
     campaign.holdout_percent = draft.holdout_percent
     campaign.default_language = draft.default_language
     wanted = {key: value for key, value in draft.texts.items() if value[1].strip()}
-    for variant in list(campaign.variants):
-        if (variant.language, variant.role) not in wanted:
-            campaign.variants.remove(variant)
-    existing = {(v.language, v.role): v for v in campaign.variants}
-    for (language, role), (subject, body) in sorted(wanted.items()):
-        variant = existing.get((language, role))
-        if variant is None:
-            variant = CampaignVariant(language=language, role=role)
-            campaign.variants.append(variant)
+
+    def fill(variant: CampaignVariant, subject: str | None, body: str) -> None:
         variant.subject, variant.body = (subject or "").strip()[:255], body.strip()
+
+    sync_variants(campaign.variants, wanted, CampaignVariant, fill)
     session.flush()
     return campaign
 

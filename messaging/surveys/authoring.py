@@ -28,6 +28,7 @@ from messaging.surveys.models import (
     SurveyTrigger,
 )
 from messaging.surveys.sending import SendReport, send_to_segment
+from messaging.variants import sync_variants
 from roles.permissions import PARTNER_ROLES
 
 CHOICE_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
@@ -126,16 +127,11 @@ def save_survey(
     survey.default_language = draft.default_language
     survey.reminder_after_hours = draft.reminder_after_hours
     wanted = {k: v for k, v in draft.texts.items() if any(part.strip() for part in v)}
-    for text in list(survey.texts):
-        if (text.language, text.role) not in wanted:
-            survey.texts.remove(text)
-    existing = {(t.language, t.role): t for t in survey.texts}
-    for (language, role), (title, intro) in sorted(wanted.items()):
-        row = existing.get((language, role))
-        if row is None:
-            row = SurveyText(language=language, role=role)
-            survey.texts.append(row)
+
+    def fill(row: SurveyText, title: str, intro: str) -> None:
         row.title, row.intro = (title.strip() or survey.name)[:200], intro.strip()
+
+    sync_variants(survey.texts, wanted, SurveyText, fill)
     session.flush()
     return survey
 
