@@ -67,8 +67,9 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# One process per core (at most four), each with its own databases; a test file stays in one
-# process, so its module-wide servers and databases are built once.
+# One process per core (at most four), each with its own databases; a test file (or a part of a
+# long one) stays in one process, longest first, so the run ends on short files
+# (tests/scheduling.py).
 test: install browser lint
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from app import create_app
 from core.cli import compile_catalogs, upgrade_database
 from core.extensions import limiter
+from tests import scheduling
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -89,6 +90,11 @@ def _starts_servers(module) -> bool:
         if name in SERVER_HELPERS:
             return True
     return False
+
+
+def pytest_configure(config):
+    """The order `make test`'s processes take the files in (tests/scheduling.py)."""
+    config.pluginmanager.register(scheduling, "partnerlift-scheduling")
 
 
 def pytest_collection_modifyitems(config, items):
