@@ -22,6 +22,7 @@ from core.extensions import (
 )
 from core.health import register as register_health_checks
 from core.i18n import (
+    country_currency,
     country_name,
     format_date,
     format_datetime,
@@ -281,6 +282,7 @@ def _register_templates(app: Flask) -> None:
         text_direction=text_direction,
         language_name=language_name,
         country_name=country_name,
+        country_currency=country_currency,
         format_date=format_date,
         format_datetime=format_datetime,
         format_number=format_number,

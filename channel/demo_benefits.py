@@ -4,6 +4,9 @@ articles to learn from.
 Loading them twice changes nothing: what is there already is left as it is.
 """
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,97 +16,251 @@ from channel.reward_categories import RewardCategory
 from channel.rewards import RewardKind
 from roles.models import Person
 
-#: The demo's rewards, each named in every language the demo's people read.
-DEMO_REWARD_NAMES = {
-    "Fuel card 20 EUR": {
-        "lv": "Degvielas karte 20 EUR",
-        "pl": "Karta paliwowa 20 EUR",
-        "ru": "Топливная карта на 20 EUR",
-        "he": "כרטיס דלק בשווי 20 אירו",
-        "fa": "کارت سوخت ۲۰ یورویی",
-    },
-    "Cordless drill": {
-        "lv": "Akumulatora urbjmašīna",
-        "pl": "Wiertarko-wkrętarka akumulatorowa",
-        "ru": "Аккумуляторная дрель",
-        "he": "מקדחה נטענת",
-        "fa": "دریل شارژی",
-    },
-    "Heat pump installer course, Riga": {
-        "lv": "Siltumsūkņu uzstādītāju kurss Rīgā",
-        "pl": "Kurs dla instalatorów pomp ciepła w Rydze",
-        "ru": "Курс для монтажников тепловых насосов, Рига",
-        "he": "קורס למתקיני משאבות חום בריגה",
-        "fa": "دوره‌ی آموزشی نصب پمپ حرارتی در ریگا",
-    },
-    "Plant ten trees in your name": {
-        "lv": "Desmit koki, iestādīti jūsu vārdā",
-        "pl": "Dziesięć drzew posadzonych w Twoim imieniu",
-        "ru": "Десять деревьев, посаженных от вашего имени",
-        "he": "נטיעת עשרה עצים על שמכם",
-        "fa": "کاشت ده درخت به نام شما",
-    },
-}
+
+@dataclass(frozen=True)
+class DemoReward:
+    kind: str
+    #: (English name, English description): the source texts.
+    text: tuple[str, str]
+    #: country -> (price in points, face value, currency); face value "" for none.
+    offers: dict[str, tuple[int, str, str]]
+    #: language -> (name, description), for at least every language of its countries.
+    texts: dict[str, tuple[str, str]]
+    category: str | None = None
+    stock: int | None = None
+    #: Gift-card codes loaded with it: (prefix, how many).
+    codes: tuple[str, int] | None = None
 
 
-def _texts(name: str):
-    from channel.rewards import RewardText
+_COURSE = "Two days of hands-on training on our heat pumps at the training centre in %s, with a certificate."
+_FUEL = "A %s fuel card for the big filling-station chains in %s. You get the code at once."
 
-    return [RewardText(language=code, name=text) for code, text in DEMO_REWARD_NAMES[name].items()]
+#: The demo's rewards: each offered in some of its three countries at a local price, and
+#: named and described in the languages read there (`core.config.COUNTRY_LANGUAGES`).
+DEMO_REWARDS = (
+    DemoReward(
+        RewardKind.GIFT_CARD,
+        ("Fuel card 20 EUR", _FUEL % ("20 EUR", "Latvia")),
+        {"LV": (2000, "20", "EUR")},
+        {
+            "lv": (
+                "Degvielas karte 20 EUR",
+                "20 EUR degvielas karte lielākajos Latvijas degvielas uzpildes staciju tīklos. "
+                "Kodu saņemsiet uzreiz.",
+            ),
+            "ru": (
+                "Топливная карта на 20 EUR",
+                "Топливная карта на 20 EUR для крупных сетей заправок в Латвии. "
+                "Код вы получите сразу.",
+            ),
+        },
+        codes=("FUEL-20", 25),
+    ),
+    DemoReward(
+        RewardKind.GIFT_CARD,
+        ("Fuel card 100 PLN", _FUEL % ("100 PLN", "Poland")),
+        {"PL": (2000, "100", "PLN")},
+        {
+            "pl": (
+                "Karta paliwowa 100 zł",
+                "Karta paliwowa o wartości 100 zł na dużych stacjach paliw w Polsce. "
+                "Kod otrzymasz od razu.",
+            )
+        },
+        codes=("PALIWO-100", 25),
+    ),
+    DemoReward(
+        RewardKind.GIFT_CARD,
+        ("Fuel card 100 ILS", _FUEL % ("100 ILS", "Israel")),
+        {"IL": (2200, "100", "ILS")},
+        {
+            "he": (
+                "כרטיס דלק בשווי 100 ₪",
+                "כרטיס דלק בשווי 100 ₪ לרשתות תחנות הדלק הגדולות בישראל. את הקוד תקבלו מיד.",
+            ),
+            "fa": (
+                "کارت سوخت ۱۰۰ شِکِلی",
+                "کارت سوخت به ارزش ۱۰۰ شِکِل برای جایگاه‌های سوخت بزرگ در اسرائیل. "
+                "کد را بی‌درنگ دریافت می‌کنید.",
+            ),
+        },
+        codes=("DELEK-100", 25),
+    ),
+    DemoReward(
+        RewardKind.PHYSICAL,
+        (
+            "Cordless drill",
+            "An 18 V cordless drill-driver with two batteries and a case, sent to the address "
+            "you give.",
+        ),
+        {"LV": (6000, "129", "EUR"), "PL": (6000, "549", "PLN"), "IL": (6500, "499", "ILS")},
+        {
+            "lv": (
+                "Akumulatora urbjmašīna",
+                "18 V akumulatora urbjmašīna ar divām baterijām un koferi; nosūtīsim uz jūsu "
+                "norādīto adresi.",
+            ),
+            "ru": (
+                "Аккумуляторная дрель",
+                "Аккумуляторная дрель-шуруповёрт 18 В с двумя аккумуляторами и кейсом; пришлём "
+                "по указанному вами адресу.",
+            ),
+            "pl": (
+                "Wiertarko-wkrętarka akumulatorowa",
+                "Wiertarko-wkrętarka 18 V z dwoma akumulatorami i walizką; wyślemy ją pod "
+                "podany adres.",
+            ),
+            "he": (
+                "מקדחה נטענת",
+                "מקדחה-מברגה נטענת 18 וולט עם שתי סוללות ומזוודה, נשלחת לכתובת שתמסרו.",
+            ),
+            "fa": (
+                "دریل شارژی",
+                "دریل‌پیچ‌گوشتی شارژی ۱۸ ولت با دو باتری و کیف، به نشانی‌ای که می‌دهید فرستاده می‌شود.",
+            ),
+        },
+        category=RewardCategory.HOBBY_AND_BRANDED,
+        stock=12,
+    ),
+    DemoReward(
+        RewardKind.TRAINING_SEAT,
+        ("Heat pump installer course, Riga", _COURSE % "Riga"),
+        {"LV": (3000, "", "")},
+        {
+            "lv": (
+                "Siltumsūkņu uzstādītāju kurss Rīgā",
+                "Divu dienu praktiskas mācības par mūsu siltumsūkņiem mācību centrā Rīgā, ar "
+                "sertifikātu.",
+            ),
+            "ru": (
+                "Курс для монтажников тепловых насосов, Рига",
+                "Два дня практических занятий по нашим тепловым насосам в учебном центре в "
+                "Риге, с сертификатом.",
+            ),
+        },
+        stock=8,
+    ),
+    DemoReward(
+        RewardKind.TRAINING_SEAT,
+        ("Heat pump installer course, Warsaw", _COURSE % "Warsaw"),
+        {"PL": (3000, "", "")},
+        {
+            "pl": (
+                "Kurs dla instalatorów pomp ciepła w Warszawie",
+                "Dwa dni praktycznych zajęć z naszych pomp ciepła w centrum szkoleniowym w "
+                "Warszawie, z certyfikatem.",
+            )
+        },
+        stock=8,
+    ),
+    DemoReward(
+        RewardKind.TRAINING_SEAT,
+        ("Heat pump installer course, Haifa", _COURSE % "Haifa"),
+        {"IL": (3200, "", "")},
+        {
+            "he": (
+                "קורס למתקיני משאבות חום בחיפה",
+                "יומיים של הדרכה מעשית על משאבות החום שלנו במרכז ההדרכה בחיפה, עם תעודה.",
+            ),
+            "fa": (
+                "دوره‌ی آموزشی نصب پمپ حرارتی در حیفا",
+                "دو روز آموزش عملی پمپ‌های حرارتی ما در مرکز آموزشی حیفا، همراه با گواهی‌نامه.",
+            ),
+        },
+        stock=8,
+    ),
+    DemoReward(
+        RewardKind.DONATION,
+        (
+            "Plant ten trees in your name",
+            "We plant ten trees in your name with a local forestry partner and send you the "
+            "certificate.",
+        ),
+        {"LV": (500, "", ""), "PL": (500, "", ""), "IL": (500, "", "")},
+        {
+            "lv": (
+                "Desmit koki, iestādīti jūsu vārdā",
+                "Kopā ar vietējo mežsaimniecības partneri iestādīsim desmit kokus jūsu vārdā un "
+                "nosūtīsim jums sertifikātu.",
+            ),
+            "ru": (
+                "Десять деревьев, посаженных от вашего имени",
+                "Вместе с местным лесным хозяйством мы посадим десять деревьев от вашего имени "
+                "и пришлём вам сертификат.",
+            ),
+            "pl": (
+                "Dziesięć drzew posadzonych w Twoim imieniu",
+                "Razem z lokalnym nadleśnictwem posadzimy dziesięć drzew w Twoim imieniu i "
+                "wyślemy Ci certyfikat.",
+            ),
+            "he": (
+                "נטיעת עשרה עצים על שמכם",
+                "ניטע עשרה עצים על שמכם בשיתוף גוף ייעור מקומי ונשלח לכם תעודה.",
+            ),
+            "fa": (
+                "کاشت ده درخت به نام شما",
+                "با یک همکار جنگل‌داری محلی ده درخت به نام شما می‌کاریم و گواهی آن را "
+                "برایتان می‌فرستیم.",
+            ),
+        },
+    ),
+)
 
 
 def seed_demo_rewards(session: Session) -> int:
-    """A small rewards catalog: a gift card with codes, goods, a training seat, a donation.
+    """A small rewards catalog in three countries: gift cards with codes, goods, training
+    seats, a donation; returns how many rewards it added.
 
-    A catalog loaded before the rewards had their names in every language gets the missing
-    names; nothing else is changed."""
+    A demo loaded before has each of these rewards completed, not changed: texts it lacks
+    are added, and its offers become the demo's (a catalog migrated from before countries
+    offered everything everywhere)."""
+    from channel.reward_offers import RewardOffer
     from channel.rewards import GiftCardCode, Reward, RewardText
 
-    existing = list(session.scalars(select(Reward)))
-    if existing:
-        for reward in existing:
-            have = {text.language for text in reward.texts}
-            for code, text in DEMO_REWARD_NAMES.get(reward.name, {}).items():
-                if code not in have:
-                    reward.texts.append(RewardText(language=code, name=text))
+    created = 0
+    for demo in DEMO_REWARDS:
+        name, description = demo.text
+        reward = session.scalar(select(Reward).where(Reward.name == name))
+        new = reward is None
+        if new:
+            reward = Reward(
+                kind=demo.kind,
+                category=demo.category,
+                name=name,
+                description=description,
+                points_price=min(price for price, _, _ in demo.offers.values()),
+                stock=demo.stock,
+            )
+            session.add(reward)
+            created += 1
+        texts = {text.language: text for text in reward.texts}
+        for language, (local_name, local_description) in demo.texts.items():
+            if language not in texts:
+                reward.texts.append(
+                    RewardText(language=language, name=local_name, description=local_description)
+                )
+            elif not texts[language].description:
+                texts[language].description = local_description
+        offers = {offer.country: offer for offer in reward.offers}
+        reward.offers = [
+            offers.get(country)
+            or RewardOffer(
+                country=country,
+                points_price=price,
+                face_value=Decimal(face_value) if face_value else None,
+                currency=currency or None,
+            )
+            for country, (price, face_value, currency) in demo.offers.items()
+        ]
         session.flush()
-        return 0
-    gift = Reward(
-        kind=RewardKind.GIFT_CARD,
-        name="Fuel card 20 EUR",
-        points_price=2000,
-        texts=_texts("Fuel card 20 EUR"),
-    )
-    rewards = [
-        gift,
-        Reward(
-            kind=RewardKind.PHYSICAL,
-            category=RewardCategory.HOBBY_AND_BRANDED,
-            name="Cordless drill",
-            points_price=6000,
-            stock=12,
-            texts=_texts("Cordless drill"),
-        ),
-        Reward(
-            kind=RewardKind.TRAINING_SEAT,
-            name="Heat pump installer course, Riga",
-            points_price=3000,
-            stock=8,
-            texts=_texts("Heat pump installer course, Riga"),
-        ),
-        Reward(
-            kind=RewardKind.DONATION,
-            name="Plant ten trees in your name",
-            points_price=500,
-            stock=None,
-            texts=_texts("Plant ten trees in your name"),
-        ),
-    ]
-    session.add_all(rewards)
-    session.flush()
-    session.add_all(GiftCardCode(reward_id=gift.id, code=f"FUEL-20-{n:04d}") for n in range(1, 26))
-    session.flush()
-    return len(rewards)
+        if new and demo.codes:
+            prefix, count = demo.codes
+            session.add_all(
+                GiftCardCode(reward_id=reward.id, code=f"{prefix}-{n:04d}")
+                for n in range(1, count + 1)
+            )
+            session.flush()
+    return created
 
 
 def seed_demo_coop(session: Session) -> int:

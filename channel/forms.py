@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from channel.models import SerialCheck
+from channel.reward_offers import OfferTerms
 from core.config import LANGUAGES
 from roles.forms import MultiCheckboxField
 
@@ -328,13 +329,47 @@ class RewardForm(FlaskForm):
         """Where a refused picture is reported (`channel.uploads` calls every file a photo)."""
         return self.image
 
+    #: Only where problems with the offers and the texts in other languages are shown.
+    offers = StringField(default="")
+    texts = StringField(default="")
+    #: The countries the page offers to choose, each with its fields (`reward_form`).
+    countries: tuple[str, ...] = ()
+
     def names(self) -> dict[str, str]:
         """The reward's name in each language, as typed ("" where none was)."""
         return {code: self[f"name_{code}"].data for code in LANGUAGES}
 
+    def descriptions(self) -> dict[str, str]:
+        """The reward's description in each language, as typed ("" where none was)."""
+        return {code: self[f"description_{code}"].data for code in LANGUAGES}
+
+    def offer_terms(self) -> tuple[OfferTerms, ...]:
+        """The countries ticked, with what was typed for each."""
+        return tuple(
+            OfferTerms(
+                country=country,
+                points_price=self[f"price_{country}"].data,
+                face_value=self[f"face_value_{country}"].data,
+                currency=self[f"currency_{country}"].data,
+            )
+            for country in self.countries
+            if self[f"offer_{country}"].data == "yes"
+        )
+
 
 for _code in LANGUAGES:
     setattr(RewardForm, f"name_{_code}", StringField(default=""))
+    setattr(RewardForm, f"description_{_code}", StringField(default=""))
+
+
+def reward_form(countries) -> RewardForm:
+    """A reward's form with an offer's fields for each of `countries`: ticked ("yes") or not,
+    its price (empty: the usual one), its face value and currency (both empty: none)."""
+    form_class = type("CountryRewardForm", (RewardForm,), {"countries": tuple(countries)})
+    for country in countries:
+        for prefix in ("offer", "price", "face_value", "currency"):
+            setattr(form_class, f"{prefix}_{country}", StringField(default=""))
+    return form_class()
 
 
 class RedeemForm(FlaskForm):

@@ -1,5 +1,6 @@
 """What a field person's phone home shows: their points, what expires soon, what to do next,
-their latest claims, the next reward within reach and where they stand among peers."""
+their latest claims, the reward they save for (or else the next one within reach, in their
+country at its price there) and where they stand among peers."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,8 +11,11 @@ from sqlalchemy.orm import Session
 from channel.claim_models import Claim
 from channel.expiry import points_expiring
 from channel.leaderboard import Standing, standings
+from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
+from channel.reward_offers import RewardOffer
 from channel.rewards import Reward
+from channel.saving_goals import GoalProgress, goal_progress
 from roles.permissions import Role
 
 #: What each field role does next, first match wins: (role, claim kind).
@@ -35,8 +39,11 @@ class Home:
     #: The kinds of claim the person's roles make, in the order to offer them.
     next_kinds: list[str]
     claims: list[Claim]
-    #: The cheapest active reward the person cannot afford yet.
-    within_reach: Reward | None
+    #: The cheapest reward offered in the person's country they cannot afford yet, with
+    #: its offer there.
+    within_reach: tuple[Reward, RewardOffer] | None
+    #: The way to the reward the person saves for; None without a goal.
+    goal: GoalProgress | None
     standings: list[Standing]
 
 
@@ -63,18 +70,25 @@ def home_of(session: Session, person, now: datetime, lifetime: timedelta) -> Hom
         .order_by(Claim.id.desc())
         .limit(LATEST_CLAIMS)
     ).all()
-    within_reach = session.scalar(
-        select(Reward)
-        .where(Reward.active.is_(True), Reward.points_price > available)
-        .order_by(Reward.points_price)
+    within_reach = session.execute(
+        select(Reward, RewardOffer)
+        .join(RewardOffer, RewardOffer.reward_id == Reward.id)
+        .join(PartnerOrganization, PartnerOrganization.country == RewardOffer.country)
+        .where(
+            PartnerOrganization.id == person.partner_id,
+            Reward.active.is_(True),
+            RewardOffer.points_price > available,
+        )
+        .order_by(RewardOffer.points_price, Reward.id)
         .limit(1)
-    )
+    ).first()
     return Home(
         pending=pending,
         available=available,
         expiring=points_expiring(session, account, by=now + EXPIRY_AHEAD, lifetime=lifetime),
         next_kinds=next_claim_kinds(person.roles),
         claims=list(latest),
-        within_reach=within_reach,
+        within_reach=tuple(within_reach) if within_reach else None,
+        goal=goal_progress(session, person, now),
         standings=standings(session, person),
     )

@@ -32,6 +32,7 @@ def my_home():
         next_kinds=home.next_kinds,
         claims=home.claims,
         within_reach=home.within_reach,
+        goal=home.goal,
         standings=home.standings,
         as_of=now,
     )

@@ -13,6 +13,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,34 +21,40 @@ from channel.forms import (
     GiftCardCodesForm,
     PoolForm,
     RedeemForm,
-    RewardForm,
     field_errors,
+    reward_form,
     typed_values,
 )
 from channel.pool import distribute, pool_history
 from channel.postings import balance_of, person_account, pool_account
 from channel.reward_categories import RewardCategory, category_or_none
+from channel.reward_lists import (
+    all_rewards,
+    country_of,
+    left_of,
+    offered_categories,
+    offered_rewards,
+    open_redemptions,
+    redemptions_of,
+)
+from channel.reward_offers import offer_countries
 from channel.rewards import (
     Redemption,
     Reward,
     RewardDetails,
     RewardKind,
-    all_rewards,
     cancel_redemption,
     fulfil_redemption,
     import_codes,
-    left_of,
-    offered_categories,
-    offered_rewards,
-    open_redemptions,
+    offer_to,
     redeem,
-    redemptions_of,
     save_reward,
 )
+from channel.saving_goals import choose_goal, drop_goal, goal_progress
 from channel.staff import active_staff, staff_by_id
 from channel.uploads import IMAGES, proof_path, proofs_kept_on_success
-from core.db import get_session
-from core.i18n import plural_text
+from core.db import get_session, utcnow
+from core.i18n import isolated, plural_text
 from core.views import attempt
 from roles.access import requires
 from roles.permissions import Permission
@@ -61,11 +68,17 @@ def catalog():
     db = get_session()
     pending, available = balance_of(db, person_account(current_user.id))
     category = category_or_none(request.args.get("category"))
+    country = country_of(db, current_user)
+    goal = goal_progress(db, current_user, utcnow())
     return render_template(
         "channel/rewards.html",
-        rewards=[(reward, left_of(db, reward)) for reward in offered_rewards(db, category)],
-        categories=offered_categories(db),
+        rewards=[
+            (reward, offer, left_of(db, reward))
+            for reward, offer in offered_rewards(db, country, category)
+        ],
+        categories=offered_categories(db, country),
         category=category,
+        goal_id=goal.reward.id if goal else None,
         pending=pending,
         available=available,
         mine=redemptions_of(db, current_user.id),
@@ -95,6 +108,7 @@ def redeem_reward(reward_id):
     reward = db.get(Reward, reward_id)
     if reward is None or not reward.active:
         abort(404)
+    offer = offer_to(db, current_user, reward)
     form = RedeemForm()
     request_key = form.request_key.data or uuid.uuid4().hex
     refused = False
@@ -118,10 +132,15 @@ def redeem_reward(reward_id):
             # Done, or refused as a whole (sold out, too few points): flashed on the catalog.
             return redirect(url_for("rewards.catalog")), 303
         refused = True
+    if offer is None:
+        # Not offered in the person's country: no page, as for a reward withdrawn. A
+        # confirmed redemption got here through `redeem`, which refuses it in words.
+        abort(404)
     available = balance_of(db, person_account(current_user.id))[1]
     return render_template(
         "channel/redeem_confirm.html",
         reward=reward,
+        offer=offer,
         available=available,
         left=left_of(db, reward),
         errors=field_errors(form),
@@ -130,10 +149,32 @@ def redeem_reward(reward_id):
     ), 400 if refused else 200
 
 
+@bp.route("/rewards/<int:reward_id>/goal", methods=["POST"])
+@requires(Permission.REDEEM_REWARDS)
+def save_for(reward_id):
+    """Make a reward the person's goal; their home then shows the way to it."""
+    reward = get_session().get(Reward, reward_id) or abort(404)
+    if attempt(lambda db: choose_goal(db, current_user, reward)):
+        name = reward.text_in(str(get_locale()))[0]
+        flash(_("You are saving for “%(reward)s”.", reward=isolated(name)), "success")
+        return redirect(url_for("home.my_home")), 303
+    return redirect(url_for("rewards.catalog")), 303
+
+
+@bp.route("/rewards/goal/drop", methods=["POST"])
+@requires(Permission.REDEEM_REWARDS)
+def stop_saving():
+    attempt(
+        lambda db: drop_goal(db, current_user), done=_("You are no longer saving for a reward.")
+    )
+    return redirect(url_for("rewards.catalog")), 303
+
+
 @bp.route("/rewards/manage", methods=["GET", "POST"])
 @requires(Permission.MANAGE_REWARDS)
 def manage():
-    form = RewardForm()
+    db = get_session()
+    form = reward_form(offer_countries(db))
     refused = False
     if request.method == "POST":
         with proofs_kept_on_success(current_app.config["UPLOAD_FOLDER"]) as store:
@@ -150,6 +191,8 @@ def manage():
                         stock=form.stock.data,
                         description=form.description.data,
                         names=form.names(),
+                        descriptions=form.descriptions(),
+                        offers=form.offer_terms(),
                         image=store(upload.read(), IMAGES) if upload is not None else None,
                     ),
                 )
@@ -158,13 +201,13 @@ def manage():
                 return redirect(url_for("rewards.manage"))
             store.discard()
         refused = True
-    db = get_session()
     return render_template(
         "channel/rewards_manage.html",
         rewards=[(reward, left_of(db, reward)) for reward in all_rewards(db)],
         redemptions=open_redemptions(db),
         kinds=list(RewardKind),
         categories=list(RewardCategory),
+        countries=form.countries,
         errors=field_errors(form),
         values=typed_values(form),
     ), 400 if refused else 200

@@ -4,6 +4,11 @@
 reserves stock (or hands out one gift-card code) with conditional updates, so many
 concurrent redemptions can neither overdraw a balance nor oversell an item. A cancelled
 redemption is refunded by a reversing posting and its stock returned.
+
+A reward is redeemed at the price of its offer in the person's partner's country
+(`channel.reward_offers`), and refused where it has none. The offer is read in the same
+transaction; a price changed or an offer withdrawn while a redemption runs is a race
+like the reward's own withdrawal: the redemption pays the price it read.
 """
 
 from dataclasses import dataclass
@@ -28,8 +33,16 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.giftcard_models import GiftCardOrder, provider_product_of
 from channel.ledger import EntryKind
+from channel.partner_models import PartnerOrganization
 from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.reward_categories import CATEGORY_OF_KIND, RewardCategory
+from channel.reward_offers import (
+    MAX_POINTS_PRICE,
+    OfferTerms,
+    RewardOffer,
+    check_offers,
+    check_texts,
+)
 from channel.signals import reward_redeemed
 from core.db import Base, utcnow
 from core.errors import InvalidInput
@@ -52,8 +65,7 @@ class RedemptionStatus(State):
     CANCELLED = "cancelled", _l("Cancelled, refunded")
 
 
-#: Far above any real price or stock, and far below what their integer columns hold.
-MAX_POINTS_PRICE = 100_000_000
+#: Far above any real stock, and far below what its integer column holds.
 MAX_STOCK = 1_000_000
 #: Codes one file may add: far more than a card's supplier sends at once.
 MAX_CODES_PER_FILE = 100_000
@@ -81,6 +93,8 @@ class Reward(Base):
     category: Mapped[str] = mapped_column(String(20), index=True, default=_usual_category)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    #: The usual price: what an offer costs unless it names its own. People pay their
+    #: country's offer price (`RewardOffer.points_price`), never this.
     points_price: Mapped[int] = mapped_column(Integer)
     #: Items left; NULL: unlimited. Gift cards count their unused codes instead.
     stock: Mapped[int | None] = mapped_column(Integer)
@@ -95,6 +109,10 @@ class Reward(Base):
     )
 
     texts: Mapped[list["RewardText"]] = relationship(cascade="all, delete-orphan")
+    #: The countries it is offered in, each at its own price; nowhere else can it be redeemed.
+    offers: Mapped[list[RewardOffer]] = relationship(
+        cascade="all, delete-orphan", order_by=RewardOffer.country
+    )
 
     def text_in(self, language: str) -> tuple[str, str]:
         for text in self.texts:
@@ -178,6 +196,10 @@ class RewardDetails:
     description: str = ""
     #: language -> name, for the languages it is translated into.
     names: dict[str, str] | None = None
+    #: language -> description, likewise.
+    descriptions: dict[str, str] | None = None
+    #: The countries it is offered in, with their prices and face values.
+    offers: tuple[OfferTerms, ...] = ()
     #: (stored name, MIME type) of a picture already checked by `channel.uploads`.
     image: tuple[str, str] | None = None
 
@@ -205,6 +227,14 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
         errors["stock"] = _l("Stock can be at most %(max)s.", max=MAX_STOCK)
     if details.kind == RewardKind.GIFT_CARD and details.stock is not None:
         errors["stock"] = _l("Gift cards count their codes: import codes instead of a stock.")
+    usual_price = details.points_price if "points_price" not in errors else None
+    offers = check_offers(list(details.offers), usual_price, errors)
+    names, descriptions = details.names or {}, details.descriptions or {}
+    texts = {
+        code: ((names.get(code) or "").strip(), (descriptions.get(code) or "").strip())
+        for code in {*names, *descriptions}
+    }
+    check_texts([offer.country for offer in offers], texts, errors)
     if errors:
         raise InvalidInput(errors)
     reward = existing or Reward()
@@ -213,10 +243,11 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
     reward.description = (details.description or "").strip()
     reward.points_price, reward.stock = details.points_price, details.stock
     reward.texts = [
-        RewardText(language=language, name=name.strip())
-        for language, name in sorted((details.names or {}).items())
-        if name and name.strip()
+        RewardText(language=language, name=name or reward.name, description=description)
+        for language, (name, description) in sorted(texts.items())
+        if name or description
     ]
+    reward.offers = offers
     if details.image:
         reward.image, reward.image_type = details.image
     session.add(reward)
@@ -274,8 +305,11 @@ def redeem(
     if existing is not None:
         return existing
     errors = {}
+    offer = offer_to(session, person, reward)
     if not reward.active:
         errors["reward"] = _l("This reward is no longer offered.")
+    elif offer is None and person.partner_id is not None:
+        errors["reward"] = _l("This reward is not offered in your country.")
     if person.partner_id is None or not person.active:
         errors["reward"] = _l("Only partner staff redeem rewards.")
     address = (shipping_address or "").strip()
@@ -293,7 +327,7 @@ def redeem(
                 request_key=request_key,
                 person_id=person.id,
                 reward_id=reward.id,
-                points=reward.points_price,
+                points=offer.points_price,
                 shipping_address=address or None,
                 status=RedemptionStatus.FULFILLED
                 if reward.kind == RewardKind.GIFT_CARD and product is None
@@ -313,7 +347,7 @@ def redeem(
                 [
                     Line(
                         account=person_account(person.id),
-                        points=-reward.points_price,
+                        points=-offer.points_price,
                         kind=EntryKind.REDEEM,
                         partner_id=person.partner_id,
                         person_id=person.id,
@@ -333,6 +367,17 @@ def redeem(
         return existing
     reward_redeemed.send(None, session=session, redemption=redemption)
     return redemption
+
+
+def offer_to(session: Session, person, reward: Reward) -> RewardOffer | None:
+    """The offer of `reward` in the country of `person`'s partner; None where there is none."""
+    if person.partner_id is None:
+        return None
+    return session.scalar(
+        select(RewardOffer)
+        .join(PartnerOrganization, PartnerOrganization.country == RewardOffer.country)
+        .where(PartnerOrganization.id == person.partner_id, RewardOffer.reward_id == reward.id)
+    )
 
 
 def _reserve(session: Session, reward: Reward, redemption: Redemption) -> None:
@@ -417,46 +462,3 @@ def fulfil_redemption(session: Session, redemption: Redemption) -> None:
     redemption.status = RedemptionStatus.FULFILLED
     redemption.decided_at = utcnow()
     session.flush()
-
-
-# ---------------------------------------------------------------- lists for the pages
-
-
-def left_of(session: Session, reward: Reward) -> int | None:
-    """What is left to redeem: unused codes of a gift card, else the stock (None: unlimited)."""
-    return codes_left(session, reward) if reward.kind == RewardKind.GIFT_CARD else reward.stock
-
-
-def offered_rewards(session: Session, category: str | None = None) -> list[Reward]:
-    """The rewards staff may redeem, cheapest first; only those of `category` if one is given."""
-    query = select(Reward).where(Reward.active.is_(True))
-    if category:
-        query = query.where(Reward.category == category)
-    return session.scalars(query.order_by(Reward.points_price, Reward.id)).all()
-
-
-def offered_categories(session: Session) -> list[RewardCategory]:
-    """The categories at least one offered reward is in, in the order of `RewardCategory`."""
-    used = set(session.scalars(select(Reward.category).where(Reward.active.is_(True)).distinct()))
-    return [category for category in RewardCategory if category in used]
-
-
-def all_rewards(session: Session) -> list[Reward]:
-    """Every reward, newest first."""
-    return session.scalars(select(Reward).order_by(Reward.id.desc())).all()
-
-
-def redemptions_of(session: Session, person_id: int) -> list[Redemption]:
-    """A person's redemptions, newest first."""
-    return session.scalars(
-        select(Redemption).where(Redemption.person_id == person_id).order_by(Redemption.id.desc())
-    ).all()
-
-
-def open_redemptions(session: Session) -> list[Redemption]:
-    """Redemptions waiting to be fulfilled, oldest first."""
-    return session.scalars(
-        select(Redemption)
-        .where(Redemption.status == RedemptionStatus.REQUESTED)
-        .order_by(Redemption.id)
-    ).all()

@@ -7,6 +7,10 @@ from pathlib import Path
 #: The locales PartnerLift ships catalogs for; the first is the source language.
 LANGUAGES = ("en", "lv", "pl", "ru", "he", "fa")
 RTL_LANGUAGES = frozenset({"he", "fa"})
+#: The languages people read in each country the platform serves: a reward offered in a
+#: country needs its name and description in each. Latvia's Russian speakers read Russian;
+#: Israel's Persian speakers read Persian where a text has it and the source language else.
+COUNTRY_LANGUAGES = {"LV": ("lv", "ru"), "PL": ("pl",), "IL": ("he",), "IR": ("fa",)}
 
 _TRUE = {"1", "true", "yes", "on"}
 

@@ -81,6 +81,17 @@ def country_name(code: str) -> str:
     return get_locale().territories.get(code, code)
 
 
+def country_currency(code: str) -> str | None:
+    """The currency a country pays in today (PL → PLN), or None for an unknown country."""
+    currencies = numbers.get_territory_currencies(code, tender=True)
+    return currencies[0] if currencies else None
+
+
+def is_currency(code: str) -> bool:
+    """Whether `code` is an ISO 4217 currency Babel knows ("PLN", not "zł")."""
+    return code in numbers.list_currencies()
+
+
 #: Locales whose readers expect their own digits (Babel formats with Latin digits only).
 _NATIVE_DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
 

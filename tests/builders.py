@@ -251,3 +251,27 @@ def give_points(db, person, points: int, key=None) -> None:
         ],
     )
     db.flush()
+
+
+#: Where test rewards are offered unless a test says otherwise: `build_world`'s partners'
+#: countries and the demo's.
+TEST_COUNTRIES = ("LV", "PL", "IL")
+
+
+def offered(reward, countries=TEST_COUNTRIES):
+    """`reward` offered in `countries` at its usual price, for tests not about countries."""
+    from channel.reward_offers import RewardOffer
+
+    reward.offers = [RewardOffer(country=c, points_price=reward.points_price) for c in countries]
+    return reward
+
+
+#: What the reward form needs to offer a reward in Latvia: the country, and the name and
+#: description in Latvian and Russian.
+IN_LATVIA = {
+    "offer_LV": "yes",
+    "name_lv": "Iestādi koku",
+    "description_lv": "Viens koks jūsu vārdā.",
+    "name_ru": "Посадите дерево",
+    "description_ru": "Одно дерево от вашего имени.",
+}

@@ -9,6 +9,7 @@ from channel.coalition import Brand, BrandFulfilment, parse_month, settle
 from channel.rewards import Redemption, RedemptionStatus, Reward, RewardKind
 from core.errors import InvalidInput
 from roles.permissions import Role
+from tests.builders import offered
 
 
 def _at(month, day):
@@ -29,7 +30,7 @@ def brand(db):
 
 
 def _reward(db, brand=None, name="Drill"):
-    reward = Reward(kind=RewardKind.PHYSICAL, name=name, points_price=100)
+    reward = offered(Reward(kind=RewardKind.PHYSICAL, name=name, points_price=100))
     reward.brand_id = brand.id if brand else None
     db.add(reward)
     db.flush()

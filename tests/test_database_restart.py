@@ -36,6 +36,7 @@ from tests.builders import (
     make_person,
     make_program,
     offer,
+    offered,
     session_cookie,
     utc_today,
 )
@@ -87,7 +88,9 @@ def seeded(cluster):
         for technician in technicians:
             give_points(db, technician, 1_000_000)
             cookies[technician.id] = session_cookie(app, db, technician)
-        reward = Reward(kind="physical", name="Mug", points_price=REWARD_PRICE, stock=1_000_000)
+        reward = offered(
+            Reward(kind="physical", name="Mug", points_price=REWARD_PRICE, stock=1_000_000)
+        )
         db.add(reward)
         db.commit()
         seeded = Seeded(url, [t.id for t in technicians], reward.id, cookies)

@@ -28,6 +28,7 @@ from tests.builders import (
     make_program,
     make_tier,
     offer,
+    offered,
     utc_today,
 )
 from tests.conftest import ROOT
@@ -130,6 +131,8 @@ FORMS = {
     "programs.program_new": [Form("/programs/new", CM)],
     "rewards.redeem_reward": [Form("/rewards/{reward}/redeem", SELLER)],
     "rewards.manage": [Form("/rewards/manage", CM)],
+    "rewards.save_for": [Form("/rewards/{goal_reward}/goal", SELLER, "/rewards/")],
+    "rewards.stop_saving": [Form("/rewards/goal/drop", SELLER, "/rewards/")],
     "rewards.add_codes": [Form("/rewards/manage/{reward}/codes", CM, "/rewards/manage")],
     "rewards.decide_redemption": [
         Form("/rewards/manage/redemptions/{redemption}/fulfil", CM, "/rewards/manage"),
@@ -209,9 +212,17 @@ def objects(app, db, world):
     offer(db, other_program, cm)
     seller = world.people[SELLER]
     give_points(db, seller, 500)
-    reward = Reward(kind="gift_card", name="Voucher", points_price=10, stock=None)
+    reward = offered(Reward(kind="gift_card", name="Voucher", points_price=10, stock=None))
     db.add(reward)
+    # Two rewards beyond the seller's points: one saved for (its form stops saving), one
+    # to save for.
+    kayak = offered(Reward(kind="physical", name="Kayak", points_price=5000, stock=None))
+    boat = offered(Reward(kind="physical", name="Boat", points_price=9000, stock=None))
+    db.add_all([kayak, boat])
     db.flush()
+    from channel.saving_goals import SavingGoal
+
+    db.add(SavingGoal(person_id=seller.id, reward_id=kayak.id))
     db.add(GiftCardCode(reward_id=reward.id, code="CODE-1"))
     redemption = Redemption(request_key="fuzz", person_id=seller.id, reward_id=reward.id, points=10)
     claim = Claim(
@@ -292,6 +303,7 @@ def objects(app, db, world):
         "survey_link": links_from_config(app.config).token(open_survey.id, technician.id),
         "api_token": api_token.id,
         "conversation": conversation.id,
+        "goal_reward": boat.id,
         # Ids a hostile body may name instead of its own.
         "foreign": [
             world.partner_b.id,

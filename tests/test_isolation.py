@@ -8,7 +8,7 @@ import pytest
 
 from core.db import utcnow
 from roles.permissions import Role
-from tests.builders import utc_today
+from tests.builders import offered, utc_today
 from tests.conftest import ROOT
 
 ALL = frozenset(Role)
@@ -68,6 +68,7 @@ PLAIN_ROUTES = {
     "channel.partner_list": ("/partners/", ALL),
     "channel.partner_new": ("/partners/new", MANUFACTURER),
     "home.my_home": ("/me", ALL),
+    "rewards.stop_saving": ("/rewards/goal/drop", PARTNER_STAFF),
     "home.my_points": ("/me/points", PARTNER_STAFF),
     "profile.profile": ("/profile", ALL),
     "profile.change_own_password": ("/profile/password", ALL),
@@ -85,6 +86,7 @@ PLAIN_ROUTES = {
     "decisions.my_programs": ("/my/programs", PARTNER_STAFF),
     "rewards.catalog": ("/rewards/", PARTNER_STAFF),
     "rewards.redeem_reward": ("/rewards/{reward}/redeem", PARTNER_STAFF),
+    "rewards.save_for": ("/rewards/{reward}/goal", PARTNER_STAFF),
     "rewards.manage": ("/rewards/manage", MANUFACTURER),
     "rewards.add_codes": ("/rewards/manage/{reward}/codes", MANUFACTURER),
     "rewards.decide_redemption": ("/rewards/manage/redemptions/{redemption}/fulfil", MANUFACTURER),
@@ -245,7 +247,7 @@ def objects(app, db, world):
         sides[side] = (partner, people[Role.TECHNICIAN], program, scheme, conversation)
     from channel.rewards import Redemption, Reward
 
-    reward = Reward(kind="physical", name="Torch", points_price=10, stock=3)
+    reward = offered(Reward(kind="physical", name="Torch", points_price=10, stock=3))
     db.add(reward)
     db.flush()
     redemption = Redemption(

@@ -52,3 +52,50 @@ def test_a_fresh_process_finds_every_table_so_autogenerate_has_nothing_to_add(da
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_existing_rewards_are_offered_in_every_partner_country_at_their_price(database_url, app):
+    """0040_reward_offers: a reward from before countries stays redeemable where it was."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    config = alembic_config(database_url)
+    engine = app.extensions["partnerlift.engine"]
+    command.downgrade(config, "0040_reward_offers-1")
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as connection:
+            for n, country in enumerate(("LV", "PL", "LV")):
+                connection.execute(
+                    text(
+                        "INSERT INTO partner_organizations (name, kind, country, legal_id, status,"
+                        " created_at) VALUES (:name, 'dealer', :country, :legal, 'active', :now)"
+                    ),
+                    {"name": f"Migrated {n}", "country": country, "legal": f"M{n}", "now": now},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO rewards (kind, category, name, description, points_price, active,"
+                    " created_at) VALUES ('physical', 'goods', 'Old mug', '', 70, :yes, :now)"
+                ),
+                {"yes": True, "now": now},
+            )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            offers = connection.execute(
+                text(
+                    "SELECT country, reward_offers.points_price, face_value FROM reward_offers"
+                    " JOIN rewards ON rewards.id = reward_offers.reward_id"
+                    " WHERE rewards.name = 'Old mug' ORDER BY country"
+                )
+            ).all()
+        assert [tuple(offer) for offer in offers] == [("LV", 70, None), ("PL", 70, None)]
+    finally:
+        command.upgrade(config, "head")
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM rewards WHERE name = 'Old mug'"))
+            connection.execute(
+                text("DELETE FROM partner_organizations WHERE name LIKE 'Migrated %'")
+            )

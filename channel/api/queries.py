@@ -14,6 +14,7 @@ from channel.ledger import LedgerEntry
 from channel.models import Product, Program
 from channel.partner_models import PartnerOrganization
 from channel.purchases import PurchaseLine, Serial, SerialEvent, normal_serial
+from channel.reward_offers import RewardOffer
 from channel.rewards import Reward
 from channel.scoping import scoped_partners, scoped_programs
 from roles.models import Person
@@ -61,8 +62,25 @@ def program(session: Session, token: ApiToken, program_id: int) -> Program | Non
     return session.scalar(scoped_programs(token).where(Program.id == program_id))
 
 
-def rewards_on_offer() -> Select:
-    return select(Reward).where(Reward.active.is_(True)).order_by(Reward.id)
+def rewards_on_offer(country: str | None) -> Select:
+    """The active rewards with their offers; only those offered in `country` if one is given
+    (a partner's token: its partner's country)."""
+    stmt = select(Reward).where(Reward.active.is_(True)).options(selectinload(Reward.offers))
+    if country is not None:
+        stmt = stmt.where(
+            select(RewardOffer.id)
+            .where(RewardOffer.reward_id == Reward.id, RewardOffer.country == country)
+            .exists()
+        )
+    return stmt.order_by(Reward.id)
+
+
+def country_of_partner(session: Session, partner_id: int | None) -> str | None:
+    if partner_id is None:
+        return None
+    return session.scalar(
+        select(PartnerOrganization.country).where(PartnerOrganization.id == partner_id)
+    )
 
 
 def ledger_entries(

@@ -149,21 +149,38 @@ def program_detail(id):
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, page_of(RewardSchema))
 def reward_list(args):
-    """The rewards on offer, to redeem with POST /redemptions."""
+    """The rewards on offer, to redeem with POST /redemptions. A partner's token sees those
+    offered in its partner's country, at the price there; a manufacturer's token every
+    reward at its usual price, with the offers of each country."""
     session = get_session()
+    country = queries.country_of_partner(session, current_token().partner_id)
 
     def shape(reward: Reward) -> dict:
         left = codes_left(session, reward) if reward.kind == RewardKind.GIFT_CARD else reward.stock
+        offers = [o for o in reward.offers if country is None or o.country == country]
+        here = offers[0] if country is not None else None
         return {
             "id": reward.id,
             "kind": reward.kind,
+            "category": reward.category,
             "name": reward.name,
             "description": reward.description,
-            "points_price": reward.points_price,
+            "points_price": here.points_price if here else reward.points_price,
+            "face_value": here.face_value if here else None,
+            "currency": here.currency if here else None,
             "left": left,
+            "offers": [
+                {
+                    "country": o.country,
+                    "points_price": o.points_price,
+                    "face_value": o.face_value,
+                    "currency": o.currency,
+                }
+                for o in offers
+            ],
         }
 
-    return _with(page(queries.rewards_on_offer(), args), shape)
+    return _with(page(queries.rewards_on_offer(country), args), shape)
 
 
 @bp.get("/balances/<int(max=2147483647):person>")

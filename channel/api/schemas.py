@@ -127,12 +127,36 @@ class ProgramSchema(Schema):
     version = fields.Integer(required=True)
 
 
+class RewardOfferSchema(Schema):
+    country = fields.String(required=True, metadata={"description": "ISO 3166 country code."})
+    points_price = fields.Integer(required=True)
+    face_value = fields.Decimal(
+        required=True, allow_none=True, as_string=True, metadata={"description": "Money."}
+    )
+    currency = fields.String(required=True, allow_none=True)
+
+
 class RewardSchema(Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True)
+    category = fields.String(required=True)
     name = fields.String(required=True)
     description = fields.String(required=True)
-    points_price = fields.Integer(required=True)
+    points_price = fields.Integer(
+        required=True,
+        metadata={
+            "description": "The price in the token's partner's country; for a manufacturer's "
+            "token the usual price (see offers)."
+        },
+    )
+    face_value = fields.Decimal(
+        required=True,
+        allow_none=True,
+        as_string=True,
+        metadata={"description": "What it is worth in the partner's country, in `currency`."},
+    )
+    currency = fields.String(required=True, allow_none=True)
+    offers = fields.List(fields.Nested(RewardOfferSchema), required=True)
     left = fields.Integer(
         required=True,
         allow_none=True,

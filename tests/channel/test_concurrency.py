@@ -144,6 +144,7 @@ def test_one_idempotency_key_replayed_concurrently_writes_one_posting(committed_
 
 def test_concurrent_redemptions_never_overdraw_nor_oversell(committed_app):
     from channel.postings import Line, balance_of, check_balances, person_account, post
+    from channel.reward_offers import RewardOffer
     from channel.rewards import Redemption, RedemptionRefused, Reward, redeem
     from roles.models import Person
 
@@ -167,7 +168,9 @@ def test_concurrent_redemptions_never_overdraw_nor_oversell(committed_app):
                 )
             ],
         )
-        scarce = Reward(kind="physical", name="Scarce", points_price=30, stock=20)
+        # The seller's country's price (30), not the usual one, is what each redemption spends.
+        scarce = Reward(kind="physical", name="Scarce", points_price=7, stock=20)
+        scarce.offers = [RewardOffer(country=seller.partner.country, points_price=30)]
         db.add(scarce)
         db.commit()
         seller_id, reward_id = seller.id, scarce.id

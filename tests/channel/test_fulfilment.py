@@ -17,7 +17,7 @@ from channel.rewards import Redemption, RedemptionRefused, Reward, redeem
 from core.db import get_session, utcnow
 from messaging.models import OutboxMessage
 from roles.permissions import Role
-from tests.builders import build_world, login_as
+from tests.builders import build_world, login_as, offered
 from tests.channel.test_rewards import give
 from tests.giftcard_server import API_KEY, fake_provider
 
@@ -31,7 +31,7 @@ def fake():
 
 
 def card_reward(db, product="FUEL-20", price=100, stock=None):
-    item = Reward(kind="gift_card", name="Fuel card", points_price=price, stock=stock)
+    item = offered(Reward(kind="gift_card", name="Fuel card", points_price=price, stock=stock))
     db.add(item)
     db.flush()
     db.add(ProviderProduct(reward_id=item.id, product=product))

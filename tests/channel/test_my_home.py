@@ -10,7 +10,7 @@ from channel.expiry import points_lifetime
 from channel.postings import Line, person_account, post
 from channel.rewards import Reward
 from core.db import utcnow
-from tests.builders import login_as, make_person
+from tests.builders import login_as, make_person, offered
 
 
 def earn(world, person, points, bucket="available"):
@@ -32,8 +32,10 @@ def test_home_shows_balance_pending_expiring_and_the_next_reward(app, client, db
         post(db, "old", [earn(world, person, 120)])  # expires in 10 days
     post(db, "new", [earn(world, person, 1380)])
     post(db, "pending", [earn(world, person, 75, bucket="pending")])
-    db.add(Reward(kind="physical", name="Drill", points_price=2000, stock=3))
-    db.add(Reward(kind="physical", name="Cap", points_price=500, stock=3))  # already affordable
+    db.add(offered(Reward(kind="physical", name="Drill", points_price=2000, stock=3)))
+    db.add(
+        offered(Reward(kind="physical", name="Cap", points_price=500, stock=3))
+    )  # already affordable
     db.commit()
     login_as(client, person)
     page = client.get("/me").get_data(as_text=True)

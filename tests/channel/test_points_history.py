@@ -28,6 +28,7 @@ from tests.builders import (
     make_product,
     make_program,
     offer,
+    offered,
     utc_today,
 )
 
@@ -104,7 +105,7 @@ def test_every_line_says_which_claim_program_pool_or_reward_it_came_from(
         note="Top installer",
         request_key="k",
     )
-    cap = Reward(kind="physical", name="Cap", points_price=60, stock=5)
+    cap = offered(Reward(kind="physical", name="Cap", points_price=60, stock=5))
     db.add(cap)
     db.flush()
     db.add(RewardText(reward_id=cap.id, language="lv", name="Cepure"))
@@ -255,7 +256,7 @@ def test_the_history_is_the_persons_own_paged_and_its_queries_do_not_grow_with_i
     assert "4,321" not in page and "Older" not in page
     for n in range(35):
         give_points(db, technician, 1, key=f"bonus-{n}")
-    cap = Reward(kind="donation", name="Tree", points_price=10, stock=None)
+    cap = offered(Reward(kind="donation", name="Tree", points_price=10, stock=None))
     db.add(cap)
     db.flush()
     for n in range(3):
@@ -274,7 +275,9 @@ def test_the_history_is_the_persons_own_paged_and_its_queries_do_not_grow_with_i
 def test_names_in_the_history_are_escaped(client, db, world):
     seller = world.people[Role.SELLER]
     give_points(db, seller, 50)
-    trap = Reward(kind="donation", name='<script>alert("x")</script>', points_price=10, stock=None)
+    trap = offered(
+        Reward(kind="donation", name='<script>alert("x")</script>', points_price=10, stock=None)
+    )
     db.add(trap)
     db.flush()
     redeem(db, seller, trap, request_key="trap")

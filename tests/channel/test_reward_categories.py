@@ -4,15 +4,26 @@ import pytest
 from sqlalchemy import select
 
 from channel.reward_categories import RewardCategory, category_or_none
-from channel.rewards import Reward, RewardDetails, offered_categories, offered_rewards, save_reward
+from channel.reward_lists import offered_categories, offered_rewards
+from channel.reward_offers import OfferTerms
+from channel.rewards import Reward, RewardDetails, save_reward
 from core.errors import InvalidInput
 from roles.permissions import Role
-from tests.builders import login_as
+from tests.builders import IN_LATVIA, login_as
 
 
 def add(db, name, kind, category=None, price=100, active=True):
     reward = save_reward(
-        db, RewardDetails(kind=kind, name=name, points_price=price, category=category)
+        db,
+        RewardDetails(
+            kind=kind,
+            name=name,
+            points_price=price,
+            category=category,
+            offers=(OfferTerms("LV"),),
+            names={"lv": name, "ru": name},
+            descriptions={"lv": "Apraksts.", "ru": "Описание."},
+        ),
     )
     reward.active = active
     db.flush()
@@ -41,9 +52,13 @@ def test_offered_rewards_by_category(db, world):
     fuel = add(db, "Fuel card", "gift_card", price=50)
     drill = add(db, "Drill", "physical", "hobby_branded", price=400)
     add(db, "Old mug", "physical", "hobby_branded", active=False)
-    assert offered_rewards(db, RewardCategory.HOBBY_AND_BRANDED) == [drill]
-    assert offered_rewards(db, None) == [fuel, drill]
-    assert offered_categories(db) == [RewardCategory.GIFT_CARDS, RewardCategory.HOBBY_AND_BRANDED]
+    assert [r for r, _ in offered_rewards(db, "LV", RewardCategory.HOBBY_AND_BRANDED)] == [drill]
+    assert [r for r, _ in offered_rewards(db, "LV")] == [fuel, drill]
+    assert offered_categories(db, "LV") == [
+        (RewardCategory.GIFT_CARDS, 1),
+        (RewardCategory.HOBBY_AND_BRANDED, 1),
+    ]
+    assert offered_rewards(db, "PL") == [] and offered_categories(db, "PL") == []
     assert category_or_none("hobby_branded") == RewardCategory.HOBBY_AND_BRANDED
     assert category_or_none("nonsense") is None and category_or_none("") is None
 
@@ -57,6 +72,8 @@ def test_the_phone_catalog_filters_by_category_without_javascript(client, db, wo
     assert "Fuel card" in page and "Drill" in page
     assert '<form method="get" action="/rewards/"' in page
     assert '<option value="hobby_branded">Hobby and branded goods</option>' in page
+    # Browsing: one link a category, with how many rewards it holds.
+    assert '<a href="/rewards/?category=hobby_branded">Hobby and branded goods (1)</a>' in page
     assert len(page.encode()) < 60_000
     filtered = client.get("/rewards/?category=hobby_branded").get_data(as_text=True)
     assert "Drill" in filtered and "Fuel card" not in filtered
@@ -74,7 +91,13 @@ def test_the_manage_page_sets_the_category_and_says_when_it_is_wrong(client, db,
     assert '<option value="charity_esg">Charity and ESG</option>' in page
     refused = client.post(
         "/rewards/manage",
-        data={"kind": "physical", "name": "Kayak day", "points_price": "900", "category": "x"},
+        data={
+            "kind": "physical",
+            "name": "Kayak day",
+            "points_price": "900",
+            "category": "x",
+            **IN_LATVIA,
+        },
     )
     assert refused.status_code == 400
     assert "Choose a category from the list." in refused.get_data(as_text=True)
@@ -85,6 +108,7 @@ def test_the_manage_page_sets_the_category_and_says_when_it_is_wrong(client, db,
             "name": "Kayak day",
             "points_price": "900",
             "category": "experiences",
+            **IN_LATVIA,
         },
     )
     assert added.status_code == 302

@@ -2,21 +2,30 @@
 
 import pytest
 
-from channel.demo_benefits import DEMO_REWARD_NAMES, seed_demo_rewards
-from tests.builders import give_points, login_as, make_person
+from channel.demo_benefits import DEMO_REWARDS, seed_demo_rewards
+from tests.builders import give_points, login_as, make_partner, make_person
 
 
-@pytest.mark.parametrize("language", ["he", "fa", "pl", "lv", "ru"])
-def test_the_demo_rewards_are_named_in_the_readers_language(client, db, world, language):
+@pytest.mark.parametrize(
+    ("country", "language"), [("IL", "he"), ("IL", "fa"), ("PL", "pl"), ("LV", "lv"), ("LV", "ru")]
+)
+def test_the_demo_rewards_are_named_in_the_readers_language(client, db, country, language):
     seed_demo_rewards(db)
-    technician = make_person(db, world.partner_a, ["technician"], language=language)
+    partner = make_partner(db, country=country)
+    technician = make_person(db, partner, ["technician"], language=language)
     give_points(db, technician, 100)
     db.commit()
     login_as(client, technician)
     page = client.get("/rewards/").get_data(as_text=True)
-    for english, names in DEMO_REWARD_NAMES.items():
-        assert english not in page
-        assert f"<h2><bdi>{names[language]}</bdi></h2>" in page
+    mine = [demo for demo in DEMO_REWARDS if country in demo.offers]
+    assert len(mine) >= 4
+    for demo in mine:
+        name, description = demo.texts[language]
+        assert demo.text[0] not in page
+        assert f"<h2><bdi>{name}</bdi></h2>" in page and description in page
+    for demo in DEMO_REWARDS:
+        if country not in demo.offers and language in demo.texts:
+            assert demo.texts[language][0] not in page
 
 
 def test_loading_the_demo_again_names_rewards_loaded_before_their_translations(db):
@@ -25,8 +34,19 @@ def test_loading_the_demo_again_names_rewards_loaded_before_their_translations(d
     drill.texts = [t for t in drill.texts if t.language != "he"]
     db.flush()
     assert drill.text_in("he")[0] == "Cordless drill"
-    assert seed_demo_rewards(db) == 0
-    assert drill.text_in("he")[0] == DEMO_REWARD_NAMES["Cordless drill"]["he"]
+    count = len(_rewards(db))
+    assert seed_demo_rewards(db) == 0 and len(_rewards(db)) == count
+    drill_texts = next(demo for demo in DEMO_REWARDS if demo.text[0] == "Cordless drill").texts
+    assert drill.text_in("he") == drill_texts["he"]
+
+
+def test_every_demo_reward_has_its_texts_in_the_languages_of_its_countries():
+    from channel.reward_offers import languages_needed
+
+    for demo in DEMO_REWARDS:
+        for language in languages_needed(demo.offers):
+            name, description = demo.texts[language]
+            assert name.strip() and description.strip(), (demo.text[0], language)
 
 
 def test_a_program_name_in_english_is_isolated_on_a_hebrew_page(client, db, world):

@@ -19,7 +19,7 @@ from channel.rewards import (
 )
 from core.errors import InvalidInput
 from roles.permissions import Role
-from tests.builders import login_as
+from tests.builders import IN_LATVIA, login_as, offered
 
 
 def give(db, person, points, key=None):
@@ -39,7 +39,7 @@ def give(db, person, points, key=None):
 
 
 def reward(db, kind="physical", price=100, stock=2):
-    item = Reward(kind=kind, name=f"{kind} reward", points_price=price, stock=stock)
+    item = offered(Reward(kind=kind, name=f"{kind} reward", points_price=price, stock=stock))
     db.add(item)
     db.flush()
     return item
@@ -295,6 +295,7 @@ def test_a_reward_with_a_picture_and_names_in_other_languages(
             "name": "Plant a tree",
             "points_price": "300",
             "name_pl": "Posadź drzewo",
+            **IN_LATVIA,
             "image": (io.BytesIO(png + b"\x00" * 40), "tree.png"),
         },
         content_type="multipart/form-data",
@@ -345,7 +346,13 @@ def test_a_reward_with_a_price_or_stock_no_column_holds_is_refused_on_the_page(
     login_as(client, world.people[Role.CHANNEL_MANAGER])
     response = client.post(
         "/rewards/manage",
-        data={"kind": "physical", "name": "Odd", "points_price": price, "stock": stock},
+        data={
+            "kind": "physical",
+            "name": "Odd",
+            "points_price": price,
+            "stock": stock,
+            **IN_LATVIA,
+        },
     )
     if field is None:  # an unreadable stock is no stock at all, as an empty one
         assert response.status_code == 302

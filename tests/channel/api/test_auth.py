@@ -12,6 +12,7 @@ from tests.builders import (
     make_api_token,
     make_program,
     offer,
+    offered,
     utc_today,
 )
 
@@ -79,7 +80,7 @@ def test_a_partner_token_cannot_reach_another_partners_data(client, db, world, t
     offer(db, program_b, world.people[Role.CHANNEL_MANAGER])
     from channel.rewards import Reward
 
-    reward = Reward(kind="physical", name="Torch", points_price=10, stock=5)
+    reward = offered(Reward(kind="physical", name="Torch", points_price=10, stock=5))
     db.add(reward)
     db.commit()
     read, write = tokens["a_read"], tokens["a_write"]
@@ -127,8 +128,8 @@ def test_a_partner_token_cannot_reach_another_partners_data(client, db, world, t
     db.refresh(reward)
     assert reward.stock == 5
 
-    offered = client.get("/api/v1/rewards", headers=read).get_json()["items"]
-    assert [(r["id"], r["left"]) for r in offered] == [(reward.id, 5)]
+    on_offer = client.get("/api/v1/rewards", headers=read).get_json()["items"]
+    assert [(r["id"], r["left"]) for r in on_offer] == [(reward.id, 5)]
 
     # The manufacturer's token reaches both partners.
     everyone = tokens["manufacturer"]

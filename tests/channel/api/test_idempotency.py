@@ -11,7 +11,14 @@ from channel.postings import balance_of, person_account
 from channel.rewards import Redemption, Reward
 from core.db import get_session
 from roles.permissions import Role
-from tests.builders import build_world, give_points, make_api_token, make_group, make_product
+from tests.builders import (
+    build_world,
+    give_points,
+    make_api_token,
+    make_group,
+    make_product,
+    offered,
+)
 
 
 @pytest.fixture
@@ -92,7 +99,7 @@ def test_a_refusal_is_remembered_under_its_key_too(client, db, world, writer):
 def test_a_redemption_retried_spends_the_points_once(client, db, world, writer):
     seller = world.people[Role.SELLER]
     give_points(db, seller, 100)
-    reward = Reward(kind="physical", name="Torch", points_price=30, stock=5)
+    reward = offered(Reward(kind="physical", name="Torch", points_price=30, stock=5))
     db.add(reward)
     db.commit()
     headers = {**writer, "Idempotency-Key": "redeem-1"}

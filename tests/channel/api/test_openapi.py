@@ -26,6 +26,7 @@ from tests.builders import (
     make_group,
     make_product,
     make_program,
+    offered,
     utc_today,
 )
 
@@ -45,7 +46,7 @@ def known(db, world):
     program = make_program(db, partners=[world.partner_a])
     seller = world.people[Role.SELLER]
     give_points(db, seller, 500)
-    reward = Reward(kind="physical", name="Torch", points_price=10, stock=3)
+    reward = offered(Reward(kind="physical", name="Torch", points_price=10, stock=3))
     db.add(reward)
     row = {"serial": "SN-1", "sku": "BX-24", "partner": world.partner_a.legal_id, "date": ""}
     import_serials(db, [(1, {**row, "date": str(utc_today())})], today=utc_today())

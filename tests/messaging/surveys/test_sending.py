@@ -22,7 +22,7 @@ from messaging.surveys.models import (
 from messaging.surveys.sending import begin, invite, send_to_segment
 from roles.models import Person
 from roles.permissions import Role
-from tests.builders import build_world, make_person, utc_today
+from tests.builders import build_world, make_person, offered, utc_today
 from tests.messaging.surveys.helpers import LINKS, invited, open_now, three_question_survey
 from tests.messaging.test_inbound import reply_to
 
@@ -218,7 +218,7 @@ def test_a_first_redemption_sends_its_survey_once(db, world, app):
     )
     seller = world.people[Role.SELLER]
     give_points(db, seller, 100)
-    reward = Reward(kind="physical", name="Drill", points_price=10, stock=None)
+    reward = offered(Reward(kind="physical", name="Drill", points_price=10, stock=None))
     db.add(reward)
     db.flush()
     with app.app_context():
