@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.giftcard_models import GiftCardOrder, provider_product_of
 from channel.ledger import EntryKind
+from channel.payout_models import CashOut, Shipment, cash_out_value_of, checked_iban
 from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.reward_categories import CATEGORY_OF_KIND, RewardCategory
 from channel.signals import reward_redeemed
@@ -154,6 +155,13 @@ class Redemption(Base):
     order: Mapped[GiftCardOrder | None] = relationship(
         primaryjoin="GiftCardOrder.redemption_id == Redemption.id", viewonly=True, uselist=False
     )
+    #: Goods handed to a carrier (`channel.shipments`), a cash-out's payment (`channel.payouts`).
+    shipment: Mapped[Shipment | None] = relationship(
+        primaryjoin="Shipment.redemption_id == Redemption.id", viewonly=True, uselist=False
+    )
+    cash_out: Mapped[CashOut | None] = relationship(
+        primaryjoin="CashOut.redemption_id == Redemption.id", viewonly=True, uselist=False
+    )
 
     @property
     def gift_card_code(self) -> str | None:
@@ -268,8 +276,10 @@ def redeem(
     *,
     request_key: str,
     shipping_address: str | None = None,
+    iban: str | None = None,
 ) -> Redemption:
-    """Spend the person's points on one reward; all of it happens, or none."""
+    """Spend the person's points on one reward; all of it happens, or none. A cash-out
+    takes the IBAN to pay into, refused here, before anything is spent, when it is wrong."""
     existing = session.scalar(select(Redemption).where(Redemption.request_key == request_key))
     if existing is not None:
         return existing
@@ -281,6 +291,15 @@ def redeem(
     address = (shipping_address or "").strip()
     if reward.kind == RewardKind.PHYSICAL and not address:
         errors["shipping_address"] = _l("Give the address to send it to.")
+    # The hand-off to `channel.payouts`: a cash-out is paid later, in a batch, at this value.
+    value = cash_out_value_of(session, reward.id) if reward.kind == RewardKind.CASHOUT else None
+    account = None
+    if reward.kind == RewardKind.CASHOUT:
+        account, problem = checked_iban(iban)
+        if problem is not None:
+            errors["iban"] = problem
+        if value is None:
+            errors["reward"] = _l("This cash-out has no amount set yet.")
     if errors:
         raise RedemptionRefused(errors)
     # The hand-off to `channel.fulfilment`: a gift card its provider sells is ordered later.
@@ -306,6 +325,17 @@ def redeem(
             else:
                 _reserve_stock(session, reward)
                 session.add(GiftCardOrder(redemption_id=redemption.id, product=product))
+                session.flush()
+            if value is not None:
+                session.add(
+                    CashOut(
+                        redemption_id=redemption.id,
+                        iban=account,
+                        holder=person.full_name[:200],
+                        amount=value.amount,
+                        currency=value.currency,
+                    )
+                )
                 session.flush()
             post(
                 session,
