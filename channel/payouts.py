@@ -65,7 +65,7 @@ def set_cash_out_value(session: Session, reward: Reward, amount: str, currency: 
             raise InvalidOperation
     except InvalidOperation:
         value = None
-    if value is None or value <= 0 or value != value.quantize(CENT) or value > MAX_AMOUNT:
+    if value is None or value <= 0 or value > MAX_AMOUNT or value != value.quantize(CENT):
         errors["amount"] = _l(
             "Give an amount above zero, at most %(max)s, with at most two decimals.",
             max=MAX_AMOUNT,
@@ -162,16 +162,21 @@ def build_batch(
     session.add(batch)
     session.flush()
     now = utcnow()
-    session.execute(
-        update(CashOut)
-        .where(
-            CashOut.state == CashOutState.APPROVED,
-            CashOut.batch_id.is_(None),
-            CashOut.currency == currency,
-        )
-        .values(state=CashOutState.PAID, batch_id=batch.id, decided_at=now)
-        .execution_options(synchronize_session=False)
+    # Locked in id order, so two batches queue on the first row instead of deadlocking;
+    # the one that waited finds them paid and takes none.
+    waiting = select(CashOut.id).where(
+        CashOut.state == CashOutState.APPROVED,
+        CashOut.batch_id.is_(None),
+        CashOut.currency == currency,
     )
+    ids = list(session.scalars(waiting.order_by(CashOut.id).with_for_update()))
+    if ids:
+        session.execute(
+            update(CashOut)
+            .where(CashOut.id.in_(ids), CashOut.state == CashOutState.APPROVED)
+            .values(state=CashOutState.PAID, batch_id=batch.id, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
     paid = list(
         session.scalars(select(CashOut).where(CashOut.batch_id == batch.id).order_by(CashOut.id))
     )
@@ -206,7 +211,8 @@ def sepa_document(
     if debtor.bic:
         config["BIC"] = debtor.bic
     transfer = SepaTransfer(config, schema="pain.001.001.03", clean=True)
-    transfer.msg_id = batch.message_id
+    # The file's MsgId, as sepaxml makes it (unique: a time stamp and a random part).
+    batch.message_id = transfer.msg_id
     for cash_out in paid:
         payment = {
             "name": cash_out.holder[:70],
