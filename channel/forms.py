@@ -340,6 +340,8 @@ for _code in LANGUAGES:
 class RedeemForm(FlaskForm):
     request_key = StringField()
     shipping_address = StringField()
+    #: The account a cash-out is paid into.
+    iban = StringField()
     #: "yes" once the person has seen what it costs: without it nothing is spent.
     confirm = StringField()
 

@@ -82,14 +82,13 @@ def set_cash_out_value(session: Session, reward: Reward, amount: str, currency: 
 
 
 def cash_out_rewards(session: Session) -> list[tuple[Reward, CashOutValue | None]]:
-    return list(
-        session.execute(
-            select(Reward, CashOutValue)
-            .outerjoin(CashOutValue, CashOutValue.reward_id == Reward.id)
-            .where(Reward.kind == RewardKind.CASHOUT)
-            .order_by(Reward.name, Reward.id)
-        ).tuples()
+    rows = session.execute(
+        select(Reward, CashOutValue)
+        .outerjoin(CashOutValue, CashOutValue.reward_id == Reward.id)
+        .where(Reward.kind == RewardKind.CASHOUT)
+        .order_by(Reward.name, Reward.id)
     )
+    return [(reward, value) for reward, value in rows]
 
 
 def open_cash_outs(session: Session) -> list[CashOut]:

@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from channel.exports import Table
 from channel.fulfilment import fail_for_good
 from channel.payout_models import Shipment
 from channel.rewards import Redemption, RedemptionStatus, Reward, RewardKind
 from channel.signals import goods_shipped
 from core.db import utcnow
 from core.errors import InvalidInput
-from core.tables import UnreadableFile, date_cell, inert, table_rows
+from core.tables import UnreadableFile, date_cell, table_rows
 from roles.models import Person
 
 #: Lines one shipment file may hold: far more than a supplier ships in a day.
@@ -75,9 +76,8 @@ def goods_awaiting(session: Session, brand_id: int | None) -> list[Redemption]:
     )
 
 
-def goods_export_rows(session: Session, brand_id: int | None) -> Iterator[tuple]:
-    """The export's header, then one line per redemption awaiting shipment (one item each)."""
-    yield EXPORT_HEADER
+def goods_table(session: Session, brand_id: int | None) -> Table:
+    """The supplier's export: one line per redemption awaiting shipment (one item each)."""
     awaiting = goods_awaiting(session, brand_id)
     people = {
         person.id: person
@@ -85,17 +85,22 @@ def goods_export_rows(session: Session, brand_id: int | None) -> Iterator[tuple]
             select(Person).where(Person.id.in_({r.person_id for r in awaiting}))
         )
     }
-    for redemption in awaiting:
-        person = people[redemption.person_id]
-        yield (
-            reference_of(redemption.id),
-            inert(redemption.reward.name),
-            1,
-            inert(person.full_name),
-            inert(person.phone or ""),
-            inert(redemption.shipping_address or ""),
-            redemption.created_at.date().isoformat(),
-        )
+    return Table(
+        name="goods",
+        header=list(EXPORT_HEADER),
+        rows=[
+            [
+                reference_of(redemption.id),
+                redemption.reward.name,
+                1,
+                people[redemption.person_id].full_name,
+                people[redemption.person_id].phone,
+                redemption.shipping_address or "",
+                redemption.created_at.date(),
+            ]
+            for redemption in awaiting
+        ],
+    )
 
 
 def read_shipments(data: bytes, max_rows: int = MAX_ROWS) -> Iterator[tuple[int, dict]]:

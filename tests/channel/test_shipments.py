@@ -15,7 +15,7 @@ from channel.rewards import Redemption, Reward, RewardKind, redeem
 from channel.shipments import (
     UnreadableShipmentsFile,
     fail_goods,
-    goods_export_rows,
+    goods_table,
     import_shipments,
     read_shipments,
     reference_of,
@@ -55,8 +55,8 @@ def test_each_supplier_exports_its_goods_awaiting_shipment(db, world):
     db.flush()
     torch, drill = goods(db), goods(db, "=Drill", brand)
     first, second = ordered(db, seller, torch, "a"), ordered(db, seller, drill, "b")
-    own = list(goods_export_rows(db, None))
-    assert own[0] == (
+    own = goods_table(db, None)
+    assert own.header == [
         "reference",
         "item",
         "quantity",
@@ -64,12 +64,11 @@ def test_each_supplier_exports_its_goods_awaiting_shipment(db, world):
         "phone",
         "ship_to",
         "requested_on",
-    )
-    assert [row[:3] for row in own[1:]] == [(reference_of(first.id), "Torch", 1)]
-    assert own[1][5] == "Brīvības iela 1, Rīga"
-    # A formula in a name stays text in the supplier's spreadsheet.
-    assert [row[:3] for row in goods_export_rows(db, brand.id)][1:] == [
-        (reference_of(second.id), "'=Drill", 1)
+    ]
+    assert [row[:3] for row in own.rows] == [[reference_of(first.id), "Torch", 1]]
+    assert own.rows[0][3:6] == [seller.full_name, seller.phone, "Brīvības iela 1, Rīga"]
+    assert [row[:3] for row in goods_table(db, brand.id).rows] == [
+        [reference_of(second.id), "=Drill", 1]
     ]
     assert brand.fulfilment == BrandFulfilment.EXPORT
 
