@@ -147,6 +147,10 @@ def build_batch(
 ) -> PayoutBatch:
     """Pay every approved cash-out in `currency` in one new batch, with its file."""
     currency = (currency or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvalidInput(
+            {"currency": _l("Give the currency as its three-letter code, e.g. EUR.")}
+        )
     sepa = currency == "EUR"
     if sepa and (debtor is None or checked_iban(debtor.iban)[1] is not None or not debtor.name):
         raise InvalidInput(
