@@ -25,12 +25,12 @@ from channel.payout_forms import (
 )
 from channel.payout_models import BatchFormat, CashOut, CashOutState, PayoutBatch
 from channel.payouts import (
-    Debtor,
     approve_cash_out,
     approved_currencies,
     batches,
     build_batch,
     cash_out_rewards,
+    debtor_from_config,
     fail_cash_out,
     open_cash_outs,
     set_cash_out_value,
@@ -114,17 +114,6 @@ def goods_fail(redemption_id):
     return redirect(url_for("payouts.goods"))
 
 
-def _debtor() -> Debtor | None:
-    config = current_app.config
-    if not config.get("PAYOUT_DEBTOR_IBAN"):
-        return None
-    return Debtor(
-        name=config.get("PAYOUT_DEBTOR_NAME") or "",
-        iban=config["PAYOUT_DEBTOR_IBAN"],
-        bic=config.get("PAYOUT_DEBTOR_BIC") or None,
-    )
-
-
 @bp.route("/cash-outs", methods=["GET", "POST"])
 @requires(Permission.MANAGE_REWARDS)
 def cash_outs():
@@ -135,7 +124,7 @@ def cash_outs():
             lambda db: build_batch(
                 db,
                 form.currency.data,
-                debtor=_debtor(),
+                debtor=debtor_from_config(current_app.config),
                 actor_id=current_user.id,
                 execution_date=utcnow().date(),
             ),

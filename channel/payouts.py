@@ -54,6 +54,17 @@ class Debtor:
     bic: str | None = None
 
 
+def debtor_from_config(config) -> Debtor | None:
+    """The paying account from PAYOUT_DEBTOR_NAME, _IBAN and _BIC; None while unset."""
+    if not config.get("PAYOUT_DEBTOR_IBAN"):
+        return None
+    return Debtor(
+        name=config.get("PAYOUT_DEBTOR_NAME") or "",
+        iban=config["PAYOUT_DEBTOR_IBAN"],
+        bic=config.get("PAYOUT_DEBTOR_BIC") or None,
+    )
+
+
 def set_cash_out_value(session: Session, reward: Reward, amount: str, currency: str) -> None:
     """What each redemption of a cash-out reward pays."""
     errors = {}

@@ -261,3 +261,41 @@ def test_two_batches_built_at_once_never_pay_a_cash_out_twice(committed_postgres
         assert (
             session.scalar(select(func.count(PayoutBatch.id)).where(PayoutBatch.id == paid[0])) == 1
         )
+
+
+def test_a_cash_out_through_the_api_takes_the_iban_and_refuses_a_wrong_one(client, db, world):
+    from tests.builders import make_api_token
+
+    seller = world.people[Role.SELLER]
+    item = cash_reward(db)
+    give(db, seller, 100)
+    _, headers = make_api_token(db, scope="write", partner=world.partner_a)
+    db.commit()
+    body = {"person_id": seller.id, "reward_id": item.id, "iban": "DE89370400440532013001"}
+    refused = client.post("/api/v1/redemptions", headers=headers, json=body)
+    assert refused.status_code == 422 and "iban" in str(refused.get_json())
+    assert balance_of(db, person_account(seller.id)) == (0, 100)
+    body["iban"] = IBANS["DE"]
+    made = client.post("/api/v1/redemptions", headers=headers, json=body)
+    assert made.status_code == 201
+    assert db.get(Redemption, made.get_json()["id"]).cash_out.iban == "DE89370400440532013000"
+
+
+def test_the_command_pays_a_currency_into_a_file_and_exits_1_when_nothing_waits(
+    app, db, world, tmp_path
+):
+    app.config.update(PAYOUT_DEBTOR_NAME=DEBTOR.name, PAYOUT_DEBTOR_IBAN=DEBTOR.iban)
+    redemption = cashed(db, world.people[Role.SELLER], cash_reward(db), "a")
+    approve_cash_out(db, redemption.cash_out)
+    db.commit()
+    out = tmp_path / "sepa.xml"
+    result = app.test_cli_runner().invoke(
+        args=["fulfilment", "pay", "--currency", "EUR", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 cash-outs, 25.00 EUR" in result.output
+    xmlschema.XMLSchema(str(SCHEMA)).validate(out.read_text())
+    again = app.test_cli_runner().invoke(
+        args=["fulfilment", "pay", "--currency", "EUR", "--out", str(out)]
+    )
+    assert again.exit_code == 1 and "No approved cash-out in EUR" in again.output

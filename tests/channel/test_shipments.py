@@ -246,3 +246,20 @@ def test_two_imports_of_one_file_at_once_ship_each_line_once(committed_postgres_
             session.scalar(select(func.count(Shipment.id)).where(Shipment.redemption_id.in_(ids)))
             == 50
         )
+
+
+def test_the_command_ships_with_a_report_and_exits_2_on_refused_lines(app, db, world, tmp_path):
+    seller = world.people[Role.SELLER]
+    redemption = ordered(db, seller, goods(db), "a")
+    db.commit()
+    path = tmp_path / "shipments.csv"
+    path.write_text(HEADER + f"R{redemption.id},T-1,DHL,2026-01-02\nR999999,T-2,DHL,2026-01-02\n")
+    result = app.test_cli_runner().invoke(args=["fulfilment", "ship", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "1 shipped, 0 already imported, 1 refused" in result.output
+    assert "line 3: Unknown reference “R999999”." in result.output
+    again = app.test_cli_runner().invoke(args=["fulfilment", "ship", str(path)])
+    assert "0 shipped, 1 already imported, 1 refused" in again.output
+    path.write_bytes(b"\xff\xfe")
+    unreadable = app.test_cli_runner().invoke(args=["fulfilment", "ship", str(path)])
+    assert unreadable.exit_code == 1 and "neither UTF-8 CSV nor XLSX" in unreadable.output
