@@ -171,3 +171,18 @@ def test_brands_added_edited_given_rewards_and_settled_from_the_pages(client, db
     goods_rows = client.get(f"/coalition/brands/{brand.id}/goods.csv").get_data(as_text=True)
     assert f"R{redemption.id},Drill,1" in goods_rows
     assert client.get(f"/coalition/brands/{brand.id}/settlement?month=2026-Q4").status_code == 400
+
+
+def test_the_person_sees_the_carrier_and_tracking_number_of_goods_sent(app, client, db, world):
+    seller = world.people[Role.SELLER]
+    redemption = ordered(db, seller, goods(db), "a")
+    from channel.shipments import import_shipments, read_shipments
+    from tests.channel.test_shipments import HEADER, TODAY
+
+    with app.app_context():
+        data = HEADER + f"R{redemption.id},JJD-77,Omniva,2026-12-01\n"
+        import_shipments(db, list(read_shipments(data.encode())), today=TODAY)
+    db.commit()
+    login_as(client, seller)
+    page = client.get("/rewards/").get_data(as_text=True)
+    assert "Omniva" in page and "JJD-77" in page
