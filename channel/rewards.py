@@ -28,7 +28,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.giftcard_models import GiftCardOrder, provider_product_of
 from channel.ledger import EntryKind
-from channel.payout_models import CashOut, Shipment, cash_out_value_of, checked_iban
+from channel.payout_models import (
+    CashOut,
+    CashOutState,
+    Shipment,
+    cash_out_value_of,
+    checked_iban,
+)
 from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.reward_categories import CATEGORY_OF_KIND, RewardCategory
 from channel.signals import reward_redeemed
@@ -413,6 +419,8 @@ def cancel_redemption(session: Session, redemption: Redemption, reason: str | No
         raise RedemptionRefused(
             {"status": _l("A gift card code that was handed out cannot be taken back.")}
         )
+    if redemption.reward.kind == RewardKind.CASHOUT:
+        _withdraw_cash_out(session, redemption, reason)
     person_id = redemption.person_id
     person = session.get(Person, person_id)
     post(
@@ -439,6 +447,35 @@ def cancel_redemption(session: Session, redemption: Redemption, reason: str | No
     redemption.status = RedemptionStatus.CANCELLED
     redemption.decided_at = utcnow()
     session.flush()
+
+
+def _withdraw_cash_out(session: Session, redemption: Redemption, reason: str | None) -> None:
+    """A cash-out cancelled before a batch paid it never goes into one (the update waits for
+    a batch being made to commit); one already paid is refunded only by `channel.payouts`,
+    when the bank returns it."""
+    withdrawn = session.execute(
+        update(CashOut)
+        .where(
+            CashOut.redemption_id == redemption.id,
+            CashOut.state.in_([CashOutState.REQUESTED, CashOutState.APPROVED]),
+        )
+        .values(state=CashOutState.FAILED, reason=reason or "cancelled", decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    paid = session.scalar(
+        select(CashOut.id).where(
+            CashOut.redemption_id == redemption.id, CashOut.state == CashOutState.PAID
+        )
+    )
+    if not withdrawn and paid is not None:
+        raise RedemptionRefused(
+            {
+                "status": _l(
+                    "This cash-out was paid: mark it failed on the cash-outs page when the "
+                    "bank returns it."
+                )
+            }
+        )
 
 
 def fulfil_redemption(session: Session, redemption: Redemption) -> None:

@@ -299,3 +299,23 @@ def test_the_command_pays_a_currency_into_a_file_and_exits_1_when_nothing_waits(
         args=["fulfilment", "pay", "--currency", "EUR", "--out", str(out)]
     )
     assert again.exit_code == 1 and "No approved cash-out in EUR" in again.output
+
+
+def test_a_cash_out_cancelled_by_hand_is_never_paid_and_a_paid_one_is_not_cancelled(db, world):
+    from channel.rewards import cancel_redemption
+
+    seller = world.people[Role.SELLER]
+    item = cash_reward(db)
+    withdrawn, paid = cashed(db, seller, item, "a"), cashed(db, seller, item, "b")
+    for redemption in (withdrawn, paid):
+        approve_cash_out(db, redemption.cash_out)
+    cancel_redemption(db, withdrawn)
+    db.expire_all()
+    assert db.get(Redemption, withdrawn.id).cash_out.state == CashOutState.FAILED
+    batch = build_batch(db, "EUR", debtor=DEBTOR, actor_id=None, execution_date=PAY_ON)
+    assert batch.count == 1 and f"R{paid.id}" in batch.document
+    assert f"R{withdrawn.id}<" not in batch.document
+    db.expire_all()
+    with pytest.raises(RedemptionRefused):
+        cancel_redemption(db, db.get(Redemption, paid.id))
+    assert balance_of(db, person_account(seller.id)) == (0, 100)
