@@ -165,12 +165,14 @@ def _register_blueprints(app: Flask) -> None:
     from channel.api.setup import register_api
     from channel.catalog_views import bp as catalog_bp
     from channel.claim_views import bp as claims_bp
+    from channel.coalition_views import bp as coalition_bp
     from channel.coop_views import bp as coop_bp
     from channel.dashboard_views import bp as dashboards_bp
     from channel.decision_views import bp as decisions_bp
     from channel.giftcard_views import bp as giftcards_bp
     from channel.home_views import bp as home_bp
     from channel.learning_views import bp as learning_bp
+    from channel.payout_views import bp as payouts_bp
     from channel.program_views import bp as programs_bp
     from channel.rebate_views import bp as rebates_bp
     from channel.reward_views import bp as rewards_bp
@@ -201,6 +203,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(decisions_bp)
     app.register_blueprint(rewards_bp)
     app.register_blueprint(giftcards_bp)
+    app.register_blueprint(payouts_bp)
+    app.register_blueprint(coalition_bp)
     app.register_blueprint(claims_bp)
     app.register_blueprint(coop_bp)
     app.register_blueprint(rebates_bp)

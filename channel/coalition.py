@@ -7,14 +7,18 @@ are those of redemptions made in it, less those of redemptions cancelled in it.
 The amount is rounded once, half up, to the currency's cents.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from babel.numbers import list_currencies
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Numeric, String, and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from channel.exports import Table
 from channel.rebate_models import InvalidPeriod, period_bounds
 from channel.rewards import Redemption, RedemptionStatus, Reward
 from core.db import Base, utcnow
@@ -126,3 +130,116 @@ def settle(session: Session, brand: Brand, month: date) -> Settlement:
 
 def brands(session: Session) -> list[Brand]:
     return list(session.scalars(select(Brand).order_by(Brand.name)))
+
+
+#: The most money per point a brand may be paid: within Numeric(12, 6).
+MAX_RATE = Decimal("1000000")
+RATE_STEP = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class BrandDetails:
+    name: str
+    currency: str
+    rate_per_point: str
+    fulfilment: str
+    contact: str = ""
+
+
+def save_brand(session: Session, details: BrandDetails, existing: Brand | None = None) -> Brand:
+    """Add a brand, or change one; every problem reported at once."""
+    errors = {}
+    name = (details.name or "").strip()
+    if not name:
+        errors["name"] = _l("Give the brand a name.")
+    elif len(name) > 200:
+        errors["name"] = _l("At most %(max)s characters.", max=200)
+    contact = (details.contact or "").strip()
+    if len(contact) > 200:
+        errors["contact"] = _l("At most %(max)s characters.", max=200)
+    currency = (details.currency or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency) or currency not in list_currencies():
+        errors["currency"] = _l("Give the currency as its three-letter code, e.g. EUR.")
+    try:
+        rate = Decimal(str(details.rate_per_point or "").strip().replace(",", "."))
+        if not rate.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        rate = None
+    if rate is None or rate <= 0 or rate >= MAX_RATE or rate != rate.quantize(RATE_STEP):
+        errors["rate_per_point"] = _l(
+            "Give the money paid per point: above zero, below %(max)s, at most six decimals.",
+            max=MAX_RATE,
+        )
+    if details.fulfilment not in list(BrandFulfilment):
+        errors["fulfilment"] = _l("Choose how the brand delivers its rewards.")
+    if errors:
+        raise InvalidInput(errors)
+    brand = existing or Brand()
+    brand.name, brand.contact, brand.currency = name, contact, currency
+    brand.rate_per_point, brand.fulfilment = rate, details.fulfilment
+    try:
+        with session.begin_nested():
+            session.add(brand)
+            session.flush()
+    except IntegrityError:
+        raise InvalidInput({"name": _l("Another brand has this name.")}) from None
+    return brand
+
+
+def rewards_of(session: Session, brand_id: int) -> list[Reward]:
+    return list(
+        session.scalars(select(Reward).where(Reward.brand_id == brand_id).order_by(Reward.name))
+    )
+
+
+def rewards_without_brand(session: Session) -> list[Reward]:
+    """The manufacturer's own rewards, which a brand may take over."""
+    return list(
+        session.scalars(
+            select(Reward)
+            .where(Reward.brand_id.is_(None), Reward.active.is_(True))
+            .order_by(Reward.name)
+        )
+    )
+
+
+def give_reward_to_brand(session: Session, brand: Brand, reward: Reward | None) -> None:
+    """From now on the brand offers the reward and is paid for its redemptions."""
+    if reward is None or reward.brand_id is not None:
+        raise InvalidInput({"reward_id": _l("Choose one of the manufacturer's own rewards.")})
+    reward.brand_id = brand.id
+    session.flush()
+
+
+def settlement_table(session: Session, brand: Brand, month: date) -> Table:
+    """The month's settlement as an export: a line per redemption, then the total."""
+    settlement = settle(session, brand, month)
+    rows = [
+        [
+            f"R{line.redemption_id}",
+            line.reward_name,
+            line.at,
+            line.points,
+            brand.rate_per_point,
+            "",
+            brand.currency,
+        ]
+        for line in settlement.lines
+    ]
+    rows.append(
+        [
+            "total",
+            "",
+            "",
+            settlement.points,
+            brand.rate_per_point,
+            settlement.amount,
+            brand.currency,
+        ]
+    )
+    return Table(
+        name=f"{month:%Y-%m}",
+        header=["reference", "reward", "at", "points", "rate_per_point", "amount", "currency"],
+        rows=rows,
+    )

@@ -375,6 +375,8 @@ def reward_form(countries) -> RewardForm:
 class RedeemForm(FlaskForm):
     request_key = StringField()
     shipping_address = StringField()
+    #: The account a cash-out is paid into.
+    iban = StringField()
     #: "yes" once the person has seen what it costs: without it nothing is spent.
     confirm = StringField()
 

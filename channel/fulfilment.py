@@ -5,7 +5,8 @@ sends the oldest due one (the redemption is its idempotency key, so a retry afte
 timeout gets the provider's same order back); a provider that is down leaves it pending for a
 later try. `poll_next` asks about placed ones; the provider's webhook lands in `apply_webhook`.
 A card delivered reaches the person in-app and through `fulfilment_done`; an order refused for
-good refunds the points by a reversing entry with the reason and raises `fulfilment_failed`.
+good refunds the points by a reversing entry with the reason and raises `fulfilment_failed`,
+through `fail_for_good`, which goods and cash-outs that cannot be delivered go through too.
 """
 
 from datetime import datetime, timedelta
@@ -112,12 +113,18 @@ def apply_answer(session: Session, order: GiftCardOrder, answer: ProviderOrder) 
         reason = (answer.reason or "refused by the gift card provider")[:500]
         order.state = OrderState.FAILED
         order.reason = reason
-        cancel_redemption(session, redemption, reason=reason)
-        fulfilment_failed.send(None, session=session, redemption=redemption, reason=reason)
+        fail_for_good(session, redemption, reason)
     else:
         order.state = OrderState.PLACED
         order.reason = None
     session.flush()
+
+
+def fail_for_good(session: Session, redemption: Redemption, reason: str) -> None:
+    """A redemption that cannot be delivered: its points refunded by a reversing entry whose
+    memo holds the reason, and the person told why (`fulfilment_failed`)."""
+    cancel_redemption(session, redemption, reason=reason)
+    fulfilment_failed.send(None, session=session, redemption=redemption, reason=reason)
 
 
 class UnknownOrder(LookupError):

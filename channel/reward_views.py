@@ -120,6 +120,7 @@ def redeem_reward(reward_id):
                 reward,
                 request_key=f"{current_user.id}:{request_key[:60]}",
                 shipping_address=form.shipping_address.data,
+                iban=form.iban.data,
             ),
             form=form,
         )

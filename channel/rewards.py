@@ -34,6 +34,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from channel.giftcard_models import GiftCardOrder, provider_product_of
 from channel.ledger import EntryKind
 from channel.partner_models import PartnerOrganization
+from channel.payout_models import (
+    CashOut,
+    CashOutState,
+    Shipment,
+    cash_out_value_of,
+    checked_iban,
+)
 from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.reward_categories import CATEGORY_OF_KIND, RewardCategory
 from channel.reward_offers import (
@@ -172,6 +179,13 @@ class Redemption(Base):
     order: Mapped[GiftCardOrder | None] = relationship(
         primaryjoin="GiftCardOrder.redemption_id == Redemption.id", viewonly=True, uselist=False
     )
+    #: Goods handed to a carrier (`channel.shipments`), a cash-out's payment (`channel.payouts`).
+    shipment: Mapped[Shipment | None] = relationship(
+        primaryjoin="Shipment.redemption_id == Redemption.id", viewonly=True, uselist=False
+    )
+    cash_out: Mapped[CashOut | None] = relationship(
+        primaryjoin="CashOut.redemption_id == Redemption.id", viewonly=True, uselist=False
+    )
 
     @property
     def gift_card_code(self) -> str | None:
@@ -299,8 +313,10 @@ def redeem(
     *,
     request_key: str,
     shipping_address: str | None = None,
+    iban: str | None = None,
 ) -> Redemption:
-    """Spend the person's points on one reward; all of it happens, or none."""
+    """Spend the person's points on one reward; all of it happens, or none. A cash-out
+    takes the IBAN to pay into, refused here, before anything is spent, when it is wrong."""
     existing = session.scalar(select(Redemption).where(Redemption.request_key == request_key))
     if existing is not None:
         return existing
@@ -315,6 +331,15 @@ def redeem(
     address = (shipping_address or "").strip()
     if reward.kind == RewardKind.PHYSICAL and not address:
         errors["shipping_address"] = _l("Give the address to send it to.")
+    # The hand-off to `channel.payouts`: a cash-out is paid later, in a batch, at this value.
+    value = cash_out_value_of(session, reward.id) if reward.kind == RewardKind.CASHOUT else None
+    account = None
+    if reward.kind == RewardKind.CASHOUT:
+        account, problem = checked_iban(iban)
+        if problem is not None:
+            errors["iban"] = problem
+        if value is None:
+            errors["reward"] = _l("This cash-out has no amount set yet.")
     if errors:
         raise RedemptionRefused(errors)
     # The hand-off to `channel.fulfilment`: a gift card its provider sells is ordered later.
@@ -340,6 +365,17 @@ def redeem(
             else:
                 _reserve_stock(session, reward)
                 session.add(GiftCardOrder(redemption_id=redemption.id, product=product))
+                session.flush()
+            if value is not None:
+                session.add(
+                    CashOut(
+                        redemption_id=redemption.id,
+                        iban=account,
+                        holder=person.full_name[:200],
+                        amount=value.amount,
+                        currency=value.currency,
+                    )
+                )
                 session.flush()
             post(
                 session,
@@ -428,6 +464,8 @@ def cancel_redemption(session: Session, redemption: Redemption, reason: str | No
         raise RedemptionRefused(
             {"status": _l("A gift card code that was handed out cannot be taken back.")}
         )
+    if redemption.reward.kind == RewardKind.CASHOUT:
+        _withdraw_cash_out(session, redemption, reason)
     person_id = redemption.person_id
     person = session.get(Person, person_id)
     post(
@@ -454,6 +492,35 @@ def cancel_redemption(session: Session, redemption: Redemption, reason: str | No
     redemption.status = RedemptionStatus.CANCELLED
     redemption.decided_at = utcnow()
     session.flush()
+
+
+def _withdraw_cash_out(session: Session, redemption: Redemption, reason: str | None) -> None:
+    """A cash-out cancelled before a batch paid it never goes into one (the update waits for
+    a batch being made to commit); one already paid is refunded only by `channel.payouts`,
+    when the bank returns it."""
+    withdrawn = session.execute(
+        update(CashOut)
+        .where(
+            CashOut.redemption_id == redemption.id,
+            CashOut.state.in_([CashOutState.REQUESTED, CashOutState.APPROVED]),
+        )
+        .values(state=CashOutState.FAILED, reason=reason or "cancelled", decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    paid = session.scalar(
+        select(CashOut.id).where(
+            CashOut.redemption_id == redemption.id, CashOut.state == CashOutState.PAID
+        )
+    )
+    if not withdrawn and paid is not None:
+        raise RedemptionRefused(
+            {
+                "status": _l(
+                    "This cash-out was paid: mark it failed on the cash-outs page when the "
+                    "bank returns it."
+                )
+            }
+        )
 
 
 def fulfil_redemption(session: Session, redemption: Redemption) -> None:

@@ -32,3 +32,5 @@ demo_seeded = _signals.signal("demo-seeded")
 fulfilment_done = _signals.signal("fulfilment-done")
 #: session=, redemption=, reason=: a fulfilment failed for good; its points were refunded.
 fulfilment_failed = _signals.signal("fulfilment-failed")
+#: session=, redemption=, shipment=: goods a person redeemed were handed to a carrier.
+goods_shipped = _signals.signal("goods-shipped")

@@ -107,6 +107,11 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         "GIFTCARD_PROVIDER_URL": environ.get("GIFTCARD_PROVIDER_URL"),
         "GIFTCARD_PROVIDER_KEY": environ.get("GIFTCARD_PROVIDER_KEY"),
         "GIFTCARD_WEBHOOK_SECRET": environ.get("GIFTCARD_WEBHOOK_SECRET"),
+        #: The account cash-outs are paid from, named in every SEPA file (`channel.payouts`);
+        #: unset, euro cash-outs cannot be batched (other currencies go out as CSV anyway).
+        "PAYOUT_DEBTOR_NAME": environ.get("PAYOUT_DEBTOR_NAME"),
+        "PAYOUT_DEBTOR_IBAN": environ.get("PAYOUT_DEBTOR_IBAN"),
+        "PAYOUT_DEBTOR_BIC": environ.get("PAYOUT_DEBTOR_BIC"),
         "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID"),
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM": environ.get("TWILIO_FROM"),

@@ -1,4 +1,4 @@
-"""The person hears when a reward they redeemed is delivered, or failed and was refunded."""
+"""The person hears when a reward they redeemed is delivered or shipped, or failed and was refunded."""
 
 from messaging.compose import notify
 from messaging.nudges import link
@@ -19,6 +19,19 @@ def on_fulfilment_done(_sender, *, session, redemption, code) -> None:
             reward=_reward_name(redemption, person),
             code=code,
             url=link("rewards.catalog"),
+        )
+
+
+def on_goods_shipped(_sender, *, session, redemption, shipment) -> None:
+    person = session.get(Person, redemption.person_id)
+    if person is not None and person.active:
+        notify(
+            session,
+            person,
+            "goods_shipped",
+            reward=_reward_name(redemption, person),
+            carrier=shipment.carrier,
+            tracking=shipment.tracking_number,
         )
 
 

@@ -8,6 +8,7 @@ from channel.signals import (
     claim_decided,
     fulfilment_done,
     fulfilment_failed,
+    goods_shipped,
     points_earned,
     program_decided,
     program_offered,
@@ -67,6 +68,7 @@ _TRIGGER_HANDLERS = (
     (sales_imported, _within_app(triggers.on_sales_imported)),
     (fulfilment_done, _within_app(fulfilment_notices.on_fulfilment_done)),
     (fulfilment_failed, _within_app(fulfilment_notices.on_fulfilment_failed)),
+    (goods_shipped, _within_app(fulfilment_notices.on_goods_shipped)),
     *((signal, _within_app(handler)) for signal, handler in survey_triggers.HANDLERS),
 )
 

@@ -153,6 +153,21 @@ FORMS = {
     },
     "conversations.my_conversation": [Form("/me/conversation", Role.TECHNICIAN)],
     "content_templates.template_edit": [Form("/messaging/templates/{content_template}", CM)],
+    "payouts.goods": [Form("/fulfilment/goods", CM, writes_on_200=True)],
+    "payouts.goods_fail": [Form("/fulfilment/goods/{goods}/fail", CM, "/fulfilment/goods")],
+    "payouts.cash_outs": [Form("/fulfilment/cash-outs", CM)],
+    "payouts.cash_out_decide": [
+        Form("/fulfilment/cash-outs/{cash_out}/approve", CM, "/fulfilment/cash-outs"),
+        Form("/fulfilment/cash-outs/{cash_out}/fail", CM, "/fulfilment/cash-outs"),
+    ],
+    "payouts.cash_out_value": [
+        Form("/fulfilment/cash-outs/values/{cash_reward}", CM, "/fulfilment/cash-outs")
+    ],
+    "coalition.brand_list": [Form("/coalition/brands", CM)],
+    "coalition.brand_page": [Form("/coalition/brands/{brand}", CM)],
+    "coalition.brand_reward": [
+        Form("/coalition/brands/{brand}/rewards", CM, "/coalition/brands/{brand}")
+    ],
 }
 
 #: POST routes whose page cannot show the form to a test, with fields named here instead.
@@ -281,8 +296,13 @@ def objects(app, db, world):
         conversation = hear(
             db, world.people[Role.TECHNICIAN], channel="sms", body="A question", now=utcnow()
         ).conversation
+    goods, cash_out, cash_reward, brand = _fulfilment_objects(db, seller)
     db.commit()
     return {
+        "goods": goods.id,
+        "cash_out": cash_out.id,
+        "cash_reward": cash_reward.id,
+        "brand": brand.id,
         "answered_survey": answered_survey.id,
         "partner": world.partner_a.id,
         "person": world.people[SELLER].id,
@@ -312,6 +332,42 @@ def objects(app, db, world):
             world.people[ADMIN].id,
         ],
     }
+
+
+def _fulfilment_objects(db, seller):
+    """Goods awaiting shipment, a cash-out waiting and one approved, and a brand."""
+    from channel.coalition import Brand
+    from channel.payout_models import CashOut, CashOutValue
+    from channel.rewards import Redemption, Reward
+
+    crate = Reward(kind="physical", name="Crate", points_price=10, stock=5)
+    cash_reward = Reward(kind="cashout", name="Cash", points_price=10)
+    brand = Brand(name="Fuzzed tools", currency="EUR", rate_per_point=1, fulfilment="export")
+    db.add_all([crate, cash_reward, brand])
+    db.flush()
+    db.add(CashOutValue(reward_id=cash_reward.id, amount=Decimal(5), currency="EUR"))
+    goods = Redemption(
+        request_key="fuzz-goods",
+        person_id=seller.id,
+        reward_id=crate.id,
+        points=10,
+        shipping_address="Brīvības iela 1",
+    )
+    cashed = [
+        Redemption(request_key=f"fuzz-cash-{n}", person_id=seller.id, reward_id=cash_reward.id,
+                   points=10)
+        for n in range(2)
+    ]  # fmt: skip
+    db.add_all([goods, *cashed])
+    db.flush()
+    cash_outs = [
+        CashOut(redemption_id=r.id, iban="DE89370400440532013000", holder="Fuzz", amount=5,
+                currency="EUR", state=state)
+        for r, state in zip(cashed, ("requested", "approved"), strict=True)
+    ]  # fmt: skip
+    db.add_all(cash_outs)
+    db.flush()
+    return goods, cash_outs[0], cash_reward, brand
 
 
 def _answered_survey(db, person):

@@ -136,6 +136,20 @@ PLAIN_ROUTES = {
     "rebates.rates_import": ("/purchases/rates", MANUFACTURER),
     "rebates.periods": ("/rebates", MANUFACTURER),
     "rebates.my_rebates": ("/rebates/mine", frozenset({Role.PARTNER_MANAGER})),
+    # Fulfilment and coalition brands: the manufacturer's alone (partner managers get 403).
+    "payouts.goods": ("/fulfilment/goods", MANUFACTURER),
+    "payouts.goods_export": ("/fulfilment/goods/export/own.csv", MANUFACTURER),
+    "payouts.goods_fail": ("/fulfilment/goods/{redemption}/fail", MANUFACTURER),
+    "payouts.cash_outs": ("/fulfilment/cash-outs", MANUFACTURER),
+    "payouts.cash_out_decide": ("/fulfilment/cash-outs/{cash_out}/approve", MANUFACTURER),
+    "payouts.cash_out_value": ("/fulfilment/cash-outs/values/{reward}", MANUFACTURER),
+    "payouts.batch_file": ("/fulfilment/cash-outs/batches/{payout_batch}/file", MANUFACTURER),
+    "coalition.brand_list": ("/coalition/brands", MANUFACTURER),
+    "coalition.brand_page": ("/coalition/brands/{brand}", MANUFACTURER),
+    "coalition.brand_reward": ("/coalition/brands/{brand}/rewards", MANUFACTURER),
+    "coalition.settlement": ("/coalition/brands/{brand}/settlement", MANUFACTURER),
+    "coalition.settlement_export": ("/coalition/brands/{brand}/settlement.xlsx", MANUFACTURER),
+    "coalition.brand_goods": ("/coalition/brands/{brand}/goods.csv", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
@@ -257,6 +271,20 @@ def objects(app, db, world):
         points=10,
     )
     db.add(redemption)
+    db.flush()
+    from channel.coalition import Brand
+    from channel.payout_models import CashOut, PayoutBatch
+
+    brand = Brand(name="Isolation tools", currency="EUR", rate_per_point=1, fulfilment="export")
+    cash_out = CashOut(
+        redemption_id=redemption.id,
+        iban="DE89370400440532013000",
+        holder="Isolation",
+        amount=5,
+        currency="EUR",
+    )
+    payout_batch = PayoutBatch(currency="PLN", format="csv", message_id="isolation", document="x")
+    db.add_all([brand, cash_out, payout_batch])
     from channel.claim_models import Claim
 
     claim = Claim(
@@ -324,6 +352,9 @@ def objects(app, db, world):
         "asked_survey": asked.id,
         "reward": reward.id,
         "redemption": redemption.id,
+        "brand": brand.id,
+        "cash_out": cash_out.id,
+        "payout_batch": payout_batch.id,
         "claim": claim.id,
         "coop": coop.id,
         "tip": tip.id,

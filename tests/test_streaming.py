@@ -29,11 +29,12 @@ from app import create_app
 from channel import exports
 from channel.api.tokens import create_token
 from channel.claim_models import Claim, ClaimPhoto
+from channel.coalition import Brand
 from channel.dashboard_views import CHANNEL_TABLES, PARTNER_TABLES
 from channel.learning import Article
 from channel.partner_models import PartnerOrganization
 from channel.postings import Line, Posting, pool_account, post_many
-from channel.rewards import Reward
+from channel.rewards import Redemption, Reward
 from channel.uploads import store_proof
 from core.db import get_session, read_session, utcnow
 from messaging.campaigns.models import Campaign, CampaignVariant
@@ -76,6 +77,18 @@ STREAMED = {
         ("/partners/{partner}/surveys/{survey}/results/export/responses.xlsx", PM),
     ],
     "rewards.reward_image": [("/rewards/{reward}/image", SELLER)],
+    "payouts.goods_export": [
+        ("/fulfilment/goods/export/own.csv", CM),
+        ("/fulfilment/goods/export/own.xlsx", CM),
+    ],
+    "coalition.settlement_export": [
+        ("/coalition/brands/{brand}/settlement.csv", CM),
+        ("/coalition/brands/{brand}/settlement.xlsx", CM),
+    ],
+    "coalition.brand_goods": [
+        ("/coalition/brands/{brand}/goods.csv", CM),
+        ("/coalition/brands/{brand}/goods.xlsx", CM),
+    ],
     "claims.claim_photo": [("/claims/{claim}/photos/1", SELLER)],
     "static": [("/static/app.css", None)],
     "service_worker": [("/sw.js", None)],
@@ -124,7 +137,8 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
     campaign = Campaign(
         name="Spring", seed=1, variants=[CampaignVariant(language="en", role="", body="Hi")]
     )
-    db.add_all([reward, claim, article, tip, campaign])
+    brand = Brand(name="Streamed brand", currency="EUR", rate_per_point=1, fulfilment="export")
+    db.add_all([reward, claim, article, tip, campaign, brand])
     memo = ("Pool credit for the spring installations, " * 6)[:250]
     # Through the bulk path (COPY on PostgreSQL): the entries are the export's load, not its subject.
     post_many(
@@ -138,6 +152,7 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
     )
     api_secret = create_token(db, name="Streaming", scope="read").secret
     survey = answered_survey(db, seller, pool_entries)
+    redeemed_goods(db, seller, brand, pool_entries)
     db.commit()
     ids = {
         "survey": survey.id,
@@ -150,8 +165,43 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         "article": article.id,
         "tip": tip.id,
         "campaign": campaign.id,
+        "brand": brand.id,
     }
     return Seeded(ids, world.people, api_secret)
+
+
+def redeemed_goods(db, person, brand, count: int) -> None:
+    """`count` goods of the manufacturer's and as many of the brand's awaiting shipment, each
+    with a long address, and half as many of the brand's cancelled in the month: each goods
+    export and the brand's settlement are as large as the pool's export."""
+    name = ("Cast-iron radiator, five sections, white, with valves and brackets " * 3)[:200]
+    own, branded = (
+        Reward(kind="physical", name=name, points_price=1),
+        Reward(kind="physical", name=name, points_price=1, brand_id=brand.id),
+    )
+    db.add_all([own, branded])
+    db.flush()
+    address = ("Brīvības iela 1, dzīvoklis 2, Rīga, LV-1010, Latvia; call first. " * 5)[:300]
+    now = utcnow()
+    rows = [
+        {
+            "request_key": f"streamed-{kind}-{n}",
+            "person_id": person.id,
+            "reward_id": reward.id,
+            "points": 1,
+            "status": status,
+            "shipping_address": address,
+            "created_at": now,
+            "decided_at": now if status == "cancelled" else None,
+        }
+        for kind, reward, status, number in (
+            ("own", own, "requested", count),
+            ("brand", branded, "requested", count),
+            ("cancelled", branded, "cancelled", count // 2),
+        )
+        for n in range(number)
+    ]
+    db.execute(insert(Redemption), rows)
 
 
 def answered_survey(db, person, responses: int) -> Survey:
@@ -225,6 +275,9 @@ ARGUMENTS = {
     "tip_id": "tip",
     "campaign_id": "campaign",
     "survey_id": "survey",
+    "brand_id": "brand",
+    # A payout batch: none seeded here, so it answers 404 (its file is sent whole).
+    "batch_id": [1],
     "table": sorted(set(CHANNEL_TABLES) | set(PARTNER_TABLES) | set(SURVEY_TABLES)),
     "fmt": list(exports.FORMATS),
     "filename": ["app.css"],

@@ -307,6 +307,8 @@ class RedemptionInSchema(Schema):
     person_id = fields.Integer(required=True, validate=Id)
     reward_id = fields.Integer(required=True, validate=Id)
     shipping_address = Text(1000, load_default=None, allow_none=True)
+    #: The account a cash-out is paid into; checked as an IBAN when the reward is a cash-out.
+    iban = Text(64, load_default=None, allow_none=True)
 
 
 class RedemptionSchema(Schema):

@@ -194,6 +194,7 @@ def redemption_create(payload, **headers):
             reward,
             request_key=request_key,
             shipping_address=payload["shipping_address"],
+            iban=payload["iban"],
         )
         return 201, RedemptionSchema().dump(
             {
