@@ -11,7 +11,7 @@ from channel.coalition import Brand
 from channel.payout_models import CashOut, CashOutState, PayoutBatch
 from channel.rewards import Redemption, Reward, RewardKind
 from roles.permissions import Role
-from tests.builders import login_as
+from tests.builders import login_as, offered
 from tests.channel.test_payouts import IBANS, cash_reward, cashed
 from tests.channel.test_rewards import give
 from tests.channel.test_shipments import goods, ordered
@@ -106,7 +106,7 @@ def test_cash_outs_approved_batched_and_downloaded_from_the_page(app, client, db
 
 
 def test_a_cash_out_value_is_set_on_the_page(client, db, world):
-    item = Reward(kind=RewardKind.CASHOUT, name="Cash", points_price=100)
+    item = offered(Reward(kind=RewardKind.CASHOUT, name="Cash", points_price=100))
     db.add(item)
     db.commit()
     login_as(client, world.people[Role.CHANNEL_MANAGER])

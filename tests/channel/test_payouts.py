@@ -28,7 +28,7 @@ from channel.rewards import Redemption, RedemptionRefused, Reward, RewardKind, r
 from core.db import get_session
 from core.errors import InvalidInput
 from roles.permissions import Role
-from tests.builders import make_partner, make_person
+from tests.builders import make_partner, make_person, offered
 from tests.channel.test_fulfilment import messages_to
 from tests.channel.test_rewards import give
 
@@ -45,7 +45,7 @@ SCHEMA = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
 
 
 def cash_reward(db, amount="25.00", currency="EUR", name="Cash 25 EUR"):
-    item = Reward(kind=RewardKind.CASHOUT, name=name, points_price=100)
+    item = offered(Reward(kind=RewardKind.CASHOUT, name=name, points_price=100))
     db.add(item)
     db.flush()
     set_cash_out_value(db, item, amount, currency)
@@ -99,7 +99,7 @@ def test_the_iban_refusal_is_in_the_persons_language(app):
 
 def test_a_cash_out_without_an_amount_is_refused(db, world):
     seller = world.people[Role.SELLER]
-    item = Reward(kind=RewardKind.CASHOUT, name="Cash", points_price=100)
+    item = offered(Reward(kind=RewardKind.CASHOUT, name="Cash", points_price=100))
     db.add(item)
     db.flush()
     give(db, seller, 100)
@@ -114,7 +114,7 @@ def test_a_cash_out_without_an_amount_is_refused(db, world):
      ("1e309", "EUR", "amount"), ("10", "EURO", "currency"), ("10", "ABC", "currency")],
 )  # fmt: skip
 def test_a_cash_out_value_must_be_money_in_a_known_currency(db, amount, currency, field):
-    item = Reward(kind=RewardKind.CASHOUT, name="Cash", points_price=100)
+    item = offered(Reward(kind=RewardKind.CASHOUT, name="Cash", points_price=100))
     db.add(item)
     db.flush()
     with pytest.raises(InvalidInput) as refused:

@@ -23,7 +23,7 @@ from channel.shipments import (
 from core.db import get_session
 from core.errors import InvalidInput
 from roles.permissions import Role
-from tests.builders import make_partner, make_person
+from tests.builders import make_partner, make_person, offered
 from tests.channel.test_fulfilment import messages_to
 from tests.channel.test_rewards import give
 
@@ -32,7 +32,7 @@ HEADER = "reference,tracking_number,carrier,shipped_on\n"
 
 
 def goods(db, name="Torch", brand=None):
-    item = Reward(kind=RewardKind.PHYSICAL, name=name, points_price=100, stock=10)
+    item = offered(Reward(kind=RewardKind.PHYSICAL, name=name, points_price=100, stock=10))
     item.brand_id = brand.id if brand else None
     db.add(item)
     db.flush()
@@ -100,7 +100,7 @@ def test_every_bad_line_is_refused_with_its_reason_and_the_good_ones_applied(app
     seller = world.people[Role.SELLER]
     item = goods(db)
     good, cancelled, shipped = (ordered(db, seller, item, k) for k in "abc")
-    card = Reward(kind=RewardKind.DONATION, name="Trees", points_price=10)
+    card = offered(Reward(kind=RewardKind.DONATION, name="Trees", points_price=10))
     db.add(card)
     db.flush()
     give(db, seller, 10, key="gift-d")
