@@ -186,6 +186,12 @@ class ArticleForm(FlaskForm):
         ),
     )
     published = BooleanField(_l("Published"), default=True)
+    tier_id = SelectField(_l("Only for this tier and above"))
+    tier_only_until = DateField(
+        _l("Early access until"),
+        validators=[Optional()],
+        description=_l("From this day every tier sees it. Empty: only the tier, for good."),
+    )
 
 
 # ---------------------------------------------------------------- fields read as typed
@@ -387,3 +393,18 @@ class CoopFundForm(FlaskForm):
     currency = StringField(default="")
     budget = StringField(default="")
     share_percent = StringField(default="50")
+
+
+class TierBenefitForm(FlaskForm):
+    """One benefit added to a tier; the operation judges what a kind needs."""
+
+    kind = SelectField(_l("Benefit"))
+    text = StringField(
+        _l("What it is"),
+        description=_l("E.g. the event and its month, or what comes early."),
+    )
+    contact_name = StringField(_l("Account manager's name"))
+    contact = StringField(
+        _l("Phone or e-mail"),
+        description=_l("The account manager's, or the priority support line's."),
+    )
