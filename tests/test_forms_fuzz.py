@@ -150,6 +150,8 @@ FORMS = {
     },
     "conversations.my_conversation": [Form("/me/conversation", Role.TECHNICIAN)],
     "content_templates.template_edit": [Form("/messaging/templates/{content_template}", CM)],
+    "tiers.benefit_add": [Form("/tiers/{tier}/benefits", CM, "/tiers/")],
+    "tiers.benefit_remove": [Form("/tiers/benefits/{tier_benefit}/remove", CM, "/tiers/")],
 }
 
 #: POST routes whose page cannot show the form to a test, with fields named here instead.
@@ -192,12 +194,15 @@ def objects(app, db, world):
     from channel.coop import CoopFund, CoopRequest
     from channel.learning import Article, QuizQuestion
     from channel.rewards import GiftCardCode, Redemption, Reward
+    from channel.tier_benefits import TierBenefit
     from messaging.campaigns.models import Campaign, CampaignVariant
     from messaging.models import ContentTemplate, Tip
     from messaging.surveys.triggers import links_from_config
     from tests.messaging.surveys.helpers import invited, open_now, three_question_survey
 
-    make_tier(db)
+    tier = make_tier(db)
+    tier_benefit = TierBenefit(tier_id=tier.id, kind="event_invitation", text="ISH Frankfurt")
+    db.add(tier_benefit)
     group = make_group(db)
     make_product(db, group)
     cm = world.people[CM]
@@ -292,6 +297,8 @@ def objects(app, db, world):
         "survey_link": links_from_config(app.config).token(open_survey.id, technician.id),
         "api_token": api_token.id,
         "conversation": conversation.id,
+        "tier": tier.id,
+        "tier_benefit": tier_benefit.id,
         # Ids a hostile body may name instead of its own.
         "foreign": [
             world.partner_b.id,

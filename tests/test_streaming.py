@@ -33,7 +33,7 @@ from channel.dashboard_views import CHANNEL_TABLES, PARTNER_TABLES
 from channel.learning import Article
 from channel.partner_models import PartnerOrganization
 from channel.postings import Line, Posting, pool_account, post_many
-from channel.rewards import Reward
+from channel.rewards import Redemption, Reward
 from channel.uploads import store_proof
 from core.db import get_session, read_session, utcnow
 from messaging.campaigns.models import Campaign, CampaignVariant
@@ -74,6 +74,10 @@ STREAMED = {
     "survey_results.partner_survey_export": [
         ("/partners/{partner}/surveys/{survey}/results/export/responses.csv", PM),
         ("/partners/{partner}/surveys/{survey}/results/export/responses.xlsx", PM),
+    ],
+    "tax.tax_export": [
+        ("/partners/{partner}/tax/{year}.csv", PM),
+        ("/partners/{partner}/tax/{year}.xlsx", PM),
     ],
     "rewards.reward_image": [("/rewards/{reward}/image", SELLER)],
     "claims.claim_photo": [("/claims/{claim}/photos/1", SELLER)],
@@ -138,6 +142,7 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
     )
     api_secret = create_token(db, name="Streaming", scope="read").secret
     survey = answered_survey(db, seller, pool_entries)
+    received_rewards(db, [seller, world.people[Role.ENGINEER]], pool_entries)
     db.commit()
     ids = {
         "survey": survey.id,
@@ -150,6 +155,7 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         "article": article.id,
         "tip": tip.id,
         "campaign": campaign.id,
+        "year": utcnow().year,
     }
     return Seeded(ids, world.people, api_secret)
 
@@ -182,6 +188,36 @@ def answered_survey(db, person, responses: int) -> Survey:
         [{"response_id": i, "question_id": question, "text": words} for i in ids],
     )
     return survey
+
+
+def received_rewards(db, people, rewards: int) -> None:
+    """`rewards` rewards with long names, each received this year by each of `people`: the
+    report for payroll has a line per person and reward, as large as the pool's export."""
+    now = utcnow()
+    name = ("Heat pump service kit for the spring installations, " * 4)[:190]
+    reward_ids = db.scalars(
+        insert(Reward).returning(Reward.id),
+        [
+            {"kind": "physical", "category": "goods", "name": f"{name} {n}", "points_price": 10}
+            for n in range(rewards)
+        ],
+    ).all()
+    db.execute(
+        insert(Redemption),
+        [
+            {
+                "request_key": f"streaming-{person.id}-{reward_id}",
+                "person_id": person.id,
+                "reward_id": reward_id,
+                "points": 10,
+                "status": "fulfilled",
+                "created_at": now,
+                "decided_at": now,
+            }
+            for person in people
+            for reward_id in reward_ids
+        ],
+    )
 
 
 # ---------------------------------------------------------------- the read session
@@ -227,6 +263,7 @@ ARGUMENTS = {
     "survey_id": "survey",
     "table": sorted(set(CHANNEL_TABLES) | set(PARTNER_TABLES) | set(SURVEY_TABLES)),
     "fmt": list(exports.FORMATS),
+    "year": "year",
     "filename": ["app.css"],
     "token": ["not-a-token"],
     # Rebate periods and statements, and a serial: none seeded here, so each answers 404.
