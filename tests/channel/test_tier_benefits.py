@@ -170,3 +170,13 @@ def test_the_editor_limits_an_article_to_a_tier_with_early_access(client, db, wo
     assert answer.status_code == 400
     assert "Early access needs the tier" in answer.get_data(as_text=True)
     assert db.scalar(select(func.count(Article.id))) == 1
+
+
+def test_the_demo_lists_its_tiers_benefits_once(db):
+    from channel.demo_tiers import seed_demo_tier_benefits
+
+    silver, gold = make_tier(db, "silver", 2), make_tier(db, "gold", 3)
+    assert seed_demo_tier_benefits(db) == 7
+    assert seed_demo_tier_benefits(db) == 0
+    assert [b.kind for b in benefits_of(db, gold.id)][0] == BenefitKind.ACCOUNT_MANAGER
+    assert len(benefits_of(db, silver.id)) == 2
