@@ -87,6 +87,8 @@ def _form(db, article=None) -> ArticleForm:
     form.tier_id.choices = [("", _("Every tier"))] + [
         (str(tier.id), tier.name) for tier in tiers_by_rank(db)
     ]
+    if form.tier_id.data is None:  # bound to an article for every tier
+        form.tier_id.data = ""
     if article is not None and not form.is_submitted():
         form.product_group_id.data = str(article.product_group_id or "")
         form.tier_id.data = str(article.tier_id or "")

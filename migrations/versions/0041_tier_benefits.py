@@ -1,4 +1,4 @@
-"""tier benefits; articles for a tier and those above it, with early access
+"""tier benefits; articles and programs for a tier and those above it, with early access
 
 Revision ID: 0041_tier_benefits
 Revises: 0037_gift_card_orders
@@ -54,8 +54,26 @@ def upgrade() -> None:
             batch_op.f("fk_articles_tier_id_tiers"), "tiers", ["tier_id"], ["id"], ondelete="RESTRICT"
         )
 
+    with op.batch_alter_table("programs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("min_tier_id", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("tier_only_until", core.db.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_programs_min_tier_id_tiers"),
+            "tiers",
+            ["min_tier_id"],
+            ["id"],
+            ondelete="RESTRICT",
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("programs", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_programs_min_tier_id_tiers"), type_="foreignkey")
+        batch_op.drop_column("tier_only_until")
+        batch_op.drop_column("min_tier_id")
+
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_articles_tier_id_tiers"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_articles_tier_id"))

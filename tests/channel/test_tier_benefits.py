@@ -180,3 +180,67 @@ def test_the_demo_lists_its_tiers_benefits_once(db):
     assert seed_demo_tier_benefits(db) == 0
     assert [b.kind for b in benefits_of(db, gold.id)][0] == BenefitKind.ACCOUNT_MANAGER
     assert len(benefits_of(db, silver.id)) == 2
+
+
+def test_a_program_for_a_tier_is_offered_below_it_only_after_its_early_access(
+    client, db, world, tiers
+):
+    from channel.approvals import programs_for_partner
+    from channel.programs import targeted_partners
+    from tests.builders import add_scheme, make_program, offer
+
+    _, gold = tiers
+    program = make_program(db, partners=[world.partner_a, world.partner_b], name="Gold first")
+    program.min_tier_id = gold.id
+    program.tier_only_until = utcnow() + timedelta(days=7)
+    add_scheme(db, program, ["seller"], ("referral", {"points": 5}))
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    db.commit()
+    assert program in programs_for_partner(db, world.partner_a)
+    assert program not in programs_for_partner(db, world.partner_b)
+    assert targeted_partners(db, program) == [world.partner_a]
+    login_as(client, world.others[Role.PARTNER_MANAGER])
+    decision = f"/partners/{world.partner_b.id}/programs/{program.id}"
+    assert client.get(decision).status_code == 404
+    assert "Gold first" not in client.get(f"/partners/{world.partner_b.id}/programs").get_data(
+        as_text=True
+    )
+
+    program.tier_only_until = utcnow() - timedelta(seconds=1)  # the early access is over
+    db.commit()
+    assert program in programs_for_partner(db, world.partner_b)
+    assert {p.id for p in targeted_partners(db, program)} == {
+        world.partner_a.id,
+        world.partner_b.id,
+    }
+    assert client.get(decision).status_code == 200
+
+
+def test_the_program_editor_limits_a_program_to_a_tier(client, db, world, tiers):
+    from channel.models import Program
+
+    _, gold = tiers
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    terms = {
+        "name": "Gold launch",
+        "starts_on": "2027-01-01",
+        "ends_on": "2027-03-31",
+        "currency": "EUR",
+        "point_value": "0.01",
+        "partner_ids": [world.partner_a.id, world.partner_b.id],
+        "min_tier_id": str(gold.id),
+        "tier_only_until": "2027-02-01",
+    }
+    assert client.post("/programs/new", data=terms).status_code == 302
+    program = db.scalar(select(Program).where(Program.name == "Gold launch"))
+    assert program.min_tier_id == gold.id
+    assert program.tier_only_until.date().isoformat() in ("2027-01-31", "2027-02-01")
+    form = client.get(f"/programs/{program.id}/edit").get_data(as_text=True)
+    assert 'value="2027-02-01"' in form
+    refused = client.post(
+        "/programs/new",
+        data={**terms, "name": "No tier", "min_tier_id": "", "tier_only_until": "2027-02-01"},
+    )
+    assert refused.status_code == 400
+    assert "Early access needs the tier" in refused.get_data(as_text=True)
+    assert db.scalar(select(Program.id).where(Program.name == "No tier")) is None
