@@ -176,6 +176,8 @@ def _register_blueprints(app: Flask) -> None:
     from channel.program_views import bp as programs_bp
     from channel.rebate_views import bp as rebates_bp
     from channel.reward_views import bp as rewards_bp
+    from channel.tax_views import bp as tax_bp
+    from channel.tier_views import bp as tiers_bp
     from channel.views import bp as channel_bp
     from core.report_views import bp as import_reports_bp
     from messaging.campaigns.views import bp as campaigns_bp
@@ -209,6 +211,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(coop_bp)
     app.register_blueprint(rebates_bp)
     app.register_blueprint(learning_bp)
+    app.register_blueprint(tiers_bp)
+    app.register_blueprint(tax_bp)
     app.register_blueprint(nudges_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(content_templates_bp)

@@ -26,6 +26,7 @@ from channel.models import (
 from channel.partner_models import PartnerOrganization
 from channel.programs import MAX_POINTS, WELCOME_BATCH, targeted_partners, welcome_enrolled
 from channel.signals import program_decided
+from channel.tier_benefits import tier_condition
 from core.db import utcnow
 from core.errors import InvalidInput
 from core.zones import noon_utc
@@ -243,7 +244,9 @@ def approved_programs_on(session: Session, partner: PartnerOrganization, day) ->
 
 
 def programs_for_partner(session: Session, partner: PartnerOrganization) -> list[Program]:
-    """Programs offered to this partner (directly or through its tier), newest first."""
+    """Programs offered to this partner (directly or through its tier), newest first; a
+    program for a higher tier only once its early access has ended."""
+    standing = partner.tier.rank if partner.tier is not None else None
     stmt = (
         select(Program)
         .join(ProgramTarget, ProgramTarget.program_id == Program.id)
@@ -251,6 +254,7 @@ def programs_for_partner(session: Session, partner: PartnerOrganization) -> list
             Program.status != ProgramStatus.DRAFT,
             (ProgramTarget.partner_id == partner.id)
             | ((ProgramTarget.tier_id == partner.tier_id) & (ProgramTarget.tier_id.is_not(None))),
+            tier_condition(Program.min_tier_id, Program.tier_only_until, standing, utcnow()),
         )
         .distinct()
         .order_by(Program.starts_at.desc(), Program.id.desc())

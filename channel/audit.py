@@ -95,6 +95,8 @@ def names_for(session: Session, program: Program, entries: list[AuditEntry]) -> 
             elif entry.field == "targets" and isinstance(value, dict):
                 partners.update(value.get("partners", []))
                 tiers.update(value.get("tiers", []))
+            elif entry.field == "min_tier_id" and isinstance(value, int):
+                tiers.add(value)
     return AuditNames(
         people=_named(session, Person, Person.full_name, people),
         partners=_named(session, PartnerOrganization, PartnerOrganization.name, partners),

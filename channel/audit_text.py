@@ -30,6 +30,8 @@ FIELD_LABELS = {
     "cap_per_partner": _l("Cap per partner"),
     "texts": _l("Translations"),
     "targets": _l("Offered to"),
+    "min_tier_id": _l("Only for this tier and above"),
+    "tier_only_until": _l("Early access until"),
     "scheme": _l("Scheme"),
     "outcome": _l("Decision"),
     "approved_version": _l("Version approved"),
@@ -40,7 +42,7 @@ FIELD_LABELS = {
 }
 
 _POINTS_FIELDS = frozenset({"budget_points", "cap_per_person_month", "cap_per_partner"})
-_TIME_FIELDS = frozenset({"starts_at", "ends_at"})
+_TIME_FIELDS = frozenset({"starts_at", "ends_at", "tier_only_until"})
 #: Entries that record a program's move from one state to the next, with no field.
 _STATE_ACTIONS = frozenset({AuditAction.OFFERED, AuditAction.LAUNCHED, AuditAction.CLOSED})
 
@@ -151,6 +153,8 @@ def audit_value(entry, value, names: AuditNames, *, after: bool = True) -> str:
         return _scheme(value, names)
     if name == "targets" and isinstance(value, dict):
         return _targets(value, names)
+    if name == "min_tier_id" and isinstance(value, int):
+        return isolated(names.tiers.get(value, str(value)))
     if name == "texts" and isinstance(value, dict):
         return _texts(value)
     if isinstance(value, bool):

@@ -22,6 +22,7 @@ from channel.dashboards import (
     partner_filters,
     percent,
 )
+from channel.fulfilment import pending_fulfilment_points
 from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry, LedgerMonth
 from channel.models import Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
@@ -52,7 +53,10 @@ class PointsSummary:
     expired: int = 0
     #: Every point still held (pending and available) at the end of the period.
     outstanding: int = 0
-    #: Outstanding points at the point value: what the program still owes.
+    #: Points redeemed and not yet delivered then (a gift card still to order, goods to ship,
+    #: cash to pay): spent from the balances, still owed.
+    pending_fulfilment: int = 0
+    #: Outstanding and undelivered points at the point value: what the program still owes.
     liability: Decimal = Decimal(0)
     by_month: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -86,7 +90,15 @@ def points_summary(
         summary.outstanding = balances_total(session)
     else:
         summary.outstanding = outstanding_points(session, end, filters)
-    summary.liability = (summary.outstanding * point_value).quantize(Decimal("0.01"))
+    if filters.program_id is None:
+        # A redemption spends no program's points: a program's outstanding points never lost it.
+        summary.pending_fulfilment = pending_fulfilment_points(
+            session,
+            None if end >= utcnow() else end,
+            lambda stmt: partner_filters(stmt, filters, Person.partner_id),
+        )
+    owed = summary.outstanding + summary.pending_fulfilment
+    summary.liability = (owed * point_value).quantize(Decimal("0.01"))
     return summary
 
 

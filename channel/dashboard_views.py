@@ -13,6 +13,7 @@ from channel import partner_dashboard as pd
 from channel.labels import claim_flag, claim_status, role_label
 from channel.postings import pool_account
 from channel.rebate_reports import outlook
+from channel.tier_benefits import benefits_of
 from core.db import get_session, utcnow
 from core.i18n import country_name, format_month
 from core.views import id_argument
@@ -205,6 +206,7 @@ def partner_dashboard(partner):
         distributions=pd.recent_distributions(db, partner),
         pending=pd.pending_approvals(db, partner),
         tier=pd.tier_progress(db, partner, utcnow()),
+        benefits=benefits_of(db, partner.tier_id),
         rebates=outlook(db, partner, utcnow().date()),
         export_args={k: v for k, v in _export_args().items() if k in ("from", "to")},
     )

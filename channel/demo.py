@@ -24,6 +24,7 @@ from channel.demo_purchases import (
     seed_demo_purchases,
     seed_sell_in_program,
 )
+from channel.demo_tiers import seed_demo_tier_benefits
 from channel.partner_models import Manufacturer, PartnerOrganization, Tier
 from channel.signals import demo_seeded
 from core.db import utcnow
@@ -184,6 +185,7 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
     created["rewards"] = seed_demo_rewards(session)
     created["co-op funds"] = seed_demo_coop(session)
     created["tier thresholds"] = seed_demo_tiers(session)
+    created["tier benefits"] = seed_demo_tier_benefits(session)
     created["articles"] = seed_demo_learning(session)
     created["rebate statements"] = close_last_quarter(session, today)
     demo_seeded.send(seed_demo, session=session, created=created, today=today)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from channel import channel_dashboard as cd
 from channel import dashboards as d
 from channel import partner_dashboard as pd
+from channel import tax
 from channel.ledger import LedgerEntry
 from channel.partner_models import PartnerOrganization
 from core.db import read_session, utcnow
@@ -135,6 +136,7 @@ def points_table(session: Session, start, end, point_value: Decimal, filters) ->
     ]
     rows.append(["total", summary.issued, summary.reversed, summary.redeemed, summary.expired])
     rows.append(["outstanding", summary.outstanding, "", "", ""])
+    rows.append(["pending_fulfilment", summary.pending_fulfilment, "", "", ""])
     rows.append(["liability", summary.liability, "", "", ""])
     return Table("points", ["month", "issued", "reversed", "redeemed", "expired"], rows)
 
@@ -186,6 +188,13 @@ def staff_table(session: Session, partner_id: int, start, end) -> Table:
         for r in pd.staff_earnings(session, partner_id, start, end)
     )
     return Table("staff", ["program_id", "program", "role", "people", "points"], rows)
+
+
+def tax_table(session: Session, partner_id: int, year: int, valuation) -> Table:
+    """Rewards each of the partner's people received in `year`, for payroll."""
+    return Table(
+        f"rewards-{year}", tax.TAX_HEADER, tax.tax_rows(session, partner_id, year, valuation)
+    )
 
 
 LEDGER_HEADER = [

@@ -5,7 +5,7 @@ and report every problem at once, at the field it names (`core.views.attempt`).
 """
 
 import contextlib
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -75,6 +75,17 @@ class PartnerSearchForm(FlaskForm):
     status = SelectField(_l("Status"))
 
 
+def id_text(value) -> str:
+    """A row's id as a select list holds it: "" for none (a form bound to a row whose column
+    is NULL, or that a post left out, keeps that)."""
+    return "" if value is None else str(value)
+
+
+def day_of(value):
+    """A date field bound to a moment: its (UTC) day; the pages set the viewer's own day."""
+    return value.date() if isinstance(value, datetime) else value
+
+
 class ProgramForm(FlaskForm):
     name = StringField(
         lazy_pgettext("thing", "Name"),
@@ -101,6 +112,18 @@ class ProgramForm(FlaskForm):
     )
     partner_ids = MultiCheckboxField(_l("Offer to these partners"), coerce=int)
     tier_ids = MultiCheckboxField(_l("…and to every partner of these tiers"), coerce=int)
+    min_tier_id = SelectField(
+        _l("Only for partners of this tier and above"), coerce=id_text, default=""
+    )
+    tier_only_until = DateField(
+        _l("Early access until"),
+        validators=[Optional()],
+        filters=[day_of],
+        description=_l(
+            "From this day the partners it is offered to below the tier see it too. Empty: "
+            "only the tier and above, for good."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -187,6 +210,13 @@ class ArticleForm(FlaskForm):
         ),
     )
     published = BooleanField(_l("Published"), default=True)
+    tier_id = SelectField(_l("Only for this tier and above"), coerce=id_text, default="")
+    tier_only_until = DateField(
+        _l("Early access until"),
+        validators=[Optional()],
+        filters=[day_of],
+        description=_l("From this day every tier sees it. Empty: only the tier, for good."),
+    )
 
 
 # ---------------------------------------------------------------- fields read as typed
@@ -424,3 +454,18 @@ class CoopFundForm(FlaskForm):
     currency = StringField(default="")
     budget = StringField(default="")
     share_percent = StringField(default="50")
+
+
+class TierBenefitForm(FlaskForm):
+    """One benefit added to a tier; the operation judges what a kind needs."""
+
+    kind = SelectField(_l("Benefit"))
+    text = StringField(
+        _l("What it is"),
+        description=_l("E.g. the event and its month, or what comes early."),
+    )
+    contact_name = StringField(_l("Account manager's name"))
+    contact = StringField(
+        _l("Phone or e-mail"),
+        description=_l("The account manager's, or the priority support line's."),
+    )

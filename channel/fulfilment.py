@@ -24,6 +24,7 @@ from channel.giftcard_provider import (
 from channel.rewards import Redemption, RedemptionStatus, cancel_redemption
 from channel.signals import fulfilment_done, fulfilment_failed
 from core.db import utcnow
+from roles.models import Person
 
 #: The wait before the next try grows with the tries, up to this.
 MAX_BACKOFF = timedelta(minutes=15)
@@ -148,12 +149,23 @@ def order_of(session: Session, redemption_id: int) -> GiftCardOrder | None:
     return session.scalar(select(GiftCardOrder).where(GiftCardOrder.redemption_id == redemption_id))
 
 
-def pending_fulfilment_points(session: Session) -> int:
-    """Points spent on redemptions not yet delivered: still owed, in goods, cards or cash."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Redemption.points), 0)).where(
-                Redemption.status == RedemptionStatus.REQUESTED
-            )
-        )
+def pending_fulfilment_points(session: Session, at: datetime | None = None, narrow=None) -> int:
+    """Points spent on redemptions not yet delivered: still owed, in goods, cards or cash.
+
+    At `at` (None: now): redeemed before it and neither fulfilled nor cancelled by then.
+    `narrow(stmt)` may narrow the statement further; it holds the redeeming `Person`.
+    """
+    stmt = select(func.coalesce(func.sum(Redemption.points), 0)).join(
+        Person, Person.id == Redemption.person_id
     )
+    if at is None:
+        stmt = stmt.where(Redemption.status == RedemptionStatus.REQUESTED)
+    else:
+        stmt = stmt.where(
+            Redemption.created_at < at,
+            (Redemption.status == RedemptionStatus.REQUESTED)
+            | (Redemption.decided_at.is_not(None) & (Redemption.decided_at >= at)),
+        )
+    if narrow is not None:
+        stmt = narrow(stmt)
+    return int(session.scalar(stmt))

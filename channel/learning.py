@@ -1,7 +1,8 @@
 """Learning content: short product articles per product group and language, with quizzes.
 
 A channel manager writes an article in Markdown (rendered, then sanitised: no scripts, no
-raw HTML) and, if they like, a quiz of a few questions. Passing the quiz records a
+raw HTML) and, if they like, a quiz of a few questions. An article may be for one tier and
+those above it only, for good or until a day (early access: `channel.tier_benefits`). Passing the quiz records a
 training activity, so the programs' training rules pay for it, once per person per quiz.
 """
 
@@ -21,8 +22,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from channel.earning import record_activity
 from channel.ledger import Activity, EntryKind
 from channel.models import ProductGroup
+from channel.partner_models import Tier
 from channel.postings import person_account
 from channel.rule_params import EventKind
+from channel.tier_benefits import open_to, tier_condition
 from core.config import LANGUAGES
 from core.db import Base, utcnow
 from core.errors import InvalidInput
@@ -48,8 +51,15 @@ class Article(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Only partners at this tier or above see it; NULL: everyone.
+    tier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tiers.id", ondelete="RESTRICT"), index=True
+    )
+    #: Early access: from this moment partners below the tier see it too; NULL: never.
+    tier_only_until: Mapped[datetime | None]
 
     product_group = relationship(ProductGroup)
+    tier: Mapped[Tier | None] = relationship()
     questions: Mapped[list["QuizQuestion"]] = relationship(
         cascade="all, delete-orphan", order_by="QuizQuestion.position"
     )
@@ -94,6 +104,10 @@ class ArticleDetails:
     #: starting with "*", and an empty line between questions.
     quiz: str = ""
     published: bool = True
+    #: The tier it is limited to (its id as typed), or None.
+    tier_id: str | None = None
+    #: The end of the tier's early access, or None: for the tier only, for good.
+    tier_only_until: datetime | None = None
 
 
 @dataclass
@@ -188,6 +202,16 @@ def save_article(
     body = (details.body or "").strip()
     if not body:
         errors["body"] = _l("Write the article.")
+    tier = None
+    if details.tier_id:
+        try:
+            tier = session.get(Tier, int(details.tier_id))
+        except (ValueError, OverflowError):
+            tier = None
+        if tier is None:
+            errors["tier_id"] = _l("Choose a tier from the list.")
+    if details.tier_only_until is not None and not details.tier_id:
+        errors["tier_only_until"] = _l("Early access needs the tier that has it.")
     questions, problems = parse_quiz(details.quiz)
     if problems:
         errors["quiz"] = " ".join(problems)
@@ -196,6 +220,8 @@ def save_article(
     article = existing or Article()
     article.title, article.language, article.body = title, details.language, body
     article.product_group_id, article.published = group_id, bool(details.published)
+    article.tier_id = tier.id if tier else None
+    article.tier_only_until = details.tier_only_until if tier else None
     article.updated_at = utcnow()
     article.questions = [
         QuizQuestion(position=n, text=q.text, choices=q.choices, correct=q.correct)
@@ -217,15 +243,27 @@ def product_groups_by_name(session: Session) -> list[ProductGroup]:
     return list(session.scalars(select(ProductGroup).order_by(ProductGroup.name)))
 
 
-def articles_for(session: Session, language: str) -> list[Article]:
-    """Published articles in `language`, then those in English that have no version in it."""
+def articles_for(
+    session: Session, language: str, standing: int | None = None, now: datetime | None = None
+) -> list[Article]:
+    """Published articles in `language`, then those in English that have no version in it;
+    only those open to a partner whose tier ranks `standing` (None: no tier)."""
     rows = session.scalars(
         select(Article)
-        .where(Article.published.is_(True), Article.language.in_({language, "en"}))
+        .where(
+            Article.published.is_(True),
+            Article.language.in_({language, "en"}),
+            tier_condition(Article.tier_id, Article.tier_only_until, standing, now or utcnow()),
+        )
         .order_by(Article.updated_at.desc(), Article.id.desc())
     ).all()
     mine = [a for a in rows if a.language == language]
     return mine + [a for a in rows if a.language != language]
+
+
+def is_open_to(article: Article, standing: int | None, now: datetime | None = None) -> bool:
+    """Whether a partner whose tier ranks `standing` may read `article`."""
+    return open_to(article.tier, article.tier_only_until, standing, now or utcnow())
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from channel.learning import (
     articles_for,
     grade,
     has_passed,
+    is_open_to,
     product_groups_by_name,
     quiz_text,
     record_pass,
@@ -19,6 +20,9 @@ from channel.learning import (
     save_article,
 )
 from channel.learning_forms import quiz_form
+from channel.program_forms import day_start
+from channel.tier_benefits import standing_of
+from channel.tiers import tiers_by_rank
 from core.config import LANGUAGES
 from core.db import get_session
 from core.i18n import language_name
@@ -33,7 +37,7 @@ bp = Blueprint("learning", __name__, url_prefix="/learn")
 @requires(Permission.LEARN)
 def articles():
     db = get_session()
-    found = articles_for(db, current_user.language)
+    found = articles_for(db, current_user.language, standing_of(db, current_user.partner_id))
     passed = {a.id for a in found if a.questions and has_passed(db, a, current_user.id)}
     return render_template("channel/learn_list.html", articles=found, passed=passed)
 
@@ -42,6 +46,8 @@ def _published(db, article_id: int) -> Article:
     article = db.get(Article, article_id)
     if article is None or not article.published:
         abort(404)
+    if not is_open_to(article, standing_of(db, current_user.partner_id)):
+        abort(404)  # for a higher tier: as if there were none
     return article
 
 
@@ -78,10 +84,22 @@ def _form(db, article=None) -> ArticleForm:
     form.product_group_id.choices = [("", "—")] + [
         (str(group.id), group.name) for group in product_groups_by_name(db)
     ]
+    form.tier_id.choices = [("", _("Every tier"))] + [
+        (str(tier.id), tier.name) for tier in tiers_by_rank(db)
+    ]
+    if form.tier_id.data is None:  # bound to an article for every tier
+        form.tier_id.data = ""
     if article is not None and not form.is_submitted():
         form.product_group_id.data = str(article.product_group_id or "")
+        form.tier_id.data = str(article.tier_id or "")
+        if article.tier_only_until is not None:
+            form.tier_only_until.data = article.tier_only_until.astimezone(current_user.zone).date()
         form.quiz.data = quiz_text(article)
     return form
+
+
+#: Years an early access may end in: far past any article's life, each day with a UTC start.
+EARLY_ACCESS_YEARS = (2000, 2999)
 
 
 @bp.route("/manage")
@@ -105,7 +123,22 @@ def edit(article_id):
 
 def _edit(db, existing: Article | None):
     form = _form(db, existing)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    until = form.tier_only_until.data
+    if (
+        valid
+        and until is not None
+        and not EARLY_ACCESS_YEARS[0] <= until.year <= EARLY_ACCESS_YEARS[1]
+    ):
+        form.tier_only_until.errors = [
+            _(
+                "Choose a day between %(first)s and %(last)s.",
+                first=EARLY_ACCESS_YEARS[0],
+                last=EARLY_ACCESS_YEARS[1],
+            )
+        ]
+        valid = False
+    if valid:
         details = ArticleDetails(
             title=form.title.data,
             language=form.language.data,
@@ -113,6 +146,8 @@ def _edit(db, existing: Article | None):
             body=form.body.data,
             quiz=form.quiz.data,
             published=form.published.data,
+            tier_id=form.tier_id.data or None,
+            tier_only_until=day_start(until, current_user.zone),
         )
         saved = attempt(
             lambda session: save_article(session, details, existing),

@@ -160,10 +160,17 @@ class Program(Base):
     #: Bumped by every change made after the program was first offered.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Offered only to the partners it targets that are at this tier or above; NULL: to every
+    #: partner it targets (`channel.tier_benefits`).
+    min_tier_id: Mapped[int | None] = mapped_column(ForeignKey("tiers.id", ondelete="RESTRICT"))
+    #: Early access: from this moment the partners it targets below `min_tier` are offered it
+    #: too; NULL: never.
+    tier_only_until: Mapped[datetime | None]
 
     texts: Mapped[list["ProgramText"]] = relationship(
         back_populates="program", cascade="all, delete-orphan", order_by="ProgramText.language"
     )
+    min_tier: Mapped[Tier | None] = relationship(foreign_keys=[min_tier_id])
     targets: Mapped[list["ProgramTarget"]] = relationship(
         back_populates="program", cascade="all, delete-orphan"
     )

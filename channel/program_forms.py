@@ -9,6 +9,7 @@ leads to the input that holds it, so `core.views.attempt` shows the problem ther
 from datetime import date, datetime, time, timedelta
 
 from flask import request
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 
@@ -39,7 +40,13 @@ class ProgramEditorForm(ProgramForm):
         self.zone = zone
         self.partner_ids.choices = [(p.id, p.name) for p in partners]
         self.tier_ids.choices = [(t.id, t.name) for t in tiers]
+        self.min_tier_id.choices = [("", _("Every tier"))] + [(str(t.id), t.name) for t in tiers]
+        if self.min_tier_id.data is None:  # bound to a program open to every tier
+            self.min_tier_id.data = ""
         if program is not None and not self.is_submitted():
+            self.min_tier_id.data = str(program.min_tier_id or "")
+            if program.tier_only_until is not None:
+                self.tier_only_until.data = program.tier_only_until.astimezone(zone).date()
             self.starts_on.data = program.starts_at.astimezone(zone).date()
             self.ends_on.data = (program.ends_at.astimezone(zone) - timedelta(days=1)).date()
             self.partner_ids.data = [t.partner_id for t in program.targets if t.partner_id]
@@ -52,6 +59,14 @@ class ProgramEditorForm(ProgramForm):
     @property
     def starts_at(self):
         return self.starts_on
+
+    @property
+    def min_tier(self) -> int | None:
+        """The id of the tier chosen, if one of the list's was."""
+        value = self.min_tier_id.data or ""
+        return (
+            int(value) if value in {str(t) for t, label in self.min_tier_id.choices if t} else None
+        )
 
     @property
     def ends_at(self):
@@ -86,6 +101,8 @@ class ProgramEditorForm(ProgramForm):
             },
             partner_ids=self.partner_ids.data or [],
             tier_ids=self.tier_ids.data or [],
+            min_tier_id=self.min_tier,
+            tier_only_until=day_start(self.tier_only_until.data, self.zone),
         )
 
 

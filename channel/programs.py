@@ -27,6 +27,7 @@ from channel.models import (
 from channel.partner_models import PartnerOrganization, PartnerStatus, Tier
 from channel.signals import program_offered, welcome_due
 from core.config import LANGUAGES
+from core.db import utcnow
 from core.errors import InvalidInput
 
 #: Budgets and caps in points: far above any real one, below what the columns hold.
@@ -44,6 +45,11 @@ TERM_FIELDS = (
     "cap_per_person_month",
     "cap_per_partner",
 )
+
+
+#: Which of its targets are offered it, by their tier: like the targets, a change is audited
+#: and makes no new version (it changes who is offered the deal, not the deal).
+TIER_FIELDS = ("min_tier_id", "tier_only_until")
 
 
 class InvalidProgram(InvalidInput):
@@ -67,6 +73,10 @@ class ProgramDetails:
     texts: dict[str, tuple[str, str]] = field(default_factory=dict)
     partner_ids: list[int] = field(default_factory=list)
     tier_ids: list[int] = field(default_factory=list)
+    #: Offered only to the targeted partners at this tier or above (None: to all of them)…
+    min_tier_id: int | None = None
+    #: …until this moment (early access), or for good (None).
+    tier_only_until: datetime | None = None
 
 
 def is_offered(program: Program) -> bool:
@@ -142,6 +152,19 @@ def _check(session: Session, details: ProgramDetails, existing: Program | None) 
     if partner_ids - found or tier_ids - found_tiers:
         errors["targets"] = _l("Choose partners and tiers from the lists.")
     clean["partner_ids"], clean["tier_ids"] = partner_ids, tier_ids
+    clean["min_tier_id"] = details.min_tier_id
+    if details.min_tier_id is not None and session.get(Tier, details.min_tier_id) is None:
+        errors["min_tier_id"] = _l("Choose a tier from the list.")
+    clean["tier_only_until"] = details.tier_only_until if details.min_tier_id else None
+    if details.tier_only_until is not None:
+        if details.min_tier_id is None:
+            errors["tier_only_until"] = _l("Early access needs the tier that has it.")
+        elif not YEARS[0] <= details.tier_only_until.year <= YEARS[1]:
+            errors["tier_only_until"] = _l(
+                "Give a day between the years %(first)s and %(last)s.",
+                first=YEARS[0],
+                last=YEARS[1],
+            )
     if errors:
         raise InvalidProgram(errors)
     return clean
@@ -154,7 +177,7 @@ def save_program(
     clean = _check(session, details, existing)
     program = existing or Program(status=ProgramStatus.DRAFT, version=1)
     changes = {}
-    for name in ("name", "description", "serial_check", *TERM_FIELDS):
+    for name in ("name", "description", "serial_check", *TIER_FIELDS, *TERM_FIELDS):
         before = getattr(program, name, None) if existing else None
         if existing is None or before != clean[name]:
             changes[name] = (before, clean[name])
@@ -255,6 +278,15 @@ def targeted_partners(session: Session, program: Program) -> list[PartnerOrganiz
         PartnerOrganization.id.in_(partner_ids) | PartnerOrganization.tier_id.in_(tier_ids),
         PartnerOrganization.status == PartnerStatus.ACTIVE,
     )
+    if program.min_tier is not None:
+        # A program for a tier and above: as `approvals.programs_for_partner` decides.
+        now = utcnow()
+        if program.tier_only_until is None or now < program.tier_only_until:
+            stmt = stmt.where(
+                PartnerOrganization.tier_id.in_(
+                    select(Tier.id).where(Tier.rank >= program.min_tier.rank)
+                )
+            )
     return list(session.scalars(stmt.order_by(PartnerOrganization.name)))
 
 

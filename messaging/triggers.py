@@ -22,6 +22,7 @@ from channel.models import (
 from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, person_account
 from channel.rule_params import EventKind
+from channel.tier_benefits import benefits_of
 from messaging.compose import ROLE_ORDER, notify, render_for
 from messaging.models import MessageChannel, Trigger, TriggerDelivery
 from messaging.nudges import choose_tip, enabled_in, link, send_once
@@ -361,6 +362,7 @@ def on_tier_changed(_sender, *, session, partner, change) -> None:
         .order_by(Person.id)
     ).all()
     people = {p.id: p for p in [*partner_managers(session, partner.id), *enrolled]}
+    benefits = benefits_of(session, to.id)
     for person in people.values():
         send_once(
             session,
@@ -371,4 +373,5 @@ def on_tier_changed(_sender, *, session, partner, change) -> None:
             program_id=programs[0],
             tier_name=to.name,
             partner=partner,
+            benefits=benefits,
         )

@@ -168,6 +168,8 @@ FORMS = {
     "coalition.brand_reward": [
         Form("/coalition/brands/{brand}/rewards", CM, "/coalition/brands/{brand}")
     ],
+    "tiers.benefit_add": [Form("/tiers/{tier}/benefits", CM, "/tiers/")],
+    "tiers.benefit_remove": [Form("/tiers/benefits/{tier_benefit}/remove", CM, "/tiers/")],
 }
 
 #: POST routes whose page cannot show the form to a test, with fields named here instead.
@@ -210,12 +212,15 @@ def objects(app, db, world):
     from channel.coop import CoopFund, CoopRequest
     from channel.learning import Article, QuizQuestion
     from channel.rewards import GiftCardCode, Redemption, Reward
+    from channel.tier_benefits import TierBenefit
     from messaging.campaigns.models import Campaign, CampaignVariant
     from messaging.models import ContentTemplate, Tip
     from messaging.surveys.triggers import links_from_config
     from tests.messaging.surveys.helpers import invited, open_now, three_question_survey
 
-    make_tier(db)
+    tier = make_tier(db)
+    tier_benefit = TierBenefit(tier_id=tier.id, kind="event_invitation", text="ISH Frankfurt")
+    db.add(tier_benefit)
     group = make_group(db)
     make_product(db, group)
     cm = world.people[CM]
@@ -324,6 +329,8 @@ def objects(app, db, world):
         "api_token": api_token.id,
         "conversation": conversation.id,
         "goal_reward": boat.id,
+        "tier": tier.id,
+        "tier_benefit": tier_benefit.id,
         # Ids a hostile body may name instead of its own.
         "foreign": [
             world.partner_b.id,

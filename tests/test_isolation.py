@@ -46,6 +46,9 @@ OBJECT_ROUTES = {
     "nudges.program_triggers_page": ("/programs/{program}/nudges", MANUFACTURER),
     "dashboards.partner_dashboard": ("/partners/{partner}/dashboard", MANAGERS),
     "dashboards.partner_export": ("/partners/{partner}/dashboard/export/staff.xlsx", MANAGERS),
+    # What a partner's people received, for its payroll: its managers and the manufacturer's.
+    "tax.tax_report": ("/partners/{partner}/tax", MANAGERS),
+    "tax.tax_export": ("/partners/{partner}/tax/2026.csv", MANAGERS),
     # A conversation belongs to its person's partner: a partner manager works only their own.
     "conversations.conversation_page": ("/conversations/{conversation}", MANAGERS),
     "conversations.conversation_reply": ("/conversations/{conversation}/reply", MANAGERS),
@@ -150,6 +153,9 @@ PLAIN_ROUTES = {
     "coalition.settlement": ("/coalition/brands/{brand}/settlement", MANUFACTURER),
     "coalition.settlement_export": ("/coalition/brands/{brand}/settlement.xlsx", MANUFACTURER),
     "coalition.brand_goods": ("/coalition/brands/{brand}/goods.csv", MANUFACTURER),
+    "tiers.tier_list": ("/tiers/", MANUFACTURER),
+    "tiers.benefit_add": ("/tiers/{tier}/benefits", MANUFACTURER),
+    "tiers.benefit_remove": ("/tiers/benefits/{tier_benefit}/remove", MANUFACTURER),
 }
 
 #: Routes whose access depends on the object itself, each with a test of its own.
@@ -319,6 +325,12 @@ def objects(app, db, world):
 
     tip = Tip(language="en", text="Heat pumps need no chimney.")
     db.add(tip)
+    from channel.tier_benefits import TierBenefit
+    from tests.builders import make_tier
+
+    tier = make_tier(db, "gold", 3)
+    tier_benefit = TierBenefit(tier_id=tier.id, kind="event_invitation", text="ISH Frankfurt")
+    db.add(tier_benefit)
     from messaging.models import ContentTemplate
 
     content_template = ContentTemplate(
@@ -360,6 +372,8 @@ def objects(app, db, world):
         "tip": tip.id,
         "content_template": content_template.id,
         "api_token": api_token.id,
+        "tier": tier.id,
+        "tier_benefit": tier_benefit.id,
     }
     return sides
 

@@ -76,6 +76,10 @@ STREAMED = {
         ("/partners/{partner}/surveys/{survey}/results/export/responses.csv", PM),
         ("/partners/{partner}/surveys/{survey}/results/export/responses.xlsx", PM),
     ],
+    "tax.tax_export": [
+        ("/partners/{partner}/tax/{year}.csv", PM),
+        ("/partners/{partner}/tax/{year}.xlsx", PM),
+    ],
     "rewards.reward_image": [("/rewards/{reward}/image", SELLER)],
     "payouts.goods_export": [
         ("/fulfilment/goods/export/own.csv", CM),
@@ -153,6 +157,7 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
     api_secret = create_token(db, name="Streaming", scope="read").secret
     survey = answered_survey(db, seller, pool_entries)
     redeemed_goods(db, seller, brand, pool_entries)
+    received_rewards(db, [seller, world.people[Role.ENGINEER]], pool_entries)
     db.commit()
     ids = {
         "survey": survey.id,
@@ -166,6 +171,7 @@ def seed(db, upload_folder, pool_entries: int) -> Seeded:
         "tip": tip.id,
         "campaign": campaign.id,
         "brand": brand.id,
+        "year": utcnow().year,
     }
     return Seeded(ids, world.people, api_secret)
 
@@ -234,6 +240,36 @@ def answered_survey(db, person, responses: int) -> Survey:
     return survey
 
 
+def received_rewards(db, people, rewards: int) -> None:
+    """`rewards` rewards with long names, each received this year by each of `people`: the
+    report for payroll has a line per person and reward, as large as the pool's export."""
+    now = utcnow()
+    name = ("Heat pump service kit for the spring installations, " * 4)[:190]
+    reward_ids = db.scalars(
+        insert(Reward).returning(Reward.id),
+        [
+            {"kind": "physical", "category": "goods", "name": f"{name} {n}", "points_price": 10}
+            for n in range(rewards)
+        ],
+    ).all()
+    db.execute(
+        insert(Redemption),
+        [
+            {
+                "request_key": f"streaming-{person.id}-{reward_id}",
+                "person_id": person.id,
+                "reward_id": reward_id,
+                "points": 10,
+                "status": "fulfilled",
+                "created_at": now,
+                "decided_at": now,
+            }
+            for person in people
+            for reward_id in reward_ids
+        ],
+    )
+
+
 # ---------------------------------------------------------------- the read session
 
 
@@ -280,6 +316,7 @@ ARGUMENTS = {
     "batch_id": [1],
     "table": sorted(set(CHANNEL_TABLES) | set(PARTNER_TABLES) | set(SURVEY_TABLES)),
     "fmt": list(exports.FORMATS),
+    "year": "year",
     "filename": ["app.css"],
     "token": ["not-a-token"],
     # Rebate periods and statements, and a serial: none seeded here, so each answers 404.

@@ -14,6 +14,7 @@ from channel.claims import ClaimDetails, approve_claim, reject_claim, submit_cla
 from channel.postings import Line, person_account, post
 from channel.programs import launch_program
 from channel.sales_import import import_sales
+from channel.tier_benefits import BenefitDetails, BenefitKind, add_benefit
 from channel.tiers import override_tier
 from core.db import utcnow
 from core.zones import noon_utc
@@ -586,6 +587,43 @@ def test_reaching_a_higher_tier_tells_the_partners_managers_and_enrolled_staff(d
     assert (
         len(sent(db, "tier_reached")) == 4
     )  # a step down says nothing; the same tier again neither
+
+
+def test_the_tier_reached_message_lists_the_tiers_benefits_in_the_readers_language(db, world, live):
+    gold = make_tier(db, "gold", 3)
+    add_benefit(
+        db,
+        gold,
+        BenefitDetails(
+            BenefitKind.ACCOUNT_MANAGER, contact_name="Dana Levi", contact="+972501234567"
+        ),
+    )
+    add_benefit(db, gold, BenefitDetails(BenefitKind.EVENT_INVITATION, text="ISH Frankfurt"))
+    manager = world.people[Role.PARTNER_MANAGER]
+    manager.language = "he"
+    seller = world.people[Role.SELLER]
+    now = utcnow()
+    override_tier(
+        db,
+        world.partner_a,
+        gold,
+        until=now + timedelta(days=30),
+        reason="Fair",
+        actor_id=world.people[Role.CHANNEL_MANAGER].id,
+        now=now,
+    )
+    bodies = {m.person_id: m.body for m in sent(db, "tier_reached")}
+    assert bodies[manager.id].splitlines() == [
+        "מזל טוב: החברה Alpha Heating SIA הגיעה לדרגת Gold.",
+        "מה זה מביא לכם:",
+        "- מנהל תיק לקוח: Dana Levi, +972501234567",
+        "- הזמנות לאירועים: ISH Frankfurt",
+    ]
+    assert bodies[seller.id].splitlines()[1:] == [
+        "What it brings:",
+        "- Account manager: Dana Levi, +972501234567",
+        "- Event invitations: ISH Frankfurt",
+    ]
 
 
 # ---------------------------------------------------------------- the control group
