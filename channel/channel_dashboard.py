@@ -2,14 +2,19 @@
 
 Plain data for the channel manager's dashboard and its exports, read for a period and the
 filters of `channel.dashboards` (which also counts engagement, for both dashboards).
+
+Points by month, outstanding points and the partners' leader board read the ledger's monthly
+rollups (`channel.rollups`, kept current by every posting) for the months a period covers
+whole, and the entries only for a part month at either end: a period that runs up to now
+holds its current month whole, since no entry is written after now.
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, case, cast, false, func, select, union_all
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
@@ -25,8 +30,10 @@ from channel.dashboards import (
 from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry, LedgerMonth
 from channel.models import Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
+from channel.rollups import created_month
 from channel.rule_params import EventKind
 from core.db import utcnow
+from core.months import month_key
 from roles.models import Person
 
 #: How many partners and people the leader boards show.
@@ -39,6 +46,82 @@ FLOW_KINDS = {
     EntryKind.REFUND: "redeemed",
     EntryKind.EXPIRE: "expired",
 }
+
+
+# ---------------------------------------------------------------- whole months and part months
+
+
+@dataclass(frozen=True)
+class Span:
+    """A period as the rollups can answer it: months [first, until) read whole from the
+    rollups (`until` None: every month from `first` on), and part months from the entries."""
+
+    first: str | None
+    until: str | None
+    whole: bool
+    parts: list[tuple[datetime, datetime]]
+
+
+def _month_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def _next_month(start: datetime) -> datetime:
+    return datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def split_period(start: datetime | None, end: datetime, now: datetime) -> Span:
+    """[start, end) (start None: from the first entry) as whole months and part months."""
+    first = None
+    if start is not None:
+        first = _month_start(start)
+        if first < start:
+            first = _next_month(first)
+    # Nothing is written after now: up to now, the month holding `end` is whole so far.
+    until = None if end > now else _month_start(end)
+    if first is not None and until is not None and until <= first:
+        return Span(None, None, False, [(start, end)])
+    parts = []
+    if start is not None and start < first:
+        parts.append((start, first))
+    if until is not None and until < end:
+        parts.append((until, end))
+    return Span(
+        month_key(first) if first else None, month_key(until) if until else None, True, parts
+    )
+
+
+def _period_entries(
+    session: Session, start: datetime | None, end: datetime, filters: Filters, kinds=None
+):
+    """(month, kind, partner_id, points) of what was written in [start, end): sums of whole
+    months from the rollups, part months' entries one by one; a subquery."""
+    span = split_period(start, end, utcnow())
+    rolled = select(LedgerMonth.month, LedgerMonth.kind, LedgerMonth.partner_id, LedgerMonth.points)
+    if not span.whole:
+        rolled = rolled.where(false())
+    if span.first is not None:
+        rolled = rolled.where(LedgerMonth.month >= span.first)
+    if span.until is not None:
+        rolled = rolled.where(LedgerMonth.month < span.until)
+    if kinds is not None:
+        rolled = rolled.where(LedgerMonth.kind.in_(kinds))
+    if filters.program_id is not None:
+        rolled = rolled.where(LedgerMonth.program_id == filters.program_id)
+    parts = [partner_filters(rolled, filters, LedgerMonth.partner_id)]
+    dialect = session.get_bind().dialect.name
+    for part_start, part_end in span.parts:
+        entries = select(
+            created_month(dialect).label("month"),
+            LedgerEntry.kind,
+            LedgerEntry.partner_id,
+            LedgerEntry.points,
+        ).where(LedgerEntry.created_at >= part_start, LedgerEntry.created_at < part_end)
+        if kinds is not None:
+            entries = entries.where(LedgerEntry.kind.in_(kinds))
+        parts.append(ledger_filters(entries, filters))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("written")
 
 
 # ---------------------------------------------------------------- points and liability
@@ -54,6 +137,7 @@ class PointsSummary:
     outstanding: int = 0
     #: Outstanding points at the point value: what the program still owes.
     liability: Decimal = Decimal(0)
+    #: Flows by the month they were written in.
     by_month: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -66,15 +150,9 @@ def points_summary(
 ) -> PointsSummary:
     """Points issued, reversed, redeemed and expired in [start, end), outstanding at `end`."""
     summary = PointsSummary()
-    flows = ledger_filters(
-        select(LedgerEntry.month, LedgerEntry.kind, func.sum(LedgerEntry.points))
-        .where(
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-            LedgerEntry.kind.in_(FLOW_KINDS),
-        )
-        .group_by(LedgerEntry.month, LedgerEntry.kind),
-        filters,
+    written = _period_entries(session, start, end, filters, kinds=list(FLOW_KINDS))
+    flows = select(written.c.month, written.c.kind, func.sum(written.c.points)).group_by(
+        written.c.month, written.c.kind
     )
     for month, kind, points in session.execute(flows):
         name = FLOW_KINDS[kind]
@@ -92,10 +170,11 @@ def points_summary(
 
 def outstanding_points(session: Session, at: datetime | None, filters: Filters = EVERYTHING) -> int:
     """Points held by every account (both buckets), from the entries written before `at`."""
-    stmt = ledger_filters(select(func.coalesce(func.sum(LedgerEntry.points), 0)), filters)
-    if at is not None:
-        stmt = stmt.where(LedgerEntry.created_at < at)
-    return int(session.scalar(stmt))
+    if at is None:
+        stmt = ledger_filters(select(func.coalesce(func.sum(LedgerEntry.points), 0)), filters)
+        return int(session.scalar(stmt))
+    written = _period_entries(session, None, at, filters)
+    return int(session.scalar(select(func.coalesce(func.sum(written.c.points), 0))))
 
 
 def balances_total(session: Session) -> int:
@@ -211,7 +290,15 @@ def top_partners(
     session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
 ) -> list[Leader]:
     """Partners by points earned in the period (their people's and their pool's)."""
-    top = _earned_by(LedgerEntry.partner_id, start, end, filters, limit)
+    written = _period_entries(session, start, end, filters, kinds=list(EARNED_KINDS))
+    points = func.sum(written.c.points)
+    top = (
+        select(written.c.partner_id.label("id"), points.label("points"))
+        .group_by(written.c.partner_id)
+        .order_by(points.desc(), written.c.partner_id)
+        .limit(limit)
+        .subquery()
+    )
     stmt = (
         select(top.c.id, PartnerOrganization.name, top.c.points)
         .join(PartnerOrganization, PartnerOrganization.id == top.c.id)

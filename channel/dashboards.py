@@ -3,6 +3,8 @@
 Every function takes the session, a period and filters and returns rows of ints and
 Decimals: no Flask, no formatting. "Active in a month" means made a claim or earned points
 (an earn entry of that month); "enrolled" means an enrolment that covers part of the month.
+Closed months' engagement is read from the stored rollup of `channel.engagement` where it
+has been refreshed; the month in progress (and any month not refreshed yet) is counted live.
 The channel manager's other figures are in `channel.channel_dashboard`, the partner
 manager's in `channel.partner_dashboard`.
 """
@@ -15,9 +17,11 @@ from sqlalchemy import case, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
+from channel.engagement import ANY_PROGRAM, ANY_ROLE, stored_months
 from channel.ledger import EntryKind, LedgerEntry
-from channel.models import Enrollment
+from channel.models import EngagementMonth, Enrollment
 from channel.partner_models import PartnerOrganization
+from core.db import utcnow
 from core.months import month_key
 from roles.models import Person, RoleAssignment
 
@@ -123,33 +127,69 @@ def _active_people(month: Month, filters: Filters):
 def engagement(
     session: Session, months: list[Month], filters: Filters = EVERYTHING, by: str | None = None
 ) -> list[Engagement]:
-    """Enrolled and active people per month, overall or `by` "role", "partner" or "country"."""
+    """Enrolled and active people per month, overall or `by` "role", "partner" or "country":
+    stored months in one read, the others counted one by one."""
+    now = utcnow()
+    stored = stored_months(session, [m.key for m in months if m.end <= now])
+    rows = _stored_engagement(session, stored, filters, by) if stored else []
+    for month in months:
+        if month.key not in stored:
+            rows += _live_engagement(session, month, filters, by)
+    return sorted(rows, key=lambda r: (r.month, str(r.group)))
+
+
+def _stored_engagement(session: Session, keys: set[str], filters: Filters, by: str | None):
+    stored = EngagementMonth
+    group = {
+        "role": stored.role,
+        "partner": stored.partner_id,
+        "country": PartnerOrganization.country,
+    }.get(by)
+    stmt = select(
+        stored.month, func.sum(stored.enrolled), func.sum(stored.active), *([group] if by else [])
+    ).where(
+        stored.month.in_(sorted(keys)),
+        stored.program_id == (filters.program_id or ANY_PROGRAM),
+        stored.role != ANY_ROLE if by == "role" else stored.role == ANY_ROLE,
+    )
+    if by == "country":
+        stmt = stmt.join(PartnerOrganization, PartnerOrganization.id == stored.partner_id)
+    stmt = partner_filters(stmt, filters, stored.partner_id).group_by(
+        stored.month, *([group] if by else [])
+    )
+    return [
+        Engagement(month, grp[0] if by else None, int(enrolled), int(active))
+        for month, enrolled, active, *grp in session.execute(stmt)
+        if enrolled
+    ]
+
+
+def _live_engagement(session: Session, month: Month, filters: Filters, by: str | None):
     group = {
         "role": RoleAssignment.role,
         "partner": Person.partner_id,
         "country": PartnerOrganization.country,
     }.get(by)
-    rows = []
-    for month in months:
-        active = Person.id.in_(_active_people(month, filters))
-        counts = (
-            func.count(func.distinct(Person.id)),
-            func.count(func.distinct(case((active, Person.id)))),
-        )
-        stmt = (
-            select(*counts, *([group] if by else []))
-            .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
-            .where(Person.id.in_(enrolled_people(month, filters)))
-        )
-        if by == "role":
-            stmt = stmt.join(RoleAssignment, RoleAssignment.person_id == Person.id)
-        if by is not None:
-            stmt = stmt.group_by(group)
-        stmt = partner_filters(stmt, filters, Person.partner_id)
-        for enrolled, active_count, *grp in session.execute(stmt):
-            if enrolled:
-                rows.append(Engagement(month.key, grp[0] if by else None, enrolled, active_count))
-    return sorted(rows, key=lambda r: (r.month, str(r.group)))
+    active = Person.id.in_(_active_people(month, filters))
+    counts = (
+        func.count(func.distinct(Person.id)),
+        func.count(func.distinct(case((active, Person.id)))),
+    )
+    stmt = (
+        select(*counts, *([group] if by else []))
+        .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
+        .where(Person.id.in_(enrolled_people(month, filters)))
+    )
+    if by == "role":
+        stmt = stmt.join(RoleAssignment, RoleAssignment.person_id == Person.id)
+    if by is not None:
+        stmt = stmt.group_by(group)
+    stmt = partner_filters(stmt, filters, Person.partner_id)
+    return [
+        Engagement(month.key, grp[0] if by else None, enrolled, active_count)
+        for enrolled, active_count, *grp in session.execute(stmt)
+        if enrolled
+    ]
 
 
 def partner_filters(stmt, filters: Filters, partner_column):

@@ -344,3 +344,33 @@ class AuditEntry(Base):
     program_version: Mapped[int] = mapped_column(Integer)
 
     actor = relationship("Person")
+
+
+class EngagementMonth(Base):
+    """Enrolled and active people of a closed month, by (program, partner, role): what the
+    dashboards' engagement counts, stored by `flask rollups refresh` (`channel.engagement`)
+    so that a year of history is one read. `program_id` 0 is "any program" and `role` ""
+    "any role": a person enrolled in two programs or holding two roles counts once there.
+    """
+
+    __tablename__ = "engagement_months"
+    __table_args__ = (UniqueConstraint("month", "program_id", "partner_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The UTC month counted ("2026-11").
+    month: Mapped[str] = mapped_column(String(7))
+    program_id: Mapped[int] = mapped_column(Integer)
+    #: The people's company when the month was stored.
+    partner_id: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(32))
+    enrolled: Mapped[int] = mapped_column(Integer)
+    active: Mapped[int] = mapped_column(Integer)
+
+
+class EngagementRefresh(Base):
+    """A month whose engagement rows are stored (a month with no one enrolled has none)."""
+
+    __tablename__ = "engagement_refreshes"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
