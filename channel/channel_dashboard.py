@@ -10,6 +10,7 @@ holds its current month whole, since no entry is written after now.
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,6 +23,7 @@ from channel.dashboards import (
     EVERYTHING,
     Filters,
     Month,
+    engagement,
     enrolled_people,
     ledger_filters,
     partner_filters,
@@ -377,3 +379,32 @@ def filter_choices(session: Session) -> FilterChoices:
     ).all()
     programs = session.execute(select(Program.id, Program.name).order_by(Program.name)).all()
     return FilterChoices(list(partners), list(countries), list(programs))
+
+
+# ---------------------------------------------------------------- the page
+
+
+def page_figures(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    months: list[Month],
+    point_value: Decimal,
+    filters: Filters = EVERYTHING,
+) -> dict[str, Callable[[], object]]:
+    """Every figure the channel manager's dashboard shows, by name, each read when called:
+    the page reads them all, `bench/dashboard_queries.py` times them one by one."""
+    latest = months[-1:]
+    return {
+        "filter choices": lambda: filter_choices(session),
+        "points and liability": lambda: points_summary(session, start, end, point_value, filters),
+        "budget use": lambda: budget_use(session, filters),
+        "claims by status and flag": lambda: claim_figures(session, start, end, filters),
+        "top partners": lambda: top_partners(session, start, end, filters),
+        "top people": lambda: top_people(session, start, end, filters),
+        "engagement by month": lambda: engagement(session, months, filters),
+        "engagement by role": lambda: engagement(session, latest, filters, "role"),
+        "engagement by country": lambda: engagement(session, latest, filters, "country"),
+        "engagement by partner": lambda: engagement(session, latest, filters, "partner"),
+        "training completion": lambda: training_completion(session, start, end, filters),
+    }

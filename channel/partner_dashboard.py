@@ -4,6 +4,7 @@ Plain data for the partner manager's dashboard and its exports, for one partner 
 period; its engagement chart is counted by `channel.dashboards`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,11 +13,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim, ClaimStatus
+from channel.dashboards import Filters, Month, engagement
 from channel.ledger import EARNED_KINDS, Balance, EntryKind, LedgerEntry
 from channel.models import DecisionOutcome, Program, ProgramDecision, ProgramStatus
 from channel.partner_models import Tier
 from channel.pool import pool_history
 from channel.postings import pool_account
+from channel.rebate_reports import outlook
 from channel.tiers import TierMetric
 from roles.models import RoleAssignment
 
@@ -173,3 +176,21 @@ def recent_distributions(session: Session, partner, limit: int = 10) -> list[Led
     """The latest points the partner's pool handed out to its people, newest first."""
     history = pool_history(session, partner)
     return [entry for entry in history if entry.kind == EntryKind.TRANSFER][:limit]
+
+
+def page_figures(
+    session: Session, partner, start: datetime, end: datetime, months: list[Month], now: datetime
+) -> dict[str, Callable[[], object]]:
+    """Every figure the partner manager's dashboard shows, by name, each read when called:
+    the page reads them all, `bench/dashboard_queries.py` times them one by one."""
+    mine = Filters(partner_id=partner.id)
+    return {
+        "engagement by month": lambda: engagement(session, months, mine),
+        "engagement by role": lambda: engagement(session, months[-1:], mine, "role"),
+        "staff earnings": lambda: staff_earnings(session, partner.id, start, end),
+        "pool": lambda: pool_figures(session, partner.id, start, end),
+        "recent distributions": lambda: recent_distributions(session, partner),
+        "pending approvals": lambda: pending_approvals(session, partner),
+        "tier progress": lambda: tier_progress(session, partner, now),
+        "rebate outlook": lambda: outlook(session, partner, now.date()),
+    }
