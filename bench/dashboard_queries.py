@@ -39,8 +39,8 @@ from app import create_app  # noqa: E402
 from channel import channel_dashboard as cd  # noqa: E402
 from channel import dashboards as d  # noqa: E402
 from channel import partner_dashboard as pd  # noqa: E402
-from channel.engagement import months_to_refresh, refresh_engagement  # noqa: E402
 from channel.ledger import LedgerMonth, ProgramBudgetUse  # noqa: E402
+from channel.month_rollups import months_to_refresh, refresh_months  # noqa: E402
 from channel.partner_models import PartnerOrganization  # noqa: E402
 from channel.rollups import budget_sql, rollup_sql  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
@@ -158,7 +158,7 @@ def refresh(url: str) -> tuple[int, float]:
     with app.app_context():
         db = get_session()
         started = time.perf_counter()
-        stored = refresh_engagement(db, months_to_refresh(db, utcnow()), utcnow())
+        stored = refresh_months(db, months_to_refresh(db, utcnow()), utcnow())
         db.commit()
         took = time.perf_counter() - started
     app.extensions["partnerlift.engine"].dispose()

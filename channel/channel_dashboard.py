@@ -12,7 +12,7 @@ holds its current month whole, since no entry is written after now.
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import String, case, cast, false, func, select, union_all
@@ -27,7 +27,9 @@ from channel.dashboards import (
     enrolled_people,
     ledger_filters,
     partner_filters,
+    people_earnings,
     percent,
+    split_period,
 )
 from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry, LedgerMonth
 from channel.models import Program, ProgramStatus
@@ -35,7 +37,6 @@ from channel.partner_models import PartnerOrganization
 from channel.rollups import created_month
 from channel.rule_params import EventKind
 from core.db import utcnow
-from core.months import month_key
 from roles.models import Person
 
 #: How many partners and people the leader boards show.
@@ -51,47 +52,6 @@ FLOW_KINDS = {
 
 
 # ---------------------------------------------------------------- whole months and part months
-
-
-@dataclass(frozen=True)
-class Span:
-    """A period as the rollups can answer it: months [first, until) read whole from the
-    rollups (`until` None: every month from `first` on), and part months from the entries."""
-
-    first: str | None
-    until: str | None
-    whole: bool
-    parts: list[tuple[datetime, datetime]]
-
-
-def _month_start(moment: datetime) -> datetime:
-    moment = moment.astimezone(UTC)
-    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
-
-
-def _next_month(start: datetime) -> datetime:
-    return datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=UTC)
-
-
-def split_period(start: datetime | None, end: datetime, now: datetime) -> Span:
-    """[start, end) (start None: from the first entry) as whole months and part months."""
-    first = None
-    if start is not None:
-        first = _month_start(start)
-        if first < start:
-            first = _next_month(first)
-    # Nothing is written after now: up to now, the month holding `end` is whole so far.
-    until = None if end > now else _month_start(end)
-    if first is not None and until is not None and until <= first:
-        return Span(None, None, False, [(start, end)])
-    parts = []
-    if start is not None and start < first:
-        parts.append((start, first))
-    if until is not None and until < end:
-        parts.append((until, end))
-    return Span(
-        month_key(first) if first else None, month_key(until) if until else None, True, parts
-    )
 
 
 def _period_entries(
@@ -267,27 +227,6 @@ class Leader:
     points: int
 
 
-def _earned_by(column, start: datetime, end: datetime, filters: Filters, limit):
-    """The `limit` highest earners by `column` in the period: summed first, named after."""
-    points = func.sum(LedgerEntry.points)
-    stmt = ledger_filters(
-        select(column.label("id"), points.label("points"))
-        .where(
-            LedgerEntry.kind.in_(EARNED_KINDS),
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-            column.is_not(None),
-        )
-        .group_by(column)
-        .order_by(points.desc(), column)
-        .limit(limit),
-        filters,
-    )
-    if column is LedgerEntry.person_id:
-        stmt = stmt.where(LedgerEntry.to_pool.is_(False))
-    return stmt.subquery()
-
-
 def top_partners(
     session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
 ) -> list[Leader]:
@@ -312,7 +251,15 @@ def top_partners(
 def top_people(
     session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
 ) -> list[Leader]:
-    top = _earned_by(LedgerEntry.person_id, start, end, filters, limit)
+    earned = people_earnings(session, start, end, filters)
+    points = func.sum(earned.c.points)
+    top = (
+        select(earned.c.person_id.label("id"), points.label("points"))
+        .group_by(earned.c.person_id)
+        .order_by(points.desc(), earned.c.person_id)
+        .limit(limit)
+        .subquery()
+    )
     stmt = (
         select(top.c.id, Person.full_name, PartnerOrganization.name, top.c.points)
         .join(Person, Person.id == top.c.id)

@@ -1,5 +1,5 @@
 """`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact;
-`flask rollups refresh` stores closed months' engagement for the dashboards;
+`flask rollups refresh` stores closed months' engagement and earnings for the dashboards;
 `flask create-user` adds a person (an admin, a channel manager, a partner's staff);
 `flask import-sales|import-purchases|import-serials|import-partners FILE` and
 `flask rates import FILE` bring data in."""
@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from channel.coalition import brands, parse_month, settle
 from channel.demo import DEMO_PASSWORD, seed_demo
-from channel.engagement import check_engagement, months_to_refresh, refresh_engagement
 from channel.exchange_rates import UnreadableRatesFile, import_rates
 from channel.expiry import expire_points, points_lifetime, release_due
 from channel.exports import csv_chunks
 from channel.models import Program, ProgramStatus
+from channel.month_rollups import check_months, months_to_refresh, refresh_months
 from channel.partner_import import UnreadablePartnersFile, import_partners, read_partners
 from channel.partner_models import PartnerOrganization
 from channel.postings import check_balances
@@ -68,7 +68,7 @@ def check_command():
     for account, stored, derived in wrong:
         click.echo(f"{account}: balance row {stored}, entries add up to {derived}")
     click.echo(f"{len(wrong)} accounts differ" if wrong else "every balance equals its entries")
-    rollups = check_rollups(db) + check_engagement(db)
+    rollups = check_rollups(db) + check_months(db)
     for difference in rollups:
         click.echo(difference)
     click.echo(f"{len(rollups)} rollups differ" if rollups else "every rollup equals its entries")
@@ -103,13 +103,13 @@ rollups_cli = AppGroup("rollups", help="What the dashboards read instead of the 
 @rollups_cli.command("refresh")
 @click.option("--all", "everything", is_flag=True, help="Recount every closed month.")
 def refresh_rollups_command(everything):
-    """Store the engagement of closed months not stored yet, and of the last closed month
-    (run it after each month ends; the month in progress is always counted live)."""
+    """Store the engagement and people's earnings of closed months not stored yet, and of the
+    last closed month (run it daily; the month in progress is always read live)."""
     db = get_session()
     now = utcnow()
-    stored = refresh_engagement(db, months_to_refresh(db, now, everything), now)
+    stored = refresh_months(db, months_to_refresh(db, now, everything), now)
     db.commit()
-    click.echo(f"engagement stored for {stored} months")
+    click.echo(f"engagement and earnings stored for {stored} months")
 
 
 programs_cli = AppGroup("programs", help="Live programs.")

@@ -3,7 +3,7 @@
 Every function takes the session, a period and filters and returns rows of ints and
 Decimals: no Flask, no formatting. "Active in a month" means made a claim or earned points
 (an earn entry of that month); "enrolled" means an enrolment that covers part of the month.
-Closed months' engagement is read from the stored rollup of `channel.engagement` where it
+Closed months' engagement is read from the stored rollup of `channel.month_rollups` where it
 has been refreshed; the month in progress (and any month not refreshed yet) is counted live.
 The channel manager's other figures are in `channel.channel_dashboard`, the partner
 manager's in `channel.partner_dashboard`.
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import case, func, or_, select, union
+from sqlalchemy import case, func, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
-from channel.engagement import ANY_PROGRAM, ANY_ROLE, stored_months
-from channel.ledger import EntryKind, LedgerEntry
-from channel.models import EngagementMonth, Enrollment
+from channel.ledger import EARNED_KINDS, EntryKind, LedgerEntry
+from channel.models import EarningMonth, EngagementMonth, Enrollment
+from channel.month_rollups import ANY_PROGRAM, ANY_ROLE, month_bounds, stored_between, stored_months
 from channel.partner_models import PartnerOrganization
 from core.db import utcnow
 from core.months import month_key
@@ -208,3 +208,103 @@ def ledger_filters(stmt, filters: Filters):
     if filters.program_id is not None:
         stmt = stmt.where(LedgerEntry.program_id == filters.program_id)
     return partner_filters(stmt, filters, LedgerEntry.partner_id)
+
+
+# ---------------------------------------------------------------- whole months and part months
+
+
+@dataclass(frozen=True)
+class Span:
+    """A period as the rollups can answer it: months [first, until) read whole from the
+    rollups (`until` None: every month from `first` on), and part months from the entries."""
+
+    first: str | None
+    until: str | None
+    whole: bool
+    parts: list[tuple[datetime, datetime]]
+
+
+def _month_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def _next_month(start: datetime) -> datetime:
+    return datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def split_period(start: datetime | None, end: datetime, now: datetime) -> Span:
+    """[start, end) (start None: from the first entry) as whole months and part months."""
+    first = None
+    if start is not None:
+        first = _month_start(start)
+        if first < start:
+            first = _next_month(first)
+    # Nothing is written after now: up to now, the month holding `end` is whole so far.
+    until = None if end > now else _month_start(end)
+    if first is not None and until is not None and until <= first:
+        return Span(None, None, False, [(start, end)])
+    parts = []
+    if start is not None and start < first:
+        parts.append((start, first))
+    if until is not None and until < end:
+        parts.append((until, end))
+    return Span(
+        month_key(first) if first else None, month_key(until) if until else None, True, parts
+    )
+
+
+def people_earnings(session: Session, start: datetime, end: datetime, filters: Filters):
+    """(person_id, program_id, partner_id, points) of what people (not pools) earned in
+    [start, end): sums of the closed months `flask rollups refresh` stored, the other months
+    and part months entry by entry; a subquery."""
+    now = utcnow()
+    span = split_period(start, end, now)
+    live = list(span.parts)
+    stored: set[str] = set()
+    if span.whole:
+        whole_start = month_bounds(span.first)[0]
+        whole_end = month_bounds(span.until)[0] if span.until else end
+        stored = stored_between(session, span.first, span.until or "9999-12")
+        cursor, gap = whole_start, None
+        while cursor < whole_end:
+            following = month_bounds(month_key(cursor))[1]
+            if month_key(cursor) in stored:
+                if gap is not None:
+                    live.append((gap, cursor))
+                gap = None
+            elif gap is None:
+                gap = cursor
+            cursor = following
+        if gap is not None:
+            live.append((gap, whole_end))
+    rolled = select(
+        EarningMonth.person_id,
+        EarningMonth.program_id,
+        EarningMonth.partner_id,
+        EarningMonth.points,
+    )
+    if stored:
+        rolled = rolled.where(EarningMonth.month >= span.first)
+        if span.until is not None:
+            rolled = rolled.where(EarningMonth.month < span.until)
+    else:
+        rolled = rolled.where(EarningMonth.id.is_(None))
+    if filters.program_id is not None:
+        rolled = rolled.where(EarningMonth.program_id == filters.program_id)
+    parts = [partner_filters(rolled, filters, EarningMonth.partner_id)]
+    for part_start, part_end in live:
+        entries = select(
+            LedgerEntry.person_id,
+            LedgerEntry.program_id,
+            LedgerEntry.partner_id,
+            LedgerEntry.points,
+        ).where(
+            LedgerEntry.kind.in_(EARNED_KINDS),
+            LedgerEntry.to_pool.is_(False),
+            LedgerEntry.person_id.is_not(None),
+            LedgerEntry.created_at >= part_start,
+            LedgerEntry.created_at < part_end,
+        )
+        parts.append(ledger_filters(entries, filters))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("earned")

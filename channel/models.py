@@ -348,7 +348,7 @@ class AuditEntry(Base):
 
 class EngagementMonth(Base):
     """Enrolled and active people of a closed month, by (program, partner, role): what the
-    dashboards' engagement counts, stored by `flask rollups refresh` (`channel.engagement`)
+    dashboards' engagement counts, stored by `flask rollups refresh` (`channel.month_rollups`)
     so that a year of history is one read. `program_id` 0 is "any program" and `role` ""
     "any role": a person enrolled in two programs or holding two roles counts once there.
     """
@@ -367,10 +367,29 @@ class EngagementMonth(Base):
     active: Mapped[int] = mapped_column(Integer)
 
 
-class EngagementRefresh(Base):
-    """A month whose engagement rows are stored (a month with no one enrolled has none)."""
+class EarningMonth(Base):
+    """Points each person earned (earn and reverse entries, not the pool's) in a closed month,
+    by program and partner, as the entries say: the dashboards' leader board of people and a
+    partner's staff earnings. Stored by `flask rollups refresh`; a closed month's entries never
+    change, so neither does its row. `program_id` 0 is "no program"."""
 
-    __tablename__ = "engagement_refreshes"
+    __tablename__ = "earning_months"
+    __table_args__ = (UniqueConstraint("month", "person_id", "program_id", "partner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The UTC month of the entries' `created_at` ("2026-11").
+    month: Mapped[str] = mapped_column(String(7))
+    person_id: Mapped[int] = mapped_column(Integer)
+    program_id: Mapped[int] = mapped_column(Integer)
+    partner_id: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[int] = mapped_column(Integer)
+
+
+class MonthRefresh(Base):
+    """A closed month whose engagement and earnings rows are stored (a month can have none)."""
+
+    __tablename__ = "month_refreshes"
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,8 +13,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim, ClaimStatus
-from channel.dashboards import Filters, Month, engagement
-from channel.ledger import EARNED_KINDS, Balance, EntryKind, LedgerEntry
+from channel.dashboards import Filters, Month, engagement, people_earnings
+from channel.ledger import Balance, EntryKind, LedgerEntry
 from channel.models import DecisionOutcome, Program, ProgramDecision, ProgramStatus
 from channel.partner_models import Tier
 from channel.pool import pool_history
@@ -37,23 +37,18 @@ def staff_earnings(
     session: Session, partner_id: int, start: datetime, end: datetime
 ) -> list[StaffEarnings]:
     """Points the partner's people earned in the period, per program and role held."""
+    earned = people_earnings(session, start, end, Filters(partner_id=partner_id))
     stmt = (
         select(
             Program.id,
             Program.name,
             RoleAssignment.role,
-            func.count(func.distinct(LedgerEntry.person_id)),
-            func.sum(LedgerEntry.points),
+            func.count(func.distinct(earned.c.person_id)),
+            func.sum(earned.c.points),
         )
-        .join(Program, Program.id == LedgerEntry.program_id)
-        .join(RoleAssignment, RoleAssignment.person_id == LedgerEntry.person_id)
-        .where(
-            LedgerEntry.partner_id == partner_id,
-            LedgerEntry.kind.in_(EARNED_KINDS),
-            LedgerEntry.to_pool.is_(False),
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-        )
+        .select_from(earned)
+        .join(Program, Program.id == earned.c.program_id)
+        .join(RoleAssignment, RoleAssignment.person_id == earned.c.person_id)
         .group_by(Program.id, Program.name, RoleAssignment.role)
         .order_by(Program.name, RoleAssignment.role)
     )

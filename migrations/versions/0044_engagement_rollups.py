@@ -1,4 +1,5 @@
-"""engagement rollups: closed months' enrolled and active people by program, partner and role
+"""engagement rollups: closed months' enrolled and active people by program, partner and role,
+and people's earnings by program and partner
 
 Filled by `flask rollups refresh` (the dashboards count a month live until it is stored).
 
@@ -38,13 +39,32 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
-        "engagement_refreshes",
+        "earning_months",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("program_id", sa.Integer(), nullable=False),
+        sa.Column("partner_id", sa.Integer(), nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("lines", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_earning_months")),
+        sa.UniqueConstraint(
+            "month",
+            "person_id",
+            "program_id",
+            "partner_id",
+            name=op.f("uq_earning_months_month_person_id_program_id_partner_id"),
+        ),
+    )
+    op.create_table(
+        "month_refreshes",
         sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("refreshed_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("month", name=op.f("pk_engagement_refreshes")),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_month_refreshes")),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("engagement_refreshes")
+    op.drop_table("month_refreshes")
+    op.drop_table("earning_months")
     op.drop_table("engagement_months")

@@ -12,9 +12,10 @@ from sqlalchemy import event, select, update
 
 from channel import channel_dashboard as cd
 from channel import dashboards as d
-from channel.engagement import refresh_engagement, stored_months
+from channel import partner_dashboard as pd
 from channel.ledger import EARNED_KINDS, LedgerEntry, LedgerMonth
-from channel.models import EngagementMonth, EngagementRefresh, Enrollment
+from channel.models import EngagementMonth, Enrollment, MonthRefresh
+from channel.month_rollups import check_months, refresh_months, stored_months
 from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.rollups import NO_PROGRAM, check_rollups
 from core.months import month_key
@@ -86,6 +87,7 @@ def _direct(entries, start, end, keep):
     """What the dashboard must show, summed straight from the entries in [start, end)."""
     flows: dict[str, int] = defaultdict(int)
     partners: dict[int, int] = defaultdict(int)
+    people: dict[int, int] = defaultdict(int)
     outstanding = 0
     for e in entries:
         if not keep(e) or e.created_at >= end:
@@ -97,15 +99,21 @@ def _direct(entries, start, end, keep):
             flows[cd.FLOW_KINDS[e.kind]] += e.points
         if e.kind in EARNED_KINDS:
             partners[e.partner_id] += e.points
-    return dict(flows), dict(partners), outstanding
+            if e.person_id is not None and not e.to_pool:
+                people[e.person_id] += e.points
+    return dict(flows), dict(partners), dict(people), outstanding
 
 
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(steps=STEPS, periods=st.lists(st.tuples(MOMENTS, MOMENTS, FILTERS), max_size=4))
+@given(
+    steps=STEPS,
+    periods=st.lists(st.tuples(MOMENTS, MOMENTS, FILTERS), max_size=4),
+    refreshed=st.sets(st.integers(min_value=1, max_value=4)),
+)
 def test_postings_over_months_programs_and_partners_keep_rollups_and_figures_equal_to_the_ledger(
-    db, world, steps, periods
+    db, world, steps, periods, refreshed
 ):
     people = (world.people[Role.SELLER], world.people[Role.TECHNICIAN], world.others[Role.SELLER])
     nested = db.begin_nested()
@@ -173,9 +181,15 @@ def test_postings_over_months_programs_and_partners_keep_rollups_and_figures_equ
         }
         assert stored == dict(aggregate)
         assert check_rollups(db) == []
+        # Some closed months stored by the refresh, the others read from the entries.
+        refresh_months(db, [month_key(months_ago(n)) for n in refreshed])
+        assert check_months(db) == []
 
         # The figures read from them equal sums of the entries, for any period and filter.
-        for first, second, narrowed in periods:
+        # The page's own period (up to now) first, then any others.
+        for first, second, narrowed in [
+            (months_ago(4), NOW + timedelta(days=1), "everything")
+        ] + periods:
             start, end = sorted((first, second))
             filters, keep = {
                 "everything": (d.EVERYTHING, lambda e: True),
@@ -189,7 +203,7 @@ def test_postings_over_months_programs_and_partners_keep_rollups_and_figures_equ
                 ),
                 "country": (d.Filters(country="LV"), lambda e: e.partner_id == world.partner_a.id),
             }[narrowed]
-            flows, partners, outstanding = _direct(entries, start, end, keep)
+            flows, partners, earners, outstanding = _direct(entries, start, end, keep)
             summary = cd.points_summary(db, start, end, Decimal("0.01"), filters)
             shown = {
                 name: getattr(summary, name)
@@ -206,6 +220,18 @@ def test_postings_over_months_programs_and_partners_keep_rollups_and_figures_equ
             leaders = {p.id: p.points for p in cd.top_partners(db, start, end, filters)}
             assert leaders == {p: v for p, v in partners.items() if p in leaders}
             assert set(leaders) == set(partners)
+            best = {p.id: p.points for p in cd.top_people(db, start, end, filters)}
+            assert best == earners
+            if narrowed == "partner":  # partner B's one seller holds one role
+                staff = pd.staff_earnings(db, world.partner_b.id, start, end)
+                assert sum(r.points for r in staff) == sum(
+                    e.points
+                    for e in entries
+                    if keep(e)
+                    and e.kind in EARNED_KINDS
+                    and e.program_id is not None
+                    and start <= e.created_at < end
+                )
     finally:
         nested.rollback()
 
@@ -230,7 +256,7 @@ def test_stored_engagement_equals_the_live_count_for_every_grouping_and_filter(d
     ]
     live = [_engagement(db, filters) for filters in narrowings]
     assert stored_months(db, [SEPT_KEY, OCT_KEY]) == set()
-    assert refresh_engagement(db, [SEPT_KEY, OCT_KEY, month_key(NOW)]) == 2
+    assert refresh_months(db, [SEPT_KEY, OCT_KEY, month_key(NOW)]) == 2
     assert stored_months(db, [SEPT_KEY, OCT_KEY, month_key(NOW)]) == {SEPT_KEY, OCT_KEY}
     assert [_engagement(db, filters) for filters in narrowings] == live
     assert live[0][None][0].enrolled == 3  # and not vacuous
@@ -242,9 +268,9 @@ def test_a_stored_month_is_read_from_the_rollup_and_a_stale_one_reported_until_r
     runner = app.test_cli_runner()
     result = runner.invoke(args=["rollups", "refresh"])
     assert result.exit_code == 0, result.output
-    assert "engagement stored for" in result.output
-    assert {SEPT_KEY, OCT_KEY} <= set(db.scalars(select(EngagementRefresh.month)))
-    assert month_key(NOW) not in set(db.scalars(select(EngagementRefresh.month)))
+    assert "engagement and earnings stored for" in result.output
+    assert {SEPT_KEY, OCT_KEY} <= set(db.scalars(select(MonthRefresh.month)))
+    assert month_key(NOW) not in set(db.scalars(select(MonthRefresh.month)))
     assert runner.invoke(args=["ledger", "check"]).exit_code == 0
 
     # Seller Two's enrolment is found to have ended in September: October is stale.
@@ -266,7 +292,7 @@ def test_a_stored_month_is_read_from_the_rollup_and_a_stale_one_reported_until_r
 
 
 def test_a_tampered_engagement_row_fails_the_ledger_check(app, db, known):
-    refresh_engagement(db, [SEPT_KEY])
+    refresh_months(db, [SEPT_KEY])
     db.execute(update(EngagementMonth).values(active=EngagementMonth.active + 1))
     db.commit()
     result = app.test_cli_runner().invoke(args=["ledger", "check"])
@@ -308,7 +334,7 @@ def _history(db, world, months: int) -> None:
                     ],
                 )
                 post(db, f"h:{back}:{person.id}:r", [Line(points=-5, kind="redeem", **base)])
-    refresh_engagement(db, [month_key(months_ago(n)) for n in range(1, months + 1)])
+    refresh_months(db, [month_key(months_ago(n)) for n in range(1, months + 1)])
     db.commit()
 
 

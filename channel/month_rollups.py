@@ -1,4 +1,4 @@
-"""The stored monthly engagement rollup: closed months counted once, by a command, then read.
+"""Rollups of closed months, stored by a command and then read: engagement and people's earnings.
 
 Engagement (enrolled people, and those of them active: earned points or made a claim in the
 month) takes a `count(DISTINCT)` over people × enrolments for each month, so reading a year
@@ -11,6 +11,10 @@ not refreshed yet. `check_engagement` recounts every stored month (`flask ledger
 a month changes after it closed only by a late enrolment edit or a person moving company,
 and `flask rollups refresh --all` recounts them.
 
+`EarningMonth` holds what each person earned in a closed month (by program and partner), for
+the people's leader board and a partner's staff earnings: entries count in the month they
+are written, so a closed month's sums never change. `MonthRefresh` marks the months stored.
+
 Two refreshes at once: the second to store a month fails on the unique keys and stores
 nothing; run it again.
 """
@@ -21,9 +25,10 @@ from sqlalchemy import case, delete, exists, func, literal, or_, select, union_a
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
-from channel.ledger import EntryKind, LedgerEntry
-from channel.models import EngagementMonth, EngagementRefresh, Enrollment
+from channel.ledger import EARNED_KINDS, EntryKind, LedgerEntry, LedgerMonth
+from channel.models import EarningMonth, EngagementMonth, Enrollment, MonthRefresh
 from channel.partner_models import PartnerOrganization
+from channel.rollups import NO_PROGRAM, created_month
 from core.db import utcnow
 from core.months import month_key
 from roles.models import Person, RoleAssignment
@@ -33,6 +38,7 @@ ANY_PROGRAM = 0
 ANY_ROLE = ""
 
 COLUMNS = ("month", "program_id", "partner_id", "role", "enrolled", "active")
+EARNING_COLUMNS = ("month", "person_id", "program_id", "partner_id", "points", "lines")
 
 
 def month_bounds(key: str) -> tuple[datetime, datetime]:
@@ -102,31 +108,60 @@ def engagement_sql(key: str):
     )
 
 
+def earnings_sql(dialect: str, key: str | None = None):
+    """`EarningMonth` rows counted from the entries: of month `key`, or of every month."""
+    month = created_month(dialect).label("month")
+    program = func.coalesce(LedgerEntry.program_id, NO_PROGRAM).label("program_id")
+    stmt = select(
+        month,
+        LedgerEntry.person_id,
+        program,
+        LedgerEntry.partner_id,
+        func.sum(LedgerEntry.points).label("points"),
+        func.count().label("lines"),
+    ).where(
+        LedgerEntry.kind.in_(EARNED_KINDS),
+        LedgerEntry.to_pool.is_(False),
+        LedgerEntry.person_id.is_not(None),
+    )
+    if key is not None:
+        start, end = month_bounds(key)
+        stmt = stmt.where(LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
+    return stmt.group_by(month, LedgerEntry.person_id, program, LedgerEntry.partner_id)
+
+
 def closed_months(session: Session, now: datetime) -> list[str]:
-    """Every month that has ended, from the first enrolment's on, oldest first."""
-    first = session.scalar(select(func.min(Enrollment.enrolled_at)))
+    """Every month that has ended, from the first enrolment's or entry's on, oldest first."""
+    enrolled = session.scalar(select(func.min(Enrollment.enrolled_at)))
+    written = session.scalar(select(func.min(LedgerMonth.month)))
+    firsts = [k for k in (enrolled and month_key(enrolled), written) if k]
     months: list[str] = []
-    if first is None:
+    if not firsts:
         return months
-    key, current = month_key(first), month_key(now)
+    key, current = min(firsts), month_key(now)
     while key < current:
         months.append(key)
         key = month_key(month_bounds(key)[1])
     return months
 
 
-def refresh_engagement(session: Session, months: list[str], now: datetime | None = None) -> int:
-    """Store the engagement of `months` (closed ones only), replacing what was stored; returns
-    how many months were stored."""
-    current = month_key(now or utcnow())
+def refresh_months(session: Session, months: list[str], now: datetime | None = None) -> int:
+    """Store the engagement and earnings of `months` (closed ones only), replacing what was
+    stored; returns how many months were stored."""
+    now = now or utcnow()
+    current = month_key(now)
+    dialect = session.get_bind().dialect.name
     months = sorted({m for m in months if m < current})
     for key in months:
-        session.execute(delete(EngagementMonth).where(EngagementMonth.month == key))
-        session.execute(delete(EngagementRefresh).where(EngagementRefresh.month == key))
+        for table in (EngagementMonth, EarningMonth, MonthRefresh):
+            session.execute(delete(table).where(table.month == key))
         session.execute(
             EngagementMonth.__table__.insert().from_select(COLUMNS, engagement_sql(key))
         )
-        session.add(EngagementRefresh(month=key, refreshed_at=now or utcnow()))
+        session.execute(
+            EarningMonth.__table__.insert().from_select(EARNING_COLUMNS, earnings_sql(dialect, key))
+        )
+        session.add(MonthRefresh(month=key, refreshed_at=now))
     session.flush()
     return len(months)
 
@@ -136,23 +171,33 @@ def months_to_refresh(session: Session, now: datetime, everything: bool = False)
     closed = closed_months(session, now)
     if everything:
         return closed
-    stored = set(session.scalars(select(EngagementRefresh.month)))
+    stored = set(session.scalars(select(MonthRefresh.month)))
     return sorted({m for m in closed if m not in stored} | set(closed[-1:]))
 
 
 def stored_months(session: Session, keys: list[str]) -> set[str]:
-    """Which of `keys` have their engagement stored."""
+    """Which of `keys` have their engagement and earnings stored."""
     if not keys:
         return set()
+    return set(session.scalars(select(MonthRefresh.month).where(MonthRefresh.month.in_(keys))))
+
+
+def stored_between(session: Session, first: str, until: str) -> set[str]:
+    """The stored months in [first, until)."""
     return set(
-        session.scalars(select(EngagementRefresh.month).where(EngagementRefresh.month.in_(keys)))
+        session.scalars(
+            select(MonthRefresh.month).where(
+                MonthRefresh.month >= first, MonthRefresh.month < until
+            )
+        )
     )
 
 
-def check_engagement(session: Session) -> list[str]:
-    """Every stored engagement count that differs from a recount, one line each."""
+def check_months(session: Session) -> list[str]:
+    """Every stored engagement count and earning sum that differs from a recount, one line each."""
     wrong = []
-    for key in session.scalars(select(EngagementRefresh.month).order_by(EngagementRefresh.month)):
+    dialect = session.get_bind().dialect.name
+    for key in session.scalars(select(MonthRefresh.month).order_by(MonthRefresh.month)):
         counted = {
             tuple(r[:4]): (int(r.enrolled), int(r.active))
             for r in session.execute(engagement_sql(key))
@@ -165,5 +210,18 @@ def check_engagement(session: Session) -> list[str]:
             f"engagement {k}: stored {stored.get(k, (0, 0))}, counted {counted.get(k, (0, 0))}"
             for k in sorted(set(counted) | set(stored))
             if stored.get(k, (0, 0)) != counted.get(k, (0, 0))
+        ]
+        summed = {
+            tuple(r[:4]): (int(r.points), int(r.lines))
+            for r in session.execute(earnings_sql(dialect, key))
+        }
+        kept = {
+            (r.month, r.person_id, r.program_id, r.partner_id): (r.points, r.lines)
+            for r in session.scalars(select(EarningMonth).where(EarningMonth.month == key))
+        }
+        wrong += [
+            f"earnings {k}: stored {kept.get(k, (0, 0))}, ledger {summed.get(k, (0, 0))}"
+            for k in sorted(set(summed) | set(kept))
+            if kept.get(k, (0, 0)) != summed.get(k, (0, 0))
         ]
     return wrong
