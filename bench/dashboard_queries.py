@@ -309,7 +309,7 @@ def write_results(args, rows: list, loads: tuple) -> None:
         "- Each page warm (two requests first), median of the repeats, through the app's test "
         "client; baseline: GET /healthz in the same run. Growth: time ÷ time at the smallest size.",
         "",
-        "| Ledger entries | Rollups built, s | Engagement refresh, s | /healthz ms "
+        "| Ledger entries | World filled, s | Rollups refresh, s | /healthz ms "
         "| /dashboard ms | statements | growth | ÷ /healthz "
         "| partner dashboard ms | statements | growth | ÷ /healthz |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -6,7 +6,8 @@ filters of `channel.dashboards` (which also counts engagement, for both dashboar
 Points by month, outstanding points and the partners' leader board read the ledger's monthly
 rollups (`channel.rollups`, kept current by every posting) for the months a period covers
 whole, and the entries only for a part month at either end: a period that runs up to now
-holds its current month whole, since no entry is written after now.
+holds its current month whole, since no entry is written after now. The people's leader
+board reads the closed months' earnings `flask rollups refresh` stores.
 """
 
 from collections import Counter

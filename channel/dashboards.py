@@ -3,8 +3,10 @@
 Every function takes the session, a period and filters and returns rows of ints and
 Decimals: no Flask, no formatting. "Active in a month" means made a claim or earned points
 (an earn entry of that month); "enrolled" means an enrolment that covers part of the month.
-Closed months' engagement is read from the stored rollup of `channel.month_rollups` where it
-has been refreshed; the month in progress (and any month not refreshed yet) is counted live.
+Closed months' engagement and people's earnings are read from the rollups
+`channel.month_rollups` stores; the month in progress (and a month not stored yet) is
+counted live. `split_period` cuts a period into the whole months rollups answer and the
+part months at either end that only the entries can.
 The channel manager's other figures are in `channel.channel_dashboard`, the partner
 manager's in `channel.partner_dashboard`.
 """

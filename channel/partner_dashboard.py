@@ -1,7 +1,8 @@
 """The partner manager's figures: staff earnings, the company pool, approvals and tier progress.
 
 Plain data for the partner manager's dashboard and its exports, for one partner and a
-period; its engagement chart is counted by `channel.dashboards`.
+period; its engagement chart is counted by `channel.dashboards`, and staff earnings read the
+closed months' earnings stored by `flask rollups refresh` (`channel.dashboards.people_earnings`).
 """
 
 from collections.abc import Callable
