@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -374,7 +375,11 @@ class EarningMonth(Base):
     change, so neither does its row. `program_id` 0 is "no program"."""
 
     __tablename__ = "earning_months"
-    __table_args__ = (UniqueConstraint("month", "person_id", "program_id", "partner_id"),)
+    __table_args__ = (
+        UniqueConstraint("month", "person_id", "program_id", "partner_id"),
+        # A partner's staff earnings read only its own people's rows.
+        Index("ix_earning_months_partner_month", "partner_id", "month"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The UTC month of the entries' `created_at` ("2026-11").

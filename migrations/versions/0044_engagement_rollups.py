@@ -56,6 +56,9 @@ def upgrade() -> None:
             name=op.f("uq_earning_months_month_person_id_program_id_partner_id"),
         ),
     )
+    op.create_index(
+        "ix_earning_months_partner_month", "earning_months", ["partner_id", "month"], unique=False
+    )
     op.create_table(
         "month_refreshes",
         sa.Column("month", sa.String(length=7), nullable=False),
