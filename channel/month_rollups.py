@@ -15,13 +15,14 @@ and `flask rollups refresh --all` recounts them.
 the people's leader board and a partner's staff earnings: entries count in the month they
 are written, so a closed month's sums never change. `MonthRefresh` marks the months stored.
 
-Two refreshes at once: the second to store a month fails on the unique keys and stores
-nothing; run it again.
+Two refreshes at once: each month's `MonthRefresh` row is written first (an upsert), so the
+second refresh of a month waits on its lock until the first commits, then recounts it again.
 """
 
 from datetime import UTC, datetime
 
 from sqlalchemy import case, delete, exists, func, literal, or_, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
@@ -152,8 +153,15 @@ def refresh_months(session: Session, months: list[str], now: datetime | None = N
     current = month_key(now)
     dialect = session.get_bind().dialect.name
     months = sorted({m for m in months if m < current})
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     for key in months:
-        for table in (EngagementMonth, EarningMonth, MonthRefresh):
+        mark = insert(MonthRefresh).values(month=key, refreshed_at=now)
+        session.execute(
+            mark.on_conflict_do_update(
+                index_elements=["month"], set_={"refreshed_at": mark.excluded.refreshed_at}
+            )
+        )
+        for table in (EngagementMonth, EarningMonth):
             session.execute(delete(table).where(table.month == key))
         session.execute(
             EngagementMonth.__table__.insert().from_select(COLUMNS, engagement_sql(key))
@@ -161,7 +169,6 @@ def refresh_months(session: Session, months: list[str], now: datetime | None = N
         session.execute(
             EarningMonth.__table__.insert().from_select(EARNING_COLUMNS, earnings_sql(dialect, key))
         )
-        session.add(MonthRefresh(month=key, refreshed_at=now))
     session.flush()
     return len(months)
 

@@ -1,5 +1,6 @@
 """The dashboards read rollups, never disagree with the ledger, and cost the same for any history."""
 
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -8,19 +9,21 @@ import pytest
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import sessionmaker
 
 from channel import channel_dashboard as cd
 from channel import dashboards as d
 from channel import partner_dashboard as pd
 from channel.ledger import EARNED_KINDS, LedgerEntry, LedgerMonth
-from channel.models import EngagementMonth, Enrollment, MonthRefresh
+from channel.models import EarningMonth, EngagementMonth, Enrollment, MonthRefresh
 from channel.month_rollups import check_months, refresh_months, stored_months
 from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.rollups import NO_PROGRAM, check_rollups
+from core.db import get_session
 from core.months import month_key
 from roles.permissions import Role
-from tests.builders import login_as, make_program
+from tests.builders import build_world, login_as, make_program
 from tests.channel.conftest import OCT, OCT_KEY, SEPT, SEPT_KEY
 
 NOW = datetime.now(UTC)
@@ -374,3 +377,67 @@ def test_a_dashboards_statements_are_few_and_do_not_grow_with_months_of_history(
     assert counts[20] <= 30, counts
     if page == "channel":
         assert "Alpha Heating SIA" in body  # the page shows the history it read
+
+
+# ---------------------------------------------------------------- two refreshes at once
+
+
+@pytest.mark.postgresql
+def test_two_refreshes_of_one_month_at_once_both_finish_and_store_it_once(committed_postgres_app):
+    app = committed_postgres_app
+    last_month = month_key(months_ago(1))
+    with app.test_request_context():
+        db = get_session()
+        world = build_world(db)
+        program = make_program(db, partners=[world.partner_a])
+        seller = world.people[Role.SELLER]
+        db.add(Enrollment(program_id=program.id, person_id=seller.id, enrolled_at=months_ago(2)))
+        with time_machine.travel(months_ago(1) + timedelta(days=3), tick=False):
+            post(
+                db,
+                "refresh:race",
+                [
+                    Line(
+                        account=person_account(seller.id),
+                        points=25,
+                        kind="earn",
+                        partner_id=seller.partner_id,
+                        person_id=seller.id,
+                        program_id=program.id,
+                        budget_points=25,
+                        month=last_month,
+                    )
+                ],
+            )
+        db.commit()
+
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+    start, failures = threading.Barrier(2), []
+
+    def refresh():
+        try:
+            with factory() as session:
+                start.wait()
+                refresh_months(session, [last_month])
+                session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    with factory() as session:
+        assert check_months(session) == []
+        earned = session.scalars(select(EarningMonth).where(EarningMonth.month == last_month))
+        assert [(e.person_id, e.points) for e in earned] == [(seller.id, 25)]
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(MonthRefresh)
+                .where(MonthRefresh.month == last_month)
+            )
+            == 1
+        )
