@@ -26,6 +26,7 @@ import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -231,34 +232,64 @@ def _managers(db) -> tuple[Person, Person, PartnerOrganization]:
     return made[0], made[1], partner
 
 
-def measure(url: str, repeat: int, plans: bool) -> dict:
-    """Both pages warm and /healthz, then each figure; returns the pages' median times."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
-    engine = app.extensions["partnerlift.engine"]
-    counter = Counter(engine)
-    result = {}
+@dataclass
+class Size:
+    """One database of the run, with the app and signed-in clients that read it."""
+
+    entries: int
+    url: str
+    filled: float = 0.0
+    refreshed: float = 0.0
+    app: object = None
+    counter: Counter | None = None
+    partner_id: int = 0
+    #: page name -> (client, path)
+    pages: dict = field(default_factory=dict)
+    #: page name -> times of its requests, ms
+    times: dict = field(default_factory=dict)
+    #: page name -> statements of its last request
+    statements: dict = field(default_factory=dict)
+
+
+def prepare(size: Size) -> None:
+    """The size's app, with /healthz and both pages signed in and warmed (two requests each)."""
+    size.app = app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": size.url})
+    size.counter = Counter(app.extensions["partnerlift.engine"])
     with app.app_context():
         db = get_session()
         channel_manager, partner_manager, partner = _managers(db)
-        pages = {
-            "/healthz": (None, "/healthz"),
-            "/dashboard": (channel_manager, "/dashboard"),
-            "partner dashboard": (partner_manager, f"/partners/{partner.id}/dashboard"),
-        }
-        for name, (person, path) in pages.items():
+        size.partner_id = partner.id
+        for name, person, path in (
+            ("/healthz", None, "/healthz"),
+            ("/dashboard", channel_manager, "/dashboard"),
+            ("partner dashboard", partner_manager, f"/partners/{partner.id}/dashboard"),
+        ):
             client = app.test_client()
             if person is not None:
                 _sign_in(app, db, client, person)
             for _ in range(2):
                 assert client.get(path).status_code == 200, path
-            times = []
-            for _ in range(repeat):
-                took, statements = counter.run(lambda c=client, p=path: c.get(p))
-                times.append(took)
-            result[name] = (statistics.median(times), len(statements))
-            print(
-                f"{name}: median {result[name][0]:.0f} ms of {repeat}, {len(statements)} statements"
-            )
+            size.pages[name] = (client, path)
+            size.times[name] = []
+
+
+def time_pages(sizes: list[Size], repeat: int) -> None:
+    """Every page of every size in turn, `repeat` rounds: the sizes share the machine's load."""
+    for _ in range(repeat):
+        for size in sizes:
+            for name, (client, path) in size.pages.items():
+                took, statements = size.counter.run(lambda c=client, p=path: c.get(p))
+                size.times[name].append(took)
+                size.statements[name] = len(statements)
+
+
+def median(size: Size, page: str) -> float:
+    return statistics.median(size.times[page])
+
+
+def figures_one_by_one(size: Size, plans: bool) -> None:
+    app, counter = size.app, size.counter
+    engine = app.extensions["partnerlift.engine"]
     with app.test_request_context():
         db = get_session()
         now = utcnow()
@@ -266,8 +297,9 @@ def measure(url: str, repeat: int, plans: bool) -> dict:
         # The page's default period: the last 12 months up to the end of today.
         start = months[0].start
         end = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+        partner = db.get(PartnerOrganization, size.partner_id)
         channel = cd.page_figures(db, start, end, months, Decimal("0.01"))
-        mine = pd.page_figures(db, db.get(PartnerOrganization, partner.id), start, end, months, now)
+        mine = pd.page_figures(db, partner, start, end, months, now)
         for page, figures in (("/dashboard", channel), ("partner dashboard", mine)):
             total = 0
             print(f"  {page}: its figures one by one")
@@ -281,9 +313,10 @@ def measure(url: str, repeat: int, plans: bool) -> dict:
                             ms, scans = explain(connection, statement, parameters)
                             seq = ", ".join(f"{t} ({rows:,} rows)" for t, rows in scans) or "none"
                             print(f"      plan: {ms:.1f} ms; sequential scans: {seq}")
-            print(f"    ({total} statements; the page's others sign the manager in and render)")
-    engine.dispose()
-    return result
+            print(
+                f"    ({total} statements of the page's {size.statements[page]}; "
+                "the others sign the manager in and render)"
+            )
 
 
 def _machine() -> str:
@@ -294,35 +327,43 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores ({model}), Linux {platform.release()}"
 
 
-def write_results(args, rows: list, loads: tuple) -> None:
-    smallest = rows[0][1]
+def write_results(args, sizes: list[Size], loads: tuple) -> None:
+    smallest = sizes[0]
     lines = [
         "# Dashboards at growing ledger history",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `bench/dashboard_queries.py "
-        f"--people {args.people} --entries {' '.join(map(str, args.entries))} --repeat {args.repeat}`.",
+        f"--people {args.people} --entries {' '.join(map(str, args.entries))} "
+        f"--repeat {args.repeat}`.",
         "",
         f"- Machine: {_machine()}, shared with other work; 1-minute load average "
         f"{loads[0]:.2f} before the run, {loads[1]:.2f} at its end.",
         f"- World: {args.people:,} people at {max(args.people // 20, 1):,} partners, 3 programs, "
         "entries spread over 540 days, a claim per 10 entries (see the bench's docstring).",
-        "- Each page warm (two requests first), median of the repeats, through the app's test "
-        "client; baseline: GET /healthz in the same run. Growth: time ÷ time at the smallest size.",
+        "- Each page warm (two requests first) through the app's test client, the sizes' "
+        "requests interleaved round by round so that they share the machine's load; median of "
+        "the rounds. Baseline: GET /healthz in the same rounds. Growth: time ÷ time at the "
+        "smallest size.",
         "",
         "| Ledger entries | World filled, s | Rollups refresh, s | /healthz ms "
         "| /dashboard ms | statements | growth | ÷ /healthz "
         "| partner dashboard ms | statements | growth | ÷ /healthz |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for entries, pages, filled, refreshed in rows:
-        health = pages["/healthz"][0]
-        cells = [f"{entries:,}", f"{filled:.0f}", f"{refreshed:.1f}", f"{health:.1f}"]
+    for size in sizes:
+        health = median(size, "/healthz")
+        cells = [
+            f"{size.entries:,}",
+            f"{size.filled:.0f}",
+            f"{size.refreshed:.1f}",
+            f"{health:.1f}",
+        ]
         for page in ("/dashboard", "partner dashboard"):
-            ms, statements = pages[page]
+            ms = median(size, page)
             cells += [
                 f"{ms:.0f}",
-                str(statements),
-                f"{ms / smallest[page][0]:.2f}",
+                str(size.statements[page]),
+                f"{ms / median(smallest, page):.2f}",
                 f"{ms / health:.0f}",
             ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -334,45 +375,60 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=20000)
     parser.add_argument("--entries", type=int, nargs="+", default=[100000, 1000000])
-    parser.add_argument("--repeat", type=int, default=15, help="timed requests per page")
+    parser.add_argument("--repeat", type=int, default=15, help="rounds of timed requests")
     parser.add_argument("--postgres", default=POSTGRES, help="a server URL ending in a database")
     parser.add_argument("--plans", action="store_true", help="EXPLAIN ANALYZE every statement")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
     args = parser.parse_args()
     loads = [os.getloadavg()[0]]
-    rows = []
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    for entries in sorted(args.entries):
-        name = f"partnerlift_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = f"{args.postgres.rpartition('/')[0]}/{name}"
-        try:
-            upgrade_database(url)
-            seconds = fill(url, args.people, entries)
-            stored, refreshed = refresh(url)
-            print(
-                f"\n{args.people:,} people, {entries:,} ledger entries in {seconds:.0f} s; "
-                f"engagement of {stored} closed months stored in {refreshed:.1f} s"
-            )
-            rows.append((entries, measure(url, args.repeat, args.plans), seconds, refreshed))
-        finally:
+    sizes: list[Size] = []
+    try:
+        for entries in sorted(args.entries):
+            name = f"partnerlift_bench_{uuid.uuid4().hex[:8]}"
             with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-    loads.append(os.getloadavg()[0])
-    smallest = rows[0][1]
-    print("\nentries      /dashboard           partner dashboard    (÷ the smallest size)")
-    for entries, pages, _, _ in rows:
-        print(
-            f"{entries:>10,}  "
-            + "  ".join(
-                f"{pages[p][0]:7.0f} ms {pages[p][0] / smallest[p][0]:5.2f}×"
-                for p in ("/dashboard", "partner dashboard")
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            size = Size(entries, f"{args.postgres.rpartition('/')[0]}/{name}")
+            sizes.append(size)
+            upgrade_database(size.url)
+            size.filled = fill(size.url, args.people, entries)
+            stored, size.refreshed = refresh(size.url)
+            print(
+                f"{args.people:,} people, {entries:,} ledger entries in {size.filled:.0f} s; "
+                f"engagement and earnings of {stored} closed months stored in "
+                f"{size.refreshed:.1f} s"
             )
-        )
-    if not args.no_write:
-        write_results(args, rows, tuple(loads))
+            prepare(size)
+        time_pages(sizes, args.repeat)
+        for size in sizes:
+            print(f"\n{size.entries:,} ledger entries")
+            for page in size.pages:
+                print(
+                    f"  {page}: median {median(size, page):.0f} ms of {args.repeat}, "
+                    f"{size.statements[page]} statements"
+                )
+            figures_one_by_one(size, args.plans)
+        loads.append(os.getloadavg()[0])
+        print("\nentries      /dashboard           partner dashboard    (÷ the smallest size)")
+        for size in sizes:
+            print(
+                f"{size.entries:>10,}  "
+                + "  ".join(
+                    f"{median(size, p):7.0f} ms {median(size, p) / median(sizes[0], p):5.2f}×"
+                    for p in ("/dashboard", "partner dashboard")
+                )
+            )
+        if not args.no_write:
+            write_results(args, sizes, tuple(loads))
+    finally:
+        for size in sizes:
+            if size.app is not None:
+                size.app.extensions["partnerlift.engine"].dispose()
+            with admin.connect() as connection:
+                connection.execute(
+                    text(f'DROP DATABASE IF EXISTS "{size.url.rpartition("/")[2]}" WITH (FORCE)')
+                )
+        admin.dispose()
 
 
 if __name__ == "__main__":
