@@ -240,6 +240,7 @@ def _register_cli(app: Flask) -> None:
         programs_cli,
         rates_cli,
         rebates_cli,
+        rollups_cli,
         seed_demo_command,
         tiers_cli,
     )
@@ -260,6 +261,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(fulfilment_cli)
     app.cli.add_command(tiers_cli)
     app.cli.add_command(programs_cli)
+    app.cli.add_command(rollups_cli)
     app.cli.add_command(import_sales_command)
     app.cli.add_command(import_partners_command)
     app.cli.add_command(import_purchases_command)

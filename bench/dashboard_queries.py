@@ -1,32 +1,56 @@
-"""Benchmark: the dashboard queries on PostgreSQL with generated data, with their plans.
+"""Benchmark: both dashboards, warm, at several sizes of ledger history side by side.
 
-Fills a database of its own with partners, people, enrolments, claims and ledger entries
-(generate_series, in seconds), runs every dashboard figure for the last 12 months, and
-prints each figure's time and, for each SQL statement it ran, EXPLAIN ANALYZE's time and
-the tables it read by sequential scan (with the rows they returned).
+World (per size, a PostgreSQL database of its own, filled by generate_series): `--people`
+people (default 20,000) in four roles at people/20 partners in five countries, three active
+programs with budgets, every person enrolled (one in ten left four months ago), `--entries`
+ledger entries (earn; every 10th a redemption, every 37th an expiry) spread evenly over the
+last 540 days, a claim per ten entries (one in twenty flagged), training for a quarter of the
+people. The ledger's monthly rollups are built from the entries as the migration builds them,
+and the closed months' engagement stored by `flask rollups refresh` (timed).
 
-    .venv/bin/python bench/dashboard_queries.py --people 20000 --entries 1000000
+What is timed: GET /dashboard (the channel manager, last 12 months) and GET
+/partners/<id>/dashboard through the app's test client, after two warm-up requests, the
+median of `--repeat`; the baseline is GET /healthz (one `SELECT 1`) in the same run, and each
+page's growth is its time at a size over its time at the smallest. Then every figure each
+page reads (`channel_dashboard.page_figures`, `partner_dashboard.page_figures`: the very list
+the pages call) one by one with its statements, and, with --plans, EXPLAIN ANALYZE of each
+statement with the tables it read by sequential scan.
+
+    .venv/bin/python bench/dashboard_queries.py --entries 100000 1000000
 """
 
 import argparse
+import os
+import platform
+import statistics
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from channel import channel_dashboard as cd  # noqa: E402
 from channel import dashboards as d  # noqa: E402
 from channel import partner_dashboard as pd  # noqa: E402
+from channel.ledger import LedgerMonth, ProgramBudgetUse  # noqa: E402
+from channel.month_rollups import months_to_refresh, refresh_months  # noqa: E402
+from channel.partner_models import PartnerOrganization  # noqa: E402
+from channel.rollups import budget_sql, rollup_sql  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
-from core.db import get_session  # noqa: E402
+from core.db import get_session, utcnow  # noqa: E402
+from roles.browser_sessions import TOKEN_KEY  # noqa: E402
+from roles.models import Person, RoleAssignment  # noqa: E402
+from roles.sign_in_sessions import session_policy, start_sign_in_session  # noqa: E402
 
+RESULTS = ROOT / "bench" / "results" / "dashboard_queries.md"
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 FILL = """
@@ -108,10 +132,38 @@ def fill(url: str, people: int, entries: int) -> float:
             if statement.strip():
                 connection.execute(text(statement), params)
         connection.execute(text("ALTER TABLE ledger_entries ENABLE TRIGGER USER"))
+        # The rollups as migration 0035 builds them from an existing ledger.
+        month = LedgerMonth.__table__
+        connection.execute(text("DELETE FROM ledger_months"))
+        connection.execute(text("DELETE FROM program_budget_uses"))
+        connection.execute(
+            month.insert().from_select(
+                ["month", "kind", "program_id", "partner_id", "points", "budget_points", "lines"],
+                rollup_sql("postgresql"),
+            )
+        )
+        connection.execute(
+            ProgramBudgetUse.__table__.insert().from_select(
+                ["program_id", "budget_points"], budget_sql()
+            )
+        )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     engine.dispose()
     return time.perf_counter() - started
+
+
+def refresh(url: str) -> tuple[int, float]:
+    """`flask rollups refresh` on the filled database: (months stored, seconds)."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
+    with app.app_context():
+        db = get_session()
+        started = time.perf_counter()
+        stored = refresh_months(db, months_to_refresh(db, utcnow()), utcnow())
+        db.commit()
+        took = time.perf_counter() - started
+    app.extensions["partnerlift.engine"].dispose()
+    return stored, took
 
 
 def _walk(node, scans):
@@ -132,89 +184,250 @@ def explain(connection, statement, parameters) -> tuple[float, list]:
     return plan["Execution Time"], scans
 
 
-def figures(db, months, start, end):
-    """Every figure the channel dashboard shows, by name."""
-    value = Decimal("0.01")
-    return {
-        "engagement by month": lambda: d.engagement(db, months),
-        "engagement by role (last month)": lambda: d.engagement(db, months[-1:], by="role"),
-        "engagement by country (last month)": lambda: d.engagement(db, months[-1:], by="country"),
-        "points and liability": lambda: cd.points_summary(db, start, end, value),
-        "budget use": lambda: cd.budget_use(db),
-        "claims by status and flag": lambda: cd.claim_figures(db, start, end),
-        "top partners": lambda: cd.top_partners(db, start, end),
-        "top people": lambda: cd.top_people(db, start, end),
-        "training completion": lambda: cd.training_completion(db, start, end),
-        "one partner's staff earnings": lambda: pd.staff_earnings(db, _a_partner(db), start, end),
-    }
+class Counter:
+    """SQL statements run on an engine while `counting` is on."""
+
+    def __init__(self, engine):
+        self.statements: list = []
+        self.counting = False
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany):
+        if self.counting:
+            self.statements.append((statement, parameters))
+
+    def run(self, work):
+        self.statements, self.counting = [], True
+        started = time.perf_counter()
+        try:
+            work()
+        finally:
+            self.counting = False
+        return (time.perf_counter() - started) * 1000, list(self.statements)
 
 
-def _a_partner(db) -> int:
-    return db.execute(text("SELECT min(id) FROM partner_organizations")).scalar()
+def _sign_in(app, db, client, person) -> None:
+    token = start_sign_in_session(db, person, session_policy(app.config), utcnow())
+    db.commit()
+    with client.session_transaction() as session:
+        session.update({"_user_id": str(person.id), "_fresh": True, TOKEN_KEY: token})
 
 
-def measure(url: str, months_back: int = 12) -> None:
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
+def _managers(db) -> tuple[Person, Person, PartnerOrganization]:
+    partner = db.scalars(select(PartnerOrganization).order_by(PartnerOrganization.id)).first()
+    made = []
+    for role, company in (("channel_manager", None), ("partner_manager", partner)):
+        person = Person(
+            partner_id=company.id if company else None,
+            full_name=f"Bench {role}",
+            phone=f"+3712{len(made)}{uuid.uuid4().int % 10**6:06d}",
+            email=f"{role}@bench.example",
+            language="en",
+            timezone="UTC",
+            role_assignments=[RoleAssignment(role=role)],
+        )
+        db.add(person)
+        made.append(person)
+    db.commit()
+    return made[0], made[1], partner
+
+
+@dataclass
+class Size:
+    """One database of the run, with the app and signed-in clients that read it."""
+
+    entries: int
+    url: str
+    filled: float = 0.0
+    refreshed: float = 0.0
+    app: object = None
+    counter: Counter | None = None
+    partner_id: int = 0
+    #: page name -> (client, path)
+    pages: dict = field(default_factory=dict)
+    #: page name -> times of its requests, ms
+    times: dict = field(default_factory=dict)
+    #: page name -> statements of its last request
+    statements: dict = field(default_factory=dict)
+
+
+def prepare(size: Size) -> None:
+    """The size's app, with /healthz and both pages signed in and warmed (two requests each)."""
+    size.app = app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": size.url})
+    size.counter = Counter(app.extensions["partnerlift.engine"])
+    with app.app_context():
+        db = get_session()
+        channel_manager, partner_manager, partner = _managers(db)
+        size.partner_id = partner.id
+        for name, person, path in (
+            ("/healthz", None, "/healthz"),
+            ("/dashboard", channel_manager, "/dashboard"),
+            ("partner dashboard", partner_manager, f"/partners/{partner.id}/dashboard"),
+        ):
+            client = app.test_client()
+            if person is not None:
+                _sign_in(app, db, client, person)
+            for _ in range(2):
+                assert client.get(path).status_code == 200, path
+            size.pages[name] = (client, path)
+            size.times[name] = []
+
+
+def time_pages(sizes: list[Size], repeat: int) -> None:
+    """Every page of every size in turn, `repeat` rounds: the sizes share the machine's load."""
+    for _ in range(repeat):
+        for size in sizes:
+            for name, (client, path) in size.pages.items():
+                took, statements = size.counter.run(lambda c=client, p=path: c.get(p))
+                size.times[name].append(took)
+                size.statements[name] = len(statements)
+
+
+def median(size: Size, page: str) -> float:
+    return statistics.median(size.times[page])
+
+
+def figures_one_by_one(size: Size, plans: bool) -> None:
+    app, counter = size.app, size.counter
     engine = app.extensions["partnerlift.engine"]
-    captured: list = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            captured.append((statement, parameters))
-
-    now = datetime.now(UTC)
-    months = d.last_months(now.date(), months_back)
-    start, end = months[0].start, now + timedelta(days=1)
     with app.test_request_context():
         db = get_session()
-        for name, run in figures(db, months, start, end).items():
-            captured.clear()
-            started = time.perf_counter()
-            run()
-            took = (time.perf_counter() - started) * 1000
-            statements = list(captured)
-            print(f"\n{name}: {took:.0f} ms, {len(statements)} statement(s)")
-            with engine.connect() as connection:
-                for statement, parameters in statements[:2]:
-                    ms, scans = explain(connection, statement, parameters)
-                    seq = ", ".join(f"{t} ({rows:,} rows)" for t, rows in scans) or "none"
-                    print(f"  plan: {ms:.1f} ms; sequential scans: {seq}")
-                if len(statements) > 2:
-                    print(f"  (plans of the other {len(statements) - 2} statements alike)")
+        now = utcnow()
+        months = d.last_months(now.date())
+        # The page's default period: the last 12 months up to the end of today.
+        start = months[0].start
+        end = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+        partner = db.get(PartnerOrganization, size.partner_id)
+        channel = cd.page_figures(db, start, end, months, Decimal("0.01"))
+        mine = pd.page_figures(db, partner, start, end, months, now)
+        for page, figures in (("/dashboard", channel), ("partner dashboard", mine)):
+            total = 0
+            print(f"  {page}: its figures one by one")
+            for name, read in figures.items():
+                took, statements = counter.run(read)
+                total += len(statements)
+                print(f"    {name}: {took:.0f} ms, {len(statements)} statement(s)")
+                if plans:
+                    with engine.connect() as connection:
+                        for statement, parameters in statements:
+                            ms, scans = explain(connection, statement, parameters)
+                            seq = ", ".join(f"{t} ({rows:,} rows)" for t, rows in scans) or "none"
+                            print(f"      plan: {ms:.1f} ms; sequential scans: {seq}")
+            print(
+                f"    ({total} statements of the page's {size.statements[page]}; "
+                "the others sign the manager in and render)"
+            )
+
+
+def _machine() -> str:
+    with open("/proc/cpuinfo") as cpuinfo:
+        model = next(
+            (line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?"
+        )
+    return f"{os.cpu_count()} cores ({model}), Linux {platform.release()}"
+
+
+def write_results(args, sizes: list[Size], loads: tuple) -> None:
+    smallest = sizes[0]
+    lines = [
+        "# Dashboards at growing ledger history",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `bench/dashboard_queries.py "
+        f"--people {args.people} --entries {' '.join(map(str, args.entries))} "
+        f"--repeat {args.repeat}`.",
+        "",
+        f"- Machine: {_machine()}, shared with other work; 1-minute load average "
+        f"{loads[0]:.2f} before the run, {loads[1]:.2f} at its end.",
+        f"- World: {args.people:,} people at {max(args.people // 20, 1):,} partners, 3 programs, "
+        "entries spread over 540 days, a claim per 10 entries (see the bench's docstring).",
+        "- Each page warm (two requests first) through the app's test client, the sizes' "
+        "requests interleaved round by round so that they share the machine's load; median of "
+        "the rounds. Baseline: GET /healthz in the same rounds. Growth: time ÷ time at the "
+        "smallest size.",
+        "",
+        "| Ledger entries | World filled, s | Rollups refresh, s | /healthz ms "
+        "| /dashboard ms | statements | growth | ÷ /healthz "
+        "| partner dashboard ms | statements | growth | ÷ /healthz |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in sizes:
+        health = median(size, "/healthz")
+        cells = [
+            f"{size.entries:,}",
+            f"{size.filled:.0f}",
+            f"{size.refreshed:.1f}",
+            f"{health:.1f}",
+        ]
+        for page in ("/dashboard", "partner dashboard"):
+            ms = median(size, page)
+            cells += [
+                f"{ms:.0f}",
+                str(size.statements[page]),
+                f"{ms / median(smallest, page):.2f}",
+                f"{ms / health:.0f}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--people", type=int, default=20000)
-    parser.add_argument("--entries", type=int, default=1000000)
+    parser.add_argument("--entries", type=int, nargs="+", default=[100000, 1000000])
+    parser.add_argument("--repeat", type=int, default=15, help="rounds of timed requests")
     parser.add_argument("--postgres", default=POSTGRES, help="a server URL ending in a database")
-    parser.add_argument("--months", type=int, default=12, help="the period, in months")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", help="measure a database kept by --keep (migrated first)")
+    parser.add_argument("--plans", action="store_true", help="EXPLAIN ANALYZE every statement")
+    parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.name}")
     args = parser.parse_args()
-    if args.reuse:
-        upgrade_database(args.reuse)
-        with create_engine(args.reuse).connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
-        measure(args.reuse, args.months)
-        return
-    name = f"partnerlift_bench_{uuid.uuid4().hex[:8]}"
+    loads = [os.getloadavg()[0]]
     admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"{args.postgres.rpartition('/')[0]}/{name}"
+    sizes: list[Size] = []
     try:
-        upgrade_database(url)
-        seconds = fill(url, args.people, args.entries)
-        print(f"{args.people:,} people, {args.entries:,} ledger entries in {seconds:.0f} s")
-        if args.keep:
-            print(f"kept: --reuse {url}")
-        measure(url, args.months)
-    finally:
-        if not args.keep:
+        for entries in sorted(args.entries):
+            name = f"partnerlift_bench_{uuid.uuid4().hex[:8]}"
             with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            size = Size(entries, f"{args.postgres.rpartition('/')[0]}/{name}")
+            sizes.append(size)
+            upgrade_database(size.url)
+            size.filled = fill(size.url, args.people, entries)
+            stored, size.refreshed = refresh(size.url)
+            print(
+                f"{args.people:,} people, {entries:,} ledger entries in {size.filled:.0f} s; "
+                f"engagement and earnings of {stored} closed months stored in "
+                f"{size.refreshed:.1f} s"
+            )
+            prepare(size)
+        time_pages(sizes, args.repeat)
+        for size in sizes:
+            print(f"\n{size.entries:,} ledger entries")
+            for page in size.pages:
+                print(
+                    f"  {page}: median {median(size, page):.0f} ms of {args.repeat}, "
+                    f"{size.statements[page]} statements"
+                )
+            figures_one_by_one(size, args.plans)
+        loads.append(os.getloadavg()[0])
+        print("\nentries      /dashboard           partner dashboard    (÷ the smallest size)")
+        for size in sizes:
+            print(
+                f"{size.entries:>10,}  "
+                + "  ".join(
+                    f"{median(size, p):7.0f} ms {median(size, p) / median(sizes[0], p):5.2f}×"
+                    for p in ("/dashboard", "partner dashboard")
+                )
+            )
+        if not args.no_write:
+            write_results(args, sizes, tuple(loads))
+    finally:
+        for size in sizes:
+            if size.app is not None:
+                size.app.extensions["partnerlift.engine"].dispose()
+            with admin.connect() as connection:
+                connection.execute(
+                    text(f'DROP DATABASE IF EXISTS "{size.url.rpartition("/")[2]}" WITH (FORCE)')
+                )
         admin.dispose()
 
 

@@ -420,6 +420,8 @@ def main() -> None:
             print(f"dataset ready in {time.perf_counter() - started:.0f} s: {url}")
         else:
             print(f"reusing {url} (--rebuild to build it again)")
+        # As cron runs it: closed months' engagement and earnings stored for the dashboards.
+        print(flask(env, "rollups", "refresh").strip())
         if args.prepare_only:
             return
         api_token = (

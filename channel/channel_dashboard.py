@@ -2,14 +2,21 @@
 
 Plain data for the channel manager's dashboard and its exports, read for a period and the
 filters of `channel.dashboards` (which also counts engagement, for both dashboards).
+
+Points by month, outstanding points and the partners' leader board read the ledger's monthly
+rollups (`channel.rollups`, kept current by every posting) for the months a period covers
+whole, and the entries only for a part month at either end: a period that runs up to now
+holds its current month whole, since no entry is written after now. The people's leader
+board reads the closed months' earnings `flask rollups refresh` stores.
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, case, cast, false, func, select, union_all
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
@@ -17,15 +24,19 @@ from channel.dashboards import (
     EVERYTHING,
     Filters,
     Month,
+    engagement,
     enrolled_people,
     ledger_filters,
     partner_filters,
+    people_earnings,
     percent,
+    split_period,
 )
 from channel.fulfilment import pending_fulfilment_points
 from channel.ledger import EARNED_KINDS, Activity, Balance, EntryKind, LedgerEntry, LedgerMonth
 from channel.models import Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
+from channel.rollups import created_month
 from channel.rule_params import EventKind
 from core.db import utcnow
 from roles.models import Person
@@ -40,6 +51,41 @@ FLOW_KINDS = {
     EntryKind.REFUND: "redeemed",
     EntryKind.EXPIRE: "expired",
 }
+
+
+# ---------------------------------------------------------------- whole months and part months
+
+
+def _period_entries(
+    session: Session, start: datetime | None, end: datetime, filters: Filters, kinds=None
+):
+    """(month, kind, partner_id, points) of what was written in [start, end): sums of whole
+    months from the rollups, part months' entries one by one; a subquery."""
+    span = split_period(start, end, utcnow())
+    rolled = select(LedgerMonth.month, LedgerMonth.kind, LedgerMonth.partner_id, LedgerMonth.points)
+    if not span.whole:
+        rolled = rolled.where(false())
+    if span.first is not None:
+        rolled = rolled.where(LedgerMonth.month >= span.first)
+    if span.until is not None:
+        rolled = rolled.where(LedgerMonth.month < span.until)
+    if kinds is not None:
+        rolled = rolled.where(LedgerMonth.kind.in_(kinds))
+    if filters.program_id is not None:
+        rolled = rolled.where(LedgerMonth.program_id == filters.program_id)
+    parts = [partner_filters(rolled, filters, LedgerMonth.partner_id)]
+    dialect = session.get_bind().dialect.name
+    for part_start, part_end in span.parts:
+        entries = select(
+            created_month(dialect).label("month"),
+            LedgerEntry.kind,
+            LedgerEntry.partner_id,
+            LedgerEntry.points,
+        ).where(LedgerEntry.created_at >= part_start, LedgerEntry.created_at < part_end)
+        if kinds is not None:
+            entries = entries.where(LedgerEntry.kind.in_(kinds))
+        parts.append(ledger_filters(entries, filters))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("written")
 
 
 # ---------------------------------------------------------------- points and liability
@@ -58,6 +104,7 @@ class PointsSummary:
     pending_fulfilment: int = 0
     #: Outstanding and undelivered points at the point value: what the program still owes.
     liability: Decimal = Decimal(0)
+    #: Flows by the month they were written in.
     by_month: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -70,15 +117,9 @@ def points_summary(
 ) -> PointsSummary:
     """Points issued, reversed, redeemed and expired in [start, end), outstanding at `end`."""
     summary = PointsSummary()
-    flows = ledger_filters(
-        select(LedgerEntry.month, LedgerEntry.kind, func.sum(LedgerEntry.points))
-        .where(
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-            LedgerEntry.kind.in_(FLOW_KINDS),
-        )
-        .group_by(LedgerEntry.month, LedgerEntry.kind),
-        filters,
+    written = _period_entries(session, start, end, filters, kinds=list(FLOW_KINDS))
+    flows = select(written.c.month, written.c.kind, func.sum(written.c.points)).group_by(
+        written.c.month, written.c.kind
     )
     for month, kind, points in session.execute(flows):
         name = FLOW_KINDS[kind]
@@ -104,10 +145,11 @@ def points_summary(
 
 def outstanding_points(session: Session, at: datetime | None, filters: Filters = EVERYTHING) -> int:
     """Points held by every account (both buckets), from the entries written before `at`."""
-    stmt = ledger_filters(select(func.coalesce(func.sum(LedgerEntry.points), 0)), filters)
-    if at is not None:
-        stmt = stmt.where(LedgerEntry.created_at < at)
-    return int(session.scalar(stmt))
+    if at is None:
+        stmt = ledger_filters(select(func.coalesce(func.sum(LedgerEntry.points), 0)), filters)
+        return int(session.scalar(stmt))
+    written = _period_entries(session, None, at, filters)
+    return int(session.scalar(select(func.coalesce(func.sum(written.c.points), 0))))
 
 
 def balances_total(session: Session) -> int:
@@ -198,32 +240,19 @@ class Leader:
     points: int
 
 
-def _earned_by(column, start: datetime, end: datetime, filters: Filters, limit):
-    """The `limit` highest earners by `column` in the period: summed first, named after."""
-    points = func.sum(LedgerEntry.points)
-    stmt = ledger_filters(
-        select(column.label("id"), points.label("points"))
-        .where(
-            LedgerEntry.kind.in_(EARNED_KINDS),
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-            column.is_not(None),
-        )
-        .group_by(column)
-        .order_by(points.desc(), column)
-        .limit(limit),
-        filters,
-    )
-    if column is LedgerEntry.person_id:
-        stmt = stmt.where(LedgerEntry.to_pool.is_(False))
-    return stmt.subquery()
-
-
 def top_partners(
     session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
 ) -> list[Leader]:
     """Partners by points earned in the period (their people's and their pool's)."""
-    top = _earned_by(LedgerEntry.partner_id, start, end, filters, limit)
+    written = _period_entries(session, start, end, filters, kinds=list(EARNED_KINDS))
+    points = func.sum(written.c.points)
+    top = (
+        select(written.c.partner_id.label("id"), points.label("points"))
+        .group_by(written.c.partner_id)
+        .order_by(points.desc(), written.c.partner_id)
+        .limit(limit)
+        .subquery()
+    )
     stmt = (
         select(top.c.id, PartnerOrganization.name, top.c.points)
         .join(PartnerOrganization, PartnerOrganization.id == top.c.id)
@@ -235,7 +264,15 @@ def top_partners(
 def top_people(
     session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
 ) -> list[Leader]:
-    top = _earned_by(LedgerEntry.person_id, start, end, filters, limit)
+    earned = people_earnings(session, start, end, filters)
+    points = func.sum(earned.c.points)
+    top = (
+        select(earned.c.person_id.label("id"), points.label("points"))
+        .group_by(earned.c.person_id)
+        .order_by(points.desc(), earned.c.person_id)
+        .limit(limit)
+        .subquery()
+    )
     stmt = (
         select(top.c.id, Person.full_name, PartnerOrganization.name, top.c.points)
         .join(Person, Person.id == top.c.id)
@@ -302,3 +339,32 @@ def filter_choices(session: Session) -> FilterChoices:
     ).all()
     programs = session.execute(select(Program.id, Program.name).order_by(Program.name)).all()
     return FilterChoices(list(partners), list(countries), list(programs))
+
+
+# ---------------------------------------------------------------- the page
+
+
+def page_figures(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    months: list[Month],
+    point_value: Decimal,
+    filters: Filters = EVERYTHING,
+) -> dict[str, Callable[[], object]]:
+    """Every figure the channel manager's dashboard shows, by name, each read when called:
+    the page reads them all, `bench/dashboard_queries.py` times them one by one."""
+    latest = months[-1:]
+    return {
+        "filter choices": lambda: filter_choices(session),
+        "points and liability": lambda: points_summary(session, start, end, point_value, filters),
+        "budget use": lambda: budget_use(session, filters),
+        "claims by status and flag": lambda: claim_figures(session, start, end, filters),
+        "top partners": lambda: top_partners(session, start, end, filters),
+        "top people": lambda: top_people(session, start, end, filters),
+        "engagement by month": lambda: engagement(session, months, filters),
+        "engagement by role": lambda: engagement(session, latest, filters, "role"),
+        "engagement by country": lambda: engagement(session, latest, filters, "country"),
+        "engagement by partner": lambda: engagement(session, latest, filters, "partner"),
+        "training completion": lambda: training_completion(session, start, end, filters),
+    }

@@ -1,4 +1,5 @@
 """`flask seed-demo` loads the demo; `flask ledger check|release` keeps the ledger exact;
+`flask rollups refresh` stores closed months' engagement and earnings for the dashboards;
 `flask create-user` adds a person (an admin, a channel manager, a partner's staff);
 `flask import-sales|import-purchases|import-serials|import-partners FILE` and
 `flask rates import FILE` bring data in."""
@@ -18,6 +19,7 @@ from channel.exchange_rates import UnreadableRatesFile, import_rates
 from channel.expiry import expire_points, points_lifetime, release_due
 from channel.exports import csv_chunks
 from channel.models import Program, ProgramStatus
+from channel.month_rollups import check_months, months_to_refresh, refresh_months
 from channel.partner_import import UnreadablePartnersFile, import_partners, read_partners
 from channel.partner_models import PartnerOrganization
 from channel.postings import check_balances
@@ -59,14 +61,14 @@ ledger_cli = AppGroup("ledger", help="Keep the points ledger exact.")
 
 @ledger_cli.command("check")
 def check_command():
-    """Recompute every balance, monthly rollup and budget total from the entries and compare;
-    exit 1 on any difference."""
+    """Recompute every balance, monthly rollup and budget total from the entries, and every
+    stored month's engagement, and compare; exit 1 on any difference."""
     db = get_session()
     wrong = check_balances(db)
     for account, stored, derived in wrong:
         click.echo(f"{account}: balance row {stored}, entries add up to {derived}")
     click.echo(f"{len(wrong)} accounts differ" if wrong else "every balance equals its entries")
-    rollups = check_rollups(db)
+    rollups = check_rollups(db) + check_months(db)
     for difference in rollups:
         click.echo(difference)
     click.echo(f"{len(rollups)} rollups differ" if rollups else "every rollup equals its entries")
@@ -93,6 +95,21 @@ def expire_command(months):
     expired = expire_points(db, utcnow(), points_lifetime(months))
     db.commit()
     click.echo(f"expired {sum(expired.values())} points in {len(expired)} accounts")
+
+
+rollups_cli = AppGroup("rollups", help="What the dashboards read instead of the whole history.")
+
+
+@rollups_cli.command("refresh")
+@click.option("--all", "everything", is_flag=True, help="Recount every closed month.")
+def refresh_rollups_command(everything):
+    """Store the engagement and people's earnings of closed months not stored yet, and of the
+    last closed month (run it daily; the month in progress is always read live)."""
+    db = get_session()
+    now = utcnow()
+    stored = refresh_months(db, months_to_refresh(db, now, everything), now)
+    db.commit()
+    click.echo(f"engagement and earnings stored for {stored} months")
 
 
 programs_cli = AppGroup("programs", help="Live programs.")

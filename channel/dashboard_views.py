@@ -12,8 +12,6 @@ from channel import exports
 from channel import partner_dashboard as pd
 from channel.labels import claim_flag, claim_status, role_label
 from channel.postings import pool_account
-from channel.rebate_reports import outlook
-from channel.tier_benefits import benefits_of
 from core.db import get_session, utcnow
 from core.i18n import country_name, format_month
 from core.views import id_argument
@@ -81,34 +79,34 @@ def _month_label(month: d.Month) -> str:
     return format_month(month.start.date())
 
 
-def _engagement_line(db, window: Window, filters: d.Filters) -> list[tuple]:
-    shares = {r.month: r.share for r in d.engagement(db, window.months, filters)}
+def _engagement_line(window: Window, rows) -> list[tuple]:
+    shares = {r.month: r.share for r in rows}
     return [(_month_label(m), shares.get(m.key)) for m in window.months]
 
 
 @bp.route("/dashboard")
 @requires(Permission.VIEW_CHANNEL_DASHBOARD)
 def channel_dashboard():
-    db = get_session()
     window, filters = _window(), _filters()
     value, currency = _point_value()
-    latest = window.months[-1:]
-    choices = cd.filter_choices(db)
+    figures = cd.page_figures(
+        get_session(), window.start, window.end, window.months, value, filters
+    )
+    shown = {name: read() for name, read in figures.items()}
+    choices, points, budgets = (
+        shown["filter choices"],
+        shown["points and liability"],
+        shown["budget use"],
+    )
+    claims = shown["claims by status and flag"]
     names = dict(choices.partners)
-    points = cd.points_summary(db, window.start, window.end, value, filters)
-    budgets = cd.budget_use(db, filters)
-    claims = cd.claim_figures(db, window.start, window.end, filters)
-    top_partners = cd.top_partners(db, window.start, window.end, filters)
-    top_people = cd.top_people(db, window.start, window.end, filters)
-    by_partner = sorted(
-        d.engagement(db, latest, filters, by="partner"), key=lambda r: (-r.enrolled, r.group)
-    )[: cd.TOP]
+    by_partner = sorted(shown["engagement by partner"], key=lambda r: (-r.enrolled, r.group))[
+        : cd.TOP
+    ]
     rows = {
-        "engagement": _engagement_line(db, window, filters),
-        "role": [(role_label(r.group), r.share) for r in d.engagement(db, latest, filters, "role")],
-        "country": [
-            (country_name(r.group), r.share) for r in d.engagement(db, latest, filters, "country")
-        ],
+        "engagement": _engagement_line(window, shown["engagement by month"]),
+        "role": [(role_label(r.group), r.share) for r in shown["engagement by role"]],
+        "country": [(country_name(r.group), r.share) for r in shown["engagement by country"]],
         "partner": [(names.get(r.group, r.group), r.share) for r in by_partner],
         "issued": [
             (_month_label(d.month_of(date.fromisoformat(key + "-01"))), flows["issued"])
@@ -117,8 +115,8 @@ def channel_dashboard():
         "budget": [(u.name, u.share) for u in budgets if u.budget_points],
         "status": [(claim_status(s), n) for s, n in sorted(claims.by_status.items())],
         "flags": [(claim_flag(f), n) for f, n in claims.by_flag.items()],
-        "top_partners": [(p.name, p.points) for p in top_partners],
-        "top_people": [(p.name, p.points) for p in top_people],
+        "top_partners": [(p.name, p.points) for p in shown["top partners"]],
+        "top_people": [(p.name, p.points) for p in shown["top people"]],
     }
     return render_template(
         "channel/dashboard.html",
@@ -131,7 +129,7 @@ def channel_dashboard():
         rows=rows,
         points=points,
         budgets=budgets,
-        training=cd.training_completion(db, window.start, window.end, filters),
+        training=shown["training completion"],
         export_args=_export_args(),
     )
 
@@ -187,27 +185,26 @@ def channel_export(table, fmt):
 @bp.route("/partners/<int:partner_id>/dashboard")
 @requires(Permission.VIEW_PARTNER_EARNINGS)
 def partner_dashboard(partner):
-    db = get_session()
     window = _window()
-    filters = d.Filters(partner_id=partner.id)
+    figures = pd.page_figures(
+        get_session(), partner, window.start, window.end, window.months, utcnow()
+    )
+    shown = {name: read() for name, read in figures.items()}
     return render_template(
         "channel/dashboard_partner.html",
         partner=partner,
         window=window,
         rows={
-            "engagement": _engagement_line(db, window, filters),
-            "role": [
-                (role_label(r.group), r.share)
-                for r in d.engagement(db, window.months[-1:], filters, "role")
-            ],
+            "engagement": _engagement_line(window, shown["engagement by month"]),
+            "role": [(role_label(r.group), r.share) for r in shown["engagement by role"]],
         },
-        earnings=pd.staff_earnings(db, partner.id, window.start, window.end),
-        pool=pd.pool_figures(db, partner.id, window.start, window.end),
-        distributions=pd.recent_distributions(db, partner),
-        pending=pd.pending_approvals(db, partner),
-        tier=pd.tier_progress(db, partner, utcnow()),
-        benefits=benefits_of(db, partner.tier_id),
-        rebates=outlook(db, partner, utcnow().date()),
+        earnings=shown["staff earnings"],
+        pool=shown["pool"],
+        distributions=shown["recent distributions"],
+        pending=shown["pending approvals"],
+        tier=shown["tier progress"],
+        benefits=shown["tier benefits"],
+        rebates=shown["rebate outlook"],
         export_args={k: v for k, v in _export_args().items() if k in ("from", "to")},
     )
 

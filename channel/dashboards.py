@@ -3,6 +3,10 @@
 Every function takes the session, a period and filters and returns rows of ints and
 Decimals: no Flask, no formatting. "Active in a month" means made a claim or earned points
 (an earn entry of that month); "enrolled" means an enrolment that covers part of the month.
+Closed months' engagement and people's earnings are read from the rollups
+`channel.month_rollups` stores; the month in progress (and a month not stored yet) is
+counted live. `split_period` cuts a period into the whole months rollups answer and the
+part months at either end that only the entries can.
 The channel manager's other figures are in `channel.channel_dashboard`, the partner
 manager's in `channel.partner_dashboard`.
 """
@@ -11,13 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import case, func, or_, select, union
+from sqlalchemy import case, func, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
-from channel.ledger import EntryKind, LedgerEntry
-from channel.models import Enrollment
+from channel.ledger import EARNED_KINDS, EntryKind, LedgerEntry
+from channel.models import EarningMonth, EngagementMonth, Enrollment
+from channel.month_rollups import ANY_PROGRAM, ANY_ROLE, month_bounds, stored_between, stored_months
 from channel.partner_models import PartnerOrganization
+from core.db import utcnow
 from core.months import month_key
 from roles.models import Person, RoleAssignment
 
@@ -123,33 +129,69 @@ def _active_people(month: Month, filters: Filters):
 def engagement(
     session: Session, months: list[Month], filters: Filters = EVERYTHING, by: str | None = None
 ) -> list[Engagement]:
-    """Enrolled and active people per month, overall or `by` "role", "partner" or "country"."""
+    """Enrolled and active people per month, overall or `by` "role", "partner" or "country":
+    stored months in one read, the others counted one by one."""
+    now = utcnow()
+    stored = stored_months(session, [m.key for m in months if m.end <= now])
+    rows = _stored_engagement(session, stored, filters, by) if stored else []
+    for month in months:
+        if month.key not in stored:
+            rows += _live_engagement(session, month, filters, by)
+    return sorted(rows, key=lambda r: (r.month, str(r.group)))
+
+
+def _stored_engagement(session: Session, keys: set[str], filters: Filters, by: str | None):
+    stored = EngagementMonth
+    group = {
+        "role": stored.role,
+        "partner": stored.partner_id,
+        "country": PartnerOrganization.country,
+    }.get(by)
+    stmt = select(
+        stored.month, func.sum(stored.enrolled), func.sum(stored.active), *([group] if by else [])
+    ).where(
+        stored.month.in_(sorted(keys)),
+        stored.program_id == (filters.program_id or ANY_PROGRAM),
+        stored.role != ANY_ROLE if by == "role" else stored.role == ANY_ROLE,
+    )
+    if by == "country":
+        stmt = stmt.join(PartnerOrganization, PartnerOrganization.id == stored.partner_id)
+    stmt = partner_filters(stmt, filters, stored.partner_id).group_by(
+        stored.month, *([group] if by else [])
+    )
+    return [
+        Engagement(month, grp[0] if by else None, int(enrolled), int(active))
+        for month, enrolled, active, *grp in session.execute(stmt)
+        if enrolled
+    ]
+
+
+def _live_engagement(session: Session, month: Month, filters: Filters, by: str | None):
     group = {
         "role": RoleAssignment.role,
         "partner": Person.partner_id,
         "country": PartnerOrganization.country,
     }.get(by)
-    rows = []
-    for month in months:
-        active = Person.id.in_(_active_people(month, filters))
-        counts = (
-            func.count(func.distinct(Person.id)),
-            func.count(func.distinct(case((active, Person.id)))),
-        )
-        stmt = (
-            select(*counts, *([group] if by else []))
-            .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
-            .where(Person.id.in_(enrolled_people(month, filters)))
-        )
-        if by == "role":
-            stmt = stmt.join(RoleAssignment, RoleAssignment.person_id == Person.id)
-        if by is not None:
-            stmt = stmt.group_by(group)
-        stmt = partner_filters(stmt, filters, Person.partner_id)
-        for enrolled, active_count, *grp in session.execute(stmt):
-            if enrolled:
-                rows.append(Engagement(month.key, grp[0] if by else None, enrolled, active_count))
-    return sorted(rows, key=lambda r: (r.month, str(r.group)))
+    active = Person.id.in_(_active_people(month, filters))
+    counts = (
+        func.count(func.distinct(Person.id)),
+        func.count(func.distinct(case((active, Person.id)))),
+    )
+    stmt = (
+        select(*counts, *([group] if by else []))
+        .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
+        .where(Person.id.in_(enrolled_people(month, filters)))
+    )
+    if by == "role":
+        stmt = stmt.join(RoleAssignment, RoleAssignment.person_id == Person.id)
+    if by is not None:
+        stmt = stmt.group_by(group)
+    stmt = partner_filters(stmt, filters, Person.partner_id)
+    return [
+        Engagement(month.key, grp[0] if by else None, enrolled, active_count)
+        for enrolled, active_count, *grp in session.execute(stmt)
+        if enrolled
+    ]
 
 
 def partner_filters(stmt, filters: Filters, partner_column):
@@ -168,3 +210,103 @@ def ledger_filters(stmt, filters: Filters):
     if filters.program_id is not None:
         stmt = stmt.where(LedgerEntry.program_id == filters.program_id)
     return partner_filters(stmt, filters, LedgerEntry.partner_id)
+
+
+# ---------------------------------------------------------------- whole months and part months
+
+
+@dataclass(frozen=True)
+class Span:
+    """A period as the rollups can answer it: months [first, until) read whole from the
+    rollups (`until` None: every month from `first` on), and part months from the entries."""
+
+    first: str | None
+    until: str | None
+    whole: bool
+    parts: list[tuple[datetime, datetime]]
+
+
+def _month_start(moment: datetime) -> datetime:
+    moment = moment.astimezone(UTC)
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def _next_month(start: datetime) -> datetime:
+    return datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def split_period(start: datetime | None, end: datetime, now: datetime) -> Span:
+    """[start, end) (start None: from the first entry) as whole months and part months."""
+    first = None
+    if start is not None:
+        first = _month_start(start)
+        if first < start:
+            first = _next_month(first)
+    # Nothing is written after now: up to now, the month holding `end` is whole so far.
+    until = None if end > now else _month_start(end)
+    if first is not None and until is not None and until <= first:
+        return Span(None, None, False, [(start, end)])
+    parts = []
+    if start is not None and start < first:
+        parts.append((start, first))
+    if until is not None and until < end:
+        parts.append((until, end))
+    return Span(
+        month_key(first) if first else None, month_key(until) if until else None, True, parts
+    )
+
+
+def people_earnings(session: Session, start: datetime, end: datetime, filters: Filters):
+    """(person_id, program_id, partner_id, points) of what people (not pools) earned in
+    [start, end): sums of the closed months `flask rollups refresh` stored, the other months
+    and part months entry by entry; a subquery."""
+    now = utcnow()
+    span = split_period(start, end, now)
+    live = list(span.parts)
+    stored: set[str] = set()
+    if span.whole:
+        whole_start = month_bounds(span.first)[0]
+        whole_end = month_bounds(span.until)[0] if span.until else end
+        stored = stored_between(session, span.first, span.until or "9999-12")
+        cursor, gap = whole_start, None
+        while cursor < whole_end:
+            following = month_bounds(month_key(cursor))[1]
+            if month_key(cursor) in stored:
+                if gap is not None:
+                    live.append((gap, cursor))
+                gap = None
+            elif gap is None:
+                gap = cursor
+            cursor = following
+        if gap is not None:
+            live.append((gap, whole_end))
+    rolled = select(
+        EarningMonth.person_id,
+        EarningMonth.program_id,
+        EarningMonth.partner_id,
+        EarningMonth.points,
+    )
+    if stored:
+        rolled = rolled.where(EarningMonth.month >= span.first)
+        if span.until is not None:
+            rolled = rolled.where(EarningMonth.month < span.until)
+    else:
+        rolled = rolled.where(EarningMonth.id.is_(None))
+    if filters.program_id is not None:
+        rolled = rolled.where(EarningMonth.program_id == filters.program_id)
+    parts = [partner_filters(rolled, filters, EarningMonth.partner_id)]
+    for part_start, part_end in live:
+        entries = select(
+            LedgerEntry.person_id,
+            LedgerEntry.program_id,
+            LedgerEntry.partner_id,
+            LedgerEntry.points,
+        ).where(
+            LedgerEntry.kind.in_(EARNED_KINDS),
+            LedgerEntry.to_pool.is_(False),
+            LedgerEntry.person_id.is_not(None),
+            LedgerEntry.created_at >= part_start,
+            LedgerEntry.created_at < part_end,
+        )
+        parts.append(ledger_filters(entries, filters))
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("earned")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -351,3 +352,56 @@ class AuditEntry(Base):
     program_version: Mapped[int] = mapped_column(Integer)
 
     actor = relationship("Person")
+
+
+class EngagementMonth(Base):
+    """Enrolled and active people of a closed month, by (program, partner, role): what the
+    dashboards' engagement counts, stored by `flask rollups refresh` (`channel.month_rollups`)
+    so that a year of history is one read. `program_id` 0 is "any program" and `role` ""
+    "any role": a person enrolled in two programs or holding two roles counts once there.
+    """
+
+    __tablename__ = "engagement_months"
+    __table_args__ = (UniqueConstraint("month", "program_id", "partner_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The UTC month counted ("2026-11").
+    month: Mapped[str] = mapped_column(String(7))
+    program_id: Mapped[int] = mapped_column(Integer)
+    #: The people's company when the month was stored.
+    partner_id: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(32))
+    enrolled: Mapped[int] = mapped_column(Integer)
+    active: Mapped[int] = mapped_column(Integer)
+
+
+class EarningMonth(Base):
+    """Points each person earned (earn and reverse entries, not the pool's) in a closed month,
+    by program and partner, as the entries say: the dashboards' leader board of people and a
+    partner's staff earnings. Stored by `flask rollups refresh`; a closed month's entries never
+    change, so neither does its row. `program_id` 0 is "no program"."""
+
+    __tablename__ = "earning_months"
+    __table_args__ = (
+        UniqueConstraint("month", "person_id", "program_id", "partner_id"),
+        # A partner's staff earnings read only its own people's rows.
+        Index("ix_earning_months_partner_month", "partner_id", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The UTC month of the entries' `created_at` ("2026-11").
+    month: Mapped[str] = mapped_column(String(7))
+    person_id: Mapped[int] = mapped_column(Integer)
+    program_id: Mapped[int] = mapped_column(Integer)
+    partner_id: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[int] = mapped_column(Integer)
+
+
+class MonthRefresh(Base):
+    """A closed month whose engagement and earnings rows are stored (a month can have none)."""
+
+    __tablename__ = "month_refreshes"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,11 @@
 """The partner manager's figures: staff earnings, the company pool, approvals and tier progress.
 
 Plain data for the partner manager's dashboard and its exports, for one partner and a
-period; its engagement chart is counted by `channel.dashboards`.
+period; its engagement chart is counted by `channel.dashboards`, and staff earnings read the
+closed months' earnings stored by `flask rollups refresh` (`channel.dashboards.people_earnings`).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,11 +14,14 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim, ClaimStatus
-from channel.ledger import EARNED_KINDS, Balance, EntryKind, LedgerEntry
+from channel.dashboards import Filters, Month, engagement, people_earnings
+from channel.ledger import Balance, EntryKind, LedgerEntry
 from channel.models import DecisionOutcome, Program, ProgramDecision, ProgramStatus
 from channel.partner_models import Tier
 from channel.pool import pool_history
 from channel.postings import pool_account
+from channel.rebate_reports import outlook
+from channel.tier_benefits import benefits_of
 from channel.tiers import TierMetric
 from roles.models import RoleAssignment
 
@@ -34,23 +39,18 @@ def staff_earnings(
     session: Session, partner_id: int, start: datetime, end: datetime
 ) -> list[StaffEarnings]:
     """Points the partner's people earned in the period, per program and role held."""
+    earned = people_earnings(session, start, end, Filters(partner_id=partner_id))
     stmt = (
         select(
             Program.id,
             Program.name,
             RoleAssignment.role,
-            func.count(func.distinct(LedgerEntry.person_id)),
-            func.sum(LedgerEntry.points),
+            func.count(func.distinct(earned.c.person_id)),
+            func.sum(earned.c.points),
         )
-        .join(Program, Program.id == LedgerEntry.program_id)
-        .join(RoleAssignment, RoleAssignment.person_id == LedgerEntry.person_id)
-        .where(
-            LedgerEntry.partner_id == partner_id,
-            LedgerEntry.kind.in_(EARNED_KINDS),
-            LedgerEntry.to_pool.is_(False),
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
-        )
+        .select_from(earned)
+        .join(Program, Program.id == earned.c.program_id)
+        .join(RoleAssignment, RoleAssignment.person_id == earned.c.person_id)
         .group_by(Program.id, Program.name, RoleAssignment.role)
         .order_by(Program.name, RoleAssignment.role)
     )
@@ -173,3 +173,22 @@ def recent_distributions(session: Session, partner, limit: int = 10) -> list[Led
     """The latest points the partner's pool handed out to its people, newest first."""
     history = pool_history(session, partner)
     return [entry for entry in history if entry.kind == EntryKind.TRANSFER][:limit]
+
+
+def page_figures(
+    session: Session, partner, start: datetime, end: datetime, months: list[Month], now: datetime
+) -> dict[str, Callable[[], object]]:
+    """Every figure the partner manager's dashboard shows, by name, each read when called:
+    the page reads them all, `bench/dashboard_queries.py` times them one by one."""
+    mine = Filters(partner_id=partner.id)
+    return {
+        "engagement by month": lambda: engagement(session, months, mine),
+        "engagement by role": lambda: engagement(session, months[-1:], mine, "role"),
+        "staff earnings": lambda: staff_earnings(session, partner.id, start, end),
+        "pool": lambda: pool_figures(session, partner.id, start, end),
+        "recent distributions": lambda: recent_distributions(session, partner),
+        "pending approvals": lambda: pending_approvals(session, partner),
+        "tier progress": lambda: tier_progress(session, partner, now),
+        "tier benefits": lambda: benefits_of(session, partner.tier_id),
+        "rebate outlook": lambda: outlook(session, partner, now.date()),
+    }
