@@ -1,6 +1,6 @@
 """tier benefits; articles and programs for a tier and those above it, with early access
 
-Revision ID: 0041_tier_benefits
+Revision ID: 0043_tier_benefits
 Revises: 0037_gift_card_orders
 Create Date: 2026-12-04 14:50:00.000000
 """
@@ -11,7 +11,7 @@ from alembic import op
 import core.db
 
 
-revision = "0041_tier_benefits"
+revision = "0043_tier_benefits"
 down_revision = "0042_payouts_shipments"
 branch_labels = None
 depends_on = None

@@ -14,7 +14,7 @@ from alembic import op
 import core.db
 
 revision = "0044_engagement_rollups"
-down_revision = "0037_gift_card_orders"
+down_revision = "0043_tier_benefits"
 branch_labels = None
 depends_on = None
 
