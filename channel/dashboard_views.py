@@ -13,7 +13,7 @@ from channel import partner_dashboard as pd
 from channel.labels import claim_flag, claim_status, role_label
 from channel.postings import pool_account
 from channel.rebate_reports import outlook
-from core.db import get_session, utcnow
+from core.db import reading, utcnow
 from core.i18n import country_name, format_month
 from core.views import id_argument
 from roles.access import requires
@@ -88,7 +88,7 @@ def _engagement_line(db, window: Window, filters: d.Filters) -> list[tuple]:
 @bp.route("/dashboard")
 @requires(Permission.VIEW_CHANNEL_DASHBOARD)
 def channel_dashboard():
-    db = get_session()
+    db = reading()
     window, filters = _window(), _filters()
     value, currency = _point_value()
     latest = window.months[-1:]
@@ -186,7 +186,7 @@ def channel_export(table, fmt):
 @bp.route("/partners/<int:partner_id>/dashboard")
 @requires(Permission.VIEW_PARTNER_EARNINGS)
 def partner_dashboard(partner):
-    db = get_session()
+    db = reading()
     window = _window()
     filters = d.Filters(partner_id=partner.id)
     return render_template(
