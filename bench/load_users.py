@@ -1,5 +1,5 @@
-"""The load test's simulated users, as a locustfile: field staff, inbound SMS, managers on
-dashboards, API sales imports and a /healthz probe, all in one run.
+"""The load test's simulated users, as a locustfile: field staff, inbound SMS, survey answers
+by SMS, managers on dashboards, API sales imports and a /healthz probe, all in one run.
 
 bench/load_test.py starts locust on this file with LOAD_TEST_PLAN naming a JSON file of the
 seeded people, products and token; every sample is also written to LOAD_TEST_SAMPLES (one
@@ -31,6 +31,8 @@ LINES_PER_IMPORT = 20
 
 _field_staff = itertools.cycle(PLAN["field_staff"])
 _partner_managers = itertools.cycle(PLAN["partner_managers"])
+#: The phones asked the survey's first question; each is taken by one respondent only.
+_respondents = iter(PLAN["respondents"])
 _random = random.Random(PLAN["seed"])
 _samples: list[tuple[float, str, float, int]] = []
 _failures: Counter = Counter()
@@ -169,6 +171,51 @@ class InboundSms(FastHttpUser):
         ) as response:
             if response.status_code == 200 and "<Message>" not in response.text:
                 response.failure("no reply in the TwiML")
+
+
+class SurveyRespondent(FastHttpUser):
+    """Twilio delivering a person's answers to the survey the run opened by SMS: each answer
+    signed as Twilio signs it, with a MessageSid of its own, the next question (or thanks)
+    expected in the TwiML reply; a person answers every question, then the next one starts.
+    A fixed number of these send at a fixed rate in all (bench/load_test.py
+    --answers-per-minute)."""
+
+    fixed_count = PLAN["answer_users"]
+    wait_time = constant_throughput(PLAN["answers_per_user_second"])
+    path = "/messaging/twilio/inbound"
+
+    def on_start(self):
+        self.validator = RequestValidator(PLAN["twilio_auth_token"])
+        self.url = PLAN["public_url"].rstrip("/") + self.path
+        self.phone, self.step = None, 0
+
+    @task
+    def answer(self):
+        if self.step == 0:
+            self.phone = next(_respondents, None)
+            if self.phone is None:
+                raise RuntimeError("every respondent has answered: open the survey to more")
+        answers, questions = PLAN["survey_answers"], PLAN["survey_questions"]
+        params = {
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.phone,
+            "To": "+37120000000",
+            "Body": answers[self.step],
+            "NumMedia": "0",
+        }
+        self.step = (self.step + 1) % len(answers)
+        expected = questions[self.step] if self.step else "Thank you for your answers!"
+        headers = {**FORM, "X-Twilio-Signature": self.validator.compute_signature(self.url, params)}
+        with self.client.post(
+            self.path,
+            data=urlencode(params),
+            headers=headers,
+            name="sms: POST inbound survey answer",
+            catch_response=True,
+        ) as response:
+            if response.status_code == 200 and expected not in (response.text or ""):
+                response.failure(f"no {expected!r} in the TwiML")
 
 
 class _Manager(FastHttpUser):

@@ -12,7 +12,7 @@ from channel import exports
 from channel import partner_dashboard as pd
 from channel.labels import claim_flag, claim_status, role_label
 from channel.postings import pool_account
-from core.db import get_session, utcnow
+from core.db import reading, utcnow
 from core.i18n import country_name, format_month
 from core.views import id_argument
 from roles.access import requires
@@ -89,9 +89,7 @@ def _engagement_line(window: Window, rows) -> list[tuple]:
 def channel_dashboard():
     window, filters = _window(), _filters()
     value, currency = _point_value()
-    figures = cd.page_figures(
-        get_session(), window.start, window.end, window.months, value, filters
-    )
+    figures = cd.page_figures(reading(), window.start, window.end, window.months, value, filters)
     shown = {name: read() for name, read in figures.items()}
     choices, points, budgets = (
         shown["filter choices"],
@@ -186,9 +184,7 @@ def channel_export(table, fmt):
 @requires(Permission.VIEW_PARTNER_EARNINGS)
 def partner_dashboard(partner):
     window = _window()
-    figures = pd.page_figures(
-        get_session(), partner, window.start, window.end, window.months, utcnow()
-    )
+    figures = pd.page_figures(reading(), partner, window.start, window.end, window.months, utcnow())
     shown = {name: read() for name, read in figures.items()}
     return render_template(
         "channel/dashboard_partner.html",

@@ -48,6 +48,9 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
     return {
         "SECRET_KEY": environ.get("SECRET_KEY") or None,
         "DATABASE_URL": environ.get("DATABASE_URL") or default_db,
+        #: A PostgreSQL read replica of DATABASE_URL that dashboards, results and exports read
+        #: from (core.db.reading); None: they read from DATABASE_URL too.
+        "DATABASE_REPLICA_URL": environ.get("DATABASE_REPLICA_URL") or None,
         "BABEL_DEFAULT_LOCALE": environ.get("BABEL_DEFAULT_LOCALE", "en"),
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(

@@ -2,6 +2,12 @@
 
 Operations receive a session and flush; the request or CLI boundary commits. A long read that
 outlives its request (a streamed export) takes a `read_session` of its own instead.
+
+With DATABASE_REPLICA_URL set (a PostgreSQL read replica), the pages that only report
+(dashboards, results) read through `reading()` and every export through `read_session` on a
+second engine bound to the replica, while everything that writes stays on the primary: two
+engines and a session bound to each, SQLAlchemy's documented way to split reads from writes.
+Without it, `reading()` is the request's own session and every session has the one engine.
 """
 
 import hashlib
@@ -163,24 +169,30 @@ def _unicode_lower(value):
 
 def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
+    replica_url = app.config.get("DATABASE_REPLICA_URL")
+    #: The engine reports read from: the replica's, or the primary's when there is none.
+    replica = make_engine(replica_url) if replica_url else engine
     app.extensions["partnerlift.engine"] = engine
+    app.extensions["partnerlift.replica_engine"] = replica
     app.extensions["partnerlift.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.extensions["partnerlift.read_sessionmaker"] = sessionmaker(
-        bind=read_only_engine(engine), expire_on_commit=False
+        bind=read_only_engine(replica), expire_on_commit=False
     )
 
     @app.teardown_appcontext
     def _close_session(_exc):
-        session = g.pop("db_session", None)
-        if session is None:
-            return
-        try:
-            session.close()
-        except DBAPIError:
-            # The server went away after the request's work: what it committed stays, what
-            # it had open the server rolled back. Its answer stands; the connection goes.
-            app.logger.warning("database connection lost while closing a session")
-            session.invalidate()
+        for key in ("db_session", "db_reading"):
+            session = g.pop(key, None)
+            if session is None:
+                continue
+            try:
+                session.close()
+            except DBAPIError:
+                # The server went away after the request's work: what it committed stays,
+                # what it had open the server rolled back. Its answer stands; the
+                # connection goes.
+                app.logger.warning("database connection lost while closing a session")
+                session.invalidate()
 
 
 def get_session() -> Session:
@@ -188,6 +200,23 @@ def get_session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["partnerlift.sessionmaker"]()
     return g.db_session
+
+
+def reading() -> Session:
+    """The session a page that only reports reads with (a dashboard, a survey's results): on
+    the read replica when DATABASE_REPLICA_URL is set (one read-only snapshot, for the
+    request), else the request's own session. Nothing written through it reaches the primary
+    (the replica refuses it), so an operation that writes takes `get_session()`."""
+    if not has_replica():
+        return get_session()
+    if "db_reading" not in g:
+        g.db_reading = read_sessionmaker()()
+    return g.db_reading
+
+
+def has_replica() -> bool:
+    extensions = current_app.extensions
+    return extensions["partnerlift.replica_engine"] is not extensions["partnerlift.engine"]
 
 
 def read_sessionmaker() -> sessionmaker:
@@ -209,3 +238,8 @@ def read_session(factory: sessionmaker | None = None) -> Iterator[Session]:
 
 def get_engine() -> Engine:
     return current_app.extensions["partnerlift.engine"]
+
+
+def get_replica_engine() -> Engine:
+    """The engine reports read from: the replica's, or the primary's when there is none."""
+    return current_app.extensions["partnerlift.replica_engine"]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from messaging.commands import ascii_digits, fold
@@ -168,16 +168,11 @@ def write_response(
         submitted_on=now.date(),
         submitted_at=None if anonymous else now,
     )
+    # The survey's questions as this transaction reads them (an open survey's cannot change).
+    kinds = {question.id: question.kind for question in survey.questions}
     session.add(response)
     session.flush()
-    kinds = dict(
-        session.execute(
-            select(SurveyQuestion.id, SurveyQuestion.kind).where(
-                SurveyQuestion.survey_id == survey.id
-            )
-        ).all()
-    )
-    choices = []
+    answers = []
     for question_id, value in sorted(answered.items()):
         kind = kinds.get(question_id)
         if kind is None:
@@ -191,10 +186,15 @@ def write_response(
             pass
         else:
             answer.number = value
-        session.add(answer)
-        session.flush()
-        if isinstance(value, list) and kind != QuestionKind.CATEGORY_SHARE:
-            choices += [{"answer_id": answer.id, "choice_id": choice_id} for choice_id in value]
+        answers.append((answer, kind, value))
+    session.add_all(answer for answer, _kind, _value in answers)
+    session.flush()  # one INSERT of them all (with their ids returned)
+    choices = [
+        {"answer_id": answer.id, "choice_id": choice_id}
+        for answer, kind, value in answers
+        if isinstance(value, list) and kind != QuestionKind.CATEGORY_SHARE
+        for choice_id in value
+    ]
     if choices:
         session.execute(insert(SurveyAnswerChoice.__table__), choices)
     return response

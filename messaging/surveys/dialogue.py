@@ -70,16 +70,20 @@ def finish(
     session: Session, invitation: SurveyInvitation, person, now: datetime, state: str
 ) -> None:
     """End the invitation in `state` and write what was answered as its response."""
-    write_response(
-        session,
-        invitation.survey,
+    answered_by, answers = (
         respondent(person, invitation, invitation.channel or ""),
-        invitation.staged or {},
-        complete=state == InvitationState.ANSWERED,
-        now=now,
+        invitation.staged,
     )
     invitation.state, invitation.ended_at = state, now
     invitation.staged, invitation.current_question_id = None, None
+    write_response(
+        session,
+        invitation.survey,
+        answered_by,
+        answers or {},
+        complete=state == InvitationState.ANSWERED,
+        now=now,
+    )
     session.flush()
 
 
@@ -120,32 +124,37 @@ def reply_to(
     if min(invitation.expires_at, survey.closes_at) <= now or survey.status != SurveyStatus.OPEN:
         expire(session, invitation, now, links=settings.links)
         return None
+    # Everything read before anything changes, so the changes go out in one UPDATE: the
+    # questions first, among which the current one is then found without a query of its own.
+    questions = survey.questions
+    question = invitation.current_question
+    language, role = language_of(person, settings), role_of(person)
     body = message.body
     if survey.anonymous:
         message.body = ""  # the inbound record names the person: it keeps no answer
-    language, role = language_of(person, settings), role_of(person)
-    question = invitation.current_question
-    invitation.last_activity_at = now
-    try:
-        value = parse_reply(question, body, language, survey.default_language)
-    except Unreadable:
-        if not invitation.asked_again:
-            invitation.asked_again = True
+    with session.no_autoflush:  # what is read on the way (choices, the partner) needs none
+        invitation.last_activity_at = now
+        try:
+            value = parse_reply(question, body, language, survey.default_language)
+        except Unreadable:
+            if not invitation.asked_again:
+                invitation.asked_again = True
+                session.flush()
+                return fill(
+                    question_message(survey, question, language=language, role=role, again=True),
+                    person.full_name,
+                )
+            value = None  # asked twice: the question is skipped
+        invitation.staged = {**(invitation.staged or {}), str(question.id): value}
+        later = [q for q in questions if q.position > question.position]
+        if later:
+            invitation.current_question_id, invitation.asked_again = later[0].id, False
             session.flush()
             return fill(
-                question_message(survey, question, language=language, role=role, again=True),
+                question_message(survey, later[0], language=language, role=role),
                 person.full_name,
             )
-        value = None  # asked twice: the question is skipped
-    invitation.staged = {**(invitation.staged or {}), str(question.id): value}
-    later = [q for q in survey.questions if q.position > question.position]
-    if later:
-        invitation.current_question_id, invitation.asked_again = later[0].id, False
-        session.flush()
-        return fill(
-            question_message(survey, later[0], language=language, role=role), person.full_name
-        )
-    finish(session, invitation, person, now, InvitationState.ANSWERED)
+        finish(session, invitation, person, now, InvitationState.ANSWERED)
     log.info("survey answered survey=%s invitation=%s", survey.id, invitation.id)
     start_next(session, person, now, links=settings.links)
     with force_locale(language):

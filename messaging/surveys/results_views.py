@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from channel import exports
 from channel.labels import role_label
-from core.db import get_session
+from core.db import reading
 from core.i18n import country_name, format_month, format_number, language_name
 from messaging.models import MessageChannel
 from messaging.surveys.models import QuestionKind
@@ -40,7 +40,7 @@ MAX_SEARCH = 100
 def category_shares_global(window, filters):
     """The dashboard's share of our products for its period and partner/country filters, as
     chart rows: by month, by partner, by country, and the total."""
-    db = get_session()
+    db = reading()
     shares = category_shares(
         db,
         window.months[0].start.date(),
@@ -59,7 +59,7 @@ def category_shares_global(window, filters):
 
 
 def _survey(survey_id: int, partner_id: int | None = None):
-    survey = survey_for(get_session(), survey_id, partner_id)
+    survey = survey_for(reading(), survey_id, partner_id)
     if survey is None:
         abort(404)
     return survey
@@ -77,7 +77,7 @@ def _labels(names) -> dict:
 
 
 def _page(survey, partner=None):
-    db = get_session()
+    db = reading()
     partner_id = partner.id if partner is not None else None
     results = survey_results(db, survey, partner_id)
     search = (request.args.get("q") or "")[:MAX_SEARCH]
@@ -132,7 +132,7 @@ def _counts(distribution, language: str, default: str) -> list[tuple[str, int]]:
 @requires(Permission.MANAGE_CAMPAIGNS)
 def survey_result_list():
     return render_template(
-        "surveys/results_list.html", surveys=surveys_with_answers(get_session()), partner=None
+        "surveys/results_list.html", surveys=surveys_with_answers(reading()), partner=None
     )
 
 
@@ -162,7 +162,7 @@ def survey_results_export(survey_id, table, fmt):
 def partner_survey_list(partner):
     return render_template(
         "surveys/results_list.html",
-        surveys=surveys_with_answers(get_session(), partner.id),
+        surveys=surveys_with_answers(reading(), partner.id),
         partner=partner,
     )
 
