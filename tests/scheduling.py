@@ -3,20 +3,23 @@
 `make test` runs pytest-xdist with `--dist loadfile`, and this plugin refines it: the tests of
 a file run in one process, so its module-wide servers and databases are built once, but the
 longest files go first (the longest job first leaves the least idle time at the end), and a file
-longer than `PART_SECONDS` is cut into parts that run side by side. `LONG_FILES` holds each long
-file's seconds in one process, from `pytest --durations=0` (the sum of its tests' setup, call and
-teardown), refreshed by hand when its order changes; a file not in it counts as short.
+longer than `PART_SECONDS` is cut into parts that run side by side. Each file's seconds (the sum
+of its tests' setup, call and teardown) are in tests/durations.json, written by a run with
+PARTNERLIFT_STORE_DURATIONS=1 (`make durations`); a file not in it counts as short.
 """
 
+import json
 import math
+import os
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-#: Seconds each long file took in one process on the 2-core test machine (see the docstring).
-LONG_FILES = {
-    "tests/test_forms_fuzz.py": 0,
-}
+DURATIONS = Path(__file__).with_name("durations.json")
+#: Seconds each file took in the last run that stored them (see the docstring).
+LONG_FILES: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
 #: A file longer than this is cut into parts of about this many seconds.
 PART_SECONDS = 60
 
@@ -81,3 +84,18 @@ def pytest_collection_modifyitems(config, items):
             first_index[file_of(item.nodeid)],
         )
     )
+
+
+#: This run's seconds by file, stored at its end when PARTNERLIFT_STORE_DURATIONS is set.
+measured: Counter = Counter()
+
+
+def pytest_runtest_logreport(report):
+    measured[file_of(report.nodeid)] += report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under xdist the controlling process hears every report; a worker stores nothing."""
+    if os.environ.get("PARTNERLIFT_STORE_DURATIONS") and not hasattr(session.config, "workerinput"):
+        seconds = {path: round(value, 1) for path, value in measured.most_common()}
+        DURATIONS.write_text(json.dumps(seconds, indent=1) + "\n")
