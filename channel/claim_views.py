@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from channel.catalog import active_products
 from channel.claim_models import Claim, ClaimKind, ClaimStatus
+from channel.claim_reading import product_lines
 from channel.claims import (
     ClaimDetails,
     approve_claim,
@@ -186,6 +187,8 @@ def decide_claim(claim_id, action):
             actor_id=current_user.id,
             return_window=_return_window(),
             serial=decision.serial.data,
+            invoice_number=decision.invoice_number.data,
+            lines=product_lines(decision.lines.data),
         ),
         "reject": lambda db: reject_claim(db, claim, actor_id=current_user.id, reason=reason),
         "return": lambda db: return_claim(db, claim, actor_id=current_user.id),

@@ -21,7 +21,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,10 +32,16 @@ from channel.claim_models import (
     ClaimShare,
     ClaimStatus,
 )
+from channel.claim_reading import (
+    TEXT_LENGTHS,
+    line_errors,
+    read_invoice,
+    read_serial,
+    too_long,
+)
 from channel.earning import record_activity
-from channel.fraud import FLAG_LABELS, claim_lock_keys, flags_of
+from channel.fraud import claim_lock_keys, flags_of
 from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry
-from channel.models import Product
 from channel.partner_models import PartnerOrganization, PartnerStatus
 from channel.postings import Line, balance_of, post
 from channel.purchases import normal_serial
@@ -46,11 +51,6 @@ from core.db import lock_keys, utcnow
 from core.errors import InvalidInput
 from core.zones import noon_utc
 from roles.models import Person
-
-#: More units than any one invoice line sells, and far below what the column holds.
-MAX_LINE_QUANTITY = 100_000
-#: The lengths of the claim's text columns.
-TEXT_LENGTHS = {"invoice_number": 64, "serial": 100, "site": 255}
 
 
 class InvalidClaim(InvalidInput):
@@ -148,22 +148,13 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
         errors["occurred_on"] = _l("Give the date.")
     elif details.occurred_on > today:
         errors["occurred_on"] = _l("The date cannot be in the future.")
-    if details.kind in (ClaimKind.SALE, ClaimKind.ORDER):
-        if not details.lines:
-            errors["lines"] = _l("Add at least one product and quantity.")
-        skus = {sku.strip().upper() for sku, _ in details.lines}
-        known = set(session.scalars(select(Product.sku).where(Product.sku.in_(skus))))
-        if skus - known:
-            errors["lines"] = _l("Unknown product: %(skus)s.", skus=", ".join(sorted(skus - known)))
-        if any(qty is None or qty <= 0 for _, qty in details.lines):
-            errors["lines"] = _l("Quantities must be at least 1.")
-        elif any(qty > MAX_LINE_QUANTITY for _, qty in details.lines):
-            errors["lines"] = lazy_ngettext(
-                "A line can hold at most %(num)s unit.",
-                "A line can hold at most %(num)s units.",
-                MAX_LINE_QUANTITY,
-            )
-    if details.kind == ClaimKind.SALE and not (details.invoice_number or "").strip():
+    # A sale sent with a photo of its invoice: what was not typed, a reviewer reads on the
+    # photo; what was typed is checked all the same.
+    invoice_photo = details.kind == ClaimKind.SALE and bool(details.photos)
+    if details.kind in (ClaimKind.SALE, ClaimKind.ORDER) and (details.lines or not invoice_photo):
+        errors |= line_errors(session, details.lines)
+    typed_invoice = (details.invoice_number or "").strip()
+    if details.kind == ClaimKind.SALE and not typed_invoice and not invoice_photo:
         errors["invoice_number"] = _l("Give the invoice number.")
     if details.kind == ClaimKind.INSTALL and not (details.serial or "").strip():
         if not details.photos:  # with a photo of the plate, a reviewer reads it
@@ -173,11 +164,8 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
         serial = normal_serial(details.serial)
         if (refused := refused_serial(session, partner, serial, details.occurred_on)) is not None:
             errors["serial"] = refused
-    for name, longest in TEXT_LENGTHS.items():
-        if len((getattr(details, name) or "").strip()) > longest:
-            errors[name] = lazy_ngettext(
-                "At most %(num)s character.", "At most %(num)s characters.", longest
-            )
+    for name in TEXT_LENGTHS:
+        errors |= too_long(name, getattr(details, name))
     if details.kind == ClaimKind.REFERRAL:
         referred = session.get(PartnerOrganization, details.referred_partner_id or 0)
         if referred is None:
@@ -210,13 +198,21 @@ def approve_claim(
     actor_id: int | None,
     return_window=timedelta(days=30),
     serial: str | None = None,
+    invoice_number: str | None = None,
+    lines: list[tuple[str, int]] | None = None,
 ):
     """Approve: each line (and each person's share of it) becomes an activity that earns.
-    An install sent as a photo of its plate alone is approved with the `serial` read on it."""
+    An install sent as a photo of its plate alone is approved with the `serial` read on it,
+    a sale sent as a photo of its invoice with the `invoice_number` and `lines` read on it."""
     if claim.status != ClaimStatus.PENDING:
         raise InvalidClaim({"status": _l("Only a pending claim can be approved.")})
+    errors = {}
     if claim.kind == ClaimKind.INSTALL and not claim.serial:
-        _read_serial(session, claim, serial)
+        errors = read_serial(session, claim, serial)
+    elif claim.kind == ClaimKind.SALE and not (claim.invoice_number and claim.lines):
+        errors = read_invoice(session, claim, invoice_number, lines or [])
+    if errors:
+        raise InvalidClaim(errors)
     claim.status = ClaimStatus.APPROVED
     claim.decided_by_id, claim.decided_at = actor_id, utcnow()
     mark_installed(session, claim)
@@ -262,25 +258,6 @@ def approve_claim(
         )
     session.flush()
     claim_decided.send(None, session=session, claim=claim, entries=entries, actor_id=actor_id)
-
-
-def _read_serial(session: Session, claim: Claim, serial: str | None) -> None:
-    """The serial a reviewer read on the photo, checked as if the claimant had typed it: a
-    rule it newly breaks (a serial claimed already) refuses the approval, changing nothing."""
-    serial = normal_serial(serial)
-    if not serial:
-        raise InvalidClaim({"serial": _l("Read the serial number on the photo and type it.")})
-    if len(serial) > TEXT_LENGTHS["serial"]:
-        raise InvalidClaim({"serial": _l("That is not a serial number.")})
-    partner = session.get(PartnerOrganization, claim.partner_id)
-    if (refused := refused_serial(session, partner, serial, claim.occurred_on)) is not None:
-        raise InvalidClaim({"serial": refused})
-    claim.serial = serial
-    lock_keys(session, *claim_lock_keys(claim))
-    broken = [name for name in flags_of(session, claim) if name not in claim.flags]
-    if broken:
-        raise InvalidClaim({"serial": " ".join(str(FLAG_LABELS[name]) for name in broken)})
-    session.flush()
 
 
 def reject_claim(session: Session, claim: Claim, *, actor_id: int, reason: str) -> None:

@@ -333,9 +333,13 @@ class ReasonForm(FlaskForm):
 
 
 class ClaimDecisionForm(ReasonForm):
-    """A claim's decision: for an install sent as a photo alone, the serial read on it."""
+    """A claim's decision: for an install sent as a photo alone, the serial read on it; for a
+    sale sent as a photo of its invoice, the invoice number and products read on it."""
 
     serial = StringField(default="")
+    invoice_number = StringField(default="")
+    #: "HP-9 2, BX-24 1": each product, then its quantity.
+    lines = StringField(default="")
 
 
 class SalesImportForm(FlaskForm):

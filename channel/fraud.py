@@ -33,6 +33,9 @@ FLAG_LABELS = {
     "outside_program": _l("The date is outside every program the company takes part in."),
     "self_referral": _l("The referred company is the claimant's own, or of the same group."),
     "serial_in_photo": _l("No serial number was given: read it from the photo."),
+    "invoice_in_photo": _l(
+        "No invoice number or products were given: read them from the invoice photo."
+    ),
     **SERIAL_FLAG_LABELS,
 }
 
@@ -159,6 +162,11 @@ def serial_in_photo(session: Session, claim: Claim) -> bool:
     return claim.kind == ClaimKind.INSTALL and not claim.serial
 
 
+def invoice_in_photo(session: Session, claim: Claim) -> bool:
+    """A sale sent as a photo of the invoice without all it says: a reviewer reads the rest."""
+    return claim.kind == ClaimKind.SALE and not (claim.invoice_number and claim.lines)
+
+
 FRAUD_RULES = {
     "duplicate_serial": duplicate_serial,
     "duplicate_invoice_line": duplicate_invoice_line,
@@ -167,6 +175,7 @@ FRAUD_RULES = {
     "outside_program": outside_program,
     "self_referral": self_referral,
     "serial_in_photo": serial_in_photo,
+    "invoice_in_photo": invoice_in_photo,
     **SERIAL_RULES,
 }
 

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim, ClaimKind, ClaimLine
-from channel.claims import MAX_LINE_QUANTITY, approve_claim
+from channel.claim_reading import MAX_LINE_QUANTITY
+from channel.claims import approve_claim
 from channel.models import Product
 from channel.partner_models import PartnerOrganization
 from channel.sales_batch import ImportContext, SalesLine, import_chunk

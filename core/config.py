@@ -132,6 +132,9 @@ def config_from_environment(instance_path: str, environ=None) -> dict:
         #: Another base URL for Twilio's API: a local fake in tests, a proxy in staging.
         "TWILIO_API_URL": environ.get("TWILIO_API_URL"),
         "TWILIO_TIMEOUT_SECONDS": float(environ.get("TWILIO_TIMEOUT_SECONDS", 10)),
+        #: All the photos of one inbound message are fetched within this time, or refused with
+        #: an answer: Twilio waits 15 s for a webhook's answer, and the rest needs some.
+        "TWILIO_MEDIA_SECONDS": float(environ.get("TWILIO_MEDIA_SECONDS", 10)),
         #: Transient failures are retried with exponential backoff up to this many tries.
         "MESSAGING_MAX_ATTEMPTS": int(environ.get("MESSAGING_MAX_ATTEMPTS", 8)),
         #: Messages one worker process keeps in flight at once (threads).

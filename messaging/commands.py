@@ -12,16 +12,17 @@ from functools import cache
 
 from babel import Locale
 
-BALANCE, HELP, STOP, START, LANGUAGE, CLAIM, CODE = (
+BALANCE, HELP, STOP, START, LANGUAGE, CLAIM, SALE, CODE = (
     "BAL",
     "HELP",
     "STOP",
     "START",
     "LANG",
     "CLAIM",
+    "SALE",
     "CODE",
 )
-COMMANDS = (BALANCE, HELP, STOP, START, LANGUAGE, CLAIM, CODE)
+COMMANDS = (BALANCE, HELP, STOP, START, LANGUAGE, CLAIM, SALE, CODE)
 
 #: Words understood in every language: Twilio's own opt-out and opt-in keywords among them,
 #: so our consent record agrees with what Twilio blocks on its side.
@@ -42,6 +43,8 @@ COMMON_WORDS = {
     START: ("START", "UNSTOP", "YES"),
     LANGUAGE: ("LANG", "LANGUAGE"),
     CLAIM: ("CLAIM", "INSTALL"),
+    # SALE <invoice number> <product> <quantity>…, or with a photo of the invoice.
+    SALE: ("SALE", "SOLD", "INVOICE"),
     CODE: ("CODE", "LOGIN"),
 }
 
@@ -54,6 +57,7 @@ LOCAL_WORDS = {
         START: ("SĀKT", "ATSĀKT", "PIERAKSTĪTIES"),
         LANGUAGE: ("VALODA",),
         CLAIM: ("PIETEIKT", "UZSTĀDĪTS"),
+        SALE: ("PĀRDOTS", "PĀRDOŠANA", "RĒĶINS"),
         CODE: ("KODS",),
     },
     "ru": {
@@ -63,6 +67,7 @@ LOCAL_WORDS = {
         START: ("СТАРТ", "ПОДПИСАТЬСЯ"),
         LANGUAGE: ("ЯЗЫК",),
         CLAIM: ("ЗАЯВКА", "УСТАНОВКА"),
+        SALE: ("ПРОДАЖА", "ПРОДАНО"),
         CODE: ("КОД",),
     },
     "pl": {
@@ -72,6 +77,7 @@ LOCAL_WORDS = {
         START: ("ZAPISZ", "WZNÓW"),
         LANGUAGE: ("JĘZYK",),
         CLAIM: ("ZGŁOŚ", "MONTAŻ"),
+        SALE: ("SPRZEDAŻ", "SPRZEDANE", "FAKTURA"),
         CODE: ("KOD",),
     },
     "he": {
@@ -81,6 +87,7 @@ LOCAL_WORDS = {
         START: ("התחל", "הצטרף"),
         LANGUAGE: ("שפה",),
         CLAIM: ("התקנה", "רישום"),
+        SALE: ("מכירה", "נמכר", "חשבונית"),
         CODE: ("קוד",),
     },
     "fa": {
@@ -90,6 +97,7 @@ LOCAL_WORDS = {
         START: ("شروع",),
         LANGUAGE: ("زبان",),
         CLAIM: ("نصب", "ثبت"),
+        SALE: ("فروش", "فاکتور"),
         CODE: ("کد",),
     },
 }
@@ -184,6 +192,15 @@ def first_token(argument: str) -> str:
     """The first word of an argument ("AB-123" of "AB-123 at the school"), digits made ASCII."""
     parts = ascii_digits(argument or "").split(maxsplit=1)
     return parts[0].strip(_EDGE_PUNCTUATION) if parts else ""
+
+
+def sale_argument(argument: str) -> tuple[str, str]:
+    """The invoice number and the products of a SALE's argument ("1234 HP-9 2, BX-24"):
+    its first word, digits made ASCII, and the rest as typed."""
+    parts = ascii_digits(argument or "").split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0].strip(_EDGE_PUNCTUATION), parts[1] if len(parts) > 1 else ""
 
 
 def parse_language(argument: str, languages) -> str | None:

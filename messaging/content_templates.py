@@ -31,6 +31,9 @@ NAME = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
 SYNC_LOCK = "content_templates:sync"
 #: The kind of every campaign message (messaging.campaigns.sending.KIND).
 CAMPAIGN_KIND = "campaign"
+#: The kind of every survey message (messaging.surveys.sending.KIND): a question, an
+#: invitation or a reminder, its text the template's `text`.
+SURVEY_KIND = "survey"
 
 
 class InvalidTemplate(InvalidInput):
@@ -63,10 +66,10 @@ class SyncReport:
 
 
 def message_kinds(template_folder: str | Path) -> list[str]:
-    """Every message kind: a folder under templates/messaging/, and campaigns."""
+    """Every message kind: a folder under templates/messaging/, campaigns and surveys."""
     folder = Path(template_folder) / "messaging"
     kinds = {path.name for path in folder.iterdir() if path.is_dir()}
-    return sorted(kinds | {CAMPAIGN_KIND})
+    return sorted(kinds | {CAMPAIGN_KIND, SURVEY_KIND})
 
 
 def approval_of(status: str | None) -> str:

@@ -20,19 +20,28 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channel.claim_models import ClaimKind, ClaimStatus
-from channel.claims import ClaimDetails, InvalidClaim, submit_claim
+from channel.claim_models import ClaimKind
 from channel.expiry import points_expiring
 from channel.postings import balance_of, person_account
-from channel.serial_checks import SERIAL_FLAG_LABELS
-from core.i18n import force_timezone, format_date, format_number, language_name, plural_text
-from messaging import commands
-from messaging.commands import BALANCE, CLAIM, CODE, HELP, LANGUAGE, START, STOP, command_word
+from core.i18n import force_timezone, format_date, format_number, language_name
+from messaging import commands, texted_claims
+from messaging.commands import (
+    BALANCE,
+    CLAIM,
+    CODE,
+    HELP,
+    LANGUAGE,
+    SALE,
+    START,
+    STOP,
+    command_word,
+)
 from messaging.consent import set_consent
 from messaging.conversations import hear
 from messaging.inbound_media import TextedPhotos
 from messaging.models import ChannelBlock, InboundMessage, MessageChannel
 from messaging.surveys.dialogue import DialogueSettings, reply_to
+from messaging.texted_claims import claim_kind_of
 from messaging.whatsapp import record_inbound
 from roles.auth import (
     CodePolicy,
@@ -50,8 +59,6 @@ log = logging.getLogger(__name__)
 EXPIRY_NOTICE = timedelta(days=30)
 #: Twilio's error for a number that opted out; START lifts the block it caused.
 OPTED_OUT_ERROR = "21610"
-#: The longest serial number a claim holds.
-MAX_SERIAL = 100
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,8 @@ def receive(
 ) -> InboundMessage:
     """Record one inbound message and act on it; flushes, and raises IntegrityError when
     `message_sid` was recorded meanwhile (`receive_once` then answers from that row).
-    `photos` (fetched by `messaging.inbound_media`) make the message an install claim."""
+    `photos` (fetched by `messaging.inbound_media`) make the message a claim with them: an
+    install's or a sale's (`messaging.texted_claims`)."""
     channel, number = channel_and_number(from_address)
     person = find_by_phone(session, number) if number else None
     command = commands.parse(body)
@@ -145,10 +153,9 @@ def receive(
     if person is None:
         message.reply = _answer_stranger(command, settings)
     elif photos is not None:
+        claim = _claim_sale if claim_kind_of(person, command) == ClaimKind.SALE else _claim_install
         with force_timezone(person.timezone):
-            message.reply = _claim_install(
-                session, person, channel, command, now, settings, photos=photos
-            )
+            message.reply = claim(session, person, channel, command, now, settings, photos=photos)
     else:
         act = _ACTIONS.get(command.name)
         with force_timezone(person.timezone):  # the sender's days, whoever's server answers
@@ -224,19 +231,28 @@ def _balance(session, person, channel, command, now, settings) -> str:
 
 
 def _help(session, person, channel, command, now, settings) -> str:
+    words = _words(
+        person,
+        settings,
+        balance=BALANCE,
+        claim=CLAIM,
+        sale=SALE,
+        code=CODE,
+        language=LANGUAGE,
+        stop=STOP,
+    )
     with force_locale(_language(person, settings)):
+        if claim_kind_of(person, command) == ClaimKind.SALE:  # a seller is taught SALE
+            return _(
+                "PartnerLift: %(balance)s points, %(sale)s invoice product quantity claims a "
+                "sale, %(code)s sign-in code, %(language)s lv sets your language, "
+                "%(stop)s unsubscribes.",
+                **words,
+            )
         return _(
             "PartnerLift: %(balance)s points, %(claim)s serial registers an install, "
             "%(code)s sign-in code, %(language)s lv sets your language, %(stop)s unsubscribes.",
-            **_words(
-                person,
-                settings,
-                balance=BALANCE,
-                claim=CLAIM,
-                code=CODE,
-                language=LANGUAGE,
-                stop=STOP,
-            ),
+            **words,
         )
 
 
@@ -283,10 +299,10 @@ def _choose_language(session, person, channel, command, now, settings) -> str:
 
 def takes_photos(session: Session, message_sid: str, from_address: str, body: str) -> bool:
     """Whether a message's photos are worth fetching: it is new, from someone who may claim,
-    and it is a claim (CLAIM, or no command at all)."""
+    and it is a claim (CLAIM, SALE, or no command at all)."""
     if answered(session, message_sid) is not None:
         return False
-    if commands.parse(body).name not in (None, CLAIM):
+    if commands.parse(body).name not in (None, CLAIM, SALE):
         return False
     number = channel_and_number(from_address)[1]
     person = find_by_phone(session, number) if number else None
@@ -294,65 +310,29 @@ def takes_photos(session: Session, message_sid: str, from_address: str, body: st
 
 
 def _claim_install(session, person, channel, command, now, settings, photos=None) -> str:
-    """CLAIM <serial>, with or without photos of the plate; photos alone wait for a reviewer
-    to read the serial on them."""
-    serial = commands.first_token(command.argument).upper()
-    if photos is not None and command.name != CLAIM:
-        serial = ""  # a photo's caption is not a serial number
-    language = _language(person, settings)
-    if photos is not None and photos.refused is not None:
-        with force_locale(language):
-            return str(photos.refused)
-    if len(serial) > MAX_SERIAL or not (serial or photos):
-        with force_locale(language):
-            return _(
-                "Text %(claim)s and the serial number from the plate, e.g. %(claim)s AB12345.",
-                **_words(person, settings, claim=CLAIM),
-            )
-    if not person.can(Permission.SUBMIT_CLAIMS):
-        with force_locale(language):
-            return _("Only partner staff register installs.")
-    today = person.day_at(now)  # at 00:30 in Riga the install is today's there, not UTC's
-    try:
-        claim = submit_claim(
-            session,
-            person,
-            ClaimDetails(
-                kind=ClaimKind.INSTALL,
-                occurred_on=today,
-                serial=serial or None,
-                photos=list(photos.stored) if photos else [],
-            ),
-            today=today,
-            return_window=settings.return_window,
-        )
-    except InvalidClaim as invalid:
-        with force_locale(language):
-            return " ".join(str(reason) for reason in invalid.errors.values())
-    if photos is not None:
-        photos.attached = True
-    with force_locale(language):
-        if not claim.serial:
-            return plural_text(
-                "Photo received. We will read the serial number and let you know.",
-                "%(num)s photos received. We will read the serial number and let you know.",
-                len(claim.photos),
-            )
-        if claim.status == ClaimStatus.APPROVED:
-            return _("Install %(serial)s is registered. Thank you!", serial=claim.serial)
-        if "duplicate_serial" in claim.flags:
-            return _(
-                "Install %(serial)s will be reviewed: this serial number was already claimed.",
-                serial=claim.serial,
-            )
-        if serial_flags := [flag for flag in claim.flags if flag in SERIAL_FLAG_LABELS]:
-            # What the registry says of the unit: the claimant can check the plate.
-            return _(
-                "Install %(serial)s will be reviewed. %(reason)s",
-                serial=claim.serial,
-                reason=SERIAL_FLAG_LABELS[serial_flags[0]],
-            )
-        return _("Install %(serial)s is received and will be reviewed.", serial=claim.serial)
+    return texted_claims.claim_install(
+        session,
+        person,
+        command,
+        today=person.day_at(now),  # at 00:30 in Riga the install is today's there, not UTC's
+        language=_language(person, settings),
+        claim_word=_words(person, settings, claim=CLAIM)["claim"],
+        return_window=settings.return_window,
+        photos=photos,
+    )
+
+
+def _claim_sale(session, person, channel, command, now, settings, photos=None) -> str:
+    return texted_claims.claim_sale(
+        session,
+        person,
+        command,
+        today=person.day_at(now),
+        language=_language(person, settings),
+        sale_word=_words(person, settings, sale=SALE)["sale"],
+        return_window=settings.return_window,
+        photos=photos,
+    )
 
 
 def _sign_in_code(session, person, channel, command, now, settings) -> str:
@@ -382,5 +362,6 @@ _ACTIONS = {
     commands.START: _start,
     commands.LANGUAGE: _choose_language,
     commands.CLAIM: _claim_install,
+    commands.SALE: _claim_sale,
     commands.CODE: _sign_in_code,
 }

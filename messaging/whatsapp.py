@@ -142,6 +142,17 @@ def first_name(full_name: str) -> str:
     return (full_name.split() or [""])[0]
 
 
+#: What a template of a message written as a whole may name.
+WRITTEN_NAMES = ("first_name", "full_name", "text")
+
+
+def written_values(names, full_name: str, text: str) -> dict[str, str] | None:
+    """The values a template may name for a message written as a whole (a campaign's, a
+    survey's): the text itself and the recipient's names; None when it names none of them."""
+    namespace = {"first_name": first_name(full_name), "full_name": full_name, "text": text}
+    return {name: namespace[name] for name in names if namespace.get(name)} or None
+
+
 def person_namespace(person, context: dict) -> dict:
     """What a template variable of a message to `person` may name: the message's context,
     the person, and their names."""

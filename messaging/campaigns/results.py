@@ -11,7 +11,7 @@ treated person whose message never arrived still counts as treated).
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, func, literal, or_, select
+from sqlalchemy import and_, case, distinct, func, literal, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
@@ -91,7 +91,8 @@ class Results:
     uplift_days: int
 
 
-def delivery(session: Session, source: str) -> Delivery:
+def delivery(session: Session, source: str, partner_id: int | None = None) -> Delivery:
+    """What became of the source's messages; with `partner_id`, of those to its people only."""
     delivered = or_(
         OutboxMessage.provider_status.in_(("delivered", "read")),
         and_(
@@ -114,7 +115,12 @@ def delivery(session: Session, source: str) -> Delivery:
             func.count(case((delivered, 1))),
             func.count(case((failed, 1))),
             func.count(case((read, 1))),
-        ).where(OutboxMessage.source == source)
+        ).where(
+            OutboxMessage.source == source,
+            OutboxMessage.person_id.in_(select(Person.id).where(Person.partner_id == partner_id))
+            if partner_id is not None
+            else true(),
+        )
     ).one()
     return Delivery(*row)
 

@@ -39,6 +39,7 @@ from messaging.whatsapp import (
     first_name,
     variable_names,
     windows_between,
+    written_values,
 )
 from roles.models import RoleAssignment
 
@@ -263,9 +264,7 @@ def _plan_whatsapp(item: Planned, row, templates: _WhatsAppTemplates, closes, no
     """What the outbox worker would decide for this WhatsApp message now (see
     messaging.whatsapp.decide): within the window (free text or buttons, priced alike), an
     approved template outside it, or the next channel."""
-    namespace = {"first_name": first_name(row.full_name), "full_name": row.full_name}
-    namespace["text"] = item.body
-    item.template_values = {n: namespace[n] for n in templates.names if namespace.get(n)} or None
+    item.template_values = written_values(templates.names, row.full_name, item.body)
     is_open = closes is not None and closes > now
     template = None if is_open else templates.approved(row.language)
     chosen = decide(

@@ -35,7 +35,7 @@ from messaging.surveys.models import (
     SurveyInvitation,
     SurveyStatus,
 )
-from messaging.surveys.sending import KIND, Texts, role_of, start_next
+from messaging.surveys.sending import KIND, Texts, role_of, start_next, template_values
 from messaging.surveys.texts import fill, question_message
 from roles.models import Person
 
@@ -245,6 +245,7 @@ def _remind(session, survey, invitation, person, settings: DialogueSettings) -> 
         subject, body = Texts(survey, settings.links).message(
             invitation.channel, person.id, person.full_name, language, role
         )
+    body = fill(body, person.full_name)
     enqueue(
         session,
         person_id=person.id,
@@ -252,7 +253,8 @@ def _remind(session, survey, invitation, person, settings: DialogueSettings) -> 
         recipient=address(person, invitation.channel),
         kind=KIND,
         subject=subject,
-        body=fill(body, person.full_name),
+        body=body,
         category=MessageCategory.NUDGE,
         source=survey.source,
+        template_values=template_values(invitation.channel, person.full_name, body),
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from channel.claim_models import Claim, ClaimStatus
 from channel.dashboards import percent
 from channel.partner_models import PartnerOrganization
-from messaging.campaigns.results import plus_days
+from messaging.campaigns.results import Delivery, delivery, plus_days
 from messaging.surveys.models import (
     InvitationState,
     QuestionKind,
@@ -126,6 +126,8 @@ class Results:
     distributions: list[Distribution]
     #: Empty for an anonymous survey (no answer is joined to a person).
     after: list[ClaimsAfter]
+    #: What became of its messages (questions, invitations, reminders): delivered, read…
+    delivery: Delivery | None = None
 
     @property
     def response_rate(self) -> Decimal | None:
@@ -415,6 +417,7 @@ def survey_results(session: Session, survey: Survey, partner_id: int | None = No
         after=claims_after(session, survey, first_nps, partner_id)
         if first_nps is not None and not survey.anonymous
         else [],
+        delivery=delivery(session, survey.source, partner_id),
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from messaging.campaigns.audience import SegmentFilters, segment_chunks
 from messaging.campaigns.sending import is_held_out, roles_of, unusable_of
 from messaging.compose import primary_role
-from messaging.models import MessageCategory
+from messaging.models import MessageCategory, MessageChannel
 from messaging.outbox import enqueue, enqueue_many
 from messaging.policy import PHONE_CHANNELS, address, channel_order, unusable_channels
 from messaging.surveys.links import SurveyLinks
@@ -34,6 +34,7 @@ from messaging.surveys.models import (
     SurveyInvitation,
 )
 from messaging.surveys.texts import fill, intro, question_message
+from messaging.whatsapp import WRITTEN_NAMES, written_values
 
 KIND = "survey"
 #: A chunk that met a concurrent invitation is planned again at most this often.
@@ -207,6 +208,7 @@ def _write_chunk(session, survey, texts, first_id, rows, now) -> SendReport:
                 "body": body,
                 "category": MessageCategory.NUDGE,
                 "source": survey.source,
+                "template_values": template_values(channel, row.full_name, body),
             }
         )
     if invitations:
@@ -287,7 +289,16 @@ def _enqueue(session, survey, person, channel, subject, body):
         body=body,
         category=MessageCategory.NUDGE,
         source=survey.source,
+        template_values=template_values(channel, person.full_name, body),
     )
+
+
+def template_values(channel: str, full_name: str, body: str) -> dict | None:
+    """What a WhatsApp template of surveys may name (`text`, `first_name`, `full_name`):
+    outside the window a survey's message goes by such a template, its text as a value."""
+    if channel != MessageChannel.WHATSAPP:
+        return None
+    return written_values(WRITTEN_NAMES, full_name, body)
 
 
 def begin(

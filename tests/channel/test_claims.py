@@ -415,8 +415,8 @@ def test_a_refused_claim_keeps_no_orphan_photo(
         "/claims/new/sale",
         data={
             "occurred_on": TODAY.isoformat(),
-            "invoice_number": "",
-            "sku-0": "BX-24",
+            "invoice_number": "INV-1",
+            "sku-0": "NO-SUCH-SKU",
             "qty-0": "1",
             "photo": (io.BytesIO(JPEG), "invoice.jpg"),
         },
@@ -424,6 +424,32 @@ def test_a_refused_claim_keeps_no_orphan_photo(
     )
     assert response.status_code == 400
     assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_a_sale_with_a_photo_of_its_invoice_and_nothing_typed_waits_for_a_reviewer(
+    client, app, db, world, program, tmp_path, monkeypatch
+):
+    import io
+
+    from tests.builders import login_as
+
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    login_as(client, world.people[Role.SELLER])
+    response = client.post(
+        "/claims/new/sale",
+        data={"occurred_on": TODAY.isoformat(), "photo": (io.BytesIO(JPEG), "invoice.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    claim = db.scalar(select(Claim))
+    assert (claim.status, claim.invoice_number, claim.flags) == (
+        "pending",
+        None,
+        ["invoice_in_photo"],
+    )
+    assert [photo.name for photo in claim.photos] == [
+        path.name for path in (tmp_path / "uploads").iterdir()
+    ]
 
 
 def test_an_install_with_a_photo_of_the_plate_and_no_serial_waits_for_a_reviewer(

@@ -31,6 +31,31 @@ def fake():
 
 
 @pytest.fixture
+def media_config(app, fake, tmp_path):
+    """The app on the fake's account: webhooks signed and media fetched with its token."""
+    keys = (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_API_URL",
+        "TWILIO_TIMEOUT_SECONDS",
+        "TWILIO_MEDIA_SECONDS",
+        "PUBLIC_URL",
+        "UPLOAD_FOLDER",
+    )
+    saved = {key: app.config.get(key) for key in keys}
+    app.config.update(
+        TWILIO_ACCOUNT_SID=fake_twilio.ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=fake_twilio.AUTH_TOKEN,
+        TWILIO_API_URL=fake.url,
+        TWILIO_TIMEOUT_SECONDS=0.3,
+        PUBLIC_URL="http://localhost",
+        UPLOAD_FOLDER=str(tmp_path / "uploads"),
+    )
+    yield app.config
+    app.config.update(saved)
+
+
+@pytest.fixture
 def transport(fake):
     """The channels as the worker has them, with SMS and WhatsApp through `fake`."""
     twilio = TwilioTransport(

@@ -42,6 +42,7 @@ class FakeTwilio:
         self.script: dict[str, list] = defaultdict(list)
         self.outage = None
         self.delay = 1.0
+        self.drip_bytes = 1024
         self.media: dict[str, tuple] = {}
         self.media_fetched: list[str] = []
         self.contents: dict[str, dict] = {}
@@ -62,8 +63,9 @@ class FakeTwilio:
         self._thread.join(timeout=5)
 
     def add_media(self, data: bytes, content_type="image/jpeg", *, answer=None, length=None):
-        """The URL of a new media item serving `data`; `answer` "timeout" answers too late,
-        `length` announces another Content-Length (None: none at all, as when chunked)."""
+        """The URL of a new media item serving `data`; `answer` "timeout" answers after
+        `delay`, "drip" sends it in pieces of `drip_bytes` every `delay` (each in time, all
+        of it late); `length` announces another Content-Length (None: none, as when chunked)."""
         path = (
             f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM{uuid.uuid4().hex}"
             f"/Media/ME{uuid.uuid4().hex}"
@@ -119,8 +121,11 @@ class FakeTwilio:
             time.sleep(self.delay)
 
         def chunks():
-            for start in range(0, len(data), 64 * 1024):
-                yield data[start : start + 64 * 1024]
+            size = self.drip_bytes if answer == "drip" else 64 * 1024
+            for start in range(0, len(data), size):
+                if answer == "drip" and start:
+                    time.sleep(self.delay)
+                yield data[start : start + size]
 
         response = Response(chunks(), status=200, mimetype=content_type, direct_passthrough=True)
         if length is not None:

@@ -34,37 +34,6 @@ NOT_A_PHOTO = "Send a photo (JPEG, PNG, WebP, HEIC) or a PDF."
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio() as server:
-        server.delay = 1.0
-        yield server
-
-
-@pytest.fixture
-def media_config(app, fake, tmp_path):
-    """The app on the fake's account: webhooks signed and media fetched with its token."""
-    keys = (
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_API_URL",
-        "TWILIO_TIMEOUT_SECONDS",
-        "PUBLIC_URL",
-        "UPLOAD_FOLDER",
-    )
-    saved = {key: app.config.get(key) for key in keys}
-    app.config.update(
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_API_URL=fake.url,
-        TWILIO_TIMEOUT_SECONDS=0.3,
-        PUBLIC_URL="http://localhost",
-        UPLOAD_FOLDER=str(tmp_path / "uploads"),
-    )
-    yield app.config
-    app.config.update(saved)
-
-
-@pytest.fixture
 def technician(db, world):
     return world.people[Role.TECHNICIAN]
 

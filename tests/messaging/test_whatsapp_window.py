@@ -17,6 +17,7 @@ from messaging.delivery import deliver_next
 from messaging.delivery_status import record_delivery_status
 from messaging.models import ChannelBlock, ContentTemplate, WhatsAppWindow
 from messaging.whatsapp import QUICK_REPLY, WINDOW, record_inbound, window_closes_at
+from roles.permissions import Role
 from tests.builders import build_world, make_person
 from tests.messaging.fake_twilio import ACCOUNT_SID
 from tests.messaging.twilio_signing import next_sid, post_signed, twiml_reply
@@ -287,3 +288,30 @@ def test_concurrent_inbound_messages_leave_the_latest_moment(committed_app):
             select(WhatsAppWindow.last_inbound_at).where(WhatsAppWindow.person_id == person_id)
         ).all()
     assert rows == [moments[-1]]
+
+
+def test_outside_the_window_a_survey_question_goes_by_the_survey_template(
+    app, db, world, person, fake, transport
+):
+    """Surveys are a message kind of the registry: an approved `survey` template in the
+    person's language carries the question as its `text`."""
+    from pathlib import Path
+
+    import time_machine
+
+    from messaging.content_templates import message_kinds
+    from messaging.surveys.sending import invite
+    from tests.messaging.surveys.helpers import LINKS, open_now, three_question_survey
+
+    assert "survey" in message_kinds(Path(app.root_path) / app.template_folder)
+    template(db, "HXsurvey", "survey", "lv", ["first_name", "text"])
+    with time_machine.travel(NOON, tick=False):
+        record_inbound(db, person.id, NOON - timedelta(hours=30))
+        survey = open_now(db, three_question_survey(db, world.people[Role.CHANNEL_MANAGER]))
+        invite(db, survey, person, NOON, links=LINKS)
+        sent = deliver(db, transport)
+    assert (sent.status, sent.channel, sent.content_sid) == ("sent", "whatsapp", "HXsurvey")
+    (request,) = fake.received
+    variables = json.loads(request["ContentVariables"])
+    assert variables["1"] == "Jānis"
+    assert "Cik ticami jūs ieteiktu mūsu programmu kolēģim?" in variables["2"]

@@ -42,10 +42,13 @@ def deliver_all(db, transport):
 
 
 def invitation_of(db, survey, person):
+    """The invitation as the database holds it now: the webhook's requests change it in a
+    session of their own, and an object this session loaded before would otherwise keep its
+    old state for as long as the garbage collector happens to leave it in the identity map."""
     return db.scalar(
-        select(SurveyInvitation).where(
-            SurveyInvitation.survey_id == survey.id, SurveyInvitation.person_id == person.id
-        )
+        select(SurveyInvitation)
+        .where(SurveyInvitation.survey_id == survey.id, SurveyInvitation.person_id == person.id)
+        .execution_options(populate_existing=True)
     )
 
 

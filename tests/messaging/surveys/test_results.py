@@ -359,3 +359,46 @@ def test_a_full_results_page_stays_under_the_page_budget(client, db, world):
     page = client.get(f"/surveys/{survey.id}/results").get_data()
     assert page.count(b"Approvals take too long") == 50 * 3  # the newest 50 answers
     assert len(page) < 60_000, len(page)
+
+
+def test_the_results_show_what_became_of_the_surveys_messages_read_next_to_delivered(
+    client, db, world
+):
+    from messaging.models import OutboxStatus
+    from messaging.outbox import enqueue
+
+    survey = survey_of(db, world, name="Receipts")
+    ours, theirs = make_person(db, world.partner_a), make_person(db, world.partner_b)
+    answer(db, survey, ours, 9)
+    statuses = [(ours, "read"), (ours, "delivered"), (ours, "undelivered"), (theirs, "read")]
+    for person, status in statuses:
+        message = enqueue(
+            db,
+            person_id=person.id,
+            channel="whatsapp",
+            recipient=f"whatsapp:{person.phone}",
+            kind="survey",
+            body="How likely…?",
+            source=survey.source,
+        )
+        message.status, message.provider_status = OutboxStatus.SENT, status
+    db.commit()
+
+    every = survey_results(db, survey).delivery
+    assert (every.messages, every.sent, every.delivered, every.read, every.failed) == (
+        4,
+        4,
+        3,
+        2,
+        1,
+    )
+    own = survey_results(db, survey, world.partner_a.id).delivery
+    assert (own.messages, own.delivered, own.read) == (3, 2, 1)
+
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/surveys/{survey.id}/results").get_data(as_text=True)
+    assert "<dt>Delivered</dt><dd>3</dd>" in page and "<dt>Read</dt><dd>2</dd>" in page
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    a = world.partner_a.id
+    page = client.get(f"/partners/{a}/surveys/{survey.id}/results").get_data(as_text=True)
+    assert "<dt>Delivered</dt><dd>2</dd>" in page and "<dt>Read</dt><dd>1</dd>" in page
