@@ -126,11 +126,11 @@ def measure(app, data: bytes, lines: int, sellers: int) -> Point:
     )
 
 
-def run(kind: str, size: str, lines: list[int], sellers: list[int], out: list[str]) -> None:
+def run(kind, size: str, people: int, lines: list[int], sellers: list[int], out: list) -> None:
     with throwaway_database(kind) as url:
         upgrade_database(url)
         app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
-        world = build_world(app, SIZES[size], people=max(max(sellers), SIZES[size].people))
+        world = build_world(app, SIZES[size], people=max(*sellers, people or SIZES[size].people))
         out.append(f"{kind}: {world.describe()}")
         out.append(f"{kind}: baseline: {BASELINE[kind]}")
         print(*out[-2:], sep="\n", flush=True)
@@ -161,6 +161,7 @@ def _numbers(text: str) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="realistic", choices=sorted(SIZES))
+    parser.add_argument("--people", type=int, help="field staff, if more than the size's")
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--sellers", type=int, default=2_000)
     parser.add_argument("--sweep-sellers", type=_numbers, help="e.g. 2,200,2000,20000")
@@ -184,7 +185,7 @@ def main() -> None:
     ]
     print(*out, sep="\n", flush=True)
     for kind in args.databases.split(","):
-        run(kind.strip(), args.size, lines, sellers, out)
+        run(kind.strip(), args.size, args.people, lines, sellers, out)
     out.append(f"load average after: {tuple(round(x, 2) for x in os.getloadavg())}")
     print(out[-1])
     if args.results:
