@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.bulk import in_values, insert_new
 from core.db import utcnow
 from core.errors import InvalidInput
-from messaging.compose import render_for
+from messaging.compose import Rendered, render_for
 from messaging.holdout import held_out_among
 from messaging.models import (
     MessageCategory,
@@ -130,6 +130,8 @@ class Nudge:
     channels: tuple[str, ...] | None = None
     tip: Tip | None = None
     context: dict = field(default_factory=dict)
+    #: Its SMS text, when the caller already rendered it from this very context and tip.
+    sms: Rendered | None = None
 
 
 def send_once(
@@ -238,7 +240,10 @@ def _write_messages(session: Session, trigger: str, kind: str, nudges: list[Nudg
         )
         for channel in channels:
             context = {"tip": nudge.tip, **nudge.context}
-            rendered = render_for(person, kind, channel, **context)
+            if channel == MessageChannel.SMS and nudge.sms is not None:
+                rendered = nudge.sms
+            else:
+                rendered = render_for(person, kind, channel, **context)
             values = None
             if channel == MessageChannel.WHATSAPP:  # for a template, should the window be closed
                 names = variable_names(session, kind) if names is None else names

@@ -99,15 +99,12 @@ def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=froz
         person = people[person_id]
         pending, available = balances[person_account(person_id)]
         numbers = {"points": points, "available": available, "pending": pending}
-        tip = tips[person_id]
-        if (
-            tip
-            and render_for(
-                person, "points_earned", MessageChannel.SMS, tip=tip, **numbers
-            ).segments.segments
-            > 2
-        ):
-            tip = None  # e.g. an English tip in a Persian text: the points matter more
+        tip, sms = tips[person_id], None
+        if tip:
+            sms = render_for(person, "points_earned", MessageChannel.SMS, tip=tip, **numbers)
+            if sms.segments.segments > 2:
+                # e.g. an English tip in a Persian text: the points matter more
+                tip, sms = None, None
         nudges.append(
             Nudge(
                 person,
@@ -115,6 +112,7 @@ def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=froz
                 program_id=min(program_ids) if program_ids else None,
                 tip=tip,
                 context=numbers,
+                sms=sms,
             )
         )
     send_to_each(session, Trigger.POINTS_EARNED, "points_earned", nudges)
