@@ -1,212 +1,195 @@
-"""Benchmark: importing sell-out lines against a plain bulk INSERT of the same rows.
+"""Benchmark: the sell-out import in the realistic world, against COPY of the very rows it wrote.
 
-Runs side by side in one process, on SQLite and on PostgreSQL, and prints lines per second
-and the ratio (import time / bulk insert time). Two more timings, in a second database set
-up the same way, split the import into what bounds it:
+World: `bench/world.py` (printed first: 50 partners, 2,000 field staff in four roles, 200
+SKUs in groups, three live programs with budgets, caps and a leaderboard, a year of history).
+The file: `--lines` sell-out lines across the first `--sellers` staff, dated over the last
+twelve months, every SKU, several lines an invoice.
 
-- writes only: the very rows the import wrote (claims, claim lines, activities, ledger
-  entries), written again through the same bulk path with no logic at all;
-- logic only: the import with its row writes left out (reading, matching, the rules
-  engine, building the rows), rolled back.
+Baseline, the physical floor of the same work: every row the import inserted, in every
+table (claims, claim lines, activities, ledger entries, trigger deliveries, hold-out draws,
+outbox messages…), read back after the import and written again into the same database by
+`core.bulk` — COPY on PostgreSQL, one transaction of executemany on SQLite. The rows the
+import updates in place (balances, monthly rollups) are left out of the floor. Each
+measurement runs in a transaction that is rolled back, the baseline's too, so every point
+starts from the same world; neither commits.
 
-    .venv/bin/python bench/sales_import.py --rows 100000
+Sweeps hold everything else still: `--sweep-sellers` (the world gets as many staff as the
+largest point) and `--sweep-lines`. Each point also prints the SQL statements the import sent.
+
+    .venv/bin/python bench/sales_import.py --lines 100000 --sellers 2000
+    .venv/bin/python bench/sales_import.py --sweep-sellers 2,200,2000,20000 --lines 100000
+    .venv/bin/python bench/sales_import.py --sweep-lines 10000,100000 --sellers 2000
 """
 
 import argparse
-import contextlib
+import os
+import subprocess
 import sys
 import time
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, create_engine, insert
+from sqlalchemy import Integer, event, func, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
-from channel.programs import launch_program  # noqa: E402
+from bench.world import SIZES, build_world  # noqa: E402
 from channel.sales_import import import_sales, read_sales  # noqa: E402
 from core.bulk import BulkWriter  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
-from core.db import get_session, utcnow  # noqa: E402
-from roles.permissions import Role  # noqa: E402
-from tests.builders import (  # noqa: E402
-    add_scheme,
-    approve,
-    build_world,
-    make_group,
-    make_product,
-    make_program,
-    offer,
-)
+from core.db import Base, get_session, utcnow  # noqa: E402
+
+BASELINE = {
+    "postgresql": "COPY (core.bulk) of every row the import inserted, same database, same "
+    "transaction shape (rolled back)",
+    "sqlite": "one transaction of executemany (core.bulk) of every row the import inserted, "
+    "same database (rolled back)",
+}
 
 
-def make_file(rows: int, phones: list[str]) -> bytes:
-    today = date.today().isoformat()
-    lines = ["invoice_number,line,date,sku,quantity,seller"]
-    lines += [
-        f"B-{n // 5},{n % 5 + 1},{today},BENCH-1,{n % 7 + 1},{phones[n % len(phones)]}"
-        for n in range(rows)
+@dataclass
+class Point:
+    lines: int
+    sellers: int
+    imported: int
+    seconds: float
+    statements: int
+    rows: int
+    floor: float
+
+    def line(self, kind: str) -> str:
+        return (
+            f"{kind:10} {self.lines:>7} lines {self.sellers:>6} sellers  "
+            f"import {self.seconds:7.1f} s {self.lines / self.seconds:>7.0f} lines/s "
+            f"({self.statements} statements)  floor {self.floor:6.2f} s for {self.rows} rows  "
+            f"ratio {self.seconds / self.floor:5.1f}x  (imported {self.imported})"
+        )
+
+
+def _id_tables():
+    return [
+        table
+        for table in Base.metadata.sorted_tables
+        if "id" in table.c and table.c.id.primary_key and isinstance(table.c.id.type, Integer)
     ]
-    return ("\n".join(lines) + "\n").encode()
 
 
-def prepare(url: str) -> tuple[object, list[str]]:
-    upgrade_database(url)
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
+def measure(app, data: bytes, lines: int, sellers: int) -> Point:
+    """The import and its floor, each in a transaction rolled back afterwards."""
+    tables = _id_tables()
     with app.test_request_context():
         db = get_session()
-        world = build_world(db)
-        make_product(db, make_group(db, "bench", points=3), "BENCH-1")
-        program = make_program(db, partners=[world.partner_a, world.partner_b], days=(-30, 60))
-        add_scheme(db, program, ["seller"], ("unit_sold", {"product_group": "bench"}))
-        offer(db, program, world.people[Role.CHANNEL_MANAGER])
-        for partner, people in ((world.partner_a, world.people), (world.partner_b, world.others)):
-            approve(db, program, partner, people[Role.PARTNER_MANAGER])
-        launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
-        db.commit()
-        phones = [world.people[Role.SELLER].phone, world.others[Role.SELLER].phone]
-    return app, phones
-
-
-def bulk_insert_seconds(url: str, data: bytes) -> float:
-    engine = create_engine(url)
-    table = Table(
-        "bench_sales_lines",
-        MetaData(),
-        Column("id", Integer, primary_key=True),
-        Column("invoice_number", String(64)),
-        Column("line", Integer),
-        Column("date", Date),
-        Column("sku", String(64)),
-        Column("quantity", Integer),
-        Column("seller", String(64)),
-    )
-    table.create(engine)
-    rows = [
-        {
-            "invoice_number": r["invoice_number"],
-            "line": int(r["line"]),
-            "date": date.fromisoformat(r["date"]),
-            "sku": r["sku"],
-            "quantity": int(r["quantity"]),
-            "seller": r["seller"],
-        }
-        for _, r in read_sales(data)
-    ]
-    started = time.perf_counter()
-    with engine.begin() as connection:
-        connection.execute(insert(table), rows)
-    elapsed = time.perf_counter() - started
-    engine.dispose()
-    return elapsed
-
-
-def import_seconds(app, data: bytes) -> tuple[float, object]:
-    with app.test_request_context():
-        db = get_session()
-        started = time.perf_counter()
-        report = import_sales(db, read_sales(data), now=utcnow())
-        db.commit()
-        return time.perf_counter() - started, report
-
-
-@contextlib.contextmanager
-def bulk_writes(replacement):
-    """Every `BulkWriter.insert` of the block goes through `replacement(original, ...)`."""
-    original = BulkWriter.insert
-    BulkWriter.insert = lambda writer, table, columns, rows: replacement(
-        original, writer, table, columns, rows
-    )
-    try:
-        yield
-    finally:
-        BulkWriter.insert = original
-
-
-def import_recording(app, data: bytes) -> tuple[float, object, list]:
-    """The import, timed, with the rows it wrote (the recording costs a list per call)."""
-    written = []
-
-    def record(original, writer, table, columns, rows):
-        rows = list(rows)
-        written.append((table, columns, rows))
-        original(writer, table, columns, rows)
-
-    with bulk_writes(record):
-        seconds, report = import_seconds(app, data)
-    return seconds, report, written
-
-
-def logic_only_seconds(app, data: bytes) -> float:
-    def skip(original, writer, table, columns, rows):
-        for _ in rows:
-            pass
-
-    with bulk_writes(skip), app.test_request_context():
-        db = get_session()
-        started = time.perf_counter()
-        import_sales(db, read_sales(data), now=utcnow())
-        elapsed = time.perf_counter() - started
+        highest = {t.name: db.scalar(select(func.coalesce(func.max(t.c.id), 0))) for t in tables}
         db.rollback()
-    return elapsed
+        sent = []
+        engine = db.get_bind().engine
 
+        def count(*_args):
+            sent.append(1)
 
-def writes_only_seconds(app, written: list) -> tuple[float, dict[str, float]]:
-    """The rows written again, in the import's order: seconds in all and per table."""
-    per_table: dict[str, float] = {}
-    with app.test_request_context():
-        db = get_session()
+        event.listen(engine, "before_cursor_execute", count)
+        started = time.perf_counter()
+        report = import_sales(db, read_sales(data, max_rows=lines + 1), now=utcnow())
+        db.flush()
+        seconds = time.perf_counter() - started
+        event.remove(engine, "before_cursor_execute", count)
+        written = [
+            (
+                table,
+                db.execute(
+                    select(table).where(table.c.id > highest[table.name]).order_by(table.c.id)
+                ).all(),
+            )
+            for table in tables
+        ]
+        db.rollback()
         writer = BulkWriter(db)
         started = time.perf_counter()
-        for table, columns, rows in written:
-            before = time.perf_counter()
-            writer.insert(table, columns, rows)
-            per_table[table.name] = per_table.get(table.name, 0) + time.perf_counter() - before
-        db.commit()
-        return time.perf_counter() - started, per_table
+        for table, rows in written:
+            if rows:
+                writer.insert_values(table, [c.name for c in table.columns], rows)
+        db.flush()
+        floor = time.perf_counter() - started
+        db.rollback()
+    return Point(
+        lines,
+        sellers,
+        report.imported,
+        seconds,
+        len(sent),
+        sum(len(rows) for _, rows in written),
+        floor,
+    )
 
 
-def run(kind: str, rows: int) -> None:
-    with throwaway_database(kind) as url, throwaway_database(kind) as twin_url:
-        app, phones = prepare(url)
-        data = make_file(rows, phones)
-        bulk = bulk_insert_seconds(url, data)
-        seconds, report, written = import_recording(app, data)
+def run(kind, size: str, people: int, lines: list[int], sellers: list[int], out: list) -> None:
+    with throwaway_database(kind) as url:
+        upgrade_database(url)
+        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
+        world = build_world(app, SIZES[size], people=max(*sellers, people or SIZES[size].people))
+        out.append(f"{kind}: {world.describe()}")
+        out.append(f"{kind}: baseline: {BASELINE[kind]}")
+        print(*out[-2:], sep="\n", flush=True)
+        # Warm-up, not measured: templates compiled, statements cached, as in a running app.
+        measure(app, world.sales_file(500, 50, invoice="WARM"), 500, 50)
+        points = []
+        for n_lines in lines:
+            for n_sellers in sellers:
+                data = world.sales_file(n_lines, n_sellers, invoice=f"B{n_lines}x{n_sellers}")
+                point = measure(app, data, n_lines, n_sellers)
+                points.append(point)
+                out.append(point.line(kind))
+                print(out[-1], flush=True)
+        if len(points) > 1:
+            rates = [p.lines / p.seconds for p in points]
+            out.append(
+                f"{kind}: lines/s from {min(rates):.0f} to {max(rates):.0f}: "
+                f"spread {max(rates) / min(rates):.2f}x (target ≤ 1.5x)"
+            )
+            print(out[-1], flush=True)
         app.extensions["partnerlift.engine"].dispose()
-        # The same world in a second database, so the written rows fit it id for id.
-        twin, _ = prepare(twin_url)
-        logic = logic_only_seconds(twin, data)
-        writes, per_table = writes_only_seconds(twin, written)
-        twin.extensions["partnerlift.engine"].dispose()
-    counts = _row_counts(written)
-    tables = ", ".join(
-        f"{name} {spent / bulk:.1f}x ({counts[name]} rows)" for name, spent in per_table.items()
-    )
-    print(
-        f"{kind:10} {rows:>7} lines  import {rows / seconds:>8.0f} lines/s  "
-        f"bulk insert {rows / bulk:>9.0f} lines/s  ratio {seconds / bulk:>6.1f}x  "
-        f"(imported {report.imported}, rejected {len(report.rejected)})\n"
-        f"{'':10} {'':7}        writes only {writes / bulk:.1f}x: {tables}\n"
-        f"{'':10} {'':7}        logic only {logic / bulk:.1f}x"
-    )
 
 
-def _row_counts(written: list) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for table, _columns, rows in written:
-        counts[table.name] = counts.get(table.name, 0) + len(rows)
-    return counts
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--size", default="realistic", choices=sorted(SIZES))
+    parser.add_argument("--people", type=int, help="field staff, if more than the size's")
+    parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--sellers", type=int, default=2_000)
+    parser.add_argument("--sweep-sellers", type=_numbers, help="e.g. 2,200,2000,20000")
+    parser.add_argument("--sweep-lines", type=_numbers, help="e.g. 10000,100000,1000000")
+    parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
     args = parser.parse_args()
+    lines = args.sweep_lines or [args.lines]
+    sellers = args.sweep_sellers or [args.sellers]
+    code = subprocess.run(  # noqa: S603 - a fixed command: which commit was measured
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    out = [
+        f"# sales_import — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"load {tuple(round(x, 2) for x in os.getloadavg())}",
+        f"code: {code}",
+        f"command: {' '.join(sys.argv[1:])}",
+    ]
+    print(*out, sep="\n", flush=True)
     for kind in args.databases.split(","):
-        run(kind.strip(), args.rows)
+        run(kind.strip(), args.size, args.people, lines, sellers, out)
+    out.append(f"load average after: {tuple(round(x, 2) for x in os.getloadavg())}")
+    print(out[-1])
+    if args.results:
+        Path(args.results).write_text("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Peers are the people enrolled in the program who hold the person's first role (i
 to their own account). Equal points share a rank (1, 2, 2, 4).
 """
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
@@ -62,22 +63,37 @@ def peer_points(session: Session, program_id: int, role: Role) -> dict[int, int]
 def standing(session: Session, program: Program, person) -> Standing | None:
     """The person's standing in `program`, or None when it shows no leaderboard or the
     person is not ranked in it."""
-    role = peer_role(person)
-    if not program.show_leaderboard or role is None:
-        return None
-    points = peer_points(session, program.id, role)
-    if person.id not in points:
-        return None
-    mine = points[person.id]
-    above = sorted({p for p in points.values() if p > mine})
-    return Standing(
-        program=program,
-        role=role,
-        rank=1 + sum(1 for p in points.values() if p > mine),
-        of=len(points),
-        points=mine,
-        behind=(above[0] - mine) if above else None,
-    )
+    return standings_in(session, program, [person]).get(person.id)
+
+
+def standings_in(session: Session, program: Program, people) -> dict[int, Standing]:
+    """`standing` of many people in `program`, the peers' points read once a role:
+    {person id: standing} for those ranked."""
+    if not program.show_leaderboard:
+        return {}
+    by_role: dict[Role, list] = {}
+    for person in people:
+        role = peer_role(person)
+        if role is not None:
+            by_role.setdefault(role, []).append(person)
+    found = {}
+    for role, members in by_role.items():
+        points = peer_points(session, program.id, role)
+        ranked = sorted(points.values())
+        for person in members:
+            if person.id not in points:
+                continue
+            mine = points[person.id]
+            higher = bisect_right(ranked, mine)  # ranked[higher:] are the points above
+            found[person.id] = Standing(
+                program=program,
+                role=role,
+                rank=1 + len(ranked) - higher,
+                of=len(points),
+                points=mine,
+                behind=(ranked[higher] - mine) if higher < len(ranked) else None,
+            )
+    return found
 
 
 def standings(session: Session, person) -> list[Standing]:

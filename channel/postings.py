@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from channel.ledger import Balance, Bucket, LedgerEntry
 from channel.rollups import RollupLine, add_to_rollups
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, in_values
 from core.db import utcnow
 from core.months import month_key
 
@@ -401,10 +401,20 @@ def _moved_all(session: Session, moves: list[tuple[str, int, int]]) -> set[str]:
 
 def balance_of(session: Session, account: str) -> tuple[int, int]:
     """(pending, available) of an account, from its balance row."""
-    row = session.execute(
-        select(Balance.pending, Balance.available).where(Balance.account_key == account)
-    ).first()
-    return (row.pending, row.available) if row else (0, 0)
+    return balances_of(session, [account])[account]
+
+
+def balances_of(session: Session, accounts) -> dict[str, tuple[int, int]]:
+    """`balance_of` many accounts in one look-up: {account: (pending, available)}."""
+    balances = dict.fromkeys(accounts, (0, 0))
+    if balances:
+        rows = session.execute(
+            select(Balance.account_key, Balance.pending, Balance.available).where(
+                in_values(session, Balance.account_key, sorted(balances))
+            )
+        )
+        balances.update((account, (pending, available)) for account, pending, available in rows)
+    return balances
 
 
 def check_balances(session: Session) -> list[tuple[str, tuple[int, int], tuple[int, int]]]:

@@ -14,21 +14,27 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from channel import rules as engine
-from channel.approvals import current_decision, programs_for_partner
 from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimStatus
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, add_cap_totals, person_earnings
-from channel.models import Enrollment, Program, ProgramStatus
+from channel.models import (
+    Enrollment,
+    Product,
+    Program,
+    ProgramDecision,
+    ProgramStatus,
+    ProgramTarget,
+)
 from channel.partner_models import PartnerOrganization
 from channel.postings import EntryRow, Posting, post_many
 from channel.rule_params import EventKind
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, in_values
 from core.db import utcnow
 from core.zones import noon_utc
-from roles.models import Person
+from roles.models import RoleAssignment
 
 
 class SalesLine(NamedTuple):
@@ -42,6 +48,30 @@ class SalesLine(NamedTuple):
     quantity: int
 
 
+def _programs_for_partners(session: Session, partners) -> dict[int, list[Program]]:
+    """`programs_for_partner` of many partners in one look-up, each list newest first."""
+    tiers = sorted({p.tier_id for p in partners if p.tier_id is not None})
+    targets = ProgramTarget.partner_id.in_(sorted(p.id for p in partners))
+    if tiers:
+        targets = targets | ProgramTarget.tier_id.in_(tiers)
+    rows = session.execute(
+        select(Program, ProgramTarget.partner_id, ProgramTarget.tier_id)
+        .join(ProgramTarget, ProgramTarget.program_id == Program.id)
+        .where(Program.status != ProgramStatus.DRAFT, targets)
+        .order_by(Program.starts_at.desc(), Program.id.desc())
+    ).all()
+    found: dict[int, list[Program]] = {}
+    for partner in partners:
+        programs = found.setdefault(partner.id, [])
+        for program, partner_id, tier_id in rows:
+            offered = partner_id == partner.id or (
+                tier_id is not None and tier_id == partner.tier_id
+            )
+            if offered and program not in programs:
+                programs.append(program)
+    return found
+
+
 class ImportContext:
     """What stays the same for a whole file: programs per partner, people, products, and the
     programs' running usage (exact while this transaction holds their row locks)."""
@@ -51,6 +81,8 @@ class ImportContext:
         self.programs: dict[int, list] = {}
         self.products: dict[str, tuple] = {}
         self.roles: dict[int, frozenset[str]] = {}
+        #: (program id, approved version) -> the engine's terms, shared by its partners
+        self.terms: dict[tuple[int, int], engine.Terms] = {}
         #: program id -> (usage, partners and people whose totals it holds)
         self.usages: dict[int, tuple[engine.Usage, set[int], set[int]]] = {}
         #: (program id, person id) -> enrolled
@@ -61,22 +93,66 @@ class ImportContext:
         self.skus: set[str] = set()
         self.first_claim_id: int | None = None
 
-    def programs_of(self, partner_id: int) -> list[tuple[Program, engine.Evaluator]]:
-        if partner_id not in self.programs:
-            partner = self.session.get(PartnerOrganization, partner_id)
+    def load_partners(self, partner_ids) -> None:
+        """The live programs each of `partner_ids` approved, with their evaluators: the
+        partners, their programs, decisions (with exclusions) and terms each read once for
+        all of them, whatever the number of partners."""
+        missing = sorted(set(partner_ids) - set(self.programs))
+        if not missing:
+            return
+        partners = self.session.scalars(
+            select(PartnerOrganization)
+            .where(PartnerOrganization.id.in_(missing))
+            .options(joinedload(PartnerOrganization.tier))
+        ).all()
+        offered = _programs_for_partners(self.session, partners)
+        live = {p.id for programs in offered.values() for p in programs}
+        decisions = {
+            (decision.program_id, decision.partner_id): decision
+            for decision in self.session.scalars(
+                select(ProgramDecision)
+                .where(
+                    ProgramDecision.program_id.in_(sorted(live)),
+                    ProgramDecision.partner_id.in_(missing),
+                )
+                .options(selectinload(ProgramDecision.exclusions))
+            )
+        }
+        for partner in partners:
             found = []
-            for program in programs_for_partner(self.session, partner):
+            for program in offered[partner.id]:
                 if program.status != ProgramStatus.ACTIVE:
                     continue
-                decision = current_decision(self.session, program, partner)
+                decision = decisions.get((program.id, partner.id))
                 approval = engine_approval(decision, partner)
                 if approval is not None:
-                    terms = engine_terms(
-                        self.session, program, decision.approved_version, active=True
+                    found.append(
+                        (program, engine.Evaluator(self._terms(program, decision), approval))
                     )
-                    found.append((program, engine.Evaluator(terms, approval)))
-            self.programs[partner_id] = found
+            self.programs[partner.id] = found
+
+    def _terms(self, program: Program, decision) -> engine.Terms:
+        key = (program.id, decision.approved_version)
+        if key not in self.terms:
+            self.terms[key] = engine_terms(
+                self.session, program, decision.approved_version, active=True
+            )
+        return self.terms[key]
+
+    def programs_of(self, partner_id: int) -> list[tuple[Program, engine.Evaluator]]:
+        self.load_partners([partner_id])
         return self.programs[partner_id]
+
+    def load_products(self, skus) -> None:
+        """Each SKU's (group code, points a unit), read once for all of `skus`."""
+        missing = sorted(set(skus) - set(self.products))
+        if not missing:
+            return
+        self.products.update(dict.fromkeys(missing, (None, None)))
+        for product in self.session.scalars(
+            select(Product).where(Product.sku.in_(missing)).options(joinedload(Product.group))
+        ):
+            self.products[product.sku] = (product.group.code, product.unit_points)
 
     def product(self, sku: str):
         if sku not in self.products:
@@ -84,9 +160,17 @@ class ImportContext:
         return self.products[sku]
 
     def person_roles(self, person_ids) -> None:
-        missing = set(person_ids) - set(self.roles)
-        for person in self.session.scalars(select(Person).where(Person.id.in_(missing))):
-            self.roles[person.id] = frozenset(r.value for r in person.roles)
+        missing = sorted(set(person_ids) - set(self.roles))
+        if not missing:
+            return
+        found: dict[int, set[str]] = {person_id: set() for person_id in missing}
+        for person_id, role in self.session.execute(
+            select(RoleAssignment.person_id, RoleAssignment.role).where(
+                in_values(self.session, RoleAssignment.person_id, missing)
+            )
+        ):
+            found[person_id].add(role)
+        self.roles.update((person_id, frozenset(roles)) for person_id, roles in found.items())
 
     def usage(self, program_id: int, partner_ids: set[int], person_ids: set[int]) -> engine.Usage:
         """The program's usage, with the totals of `partner_ids` and the monthly totals of
@@ -275,6 +359,8 @@ def import_chunk(
 def _post_awards(session, lines, context, days, activity_ids, activity_keys):
     person_ids = {line.person_id for line in lines}
     context.person_roles(person_ids)
+    context.load_partners({line.partner_id for line in lines})
+    context.load_products({line.sku for line in lines})
     programs = {}
     for partner_id in {line.partner_id for line in lines}:
         for program, _evaluator in context.programs_of(partner_id):

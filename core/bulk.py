@@ -25,6 +25,20 @@ def in_values(bind, column: Column, values: list):
     return column.in_(values)
 
 
+def insert_new(session: Session, table: Table, rows: list[dict], returning: Sequence[Column]):
+    """Insert `rows`, leaving out any a unique key already holds (written earlier, or meanwhile
+    by a concurrent transaction, which this one waits for): INSERT … ON CONFLICT DO NOTHING,
+    in as few statements as the driver takes. Returns `returning` of the rows written."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table).on_conflict_do_nothing().returning(*returning)
+    return session.execute(statement, rows).all()
+
+
 class BulkWriter:
     """Rows for the tables of one session's transaction, through its own connection."""
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.bulk import in_values, insert_new
 from core.db import utcnow
 from messaging.models import Treatment
 
@@ -36,8 +37,49 @@ def treatment(
     return row
 
 
-def is_held_out(session: Session, source: str, person_id: int, *, holdout_percent: int) -> bool:
-    return treatment(session, source, person_id, holdout_percent=holdout_percent).held_out
+def held_out_among(
+    session: Session, source: str, person_ids, *, holdout_percent: int, rng=None
+) -> set[int]:
+    """Who among `person_ids` is held out of `source`: `treatment` for many people at once,
+    drawing for those with no assignment yet."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return set()
+    held = _assignments(session, source, ids)
+    draws = rng or _draws
+    now = utcnow()
+    new = [
+        {
+            "source": source,
+            "person_id": person_id,
+            "held_out": draws.randrange(100) < holdout_percent,
+            "at": now,
+        }
+        for person_id in ids
+        if person_id not in held
+    ]
+    written = {
+        person_id
+        for (person_id,) in insert_new(
+            session, Treatment.__table__, new, [Treatment.__table__.c.person_id]
+        )
+    }
+    held.update((row["person_id"], row["held_out"]) for row in new if row["person_id"] in written)
+    # Drawn meanwhile by a concurrent transaction: theirs stands.
+    lost = [row["person_id"] for row in new if row["person_id"] not in written]
+    if lost:
+        held.update(_assignments(session, source, lost))
+    return {person_id for person_id, held_out in held.items() if held_out}
+
+
+def _assignments(session: Session, source: str, person_ids: list[int]) -> dict[int, bool]:
+    return dict(
+        session.execute(
+            select(Treatment.person_id, Treatment.held_out).where(
+                Treatment.source == source, in_values(session, Treatment.person_id, person_ids)
+            )
+        ).all()
+    )
 
 
 def groups(session: Session, source: str) -> dict[str, list[int]]:

@@ -6,20 +6,30 @@ twice, or the daily command run twice, sends nothing more), keeps the control gr
 the worker sends under the person's consent, quiet hours, weekly cap and channel fallback.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from core.bulk import in_values, insert_new
 from core.db import utcnow
 from core.errors import InvalidInput
-from messaging.compose import notify
-from messaging.holdout import is_held_out
-from messaging.models import MessageCategory, Tip, Trigger, TriggerDelivery, TriggerSetting
+from messaging.compose import Rendered, render_for
+from messaging.holdout import held_out_among
+from messaging.models import (
+    MessageCategory,
+    MessageChannel,
+    Tip,
+    Trigger,
+    TriggerDelivery,
+    TriggerSetting,
+)
+from messaging.outbox import enqueue_many
+from messaging.policy import address, unusable_channels_among, usable_channels
+from messaging.whatsapp import person_namespace, template_values, variable_names
 
 #: Days for the triggers that count them: reminder after, inactive for, expiring within.
 DEFAULT_DAYS = {Trigger.APPROVAL_REQUEST: 3, Trigger.INACTIVE: 14, Trigger.EXPIRING: 30}
@@ -57,9 +67,15 @@ def program_triggers(session: Session, program_id: int) -> dict[str, TriggerChoi
 def enabled_in(session: Session, trigger: str, program_ids) -> bool:
     """On if any of the programs has it on; with no program to ask, on."""
     ids = set(program_ids)
+    return not ids or bool(ids - switched_off(session, trigger, ids))
+
+
+def switched_off(session: Session, trigger: str, program_ids) -> set[int]:
+    """The programs among `program_ids` that switched `trigger` off."""
+    ids = sorted(set(program_ids))
     if not ids:
-        return True
-    off = set(
+        return set()
+    return set(
         session.scalars(
             select(TriggerSetting.program_id).where(
                 TriggerSetting.program_id.in_(ids),
@@ -68,7 +84,6 @@ def enabled_in(session: Session, trigger: str, program_ids) -> bool:
             )
         )
     )
-    return bool(ids - off)
 
 
 def save_triggers(session: Session, program_id: int, choices: dict[str, TriggerChoice]) -> None:
@@ -104,17 +119,19 @@ def save_triggers(session: Session, program_id: int, choices: dict[str, TriggerC
     session.flush()
 
 
-def already_sent(session: Session, trigger: str, person_id: int, occasion: str) -> bool:
-    return (
-        session.scalar(
-            select(TriggerDelivery.id).where(
-                TriggerDelivery.trigger == trigger,
-                TriggerDelivery.person_id == person_id,
-                TriggerDelivery.occasion == occasion,
-            )
-        )
-        is not None
-    )
+@dataclass(frozen=True)
+class Nudge:
+    """One person's message for one occasion of a trigger, as `send_to_each` takes it."""
+
+    person: object
+    occasion: str
+    program_id: int | None = None
+    #: Channels to write it on; None: the person's first usable channel.
+    channels: tuple[str, ...] | None = None
+    tip: Tip | None = None
+    context: dict = field(default_factory=dict)
+    #: Its SMS text, when the caller already rendered it from this very context and tip.
+    sms: Rendered | None = None
 
 
 def send_once(
@@ -128,77 +145,173 @@ def send_once(
     channels: list[str] | None = None,
     tip: Tip | None = None,
     **context,
-) -> list:
+) -> list[int]:
     """Message `person` for this occasion of `trigger`, unless already done or held out.
 
-    Returns the outbox rows written: none when the occasion was already recorded, the
-    person is inactive or in the trigger's control group, or no channel reaches them.
+    Returns the ids of the outbox rows written: none when the occasion was already
+    recorded, the person is inactive or in the trigger's control group, or no channel
+    reaches them.
     """
-    if not person.active or already_sent(session, trigger, person.id, occasion):
+    nudge = Nudge(person, occasion, program_id, tuple(channels) if channels else None, tip, context)
+    return send_to_each(session, trigger, kind, [nudge])
+
+
+#: People a round of `send_to_each` statements covers.
+CHUNK = 1000
+
+
+def send_to_each(session: Session, trigger: str, kind: str, nudges: list[Nudge]) -> list[int]:
+    """`send_once` for many people (an import's sellers): the same checks and rows, in a
+    fixed number of statements for each chunk of people, however many there are.
+
+    Each occasion is recorded by INSERT … ON CONFLICT DO NOTHING on its unique key, so one
+    recorded meanwhile by a concurrent transaction sends nothing here. Returns the ids of
+    the outbox rows written.
+    """
+    ids = []
+    for start in range(0, len(nudges), CHUNK):
+        ids += _send_chunk(session, trigger, kind, nudges[start : start + CHUNK])
+    return ids
+
+
+def _send_chunk(session: Session, trigger: str, kind: str, nudges: list[Nudge]) -> list[int]:
+    wanted: dict[tuple[int, str], Nudge] = {}
+    for nudge in nudges:
+        if nudge.person.active:
+            wanted.setdefault((nudge.person.id, nudge.occasion[:100]), nudge)
+    if not wanted:
         return []
-    held_out = trigger not in TRANSACTIONAL and is_held_out(
-        session,
-        source_of(trigger),
-        person.id,
-        holdout_percent=current_app.config["NUDGE_HOLDOUT_PERCENT"],
+    table = TriggerDelivery.__table__
+    people = sorted({person_id for person_id, _ in wanted})
+    recorded = session.execute(
+        select(table.c.person_id, table.c.occasion).where(
+            table.c.trigger == trigger,
+            table.c.occasion.in_(sorted({occasion for _, occasion in wanted})),
+            in_values(session, table.c.person_id, people),
+        )
     )
-    delivery = TriggerDelivery(
-        trigger=trigger,
-        person_id=person.id,
-        occasion=occasion[:100],
-        program_id=program_id,
-        held_out=held_out,
-        tip_id=tip.id if tip and not held_out else None,
-        at=utcnow(),
-    )
-    try:
-        with session.begin_nested():
-            session.add(delivery)
-            session.flush()
-    except IntegrityError:  # recorded meanwhile by a concurrent transaction
-        return []
-    if held_out:
+    for key in recorded:
+        wanted.pop(tuple(key), None)
+    held_out = set()
+    if trigger not in TRANSACTIONAL:
+        held_out = held_out_among(
+            session,
+            source_of(trigger),
+            [person_id for person_id, _ in wanted],
+            holdout_percent=current_app.config["NUDGE_HOLDOUT_PERCENT"],
+        )
+    now = utcnow()
+    deliveries = [
+        {
+            "trigger": trigger,
+            "person_id": person_id,
+            "occasion": occasion,
+            "program_id": nudge.program_id,
+            "held_out": person_id in held_out,
+            "tip_id": nudge.tip.id if nudge.tip and person_id not in held_out else None,
+            "at": now,
+        }
+        for (person_id, occasion), nudge in wanted.items()
+    ]
+    written = {
+        tuple(key)
+        for key in insert_new(session, table, deliveries, [table.c.person_id, table.c.occasion])
+    }
+    to_send = [
+        nudge for key, nudge in wanted.items() if key in written and nudge.person.id not in held_out
+    ]
+    return _write_messages(session, trigger, kind, to_send, now)
+
+
+def _write_messages(session: Session, trigger: str, kind: str, nudges: list[Nudge], now):
+    """The outbox rows of `nudges`, as `compose.notify` writes one, in one insert."""
+    if not nudges:
         return []
     category = MessageCategory.TRANSACTIONAL if trigger in TRANSACTIONAL else MessageCategory.NUDGE
-    messages = []
-    for channel in channels or [None]:
-        message = notify(
-            session,
-            person,
-            kind,
-            category=category,
-            channel=channel,
-            source=source_of(trigger),
-            tip=tip,
-            **context,
+    unusable = unusable_channels_among(
+        session, [nudge.person.id for nudge in nudges if nudge.channels is None]
+    )
+    names = None
+    rows = []
+    for nudge in nudges:
+        person = nudge.person
+        channels = (
+            nudge.channels or usable_channels(session, person, unusable.get(person.id, {}))[:1]
         )
-        if message is not None:
-            messages.append(message)
-    return messages
+        for channel in channels:
+            context = {"tip": nudge.tip, **nudge.context}
+            if channel == MessageChannel.SMS and nudge.sms is not None:
+                rendered = nudge.sms
+            else:
+                rendered = render_for(person, kind, channel, **context)
+            values = None
+            if channel == MessageChannel.WHATSAPP:  # for a template, should the window be closed
+                names = variable_names(session, kind) if names is None else names
+                values = template_values(names, person_namespace(person, context), person.language)
+            rows.append(
+                {
+                    "person_id": person.id,
+                    "channel": channel,
+                    "recipient": address(person, channel),
+                    "kind": kind,
+                    "subject": rendered.subject,
+                    "body": rendered.body,
+                    "category": category,
+                    "source": source_of(trigger),
+                    "template_values": values,
+                }
+            )
+    return enqueue_many(session, rows, now=now, with_ids=True)
 
 
 def choose_tip(session: Session, person, product_group_id: int | None) -> Tip | None:
     """A tip on the product group in the person's language (else English; else a general
     one), never the one they got last time when there is another."""
-    last = session.scalar(
-        select(TriggerDelivery.tip_id)
-        .where(TriggerDelivery.person_id == person.id, TriggerDelivery.tip_id.is_not(None))
-        .order_by(TriggerDelivery.id.desc())
-        .limit(1)
+    return choose_tips(session, [person], product_group_id)[person.id]
+
+
+def choose_tips(session: Session, people, product_group_id: int | None) -> dict[int, Tip | None]:
+    """`choose_tip` for many people at once: {person id: tip or None}."""
+    people = list(people)
+    if not people:
+        return {}
+    latest = (
+        select(func.max(TriggerDelivery.id))
+        .where(
+            TriggerDelivery.tip_id.is_not(None),
+            in_values(session, TriggerDelivery.person_id, sorted({p.id for p in people})),
+        )
+        .group_by(TriggerDelivery.person_id)
     )
-    for group_id in dict.fromkeys((product_group_id, None)):
-        for language in dict.fromkeys((person.language, "en")):
-            group = (
-                Tip.product_group_id.is_(None)
-                if group_id is None
-                else (Tip.product_group_id == group_id)
+    last = dict(
+        session.execute(
+            select(TriggerDelivery.person_id, TriggerDelivery.tip_id).where(
+                TriggerDelivery.id.in_(latest)
             )
-            tips = session.scalars(
-                select(Tip).where(group, Tip.language == language).order_by(Tip.id)
-            ).all()
-            if tips:
+        ).all()
+    )
+    languages = sorted({p.language for p in people} | {"en"})
+    groups = [Tip.product_group_id.is_(None)]
+    if product_group_id is not None:
+        groups.append(Tip.product_group_id == product_group_id)
+    tips: dict[tuple[int | None, str], list[Tip]] = {}
+    for tip in session.scalars(
+        select(Tip).where(or_(*groups), Tip.language.in_(languages)).order_by(Tip.id)
+    ):
+        tips.setdefault((tip.product_group_id, tip.language), []).append(tip)
+    return {
+        person.id: _next_tip(tips, person.language, product_group_id, last.get(person.id))
+        for person in people
+    }
+
+
+def _next_tip(tips, language: str, product_group_id: int | None, last: int | None) -> Tip | None:
+    for group_id in dict.fromkeys((product_group_id, None)):
+        for choice in dict.fromkeys((language, "en")):
+            found = tips.get((group_id, choice))
+            if found:
                 # Round robin: the next one after the last received, so it changes each time.
-                return next((t for t in tips if last is not None and t.id > last), tips[0])
+                return next((t for t in found if last is not None and t.id > last), found[0])
     return None
 
 

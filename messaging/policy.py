@@ -8,9 +8,10 @@ WhatsApp), in the recipient's own time zone; a message due at night waits until 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
+from core.bulk import in_values
 from core.zones import zone_named
 from messaging.models import (
     ChannelBlock,
@@ -104,19 +105,33 @@ def cap_until(session: Session, policy: Policy, message: OutboxMessage, now: dat
 
 def unusable_channels(session: Session, person_id: int) -> dict[str, str]:
     """Channels not to use for the person, each with why: opted out, or failed for good."""
-    rows = session.execute(
-        union_all(
-            select(ChannelConsent.channel, literal("opted out")).where(
-                ChannelConsent.person_id == person_id, ChannelConsent.opted_out.is_(True)
-            ),
-            select(ChannelBlock.channel, literal("error ") + ChannelBlock.error_code).where(
-                ChannelBlock.person_id == person_id
-            ),
-        )
-    ).all()
-    why: dict[str, str] = {}
-    for channel, reason in sorted(rows, key=lambda row: row[1] != "opted out"):
-        why.setdefault(channel, reason)
+    return unusable_channels_among(session, [person_id]).get(person_id, {})
+
+
+def unusable_channels_among(session: Session, person_ids) -> dict[int, dict[str, str]]:
+    """`unusable_channels` of many people at once: {person id: {channel: why}}, for those
+    with any."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    rows = [
+        *session.execute(
+            select(ChannelConsent.person_id, ChannelConsent.channel, literal("opted out")).where(
+                in_values(session, ChannelConsent.person_id, ids),
+                ChannelConsent.opted_out.is_(True),
+            )
+        ),
+        *session.execute(
+            select(
+                ChannelBlock.person_id,
+                ChannelBlock.channel,
+                literal("error ") + ChannelBlock.error_code,
+            ).where(in_values(session, ChannelBlock.person_id, ids))
+        ),
+    ]
+    why: dict[int, dict[str, str]] = {}
+    for person_id, channel, reason in sorted(rows, key=lambda row: row[2] != "opted out"):
+        why.setdefault(person_id, {}).setdefault(channel, reason)
     return why
 
 
@@ -136,6 +151,8 @@ def channel_order(person) -> list[str]:
     return list(FALLBACK_ORDER[FALLBACK_ORDER.index(preferred) :])
 
 
-def usable_channels(session: Session, person) -> list[str]:
-    unusable = unusable_channels(session, person.id)
+def usable_channels(session: Session, person, unusable: dict[str, str] | None = None) -> list[str]:
+    """The person's channels in order, without the unusable ones (read when not given)."""
+    if unusable is None:
+        unusable = unusable_channels(session, person.id)
     return [c for c in channel_order(person) if c not in unusable and address(person, c)]

@@ -5,11 +5,11 @@ transaction of the change behind it."""
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from channel.approvals import current_decision, programs_for_partner
 from channel.claim_models import ClaimKind, ClaimStatus
-from channel.leaderboard import PODIUM, standing
+from channel.leaderboard import PODIUM, standings_in
 from channel.ledger import person_earnings
 from channel.models import (
     AuditEntry,
@@ -20,12 +20,21 @@ from channel.models import (
     ProgramStatus,
 )
 from channel.partner_models import PartnerOrganization
-from channel.postings import balance_of, person_account
+from channel.postings import balance_of, balances_of, person_account
 from channel.rule_params import EventKind
 from channel.tier_benefits import benefits_of
+from core.bulk import in_values
 from messaging.compose import ROLE_ORDER, notify, render_for
 from messaging.models import MessageChannel, Trigger, TriggerDelivery
-from messaging.nudges import choose_tip, enabled_in, link, send_once
+from messaging.nudges import (
+    Nudge,
+    choose_tips,
+    enabled_in,
+    link,
+    send_once,
+    send_to_each,
+    switched_off,
+)
 from messaging.policy import usable_channels
 from roles.models import Person, RoleAssignment
 from roles.permissions import Role
@@ -52,36 +61,62 @@ def _enrolled_programs(session: Session, person_id: int) -> set[int]:
     )
 
 
+def _people(session: Session, person_ids) -> dict[int, Person]:
+    """The people, with their roles, in one look-up."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    found = session.scalars(
+        select(Person)
+        .where(in_values(session, Person.id, ids))
+        .options(selectinload(Person.role_assignments))
+    )
+    return {person.id: person for person in found}
+
+
 def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=frozenset()) -> None:
-    """Tell each person in `earnings` ({person id: (points, program ids)}) what they earned."""
-    group_id = _product_group(session, skus)
-    for person_id, (points, program_ids) in earnings.items():
-        if person_id in skip or points <= 0:
-            continue
-        if not enabled_in(session, Trigger.POINTS_EARNED, program_ids):
-            continue
-        person = session.get(Person, person_id)
-        pending, available = balance_of(session, person_account(person_id))
+    """Tell each person in `earnings` ({person id: (points, program ids)}) what they earned:
+    the same statements for one person or thousands (an import's sellers)."""
+    earners = {
+        person_id: (points, program_ids)
+        for person_id, (points, program_ids) in earnings.items()
+        if person_id not in skip and points > 0
+    }
+    off = switched_off(
+        session, Trigger.POINTS_EARNED, set().union(*(ids for _, ids in earners.values()))
+    )
+    earners = {
+        person_id: (points, program_ids)
+        for person_id, (points, program_ids) in earners.items()
+        if not program_ids or program_ids - off
+    }
+    if not earners:
+        return
+    people = _people(session, earners)
+    balances = balances_of(session, [person_account(person_id) for person_id in earners])
+    tips = choose_tips(session, people.values(), _product_group(session, skus))
+    nudges = []
+    for person_id, (points, program_ids) in earners.items():
+        person = people[person_id]
+        pending, available = balances[person_account(person_id)]
         numbers = {"points": points, "available": available, "pending": pending}
-        tip = choose_tip(session, person, group_id)
-        if (
-            tip
-            and render_for(
-                person, "points_earned", MessageChannel.SMS, tip=tip, **numbers
-            ).segments.segments
-            > 2
-        ):
-            tip = None  # e.g. an English tip in a Persian text: the points matter more
-        send_once(
-            session,
-            person,
-            Trigger.POINTS_EARNED,
-            "points_earned",
-            occasion=occasion,
-            program_id=min(program_ids) if program_ids else None,
-            tip=tip,
-            **numbers,
+        tip, sms = tips[person_id], None
+        if tip:
+            sms = render_for(person, "points_earned", MessageChannel.SMS, tip=tip, **numbers)
+            if sms.segments.segments > 2:
+                # e.g. an English tip in a Persian text: the points matter more
+                tip, sms = None, None
+        nudges.append(
+            Nudge(
+                person,
+                occasion,
+                program_id=min(program_ids) if program_ids else None,
+                tip=tip,
+                context=numbers,
+                sms=sms,
+            )
         )
+    send_to_each(session, Trigger.POINTS_EARNED, "points_earned", nudges)
 
 
 def on_points_earned(_sender, *, session, activity, entries) -> None:
@@ -104,28 +139,43 @@ def on_sales_imported(_sender, *, session, earnings, skus, occasion) -> None:
 def _podium_nudges(session: Session, earnings) -> None:
     """Someone whose new points lift them into the top three of their role, in a program
     that shows its leaderboard, hears it once for each place reached."""
-    for person_id, (points, program_ids) in earnings.items():
-        if points <= 0:
-            continue
-        person = session.get(Person, person_id)
-        for program_id in sorted(program_ids):
-            program = session.get(Program, program_id)
-            if not enabled_in(session, Trigger.LEADERBOARD, [program_id]):
-                continue
-            place = standing(session, program, person)
+    earners = {
+        person_id: program_ids
+        for person_id, (points, program_ids) in earnings.items()
+        if points > 0 and program_ids
+    }
+    program_ids = set().union(*earners.values())
+    off = switched_off(session, Trigger.LEADERBOARD, program_ids)
+    shown = session.scalars(
+        select(Program).where(
+            Program.id.in_(sorted(program_ids - off)), Program.show_leaderboard.is_(True)
+        )
+    ).all()
+    if not shown:
+        return
+    people = _people(session, earners)
+    places = {
+        program.id: standings_in(
+            session, program, [people[i] for i, ids in earners.items() if program.id in ids]
+        )
+        for program in shown
+    }
+    programs = {program.id: program for program in shown}
+    nudges = []
+    for person_id, ids in earners.items():
+        for program_id in sorted(ids):
+            place = places.get(program_id, {}).get(person_id)
             if place is None or place.rank > PODIUM or place.of < 2:
                 continue
-            send_once(
-                session,
-                person,
-                Trigger.LEADERBOARD,
-                "leaderboard",
-                occasion=f"podium:{program_id}:{place.rank}",
-                program_id=program_id,
-                rank=place.rank,
-                of=place.of,
-                program=program,
+            nudges.append(
+                Nudge(
+                    people[person_id],
+                    f"podium:{program_id}:{place.rank}",
+                    program_id=program_id,
+                    context={"rank": place.rank, "of": place.of, "program": programs[program_id]},
+                )
             )
+    send_to_each(session, Trigger.LEADERBOARD, "leaderboard", nudges)
 
 
 def on_claim_decided(_sender, *, session, claim, entries, actor_id) -> None:
