@@ -13,6 +13,7 @@ like the reward's own withdrawal: the redemption pays the price it read.
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
@@ -21,6 +22,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -166,6 +168,11 @@ class Redemption(Base):
         ForeignKey("rewards.id", ondelete="RESTRICT"), index=True
     )
     points: Mapped[int] = mapped_column(Integer)
+    #: What it was worth in money where it was redeemed, copied from the country's offer at
+    #: the time (a 100 PLN card: 100, "PLN"); NULL: it had none. A later edit of the offer
+    #: changes neither this nor `points`. The tax report values the reward at this.
+    face_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default=RedemptionStatus.REQUESTED)
     shipping_address: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -353,6 +360,8 @@ def redeem(
                 person_id=person.id,
                 reward_id=reward.id,
                 points=offer.points_price,
+                face_value=offer.face_value,
+                currency=offer.currency,
                 shipping_address=address or None,
                 status=RedemptionStatus.FULFILLED
                 if reward.kind == RewardKind.GIFT_CARD and product is None
