@@ -76,7 +76,9 @@ def test_a_new_price_and_face_value_leave_past_redemptions_as_they_were(client, 
     db.expire_all()
     offers = {o.country: (o.points_price, o.face_value, o.currency) for o in torch.offers}
     assert offers == {"LV": (700, Decimal("7.50"), "EUR"), "PL": (500, None, None)}
-    assert torch.text_in("pl") == ("Latarka", "Mocna latarka.") and torch.category == "hobby_branded"
+    assert (
+        torch.text_in("pl") == ("Latarka", "Mocna latarka.") and torch.category == "hobby_branded"
+    )
     before = db.get(Redemption, before.id)
     assert (before.points, before.face_value) == (500, Decimal("5.00"))
     after = redeem(db, seller, torch, request_key="edit-2", shipping_address="Rīga")
