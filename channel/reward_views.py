@@ -242,7 +242,8 @@ def edit_reward(reward_id):
     in the form that adds one."""
     db = get_session()
     reward = db.get(Reward, reward_id) or abort(404)
-    form = reward_form(offer_countries(db))
+    # Its own countries too, so that saving never drops an offer the form did not show.
+    form = reward_form(sorted({*offer_countries(db), *(o.country for o in reward.offers)}))
     if request.method == "POST" and _saved_from(form, reward):
         return redirect(url_for("rewards.manage"))
     values = (

@@ -218,3 +218,15 @@ def test_stock_edited_while_many_redeem_at_once_loses_no_item(committed_app):
         assert redeemed == 20
         assert session.get(Reward, reward_id).stock == 30 - 20 + 10
         assert check_balances(session) == []
+
+
+def test_an_offer_in_a_country_without_partners_stays_through_an_edit(client, db, world):
+    torch = _torch(db)
+    torch.offers.append(RewardOffer(country="DE", points_price=800))
+    db.commit()
+    login_as(client, world.people[Role.CHANNEL_MANAGER])
+    page = client.get(f"/rewards/manage/{torch.id}").get_data(as_text=True)
+    assert 'name="offer_DE" value="yes" checked' in page and 'value="800"' in page
+    assert _edit(client, torch, offer_DE="yes", price_DE="800").status_code == 302
+    db.expire_all()
+    assert {o.country: o.points_price for o in torch.offers} == {"LV": 500, "DE": 800}
