@@ -18,6 +18,7 @@ from channel.demo_benefits import (
     seed_demo_rewards,
     seed_demo_tiers,
 )
+from channel.demo_fulfilment import seed_demo_fulfilment
 from channel.demo_program import seed_demo_catalog, seed_demo_program
 from channel.demo_purchases import (
     close_last_quarter,
@@ -187,6 +188,7 @@ def seed_demo(session: Session, password_hash: str) -> dict[str, int]:
     created["tier thresholds"] = seed_demo_tiers(session)
     created["tier benefits"] = seed_demo_tier_benefits(session)
     created["articles"] = seed_demo_learning(session)
+    created["delivered redemptions"] = seed_demo_fulfilment(session, today)
     created["rebate statements"] = close_last_quarter(session, today)
     demo_seeded.send(seed_demo, session=session, created=created, today=today)
     return created

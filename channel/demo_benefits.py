@@ -207,7 +207,7 @@ DEMO_REWARDS = (
 )
 
 
-def seed_demo_rewards(session: Session) -> int:
+def seed_demo_rewards(session: Session, rewards: tuple[DemoReward, ...] = DEMO_REWARDS) -> int:
     """A small rewards catalog in three countries: gift cards with codes, goods, training
     seats, a donation; returns how many rewards it added.
 
@@ -218,7 +218,7 @@ def seed_demo_rewards(session: Session) -> int:
     from channel.rewards import GiftCardCode, Reward, RewardText
 
     created = 0
-    for demo in DEMO_REWARDS:
+    for demo in rewards:
         name, description = demo.text
         reward = session.scalar(select(Reward).where(Reward.name == name))
         new = reward is None

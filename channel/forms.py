@@ -357,6 +357,9 @@ class RewardForm(FlaskForm):
     stock = WholeNumberField()
     description = StringField(default="")
     image = FileField()
+    #: An edit's fields: "yes" while it is offered, and the stock the page showed.
+    active = StringField(default="")
+    stock_shown = WholeNumberField()
 
     @property
     def photo(self):
@@ -394,6 +397,33 @@ class RewardForm(FlaskForm):
 for _code in LANGUAGES:
     setattr(RewardForm, f"name_{_code}", StringField(default=""))
     setattr(RewardForm, f"description_{_code}", StringField(default=""))
+
+
+def reward_values(reward, countries) -> dict[str, str]:
+    """An existing reward's fields as the reward form shows them, to be edited."""
+    values = {
+        "kind": reward.kind,
+        "category": reward.category,
+        "name": reward.name,
+        "points_price": str(reward.points_price),
+        "stock": "" if reward.stock is None else str(reward.stock),
+        "stock_shown": "" if reward.stock is None else str(reward.stock),
+        "description": reward.description or "",
+        "active": "yes" if reward.active else "",
+    }
+    for text in reward.texts:
+        values[f"name_{text.language}"] = text.name
+        values[f"description_{text.language}"] = text.description
+    for offer in reward.offers:
+        if offer.country not in countries:
+            continue
+        values[f"offer_{offer.country}"] = "yes"
+        if offer.points_price != reward.points_price:
+            values[f"price_{offer.country}"] = str(offer.points_price)
+        if offer.face_value is not None:
+            values[f"face_value_{offer.country}"] = str(offer.face_value)
+            values[f"currency_{offer.country}"] = offer.currency
+    return values
 
 
 def reward_form(countries) -> RewardForm:

@@ -1,11 +1,12 @@
 """What `channel` keeps about a person, for their data export and their erasure."""
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from channel.claim_models import Claim
 from channel.learning import QuizPass
 from channel.ledger import LedgerEntry
 from channel.rewards import Redemption
+from channel.saving_goals import SavingGoal
 from channel.uploads import proof_path
 from roles.privacy import rows
 from roles.signals import person_erased, person_exported
@@ -20,6 +21,7 @@ def export(_sender, *, session, person) -> dict:
         select(Redemption).where(Redemption.person_id == person.id).order_by(Redemption.id)
     )
     passes = session.scalars(select(QuizPass).where(QuizPass.person_id == person.id))
+    goal = session.get(SavingGoal, person.id)
     return {
         "claims": rows(
             claims,
@@ -30,15 +32,19 @@ def export(_sender, *, session, person) -> dict:
             entries, "id", "created_at", "account_key", "bucket", "kind", "points", "program_id"
         ),
         "redemptions": rows(
-            redemptions, "id", "reward_id", "points", "status", "shipping_address", "created_at"
+            redemptions,
+            *("id", "reward_id", "points", "face_value", "currency", "status"),
+            *("shipping_address", "created_at"),
         ),
         "quizzes_passed": rows(passes, "article_id", "passed_at"),
+        "saving_goal": rows([goal], "reward_id", "chosen_at")[0] if goal else None,
     }
 
 
 def erase(_sender, *, session, person, upload_folder) -> None:
     """Claims keep what fraud checks need (serials, invoices); sites, photos and addresses
-    go. Ledger entries stay: they point at the person row, which no longer names anyone."""
+    go, and so does the reward they were saving for. Ledger entries stay: they point at the
+    person row, which no longer names anyone."""
     for claim in session.scalars(select(Claim).where(Claim.person_id == person.id)):
         for photo in claim.photos:
             proof_path(upload_folder, photo.name).unlink(missing_ok=True)
@@ -48,6 +54,11 @@ def erase(_sender, *, session, person, upload_folder) -> None:
         update(Redemption)
         .where(Redemption.person_id == person.id)
         .values(shipping_address=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(SavingGoal)
+        .where(SavingGoal.person_id == person.id)
         .execution_options(synchronize_session=False)
     )
 

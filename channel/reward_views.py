@@ -23,6 +23,7 @@ from channel.forms import (
     RedeemForm,
     field_errors,
     reward_form,
+    reward_values,
     typed_values,
 )
 from channel.pool import distribute, pool_history
@@ -171,47 +172,91 @@ def stop_saving():
     return redirect(url_for("rewards.catalog")), 303
 
 
+def _saved_from(form, existing: Reward | None = None) -> bool:
+    """Add a reward from the reward form, or save `existing` edited in it: one operation and
+    one form for both; True once saved (its picture kept), False with the problems at the
+    form's fields."""
+    with proofs_kept_on_success(current_app.config["UPLOAD_FOLDER"]) as store:
+
+        def save(db):
+            upload = form.image.data
+            return save_reward(
+                db,
+                RewardDetails(
+                    kind=form.kind.data if existing is None else existing.kind,
+                    category=form.category.data,
+                    name=form.name.data,
+                    points_price=form.points_price.data,
+                    stock=form.stock.data,
+                    description=form.description.data,
+                    names=form.names(),
+                    descriptions=form.descriptions(),
+                    offers=form.offer_terms(),
+                    image=store(upload.read(), IMAGES) if upload is not None else None,
+                    active=existing is None or form.active.data == "yes",
+                    stock_shown=form.stock_shown.data,
+                ),
+                existing,
+            )
+
+        done = _("The reward was added.") if existing is None else _("The reward was saved.")
+        if attempt(save, done=done, form=form):
+            return True
+        store.discard()
+    return False
+
+
+def _form_page(template: str, form, values: dict, refused: bool, **context):
+    return render_template(
+        template,
+        kinds=list(RewardKind),
+        categories=list(RewardCategory),
+        countries=form.countries,
+        errors=field_errors(form),
+        values=values,
+        **context,
+    ), 400 if refused else 200
+
+
 @bp.route("/rewards/manage", methods=["GET", "POST"])
 @requires(Permission.MANAGE_REWARDS)
 def manage():
     db = get_session()
     form = reward_form(offer_countries(db))
-    refused = False
-    if request.method == "POST":
-        with proofs_kept_on_success(current_app.config["UPLOAD_FOLDER"]) as store:
-
-            def add_reward(db):
-                upload = form.image.data
-                return save_reward(
-                    db,
-                    RewardDetails(
-                        kind=form.kind.data,
-                        category=form.category.data,
-                        name=form.name.data,
-                        points_price=form.points_price.data,
-                        stock=form.stock.data,
-                        description=form.description.data,
-                        names=form.names(),
-                        descriptions=form.descriptions(),
-                        offers=form.offer_terms(),
-                        image=store(upload.read(), IMAGES) if upload is not None else None,
-                    ),
-                )
-
-            if attempt(add_reward, done=_("The reward was added."), form=form):
-                return redirect(url_for("rewards.manage"))
-            store.discard()
-        refused = True
-    return render_template(
+    if request.method == "POST" and _saved_from(form):
+        return redirect(url_for("rewards.manage"))
+    return _form_page(
         "channel/rewards_manage.html",
+        form,
+        typed_values(form),
+        request.method == "POST",
         rewards=[(reward, left_of(db, reward)) for reward in all_rewards(db)],
         redemptions=open_redemptions(db),
-        kinds=list(RewardKind),
-        categories=list(RewardCategory),
-        countries=form.countries,
-        errors=field_errors(form),
-        values=typed_values(form),
-    ), 400 if refused else 200
+    )
+
+
+@bp.route("/rewards/manage/<int:reward_id>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_REWARDS)
+def edit_reward(reward_id):
+    """A reward's offers, prices, texts, category, stock, and whether it is offered at all,
+    in the form that adds one."""
+    db = get_session()
+    reward = db.get(Reward, reward_id) or abort(404)
+    # Its own countries too, so that saving never drops an offer the form did not show.
+    form = reward_form(sorted({*offer_countries(db), *(o.country for o in reward.offers)}))
+    if request.method == "POST" and _saved_from(form, reward):
+        return redirect(url_for("rewards.manage"))
+    values = (
+        typed_values(form) if request.method == "POST" else reward_values(reward, form.countries)
+    )
+    return _form_page(
+        "channel/reward_edit.html",
+        form,
+        values,
+        request.method == "POST",
+        reward=reward,
+        left=left_of(db, reward),
+    )
 
 
 @bp.route("/rewards/manage/<int:reward_id>/codes", methods=["POST"])

@@ -13,6 +13,7 @@ like the reward's own withdrawal: the redemption pays the price it read.
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
@@ -21,6 +22,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -166,6 +168,11 @@ class Redemption(Base):
         ForeignKey("rewards.id", ondelete="RESTRICT"), index=True
     )
     points: Mapped[int] = mapped_column(Integer)
+    #: What it was worth in money where it was redeemed, copied from the country's offer at
+    #: the time (a 100 PLN card: 100, "PLN"); NULL: it had none. A later edit of the offer
+    #: changes neither this nor `points`. The tax report values the reward at this.
+    face_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default=RedemptionStatus.REQUESTED)
     shipping_address: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -216,12 +223,22 @@ class RewardDetails:
     offers: tuple[OfferTerms, ...] = ()
     #: (stored name, MIME type) of a picture already checked by `channel.uploads`.
     image: tuple[str, str] | None = None
+    #: False: withdrawn, redeemable nowhere (it stays in the redemptions made).
+    active: bool = True
+    #: An edit's stock as the editor saw it: the stock changes by the difference from this,
+    #: so what is redeemed while the page is open still counts.
+    stock_shown: int | None = None
 
 
 def save_reward(session: Session, details: RewardDetails, existing: Reward | None = None) -> Reward:
+    """Add a reward, or edit `existing` (the same checks). An edit changes the offers and
+    texts in place; redemptions already made keep the points and face value they were made
+    at (`Redemption.points`, `Redemption.face_value`)."""
     errors = {}
     if details.kind not in list(RewardKind):
         errors["kind"] = _l("Choose a kind of reward.")
+    elif existing is not None and details.kind != existing.kind:
+        errors["kind"] = _l("A reward's kind cannot be changed: add a new reward instead.")
     category = details.category or CATEGORY_OF_KIND.get(details.kind)
     if details.category and details.category not in list(RewardCategory):
         errors["category"] = _l("Choose a category from the list.")
@@ -252,21 +269,76 @@ def save_reward(session: Session, details: RewardDetails, existing: Reward | Non
     if errors:
         raise InvalidInput(errors)
     reward = existing or Reward()
+    if existing is None:
+        reward.stock = details.stock
+    else:
+        _change_stock(session, existing, details.stock_shown, details.stock)
     reward.kind, reward.name = details.kind, details.name.strip()
     reward.category = category
     reward.description = (details.description or "").strip()
-    reward.points_price, reward.stock = details.points_price, details.stock
+    reward.points_price, reward.active = details.points_price, details.active
+    # Kept rows are changed in place: a text or offer replaced by a new row would be inserted
+    # before the old one is deleted, against their unique keys.
+    known_texts = {text.language: text for text in reward.texts}
     reward.texts = [
-        RewardText(language=language, name=name or reward.name, description=description)
+        _text(known_texts.get(language), language, name or reward.name, description)
         for language, (name, description) in sorted(texts.items())
         if name or description
     ]
-    reward.offers = offers
+    known_offers = {offer.country: offer for offer in reward.offers}
+    reward.offers = [_offer(known_offers.get(offer.country), offer) for offer in offers]
     if details.image:
         reward.image, reward.image_type = details.image
     session.add(reward)
     session.flush()
     return reward
+
+
+def _text(text: "RewardText | None", language: str, name: str, description: str) -> RewardText:
+    text = text or RewardText(language=language)
+    text.name, text.description = name, description
+    return text
+
+
+def _offer(offer: RewardOffer | None, terms: RewardOffer) -> RewardOffer:
+    if offer is None:
+        return terms
+    offer.points_price, offer.face_value, offer.currency = (
+        terms.points_price,
+        terms.face_value,
+        terms.currency,
+    )
+    return offer
+
+
+def _change_stock(session: Session, reward: Reward, shown: int | None, wanted: int | None) -> None:
+    """Set an edited reward's stock. From one count to another it moves by the difference
+    from what the editor saw, in one conditional update, as redemptions reserve it: the
+    redemptions made meanwhile keep their items, and the stock never goes below zero."""
+    if wanted is not None and shown is not None and reward.stock is not None:
+        change = wanted - shown
+        if change:
+            moved = session.execute(
+                update(Reward)
+                .where(Reward.id == reward.id, Reward.stock + change >= 0)
+                .values(stock=Reward.stock + change)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not moved:
+                raise InvalidInput(
+                    {"stock": _l("Fewer are left than that takes away: look at the stock again.")}
+                )
+            session.expire(reward, ["stock"])
+        return
+    # Unlimited to a count, or a count to unlimited: nothing is reserved from an unlimited
+    # stock, and an unlimited one needs no count.
+    session.execute(
+        update(Reward)
+        .where(Reward.id == reward.id)
+        .values(stock=wanted)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(reward, ["stock"])
 
 
 def import_codes(session: Session, reward: Reward, text: str) -> tuple[int, int]:
@@ -353,6 +425,8 @@ def redeem(
                 person_id=person.id,
                 reward_id=reward.id,
                 points=offer.points_price,
+                face_value=offer.face_value,
+                currency=offer.currency,
                 shipping_address=address or None,
                 status=RedemptionStatus.FULFILLED
                 if reward.kind == RewardKind.GIFT_CARD and product is None

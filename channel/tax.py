@@ -2,8 +2,10 @@
 countries a reward from a third party is a taxable benefit.
 
 A reward counts once it was delivered (a fulfilled redemption), in the UTC month it was
-fulfilled (a pre-loaded gift-card code: the moment it was handed out). Its value is its
-points at the point value the dashboards' liability uses (Decimal, in that currency). People
+fulfilled (a pre-loaded gift-card code: the moment it was handed out). Its value is the face
+value of the offer it was redeemed under, in that offer's currency (a 100 PLN card: 100 PLN),
+copied onto the redemption then; a reward without one is worth its points at the point value
+the dashboards' liability uses. Each sum is in one currency, never mixed. People
 are counted with the partner they work for now: its payroll is the one that reports them.
 Rows come from the database in order and are summed as they stream, a month at a time.
 """
@@ -38,8 +40,9 @@ class Valuation:
 
 @dataclass(frozen=True)
 class Received:
-    """One person's rewards of one kind fulfilled in one month; `month` is "2026-03", or
-    None for the person's total of the year (then `reward_id` is None too)."""
+    """One person's rewards of one kind fulfilled in one month and valued in one currency;
+    `month` is "2026-03", or None for the person's total of the year in that currency (then
+    `reward_id` is None too)."""
 
     person_id: int
     person: str
@@ -49,6 +52,7 @@ class Received:
     redemptions: int
     points: int
     value: Decimal
+    currency: str
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
@@ -58,12 +62,25 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 def received_in(
     session: Session, partner_id: int, year: int, valuation: Valuation
 ) -> Iterator[Received]:
-    """Each person's fulfilled rewards by reward and month, each person followed by their total
-    for the year; people by name."""
+    """Each person's fulfilled rewards by reward, month and currency, each person followed
+    by their totals for the year, one per currency (sums never mix currencies); people by
+    name.
+
+    A reward redeemed where its offer had a face value is worth that, in its currency; any
+    other at its points × the point value."""
     start, end = year_bounds(year)
     moment = func.coalesce(Redemption.decided_at, Redemption.created_at)
     stmt = (
-        select(Person.id, Person.full_name, Reward.id, Reward.name, Redemption.points, moment)
+        select(
+            Person.id,
+            Person.full_name,
+            Reward.id,
+            Reward.name,
+            Redemption.points,
+            Redemption.face_value,
+            Redemption.currency,
+            moment,
+        )
         .join(Person, Person.id == Redemption.person_id)
         .join(Reward, Reward.id == Redemption.reward_id)
         .where(
@@ -75,36 +92,41 @@ def received_in(
         .order_by(Person.full_name, Person.id, Reward.id, moment, Redemption.id)
         .execution_options(yield_per=2000)
     )
-    group: list | None = None  # [person id, person, reward id, reward, month, count, points]
-    person_total: list | None = None  # [person id, person, count, points]
+    person: tuple[int, str] | None = None
+    # One person's sums, in the order met: (reward id, reward, month, currency) and currency
+    # -> [redemptions, points, value].
+    groups: dict[tuple, list] = {}
+    totals: dict[str, list] = {}
 
-    def month_row(g) -> Received:
-        return Received(g[0], g[1], g[2], g[3], g[4], g[5], g[6], valuation.of(g[6]))
+    def person_rows() -> Iterator[Received]:
+        for (reward_id, reward, month, currency), (count, points, value) in groups.items():
+            yield Received(*person, reward_id, reward, month, count, points, value, currency)
+        for currency in sorted(totals):
+            count, points, value = totals[currency]
+            yield Received(*person, None, "", None, count, points, value, currency)
 
-    def total_row(t) -> Received:
-        return Received(t[0], t[1], None, "", None, t[2], t[3], valuation.of(t[3]))
-
-    for person_id, name, reward_id, reward, points, at in session.execute(stmt):
+    for person_id, name, reward_id, reward, points, face_value, currency, at in session.execute(
+        stmt
+    ):
+        if person is not None and person[0] != person_id:
+            yield from person_rows()
+            groups.clear()
+            totals.clear()
+        person = (person_id, name)
         month = month_key(at.replace(tzinfo=UTC) if at.tzinfo is None else at)
-        if group is not None and (group[0], group[2], group[4]) == (person_id, reward_id, month):
-            group[5] += 1
-            group[6] += points
-            person_total[2] += 1
-            person_total[3] += points
-            continue
-        if group is not None:
-            yield month_row(group)
-        if person_total is not None and person_total[0] != person_id:
-            yield total_row(person_total)
-            person_total = None
-        group = [person_id, name, reward_id, reward, month, 1, points]
-        if person_total is None:
-            person_total = [person_id, name, 0, 0]
-        person_total[2] += 1
-        person_total[3] += points
-    if group is not None:
-        yield month_row(group)
-        yield total_row(person_total)
+        if face_value is None:
+            value, currency = valuation.of(points), valuation.currency
+        else:
+            value = Decimal(face_value).quantize(CENT)
+        for sums in (
+            groups.setdefault((reward_id, reward, month, currency), [0, 0, Decimal(0)]),
+            totals.setdefault(currency, [0, 0, Decimal(0)]),
+        ):
+            sums[0] += 1
+            sums[1] += points
+            sums[2] += value
+    if person is not None:
+        yield from person_rows()
 
 
 TAX_HEADER = [
@@ -134,5 +156,5 @@ def tax_rows(session: Session, partner_id: int, year: int, valuation: Valuation)
             r.redemptions,
             r.points,
             r.value,
-            valuation.currency,
+            r.currency,
         ]

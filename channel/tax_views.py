@@ -45,7 +45,6 @@ def tax_report(partner):
         year=year,
         years=sorted({year, *range(this_year - YEARS_OFFERED + 1, this_year + 1)}, reverse=True),
         rows=list(received_in(get_session(), partner.id, year, valuation)),
-        currency=valuation.currency,
         formats=exports.FORMATS,
     )
 

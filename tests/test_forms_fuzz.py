@@ -131,6 +131,7 @@ FORMS = {
     "programs.program_new": [Form("/programs/new", CM)],
     "rewards.redeem_reward": [Form("/rewards/{reward}/redeem", SELLER)],
     "rewards.manage": [Form("/rewards/manage", CM)],
+    "rewards.edit_reward": [Form("/rewards/manage/{reward}", CM)],
     "rewards.save_for": [Form("/rewards/{goal_reward}/goal", SELLER, "/rewards/")],
     "rewards.stop_saving": [Form("/rewards/goal/drop", SELLER, "/rewards/")],
     "rewards.add_codes": [Form("/rewards/manage/{reward}/codes", CM, "/rewards/manage")],

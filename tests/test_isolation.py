@@ -91,6 +91,7 @@ PLAIN_ROUTES = {
     "rewards.redeem_reward": ("/rewards/{reward}/redeem", PARTNER_STAFF),
     "rewards.save_for": ("/rewards/{reward}/goal", PARTNER_STAFF),
     "rewards.manage": ("/rewards/manage", MANUFACTURER),
+    "rewards.edit_reward": ("/rewards/manage/{reward}", MANUFACTURER),
     "rewards.add_codes": ("/rewards/manage/{reward}/codes", MANUFACTURER),
     "rewards.decide_redemption": ("/rewards/manage/redemptions/{redemption}/fulfil", MANUFACTURER),
     "claims.claim_new": ("/claims/new/sale", PARTNER_STAFF),

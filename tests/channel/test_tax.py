@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from channel.rewards import Redemption, Reward
+from channel.reward_offers import RewardOffer
+from channel.rewards import Redemption, Reward, redeem
 from channel.tax import Valuation, received_in
 from core.db import utcnow
 from roles.permissions import Role
-from tests.builders import login_as
+from tests.builders import give_points, login_as
 
 YEAR = 2025
 EUR_CENT = Valuation(Decimal("0.01"), "EUR")
@@ -35,13 +36,15 @@ def received(db, world):
     other = world.others[Role.SELLER]
     keys = iter(range(1, 100))
 
-    def redemption(person, reward, status, created, decided=None, points=None):
+    def redemption(person, reward, status, created, decided=None, points=None, face=None):
         db.add(
             Redemption(
                 request_key=f"tax-{next(keys)}",
                 person_id=person.id,
                 reward_id=reward.id,
                 points=points or reward.points_price,
+                face_value=Decimal(face[0]) if face else None,
+                currency=face[1] if face else None,
                 status=status,
                 created_at=created,
                 decided_at=decided,
@@ -161,3 +164,104 @@ def test_a_partner_manager_never_gets_another_partners_report(client, db, world,
         assert client.get(f"/partners/{partner.id}/tax/{YEAR}.csv").status_code == 200
     assert client.get(f"/partners/{a}/tax/{YEAR}.pdf").status_code == 404
     assert client.get(f"/partners/{a}/tax/99999.csv").status_code == 404
+
+
+@pytest.fixture
+def face_values(db, world, received):
+    """Besides `received`: cards redeemed under offers with a face value, in two currencies
+    (as after the seller's partner moved country, or an offer was edited)."""
+    seller, engineer, drill, card = received
+    pln = Reward(kind="gift_card", name="Karta 100 PLN", points_price=2500)
+    db.add(pln)
+    db.flush()
+    for key, (person, reward, month, face) in enumerate(
+        [
+            (seller, pln, 2, ("100.00", "PLN")),
+            (seller, pln, 2, ("99.99", "PLN")),  # the offer's face value edited since
+            (seller, card, 3, ("20.00", "EUR")),
+            (seller, pln, 5, ("100.00", "PLN")),
+            (engineer, pln, 12, ("150.50", "PLN")),
+        ]
+    ):
+        db.add(
+            Redemption(
+                request_key=f"face-{key}",
+                person_id=person.id,
+                reward_id=reward.id,
+                points=reward.points_price,
+                face_value=Decimal(face[0]),
+                currency=face[1],
+                status="fulfilled",
+                created_at=at(month, 15),
+            )
+        )
+    db.commit()
+    return pln
+
+
+def test_a_reward_with_a_face_value_counts_at_it_and_each_currency_is_summed_apart(
+    db, world, received, face_values
+):
+    rows = [
+        (r.person, r.reward, r.month, r.redemptions, r.points, r.value, r.currency)
+        for r in received_in(db, world.partner_a.id, YEAR, EUR_CENT)
+    ]
+    assert rows == [
+        ("Anna Seller", "Cordless drill", "2025-02", 2, 8551, Decimal("85.51"), "EUR"),
+        ("Anna Seller", "Fuel card 20 EUR", "2025-02", 1, 2000, Decimal("20.00"), "EUR"),
+        ("Anna Seller", "Fuel card 20 EUR", "2025-03", 2, 4000, Decimal("40.00"), "EUR"),
+        ("Anna Seller", "Karta 100 PLN", "2025-02", 2, 5000, Decimal("199.99"), "PLN"),
+        ("Anna Seller", "Karta 100 PLN", "2025-05", 1, 2500, Decimal("100.00"), "PLN"),
+        ("Anna Seller", "", None, 5, 14551, Decimal("145.51"), "EUR"),
+        ("Anna Seller", "", None, 3, 7500, Decimal("299.99"), "PLN"),
+        ("Boris Engineer", "Fuel card 20 EUR", "2025-12", 1, 2000, Decimal("20.00"), "EUR"),
+        ("Boris Engineer", "Karta 100 PLN", "2025-12", 1, 2500, Decimal("150.50"), "PLN"),
+        ("Boris Engineer", "", None, 1, 2000, Decimal("20.00"), "EUR"),
+        ("Boris Engineer", "", None, 1, 2500, Decimal("150.50"), "PLN"),
+    ]
+
+
+def test_the_exports_carry_face_values_with_their_currencies(
+    client, db, world, received, face_values
+):
+    seller, engineer, drill, card = received
+    login_as(client, world.people[Role.PARTNER_MANAGER])
+    answer = client.get(f"/partners/{world.partner_a.id}/tax/{YEAR}.csv")
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True))))
+    s, e, p = str(seller.id), str(engineer.id), str(face_values.id)
+    figures = [row[1:] for row in rows[1:] if row[4] in ("Karta 100 PLN", "")]
+    assert figures == [
+        [s, "Anna Seller", p, "Karta 100 PLN", "2025-02", "2", "5000", "199.99", "PLN"],
+        [s, "Anna Seller", p, "Karta 100 PLN", "2025-05", "1", "2500", "100.00", "PLN"],
+        [s, "Anna Seller", "", "", "total", "5", "14551", "145.51", "EUR"],
+        [s, "Anna Seller", "", "", "total", "3", "7500", "299.99", "PLN"],
+        [e, "Boris Engineer", p, "Karta 100 PLN", "2025-12", "1", "2500", "150.50", "PLN"],
+        [e, "Boris Engineer", "", "", "total", "1", "2000", "20.00", "EUR"],
+        [e, "Boris Engineer", "", "", "total", "1", "2500", "150.50", "PLN"],
+    ]
+    workbook = client.get(f"/partners/{world.partner_a.id}/tax/{YEAR}.xlsx")
+    sheet = load_workbook(io.BytesIO(workbook.data), read_only=True).active
+    values = [list(row) for row in sheet.iter_rows(values_only=True)][1:]
+    assert [(Decimal(str(row[8])).quantize(Decimal("0.01")), row[9]) for row in values] == [
+        (Decimal(r[8]), r[9]) for r in rows[1:]
+    ]
+    page = client.get(f"/partners/{world.partner_a.id}/tax?year={YEAR}").get_data(as_text=True)
+    assert "299.99" in page and "145.51" in page
+
+
+def test_a_redemption_keeps_the_face_value_of_its_offer_when_the_offer_changes(db, world):
+    seller = world.people[Role.SELLER]
+    give_points(db, seller, 10_000)
+    card = Reward(kind="physical", name="Card", points_price=3000)
+    card.offers = [
+        RewardOffer(country="LV", points_price=3000, face_value=Decimal("30"), currency="EUR")
+    ]
+    db.add(card)
+    db.flush()
+    first = redeem(db, seller, card, request_key="face-1", shipping_address="Rīga")
+    card.offers[0].face_value, card.offers[0].points_price = Decimal("35"), 3500
+    db.flush()
+    second = redeem(db, seller, card, request_key="face-2", shipping_address="Rīga")
+    db.commit()
+    assert (first.points, first.face_value, first.currency) == (3000, Decimal("30.00"), "EUR")
+    assert (second.points, second.face_value, second.currency) == (3500, Decimal("35.00"), "EUR")

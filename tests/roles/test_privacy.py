@@ -112,3 +112,26 @@ def test_the_commands_export_and_erase_by_phone(app, db, world):
     assert erased.exit_code == 0, erased.output
     db.expire_all()
     assert db.get(Person, person.id).full_name == f"Erased person {person.id}"
+
+
+def test_a_saving_goal_is_exported_and_erased_by_the_commands(app, db, world):
+    from channel.rewards import Reward
+    from channel.saving_goals import SavingGoal, choose_goal
+    from tests.builders import offered
+
+    person, other = world.people[Role.TECHNICIAN], world.people[Role.SELLER]
+    drill = offered(Reward(kind="physical", name="Drill", points_price=900))
+    db.add(drill)
+    db.flush()
+    choose_goal(db, person, drill)
+    choose_goal(db, other, drill)
+    db.commit()
+    runner = app.test_cli_runner()
+    exported = json.loads(runner.invoke(args=["privacy", "export", person.phone]).output)
+    assert exported["saving_goal"]["reward_id"] == drill.id
+    assert exported["saving_goal"]["chosen_at"]
+    assert runner.invoke(args=["privacy", "erase", person.phone, "--yes"]).exit_code == 0
+    db.expire_all()
+    assert db.get(SavingGoal, person.id) is None
+    assert db.get(SavingGoal, other.id).reward_id == drill.id  # nobody else's goal goes
+    assert export_person(db, db.get(Person, person.id))["saving_goal"] is None
