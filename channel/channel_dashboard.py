@@ -7,7 +7,8 @@ Points by month, outstanding points and the partners' leader board read the ledg
 rollups (`channel.rollups`, kept current by every posting) for the months a period covers
 whole, and the entries only for a part month at either end: a period that runs up to now
 holds its current month whole, since no entry is written after now. The people's leader
-board reads the closed months' earnings `flask rollups refresh` stores.
+board reads the people's earnings through the closed months `flask rollups refresh` stores:
+two months' totals whatever the period's length (`channel.dashboards.people_totals`).
 """
 
 from collections import Counter
@@ -29,7 +30,7 @@ from channel.dashboards import (
     enrolled_people,
     ledger_filters,
     partner_filters,
-    people_earnings,
+    people_totals,
     percent,
     split_period,
 )
@@ -289,11 +290,14 @@ def top_partners(
 def top_people(
     session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
 ) -> list[Leader]:
-    earned = people_earnings(session, start, end, filters)
+    """People by points earned in the period (not their pools'); no one whose earnings in it
+    net out at 0."""
+    earned = people_totals(session, start, end, filters)
     points = func.sum(earned.c.points)
     top = (
         select(earned.c.person_id.label("id"), points.label("points"))
         .group_by(earned.c.person_id)
+        .having(points != 0)
         .order_by(points.desc(), earned.c.person_id)
         .limit(limit)
         .subquery()
