@@ -32,7 +32,7 @@ Counted = tuple[str, int, str, tuple[str, ...]]
 def _rows(claims: Iterable[tuple[Counted, int]]) -> list[dict]:
     counts: Counter = Counter()
     for (month, partner_id, status, flags), times in claims:
-        for flag in (ALL_CLAIMS, *dict.fromkeys(flags)):
+        for flag in (ALL_CLAIMS, *flags):
             counts[(month, partner_id, str(status), flag)] += times
     return [
         dict(zip(("month", "partner_id", "status", "flag"), key, strict=True)) | {"claims": n}
