@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_templates(app)
     _register_errors(app)
 
+    from channel.claim_rollups import connect_handlers as connect_claim_rollups
     from channel.earning import connect_handlers as connect_channel_handlers
     from channel.privacy import connect_handlers as connect_channel_privacy
     from channel.scoping import connect_scopes
@@ -81,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
     connect_scopes()
     connect_conversation_scopes()
     connect_channel_handlers()
+    connect_claim_rollups()
     connect_messaging_handlers()
     connect_channel_privacy()
     connect_messaging_privacy()

@@ -5,8 +5,9 @@ people (default 20,000) in four roles at people/20 partners in five countries, t
 programs with budgets, every person enrolled (one in ten left four months ago), `--entries`
 ledger entries (earn; every 10th a redemption, every 37th an expiry) spread evenly over the
 last 540 days, a claim per ten entries (one in twenty flagged), training for a quarter of the
-people. The ledger's monthly rollups are built from the entries as the migration builds them,
-and the closed months' engagement stored by `flask rollups refresh` (timed).
+people. The ledger's monthly rollups are built from the entries and the claims' monthly
+counts from the claims as the migrations build them, and the closed months' engagement and
+earnings stored by `flask rollups refresh` (timed).
 
 What is timed: GET /dashboard (the channel manager, last 12 months) and GET
 /partners/<id>/dashboard through the app's test client, after two warm-up requests, the
@@ -40,6 +41,8 @@ from app import create_app  # noqa: E402
 from channel import channel_dashboard as cd  # noqa: E402
 from channel import dashboards as d  # noqa: E402
 from channel import partner_dashboard as pd  # noqa: E402
+from channel.claim_models import ClaimMonth  # noqa: E402
+from channel.claim_rollups import claim_months_sql  # noqa: E402
 from channel.ledger import LedgerMonth, ProgramBudgetUse  # noqa: E402
 from channel.month_rollups import months_to_refresh, refresh_months  # noqa: E402
 from channel.partner_models import PartnerOrganization  # noqa: E402
@@ -145,6 +148,14 @@ def fill(url: str, people: int, entries: int) -> float:
         connection.execute(
             ProgramBudgetUse.__table__.insert().from_select(
                 ["program_id", "budget_points"], budget_sql()
+            )
+        )
+        # The claims' monthly counts as migration 0046 builds them from existing claims.
+        connection.execute(text("DELETE FROM claim_months"))
+        connection.execute(
+            ClaimMonth.__table__.insert().from_select(
+                ["month", "partner_id", "status", "flag", "claims"],
+                claim_months_sql("postgresql"),
             )
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

@@ -7,7 +7,8 @@ Points by month, outstanding points and the partners' leader board read the ledg
 rollups (`channel.rollups`, kept current by every posting) for the months a period covers
 whole, and the entries only for a part month at either end: a period that runs up to now
 holds its current month whole, since no entry is written after now. The people's leader
-board reads the closed months' earnings `flask rollups refresh` stores.
+board reads the people's earnings through the closed months `flask rollups refresh` stores:
+two months' totals whatever the period's length (`channel.dashboards.people_totals`).
 """
 
 from collections import Counter
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String, case, cast, false, func, select, union_all
+from sqlalchemy import String, case, cast, false, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
-from channel.claim_models import Claim
+from channel.claim_models import Claim, ClaimMonth
+from channel.claim_rollups import ALL_CLAIMS, flag_names
 from channel.dashboards import (
     EVERYTHING,
     Filters,
@@ -28,7 +30,7 @@ from channel.dashboards import (
     enrolled_people,
     ledger_filters,
     partner_filters,
-    people_earnings,
+    people_totals,
     percent,
     split_period,
 )
@@ -218,18 +220,42 @@ class ClaimFigures:
 def claim_figures(
     session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING
 ) -> ClaimFigures:
-    period = (Claim.created_at >= start, Claim.created_at < end)
-    by_status = partner_filters(
-        select(Claim.status, func.count()).where(*period).group_by(Claim.status),
-        filters,
-        Claim.partner_id,
+    """Claims created in [start, end) by status and by fraud flag: whole months from their
+    counts (`channel.claim_rollups`, kept with every claim), part months claim by claim."""
+    dialect = session.get_bind().dialect.name
+    span = split_period(start, end, utcnow())
+    rolled = select(ClaimMonth.status, ClaimMonth.flag, ClaimMonth.claims)
+    if not span.whole:
+        rolled = rolled.where(false())
+    if span.first is not None:
+        rolled = rolled.where(ClaimMonth.month >= span.first)
+    if span.until is not None:
+        rolled = rolled.where(ClaimMonth.month < span.until)
+    parts = [partner_filters(rolled, filters, ClaimMonth.partner_id)]
+    for part_start, part_end in span.parts:
+        period = (Claim.created_at >= part_start, Claim.created_at < part_end)
+        counted = select(Claim.status, literal(ALL_CLAIMS), func.count()).where(*period)
+        parts.append(partner_filters(counted.group_by(Claim.status), filters, Claim.partner_id))
+        # Only flagged claims are read: most are clean, and reading JSON costs.
+        names = flag_names(dialect)
+        flagged = (
+            select(Claim.status, names.c.value, func.count())
+            .select_from(Claim)
+            .join(names, true())
+            .where(*period, cast(Claim.flags, String) != "[]")
+            .group_by(Claim.status, names.c.value)
+        )
+        parts.append(partner_filters(flagged, filters, Claim.partner_id))
+    by_status, by_flag = Counter(), Counter()
+    for status, flag, claims in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+        if flag == ALL_CLAIMS:
+            by_status[status] += int(claims)
+        else:
+            by_flag[flag] += int(claims)
+    return ClaimFigures(
+        {k: n for k, n in by_status.items() if n},
+        {k: n for k, n in by_flag.most_common() if n},
     )
-    flags = Counter()
-    # Only flagged claims are read: most are clean, and reading JSON costs.
-    flagged = select(Claim.flags).where(*period, cast(Claim.flags, String) != "[]")
-    for (names,) in session.execute(partner_filters(flagged, filters, Claim.partner_id)):
-        flags.update(names or ())
-    return ClaimFigures(dict(session.execute(by_status).all()), dict(flags.most_common()))
 
 
 @dataclass(frozen=True)
@@ -264,11 +290,14 @@ def top_partners(
 def top_people(
     session: Session, start: datetime, end: datetime, filters: Filters = EVERYTHING, limit=TOP
 ) -> list[Leader]:
-    earned = people_earnings(session, start, end, filters)
+    """People by points earned in the period (not their pools'); no one whose earnings in it
+    net out at 0."""
+    earned = people_totals(session, start, end, filters)
     points = func.sum(earned.c.points)
     top = (
         select(earned.c.person_id.label("id"), points.label("points"))
         .group_by(earned.c.person_id)
+        .having(points != 0)
         .order_by(points.desc(), earned.c.person_id)
         .limit(limit)
         .subquery()

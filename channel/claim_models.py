@@ -66,7 +66,10 @@ class Claim(Base):
         ForeignKey("partner_organizations.id", ondelete="RESTRICT"), index=True
     )
     kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default=ClaimStatus.PENDING, index=True)
+    #: Old values loaded before a change: `channel.claim_rollups` moves the counts from them.
+    status: Mapped[str] = mapped_column(
+        String(16), default=ClaimStatus.PENDING, index=True, active_history=True
+    )
     #: The day it happened (sale, install, order or payment).
     occurred_on: Mapped[date] = mapped_column(Date)
     invoice_number: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -79,7 +82,7 @@ class Claim(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
     due_on: Mapped[date | None] = mapped_column(Date)
     #: Fraud rules that flagged it, by name; empty for a clean claim.
-    flags: Mapped[list] = mapped_column(JSON, default=list)
+    flags: Mapped[list] = mapped_column(JSON, default=list, active_history=True)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     #: For imported sell-out data: the source line's key; importing it again changes nothing.
     source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -155,3 +158,22 @@ class ClaimShare(Base):
     percent: Mapped[int] = mapped_column(Integer)
 
     claim: Mapped[Claim] = relationship(back_populates="shares")
+
+
+class ClaimMonth(Base):
+    """Claims counted by (UTC month created, partner, status, fraud flag), for the dashboards:
+    a row with `flag` "" counts the claims, a row per flag name the claims it flagged. Kept
+    equal to the claims by `channel.claim_rollups` in the same transaction as each claim's
+    insert and change (an additive upsert); claims name no program, so neither do these."""
+
+    __tablename__ = "claim_months"
+    __table_args__ = (UniqueConstraint("month", "partner_id", "status", "flag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The UTC month of the claims' `created_at` ("2026-11").
+    month: Mapped[str] = mapped_column(String(7))
+    partner_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    #: A fraud rule's name, or "" for the row that counts every claim.
+    flag: Mapped[str] = mapped_column(String(64))
+    claims: Mapped[int] = mapped_column(Integer, default=0)

@@ -191,6 +191,12 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
     return errors
 
 
+def _lock(session: Session, claim: Claim) -> None:
+    """Wait for a decision on `claim` in progress and read the status it left: two reviewers
+    deciding at once decide one after the other, and the second sees the first's outcome."""
+    session.refresh(claim, ["status"], with_for_update=True)
+
+
 def approve_claim(
     session: Session,
     claim: Claim,
@@ -204,6 +210,7 @@ def approve_claim(
     """Approve: each line (and each person's share of it) becomes an activity that earns.
     An install sent as a photo of its plate alone is approved with the `serial` read on it,
     a sale sent as a photo of its invoice with the `invoice_number` and `lines` read on it."""
+    _lock(session, claim)
     if claim.status != ClaimStatus.PENDING:
         raise InvalidClaim({"status": _l("Only a pending claim can be approved.")})
     errors = {}
@@ -262,6 +269,7 @@ def approve_claim(
 
 def reject_claim(session: Session, claim: Claim, *, actor_id: int, reason: str) -> None:
     reason = " ".join((reason or "").split())
+    _lock(session, claim)
     if claim.status != ClaimStatus.PENDING:
         raise InvalidClaim({"status": _l("Only a pending claim can be rejected.")})
     if not reason:
@@ -275,6 +283,7 @@ def reject_claim(session: Session, claim: Claim, *, actor_id: int, reason: str) 
 
 def return_claim(session: Session, claim: Claim, *, actor_id: int | None) -> int:
     """A returned or cancelled sale: reverse what it earned; returns the points taken back."""
+    _lock(session, claim)
     if claim.status != ClaimStatus.APPROVED:
         raise InvalidClaim({"status": _l("Only an approved claim can be returned.")})
     earned = session.scalars(

@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from channel.claim_rollups import check_claim_months
 from channel.coalition import brands, parse_month, settle
 from channel.demo import DEMO_PASSWORD, seed_demo
 from channel.exchange_rates import UnreadableRatesFile, import_rates
@@ -61,14 +62,15 @@ ledger_cli = AppGroup("ledger", help="Keep the points ledger exact.")
 
 @ledger_cli.command("check")
 def check_command():
-    """Recompute every balance, monthly rollup and budget total from the entries, and every
-    stored month's engagement, and compare; exit 1 on any difference."""
+    """Recompute every balance, monthly rollup and budget total from the entries, every
+    stored month's engagement and the claims' monthly counts, and compare; exit 1 on any
+    difference."""
     db = get_session()
     wrong = check_balances(db)
     for account, stored, derived in wrong:
         click.echo(f"{account}: balance row {stored}, entries add up to {derived}")
     click.echo(f"{len(wrong)} accounts differ" if wrong else "every balance equals its entries")
-    rollups = check_rollups(db) + check_months(db)
+    rollups = check_rollups(db) + check_months(db) + check_claim_months(db)
     for difference in rollups:
         click.echo(difference)
     click.echo(f"{len(rollups)} rollups differ" if rollups else "every rollup equals its entries")

@@ -20,8 +20,15 @@ from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
 from channel.ledger import EARNED_KINDS, EntryKind, LedgerEntry
-from channel.models import EarningMonth, EngagementMonth, Enrollment
-from channel.month_rollups import ANY_PROGRAM, ANY_ROLE, month_bounds, stored_between, stored_months
+from channel.models import EarningMonth, EarningTotal, EngagementMonth, Enrollment
+from channel.month_rollups import (
+    ANY_PROGRAM,
+    ANY_ROLE,
+    month_bounds,
+    previous_month,
+    stored_between,
+    stored_months,
+)
 from channel.partner_models import PartnerOrganization
 from core.db import utcnow
 from core.months import month_key
@@ -256,18 +263,24 @@ def split_period(start: datetime | None, end: datetime, now: datetime) -> Span:
     )
 
 
-def people_earnings(session: Session, start: datetime, end: datetime, filters: Filters):
+def people_earnings(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    filters: Filters,
+    stored: set[str] | None = None,
+):
     """(person_id, program_id, partner_id, points) of what people (not pools) earned in
     [start, end): sums of the closed months `flask rollups refresh` stored, the other months
-    and part months entry by entry; a subquery."""
+    and part months entry by entry; a subquery. `stored`: the stored months, if read."""
     now = utcnow()
     span = split_period(start, end, now)
     live = list(span.parts)
-    stored: set[str] = set()
     if span.whole:
         whole_start = month_bounds(span.first)[0]
         whole_end = month_bounds(span.until)[0] if span.until else end
-        stored = stored_between(session, span.first, span.until or "9999-12")
+        if stored is None:
+            stored = stored_between(session, span.first, span.until or "9999-12")
         cursor, gap = whole_start, None
         while cursor < whole_end:
             following = month_bounds(month_key(cursor))[1]
@@ -280,6 +293,8 @@ def people_earnings(session: Session, start: datetime, end: datetime, filters: F
             cursor = following
         if gap is not None:
             live.append((gap, whole_end))
+    else:
+        stored = set()
     rolled = select(
         EarningMonth.person_id,
         EarningMonth.program_id,
@@ -295,18 +310,54 @@ def people_earnings(session: Session, start: datetime, end: datetime, filters: F
     if filters.program_id is not None:
         rolled = rolled.where(EarningMonth.program_id == filters.program_id)
     parts = [partner_filters(rolled, filters, EarningMonth.partner_id)]
-    for part_start, part_end in live:
-        entries = select(
-            LedgerEntry.person_id,
-            LedgerEntry.program_id,
-            LedgerEntry.partner_id,
-            LedgerEntry.points,
-        ).where(
-            LedgerEntry.kind.in_(EARNED_KINDS),
-            LedgerEntry.to_pool.is_(False),
-            LedgerEntry.person_id.is_not(None),
-            LedgerEntry.created_at >= part_start,
-            LedgerEntry.created_at < part_end,
-        )
-        parts.append(ledger_filters(entries, filters))
+    parts += [_earned_entries(part_start, part_end, filters) for part_start, part_end in live]
     return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("earned")
+
+
+def _earned_entries(start: datetime, end: datetime, filters: Filters):
+    entries = select(
+        LedgerEntry.person_id,
+        LedgerEntry.program_id,
+        LedgerEntry.partner_id,
+        LedgerEntry.points,
+    ).where(
+        LedgerEntry.kind.in_(EARNED_KINDS),
+        LedgerEntry.to_pool.is_(False),
+        LedgerEntry.person_id.is_not(None),
+        LedgerEntry.created_at >= start,
+        LedgerEntry.created_at < end,
+    )
+    return ledger_filters(entries, filters)
+
+
+def people_totals(session: Session, start: datetime, end: datetime, filters: Filters):
+    """`people_earnings` as the leader board needs it, whose cost does not grow with the
+    period's months: the earnings through the last stored month in the period less those
+    through the month before it (`EarningTotal`, two months' rows), the months after it and
+    part months entry by entry. Falls back to `people_earnings` when the month before the
+    period is not stored. A person's rows may add up to 0."""
+    span = split_period(start, end, utcnow())
+    if not span.whole or span.first is None:
+        return people_earnings(session, start, end, filters)
+    before = previous_month(span.first)
+    stored = stored_between(session, before, span.until or "9999-12")
+    if before not in stored:
+        return people_earnings(session, start, end, filters, stored - {before})
+    last = max(stored)
+    whole_end = month_bounds(span.until)[0] if span.until else end
+    live = list(span.parts)
+    if month_bounds(last)[1] < whole_end:
+        live.append((month_bounds(last)[1], whole_end))
+    parts = []
+    for month, sign in ((last, 1), (before, -1)):
+        totals = select(
+            EarningTotal.person_id,
+            EarningTotal.program_id,
+            EarningTotal.partner_id,
+            (EarningTotal.points * sign).label("points"),
+        ).where(EarningTotal.month == month)
+        if filters.program_id is not None:
+            totals = totals.where(EarningTotal.program_id == filters.program_id)
+        parts.append(partner_filters(totals, filters, EarningTotal.partner_id))
+    parts += [_earned_entries(part_start, part_end, filters) for part_start, part_end in live]
+    return union_all(*parts).subquery("earned")

@@ -398,6 +398,25 @@ class EarningMonth(Base):
     lines: Mapped[int] = mapped_column(Integer)
 
 
+class EarningTotal(Base):
+    """What each person earned from the first entry through the end of a closed month, by
+    program and partner (earn and reverse entries, not the pool's): a period's earnings are
+    the difference of two months' totals, so the people's leader board reads two months'
+    rows whatever the period's length. Stored with `EarningMonth` by `flask rollups refresh`
+    (the previous month's totals plus the month's earnings)."""
+
+    __tablename__ = "earning_totals"
+    __table_args__ = (UniqueConstraint("month", "person_id", "program_id", "partner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The last month counted ("2026-11"): entries written before its end.
+    month: Mapped[str] = mapped_column(String(7))
+    person_id: Mapped[int] = mapped_column(Integer)
+    program_id: Mapped[int] = mapped_column(Integer)
+    partner_id: Mapped[int] = mapped_column(Integer)
+    points: Mapped[int] = mapped_column(Integer)
+
+
 class MonthRefresh(Base):
     """A closed month whose engagement and earnings rows are stored (a month can have none)."""
 

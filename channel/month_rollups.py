@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
 from channel.ledger import EARNED_KINDS, EntryKind, LedgerEntry, LedgerMonth
-from channel.models import EarningMonth, EngagementMonth, Enrollment, MonthRefresh
+from channel.models import EarningMonth, EarningTotal, EngagementMonth, Enrollment, MonthRefresh
 from channel.partner_models import PartnerOrganization
 from channel.rollups import NO_PROGRAM, created_month
 from core.db import utcnow
@@ -40,6 +40,7 @@ ANY_ROLE = ""
 
 COLUMNS = ("month", "program_id", "partner_id", "role", "enrolled", "active")
 EARNING_COLUMNS = ("month", "person_id", "program_id", "partner_id", "points", "lines")
+TOTAL_COLUMNS = ("month", "person_id", "program_id", "partner_id", "points")
 
 
 def month_bounds(key: str) -> tuple[datetime, datetime]:
@@ -131,6 +132,55 @@ def earnings_sql(dialect: str, key: str | None = None):
     return stmt.group_by(month, LedgerEntry.person_id, program, LedgerEntry.partner_id)
 
 
+def previous_month(key: str) -> str:
+    year, month = map(int, key.split("-"))
+    return f"{year - (month == 1):04d}-{(month - 2) % 12 + 1:02d}"
+
+
+def totals_sql(key: str, previous_stored: bool):
+    """`EarningTotal` rows of month `key`: the previous month's totals plus this month's
+    earnings when the previous month is stored, else summed from every entry before its end."""
+    if previous_stored:
+        parts = union_all(
+            select(
+                EarningTotal.person_id,
+                EarningTotal.program_id,
+                EarningTotal.partner_id,
+                EarningTotal.points,
+            ).where(EarningTotal.month == previous_month(key)),
+            select(
+                EarningMonth.person_id,
+                EarningMonth.program_id,
+                EarningMonth.partner_id,
+                EarningMonth.points,
+            ).where(EarningMonth.month == key),
+        ).subquery("earned")
+    else:
+        parts = (
+            select(
+                LedgerEntry.person_id,
+                func.coalesce(LedgerEntry.program_id, NO_PROGRAM).label("program_id"),
+                LedgerEntry.partner_id,
+                LedgerEntry.points,
+            )
+            .where(
+                LedgerEntry.kind.in_(EARNED_KINDS),
+                LedgerEntry.to_pool.is_(False),
+                LedgerEntry.person_id.is_not(None),
+                LedgerEntry.created_at < month_bounds(key)[1],
+            )
+            .subquery("earned")
+        )
+    c = parts.c
+    return select(
+        literal(key).label("month"),
+        c.person_id,
+        c.program_id,
+        c.partner_id,
+        func.sum(c.points).label("points"),
+    ).group_by(c.person_id, c.program_id, c.partner_id)
+
+
 def closed_months(session: Session, now: datetime) -> list[str]:
     """Every month that has ended, from the first enrolment's or entry's on, oldest first."""
     enrolled = session.scalar(select(func.min(Enrollment.enrolled_at)))
@@ -154,6 +204,7 @@ def refresh_months(session: Session, months: list[str], now: datetime | None = N
     dialect = session.get_bind().dialect.name
     months = sorted({m for m in months if m < current})
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    stored = stored_months(session, [previous_month(m) for m in months])
     for key in months:
         mark = insert(MonthRefresh).values(month=key, refreshed_at=now)
         session.execute(
@@ -161,7 +212,7 @@ def refresh_months(session: Session, months: list[str], now: datetime | None = N
                 index_elements=["month"], set_={"refreshed_at": mark.excluded.refreshed_at}
             )
         )
-        for table in (EngagementMonth, EarningMonth):
+        for table in (EngagementMonth, EarningMonth, EarningTotal):
             session.execute(delete(table).where(table.month == key))
         session.execute(
             EngagementMonth.__table__.insert().from_select(COLUMNS, engagement_sql(key))
@@ -169,6 +220,9 @@ def refresh_months(session: Session, months: list[str], now: datetime | None = N
         session.execute(
             EarningMonth.__table__.insert().from_select(EARNING_COLUMNS, earnings_sql(dialect, key))
         )
+        totals = totals_sql(key, previous_month(key) in stored)
+        session.execute(EarningTotal.__table__.insert().from_select(TOTAL_COLUMNS, totals))
+        stored.add(key)
     session.flush()
     return len(months)
 
@@ -230,5 +284,15 @@ def check_months(session: Session) -> list[str]:
             f"earnings {k}: stored {kept.get(k, (0, 0))}, ledger {summed.get(k, (0, 0))}"
             for k in sorted(set(summed) | set(kept))
             if kept.get(k, (0, 0)) != summed.get(k, (0, 0))
+        ]
+        totals = {tuple(r[1:4]): int(r.points) for r in session.execute(totals_sql(key, False))}
+        held = {
+            (r.person_id, r.program_id, r.partner_id): r.points
+            for r in session.scalars(select(EarningTotal).where(EarningTotal.month == key))
+        }
+        wrong += [
+            f"earnings through {key} {k}: stored {held.get(k, 0)}, ledger {totals.get(k, 0)}"
+            for k in sorted(set(totals) | set(held))
+            if held.get(k, 0) != totals.get(k, 0)
         ]
     return wrong

@@ -25,20 +25,22 @@ NO_PROGRAM = 0
 RollupLine = tuple[str, str, int | None, int, int, int, int]
 
 
-def _upsert(session: Session, table, rows: list[dict], keys: list[str], sums: list[str]) -> None:
-    dialect = session.get_bind().dialect.name
+def add_up(run, dialect: str, table, rows: list[dict], keys: list[str], sums: list[str]) -> None:
+    """Add `rows`' `sums` to `table`'s rows with the same `keys`, inserting those missing, by
+    `run` (a session's or a connection's `execute`): concurrent additions both count."""
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={name: getattr(table.c, name) + getattr(stmt.excluded, name) for name in sums},
     )
-    session.execute(stmt, rows)
+    run(stmt, rows)
 
 
 def add_to_rollups(session: Session, lines: Iterable[RollupLine]) -> None:
     """Count `lines` in the monthly rollups and the programs' budget totals (in key order, so
     concurrent postings take the rows' locks in one order)."""
+    dialect = session.get_bind().dialect.name
     months: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
     budgets: dict[int, int] = defaultdict(int)
     for month, kind, program_id, partner_id, points, budget_points, times in lines:
@@ -54,8 +56,9 @@ def add_to_rollups(session: Session, lines: Iterable[RollupLine]) -> None:
             | {"points": p, "budget_points": b, "lines": n}
             for key, (p, b, n) in sorted(months.items())
         ]
-        _upsert(
-            session,
+        add_up(
+            session.execute,
+            dialect,
             LedgerMonth.__table__,
             rows,
             ["month", "kind", "program_id", "partner_id"],
@@ -63,7 +66,14 @@ def add_to_rollups(session: Session, lines: Iterable[RollupLine]) -> None:
         )
     if budgets:
         rows = [{"program_id": p, "budget_points": b} for p, b in sorted(budgets.items())]
-        _upsert(session, ProgramBudgetUse.__table__, rows, ["program_id"], ["budget_points"])
+        add_up(
+            session.execute,
+            dialect,
+            ProgramBudgetUse.__table__,
+            rows,
+            ["program_id"],
+            ["budget_points"],
+        )
 
 
 def created_month(dialect: str, column=LedgerEntry.created_at):

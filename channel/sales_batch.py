@@ -8,6 +8,7 @@ bulk by `channel.postings.post_many`. Points come out exactly as `record_activit
 them line by line.
 """
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from channel import rules as engine
 from channel.claim_models import Claim, ClaimKind, ClaimLine, ClaimStatus
+from channel.claim_rollups import add_claim_counts
 from channel.earning import award_lines, engine_approval, engine_terms, product_facts
 from channel.ledger import Activity, add_cap_totals, person_earnings
 from channel.models import (
@@ -33,6 +35,7 @@ from channel.postings import EntryRow, Posting, post_many
 from channel.rule_params import EventKind
 from core.bulk import BulkWriter, in_values
 from core.db import utcnow
+from core.months import month_key
 from core.zones import noon_utc
 from roles.models import RoleAssignment
 
@@ -315,6 +318,14 @@ def import_chunk(
             )
             for line, claim_id in zip(lines, claim_ids, strict=True)
         ],
+    )
+    # Written without the ORM: counted here, one upsert row per partner.
+    add_claim_counts(
+        session.execute,
+        session.get_bind().dialect.name,
+        Counter(
+            (month_key(now), line.partner_id, ClaimStatus.APPROVED, ()) for line in lines
+        ).items(),
     )
     writer.insert(
         ClaimLine.__table__,

@@ -224,7 +224,7 @@ def test_postings_over_months_programs_and_partners_keep_rollups_and_figures_equ
             assert leaders == {p: v for p, v in partners.items() if p in leaders}
             assert set(leaders) == set(partners)
             best = {p.id: p.points for p in cd.top_people(db, start, end, filters)}
-            assert best == earners
+            assert best == {p: v for p, v in earners.items() if v}
             if narrowed == "partner":  # partner B's one seller holds one role
                 staff = pd.staff_earnings(db, world.partner_b.id, start, end)
                 assert sum(r.points for r in staff) == sum(
@@ -377,6 +377,33 @@ def test_a_dashboards_statements_are_few_and_do_not_grow_with_months_of_history(
     assert counts[20] <= 30, counts
     if page == "channel":
         assert "Alpha Heating SIA" in body  # the page shows the history it read
+
+
+# ---------------------------------------------------------------- the people's leader board
+
+
+def test_the_people_leader_board_reads_two_months_totals_whatever_the_period(db, world):
+    _history(db, world, 20)
+    entries = db.scalars(
+        select(LedgerEntry).where(
+            LedgerEntry.kind.in_(EARNED_KINDS), LedgerEntry.person_id.is_not(None)
+        )
+    ).all()
+    periods = [(months_ago(n), NOW + timedelta(days=1)) for n in (1, 2, 12, 19)]
+    periods += [(months_ago(12) + timedelta(days=9), months_ago(3) + timedelta(days=1))]
+    expected = []
+    for start, end in periods:
+        direct = defaultdict(int)
+        for e in entries:
+            if start <= e.created_at < end:
+                direct[e.person_id] += e.points
+        expected.append(dict(direct))
+        assert {p.id: p.points for p in cd.top_people(db, start, end)} == expected[-1]
+    # The months' own rows are not read: the totals through two months are.
+    db.execute(update(EarningMonth).values(points=EarningMonth.points + 1000))
+    for (start, end), direct in zip(periods, expected, strict=True):
+        assert {p.id: p.points for p in cd.top_people(db, start, end)} == direct
+    assert len(check_months(db)) > 0  # and the check sees the tampering
 
 
 # ---------------------------------------------------------------- two refreshes at once

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from channel.claim_models import Claim
+from channel.claim_rollups import check_claim_months
 from channel.postings import balance_of, check_balances, person_account
 from channel.programs import launch_program
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
@@ -397,6 +398,7 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
         bulk_report = import_file()
         bulk, bulk_ledger = outcome(bulk_report), ledger_by_line(db)
         assert check_balances(db) == []
+        assert check_claim_months(db) == []
         bulk_run.rollback()
 
     def one_by_one(*_args):
@@ -408,6 +410,7 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
     assert bulk == single
     assert bulk_ledger == ledger_by_line(db)
     assert check_balances(db) == []
+    assert check_claim_months(db) == []
     # The mix did what it is for: caps bound, both buckets' windows, both programs paid.
     assert any(row[16].get("capped_by") == "person_month" for row in bulk_ledger)
     spent = sum(row[7] for row in bulk_ledger if row[1] == str(capped.id))
