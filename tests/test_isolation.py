@@ -5,8 +5,10 @@ cannot ship without its isolation expectations.
 """
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
 from core.db import utcnow
+from core.extensions import limiter
 from roles.permissions import Role
 from tests.builders import offered, utc_today
 from tests.conftest import ROOT
@@ -245,8 +247,64 @@ def test_every_route_is_in_the_matrix(app):
         assert f"def {name}(" in (ROOT / path).read_text(), nodeid
 
 
+#: The app's session factories, which the module's fixtures point at its own connection.
+SESSION_FACTORIES = ("partnerlift.sessionmaker", "partnerlift.read_sessionmaker")
+
+
+@pytest.fixture(scope="module")
+def shared(app):
+    """One world and its objects per database for the whole module, in a transaction rolled
+    back at its end: each of the ~2,500 tests here runs inside a savepoint of it (`db`), so
+    none builds a world of its own, and nothing a test's requests write outlives the test."""
+    from tests.builders import build_world
+
+    connection = app.extensions["partnerlift.engine"].connect()
+    transaction = connection.begin()
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    originals = {key: app.extensions[key] for key in SESSION_FACTORIES}
+    app.extensions.update(dict.fromkeys(SESSION_FACTORIES, factory))
+    session = factory()
+    try:
+        world = build_world(session)
+        things = build_objects(app, session, world)
+        session.commit()  # its savepoint released: each test's begins with nothing open
+        yield connection, factory, session, world, things
+    finally:
+        session.close()
+        app.extensions.update(originals)
+        transaction.rollback()
+        connection.close()
+
+
 @pytest.fixture
-def objects(app, db, world):
+def db(app, shared):
+    """The module's session; what the test and its requests write is undone after it."""
+    connection, factory, session, _, _ = shared
+    savepoint = connection.begin_nested()
+    app.extensions.update(dict.fromkeys(SESSION_FACTORIES, factory))
+    limiter.reset()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():  # its own savepoint, inside the test's
+            session.rollback()
+        if savepoint.is_active:
+            savepoint.rollback()
+
+
+@pytest.fixture
+def world(shared):
+    return shared[3]
+
+
+@pytest.fixture
+def objects(shared):
+    return shared[4]
+
+
+def build_objects(app, db, world):
     """Per side: partner, a person there, a program (with a scheme) offered only to it, and
     that person's conversation."""
     from tests.builders import add_scheme, make_program, offer
