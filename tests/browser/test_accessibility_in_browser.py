@@ -24,11 +24,14 @@ AXE_OPTIONS = {
 }
 
 #: A screen the size of a small phone in the dark theme, and a desktop in the light one:
-#: both themes' colours and both layouts are checked in every language.
+#: both themes' colours and both layouts are checked.
 SCREENS = {
     "phone-dark": {"viewport": {"width": 360, "height": 740}, "color_scheme": "dark"},
     "desktop-light": {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light"},
 }
+#: The phone, where long words overflow, in every language; the desktop in the longest-worded
+#: left-to-right one and in a right-to-left one besides the source language.
+SCREEN_LANGUAGES = {"phone-dark": LANGUAGES, "desktop-light": ("en", "lv", "he")}
 
 OVERFLOW = "document.scrollingElement.scrollWidth <= window.innerWidth"
 
@@ -78,7 +81,7 @@ def problems_on(page, url):
 
 
 @pytest.mark.parametrize("screen", SCREENS)
-def test_main_pages_pass_axe_and_fit_the_screen_in_every_language(live_app, browser, screen):
+def test_main_pages_pass_axe_and_fit_the_screen_in_its_languages(live_app, browser, screen):
     base = live_app.config["LIVE_URL"]
     partner, program = demo_ids(live_app)
     contexts = {
@@ -104,7 +107,7 @@ def test_main_pages_pass_axe_and_fit_the_screen_in_every_language(live_app, brow
             "channel": ["/dashboard", f"/programs/{program}"],
         }
         report = {}
-        for language in LANGUAGES:
+        for language in SCREEN_LANGUAGES[screen]:
             speak(live_app, language)
             pages["guest"].set_extra_http_headers({"Accept-Language": language})
             for who, paths in visits.items():
