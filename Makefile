@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install catalogs demo outbox test test-quick lint browser lock
+.PHONY: install catalogs demo outbox test test-quick lint browser lock durations
 
 # Every package at the version and hash requirements.lock names (the app, the tests and the
 # benchmark), then PartnerLift itself without resolving anything again: the same build tomorrow.
@@ -72,6 +72,11 @@ lint: $(VENV)/.installed
 # (tests/scheduling.py).
 test: install browser lint
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
+
+# The same run, storing each test file's seconds in tests/durations.json, which `make test`
+# reads to start the longest files first: after adding a long test file, run it and commit.
+durations: install browser
+	PARTNERLIFT_STORE_DURATIONS=1 $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 # The tests to run every few minutes: everything not marked slow (no browser, servers, fault
 # injection, races on committed databases, Hypothesis through the database or sweeps over every
