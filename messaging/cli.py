@@ -108,19 +108,26 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
     def run():
         with app.app_context():
             db = get_session()
-            recorder = None
-            if db.bind.dialect.name == "postgresql":
-                event.listen(db, "after_begin", _relaxed_commit)
-            if db.bind.dialect.name == "postgresql" and isinstance(db.bind, Engine):
-                # Outcomes are one UPDATE each: in autocommit, one round trip instead of three.
-                # (Not when the session is bound to one connection, as in the tests.)
-                recorder = db.bind.connect().execution_options(isolation_level="AUTOCOMMIT")
-                recorder.exec_driver_sql("SET synchronous_commit TO OFF")
-            try:
-                _work(db, recorder)
-            finally:
-                if recorder is not None:
-                    recorder.close()
+            if not isinstance(db.bind, Engine):  # bound to one connection, as in the tests
+                if db.bind.dialect.name == "postgresql":
+                    event.listen(db, "after_begin", _relaxed_commit)
+                _work(db, None)
+                return
+            # The thread keeps two connections for its life: one for its leases (no pool
+            # check-out, ping and reset around each lease) and one for the outcomes, each a
+            # plain UPDATE with no unit of work; on PostgreSQL in autocommit, one round trip.
+            with db.bind.connect() as leases, db.bind.connect() as outcomes:
+                if db.bind.dialect.name == "postgresql":
+                    leases.exec_driver_sql("SET synchronous_commit TO OFF")
+                    leases.commit()
+                    outcomes = outcomes.execution_options(isolation_level="AUTOCOMMIT")
+                    outcomes.exec_driver_sql("SET synchronous_commit TO OFF")
+                    outcomes.commit()
+                own = app.extensions["partnerlift.sessionmaker"](bind=leases)
+                try:
+                    _work(own, outcomes)
+                finally:
+                    own.close()
 
     def _work(db, recorder):
         while granted := budget.take(batch):
@@ -137,12 +144,15 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                 pacer.wait(flight)
                 outcome = send_one(transport, flight)
                 # A permanent failure falls back to another channel: that takes the session.
-                target = (
-                    db if recorder is None or outcome[0] in ("permanent", "window") else recorder
-                )
-                budget.count(record_outcome(target, flight, outcome, max_attempts=max_attempts))
-                if target is db:
+                if recorder is None or outcome[0] in ("permanent", "window"):
+                    budget.count(record_outcome(db, flight, outcome, max_attempts=max_attempts))
                     db.commit()
+                else:
+                    with recorder.begin():  # one round trip in autocommit on PostgreSQL
+                        status = record_outcome(
+                            recorder, flight, outcome, max_attempts=max_attempts
+                        )
+                    budget.count(status)
             if not handled:
                 if not idle_seconds:
                     return
