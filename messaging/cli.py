@@ -11,10 +11,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from twilio.base.exceptions import TwilioException
 
 from channel.expiry import points_lifetime
-from core.db import get_session, utcnow
+from core.db import get_session, make_engine, utcnow
 from messaging.content_templates import apply_sync, fetch_templates, message_kinds
 from messaging.delivery import lease_due, record_outcome, send_one
 from messaging.models import MessageChannel, OutboxMessage, OutboxStatus
@@ -116,8 +117,8 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
             # The thread keeps two connections for its life: one for its leases (no pool
             # check-out, ping and reset around each lease) and one for the outcomes, each a
             # plain UPDATE with no unit of work; on PostgreSQL in autocommit, one round trip.
-            with db.bind.connect() as leases, db.bind.connect() as outcomes:
-                if db.bind.dialect.name == "postgresql":
+            with own_engine.connect() as leases, own_engine.connect() as outcomes:
+                if own_engine.dialect.name == "postgresql":
                     leases.exec_driver_sql("SET synchronous_commit TO OFF")
                     leases.commit()
                     outcomes = outcomes.execution_options(isolation_level="AUTOCOMMIT")
@@ -158,12 +159,25 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                     return
                 time.sleep(idle_seconds)
 
+    # The threads' connections are opened for them, outside the app's pool (which is sized
+    # for requests, not for two connections held by each of the worker's threads).
+    engine = app.extensions["partnerlift.engine"]
+    in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+    own_engine = (
+        engine
+        if in_memory
+        else make_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    )
     workers = [threading.Thread(target=run, daemon=True) for _ in range(threads - 1)]
-    for worker in workers:
-        worker.start()
-    run()
-    for worker in workers:
-        worker.join()
+    try:
+        for worker in workers:
+            worker.start()
+        run()
+        for worker in workers:
+            worker.join()
+    finally:
+        if own_engine is not engine:
+            own_engine.dispose()
     return budget.sent, budget.failed
 
 
