@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import select  # noqa: E402
+
 from app import create_app  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
 
@@ -173,16 +175,20 @@ def worker_rate(app, rows: list[dict], threads: int, workers: int = 1) -> tuple[
     assert sent == len(rows) and not any(f for _, f in results), results
     with app.app_context():
         db = get_session()
-        segments = sum(
-            db.scalars(
-                OutboxMessage.__table__.select()
-                .with_only_columns(OutboxMessage.segments)
-                .where(OutboxMessage.kind == "bench")
-            )
-        )
-        db.execute(OutboxMessage.__table__.delete().where(OutboxMessage.kind == "bench"))
+        table = OutboxMessage.__table__
+        sent = db.execute(
+            select(table.c.sent_at, table.c.segments)
+            .where(table.c.kind == "bench")
+            .order_by(table.c.sent_at)
+        ).all()
+        db.execute(table.delete().where(table.c.kind == "bench"))
         db.commit()
-    return len(rows) / elapsed, segments, elapsed
+    segments = sum(n for _, n in sent)
+    # The carrier's view: n segments at r a second span (n - the first's) / r seconds from the
+    # first send to the last (the first goes at once).
+    span = (sent[-1].sent_at - sent[0].sent_at).total_seconds()
+    carried = (segments - sent[0].segments) / span if span else float("inf")
+    return len(rows) / elapsed, segments, elapsed, carried
 
 
 def run(kind: str, args, lines: list[str]) -> None:
@@ -201,7 +207,7 @@ def run(kind: str, args, lines: list[str]) -> None:
             for threads in args.threads:
                 rows = messages(people, args.messages)
                 bare = bare_loop(fake, rows, threads)
-                worker, _, _ = worker_rate(app, rows, threads)
+                worker, *_ = worker_rate(app, rows, threads)
                 lines.append(
                     f"{kind:10} {args.messages:>6} messages  {threads} thread(s)  worker {worker:>7.1f}/s  "
                     f"bare loop {bare:>7.1f}/s  ratio {worker / bare:.2f} (target ≥ 0.80)"
@@ -212,13 +218,15 @@ def run(kind: str, args, lines: list[str]) -> None:
             # Several senders: 4 threads; on PostgreSQL two workers of 2 threads sharing the rate.
             workers, threads = (2, 2) if kind == "postgresql" else (1, 4)
             rows = messages(people, args.paced_messages)
-            _, segments, elapsed = worker_rate(paced_app, rows, threads, workers)
-            # n segments at r a second take (n - 1) / r seconds: the first goes at once.
-            held = (segments - 1) / elapsed
+            _, segments, elapsed, carried = worker_rate(paced_app, rows, threads, workers)
+            # Including the worker's start and end (its first lease, the last answer and record).
+            overall = (segments - 1) / elapsed
+            rate = float(args.rate)
             lines.append(
                 f"{kind:10} {args.paced_messages:>6} messages ({segments} segments) to {min(len(people), args.paced_messages)} recipients, "
                 f"{workers} worker(s) × {threads} threads  configured {Decimal(args.rate)} segments/s  "
-                f"held {held:.2f}/s  off by {abs(held / float(args.rate) - 1):.1%} (target ≤ 2%)"
+                f"held {carried:.2f}/s from first send to last, off by {abs(carried / rate - 1):.1%} (target ≤ 2%); "
+                f"{overall:.2f}/s over the whole run with start and end ({abs(overall / rate - 1):.1%})"
             )
             print(lines[-1], flush=True)
             paced_app.extensions["partnerlift.engine"].dispose()
@@ -228,7 +236,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--paced-messages", type=int, default=301)
+    parser.add_argument("--paced-messages", type=int, default=1000)
     parser.add_argument("--rate", default="20", help="Segments a second for the paced run.")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--threads", default="1,4", help="Thread counts, each run side by side.")

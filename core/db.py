@@ -86,12 +86,13 @@ def index_where_set(name: str, *columns: str, where: str) -> Index:
     return Index(name, *columns, sqlite_where=condition, postgresql_where=condition)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, **options) -> Engine:
+    """The engine for `url`; `options` go to SQLAlchemy's `create_engine` (a pool class…)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15})
+        engine = create_engine(url, connect_args={"timeout": 15}, **options)
         _make_sqlite_transactional(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **options)
 
 
 #: Marks the connections of `read_only_engine` on SQLite, whose transactions begin DEFERRED.

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 from twilio.base.exceptions import TwilioException
 
 from channel.expiry import points_lifetime
-from core.db import get_session, utcnow
+from core.db import get_session, make_engine, utcnow
 from messaging.content_templates import apply_sync, fetch_templates, message_kinds
 from messaging.delivery import lease_due, record_outcome, send_one
 from messaging.models import MessageChannel, OutboxMessage, OutboxStatus
@@ -108,28 +110,36 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
     def run():
         with app.app_context():
             db = get_session()
-            recorder = None
-            if db.bind.dialect.name == "postgresql":
-                event.listen(db, "after_begin", _relaxed_commit)
-            if db.bind.dialect.name == "postgresql" and isinstance(db.bind, Engine):
-                # Outcomes are one UPDATE each: in autocommit, one round trip instead of three.
-                # (Not when the session is bound to one connection, as in the tests.)
-                recorder = db.bind.connect().execution_options(isolation_level="AUTOCOMMIT")
-                recorder.exec_driver_sql("SET synchronous_commit TO OFF")
-            try:
-                _work(db, recorder)
-            finally:
-                if recorder is not None:
-                    recorder.close()
+            if not isinstance(db.bind, Engine):  # bound to one connection, as in the tests
+                if db.bind.dialect.name == "postgresql":
+                    event.listen(db, "after_begin", _relaxed_commit)
+                _work(db, None)
+                return
+            # The thread keeps two connections for its life: one for its leases (no pool
+            # check-out, ping and reset around each lease) and one for the outcomes, each a
+            # plain UPDATE with no unit of work; on PostgreSQL in autocommit, one round trip.
+            with own_engine.connect() as leases, own_engine.connect() as outcomes:
+                if own_engine.dialect.name == "postgresql":
+                    leases.exec_driver_sql("SET synchronous_commit TO OFF")
+                    leases.commit()
+                    outcomes = outcomes.execution_options(isolation_level="AUTOCOMMIT")
+                    outcomes.exec_driver_sql("SET synchronous_commit TO OFF")
+                    outcomes.commit()
+                own = app.extensions["partnerlift.sessionmaker"](bind=leases)
+                try:
+                    _work(own, outcomes)
+                finally:
+                    own.close()
 
     def _work(db, recorder):
         while granted := budget.take(batch):
             if stop_after and time.monotonic() - started > stop_after:
                 budget.give_back(granted)
                 return
-            flights, handled = lease_due(
-                db, now=utcnow(), policy=policy, lease=lease, limit=granted
-            )
+            with writes:
+                flights, handled = lease_due(
+                    db, now=utcnow(), policy=policy, lease=lease, limit=granted
+                )
             budget.give_back(granted - handled)
             for _ in range(handled - len(flights)):
                 budget.count("deferred")  # waiting, or gone to another channel
@@ -137,23 +147,44 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                 pacer.wait(flight)
                 outcome = send_one(transport, flight)
                 # A permanent failure falls back to another channel: that takes the session.
-                target = (
-                    db if recorder is None or outcome[0] in ("permanent", "window") else recorder
-                )
-                budget.count(record_outcome(target, flight, outcome, max_attempts=max_attempts))
-                if target is db:
-                    db.commit()
+                if recorder is None or outcome[0] in ("permanent", "window"):
+                    with writes:
+                        status = record_outcome(db, flight, outcome, max_attempts=max_attempts)
+                        db.commit()
+                else:
+                    with writes, recorder.begin():  # one round trip in autocommit on PostgreSQL
+                        status = record_outcome(
+                            recorder, flight, outcome, max_attempts=max_attempts
+                        )
+                budget.count(status)
             if not handled:
                 if not idle_seconds:
                     return
                 time.sleep(idle_seconds)
 
+    engine = app.extensions["partnerlift.engine"]
+    # SQLite writes one transaction at a time: the threads take turns on a lock of ours,
+    # which wakes the next at once, rather than in SQLite's busy handler, which sleeps
+    # (1, 2, 5, 10… ms) between tries. PostgreSQL's threads write side by side.
+    writes = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+    # The threads' connections are opened for them, outside the app's pool (which is sized
+    # for requests, not for two connections held by each of the worker's threads).
+    in_memory = engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+    own_engine = (
+        engine
+        if in_memory
+        else make_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    )
     workers = [threading.Thread(target=run, daemon=True) for _ in range(threads - 1)]
-    for worker in workers:
-        worker.start()
-    run()
-    for worker in workers:
-        worker.join()
+    try:
+        for worker in workers:
+            worker.start()
+        run()
+        for worker in workers:
+            worker.join()
+    finally:
+        if own_engine is not engine:
+            own_engine.dispose()
     return budget.sent, budget.failed
 
 

@@ -41,15 +41,7 @@ def _claim_due(
     """The next messages due, locked so other workers skip them (SKIP LOCKED on PostgreSQL),
     each with why its channel may not be used for its person (opted out, failed for good)
     and the person's zone (for quiet hours), read in the same statement."""
-    stmt = (
-        select(OutboxMessage, func.coalesce(_opted_out, _blocked), _zone)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
-        )
-        .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
-        .limit(limit)
-    )
+    stmt = _due(now, limit, OutboxMessage, func.coalesce(_opted_out, _blocked), _zone)
     if session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
     return [(row[0], row[1], row[2]) for row in session.execute(stmt)]
@@ -272,14 +264,65 @@ def lease_due(
     leased (due again only when the lease runs out, should this worker die). Returns those
     and how many messages were handled in all (waiting and fallen-back ones included).
 
+    The claim reads plain rows; a message that goes as it is (the usual case) is leased with
+    the others in one UPDATE, and only one with something to write (a wait, a fallback, a
+    WhatsApp route) is loaded as an object and goes through `_ready`.
+
     The provider is called outside any transaction and each outcome is committed on its
     own right after, so a crash repeats at most the message the provider had just taken."""
-    claimed = _claim_due(session, now, limit)
-    flights = []
-    for claim in claimed:
-        message = claim[0]
-        if _ready(session, claim, policy, now):
-            message.next_attempt_at = now + lease
+    stmt = _due(now, limit, *_LEASE_COLUMNS, func.coalesce(_opted_out, _blocked), _zone)
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage.__table__)
+    claimed = session.execute(stmt).all()
+    until = now + lease
+    flights, as_is = [], []
+    for row in claimed:
+        *columns, refused, zone = row
+        if _goes_as_is(session, row, refused, zone, policy, now):
+            fields = dict(zip(_IN_FLIGHT, columns, strict=False))  # category, created_at: not
+            flights.append(InFlight(**{**fields, "attempts": fields["attempts"] + 1}))
+            as_is.append(row.id)
+            continue
+        # Read afresh: the session may hold the row as an earlier lease left it.
+        message = session.get(OutboxMessage, row.id, populate_existing=True)
+        if _ready(session, (message, refused, zone), policy, now):
+            message.next_attempt_at = until
             flights.append(InFlight.of(message))
+    if as_is:
+        table = OutboxMessage.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(as_is))
+            .values(attempts=table.c.attempts + 1, next_attempt_at=until)
+        )
     session.commit()
     return flights, len(claimed)
+
+
+def _due(now, limit: int, *columns):
+    return (
+        select(*columns)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
+        )
+        .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
+        .limit(limit)
+    )
+
+
+#: What a leased message is read as: the transports' fields, then what `_ready` decides by.
+_IN_FLIGHT = tuple(InFlight.__dataclass_fields__)
+_LEASE_NAMES = (*_IN_FLIGHT, "category", "created_at")
+_LEASE_COLUMNS = tuple(OutboxMessage.__table__.c[name] for name in _LEASE_NAMES)
+
+
+def _goes_as_is(session: Session, row, refused, zone, policy: Policy, now) -> bool:
+    """Whether a claimed row goes now with nothing to write but its lease: the cases in
+    which `_ready` would only count the attempt."""
+    if refused or (
+        row.channel == MessageChannel.WHATSAPP and row.person_id and not row.content_sid
+    ):
+        return False
+    until, _ = _wait_until(session, row, zone, policy, now)
+    return until is None and not policy.nudge_outlived(row, now)

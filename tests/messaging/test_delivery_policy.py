@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from messaging.consent import set_consent
-from messaging.delivery import deliver_next
+from messaging.delivery import deliver_next, lease_due
 from messaging.models import ChannelBlock, OutboxMessage
 from messaging.outbox import enqueue
 from messaging.policy import Policy, parse_quiet_hours, quiet_until
@@ -240,3 +240,38 @@ def test_a_nudge_left_unsent_past_its_lifetime_is_dropped_but_answers_never_are(
 @pytest.mark.parametrize(("hours", "lifetime"), [("72", timedelta(hours=72)), ("0", None)])
 def test_the_nudge_lifetime_setting(hours, lifetime):
     assert Policy.from_config({"NUDGE_LIFETIME_HOURS": hours}).nudge_lifetime == lifetime
+
+
+def test_a_lease_holds_every_message_to_the_same_checks_as_one_by_one(db, world):
+    """The worker's lease reads plain rows and leases those that go as they are in one UPDATE;
+    the others (a night, a full cap, an opted-out channel) are decided exactly as above."""
+    riga = make_person(db, world.partner_a, timezone="Europe/Riga")
+    new_york = make_person(db, world.partner_a, timezone="America/New_York")
+    opted = make_person(db, world.partner_a, timezone="America/New_York", email="o@example.com")
+    set_consent(db, opted.id, "sms", opted_out=True, source="sms:STOP")
+    night = queue(db, riga, "Your claim was approved")
+    code = queue(db, riga, "Your code: 123456", category="critical")
+    day = queue(db, new_york, "Your balance")
+    refused = queue(db, opted, "Your balance")
+    lease = timedelta(minutes=2)
+
+    flights, handled = lease_due(db, now=RIGA_NIGHT, policy=NIGHT, lease=lease, limit=10)
+
+    assert handled == 4
+    assert [(f.id, f.body, f.attempts) for f in flights] == [
+        (code.id, "Your code: 123456", 1),
+        (day.id, "Your balance", 1),
+    ]
+    rows = {
+        m.id: m for m in db.scalars(select(OutboxMessage).execution_options(populate_existing=True))
+    }
+    assert rows[code.id].next_attempt_at == rows[day.id].next_attempt_at == RIGA_NIGHT + lease
+    assert (rows[code.id].attempts, rows[day.id].attempts) == (1, 1)
+    assert rows[night.id].status == "pending" and rows[night.id].attempts == 0
+    assert rows[night.id].next_attempt_at == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    assert rows[refused.id].status == "failed" and rows[refused.id].attempts == 0
+    (instead,) = (m for m in rows.values() if m.fallback_of_id == refused.id)
+    assert (instead.channel, instead.recipient) == ("email", "o@example.com")
+    # Leased messages are not due again until their lease runs out; the e-mail is.
+    again, _ = lease_due(db, now=RIGA_NIGHT, policy=NIGHT, lease=lease, limit=10)
+    assert [f.id for f in again] == [instead.id]
