@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from channel.postings import Line, person_account, post
@@ -124,7 +125,7 @@ def test_a_seller_reads_an_article_passes_its_quiz_and_sees_the_points(live_app,
     page.get_by_label("−25 °C").check()
     page.get_by_label("10 см").check()  # wrong
     page.click("main form button[type=submit]")
-    assert page.locator(".right-answer").count() == 1  # the right answer is shown
+    expect(page.locator(".right-answer")).to_have_count(1)  # the right answer is shown
     page.get_by_label("30 см").check()
     page.click("main form button[type=submit]")
     assert "Вы заработали 30" in page.inner_text(".flash-success")

@@ -4,6 +4,7 @@ import os
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.config import LANGUAGES
@@ -133,7 +134,9 @@ def test_channel_manager_signs_in_on_a_desktop_and_finds_a_partner(live_app, des
     page.wait_for_url(re.compile(r"/partners/$"))
     page.fill("input[name=q]", "instal")
     page.click("form.search button")
-    assert page.locator("tbody tr").count() == 1
+    # The results are a new page: wait for it (a count right after the click can read the
+    # page being left, or one not yet parsed).
+    expect(page.locator("tbody tr")).to_have_count(1)
     assert "Instal-Serwis" in page.inner_text("tbody")
     screenshot(page, "desktop-partners")
     with live_app.app_context():
