@@ -5,44 +5,27 @@ from messaging.nudges import link
 from roles.models import Person
 
 
-def _reward_name(redemption, person) -> str:
-    return redemption.reward.text_in(person.language)[0]
+def _tell(session, redemption, kind: str, **context) -> None:
+    """`kind` to the person who redeemed, naming the reward in their language."""
+    person = session.get(Person, redemption.person_id)
+    if person is not None and person.active:
+        reward = redemption.reward.text_in(person.language)[0]
+        notify(session, person, kind, reward=reward, **context)
 
 
 def on_fulfilment_done(_sender, *, session, redemption, code) -> None:
-    person = session.get(Person, redemption.person_id)
-    if person is not None and person.active:
-        notify(
-            session,
-            person,
-            "gift_card_delivered",
-            reward=_reward_name(redemption, person),
-            code=code,
-            url=link("rewards.catalog"),
-        )
+    _tell(session, redemption, "gift_card_delivered", code=code, url=link("rewards.catalog"))
 
 
 def on_goods_shipped(_sender, *, session, redemption, shipment) -> None:
-    person = session.get(Person, redemption.person_id)
-    if person is not None and person.active:
-        notify(
-            session,
-            person,
-            "goods_shipped",
-            reward=_reward_name(redemption, person),
-            carrier=shipment.carrier,
-            tracking=shipment.tracking_number,
-        )
+    _tell(
+        session,
+        redemption,
+        "goods_shipped",
+        carrier=shipment.carrier,
+        tracking=shipment.tracking_number,
+    )
 
 
 def on_fulfilment_failed(_sender, *, session, redemption, reason) -> None:
-    person = session.get(Person, redemption.person_id)
-    if person is not None and person.active:
-        notify(
-            session,
-            person,
-            "fulfilment_failed",
-            reward=_reward_name(redemption, person),
-            reason=reason,
-            points=redemption.points,
-        )
+    _tell(session, redemption, "fulfilment_failed", reason=reason, points=redemption.points)
