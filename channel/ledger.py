@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from channel.rule_params import EventKind, RuleKind
 from channel.rules import Event, Usage
+from core.bulk import in_values
 from core.db import Base, index_where_set, utcnow
 from core.months import month_key
 from core.states import State, one_of
@@ -273,7 +274,7 @@ def add_cap_totals(
     if person_ids:
         person_ids = sorted(set(person_ids))
         months = select(LedgerEntry.person_id, LedgerEntry.month, func.sum(LedgerEntry.points))
-        months = months.where(*earned, LedgerEntry.person_id.in_(person_ids))
+        months = months.where(*earned, in_values(session, LedgerEntry.person_id, person_ids))
         if month is not None:
             months = months.where(LedgerEntry.month == month)
             usage.person_month_points.update({(p, month): 0 for p in person_ids})

@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ARRAY, BigInteger, String, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -351,7 +351,9 @@ def _move_all(session: Session, deltas: dict[tuple[str, str], int]) -> None:
     if not moves:
         return
     accounts = sorted(moves)
-    known_query = select(Balance.account_key).where(Balance.account_key.in_(accounts))
+    known_query = select(Balance.account_key).where(
+        in_values(session, Balance.account_key, accounts)
+    )
     if session.bind.dialect.name == "postgresql":
         known_query = known_query.order_by(Balance.account_key).with_for_update()
     missing = sorted(set(accounts) - set(session.scalars(known_query)))
@@ -374,28 +376,38 @@ def _move_all(session: Session, deltas: dict[tuple[str, str], int]) -> None:
             raise InsufficientPoints(account, bucket)
 
 
-#: One UPDATE for many accounts. VALUES names its columns column1… on both SQLite and
-#: PostgreSQL (SQLite takes no column list after the alias); the CASTs type the binds.
-#: Only bind names (":a0, :p0, :v0", …) are formatted into {rows}, never values.
+#: One UPDATE for many accounts, from VALUES rows (SQLite) or unnest of three arrays
+#: (PostgreSQL), whose columns are named column1… (SQLite takes no column list after the
+#: alias: PostgreSQL gets one); the CASTs type the binds. Only bind names (":a0, :p0, :v0",
+#: …) are formatted into {rows}, never values.
 MOVE_BALANCES = (
     "UPDATE balances SET pending = balances.pending + CAST(v.column2 AS BIGINT), "
     "available = balances.available + CAST(v.column3 AS BIGINT) "
-    "FROM (VALUES {rows}) AS v "
+    "FROM ({rows}) AS v "
     "WHERE balances.account_key = CAST(v.column1 AS VARCHAR) "
     "AND balances.pending + CAST(v.column2 AS BIGINT) >= 0 "
     "AND balances.available + CAST(v.column3 AS BIGINT) >= 0 "
     "RETURNING balances.account_key"
 )
+UNNEST_MOVES = "SELECT * FROM unnest(:a, :p, :v) AS u(column1, column2, column3)"
 
 
 def _moved_all(session: Session, moves: list[tuple[str, int, int]]) -> set[str]:
     """Apply (account, pending delta, available delta) rows in one statement; the accounts
-    moved (those whose buckets all stay at or above zero)."""
+    moved (those whose buckets all stay at or above zero). PostgreSQL takes the rows as
+    three arrays, so the statement is the same short text for five accounts or 5,000."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = text(MOVE_BALANCES.format(rows=UNNEST_MOVES)).bindparams(
+            bindparam("a", [m[0] for m in moves], type_=ARRAY(String)),
+            bindparam("p", [m[1] for m in moves], type_=ARRAY(BigInteger)),
+            bindparam("v", [m[2] for m in moves], type_=ARRAY(BigInteger)),
+        )
+        return set(session.scalars(statement))
     values, params = [], {}
     for number, (account, pending, available) in enumerate(moves):
         values.append(f"(:a{number}, :p{number}, :v{number})")
         params |= {f"a{number}": account, f"p{number}": pending, f"v{number}": available}
-    statement = text(MOVE_BALANCES.format(rows=", ".join(values)))
+    statement = text(MOVE_BALANCES.format(rows="VALUES " + ", ".join(values)))
     return set(session.scalars(statement, params))
 
 

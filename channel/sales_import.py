@@ -22,7 +22,8 @@ from channel.claim_reading import MAX_LINE_QUANTITY
 from channel.claims import approve_claim
 from channel.models import Product
 from channel.partner_models import PartnerOrganization
-from channel.sales_batch import ImportContext, SalesLine, import_chunk
+from channel.sales_batch import SalesLine, import_chunk
+from channel.sales_context import ImportContext
 from channel.signals import sales_imported
 from core.bulk import BulkWriter
 from core.db import utcnow

@@ -21,20 +21,47 @@ def in_values(bind, column: Column, values: list):
     the look-up itself; elsewhere a plain IN."""
     dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
     if dialect.name == "postgresql":
-        return column == any_(bindparam("values", values, type_=ARRAY(column.type)))
+        return column == any_(bindparam("values", values, type_=ARRAY(column.type), unique=True))
     return column.in_(values)
+
+
+def unnested(columns: Sequence[Column], rows: Sequence[Sequence], name: str = "v"):
+    """Rows of values for `columns` as a table in a statement, one array parameter a column
+    (PostgreSQL's `unnest(:a, :b, …) AS v(a, b, …)`): the statement's text stays the same
+    size however many rows it carries, so the driver and the server parse it once, where a
+    VALUES list of thousands of rows costs more to build and parse than the work itself."""
+    arrays = [
+        bindparam(f"{name}_{column.name}", [row[index] for row in rows], type_=ARRAY(column.type))
+        for index, column in enumerate(columns)
+    ]
+    return (
+        func.unnest(*arrays)
+        .table_valued(*(column.name for column in columns), name=name)
+        .render_derived()
+    )
 
 
 def insert_new(session: Session, table: Table, rows: list[dict], returning: Sequence[Column]):
     """Insert `rows`, leaving out any a unique key already holds (written earlier, or meanwhile
     by a concurrent transaction, which this one waits for): INSERT … ON CONFLICT DO NOTHING,
-    in as few statements as the driver takes. Returns `returning` of the rows written."""
+    in as few statements as the driver takes (PostgreSQL: one, the rows as arrays). Returns
+    `returning` of the rows written."""
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+
+        columns = [table.c[name] for name in rows[0]]
+        source = unnested(columns, [[row[c.name] for c in columns] for row in rows])
+        statement = (
+            insert(table)
+            .from_select([c.name for c in columns], select(*source.c))
+            .on_conflict_do_nothing()
+            .returning(*returning)
+        )
+        return session.execute(statement).all()
+    from sqlalchemy.dialects.sqlite import insert
+
     statement = insert(table).on_conflict_do_nothing().returning(*returning)
     return session.execute(statement, rows).all()
 

@@ -10,8 +10,9 @@ number and date formatting follow their language, and times read on their own cl
 from dataclasses import dataclass
 from functools import partial
 
-from flask import render_template
+from flask import current_app
 from flask_babel import force_locale
+from jinja2 import Template
 from sqlalchemy.orm import Session
 
 from core.i18n import force_timezone
@@ -50,19 +51,43 @@ def template_names(kind: str, role: str, channel: str) -> list[str]:
     return names + [f"messaging/{kind}/{role}.txt", f"messaging/{kind}/message.txt"]
 
 
+def message_template(names: list[str]) -> Template:
+    """The first of `names` that exists, chosen once per list while the app runs (a message
+    to each of thousands of sellers would otherwise look for the missing, more specific
+    templates on disk every time); looked up afresh while templates may change (debug)."""
+    env = current_app.jinja_env
+    if env.auto_reload:
+        return env.select_template(names)
+    chosen = current_app.extensions.setdefault("partnerlift.message_templates", {})
+    key = tuple(names)
+    template = chosen.get(key)
+    if template is None:
+        template = chosen[key] = env.select_template(names)
+    return template
+
+
 def render_for(person, kind: str, channel: str, **context) -> Rendered:
+    """The message of `kind` for `person` on `channel`, in their language and zone.
+
+    Message templates are plain text about the person and the context given: rendered by
+    Jinja without Flask's request context processors (the signed-in user, the CSRF token),
+    which belong to pages, not to a message written for someone else."""
     role = primary_role(person)
     # The command words a message teaches are the ones its reader texts back.
     context.setdefault("command", partial(command_word, language=person.language))
     with force_locale(person.language), force_timezone(person.timezone):
-        body = render_template(template_names(kind, role, channel), person=person, **context)
+        body = message_template(template_names(kind, role, channel)).render(
+            person=person, **context
+        )
         subject = None
         if channel == MessageChannel.EMAIL:
-            subject = render_template(
-                [f"messaging/{kind}/{role}.subject.txt", f"messaging/{kind}/subject.txt"],
-                person=person,
-                **context,
-            ).strip()
+            subject = (
+                message_template(
+                    [f"messaging/{kind}/{role}.subject.txt", f"messaging/{kind}/subject.txt"]
+                )
+                .render(person=person, **context)
+                .strip()
+            )
     return Rendered(channel, subject, body.strip())
 
 

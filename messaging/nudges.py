@@ -165,8 +165,8 @@ def send_to_each(session: Session, trigger: str, kind: str, nudges: list[Nudge])
     fixed number of statements for each chunk of people, however many there are.
 
     Each occasion is recorded by INSERT … ON CONFLICT DO NOTHING on its unique key, so one
-    recorded meanwhile by a concurrent transaction sends nothing here. Returns the ids of
-    the outbox rows written.
+    recorded before, or meanwhile by a concurrent transaction, sends nothing here. Returns
+    the ids of the outbox rows written.
     """
     ids = []
     for start in range(0, len(nudges), CHUNK):
@@ -182,16 +182,8 @@ def _send_chunk(session: Session, trigger: str, kind: str, nudges: list[Nudge]) 
     if not wanted:
         return []
     table = TriggerDelivery.__table__
-    people = sorted({person_id for person_id, _ in wanted})
-    recorded = session.execute(
-        select(table.c.person_id, table.c.occasion).where(
-            table.c.trigger == trigger,
-            table.c.occasion.in_(sorted({occasion for _, occasion in wanted})),
-            in_values(session, table.c.person_id, people),
-        )
-    )
-    for key in recorded:
-        wanted.pop(tuple(key), None)
+    # No look-up of the occasions already recorded: the insert below leaves them out. The
+    # draw may then cover someone it will not message; a draw is theirs for good either way.
     held_out = set()
     if trigger not in TRANSACTIONAL:
         held_out = held_out_among(

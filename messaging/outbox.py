@@ -1,9 +1,10 @@
 """The one place that writes outbox rows: a message, a campaign's many, and the same message
 again on the next channel when one fails for good (delivery is `messaging.delivery`)."""
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.bulk import BulkWriter
 from core.db import utcnow
 from messaging.models import (
     ChannelBlock,
@@ -79,46 +80,38 @@ BULK_COLUMNS = (
 
 
 def enqueue_many(session: Session, rows: list[dict], *, now, with_ids: bool = False):
-    """Write many messages in one executemany (a campaign's chunk), as `enqueue` would one by one.
+    """Write many messages at once (a campaign's chunk, an import's nudges), as `enqueue`
+    would one by one: by COPY on PostgreSQL, one executemany on SQLite (`core.bulk`).
 
     Each row gives BULK_COLUMNS; segments are counted here. With `with_ids`, the rows' ids
     are drawn first and returned in the order of `rows` (for rows that others point at, such
-    as tracked links): a plain executemany is pipelined by the driver, several times faster
-    than an INSERT … RETURNING of the same rows.
+    as tracked links).
     """
     if not rows:
         return []
-    fixed = {"status": OutboxStatus.PENDING, "attempts": 0, "priority": 0, "created_at": now}
-    params = [
-        {
-            **fixed,
-            **{column: row.get(column) for column in BULK_COLUMNS},
-            "segments": message_segments(row["channel"], row["body"]),
-        }
-        for row in rows
-    ]
-    ids = allocate_ids(session, len(rows)) if with_ids else []
-    for row, id_ in zip(params, ids, strict=False):
-        row["id"] = id_
-    session.connection().execute(insert(OutboxMessage.__table__), params)
-    return ids
-
-
-def allocate_ids(session: Session, count: int) -> list[int]:
-    """`count` new outbox ids: from the sequence on PostgreSQL; on SQLite, after the highest,
-    which is safe there because the transaction holds the database's one write lock."""
-    if session.bind.dialect.name == "postgresql":
-        return list(
-            session.scalars(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence('outbox_messages', 'id')) "
-                    "FROM generate_series(1, :count)"
-                ),
-                {"count": count},
-            )
+    table = OutboxMessage.__table__
+    writer = BulkWriter(session)
+    ids = writer.next_ids(table, len(rows)) if with_ids else []
+    values = (
+        (
+            *(row.get(column) for column in BULK_COLUMNS),
+            message_segments(row["channel"], row["body"]),
+            *([id_] if with_ids else []),
         )
-    highest = session.scalar(select(func.coalesce(func.max(OutboxMessage.id), 0)))
-    return list(range(highest + 1, highest + 1 + count))
+        for row, id_ in zip(rows, ids or [None] * len(rows), strict=True)
+    )
+    writer.insert_values(
+        table,
+        (*BULK_COLUMNS, "segments", *(["id"] if with_ids else [])),
+        values,
+        constants={
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "priority": 0,
+            "created_at": now,
+        },
+    )
+    return ids
 
 
 def record_permanent_failure(session: Session, message: OutboxMessage, code: str) -> None:

@@ -74,9 +74,12 @@ def _people(session: Session, person_ids) -> dict[int, Person]:
     return {person.id: person for person in found}
 
 
-def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=frozenset()) -> None:
+def _points_nudges(
+    session: Session, earnings, *, occasion: str, skus, skip=frozenset(), people=None
+) -> None:
     """Tell each person in `earnings` ({person id: (points, program ids)}) what they earned:
-    the same statements for one person or thousands (an import's sellers)."""
+    the same statements for one person or thousands (an import's sellers). `people`: those
+    of them already loaded (`_people`), if any."""
     earners = {
         person_id: (points, program_ids)
         for person_id, (points, program_ids) in earnings.items()
@@ -92,7 +95,8 @@ def _points_nudges(session: Session, earnings, *, occasion: str, skus, skip=froz
     }
     if not earners:
         return
-    people = _people(session, earners)
+    if people is None:
+        people = _people(session, earners)
     balances = balances_of(session, [person_account(person_id) for person_id in earners])
     tips = choose_tips(session, people.values(), _product_group(session, skus))
     nudges = []
@@ -132,13 +136,16 @@ def on_points_earned(_sender, *, session, activity, entries) -> None:
 
 def on_sales_imported(_sender, *, session, earnings, skus, occasion) -> None:
     """One message a person for a whole sell-out import, however many lines credited them."""
-    _podium_nudges(session, earnings)
-    _points_nudges(session, earnings, occasion=occasion, skus=sorted(skus))
+    # Thousands of sellers: loaded once for both kinds of message.
+    people = _people(session, [i for i, (points, _ids) in earnings.items() if points > 0])
+    _podium_nudges(session, earnings, people)
+    _points_nudges(session, earnings, occasion=occasion, skus=sorted(skus), people=people)
 
 
-def _podium_nudges(session: Session, earnings) -> None:
+def _podium_nudges(session: Session, earnings, people=None) -> None:
     """Someone whose new points lift them into the top three of their role, in a program
-    that shows its leaderboard, hears it once for each place reached."""
+    that shows its leaderboard, hears it once for each place reached. `people`: the earners,
+    if already loaded."""
     earners = {
         person_id: program_ids
         for person_id, (points, program_ids) in earnings.items()
@@ -153,7 +160,8 @@ def _podium_nudges(session: Session, earnings) -> None:
     ).all()
     if not shown:
         return
-    people = _people(session, earners)
+    if people is None:
+        people = _people(session, earners)
     places = {
         program.id: standings_in(
             session, program, [people[i] for i, ids in earners.items() if program.id in ids]
