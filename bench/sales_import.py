@@ -145,13 +145,25 @@ def run(kind, size: str, people: int, lines: list[int], sellers: list[int], out:
                 out.append(point.line(kind))
                 print(out[-1], flush=True)
         if len(points) > 1:
-            rates = [p.lines / p.seconds for p in points]
-            out.append(
-                f"{kind}: lines/s from {min(rates):.0f} to {max(rates):.0f}: "
-                f"spread {max(rates) / min(rates):.2f}x (target ≤ 1.5x)"
-            )
-            print(out[-1], flush=True)
+            out += _spreads(kind, points)
+            print(*out[-3:], sep="\n", flush=True)
         app.extensions["partnerlift.engine"].dispose()
+
+
+def _spreads(kind: str, points: list[Point]) -> list[str]:
+    """How flat the sweep is: the import's lines/s, its floor's (the work itself: more
+    sellers, more people to message, record and draw), and the ratio between them."""
+    rates = [p.lines / p.seconds for p in points]
+    floors = [p.lines / p.floor for p in points]
+    ratios = [p.seconds / p.floor for p in points]
+    return [
+        f"{kind}: lines/s from {min(rates):.0f} to {max(rates):.0f}: "
+        f"spread {max(rates) / min(rates):.2f}x (target ≤ 1.5x)",
+        f"{kind}: the floor's lines/s from {min(floors):.0f} to {max(floors):.0f}: "
+        f"spread {max(floors) / min(floors):.2f}x (the same work, at COPY speed)",
+        f"{kind}: ratio to the floor from {min(ratios):.1f}x to {max(ratios):.1f}x: "
+        f"spread {max(ratios) / min(ratios):.2f}x",
+    ]
 
 
 def _numbers(text: str) -> list[int]:
