@@ -123,8 +123,8 @@ class LedgerEntry(Base):
         # Dashboards: who earned in a month (engagement), and what moved in a period.
         Index("ix_ledger_entries_month_kind_person", "month", "kind", "person_id"),
         Index("ix_ledger_entries_created_at", "created_at"),
-        # Budget used per program, summed by index alone (the dashboard, and every award's
-        # budget check in add_cap_totals).
+        # Budget used per program, summed by index alone (`flask ledger check` recounting the
+        # rollups that the dashboard and every award's budget check read).
         Index("ix_ledger_entries_program_kind_budget", "program_id", "kind", "budget_points"),
         one_of("kind", EntryKind),
         one_of("bucket", Bucket),
@@ -258,17 +258,22 @@ def add_cap_totals(
     program's history; one named with nothing earned counts 0.
     """
     earned = _earned(program_id)
+    # Budgets from the monthly rollups the posting path keeps (`channel.rollups`, checked by
+    # `flask ledger check`): a few rows a month, where the entries grow with history.
+    rolled = (LedgerMonth.program_id == program_id, LedgerMonth.kind.in_(EARNED_KINDS))
     if program:
-        usage.program_points = session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.budget_points), 0)).where(*earned)
+        usage.program_points = int(
+            session.scalar(
+                select(func.coalesce(func.sum(LedgerMonth.budget_points), 0)).where(*rolled)
+            )
         )
     if partner_ids:
         partner_ids = sorted(set(partner_ids))
         usage.partner_points.update(dict.fromkeys(partner_ids, 0))
         for partner_id, total in session.execute(
-            select(LedgerEntry.partner_id, func.sum(LedgerEntry.budget_points))
-            .where(*earned, LedgerEntry.partner_id.in_(partner_ids))
-            .group_by(LedgerEntry.partner_id)
+            select(LedgerMonth.partner_id, func.sum(LedgerMonth.budget_points))
+            .where(*rolled, LedgerMonth.partner_id.in_(partner_ids))
+            .group_by(LedgerMonth.partner_id)
         ):
             usage.partner_points[partner_id] = int(total or 0)
     if person_ids:
