@@ -26,7 +26,7 @@ from channel.dashboards import (
     EVERYTHING,
     Filters,
     Month,
-    engagement,
+    engagement_breakdowns,
     enrolled_people,
     ledger_filters,
     partner_filters,
@@ -384,6 +384,14 @@ def page_figures(
     """Every figure the channel manager's dashboard shows, by name, each read when called:
     the page reads them all, `bench/dashboard_queries.py` times them one by one."""
     latest = months[-1:]
+    engagements: dict = {}
+
+    def engaged(by: str | None) -> list:
+        # The four engagement figures are read together, by the first of them asked for.
+        if not engagements:
+            engagements.update(engagement_breakdowns(session, months, latest, filters))
+        return engagements[by]
+
     return {
         "filter choices": lambda: filter_choices(session),
         "points and liability": lambda: points_summary(session, start, end, point_value, filters),
@@ -391,9 +399,9 @@ def page_figures(
         "claims by status and flag": lambda: claim_figures(session, start, end, filters),
         "top partners": lambda: top_partners(session, start, end, filters),
         "top people": lambda: top_people(session, start, end, filters),
-        "engagement by month": lambda: engagement(session, months, filters),
-        "engagement by role": lambda: engagement(session, latest, filters, "role"),
-        "engagement by country": lambda: engagement(session, latest, filters, "country"),
-        "engagement by partner": lambda: engagement(session, latest, filters, "partner"),
+        "engagement by month": lambda: engaged(None),
+        "engagement by role": lambda: engaged("role"),
+        "engagement by country": lambda: engaged("country"),
+        "engagement by partner": lambda: engaged("partner"),
         "training completion": lambda: training_completion(session, start, end, filters),
     }

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from sqlalchemy import event, func, inspect, literal, select, true, union_all
 
 from channel.claim_models import Claim, ClaimMonth
+from channel.person_months import add_claims
 from channel.rollups import add_up, created_month
 from core.months import month_key
 
@@ -70,6 +71,8 @@ def _counted(claim: Claim, old: bool = False) -> Counted:
 
 def _claim_inserted(_mapper, connection, claim: Claim) -> None:
     add_claim_counts(connection.execute, connection.dialect.name, [(_counted(claim), 1)])
+    claimant = (month_key(claim.created_at), claim.person_id, claim.partner_id)
+    add_claims(connection.execute, connection.dialect.name, [(claimant, 1)])
 
 
 def _claim_updated(_mapper, connection, claim: Claim) -> None:

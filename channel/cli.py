@@ -23,6 +23,7 @@ from channel.models import Program, ProgramStatus
 from channel.month_rollups import check_months, months_to_refresh, refresh_months
 from channel.partner_import import UnreadablePartnersFile, import_partners, read_partners
 from channel.partner_models import PartnerOrganization
+from channel.person_months import check_person_months
 from channel.postings import check_balances
 from channel.programs import enrolled_batches, welcome_enrolled
 from channel.purchase_import import (
@@ -63,14 +64,16 @@ ledger_cli = AppGroup("ledger", help="Keep the points ledger exact.")
 @ledger_cli.command("check")
 def check_command():
     """Recompute every balance, monthly rollup and budget total from the entries, every
-    stored month's engagement and the claims' monthly counts, and compare; exit 1 on any
-    difference."""
+    stored month's engagement, the claims' monthly counts and each person's months, and
+    compare; exit 1 on any difference."""
     db = get_session()
     wrong = check_balances(db)
     for account, stored, derived in wrong:
         click.echo(f"{account}: balance row {stored}, entries add up to {derived}")
     click.echo(f"{len(wrong)} accounts differ" if wrong else "every balance equals its entries")
-    rollups = check_rollups(db) + check_months(db) + check_claim_months(db)
+    rollups = (
+        check_rollups(db) + check_months(db) + check_claim_months(db) + check_person_months(db)
+    )
     for difference in rollups:
         click.echo(difference)
     click.echo(f"{len(rollups)} rollups differ" if rollups else "every rollup equals its entries")

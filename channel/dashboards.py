@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import case, func, or_, select, union, union_all
+from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from channel.claim_models import Claim
-from channel.ledger import EARNED_KINDS, EntryKind, LedgerEntry
+from channel.ledger import EARNED_KINDS, LedgerEntry
 from channel.models import EarningMonth, EarningTotal, EngagementMonth, Enrollment
 from channel.month_rollups import (
     ANY_PROGRAM,
@@ -30,6 +29,7 @@ from channel.month_rollups import (
     stored_months,
 )
 from channel.partner_models import PartnerOrganization
+from channel.person_months import PersonMonth
 from core.db import utcnow
 from core.months import month_key
 from roles.models import Person, RoleAssignment
@@ -114,23 +114,20 @@ def enrolled_people(month: Month, filters: Filters):
 
 
 def _active_people(month: Month, filters: Filters):
-    earned = select(LedgerEntry.person_id).where(
-        LedgerEntry.kind == EntryKind.EARN,
-        LedgerEntry.month == month.key,
-        LedgerEntry.person_id.is_not(None),
-    )
+    """Who earned points (an earn entry counted against the month; in the program, if one is
+    chosen) or made a claim in the month: from `PersonMonth`, a row per person at most, kept
+    with every posting and claim, not from the month's entries."""
+    done = PersonMonth
+    earned = done.earn_lines > 0
     if filters.program_id is not None:
-        earned = earned.where(LedgerEntry.program_id == filters.program_id)
-    claimed = select(Claim.person_id).where(
-        Claim.created_at >= month.start, Claim.created_at < month.end
-    )
-    # The outer count keeps only these people anyway; narrowing each set first spares a
-    # partner's dashboard from collecting every active person in the channel each month.
+        earned = and_(earned, done.program_id == filters.program_id)
+    active = select(done.person_id).where(done.month == month.key, or_(earned, done.claims > 0))
+    # The outer count keeps only these people anyway; narrowing first spares a partner's
+    # dashboard from collecting every active person in the channel.
     people = _people_in_scope(filters)
     if people is not None:
-        earned = earned.where(LedgerEntry.person_id.in_(people))
-        claimed = claimed.where(Claim.person_id.in_(people))
-    return union(earned, claimed)
+        active = active.where(done.person_id.in_(people))
+    return active
 
 
 def engagement(
@@ -174,31 +171,88 @@ def _stored_engagement(session: Session, keys: set[str], filters: Filters, by: s
 
 
 def _live_engagement(session: Session, month: Month, filters: Filters, by: str | None):
-    group = {
-        "role": RoleAssignment.role,
-        "partner": Person.partner_id,
-        "country": PartnerOrganization.country,
-    }.get(by)
+    return [
+        Engagement(month.key, groups[0] if by else None, enrolled, active)
+        for enrolled, active, *groups in session.execute(_live_counts(month, filters, by))
+        if enrolled
+    ]
+
+
+#: What a live count groups by: "partner+country" is the channel dashboard's one count of a
+#: month in progress that its overall, country and partner figures all add up from.
+_LIVE_GROUPS = {
+    None: [],
+    "role": [RoleAssignment.role],
+    "partner": [Person.partner_id],
+    "country": [PartnerOrganization.country],
+    "partner+country": [Person.partner_id, PartnerOrganization.country],
+}
+
+
+def _live_counts(month: Month, filters: Filters, by: str | None):
+    """(enrolled, active, *groups) of `month` counted from enrolments and `PersonMonth`."""
+    groups = _LIVE_GROUPS[by]
     active = Person.id.in_(_active_people(month, filters))
     counts = (
         func.count(func.distinct(Person.id)),
         func.count(func.distinct(case((active, Person.id)))),
     )
     stmt = (
-        select(*counts, *([group] if by else []))
+        select(*counts, *groups)
         .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
         .where(Person.id.in_(enrolled_people(month, filters)))
     )
     if by == "role":
         stmt = stmt.join(RoleAssignment, RoleAssignment.person_id == Person.id)
-    if by is not None:
-        stmt = stmt.group_by(group)
-    stmt = partner_filters(stmt, filters, Person.partner_id)
-    return [
-        Engagement(month.key, grp[0] if by else None, enrolled, active_count)
-        for enrolled, active_count, *grp in session.execute(stmt)
-        if enrolled
-    ]
+    if groups:
+        stmt = stmt.group_by(*groups)
+    return partner_filters(stmt, filters, Person.partner_id)
+
+
+#: The breakdowns `engagement_breakdowns` returns, by their `engagement(by=…)` name.
+BREAKDOWNS = ("role", "country", "partner")
+
+
+def engagement_breakdowns(
+    session: Session, months: list[Month], latest: list[Month], filters: Filters = EVERYTHING
+) -> dict[str | None, list[Engagement]]:
+    """What `engagement` returns over `months` (key None) and `by` each of `BREAKDOWNS` over
+    `latest`, as the channel dashboard shows them, in fewer reads: a month not stored (the
+    month in progress) is counted live once by partner, whose rows add up to the overall,
+    country and partner figures (a person has one company), and once by role."""
+    now = utcnow()
+    keys = {m.key for m in months} | {m.key for m in latest}
+    stored = stored_months(session, sorted(k for k in keys if month_bounds(k)[1] <= now))
+    result: dict[str | None, list[Engagement]] = {None: [], **{by: [] for by in BREAKDOWNS}}
+    ended = {m.key for m in months if m.key in stored}
+    if ended:
+        result[None] += _stored_engagement(session, ended, filters, None)
+    for by in BREAKDOWNS:
+        ended = {m.key for m in latest if m.key in stored}
+        if ended:
+            result[by] += _stored_engagement(session, ended, filters, by)
+    month_keys, latest_keys = {m.key for m in months}, {m.key for m in latest}
+    for month in {m.key: m for m in [*months, *latest] if m.key not in stored}.values():
+        totals: dict[str | None, dict] = {None: {}, "country": {}, "partner": {}}
+        for enrolled, active, partner_id, country in session.execute(
+            _live_counts(month, filters, "partner+country")
+        ):
+            for by, group in ((None, None), ("country", country), ("partner", partner_id)):
+                counted = totals[by].setdefault(group, [0, 0])
+                counted[0] += enrolled
+                counted[1] += active
+        wanted = [None] if month.key in month_keys else []
+        if month.key in latest_keys:
+            wanted += ["country", "partner"]
+        for by in wanted:
+            result[by] += [
+                Engagement(month.key, group, enrolled, active)
+                for group, (enrolled, active) in totals[by].items()
+                if enrolled
+            ]
+        if month.key in latest_keys:
+            result["role"] += _live_engagement(session, month, filters, "role")
+    return {by: sorted(rows, key=lambda r: (r.month, str(r.group))) for by, rows in result.items()}
 
 
 def partner_filters(stmt, filters: Filters, partner_column):
@@ -275,24 +329,13 @@ def people_earnings(
     and part months entry by entry; a subquery. `stored`: the stored months, if read."""
     now = utcnow()
     span = split_period(start, end, now)
-    live = list(span.parts)
+    unstored: list[str] = []
     if span.whole:
         whole_start = month_bounds(span.first)[0]
         whole_end = month_bounds(span.until)[0] if span.until else end
         if stored is None:
             stored = stored_between(session, span.first, span.until or "9999-12")
-        cursor, gap = whole_start, None
-        while cursor < whole_end:
-            following = month_bounds(month_key(cursor))[1]
-            if month_key(cursor) in stored:
-                if gap is not None:
-                    live.append((gap, cursor))
-                gap = None
-            elif gap is None:
-                gap = cursor
-            cursor = following
-        if gap is not None:
-            live.append((gap, whole_end))
+        unstored = [key for key in _month_keys(whole_start, whole_end) if key not in stored]
     else:
         stored = set()
     rolled = select(
@@ -310,8 +353,33 @@ def people_earnings(
     if filters.program_id is not None:
         rolled = rolled.where(EarningMonth.program_id == filters.program_id)
     parts = [partner_filters(rolled, filters, EarningMonth.partner_id)]
-    parts += [_earned_entries(part_start, part_end, filters) for part_start, part_end in live]
+    if unstored:
+        parts.append(_earned_months(unstored, filters))
+    parts += [_earned_entries(part_start, part_end, filters) for part_start, part_end in span.parts]
     return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("earned")
+
+
+def _month_keys(start: datetime, end: datetime) -> list[str]:
+    """The months [start, end) touches, `start` a month's first instant."""
+    keys = []
+    while start < end:
+        keys.append(month_key(start))
+        start = month_bounds(keys[-1])[1]
+    return keys
+
+
+def _earned_months(keys: list[str], filters: Filters):
+    """What people earned in the whole months `keys` not stored by the refresh (the month in
+    progress, mostly), from `PersonMonth`: a row per person and program at most."""
+    earned = select(
+        PersonMonth.person_id,
+        PersonMonth.program_id,
+        PersonMonth.partner_id,
+        PersonMonth.points,
+    ).where(PersonMonth.month.in_(keys), PersonMonth.lines > 0)
+    if filters.program_id is not None:
+        earned = earned.where(PersonMonth.program_id == filters.program_id)
+    return partner_filters(earned, filters, PersonMonth.partner_id)
 
 
 def _earned_entries(start: datetime, end: datetime, filters: Filters):
@@ -345,9 +413,7 @@ def people_totals(session: Session, start: datetime, end: datetime, filters: Fil
         return people_earnings(session, start, end, filters, stored - {before})
     last = max(stored)
     whole_end = month_bounds(span.until)[0] if span.until else end
-    live = list(span.parts)
-    if month_bounds(last)[1] < whole_end:
-        live.append((month_bounds(last)[1], whole_end))
+    after = _month_keys(month_bounds(last)[1], whole_end)
     parts = []
     for month, sign in ((last, 1), (before, -1)):
         totals = select(
@@ -359,5 +425,7 @@ def people_totals(session: Session, start: datetime, end: datetime, filters: Fil
         if filters.program_id is not None:
             totals = totals.where(EarningTotal.program_id == filters.program_id)
         parts.append(partner_filters(totals, filters, EarningTotal.partner_id))
-    parts += [_earned_entries(part_start, part_end, filters) for part_start, part_end in live]
+    if after:
+        parts.append(_earned_months(after, filters))
+    parts += [_earned_entries(part_start, part_end, filters) for part_start, part_end in span.parts]
     return union_all(*parts).subquery("earned")

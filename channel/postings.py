@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channel.ledger import Balance, Bucket, LedgerEntry
+from channel.person_months import PostedLine, add_posted
 from channel.rollups import RollupLine, add_to_rollups
 from core.bulk import BulkWriter, in_values
 from core.db import utcnow
@@ -152,6 +153,9 @@ def post(session: Session, key: str, lines: list[Line]) -> list[LedgerEntry]:
             session.add_all(entries)
             session.flush()
             add_to_rollups(session, (_rollup_line(line, now) for line in lines))
+            add_posted(
+                session.execute, _dialect(session), (_posted_line(line, now) for line in lines)
+            )
     except IntegrityError:
         existing = _existing(session, key)
         if existing:  # the same key, written concurrently: answer with what was written
@@ -172,6 +176,25 @@ def _rollup_line(line: Line, now: datetime, times: int = 1) -> RollupLine:
         line.budget_points,
         times,
     )
+
+
+def _posted_line(line: Line, now: datetime, times: int = 1) -> PostedLine:
+    """What a line adds to the people's months (`channel.person_months`)."""
+    return (
+        month_key(now),
+        line.month or month_key(now),
+        line.kind,
+        line.program_id,
+        line.partner_id,
+        line.person_id,
+        line.to_pool,
+        line.points,
+        times,
+    )
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _entry(key: str, number: int, line: Line, now: datetime) -> LedgerEntry:
@@ -288,6 +311,15 @@ def post_many(session: Session, postings: Iterable[Posting]) -> list[tuple]:
                 session,
                 (
                     _rollup_line(line, now, uses[list_id])
+                    for list_id, (lines, _tails, _moves) in converted.items()
+                    for line in lines
+                ),
+            )
+            add_posted(
+                session.execute,
+                _dialect(session),
+                (
+                    _posted_line(line, now, uses[list_id])
                     for list_id, (lines, _tails, _moves) in converted.items()
                     for line in lines
                 ),

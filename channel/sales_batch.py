@@ -25,6 +25,7 @@ from channel.ledger import Activity
 from channel.models import (
     Program,
 )
+from channel.person_months import add_claims
 from channel.postings import Posting, post_many
 from channel.rule_params import EventKind
 from channel.sales_context import ImportContext
@@ -140,6 +141,11 @@ def import_chunk(
         Counter(
             (month_key(now), line.partner_id, ClaimStatus.APPROVED, ()) for line in lines
         ).items(),
+    )
+    add_claims(
+        session.execute,
+        session.get_bind().dialect.name,
+        Counter((month_key(now), line.person_id, line.partner_id) for line in lines).items(),
     )
     writer.insert(
         ClaimLine.__table__,

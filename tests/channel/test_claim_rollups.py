@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from channel import channel_dashboard as cd
@@ -16,6 +16,7 @@ from channel import dashboards as d
 from channel.claim_models import Claim, ClaimMonth
 from channel.claim_rollups import check_claim_months
 from channel.claims import reject_claim
+from channel.person_months import PersonMonth, check_person_months
 from core.db import get_session
 from core.months import month_key
 from roles.permissions import Role
@@ -109,6 +110,11 @@ def test_claims_submitted_and_decided_keep_counts_and_figures_equal_to_a_direct_
         }
         assert stored == dict(direct)
         assert check_claim_months(db) == []
+        # Each person's claims by month, kept with them for the engagement of a month.
+        made = Counter((month_key(c.created_at), c.person_id) for c in claims)
+        kept = {(r.month, r.person_id): r.claims for r in db.scalars(select(PersonMonth))}
+        assert {k: n for k, n in kept.items() if n} == dict(made)
+        assert check_person_months(db) == []
 
         for first, second, narrowed in [(months_ago(4), NOW + timedelta(days=1), "all")] + periods:
             start, end = sorted((first, second))
@@ -183,6 +189,13 @@ def test_claims_of_one_partner_written_at_once_all_count(committed_postgres_app)
     assert sorted(failures) == ["InvalidClaim", "InvalidClaim"]
     with factory() as session:
         assert check_claim_months(session) == []
+        assert check_person_months(session) == []
+        assert (
+            session.scalar(
+                select(func.sum(PersonMonth.claims)).where(PersonMonth.person_id == seller.id)
+            )
+            == len(decided) + 4
+        )
         figures = cd.claim_figures(session, NOW - timedelta(days=1), NOW + timedelta(days=1))
         assert figures.by_status == {"pending": 6, "rejected": 2}
         assert figures.by_flag == {"burst": 4}

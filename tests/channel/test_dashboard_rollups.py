@@ -18,6 +18,7 @@ from channel import partner_dashboard as pd
 from channel.ledger import EARNED_KINDS, LedgerEntry, LedgerMonth
 from channel.models import EarningMonth, EngagementMonth, Enrollment, MonthRefresh
 from channel.month_rollups import check_months, refresh_months, stored_months
+from channel.person_months import PersonMonth, check_person_months
 from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.rollups import NO_PROGRAM, check_rollups
 from core.db import get_session
@@ -184,6 +185,24 @@ def test_postings_over_months_programs_and_partners_keep_rollups_and_figures_equ
         }
         assert stored == dict(aggregate)
         assert check_rollups(db) == []
+        # Each person's months, a direct aggregate of the entries too.
+        people_months: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for e in entries:
+            if e.person_id is None:
+                continue
+            program = e.program_id or NO_PROGRAM
+            if e.kind == "earn":
+                people_months[(e.month, e.person_id, program, e.partner_id)][0] += 1
+            if e.kind in EARNED_KINDS and not e.to_pool:
+                row = people_months[(month_key(e.created_at), e.person_id, program, e.partner_id)]
+                row[1] += e.points
+                row[2] += 1
+        kept = {
+            (r.month, r.person_id, r.program_id, r.partner_id): [r.earn_lines, r.points, r.lines]
+            for r in db.scalars(select(PersonMonth))
+        }
+        assert kept == dict(people_months)
+        assert check_person_months(db) == []
         # Some closed months stored by the refresh, the others read from the entries.
         refresh_months(db, [month_key(months_ago(n)) for n in refreshed])
         assert check_months(db) == []
@@ -250,6 +269,23 @@ def _engagement(db, filters):
     return {by: d.engagement(db, months, filters, by) for by in GROUPINGS}
 
 
+#: The channel dashboard's months: September and October, and this month (live) as the latest.
+def _dashboard_months():
+    return [d.month_of(SEPT.date()), d.month_of(OCT.date()), d.month_of(NOW.date())]
+
+
+def _breakdowns(db, filters):
+    months = _dashboard_months()
+    return d.engagement_breakdowns(db, months, months[-1:], filters)
+
+
+def _one_by_one(db, filters):
+    months = _dashboard_months()
+    return {None: d.engagement(db, months, filters)} | {
+        by: d.engagement(db, months[-1:], filters, by) for by in d.BREAKDOWNS
+    }
+
+
 def test_stored_engagement_equals_the_live_count_for_every_grouping_and_filter(db, known):
     narrowings = [
         d.EVERYTHING,
@@ -258,10 +294,14 @@ def test_stored_engagement_equals_the_live_count_for_every_grouping_and_filter(d
         d.Filters(country="PL"),
     ]
     live = [_engagement(db, filters) for filters in narrowings]
+    for filters in narrowings:
+        assert _breakdowns(db, filters) == _one_by_one(db, filters)
     assert stored_months(db, [SEPT_KEY, OCT_KEY]) == set()
     assert refresh_months(db, [SEPT_KEY, OCT_KEY, month_key(NOW)]) == 2
     assert stored_months(db, [SEPT_KEY, OCT_KEY, month_key(NOW)]) == {SEPT_KEY, OCT_KEY}
     assert [_engagement(db, filters) for filters in narrowings] == live
+    for filters in narrowings:
+        assert _breakdowns(db, filters) == _one_by_one(db, filters)
     assert live[0][None][0].enrolled == 3  # and not vacuous
 
 

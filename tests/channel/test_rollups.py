@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import sessionmaker
 
 from channel.ledger import LedgerEntry, LedgerMonth, ProgramBudgetUse
+from channel.person_months import PersonMonth, check_person_months
 from channel.postings import (
     InsufficientPoints,
     Line,
@@ -153,6 +154,7 @@ def test_any_sequence_of_postings_keeps_the_rollups_equal_to_the_ledger(db, worl
             except InsufficientPoints:
                 pass  # refused: nothing written, and the rollups must show nothing either
         assert check_rollups(db) == []
+        assert check_person_months(db) == []
         # The recomputation itself, spelled out for the budget totals.
         used = {}
         for entry in db.scalars(select(LedgerEntry).where(LedgerEntry.program_id.is_not(None))):
@@ -251,3 +253,6 @@ def test_concurrent_postings_to_one_rollup_row_all_count(committed_app):
         assert (row.points, row.budget_points, row.lines) == (10 * workers, 10 * workers, workers)
         assert session.get(ProgramBudgetUse, program_id).budget_points == 10 * workers
         assert check_rollups(session) == []
+        done = session.scalars(select(PersonMonth).where(PersonMonth.person_id == person_id)).one()
+        assert (done.earn_lines, done.points, done.lines) == (workers, 10 * workers, workers)
+        assert check_person_months(session) == []

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from channel.claim_models import Claim
 from channel.claim_rollups import check_claim_months
+from channel.person_months import PersonMonth, check_person_months
 from channel.postings import balance_of, check_balances, person_account
 from channel.programs import launch_program
 from channel.sales_import import UnreadableSalesFile, import_sales, read_sales
@@ -339,6 +340,20 @@ def ledger_by_line(db):
     ]
 
 
+def person_months(db) -> dict:
+    """Each person's months as stored, rows that count nothing left out."""
+    return {
+        (r.month, r.person_id, r.program_id, r.partner_id): (
+            r.earn_lines,
+            r.claims,
+            r.points,
+            r.lines,
+        )
+        for r in db.scalars(select(PersonMonth))
+        if (r.earn_lines, r.claims, r.points, r.lines) != (0, 0, 0, 0)
+    }
+
+
 def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, monkeypatch):
     """Two programs (one with a monthly cap, a budget and a lower cap from partner B), two
     partners, sellers and engineers, two months, repeated lines, a return window."""
@@ -399,6 +414,8 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
         bulk, bulk_ledger = outcome(bulk_report), ledger_by_line(db)
         assert check_balances(db) == []
         assert check_claim_months(db) == []
+        assert check_person_months(db) == []
+        bulk_months = person_months(db)
         bulk_run.rollback()
 
     def one_by_one(*_args):
@@ -411,6 +428,8 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
     assert bulk_ledger == ledger_by_line(db)
     assert check_balances(db) == []
     assert check_claim_months(db) == []
+    assert check_person_months(db) == []
+    assert bulk_months == person_months(db)
     # The mix did what it is for: caps bound, both buckets' windows, both programs paid.
     assert any(row[16].get("capped_by") == "person_month" for row in bulk_ledger)
     spent = sum(row[7] for row in bulk_ledger if row[1] == str(capped.id))
