@@ -1,23 +1,28 @@
 """Benchmark: both dashboards, warm, at several sizes of ledger history side by side.
 
-World (per size, a PostgreSQL database of its own, filled by generate_series): `--people`
-people (default 20,000) in four roles at people/20 partners in five countries, three active
-programs with budgets, every person enrolled (one in ten left four months ago), `--entries`
-ledger entries (earn; every 10th a redemption, every 37th an expiry) spread evenly over the
-last 540 days, a claim per ten entries (one in twenty flagged), training for a quarter of the
-people. The ledger's monthly rollups are built from the entries and the claims' monthly
-counts from the claims as the migrations build them, and the closed months' engagement and
-earnings stored by `flask rollups refresh` (timed).
+World (per size, a PostgreSQL database of its own): the benchmarks' shared world
+(`bench/world.py`, realistic by default: 50 partners in five countries, 2,000 field staff in
+four roles, 200 SKUs in 10 groups, three live programs with budgets, caps and several rules,
+every partner approving, 20,000 sell-out lines imported through the product's own import),
+its people enrolled for the last 18 months, and on top of it `--entries` ledger entries of
+history written straight into the tables in one statement (each of the staff in turn; earn,
+every 10th round a redemption, every 37th an expiry, every 53rd a reversal) spread evenly over the last 540 days across the
+world's staff and programs, a claim per ten entries (one in twenty flagged), training for a
+quarter of the staff. The ledger's monthly rollups, the claims' monthly counts, the people's
+months and the balances are then rebuilt from the rows as the migrations build them, and the
+closed months' engagement and earnings stored by `flask rollups refresh` (timed).
 
 What is timed: GET /dashboard (the channel manager, last 12 months) and GET
 /partners/<id>/dashboard through the app's test client, after two warm-up requests, the
-median of `--repeat`; the baseline is GET /healthz (one `SELECT 1`) in the same run, and each
-page's growth is its time at a size over its time at the smallest. Then every figure each
-page reads (`channel_dashboard.page_figures`, `partner_dashboard.page_figures`: the very list
-the pages call) one by one with its statements, and, with --plans, EXPLAIN ANALYZE of each
-statement with the tables it read by sequential scan.
+median of `--repeat`; the baseline is GET /healthz (one `SELECT 1`) in the same rounds, and
+each page's growth is its time at a size over its time at the smallest. Then every figure
+each page reads (`channel_dashboard.page_figures`, `partner_dashboard.page_figures`: the very
+list the pages call) one by one with its statements, and, with --plans, EXPLAIN ANALYZE of
+each statement with the tables it read by sequential scan.
 
-    .venv/bin/python bench/dashboard_queries.py --entries 100000 1000000
+    .venv/bin/python bench/dashboard_queries.py --entries 100000 1000000 10000000
+
+`fill` (below) is the older world of generated people the load test still builds.
 """
 
 import argparse
@@ -38,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from bench.world import SIZES, build_world  # noqa: E402
 from channel import channel_dashboard as cd  # noqa: E402
 from channel import dashboards as d  # noqa: E402
 from channel import partner_dashboard as pd  # noqa: E402
@@ -46,6 +52,7 @@ from channel.claim_rollups import claim_months_sql  # noqa: E402
 from channel.ledger import LedgerMonth, ProgramBudgetUse  # noqa: E402
 from channel.month_rollups import months_to_refresh, refresh_months  # noqa: E402
 from channel.partner_models import PartnerOrganization  # noqa: E402
+from channel.person_months import PersonMonth, person_months_sql  # noqa: E402
 from channel.rollups import budget_sql, rollup_sql  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session, utcnow  # noqa: E402
@@ -120,6 +127,147 @@ ANALYZE;
 """
 
 
+#: Ledger history on top of the world: entries spread over 540 days across the world's field
+#: staff (numbered 0…n-1 in `staff`) and its programs, claims and training alongside.
+HISTORY = """
+UPDATE enrollments SET enrolled_at = now() - interval '18 months';
+
+CREATE TEMPORARY TABLE staff AS
+SELECT row_number() OVER (ORDER BY p.id) - 1 AS n, p.id, p.partner_id
+FROM people p JOIN role_assignments r ON r.person_id = p.id
+WHERE r.role IN ('seller', 'engineer', 'technician', 'procurement');
+
+CREATE TEMPORARY TABLE bench_programs AS
+SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM programs;
+
+INSERT INTO ledger_entries (created_at, posting_key, line, account_key, bucket, kind, points,
+                            program_id, partner_id, person_id, to_pool, budget_points, reason,
+                            month)
+SELECT t, 'history:' || g, 0, 'person:' || s.id, 'available', k,
+       CASE k WHEN 'earn' THEN 10 WHEN 'reverse' THEN -10 ELSE -1 END,
+       CASE WHEN k IN ('earn', 'reverse') THEN pr.id END, s.partner_id, s.id, false,
+       CASE k WHEN 'earn' THEN 10 WHEN 'reverse' THEN -10 ELSE 0 END, '{}',
+       to_char(t AT TIME ZONE 'UTC', 'YYYY-MM')
+FROM (
+    SELECT g, now() - (g % 540) * interval '1 day' - (g % 7) * interval '1 minute' AS t,
+           -- By the round (one entry for each of the staff): everyone earns first.
+           CASE WHEN (g / :staff + 1) % 10 = 0 THEN 'redeem'
+                WHEN (g / :staff + 1) % 37 = 0 THEN 'expire'
+                WHEN (g / :staff + 1) % 53 = 0 THEN 'reverse' ELSE 'earn' END AS k,
+           g % :staff AS who
+    FROM generate_series(1, :entries) g
+) h
+JOIN staff s ON s.n = h.who
+JOIN bench_programs pr ON pr.n = h.who % :programs;
+
+INSERT INTO claims (person_id, partner_id, kind, status, occurred_on, amount, flags, created_at)
+SELECT s.id, s.partner_id, 'install',
+       (ARRAY['approved','approved','approved','pending','rejected'])[1 + g % 5],
+       (now() - (g % 540) * interval '1 day')::date, 0,
+       CASE WHEN g % 20 = 0 THEN '["burst"]' ELSE '[]' END::json,
+       now() - (g % 540) * interval '1 day' - (g % 7) * interval '1 minute'
+FROM generate_series(1, :claims) g
+JOIN staff s ON s.n = (g::bigint * 104729) % :staff;
+
+INSERT INTO activities (kind, occurred_at, partner_id, person_id, source_key, quantity, amount,
+                        is_first_order, share_percent, created_at)
+SELECT 'training', now() - (g % 365) * interval '1 day', s.partner_id, s.id,
+       'history:training:' || g, 0, 0, false, 100, now()
+FROM generate_series(1, :staff / 4) g
+JOIN staff s ON s.n = (g * 31) % :staff;
+
+DELETE FROM balances;
+
+INSERT INTO balances (account_key, pending, available)
+SELECT account_key, sum(CASE WHEN bucket = 'pending' THEN points ELSE 0 END),
+       sum(CASE WHEN bucket = 'available' THEN points ELSE 0 END)
+FROM ledger_entries GROUP BY account_key
+"""
+
+
+def _rebuild_rollups(connection) -> None:
+    """Every rollup rebuilt from the rows, as the migrations build them from an existing ledger."""
+    for table, columns, recount in (
+        (
+            LedgerMonth.__table__,
+            ["month", "kind", "program_id", "partner_id", "points", "budget_points", "lines"],
+            rollup_sql("postgresql"),
+        ),
+        (ProgramBudgetUse.__table__, ["program_id", "budget_points"], budget_sql()),
+        (
+            ClaimMonth.__table__,
+            ["month", "partner_id", "status", "flag", "claims"],
+            claim_months_sql("postgresql"),
+        ),
+        (
+            PersonMonth.__table__,
+            [
+                "month",
+                "person_id",
+                "program_id",
+                "partner_id",
+                "earn_lines",
+                "claims",
+                "points",
+                "lines",
+            ],
+            person_months_sql("postgresql"),
+        ),
+    ):
+        connection.execute(table.delete())
+        connection.execute(table.insert().from_select(columns, recount))
+
+
+def _secondary_indexes(connection) -> list[tuple[str, str]]:
+    """(name, definition) of the ledger's indexes that back no constraint."""
+    return list(
+        connection.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'ledger_entries' "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+            )
+        )
+    )
+
+
+def add_history(url: str, entries: int) -> float:
+    """`entries` ledger entries of history (and their claims and training) on top of the
+    world in `url`, the rollups and balances rebuilt; returns the seconds it took. The
+    ledger's secondary indexes are dropped for the load and built again after it, as a bulk
+    load does."""
+    engine = create_engine(url)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        staff = connection.execute(
+            text(
+                "SELECT count(*) FROM role_assignments WHERE role IN "
+                "('seller', 'engineer', 'technician', 'procurement')"
+            )
+        ).scalar()
+        programs = connection.execute(text("SELECT count(*) FROM programs")).scalar()
+        params = {
+            "entries": entries,
+            "claims": max(entries // 10, 1),
+            "staff": staff,
+            "programs": programs,
+        }
+        indexes = _secondary_indexes(connection)
+        for name, _ in indexes:
+            connection.execute(text(f'DROP INDEX "{name}"'))
+        connection.execute(text("ALTER TABLE ledger_entries DISABLE TRIGGER USER"))
+        for statement in HISTORY.split(";\n"):
+            if statement.strip():
+                connection.execute(text(statement), params)
+        connection.execute(text("ALTER TABLE ledger_entries ENABLE TRIGGER USER"))
+        for _, definition in indexes:
+            connection.execute(text(definition))
+        _rebuild_rollups(connection)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
 def fill(url: str, people: int, entries: int) -> float:
     engine = create_engine(url)
     started = time.perf_counter()
@@ -135,29 +283,7 @@ def fill(url: str, people: int, entries: int) -> float:
             if statement.strip():
                 connection.execute(text(statement), params)
         connection.execute(text("ALTER TABLE ledger_entries ENABLE TRIGGER USER"))
-        # The rollups as migration 0035 builds them from an existing ledger.
-        month = LedgerMonth.__table__
-        connection.execute(text("DELETE FROM ledger_months"))
-        connection.execute(text("DELETE FROM program_budget_uses"))
-        connection.execute(
-            month.insert().from_select(
-                ["month", "kind", "program_id", "partner_id", "points", "budget_points", "lines"],
-                rollup_sql("postgresql"),
-            )
-        )
-        connection.execute(
-            ProgramBudgetUse.__table__.insert().from_select(
-                ["program_id", "budget_points"], budget_sql()
-            )
-        )
-        # The claims' monthly counts as migration 0046 builds them from existing claims.
-        connection.execute(text("DELETE FROM claim_months"))
-        connection.execute(
-            ClaimMonth.__table__.insert().from_select(
-                ["month", "partner_id", "status", "flag", "claims"],
-                claim_months_sql("postgresql"),
-            )
-        )
+        _rebuild_rollups(connection)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     engine.dispose()
@@ -249,6 +375,7 @@ class Size:
 
     entries: int
     url: str
+    world: str = ""
     filled: float = 0.0
     refreshed: float = 0.0
     app: object = None
@@ -344,19 +471,21 @@ def write_results(args, sizes: list[Size], loads: tuple) -> None:
         "# Dashboards at growing ledger history",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `bench/dashboard_queries.py "
-        f"--people {args.people} --entries {' '.join(map(str, args.entries))} "
-        f"--repeat {args.repeat}`.",
+        f"--size {args.size}{f' --people {args.people}' if args.people else ''} "
+        f"--entries {' '.join(map(str, args.entries))} --repeat {args.repeat}`.",
         "",
         f"- Machine: {_machine()}, shared with other work; 1-minute load average "
         f"{loads[0]:.2f} before the run, {loads[1]:.2f} at its end.",
-        f"- World: {args.people:,} people at {max(args.people // 20, 1):,} partners, 3 programs, "
-        "entries spread over 540 days, a claim per 10 entries (see the bench's docstring).",
+        f"- World (`bench/world.py`): {smallest.world.removeprefix('world: ')}; its people "
+        "enrolled for 18 months; then the ledger history of each row below on top (entries "
+        "over 540 days across its staff and programs, a claim per 10 entries; see the bench's "
+        "docstring).",
         "- Each page warm (two requests first) through the app's test client, the sizes' "
         "requests interleaved round by round so that they share the machine's load; median of "
         "the rounds. Baseline: GET /healthz in the same rounds. Growth: time ÷ time at the "
         "smallest size.",
         "",
-        "| Ledger entries | World filled, s | Rollups refresh, s | /healthz ms "
+        "| Ledger entries of history | History written, s | Rollups refresh, s | /healthz ms "
         "| /dashboard ms | statements | growth | ÷ /healthz "
         "| partner dashboard ms | statements | growth | ÷ /healthz |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -384,7 +513,8 @@ def write_results(args, sizes: list[Size], loads: tuple) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--people", type=int, default=20000)
+    parser.add_argument("--size", choices=sorted(SIZES), default="realistic", help="the world")
+    parser.add_argument("--people", type=int, help="field staff (default: the world's)")
     parser.add_argument("--entries", type=int, nargs="+", default=[100000, 1000000])
     parser.add_argument("--repeat", type=int, default=15, help="rounds of timed requests")
     parser.add_argument("--postgres", default=POSTGRES, help="a server URL ending in a database")
@@ -402,12 +532,17 @@ def main() -> None:
             size = Size(entries, f"{args.postgres.rpartition('/')[0]}/{name}")
             sizes.append(size)
             upgrade_database(size.url)
-            size.filled = fill(size.url, args.people, entries)
+            app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": size.url})
+            world = build_world(app, SIZES[args.size], people=args.people)
+            app.extensions["partnerlift.engine"].dispose()
+            size.world = world.describe()
+            size.filled = add_history(size.url, entries)
             stored, size.refreshed = refresh(size.url)
             print(
-                f"{args.people:,} people, {entries:,} ledger entries in {size.filled:.0f} s; "
-                f"engagement and earnings of {stored} closed months stored in "
-                f"{size.refreshed:.1f} s"
+                f"{size.world}\n  + {entries:,} ledger entries of history in "
+                f"{size.filled:.0f} s; engagement and earnings of {stored} closed months "
+                f"stored in {size.refreshed:.1f} s",
+                flush=True,
             )
             prepare(size)
         time_pages(sizes, args.repeat)
