@@ -8,7 +8,10 @@ rollups (`channel.rollups`, kept current by every posting) for the months a peri
 whole, and the entries only for a part month at either end: a period that runs up to now
 holds its current month whole, since no entry is written after now. The people's leader
 board reads the people's earnings through the closed months `flask rollups refresh` stores:
-two months' totals whatever the period's length (`channel.dashboards.people_totals`).
+two months' totals whatever the period's length (`channel.dashboards.people_totals`), and the
+month in progress from each person's month (`channel.person_months`). The four engagement
+figures are counted together (`channel.dashboards.engagement_breakdowns`): the month in
+progress once by partner and once by role, not once per chart.
 """
 
 from collections import Counter

@@ -5,7 +5,9 @@ Decimals: no Flask, no formatting. "Active in a month" means made a claim or ear
 (an earn entry of that month); "enrolled" means an enrolment that covers part of the month.
 Closed months' engagement and people's earnings are read from the rollups
 `channel.month_rollups` stores; the month in progress (and a month not stored yet) is
-counted live. `split_period` cuts a period into the whole months rollups answer and the
+counted live, from the enrolments and each person's month (`channel.person_months`, kept
+with every posting and claim), never from the month's entries: its cost follows the people,
+not the volume. `split_period` cuts a period into the whole months rollups answer and the
 part months at either end that only the entries can.
 The channel manager's other figures are in `channel.channel_dashboard`, the partner
 manager's in `channel.partner_dashboard`.

@@ -256,3 +256,16 @@ def test_concurrent_postings_to_one_rollup_row_all_count(committed_app):
         done = session.scalars(select(PersonMonth).where(PersonMonth.person_id == person_id)).one()
         assert (done.earn_lines, done.points, done.lines) == (workers, 10 * workers, workers)
         assert check_person_months(session) == []
+
+
+def test_ledger_check_fails_loudly_when_a_persons_month_drifts(app, db, world):
+    partner, seller = world.partner_a, world.people[Role.SELLER]
+    program = make_program(db, partners=[partner])
+    account = person_account(seller.id)
+    post(db, "pm:1", [line(partner, account, 9, "earn", program=program, budget=9, person=seller)])
+    assert check_person_months(db) == []
+    db.execute(text("UPDATE person_months SET points = points + 1"))
+    wrong = check_person_months(db)
+    assert len(wrong) == 1 and "stored (1, 0, 10, 1), counted (1, 0, 9, 1)" in wrong[0]
+    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+    assert result.exit_code == 1 and "person month" in result.output
