@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_, select, union_all
+from sqlalchemy import and_, case, func, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from channel.ledger import EARNED_KINDS, LedgerEntry
@@ -180,14 +180,12 @@ def _live_engagement(session: Session, month: Month, filters: Filters, by: str |
     ]
 
 
-#: What a live count groups by: "partner+country" is the channel dashboard's one count of a
-#: month in progress that its overall, country and partner figures all add up from.
+#: What a live count groups by.
 _LIVE_GROUPS = {
     None: [],
     "role": [RoleAssignment.role],
     "partner": [Person.partner_id],
     "country": [PartnerOrganization.country],
-    "partner+country": [Person.partner_id, PartnerOrganization.country],
 }
 
 
@@ -220,8 +218,8 @@ def engagement_breakdowns(
 ) -> dict[str | None, list[Engagement]]:
     """What `engagement` returns over `months` (key None) and `by` each of `BREAKDOWNS` over
     `latest`, as the channel dashboard shows them, in fewer reads: a month not stored (the
-    month in progress) is counted live once by partner, whose rows add up to the overall,
-    country and partner figures (a person has one company), and once by role."""
+    month in progress) is counted live in one statement, by partner, whose rows add up to the
+    overall, country and partner figures (a person has one company), and by role."""
     now = utcnow()
     keys = {m.key for m in months} | {m.key for m in latest}
     stored = stored_months(session, sorted(k for k in keys if month_bounds(k)[1] <= now))
@@ -235,10 +233,9 @@ def engagement_breakdowns(
             result[by] += _stored_engagement(session, ended, filters, by)
     month_keys, latest_keys = {m.key for m in months}, {m.key for m in latest}
     for month in {m.key: m for m in [*months, *latest] if m.key not in stored}.values():
+        by_partner, by_role = _live_month(session, month, filters, month.key in latest_keys)
         totals: dict[str | None, dict] = {None: {}, "country": {}, "partner": {}}
-        for enrolled, active, partner_id, country in session.execute(
-            _live_counts(month, filters, "partner+country")
-        ):
+        for partner_id, country, enrolled, active in by_partner:
             for by, group in ((None, None), ("country", country), ("partner", partner_id)):
                 counted = totals[by].setdefault(group, [0, 0])
                 counted[0] += enrolled
@@ -252,9 +249,62 @@ def engagement_breakdowns(
                 for group, (enrolled, active) in totals[by].items()
                 if enrolled
             ]
-        if month.key in latest_keys:
-            result["role"] += _live_engagement(session, month, filters, "role")
+        result["role"] += [
+            Engagement(month.key, role, enrolled, active)
+            for role, enrolled, active in by_role
+            if enrolled
+        ]
     return {by: sorted(rows, key=lambda r: (r.month, str(r.group))) for by, rows in result.items()}
+
+
+def _live_month(session: Session, month: Month, filters: Filters, roles: bool):
+    """A month's enrolled and active people counted live in one statement: (partner_id,
+    country, enrolled, active) rows, and with `roles` (role, enrolled, active) rows. The
+    people are listed once, a row each with whether they were active, and both counts read
+    that list: a person holds a role once, so neither needs a `count(DISTINCT)`."""
+    active = Person.id.in_(_active_people(month, filters))
+    people = (
+        select(
+            Person.id.label("person_id"),
+            Person.partner_id,
+            PartnerOrganization.country,
+            case((active, 1), else_=0).label("active"),
+        )
+        .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
+        .where(Person.id.in_(enrolled_people(month, filters)))
+    )
+    people = partner_filters(people, filters, Person.partner_id).cte("enrolled_people")
+    c = people.c
+    by_partner = select(
+        c.partner_id,
+        c.country,
+        null().label("role"),
+        func.count().label("enrolled"),
+        func.sum(c.active).label("active"),
+    ).group_by(c.partner_id, c.country)
+    parts = [by_partner]
+    if roles:
+        by_role = (
+            select(
+                null(),
+                null(),
+                RoleAssignment.role,
+                func.count(),
+                func.sum(c.active),
+            )
+            .select_from(people)
+            .join(RoleAssignment, RoleAssignment.person_id == c.person_id)
+            .group_by(RoleAssignment.role)
+        )
+        parts.append(by_role)
+    partners, role_rows = [], []
+    counted = union_all(*parts) if len(parts) > 1 else parts[0]
+    for partner_id, country, role, enrolled, active_count in session.execute(counted):
+        if role is None:
+            partners.append((partner_id, country, int(enrolled), int(active_count or 0)))
+        else:
+            role_rows.append((role, int(enrolled), int(active_count or 0)))
+    return partners, role_rows
 
 
 def partner_filters(stmt, filters: Filters, partner_column):

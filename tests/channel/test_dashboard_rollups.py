@@ -23,6 +23,7 @@ from channel.postings import InsufficientPoints, Line, person_account, post
 from channel.rollups import NO_PROGRAM, check_rollups
 from core.db import get_session
 from core.months import month_key
+from roles.models import RoleAssignment
 from roles.permissions import Role
 from tests.builders import build_world, login_as, make_program
 from tests.channel.conftest import OCT, OCT_KEY, SEPT, SEPT_KEY
@@ -293,6 +294,9 @@ def test_stored_engagement_equals_the_live_count_for_every_grouping_and_filter(d
         d.Filters(partner_id=known.riga.id),
         d.Filters(country="PL"),
     ]
+    # A person in two roles counts once overall and once in each role.
+    db.add(RoleAssignment(person_id=known.s1.id, role="technician"))
+    db.flush()
     live = [_engagement(db, filters) for filters in narrowings]
     for filters in narrowings:
         assert _breakdowns(db, filters) == _one_by_one(db, filters)
