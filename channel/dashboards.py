@@ -173,40 +173,31 @@ def _stored_engagement(session: Session, keys: set[str], filters: Filters, by: s
 
 
 def _live_engagement(session: Session, month: Month, filters: Filters, by: str | None):
-    return [
-        Engagement(month.key, groups[0] if by else None, enrolled, active)
-        for enrolled, active, *groups in session.execute(_live_counts(month, filters, by))
-        if enrolled
-    ]
-
-
-#: What a live count groups by.
-_LIVE_GROUPS = {
-    None: [],
-    "role": [RoleAssignment.role],
-    "partner": [Person.partner_id],
-    "country": [PartnerOrganization.country],
-}
-
-
-def _live_counts(month: Month, filters: Filters, by: str | None):
-    """(enrolled, active, *groups) of `month` counted from enrolments and `PersonMonth`."""
-    groups = _LIVE_GROUPS[by]
+    group = {
+        "role": RoleAssignment.role,
+        "partner": Person.partner_id,
+        "country": PartnerOrganization.country,
+    }.get(by)
     active = Person.id.in_(_active_people(month, filters))
     counts = (
         func.count(func.distinct(Person.id)),
         func.count(func.distinct(case((active, Person.id)))),
     )
     stmt = (
-        select(*counts, *groups)
+        select(*counts, *([group] if by else []))
         .join(PartnerOrganization, PartnerOrganization.id == Person.partner_id)
         .where(Person.id.in_(enrolled_people(month, filters)))
     )
     if by == "role":
         stmt = stmt.join(RoleAssignment, RoleAssignment.person_id == Person.id)
-    if groups:
-        stmt = stmt.group_by(*groups)
-    return partner_filters(stmt, filters, Person.partner_id)
+    if by is not None:
+        stmt = stmt.group_by(group)
+    stmt = partner_filters(stmt, filters, Person.partner_id)
+    return [
+        Engagement(month.key, grp[0] if by else None, enrolled, active_count)
+        for enrolled, active_count, *grp in session.execute(stmt)
+        if enrolled
+    ]
 
 
 #: The breakdowns `engagement_breakdowns` returns, by their `engagement(by=…)` name.
