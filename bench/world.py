@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from channel.approvals import DecisionDetails, decide
 from channel.claim_models import Claim
@@ -425,15 +425,18 @@ def add_channel_mix(app, world: BenchWorld) -> None:
     with app.test_request_context():
         db = get_session()
         ids = [person_id for person_id, _ in world.staff]
+        changes = []
         for n, person_id in enumerate(ids):
             channel = ("sms", "sms", "whatsapp", "sms", "email")[n % 5]
             email = f"staff{n}@bench.example" if n % 3 == 0 or channel == "email" else None
             if channel != "sms" or email:
-                db.execute(
-                    update(people)
-                    .where(people.c.id == person_id)
-                    .values(preferred_channel=channel, email=email)
-                )
+                changes.append({"person": person_id, "channel": channel, "email": email})
+        db.connection().execute(
+            update(people)
+            .where(people.c.id == bindparam("person"))
+            .values(preferred_channel=bindparam("channel"), email=bindparam("email")),
+            changes,
+        )
         writer = BulkWriter(db)
         blocked = ids[::100]
         blocks = ChannelBlock.__table__
