@@ -85,13 +85,17 @@ def run(kind: str, size: str, serials: int, claims: int, out: Output) -> None:
                 submit_all(db, warm)  # warm-up, not measured
                 db.rollback()
                 done = measure(db, partial(submit_all, db, wanted), warm_up=False)
-            timings[registry] = done.seconds
+            timings[registry] = (done.seconds, done.cpu)
             out.add(
                 f"{kind}: registry of {registry} serials: {claims} claims, "
                 f"{done.seconds / claims * 1000:.1f} ms a claim",
                 *done.lines(kind, "claims"),
             )
-    out.add(f"{kind}: ratio large / small registry: {timings[serials] / timings[small]:.2f}")
+    (wall, cpu), (wall_small, cpu_small) = timings[serials], timings[small]
+    out.add(
+        f"{kind}: ratio large / small registry: {wall / wall_small:.2f}"
+        + (f" (CPU seconds {cpu / cpu_small:.2f})" if cpu is not None and cpu_small else "")
+    )
 
 
 def main() -> None:
