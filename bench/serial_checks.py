@@ -1,134 +1,121 @@
-"""Benchmark: install claims checked against a small and a large serial registry.
+"""Benchmark: install claims checked against a small and a large serial registry, in the
+realistic world, each against COPY of the very rows the claims wrote.
 
-Two worlds, side by side on PostgreSQL, the same but for the registry's size: 10,000 serials
-and `--serials` (default 2,000,000) shipped to 200 distributors; a program paying installs,
-approved by the dealer whose technician claims. In each, the technician submits the same
-`--claims` install claims (default 1,000: a third on serials in the dealer's chain, a third
-on serials of another chain, a third invented), each a whole `submit_claim` with the fraud
-rules and the serial checks, rolled back at the end. The ratio large / small should stay near
-1: every check is an index look-up.
+World: `bench/world.py` (printed first: 50 partners in five countries, 2,000 field staff in
+four roles, 200 SKUs, three live programs, "Sell-out core" paying 50 points an install to
+technicians and procurement, a year of sell-out history), plus `date_history` (each
+history claim made on its own day, so the burst rule sees each person's usual pace) and
+`add_serial_registry`:
+serials shipped to the partners in turn, by COPY, then ANALYZE. First the registry holds
+`max(10,000, partners × (claims + 60))` serials; then it grows, in the same database, to
+`--serials` (realistic 2,000,000, small 100,000), and the same claims run again.
 
-    .venv/bin/python bench/serial_checks.py --serials 2000000
+The claims: `--claims` install claims (realistic 1,000, small 100), spread over the world's
+technicians, a third on a serial shipped to the claimant's own partner, a third on another
+partner's, a third on a serial nobody shipped; each a whole `submit_claim` (the fraud rules,
+the serial checks, the ledger), all in one transaction, flushed, rolled back after. Sixty
+like them (on other serials) run first, unmeasured. The floor: every row the claims inserted, ids and all,
+written again by `core.bulk` (COPY on PostgreSQL, executemany on SQLite) into the same
+tables. The ratio large / small should stay near 1: every check is an index look-up.
+
+    .venv/bin/python bench/serial_checks.py --serials 2000000 --claims 1000
 """
 
 import argparse
 import sys
-import time
-from datetime import UTC, date, datetime
+from datetime import date
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import create_app  # noqa: E402
-from bench.databases import throwaway_database  # noqa: E402
+from bench.harness import FLOOR, Output, measure, world_app  # noqa: E402
+from bench.world import SIZES, add_serial_registry, date_history  # noqa: E402
 from channel.claims import ClaimDetails, submit_claim  # noqa: E402
-from channel.programs import launch_program  # noqa: E402
-from channel.purchases import Serial  # noqa: E402
-from core.bulk import BulkWriter  # noqa: E402
-from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
-from roles.permissions import Role  # noqa: E402
-from tests.builders import (  # noqa: E402
-    add_scheme,
-    approve,
-    build_world,
-    make_partner,
-    make_person,
-    make_program,
-    offer,
-)
+from roles.models import Person  # noqa: E402
 
+SERIALS = {"small": 100_000, "realistic": 2_000_000}
+CLAIMS = {"small": 100, "realistic": 1_000}
 TODAY = date.today()
-DISTRIBUTORS = 200
+WARM = 60
 
 
-def make_world(app, serials: int) -> int:
-    """The registry and the claimant; returns the technician's id."""
-    with app.app_context():
-        db = get_session()
-        world = build_world(db)
-        distributors = [
-            make_partner(db, kind="distributor", legal_id=f"D{n:04d}") for n in range(DISTRIBUTORS)
-        ]
-        dealer = make_partner(db, legal_id="DEALER", parent=distributors[0])
-        technician = make_person(db, dealer, ["technician"])
-        program = make_program(db, partners=[dealer])
-        add_scheme(db, program, ["technician"], ("install", {"points_per_install": 10}))
-        offer(db, program, world.people[Role.CHANNEL_MANAGER])
-        approve(db, program, dealer, make_person(db, dealer, ["partner_manager"]))
-        launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
-        writer = BulkWriter(db)
-        now = datetime.now(UTC)
-        holders = [d.id for d in distributors]
-        for first in range(0, serials, 200_000):
-            count = min(200_000, serials - first)
-            ids = writer.next_ids(Serial.__table__, count)
-            writer.insert_values(
-                Serial.__table__,
-                ("id", "serial", "sku", "status", "holder_id", "updated_at"),
-                (
-                    (sid, f"S{first + n:08d}", "P-1", "shipped", holders[(first + n) % DISTRIBUTORS], now)
-                    for n, sid in enumerate(ids)
-                ),
-            )  # fmt: skip
-        db.commit()
-        db.connection().exec_driver_sql("ANALYZE serials")
-        db.commit()
-        return technician.id
+def wanted_claims(world, claims: int) -> list[tuple[int, str]]:
+    """(technician's id, serial) of each claim; the same in both registries."""
+    technicians = world.staff_in_role("technician")
+    index = {partner.id: n for n, partner in enumerate(world.partners)}
+    partners = len(world.partners)
+    wanted = []
+    for n in range(claims):
+        person_id, partner_id = technicians[n % len(technicians)]
+        own = index[partner_id]
+        if n % 3 == 0:  # shipped to the claimant's partner
+            wanted.append((person_id, f"S{own + partners * n:08d}"))
+        elif n % 3 == 1:  # shipped to the next partner
+            wanted.append((person_id, f"S{(own + 1) % partners + partners * n:08d}"))
+        else:
+            wanted.append((person_id, f"X{n:08d}"))
+    return wanted
 
 
-def claims_seconds(app, technician_id: int, claims: int, serials: int) -> float:
-    from roles.models import Person
+def submit_all(db, wanted: list[tuple[int, str]]) -> int:
+    people = {}
+    for person_id, serial in wanted:
+        person = people.get(person_id) or people.setdefault(person_id, db.get(Person, person_id))
+        submit_claim(
+            db, person, ClaimDetails(kind="install", occurred_on=TODAY, serial=serial), today=TODAY
+        )
+    return len(wanted)
 
-    with app.app_context():
-        db = get_session()
-        person = db.get(Person, technician_id)
-        wanted = []
-        for n in range(claims):
-            if n % 3 == 0:  # in the dealer's chain: shipped to distributor 0
-                wanted.append(f"S{(n * DISTRIBUTORS) % serials:08d}")
-            elif n % 3 == 1:  # another distributor's
-                wanted.append(f"S{(n * DISTRIBUTORS + 1) % serials:08d}")
-            else:
-                wanted.append(f"X{n:08d}")
-        started = time.perf_counter()
-        for serial in wanted:
-            submit_claim(
-                db,
-                person,
-                ClaimDetails(kind="install", occurred_on=TODAY, serial=serial),
-                today=TODAY,
+
+def run(kind: str, size: str, serials: int, claims: int, out: Output) -> None:
+    with world_app(kind, size) as (app, world):
+        date_history(app, world)
+        small = max(10_000, len(world.partners) * (claims + WARM))
+        # The warm-up's claims are like the measured ones, on other serials.
+        wanted, warm = wanted_claims(world, claims), wanted_claims(world, claims + WARM)[claims:]
+        out.add(f"{kind}: {world.describe()}", f"{kind}: baseline: {FLOOR[kind]}")
+        timings = {}
+        for registry in (small, serials):
+            add_serial_registry(app, world, registry - (small if registry != small else 0),
+                                first=small if registry != small else 0)  # fmt: skip
+            with app.test_request_context():
+                db = get_session()
+                submit_all(db, warm)  # warm-up, not measured
+                db.rollback()
+                done = measure(db, partial(submit_all, db, wanted), warm_up=False)
+            timings[registry] = (done.seconds, done.cpu)
+            out.add(
+                f"{kind}: registry of {registry} serials: {claims} claims, "
+                f"{done.seconds / claims * 1000:.1f} ms a claim",
+                *done.lines(kind, "claims"),
             )
-        seconds = time.perf_counter() - started
-        db.rollback()
-        return seconds
+    (wall, cpu), (wall_small, cpu_small) = timings[serials], timings[small]
+    out.add(
+        f"{kind}: ratio large / small registry: {wall / wall_small:.2f}"
+        + (f" (CPU seconds {cpu / cpu_small:.2f})" if cpu is not None and cpu_small else "")
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serials", type=int, default=2_000_000)
-    parser.add_argument("--claims", type=int, default=1_000)
+    parser.add_argument("--size", default="realistic", choices=sorted(SIZES))
+    parser.add_argument("--serials", type=int, help="the large registry (realistic 2,000,000)")
+    parser.add_argument("--claims", type=int, help="install claims (realistic 1,000)")
+    parser.add_argument("--databases", default="postgresql", help="postgresql,sqlite")
+    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
     args = parser.parse_args()
-    sizes = (10_000, args.serials)
-    print(
-        f"world: registries of {sizes[0]:,} and {sizes[1]:,} serials, {args.claims:,} claims each"
-    )
-    timings = {}
-    with throwaway_database("postgresql") as small, throwaway_database("postgresql") as large:
-        apps = {}
-        for size, url in zip(sizes, (small, large), strict=True):
-            upgrade_database(url)
-            apps[size] = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
-            technician = make_world(apps[size], size)
-            claims_seconds(apps[size], technician, 50, size)  # warm up
-            timings[size] = claims_seconds(apps[size], technician, args.claims, size)
-        for app in apps.values():
-            app.extensions["partnerlift.engine"].dispose()
-    for size in sizes:
-        print(
-            f"{size:>9,} serials: {timings[size]:.2f} s ({timings[size] / args.claims * 1000:.1f} ms a claim)"
+    out = Output("serial_checks")
+    for kind in args.databases.split(","):
+        run(
+            kind.strip(),
+            args.size,
+            args.serials or SERIALS[args.size],
+            args.claims or CLAIMS[args.size],
+            out,
         )
-    print(f"ratio large / small: {timings[sizes[1]] / timings[sizes[0]]:.2f}")
+    out.finish(args.results)
 
 
 if __name__ == "__main__":

@@ -1,38 +1,36 @@
-"""Benchmark: sending a survey to a segment against a plain bulk INSERT of the same rows.
+"""Benchmark: opening a survey in the realistic world, against COPY of the very rows it wrote.
 
-The world is the campaign benchmark's (bench/campaign_send.py `populate`): people across 200
-partners, six languages, four roles, SMS/WhatsApp/e-mail preferences, 2% opted out of SMS and
-1% with WhatsApp blocked. The survey has three questions (NPS, one choice, free text) in
-six languages, a 10% control group by default, and goes to every seller, technician,
-engineer and procurement person. In one run, on the same database:
+World: `bench/world.py` (printed first: 50 partners in five countries, 2,000 field staff in
+four roles and six languages, 200 SKUs, three live programs, a year of sell-out history),
+plus `add_channel_mix`: a third of the staff with an e-mail address, SMS preferred three
+times in five, WhatsApp and e-mail once each, 2% opted out of SMS, 1% with WhatsApp blocked.
+`--recipients N` gives the world N / (1 - holdout) field staff instead (the earlier bench's
+sizing). The survey: three questions (NPS, one choice, free text) in six languages, a
+`--holdout` % control group, to every seller, engineer, technician and procurement person.
 
-1. opens the survey, which selects the segment, draws the control group and writes one
-   invitation per person and one outbox row per reachable person (the first question by
-   SMS/WhatsApp, the signed link by e-mail), a chunk at a time — timed;
-2. reads back exactly the rows the send wrote and inserts them again with one plain
-   executemany per table into the same tables (same indexes, constraints and foreign keys):
-   the invitations under a second survey (an invitation is unique per survey and person) and
-   "sent" instead of "asking" (one dialogue per person is a unique index), the outbox rows
-   under another source — timed. Both figures are printed, with their ratio.
+Measured, each in a transaction rolled back after, so both start from the same world:
+1. opening the survey (`open_survey`: the segment, the control group's draw, one invitation
+   per person and one outbox row per reachable person, the first question by SMS/WhatsApp
+   and the signed link by e-mail), flushed;
+2. the floor: the very rows it inserted, ids and all, written again by `core.bulk` (COPY on
+   PostgreSQL, one transaction of executemany on SQLite) into the same tables.
+Opening runs once first, unmeasured, as in a running app.
 
+    .venv/bin/python bench/survey_send.py --size realistic
     .venv/bin/python bench/survey_send.py --recipients 100000
 """
 
 import argparse
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import create_app  # noqa: E402
-from bench.campaign_send import ROLES, bulk_insert_seconds, copied_rows, populate  # noqa: E402
-from bench.databases import throwaway_database  # noqa: E402
-from core.cli import upgrade_database  # noqa: E402
+from bench.harness import FLOOR, Output, measure, world_app  # noqa: E402
+from bench.world import FIELD_ROLES, LANGUAGES, SIZES, add_channel_mix  # noqa: E402
 from core.db import get_session  # noqa: E402
 from messaging.campaigns.audience import SegmentFilters  # noqa: E402
-from messaging.models import OutboxMessage  # noqa: E402
 from messaging.surveys.authoring import (  # noqa: E402
     QuestionDraft,
     SurveyDraft,
@@ -41,9 +39,8 @@ from messaging.surveys.authoring import (  # noqa: E402
     save_survey,
 )
 from messaging.surveys.links import SurveyLinks  # noqa: E402
-from messaging.surveys.models import QuestionKind, SurveyInvitation  # noqa: E402
+from messaging.surveys.models import QuestionKind  # noqa: E402
 
-LANGUAGES = ("en", "lv", "ru", "pl", "he", "fa")
 LINKS = SurveyLinks(secret="bench-" + "links", base_url="https://pl.example")
 
 
@@ -53,7 +50,7 @@ def new_survey(db, name: str, holdout: int, now: datetime):
         SurveyDraft(
             name=name,
             closes_at=now + timedelta(days=14),
-            filters=SegmentFilters(roles=ROLES),
+            filters=SegmentFilters(roles=FIELD_ROLES),
             holdout_percent=holdout,
             texts={
                 (lang, ""): (f"Pulse {lang}", "Three questions, {first_name}.")
@@ -86,66 +83,38 @@ def new_survey(db, name: str, holdout: int, now: datetime):
     return survey
 
 
-def written_rows(db, survey, copy_survey) -> dict[str, list[dict]]:
-    invitations, outbox = SurveyInvitation.__table__, OutboxMessage.__table__
-
-    def rows(table, where, **changes):
-        return copied_rows(db, table, where, **changes)
-
-    return {
-        "survey_invitations": rows(
-            invitations,
-            invitations.c.survey_id == survey.id,
-            survey_id=lambda r: copy_survey.id,
-            state=lambda r: "sent" if r.state == "asking" else r.state,
-        ),
-        "outbox_messages": rows(
-            outbox, outbox.c.source == survey.source, source=lambda r: "bench:copy"
-        ),
-    }
-
-
-def run(url: str, recipients: int, holdout: int) -> None:
-    upgrade_database(url)
-    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url})
-    people = round(recipients / (1 - holdout / 100))
-    with app.app_context():
-        db = get_session()
-        started = time.perf_counter()
-        populate(db, people)
-        print(f"segment of {people} people built in {time.perf_counter() - started:.1f} s")
-        now = datetime.now(UTC)
-        survey = new_survey(db, "Bench", holdout, now)
-        copy = new_survey(db, "Bench copy", holdout, now)
-        started = time.perf_counter()
-        report = open_survey(db, survey, now, links=LINKS)
-        db.commit()
-        send = time.perf_counter() - started
-        rows = written_rows(db, survey, copy)
-        db.rollback()
-        bulk = bulk_insert_seconds(app.extensions["partnerlift.engine"], rows)
-    app.extensions["partnerlift.engine"].dispose()
-    everything = sum(bulk.values())
-    print(
-        f"survey: {report.invited} invited, {report.held_out} held out, "
-        f"{report.unreachable} unreachable, {report.messages} messages; rows written: "
-        + ", ".join(f"{table} {len(data)}" for table, data in rows.items())
+def run(kind: str, size: str, people: int | None, holdout: int, out: Output) -> None:
+    with world_app(kind, size, people=people) as (app, world):
+        add_channel_mix(app, world)
+        out.add(f"{kind}: {world.describe()}", f"{kind}: baseline: {FLOOR[kind]}")
+        with app.test_request_context():
+            db = get_session()
+            now = datetime.now(UTC)
+            survey = new_survey(db, "Bench", holdout, now)
+            done = measure(db, lambda: open_survey(db, survey, now, links=LINKS))
+    report = done.result
+    out.add(
+        f"{kind}: survey: {report.invited} invited, {report.held_out} held out, "
+        f"{report.unreachable} unreachable, {report.messages} messages",
+        *done.lines(kind, "open"),
     )
-    print(f"send (select segment + write rows)  {send:7.2f} s")
-    print(
-        f"plain bulk INSERT of the same rows   {everything:7.2f} s  "
-        + "  ".join(f"({table} {seconds:.2f} s)" for table, seconds in bulk.items())
-    )
-    print(f"ratio send / bulk INSERT            {send / everything:7.2f}x")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--recipients", type=int, default=10_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="realistic", choices=sorted(SIZES))
+    parser.add_argument(
+        "--recipients", type=int, help="field staff × (1 - holdout), if not the size's"
+    )
     parser.add_argument("--holdout", type=int, default=10)
+    parser.add_argument("--databases", default="postgresql", help="postgresql,sqlite")
+    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
     args = parser.parse_args()
-    with throwaway_database("postgresql") as url:
-        run(url, args.recipients, args.holdout)
+    people = round(args.recipients / (1 - args.holdout / 100)) if args.recipients else None
+    out = Output("survey_send")
+    for kind in args.databases.split(","):
+        run(kind.strip(), args.size, people, args.holdout, out)
+    out.finish(args.results)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,15 @@ and decisions go through the product's operations, so enrolments are what they w
 
     world = build_world(app, SIZES["realistic"])
     print(world.describe())
+
+A bench that needs more adds it to the built world with one of the functions at the end,
+each written the way an operator would (the product's own imports and operations) unless
+it says otherwise, and each saying what it adds in `world.extras` (printed by `describe`):
+`add_channel_mix` (e-mail addresses, WhatsApp and e-mail preferences, blocked channels),
+`add_rates` (a daily reference rate), `BenchWorld.purchases_file` (invoice lines with
+serials), `add_sell_in_program` (tiers, tier changes and a rebate program),
+`add_purchase_lines` and `add_serial_registry` (by COPY, for sizes an import would take
+too long to reach).
 """
 
 import random
@@ -23,15 +32,21 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import bindparam, select, update
+
 from channel.approvals import DecisionDetails, decide
+from channel.claim_models import Claim
+from channel.exchange_rates import import_rates
 from channel.models import Product, ProductGroup, Program, ProgramTarget
-from channel.partner_models import PartnerOrganization
+from channel.partner_models import PartnerOrganization, Tier
 from channel.programs import launch_program, offer_program
+from channel.purchases import PurchaseLine, Serial, purchase_key
 from channel.sales_import import import_sales, read_sales
 from channel.scheme_models import EarningRule, Scheme, SchemeRole
+from channel.tiers import TierChange, TierReason, WhyTier
 from core.bulk import BulkWriter
 from core.db import get_session, utcnow
-from messaging.models import ChannelConsent, Tip
+from messaging.models import ChannelBlock, ChannelConsent, Tip
 from roles.models import Person, RoleAssignment
 
 COUNTRIES = (
@@ -43,6 +58,8 @@ COUNTRIES = (
 )
 LANGUAGES = ("en", "lv", "pl", "ru", "he", "fa")
 FIELD_ROLES = ("seller", "engineer", "technician", "procurement")
+TIERS = ("bronze", "silver", "gold")
+CURRENCIES = {"LV": "EUR", "PL": "PLN", "LT": "EUR", "EE": "EUR", "IL": "ILS"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,14 @@ class WorldSize:
     history_lines: int
 
 
+@dataclass(frozen=True)
+class WorldPartner:
+    id: int
+    country: str
+    legal_id: str
+    manager_id: int
+
+
 SIZES = {
     "small": WorldSize(partners=10, people=200, groups=4, skus=40, history_lines=2_000),
     "realistic": WorldSize(partners=50, people=2_000, groups=10, skus=200, history_lines=20_000),
@@ -64,12 +89,25 @@ SIZES = {
 @dataclass
 class BenchWorld:
     size: WorldSize
-    #: Field staff who earn on sell-out lines, by (person id, phone), in a fixed order.
+    #: Field staff who earn on sell-out lines, by (person id, phone), in a fixed order: the
+    #: n-th works for `partners[n % len(partners)]` in the role `FIELD_ROLES[n % 4]`.
     staff: list[tuple[int, str]] = field(default_factory=list)
     skus: list[str] = field(default_factory=list)
     program_ids: list[int] = field(default_factory=list)
     rules: int = 0
     built_in: float = 0.0
+    partners: list[WorldPartner] = field(default_factory=list)
+    channel_manager_id: int = 0
+    #: What the add_* functions added, in words, for `describe`.
+    extras: list[str] = field(default_factory=list)
+
+    def staff_in_role(self, role: str) -> list[tuple[int, int]]:
+        """(person id, partner id) of every field staff member in `role`."""
+        return [
+            (person_id, self.partners[n % len(self.partners)].id)
+            for n, (person_id, _) in enumerate(self.staff)
+            if FIELD_ROLES[n % len(FIELD_ROLES)] == role
+        ]
 
     def describe(self) -> str:
         s = self.size
@@ -80,7 +118,7 @@ class BenchWorld:
             f"({self.rules} rules, budgets, caps per person-month and per partner, one "
             "leaderboard); "
             f"{s.history_lines} sell-out lines of history over 12 months; "
-            f"built in {self.built_in:.0f} s"
+            f"built in {self.built_in:.0f} s" + "".join(f"; {extra}" for extra in self.extras)
         )
 
     def sales_file(self, lines: int, sellers: int, *, invoice: str, seed: int = 1) -> bytes:
@@ -101,12 +139,54 @@ class BenchWorld:
             )
         return ("\n".join(rows) + "\n").encode()
 
+    def purchases_file(self, lines: int, *, invoice: str, days: int = 365) -> bytes:
+        """A purchases CSV (the README's columns) of `lines` invoice lines over the last
+        `days` days, oldest first, five lines an invoice, every partner and SKU, each line
+        in the buyer's currency and shipping one to three serials (named after `invoice`);
+        one line in ten is a partner selling on to another partner units it was shipped
+        earlier in the file."""
+        today = datetime.now(UTC).date()
+        rows = [
+            "document,seller,seller_country,partner,country,invoice_number,line,date,sku,"
+            "quantity,amount,currency,serials"
+        ]
+        serial = 0
+        to_sell_on: list[tuple[WorldPartner, str, list[str]]] = []
+        partners = self.partners
+        for n in range(lines):
+            day = today - timedelta(days=days - (n * days) // lines)
+            if n % 10 == 9 and to_sell_on:
+                seller, sku, serials = to_sell_on.pop()
+                buyer = partners[(partners.index(seller) + 1 + n % 7) % len(partners)]
+                if buyer == seller:
+                    buyer = partners[(partners.index(seller) + 1) % len(partners)]
+                sold_by = f"{seller.legal_id},{seller.country}"
+            else:
+                buyer = partners[n % len(partners)]
+                sku = self.skus[n % len(self.skus)]
+                serials = [f"{invoice}{serial + k:09d}" for k in range(1 + n % 3)]
+                serial += len(serials)
+                sold_by = ","
+                if n % 10 == 3:
+                    to_sell_on.append((buyer, sku, serials))
+            amount = f"{len(serials) * (100 + n % 900)}.00"
+            rows.append(
+                f"invoice,{sold_by},{buyer.legal_id},{buyer.country},{invoice}-{n // 5},"
+                f"{n % 5 + 1},{day},{sku},{len(serials)},{amount},{CURRENCIES[buyer.country]},"
+                f"{' '.join(serials)}"
+            )
+        return ("\n".join(rows) + "\n").encode()
 
-def build_world(app, size: WorldSize, *, people: int | None = None) -> BenchWorld:
+
+def build_world(
+    app, size: WorldSize, *, people: int | None = None, partners: int | None = None
+) -> BenchWorld:
     """Fill the app's (empty, migrated) database with a world of `size` (with `people` field
-    staff instead, for sweeps over the number of sellers)."""
+    staff or `partners` partners instead, for sweeps)."""
     if people is not None:
         size = replace(size, people=people)
+    if partners is not None:
+        size = replace(size, partners=partners)
     started = time.perf_counter()
     world = BenchWorld(size)
     rng = random.Random(20261204)
@@ -143,6 +223,11 @@ def build_world(app, size: WorldSize, *, people: int | None = None) -> BenchWorl
         ]
         db.add_all([channel_manager, *managers])
         db.flush()
+        world.channel_manager_id = channel_manager.id
+        world.partners = [
+            WorldPartner(p.id, p.country, p.legal_id, m.id)
+            for p, m in zip(partners, managers, strict=True)
+        ]
         world.staff = _write_staff(db, partners, size.people, now, rng)
 
         groups = [
@@ -328,3 +413,217 @@ def _programs(db, partners, managers, channel_manager, groups, products) -> tupl
         launch_program(db, program, actor_id=channel_manager.id)
         ids.append(program.id)
     return ids, rules_count
+
+
+# What some benches add to the world -------------------------------------------------------
+
+
+def add_channel_mix(app, world: BenchWorld) -> None:
+    """E-mail addresses for a third of the field staff; preferred channels SMS three times in
+    five, WhatsApp and e-mail once each; WhatsApp blocked (a permanent failure) for 1%."""
+    people = Person.__table__
+    with app.test_request_context():
+        db = get_session()
+        ids = [person_id for person_id, _ in world.staff]
+        changes = []
+        for n, person_id in enumerate(ids):
+            channel = ("sms", "sms", "whatsapp", "sms", "email")[n % 5]
+            email = f"staff{n}@bench.example" if n % 3 == 0 or channel == "email" else None
+            if channel != "sms" or email:
+                changes.append({"person": person_id, "channel": channel, "email": email})
+        db.connection().execute(
+            update(people)
+            .where(people.c.id == bindparam("person"))
+            .values(preferred_channel=bindparam("channel"), email=bindparam("email")),
+            changes,
+        )
+        writer = BulkWriter(db)
+        blocked = ids[::100]
+        blocks = ChannelBlock.__table__
+        writer.insert_values(
+            blocks,
+            ("id", "person_id", "channel", "error_code", "at"),
+            (
+                (block_id, person_id, "whatsapp", "63016", utcnow())
+                for block_id, person_id in zip(
+                    writer.next_ids(blocks, len(blocked)), blocked, strict=True
+                )
+            ),
+        )
+        db.commit()
+    world.extras.append(
+        "channels: a third with e-mail, SMS 3 in 5, WhatsApp and e-mail 1 in 5 each, "
+        "1% WhatsApp blocked"
+    )
+
+
+def date_history(app, world: BenchWorld) -> None:
+    """Each claim of the history made on the day it is dated (noon UTC), as if the year had
+    been claimed day by day rather than imported in one go: filters on how recently people
+    claimed (a campaign's "idle for 30 days") then see the year as it was."""
+    claims = Claim.__table__
+    with app.test_request_context():
+        db = get_session()
+        days = db.scalars(select(claims.c.occurred_on).distinct()).all()
+        for day in days:
+            db.execute(
+                update(claims)
+                .where(claims.c.occurred_on == day)
+                .values(created_at=datetime.combine(day, datetime.min.time(), tzinfo=UTC))
+            )
+        db.commit()
+    world.extras.append("each history claim made on its own day")
+
+
+def add_rates(app, world: BenchWorld, days: int = 400) -> None:
+    """A reference rate for every day of the last `days` (PLN, ILS, USD per euro), imported."""
+    today = datetime.now(UTC).date()
+    rows = ["Date,PLN,ILS,USD"] + [
+        f"{today - timedelta(days=n)},4.{2000 + n % 97:04d},3.{9000 + n % 89:04d},1.{n % 83:04d}"
+        for n in range(days + 1)
+    ]
+    with app.test_request_context():
+        db = get_session()
+        import_rates(db, ("\n".join(rows) + "\n").encode())
+        db.commit()
+    world.extras.append(f"daily rates for {days} days")
+
+
+def add_sell_in_program(app, world: BenchWorld, *, period_start: date) -> int:
+    """Tiers (bronze, silver, gold) held in turn by the partners, a fifth of them moved to gold
+    during the period from `period_start`, and the demo's "Sell-in rebates" program (a
+    volume rebate of 1, 1.5 or 2% by tier and a cumulative discount in three steps) approved
+    by every partner and launched. Returns the program's id."""
+    with app.test_request_context():
+        db = get_session()
+        tiers = [Tier(code=c, name=c.title(), rank=r) for r, c in enumerate(TIERS, 1)]
+        db.add_all(tiers)
+        db.flush()
+        partners = {p.id: p for p in db.scalars(select(PartnerOrganization))}
+        for n, partner in enumerate(world.partners):
+            partners[partner.id].tier_id = tiers[n % 2].id
+        db.add_all(
+            TierChange(
+                partner_id=partner.id,
+                from_tier_id=tiers[n % 2].id,
+                to_tier_id=tiers[2].id,
+                at=datetime.combine(
+                    period_start + timedelta(days=n % 80), datetime.min.time(), tzinfo=UTC
+                ),
+                why=WhyTier(TierReason.OTHER, {"text": "bench"}),
+            )
+            for n, partner in enumerate(world.partners)
+            if n % 5 == 0
+        )
+        today = datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC)
+        program = Program(
+            name="Sell-in rebates",
+            starts_at=today - timedelta(days=400),
+            ends_at=today + timedelta(days=180),
+            currency="EUR",
+            point_value=Decimal("0.01"),
+            status="draft",
+            version=1,
+            targets=[ProgramTarget(partner_id=p.id) for p in world.partners],
+        )
+        db.add(program)
+        db.flush()
+        rebate = {"percent_by_tier": {"gold": "2", "silver": "1.5"}, "default_percent": "1"}
+        steps = [
+            {"from_amount": "10000", "percent": "0.5"},
+            {"from_amount": "30000", "percent": "1"},
+            {"from_amount": "90000", "percent": "1.5"},
+        ]
+        db.add(
+            Scheme(
+                program_id=program.id,
+                name="Company purchases",
+                company_level=True,
+                added_in_version=1,
+                rules=[
+                    EarningRule(kind="volume_rebate", params=rebate, added_in_version=1),
+                    EarningRule(
+                        kind="cumulative_discount", params={"steps": steps}, added_in_version=1
+                    ),
+                ],
+            )
+        )
+        db.flush()
+        db.refresh(program)
+        offer_program(db, program, actor_id=world.channel_manager_id)
+        for partner in world.partners:
+            decide(
+                db,
+                program,
+                partners[partner.id],
+                DecisionDetails(approve=True),
+                actor_id=partner.manager_id,
+            )
+        launch_program(db, program, actor_id=world.channel_manager_id)
+        db.commit()
+        program_id = program.id
+    world.extras.append(
+        "tiers bronze/silver/gold, a fifth of partners moved to gold in the period; "
+        "a sell-in rebate program (volume rebate by tier, cumulative discount) approved by all"
+    )
+    return program_id
+
+
+def add_purchase_lines(app, world: BenchWorld, lines: int, start: date, end: date) -> None:
+    """`lines` invoice lines (no serials) from `start` to `end`, by COPY: five lines an
+    invoice, every partner and SKU, each in the buyer's currency."""
+    days = (end - start).days + 1
+    table = PurchaseLine.__table__
+    now = utcnow()
+    partners = world.partners
+    with app.test_request_context():
+        db = get_session()
+        writer = BulkWriter(db)
+        for first in range(0, lines, 100_000):
+            count = min(100_000, lines - first)
+            writer.insert_values(
+                table,
+                ("id", "source_key", "seller_id", "partner_id", "document", "number", "line",
+                 "invoiced_on", "sku", "quantity", "amount", "currency", "imported_at"),
+                (
+                    (line_id, purchase_key(None, "invoice", f"Q-{n // 5}", n % 5 + 1), None,
+                     partners[n % len(partners)].id, "invoice", f"Q-{n // 5}", n % 5 + 1,
+                     start + timedelta(days=n % days), world.skus[n % len(world.skus)],
+                     1 + n % 4, Decimal(100 + n % 900),
+                     CURRENCIES[partners[n % len(partners)].country], now)
+                    for n, line_id in zip(
+                        range(first, first + count), writer.next_ids(table, count), strict=True
+                    )
+                ),
+            )  # fmt: skip
+        db.commit()
+    world.extras.append(f"{lines} purchase lines from {start} to {end} (COPY)")
+
+
+def add_serial_registry(app, world: BenchWorld, serials: int, *, first: int = 0) -> None:
+    """Serials `first` to `first + serials` ("S00000000"…) shipped to the partners in turn,
+    by COPY, then ANALYZE (as autovacuum would)."""
+    table = Serial.__table__
+    now = utcnow()
+    partners = world.partners
+    with app.test_request_context():
+        db = get_session()
+        writer = BulkWriter(db)
+        for start in range(first, first + serials, 200_000):
+            count = min(200_000, first + serials - start)
+            writer.insert_values(
+                table,
+                ("id", "serial", "sku", "status", "holder_id", "updated_at"),
+                (
+                    (serial_id, f"S{n:08d}", world.skus[n % len(world.skus)], "shipped",
+                     partners[n % len(partners)].id, now)
+                    for n, serial_id in zip(
+                        range(start, start + count), writer.next_ids(table, count), strict=True
+                    )
+                ),
+            )  # fmt: skip
+        db.commit()
+        if db.get_bind().dialect.name == "postgresql":
+            db.connection().exec_driver_sql("ANALYZE serials")
+            db.commit()
+    world.extras.append(f"{first + serials} serials in the registry (COPY)")
