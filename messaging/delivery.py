@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, literal, select, update
+from sqlalchemy import bindparam, func, literal, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -300,10 +300,13 @@ def lease_due(
 
 
 def _due(now, limit: int, *columns):
+    """The next `limit` due messages, walked in the order of `ix_outbox_messages_due`. Its
+    condition is written out (not a bound parameter), so that both databases see that the
+    partial index holds every row the query may take."""
     return (
         select(*columns)
         .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
+            literal_column("outbox_messages.status = 'pending'"),
             (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
         )
         .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
