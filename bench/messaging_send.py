@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,6 +46,9 @@ from bench.databases import throwaway_database  # noqa: E402
 from bench.world import SIZES, build_world  # noqa: E402
 
 logging.getLogger("alembic").setLevel(logging.WARNING)
+logging.getLogger("messaging.transports").setLevel(
+    logging.WARNING
+)  # the world's e-mails, kept locally
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session  # noqa: E402
 from messaging.cli import _deliver  # noqa: E402
@@ -76,6 +80,43 @@ class RemoteFake:
     def __exit__(self, *exc):
         self.process.terminate()
         self.process.wait(timeout=10)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the fake's process has used so far (user and system)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Side:
+    """One side's rounds: messages, seconds, and CPU seconds (ours, the fake's) while it sent."""
+
+    def __init__(self, fake):
+        self.fake = fake
+        self.messages = self.seconds = self.cpu = self.fake_cpu = 0.0
+        self.rates: list[float] = []
+
+    @contextmanager
+    def sending(self):
+        """Around the timed part only (not the enqueueing or the checks after)."""
+        cpu, fake_cpu = time.process_time(), self.fake.cpu_seconds()
+        yield
+        self.cpu += time.process_time() - cpu
+        self.fake_cpu += self.fake.cpu_seconds() - fake_cpu
+
+    def add(self, count: int, rate: float) -> None:
+        self.messages += count
+        self.seconds += count / rate
+        self.rates.append(rate)
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+    def cpu_ms(self) -> str:
+        return (
+            f"{self.cpu / self.messages * 1000:.2f} ms CPU/msg here "
+            f"+ {self.fake_cpu / self.messages * 1000:.2f} in the fake"
+        )
 
 
 #: A one-segment balance message in each of the world's languages.
@@ -178,7 +219,7 @@ def in_threads(threads: int, work, count: int) -> float:
     return time.perf_counter() - started
 
 
-def bare_loop(fake, rows: list[dict], threads: int) -> float:
+def bare_loop(fake, rows: list[dict], threads: int, side: Side | None = None) -> float:
     """The same twilio client, the same fake, recipients and bodies, the same number of
     threads, no database: the ceiling for the worker."""
     client = TwilioTransport(twilio_config(fake, "0", "")).client
@@ -187,10 +228,12 @@ def bare_loop(fake, rows: list[dict], threads: int) -> float:
         row = rows[n]
         client.messages.create(to=row["recipient"], from_=SENDER, body=row["body"])
 
-    return len(rows) / in_threads(threads, send, len(rows))
+    with side.sending() if side else nullcontext():
+        elapsed = in_threads(threads, send, len(rows))
+    return len(rows) / elapsed
 
 
-def worker_rate(app, rows: list[dict], threads: int, workers: int = 1) -> tuple[float, int]:
+def worker_rate(app, rows: list[dict], threads: int, workers: int = 1, side: Side | None = None):
     """Messages a second for `workers` workers of `threads` threads each; and the segments sent."""
     with app.app_context():
         db = get_session()
@@ -203,7 +246,8 @@ def worker_rate(app, rows: list[dict], threads: int, workers: int = 1) -> tuple[
             results.append(_deliver(limit=len(rows), idle_seconds=0, threads=threads))
             get_session().close()
 
-    elapsed = in_threads(workers, lambda _: one_worker(), workers)
+    with side.sending() if side else nullcontext():
+        elapsed = in_threads(workers, lambda _: one_worker(), workers)
     sent = sum(s for s, _ in results)
     assert sent == len(rows) and not any(f for _, f in results), results
     with app.app_context():
@@ -245,12 +289,24 @@ def run(kind: str, args, lines: list[str]) -> None:
             )
             print(lines[-2], lines[-1], sep="\n", flush=True)
             for threads in args.threads:
-                rows = messages(people, args.messages)
-                bare = bare_loop(fake, rows, threads)
-                worker, *_ = worker_rate(app, rows, threads)
+                # Rounds alternate which side goes first, so a change in the machine's load
+                # during the run falls on both sides alike.
+                bare, worker = Side(fake), Side(fake)
+                for round_ in range(args.rounds):
+                    rows = messages(people, args.messages, offset=round_ * args.messages)
+                    for side in (bare, worker) if round_ % 2 == 0 else (worker, bare):
+                        if side is bare:
+                            bare.add(len(rows), bare_loop(fake, rows, threads, bare))
+                        else:
+                            worker.add(len(rows), worker_rate(app, rows, threads, side=worker)[0])
+                rounds = ", ".join(
+                    f"{w / b:.2f}" for w, b in zip(worker.rates, bare.rates, strict=True)
+                )
                 lines.append(
-                    f"{kind:10} {args.messages:>6} messages  {threads} thread(s)  worker {worker:>7.1f}/s  "
-                    f"bare loop {bare:>7.1f}/s  ratio {worker / bare:.2f} (target ≥ 0.80)"
+                    f"{kind:10} {args.rounds}×{args.messages} messages  {threads} thread(s)  "
+                    f"worker {worker.rate:>7.1f}/s  bare loop {bare.rate:>7.1f}/s  "
+                    f"ratio {worker.rate / bare.rate:.2f} (target ≥ 0.80; rounds {rounds}); "
+                    f"worker {worker.cpu_ms()}, bare loop {bare.cpu_ms()}; load {os.getloadavg()[0]:.2f}"
                 )
                 print(lines[-1], flush=True)
             app.extensions["partnerlift.engine"].dispose()
@@ -280,6 +336,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--size", default="realistic", choices=sorted(SIZES), help="bench/world.py size."
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="Side-by-side rounds per thread count."
     )
     parser.add_argument("--paced-messages", type=int, default=1000)
     parser.add_argument("--rate", default="20", help="Segments a second for the paced run.")

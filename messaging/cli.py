@@ -140,7 +140,12 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                 return
             with writes:
                 flights, handled = lease_due(
-                    db, now=utcnow(), policy=policy, lease=lease, limit=granted
+                    db,
+                    now=utcnow(),
+                    policy=policy,
+                    lease=lease,
+                    limit=granted,
+                    autocommit=recorder.connection if recorder else None,
                 )
             budget.give_back(granted - handled)
             for _ in range(handled - len(flights)):

@@ -109,6 +109,8 @@ class KeepAliveServer(ThreadingHTTPServer):
 
     def __init__(self, host: str, port: int, app):
         self.app = app
+        #: Connections accepted so far: one per client that keeps its connection.
+        self.accepted = 0
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__((host, port), _Handler)
@@ -127,6 +129,7 @@ class KeepAliveServer(ThreadingHTTPServer):
     def process_request(self, request, client_address):
         with self._connections_lock:
             self._connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request):
