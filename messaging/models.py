@@ -88,7 +88,9 @@ class OutboxMessage(Base):
     #: Higher goes first: sign-in codes jump the queue.
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: After a transient failure: not before this moment (exponential backoff with jitter).
-    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: No index of its own: the worker finds due messages by `ix_outbox_messages_due`, and
+    #: each lease and outcome writes this column, so an index on it would cost every message.
+    next_attempt_at: Mapped[datetime | None]
     category: Mapped[str] = mapped_column(
         String(16),
         default=MessageCategory.TRANSACTIONAL,
