@@ -15,7 +15,9 @@ every message the worker sends is still checked against consent, blocks, quiet h
 set to the far side of the clock from now in every recipient's zone, so the run is never in
 anyone's night) and the weekly cap. The baseline is a bare loop of `client.messages.create`
 over the same recipients and bodies with the SAME number of threads as the worker (no
-database). Then the worker sends with pacing on at a configured carrier rate, as several
+database), in `--rounds` rounds that alternate which side goes first; each side's CPU per
+message (this process, and the fake's) is printed beside its rate, as the steadier figure on
+a shared machine. Then the worker sends with pacing on at a configured carrier rate, as several
 senders (worker threads; on PostgreSQL also two workers sharing the rate through the
 database), and the rate it held is printed against the one configured. Results and the load
 average are written to bench/results/.
