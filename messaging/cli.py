@@ -18,7 +18,7 @@ from twilio.base.exceptions import TwilioException
 from channel.expiry import points_lifetime
 from core.db import get_session, make_engine, utcnow
 from messaging.content_templates import apply_sync, fetch_templates, message_kinds
-from messaging.delivery import lease_due, record_outcome, send_one
+from messaging.delivery import OutcomeWriter, lease_due, record_outcome, send_one
 from messaging.models import MessageChannel, OutboxMessage, OutboxStatus
 from messaging.pacing import Pacer
 from messaging.policy import Policy
@@ -117,7 +117,7 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                 return
             # The thread keeps two connections for its life: one for its leases (no pool
             # check-out, ping and reset around each lease) and one for the outcomes, each a
-            # plain UPDATE with no unit of work; on PostgreSQL in autocommit, one round trip.
+            # precompiled UPDATE in autocommit: one statement, one round trip.
             with own_engine.connect() as leases, own_engine.connect() as outcomes:
                 if own_engine.dialect.name == "postgresql":
                     leases.exec_driver_sql("SET synchronous_commit TO OFF")
@@ -126,9 +126,11 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                     outcomes.exec_driver_sql("SET synchronous_commit TO OFF")
                     outcomes.commit()
                 own = app.extensions["partnerlift.sessionmaker"](bind=leases)
+                writer = OutcomeWriter(outcomes)
                 try:
-                    _work(own, outcomes)
+                    _work(own, writer)
                 finally:
+                    writer.close()
                     own.close()
 
     def _work(db, recorder):
@@ -138,7 +140,12 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                 return
             with writes:
                 flights, handled = lease_due(
-                    db, now=utcnow(), policy=policy, lease=lease, limit=granted
+                    db,
+                    now=utcnow(),
+                    policy=policy,
+                    lease=lease,
+                    limit=granted,
+                    autocommit=recorder.connection if recorder else None,
                 )
             budget.give_back(granted - handled)
             for _ in range(handled - len(flights)):
@@ -152,7 +159,7 @@ def _deliver(*, limit, idle_seconds, stop_after=0.0, threads=None):
                         status = record_outcome(db, flight, outcome, max_attempts=max_attempts)
                         db.commit()
                 else:
-                    with writes, recorder.begin():  # one round trip in autocommit on PostgreSQL
+                    with writes:  # committed when it returns, before the next message goes
                         status = record_outcome(
                             recorder, flight, outcome, max_attempts=max_attempts
                         )

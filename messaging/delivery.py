@@ -9,10 +9,11 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, literal, select, update
+from sqlalchemy import Integer, bindparam, func, literal, literal_column, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import UTCDateTime, utcnow
 from messaging.models import (
     ChannelBlock,
     ChannelConsent,
@@ -181,6 +182,8 @@ def record_outcome(session, message, outcome, *, max_attempts: int, rng=None) ->
     if isinstance(message, OutboxMessage):
         for name, value in values.items():
             setattr(message, name, value)
+    elif isinstance(session, OutcomeWriter):
+        session.write(message.id, values)
     else:  # a leased copy: one plain UPDATE, built once, no unit of work
         session.execute(_OUTCOME_UPDATES[frozenset(values)], {**values, "message_id": message.id})
     return values.get("status", OutboxStatus.PENDING)
@@ -209,6 +212,46 @@ _OUTCOME_COLUMNS = (
     ("last_error", "next_attempt_at"),
 )
 _OUTCOME_UPDATES = {frozenset(columns): _outcome_update(*columns) for columns in _OUTCOME_COLUMNS}
+
+
+class OutcomeWriter:
+    """Writes leased messages' outcomes for one worker thread: each one UPDATE, compiled
+    once for the database, run on the thread's own driver connection in autocommit.
+
+    So an outcome costs one statement and one round trip, and none of SQLAlchemy's work per
+    execution (cache lookup, events, result set). The guarantee is the one `record_outcome`
+    states: the UPDATE is committed when `write` returns, before the thread sends its next
+    message. The values are converted by the columns' own types, as SQLAlchemy would."""
+
+    def __init__(self, connection: Connection):
+        dialect, driver = connection.dialect, connection.connection.dbapi_connection
+        if dialect.name == "postgresql" and not driver.autocommit:
+            raise ValueError("outcomes on PostgreSQL are written in autocommit")
+        # SQLite: `core.db` leaves pysqlite's own transactions off, so a lone UPDATE commits.
+        self.cursor = driver.cursor()
+        #: The connection, for `lease_due`'s one-statement lease on PostgreSQL.
+        self.connection = connection
+        table = OutboxMessage.__table__
+        self.statements = {}
+        for columns in _OUTCOME_COLUMNS:
+            compiled = _outcome_update(*columns).compile(dialect=dialect)
+            convert = {name: table.c[name].type.bind_processor(dialect) for name in columns}
+            order = tuple(compiled.positiontup) if compiled.positional else None
+            self.statements[frozenset(columns)] = (
+                compiled.string,
+                order,
+                {name: f for name, f in convert.items() if f is not None},
+            )
+
+    def write(self, message_id: int, values: dict) -> None:
+        sql, order, convert = self.statements[frozenset(values)]
+        params = {**values, "message_id": message_id}
+        for name, to_database in convert.items():
+            params[name] = to_database(params[name])
+        self.cursor.execute(sql, tuple(params[name] for name in order) if order else params)
+
+    def close(self) -> None:
+        self.cursor.close()
 
 
 def deliver_next(
@@ -258,7 +301,13 @@ class InFlight:
 
 
 def lease_due(
-    session: Session, *, now, policy: Policy, lease: timedelta, limit: int
+    session: Session,
+    *,
+    now,
+    policy: Policy,
+    lease: timedelta,
+    limit: int,
+    autocommit: Connection | None = None,
 ) -> tuple[list[InFlight], int]:
     """Take up to `limit` due messages in one short transaction: each one that goes now is
     leased (due again only when the lease runs out, should this worker die). Returns those
@@ -266,55 +315,119 @@ def lease_due(
 
     The claim reads plain rows; a message that goes as it is (the usual case) is leased with
     the others in one UPDATE, and only one with something to write (a wait, a fallback, a
-    WhatsApp route) is loaded as an object and goes through `_ready`.
+    WhatsApp route) is loaded as an object and goes through `_ready`. On PostgreSQL, given a
+    connection in `autocommit`, the claim and the lease are one statement (one round trip
+    instead of BEGIN, SELECT, UPDATE, COMMIT): every row claimed is leased, and one that
+    turns out to need `_ready` has its lease undone in the session first, so it is decided
+    exactly as if it had only been read. A crash between the two leaves it leased, as any
+    message whose worker died: due again when the lease runs out.
 
     The provider is called outside any transaction and each outcome is committed on its
     own right after, so a crash repeats at most the message the provider had just taken."""
-    stmt = _due(now, limit, *_LEASE_COLUMNS, func.coalesce(_opted_out, _blocked), _zone)
-    if session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage.__table__)
-    claimed = session.execute(stmt).all()
     until = now + lease
+    leased = autocommit is not None and autocommit.dialect.name == "postgresql"
+    if leased:
+        claimed = autocommit.execute(
+            _CLAIM_AND_LEASE, {"now": now, "limit": limit, "until": until}
+        ).all()
+        claimed.sort(key=lambda row: (-row.priority, row.id))  # RETURNING keeps no order
+    else:
+        connection = session.connection()  # plain rows: no ORM execution for the usual case
+        claimed = connection.execute(
+            _LEASES[connection.dialect.name == "postgresql"], {"now": now, "limit": limit}
+        ).all()
     flights, as_is = [], []
     for row in claimed:
-        *columns, refused, zone = row
-        if _goes_as_is(session, row, refused, zone, policy, now):
-            fields = dict(zip(_IN_FLIGHT, columns, strict=False))  # category, created_at: not
-            flights.append(InFlight(**{**fields, "attempts": fields["attempts"] + 1}))
+        if _goes_as_is(session, row, row.refused, row.zone, policy, now):
+            fields = {name: getattr(row, name) for name in _IN_FLIGHT}
+            fields["attempts"] += 0 if leased else 1  # RETURNING gave the count after
+            flights.append(InFlight(**fields))
             as_is.append(row.id)
             continue
         # Read afresh: the session may hold the row as an earlier lease left it.
         message = session.get(OutboxMessage, row.id, populate_existing=True)
-        if _ready(session, (message, refused, zone), policy, now):
+        if leased:
+            message.attempts, message.next_attempt_at = row.attempts - 1, row.was_due_at
+        if _ready(session, (message, row.refused, row.zone), policy, now):
             message.next_attempt_at = until
             flights.append(InFlight.of(message))
-    if as_is:
-        table = OutboxMessage.__table__
-        session.execute(
-            update(table)
-            .where(table.c.id.in_(as_is))
-            .values(attempts=table.c.attempts + 1, next_attempt_at=until)
-        )
+    if as_is and not leased:
+        connection.execute(_LEASE_UPDATE, {"ids": as_is, "until": until})
     session.commit()
     return flights, len(claimed)
 
 
 def _due(now, limit: int, *columns):
+    return select(*columns).where(*_is_due(now)).order_by(*_QUEUE_ORDER).limit(limit)
+
+
+def _is_due(now):
+    """Pending and due at `now` (a value or a bound parameter). The condition of
+    `ix_outbox_messages_due` is written out, not a bound parameter, so that both databases
+    see that the partial index holds every row the query may take, and walk it."""
     return (
-        select(*columns)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            (OutboxMessage.next_attempt_at.is_(None)) | (OutboxMessage.next_attempt_at <= now),
-        )
-        .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
-        .limit(limit)
+        literal_column("outbox_messages.status = 'pending'"),
+        OutboxMessage.next_attempt_at.is_(None) | (OutboxMessage.next_attempt_at <= now),
     )
+
+
+#: The order the worker takes messages in, that of `ix_outbox_messages_due`.
+_QUEUE_ORDER = (OutboxMessage.priority.desc(), OutboxMessage.id)
 
 
 #: What a leased message is read as: the transports' fields, then what `_ready` decides by.
 _IN_FLIGHT = tuple(InFlight.__dataclass_fields__)
 _LEASE_NAMES = (*_IN_FLIGHT, "category", "created_at")
 _LEASE_COLUMNS = tuple(OutboxMessage.__table__.c[name] for name in _LEASE_NAMES)
+
+
+#: With each claimed row: why its channel may not be used, and the person's zone.
+_CLAIM_EXTRAS = (func.coalesce(_opted_out, _blocked).label("refused"), _zone.label("zone"))
+
+
+def _due_now(*columns):
+    """Due rows at the bound `now`, at most `limit`, in the queue's order."""
+    return (
+        select(*columns)
+        .where(*_is_due(bindparam("now", type_=UTCDateTime())))
+        .order_by(*_QUEUE_ORDER)
+        .limit(bindparam("limit", type_=Integer()))
+    )
+
+
+def _lease_select(postgresql: bool):
+    """The lease's claim, built once; locked so other workers skip them (SKIP LOCKED) on
+    PostgreSQL."""
+    stmt = _due_now(*_LEASE_COLUMNS, *_CLAIM_EXTRAS)
+    if postgresql:
+        stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage.__table__)
+    return stmt
+
+
+_LEASES = {postgresql: _lease_select(postgresql) for postgresql in (False, True)}
+_OUTBOX = OutboxMessage.__table__
+_LEASE_UPDATE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        attempts=_OUTBOX.c.attempts + 1, next_attempt_at=bindparam("until", type_=UTCDateTime())
+    )
+)
+#: PostgreSQL, in autocommit: claim (SKIP LOCKED) and lease in one statement, returning what
+#: the claim reads with the count after and when each row was due (to undo a lease).
+_claimed = (
+    _due_now(_OUTBOX.c.id, _OUTBOX.c.next_attempt_at.label("was_due_at"))
+    .with_for_update(skip_locked=True, of=_OUTBOX)
+    .cte("claimed")
+)
+_CLAIM_AND_LEASE = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == _claimed.c.id)
+    .values(
+        attempts=_OUTBOX.c.attempts + 1, next_attempt_at=bindparam("until", type_=UTCDateTime())
+    )
+    .returning(*_LEASE_COLUMNS, _OUTBOX.c.priority, *_CLAIM_EXTRAS, _claimed.c.was_due_at)
+)
 
 
 def _goes_as_is(session: Session, row, refused, zone, policy: Policy, now) -> bool:

@@ -8,16 +8,12 @@ import time
 import uuid
 from collections import defaultdict
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.messaging.keepalive_server import KeepAliveServer
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token"
-
-
-class _KeepAliveHandler(WSGIRequestHandler):
-    # HTTP/1.1 keeps the client's connection open, as Twilio's real API does.
-    protocol_version = "HTTP/1.1"
 
 
 class FakeTwilio:
@@ -48,9 +44,9 @@ class FakeTwilio:
         self.contents: dict[str, dict] = {}
         self.approvals: dict[str, dict] = {}
         self.content_page_size = 50
-        self._server = make_server(
-            "127.0.0.1", 0, self, threaded=True, request_handler=_KeepAliveHandler
-        )
+        # Keep-alive, as Twilio's real API: neither the client nor the fake pays a TCP
+        # connect for each message.
+        self._server = KeepAliveServer("127.0.0.1", 0, self)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
 
@@ -59,7 +55,7 @@ class FakeTwilio:
         return self
 
     def __exit__(self, *exc):
-        self._server.shutdown()
+        self._server.stop()
         self._thread.join(timeout=5)
 
     def add_media(self, data: bytes, content_type="image/jpeg", *, answer=None, length=None):

@@ -111,3 +111,14 @@ def test_a_rolled_back_change_sends_nothing(db, world, fake, transport):
     nested.rollback()
     assert deliver(db, transport) is None and fake.received == []
     assert db.scalar(select(OutboxMessage).where(OutboxMessage.person_id == person.id)) is None
+
+
+def test_the_fake_keeps_the_clients_connection_as_twilio_does(db, world, fake, transport):
+    """Both the worker and the benchmark's bare loop send over one kept-alive connection,
+    as to Twilio's real API: neither pays a TCP connect a message."""
+    person = world.people[Role.TECHNICIAN]
+    for n in range(3):
+        message(db, person, body=f"Message {n}")
+        assert deliver(db, transport).status == "sent"
+    assert len(fake.accepted) == 3
+    assert fake._server.accepted == 1

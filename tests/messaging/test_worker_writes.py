@@ -1,0 +1,211 @@
+"""The worker's own writes on a committed database, as it runs them: the due index walked,
+the one-statement lease on PostgreSQL, and outcomes written by `OutcomeWriter` in autocommit."""
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import sessionmaker
+
+from app import create_app
+from core.db import make_engine, utcnow
+from messaging.consent import set_consent
+from messaging.delivery import (
+    _CLAIM_AND_LEASE,
+    _LEASES,
+    OutcomeWriter,
+    lease_due,
+    record_outcome,
+)
+from messaging.models import ChannelConsent, OutboxMessage
+from messaging.outbox import enqueue, enqueue_many
+from messaging.policy import Policy
+from tests.builders import make_partner, make_person
+from tests.conftest import DATABASES, TEST_CONFIG, migrated_database
+
+NIGHT = Policy(time(21), time(8), nudges_per_week=2)
+# 23:30 in Riga (UTC+2 in November) is 21:30 UTC.
+RIGA_NIGHT = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)
+LEASE = timedelta(minutes=2)
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def committed(request, tmp_path_factory):
+    """(app, engine, session factory) on a database of its own whose writes are committed, as
+    the worker's are: its thread connections see only what others committed."""
+    with migrated_database(request.param, tmp_path_factory) as url:
+        app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
+        engine = make_engine(url)
+        yield app, engine, sessionmaker(bind=engine)
+        engine.dispose()
+        app.extensions["partnerlift.engine"].dispose()
+
+
+@pytest.fixture
+def outbox(committed):
+    """An empty outbox (and no consents) at the start of each test."""
+    app, engine, factory = committed
+    with factory() as session:
+        session.execute(delete(OutboxMessage))
+        session.execute(delete(ChannelConsent))
+        session.commit()
+    return committed
+
+
+def autocommit(engine):
+    """A connection as the worker's threads keep one for their outcomes."""
+    connection = engine.connect()
+    if engine.dialect.name == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
+
+
+def queue(session, person, body, category="transactional"):
+    return enqueue(
+        session,
+        person_id=person.id,
+        channel="sms",
+        recipient=person.phone,
+        kind="t",
+        body=body,
+        category=category,
+    )
+
+
+def test_a_lease_in_one_statement_decides_every_message_as_a_read_would(outbox):
+    """On PostgreSQL the claim and the lease are one statement in autocommit; the messages
+    that must wait or fall back have that lease undone and are decided as by `_ready`. On
+    SQLite the same call takes the usual way: the outcome is the same."""
+    app, engine, factory = outbox
+    with app.app_context(), factory() as session:
+        partner = make_partner(session)
+        riga = make_person(session, partner, timezone="Europe/Riga")
+        new_york = make_person(session, partner, timezone="America/New_York")
+        opted = make_person(session, partner, timezone="America/New_York", email="o@example.com")
+        set_consent(session, opted.id, "sms", opted_out=True, source="sms:STOP")
+        night = queue(session, riga, "Your claim was approved")
+        code = queue(session, riga, "Your code: 123456", category="critical")
+        day = queue(session, new_york, "Your balance")
+        refused = queue(session, opted, "Your balance")
+        session.commit()
+
+        with autocommit(engine) as connection:
+            flights, handled = lease_due(
+                session,
+                now=RIGA_NIGHT,
+                policy=NIGHT,
+                lease=LEASE,
+                limit=10,
+                autocommit=connection,
+            )
+            assert handled == 4
+            assert [(f.id, f.body, f.attempts) for f in flights] == [
+                (code.id, "Your code: 123456", 1),
+                (day.id, "Your balance", 1),
+            ]
+            session.expire_all()
+            rows = {m.id: m for m in session.scalars(select(OutboxMessage))}
+            assert rows[code.id].next_attempt_at == RIGA_NIGHT + LEASE
+            assert rows[day.id].next_attempt_at == RIGA_NIGHT + LEASE
+            assert (rows[code.id].attempts, rows[day.id].attempts) == (1, 1)
+            assert rows[night.id].status == "pending" and rows[night.id].attempts == 0
+            assert rows[night.id].next_attempt_at == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+            assert rows[refused.id].status == "failed" and rows[refused.id].attempts == 0
+            (instead,) = (m for m in rows.values() if m.fallback_of_id == refused.id)
+            assert (instead.channel, instead.recipient) == ("email", "o@example.com")
+            # Leased messages are not due again until their lease runs out; the e-mail is.
+            again, _ = lease_due(
+                session, now=RIGA_NIGHT, policy=NIGHT, lease=LEASE, limit=10, autocommit=connection
+            )
+            assert [f.id for f in again] == [instead.id]
+
+
+def test_outcomes_are_committed_when_written_and_read_back_as_the_session_wrote_them(outbox):
+    app, engine, factory = outbox
+    with app.app_context(), factory() as session:
+        person = make_person(session, make_partner(session), timezone="Europe/Riga")
+        for n in range(3):
+            queue(session, person, f"Message {n}")
+        session.commit()
+        now = utcnow()
+        with autocommit(engine) as connection:
+            flights, _ = lease_due(
+                session, now=now, policy=Policy(), lease=LEASE, limit=3, autocommit=connection
+            )
+            sent, retried, given_up = flights
+            writer = OutcomeWriter(connection)
+            statuses = [
+                record_outcome(writer, sent, ("sent", ("SM" + "1" * 32, "queued")), max_attempts=3),
+                record_outcome(writer, retried, ("transient", "20429"), max_attempts=3),
+                record_outcome(writer, given_up, ("transient", "503"), max_attempts=1),
+            ]
+            writer.close()
+        assert statuses == ["sent", "pending", "failed"]
+        # Committed already: another connection sees every outcome.
+        with factory() as other:
+            rows = {m.id: m for m in other.scalars(select(OutboxMessage))}
+            assert rows[sent.id].status == "sent"
+            assert rows[sent.id].provider_id == "SM" + "1" * 32
+            assert rows[sent.id].provider_status == "queued"
+            assert now <= rows[sent.id].sent_at <= utcnow()
+            assert rows[sent.id].sent_at.tzinfo is not None
+            assert rows[sent.id].next_attempt_at is None
+            assert rows[retried.id].status == "pending"
+            assert rows[retried.id].last_error == "20429"
+            assert rows[retried.id].next_attempt_at > now
+            assert rows[given_up.id].status == "failed" and rows[given_up.id].last_error == "503"
+            # Written as the columns' types write them: compared in SQL as any other time.
+            assert (
+                other.scalar(
+                    select(func.count()).where(
+                        OutboxMessage.sent_at >= now, OutboxMessage.sent_at <= utcnow()
+                    )
+                )
+                == 1
+            )
+
+
+def test_outcomes_on_postgresql_must_be_written_in_autocommit(committed):
+    _, engine, _ = committed
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's driver connection commits a lone UPDATE by itself")
+    with engine.connect() as connection, pytest.raises(ValueError, match="autocommit"):
+        OutcomeWriter(connection)
+
+
+def test_a_lease_walks_the_due_index_however_long_the_backlog(outbox):
+    """With thousands pending, the claim reads its few rows from `ix_outbox_messages_due`
+    in the queue's order, rather than sorting every pending message at each lease."""
+    app, engine, factory = outbox
+    with app.app_context(), factory() as session:
+        person = make_person(session, make_partner(session), timezone="Europe/Riga")
+        rows = [
+            {
+                "person_id": person.id,
+                "channel": "sms",
+                "recipient": person.phone,
+                "kind": "t",
+                "category": "transactional",
+                "body": f"Message {n}",
+            }
+            for n in range(5000)
+        ]
+        enqueue_many(session, rows, now=utcnow())
+        session.commit()
+    postgresql = engine.dialect.name == "postgresql"
+    statements = [_LEASES[postgresql]] + ([_CLAIM_AND_LEASE] if postgresql else [])
+    with engine.connect() as connection:
+        if postgresql:
+            connection.execute(text("ANALYZE outbox_messages"))
+        explain = "EXPLAIN " if postgresql else "EXPLAIN QUERY PLAN "
+        for statement in statements:
+            compiled = statement.compile(dialect=engine.dialect)
+            params = compiled.construct_params({"now": utcnow(), "limit": 10, "until": utcnow()})
+            if compiled.positional:
+                params = tuple(params[name] for name in compiled.positiontup)
+            plan = "\n".join(
+                str(row[-1])
+                for row in connection.exec_driver_sql(explain + compiled.string, params)
+            )
+            assert "ix_outbox_messages_due" in plan, plan
+            assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
