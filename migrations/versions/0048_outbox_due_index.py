@@ -7,16 +7,16 @@ index, and SQLite without statistics chose it over this one) and the one on
 next_attempt_at (only the old claim used it, and every lease and outcome writes that
 column), so each message sent maintains two indexes fewer.
 
-Revision ID: 0047_outbox_due_index
-Revises: 0046_claim_rollups
+Revision ID: 0048_outbox_due_index
+Revises: 0047_person_months
 Create Date: 2026-12-04 17:40:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0047_outbox_due_index"
-down_revision = "0046_claim_rollups"
+revision = "0048_outbox_due_index"
+down_revision = "0047_person_months"
 branch_labels = None
 depends_on = None
 
