@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from channel.ledger import LedgerEntry, LedgerMonth, ProgramBudgetUse
+from core.bulk import unnested
 
 #: `LedgerMonth.program_id` of entries that name no program.
 NO_PROGRAM = 0
@@ -28,13 +29,22 @@ RollupLine = tuple[str, str, int | None, int, int, int, int]
 def add_up(run, dialect: str, table, rows: list[dict], keys: list[str], sums: list[str]) -> None:
     """Add `rows`' `sums` to `table`'s rows with the same `keys`, inserting those missing, by
     `run` (a session's or a connection's `execute`): concurrent additions both count."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    stmt = insert(table)
+    if dialect == "postgresql":
+        # One statement whatever the number of rows: the rows as arrays (`core.bulk.unnested`).
+        columns = [table.c[name] for name in rows[0]]
+        source = unnested(columns, [[row[c.name] for c in columns] for row in rows])
+        stmt = postgresql.insert(table).from_select([c.name for c in columns], select(*source.c))
+        rows = None
+    else:
+        stmt = sqlite.insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={name: getattr(table.c, name) + getattr(stmt.excluded, name) for name in sums},
     )
-    run(stmt, rows)
+    if rows is None:
+        run(stmt)
+    else:
+        run(stmt, rows)
 
 
 def add_to_rollups(session: Session, lines: Iterable[RollupLine]) -> None:
