@@ -165,12 +165,17 @@ def test_outcomes_are_committed_when_written_and_read_back_as_the_session_wrote_
             )
 
 
-def test_outcomes_on_postgresql_must_be_written_in_autocommit(committed):
+def test_outcomes_are_refused_a_connection_that_would_not_commit_them(committed):
+    """PostgreSQL's driver connection holds a lone UPDATE in a transaction unless it is in
+    autocommit: the writer refuses it. SQLite's commits a lone UPDATE by itself (`core.db`
+    leaves pysqlite's own transactions off): the writer takes it."""
     _, engine, _ = committed
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's driver connection commits a lone UPDATE by itself")
-    with engine.connect() as connection, pytest.raises(ValueError, match="autocommit"):
-        OutcomeWriter(connection)
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            with pytest.raises(ValueError, match="autocommit"):
+                OutcomeWriter(connection)
+        else:
+            assert OutcomeWriter(connection).connection is connection
 
 
 def test_a_lease_walks_the_due_index_however_long_the_backlog(outbox):
