@@ -22,12 +22,9 @@ largest point) and `--sweep-lines`. Each point also prints the SQL statements th
 """
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Integer, event, func, select
@@ -37,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
+from bench.harness import header, load  # noqa: E402
 from bench.world import SIZES, build_world  # noqa: E402
 from channel.sales_import import import_sales, read_sales  # noqa: E402
 from core.bulk import BulkWriter  # noqa: E402
@@ -183,22 +181,11 @@ def main() -> None:
     args = parser.parse_args()
     lines = args.sweep_lines or [args.lines]
     sellers = args.sweep_sellers or [args.sellers]
-    code = subprocess.run(  # noqa: S603 - a fixed command: which commit was measured
-        ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    out = [
-        f"# sales_import — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"load {tuple(round(x, 2) for x in os.getloadavg())}",
-        f"code: {code}",
-        f"command: {' '.join(sys.argv[1:])}",
-    ]
+    out = header("sales_import")
     print(*out, sep="\n", flush=True)
     for kind in args.databases.split(","):
         run(kind.strip(), args.size, args.people, lines, sellers, out)
-    out.append(f"load average after: {tuple(round(x, 2) for x in os.getloadavg())}")
+    out.append(f"load average after: {load()}")
     print(out[-1])
     if args.results:
         Path(args.results).write_text("\n".join(out) + "\n")
