@@ -6,9 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from messaging.consent import set_consent
-from messaging.delivery import deliver_next, lease_due
+from messaging.delivery import deliver_next
 from messaging.models import ChannelBlock, OutboxMessage
-from messaging.outbox import enqueue
 from messaging.policy import Policy, parse_quiet_hours, quiet_until
 from messaging.transports import (
     ChannelRouter,
@@ -18,10 +17,7 @@ from messaging.transports import (
 )
 from messaging.whatsapp import record_inbound
 from tests.builders import make_person
-
-NIGHT = Policy(time(21), time(8), nudges_per_week=2)
-# 23:30 in Riga (UTC+2 in November) is 21:30 UTC.
-RIGA_NIGHT = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)
+from tests.messaging.leasing import NIGHT, RIGA_NIGHT, check_a_lease_decides_as_one_by_one, queue
 
 
 class Recorder:
@@ -35,18 +31,6 @@ class Recorder:
             raise PermanentFailure(self.refuse[message.channel])
         self.sent.append((message.channel, message.body))
         return f"rec-{message.id}", "delivered"
-
-
-def queue(db, person, body="Did you know…", category="transactional", channel="sms"):
-    return enqueue(
-        db,
-        person_id=person.id,
-        channel=channel,
-        recipient=person.phone,
-        kind="t",
-        body=body,
-        category=category,
-    )
 
 
 def deliver(db, transport, now, policy=NIGHT):
@@ -245,33 +229,6 @@ def test_the_nudge_lifetime_setting(hours, lifetime):
 def test_a_lease_holds_every_message_to_the_same_checks_as_one_by_one(db, world):
     """The worker's lease reads plain rows and leases those that go as they are in one UPDATE;
     the others (a night, a full cap, an opted-out channel) are decided exactly as above."""
-    riga = make_person(db, world.partner_a, timezone="Europe/Riga")
-    new_york = make_person(db, world.partner_a, timezone="America/New_York")
-    opted = make_person(db, world.partner_a, timezone="America/New_York", email="o@example.com")
-    set_consent(db, opted.id, "sms", opted_out=True, source="sms:STOP")
-    night = queue(db, riga, "Your claim was approved")
-    code = queue(db, riga, "Your code: 123456", category="critical")
-    day = queue(db, new_york, "Your balance")
-    refused = queue(db, opted, "Your balance")
-    lease = timedelta(minutes=2)
-
-    flights, handled = lease_due(db, now=RIGA_NIGHT, policy=NIGHT, lease=lease, limit=10)
-
-    assert handled == 4
-    assert [(f.id, f.body, f.attempts) for f in flights] == [
-        (code.id, "Your code: 123456", 1),
-        (day.id, "Your balance", 1),
-    ]
-    rows = {
-        m.id: m for m in db.scalars(select(OutboxMessage).execution_options(populate_existing=True))
-    }
-    assert rows[code.id].next_attempt_at == rows[day.id].next_attempt_at == RIGA_NIGHT + lease
-    assert (rows[code.id].attempts, rows[day.id].attempts) == (1, 1)
-    assert rows[night.id].status == "pending" and rows[night.id].attempts == 0
-    assert rows[night.id].next_attempt_at == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
-    assert rows[refused.id].status == "failed" and rows[refused.id].attempts == 0
-    (instead,) = (m for m in rows.values() if m.fallback_of_id == refused.id)
-    assert (instead.channel, instead.recipient) == ("email", "o@example.com")
-    # Leased messages are not due again until their lease runs out; the e-mail is.
-    again, _ = lease_due(db, now=RIGA_NIGHT, policy=NIGHT, lease=lease, limit=10)
-    assert [f.id for f in again] == [instead.id]
+    check_a_lease_decides_as_one_by_one(
+        db, world.partner_a, timedelta(minutes=2), commit=lambda: None
+    )

@@ -1,7 +1,7 @@
 """The worker's own writes on a committed database, as it runs them: the due index walked,
 the one-statement lease on PostgreSQL, and outcomes written by `OutcomeWriter` in autocommit."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, func, select, text
@@ -9,7 +9,6 @@ from sqlalchemy.orm import sessionmaker
 
 from app import create_app
 from core.db import make_engine, utcnow
-from messaging.consent import set_consent
 from messaging.delivery import (
     _CLAIM_AND_LEASE,
     _LEASES,
@@ -18,14 +17,12 @@ from messaging.delivery import (
     record_outcome,
 )
 from messaging.models import ChannelConsent, OutboxMessage
-from messaging.outbox import enqueue, enqueue_many
+from messaging.outbox import enqueue_many
 from messaging.policy import Policy
 from tests.builders import make_partner, make_person
 from tests.conftest import DATABASES, TEST_CONFIG, migrated_database
+from tests.messaging.leasing import check_a_lease_decides_as_one_by_one, queue
 
-NIGHT = Policy(time(21), time(8), nudges_per_week=2)
-# 23:30 in Riga (UTC+2 in November) is 21:30 UTC.
-RIGA_NIGHT = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
 
 
@@ -60,64 +57,15 @@ def autocommit(engine):
     return connection
 
 
-def queue(session, person, body, category="transactional"):
-    return enqueue(
-        session,
-        person_id=person.id,
-        channel="sms",
-        recipient=person.phone,
-        kind="t",
-        body=body,
-        category=category,
-    )
-
-
 def test_a_lease_in_one_statement_decides_every_message_as_a_read_would(outbox):
     """On PostgreSQL the claim and the lease are one statement in autocommit; the messages
     that must wait or fall back have that lease undone and are decided as by `_ready`. On
     SQLite the same call takes the usual way: the outcome is the same."""
     app, engine, factory = outbox
-    with app.app_context(), factory() as session:
-        partner = make_partner(session)
-        riga = make_person(session, partner, timezone="Europe/Riga")
-        new_york = make_person(session, partner, timezone="America/New_York")
-        opted = make_person(session, partner, timezone="America/New_York", email="o@example.com")
-        set_consent(session, opted.id, "sms", opted_out=True, source="sms:STOP")
-        night = queue(session, riga, "Your claim was approved")
-        code = queue(session, riga, "Your code: 123456", category="critical")
-        day = queue(session, new_york, "Your balance")
-        refused = queue(session, opted, "Your balance")
-        session.commit()
-
-        with autocommit(engine) as connection:
-            flights, handled = lease_due(
-                session,
-                now=RIGA_NIGHT,
-                policy=NIGHT,
-                lease=LEASE,
-                limit=10,
-                autocommit=connection,
-            )
-            assert handled == 4
-            assert [(f.id, f.body, f.attempts) for f in flights] == [
-                (code.id, "Your code: 123456", 1),
-                (day.id, "Your balance", 1),
-            ]
-            session.expire_all()
-            rows = {m.id: m for m in session.scalars(select(OutboxMessage))}
-            assert rows[code.id].next_attempt_at == RIGA_NIGHT + LEASE
-            assert rows[day.id].next_attempt_at == RIGA_NIGHT + LEASE
-            assert (rows[code.id].attempts, rows[day.id].attempts) == (1, 1)
-            assert rows[night.id].status == "pending" and rows[night.id].attempts == 0
-            assert rows[night.id].next_attempt_at == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
-            assert rows[refused.id].status == "failed" and rows[refused.id].attempts == 0
-            (instead,) = (m for m in rows.values() if m.fallback_of_id == refused.id)
-            assert (instead.channel, instead.recipient) == ("email", "o@example.com")
-            # Leased messages are not due again until their lease runs out; the e-mail is.
-            again, _ = lease_due(
-                session, now=RIGA_NIGHT, policy=NIGHT, lease=LEASE, limit=10, autocommit=connection
-            )
-            assert [f.id for f in again] == [instead.id]
+    with app.app_context(), factory() as session, autocommit(engine) as connection:
+        check_a_lease_decides_as_one_by_one(
+            session, make_partner(session), LEASE, commit=session.commit, autocommit=connection
+        )
 
 
 def test_outcomes_are_committed_when_written_and_read_back_as_the_session_wrote_them(outbox):
