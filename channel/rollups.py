@@ -12,11 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from sqlalchemy import func, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from channel.ledger import LedgerEntry, LedgerMonth, ProgramBudgetUse
-from core.bulk import unnested
+from core.bulk import insert_unnested
 
 #: `LedgerMonth.program_id` of entries that name no program.
 NO_PROGRAM = 0
@@ -29,22 +29,15 @@ RollupLine = tuple[str, str, int | None, int, int, int, int]
 def add_up(run, dialect: str, table, rows: list[dict], keys: list[str], sums: list[str]) -> None:
     """Add `rows`' `sums` to `table`'s rows with the same `keys`, inserting those missing, by
     `run` (a session's or a connection's `execute`): concurrent additions both count."""
-    if dialect == "postgresql":
-        # One statement whatever the number of rows: the rows as arrays (`core.bulk.unnested`).
-        columns = [table.c[name] for name in rows[0]]
-        source = unnested(columns, [[row[c.name] for c in columns] for row in rows])
-        stmt = postgresql.insert(table).from_select([c.name for c in columns], select(*source.c))
-        rows = None
+    if dialect == "postgresql":  # one statement however many rows: they go in it as arrays
+        stmt, params = insert_unnested(table, rows), None
     else:
-        stmt = sqlite.insert(table)
+        stmt, params = sqlite.insert(table), rows
     stmt = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={name: getattr(table.c, name) + getattr(stmt.excluded, name) for name in sums},
     )
-    if rows is None:
-        run(stmt)
-    else:
-        run(stmt, rows)
+    run(stmt, params)
 
 
 def add_to_rollups(session: Session, lines: Iterable[RollupLine]) -> None:

@@ -25,20 +25,23 @@ def in_values(bind, column: Column, values: list):
     return column.in_(values)
 
 
-def unnested(columns: Sequence[Column], rows: Sequence[Sequence], name: str = "v"):
-    """Rows of values for `columns` as a table in a statement, one array parameter a column
-    (PostgreSQL's `unnest(:a, :b, …) AS v(a, b, …)`): the statement's text stays the same
-    size however many rows it carries, so the driver and the server parse it once, where a
-    VALUES list of thousands of rows costs more to build and parse than the work itself."""
+def insert_unnested(table: Table, rows: list[dict]):
+    """PostgreSQL's INSERT of `rows` (dicts with the same keys) into `table`, one array
+    parameter a column (`INSERT … SELECT … FROM unnest(:a, :b, …)`), ready for an ON
+    CONFLICT clause: the statement's text stays the same size however many rows it carries,
+    so the driver and the server parse it once, where a VALUES list of thousands of rows
+    costs more to build and parse than the work itself."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    columns = [table.c[name] for name in rows[0]]
     arrays = [
-        bindparam(f"{name}_{column.name}", [row[index] for row in rows], type_=ARRAY(column.type))
-        for index, column in enumerate(columns)
+        bindparam(f"v_{column.name}", [row[column.name] for row in rows], type_=ARRAY(column.type))
+        for column in columns
     ]
-    return (
-        func.unnest(*arrays)
-        .table_valued(*(column.name for column in columns), name=name)
-        .render_derived()
+    source = (
+        func.unnest(*arrays).table_valued(*(column.name for column in columns)).render_derived()
     )
+    return insert(table).from_select([column.name for column in columns], select(*source.c))
 
 
 def insert_new(session: Session, table: Table, rows: list[dict], returning: Sequence[Column]):
@@ -49,16 +52,7 @@ def insert_new(session: Session, table: Table, rows: list[dict], returning: Sequ
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        columns = [table.c[name] for name in rows[0]]
-        source = unnested(columns, [[row[c.name] for c in columns] for row in rows])
-        statement = (
-            insert(table)
-            .from_select([c.name for c in columns], select(*source.c))
-            .on_conflict_do_nothing()
-            .returning(*returning)
-        )
+        statement = insert_unnested(table, rows).on_conflict_do_nothing().returning(*returning)
         return session.execute(statement).all()
     from sqlalchemy.dialects.sqlite import insert
 
