@@ -98,7 +98,11 @@ _NATIVE_DIGITS = {"fa": str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")}
 
 
 def localize_digits(text: str) -> str:
-    table = _NATIVE_DIGITS.get(str(get_locale()))
+    return _digits_in(text, str(get_locale()))
+
+
+def _digits_in(text: str, locale: str) -> str:
+    table = _NATIVE_DIGITS.get(locale)
     return text.translate(table) if table else text
 
 
@@ -111,9 +115,9 @@ def format_number(value) -> str:
 def _number_in(value, locale: str) -> str:
     # Remembered: an import's thousands of messages format the same points and balances
     # again and again, and Babel's formatting costs tens of microseconds each time.
-    text = numbers.format_decimal(value, locale=locale, numbering_system="default")
-    table = _NATIVE_DIGITS.get(locale)
-    return text.translate(table) if table else text
+    return _digits_in(
+        numbers.format_decimal(value, locale=locale, numbering_system="default"), locale
+    )
 
 
 def format_percent(value) -> str:

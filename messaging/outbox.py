@@ -91,18 +91,22 @@ def enqueue_many(session: Session, rows: list[dict], *, now, with_ids: bool = Fa
         return []
     table = OutboxMessage.__table__
     writer = BulkWriter(session)
-    ids = writer.next_ids(table, len(rows)) if with_ids else []
-    values = (
+    columns = (*BULK_COLUMNS, "segments")
+    values = [
         (
             *(row.get(column) for column in BULK_COLUMNS),
             message_segments(row["channel"], row["body"]),
-            *([id_] if with_ids else []),
         )
-        for row, id_ in zip(rows, ids or [None] * len(rows), strict=True)
-    )
+        for row in rows
+    ]
+    ids = []
+    if with_ids:
+        ids = writer.next_ids(table, len(rows))
+        columns += ("id",)
+        values = [(*row, id_) for row, id_ in zip(values, ids, strict=True)]
     writer.insert_values(
         table,
-        (*BULK_COLUMNS, "segments", *(["id"] if with_ids else [])),
+        columns,
         values,
         constants={
             "status": OutboxStatus.PENDING,
