@@ -27,19 +27,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Integer, event, func, select
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
-from bench.harness import header, load  # noqa: E402
+from bench.harness import copy_seconds, header, highest_ids, load, rows_written  # noqa: E402
 from bench.world import SIZES, build_world  # noqa: E402
 from channel.sales_import import import_sales, read_sales  # noqa: E402
-from core.bulk import BulkWriter  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
-from core.db import Base, get_session, utcnow  # noqa: E402
+from core.db import get_session, utcnow  # noqa: E402
 
 BASELINE = {
     "postgresql": "COPY (core.bulk) of every row the import inserted, same database, same "
@@ -68,20 +67,11 @@ class Point:
         )
 
 
-def _id_tables():
-    return [
-        table
-        for table in Base.metadata.sorted_tables
-        if "id" in table.c and table.c.id.primary_key and isinstance(table.c.id.type, Integer)
-    ]
-
-
 def measure(app, data: bytes, lines: int, sellers: int) -> Point:
-    """The import and its floor, each in a transaction rolled back afterwards."""
-    tables = _id_tables()
+    """The import and its floor (`bench.harness`), each in a transaction rolled back after."""
     with app.test_request_context():
         db = get_session()
-        highest = {t.name: db.scalar(select(func.coalesce(func.max(t.c.id), 0))) for t in tables}
+        highest = highest_ids(db)
         db.rollback()
         sent = []
         engine = db.get_bind().engine
@@ -95,24 +85,8 @@ def measure(app, data: bytes, lines: int, sellers: int) -> Point:
         db.flush()
         seconds = time.perf_counter() - started
         event.remove(engine, "before_cursor_execute", count)
-        written = [
-            (
-                table,
-                db.execute(
-                    select(table).where(table.c.id > highest[table.name]).order_by(table.c.id)
-                ).all(),
-            )
-            for table in tables
-        ]
-        db.rollback()
-        writer = BulkWriter(db)
-        started = time.perf_counter()
-        for table, rows in written:
-            if rows:
-                writer.insert_values(table, [c.name for c in table.columns], rows)
-        db.flush()
-        floor = time.perf_counter() - started
-        db.rollback()
+        written = rows_written(db, highest)
+        floor = copy_seconds(db, written)
     return Point(
         lines,
         sellers,
