@@ -15,8 +15,9 @@ counted from its entries, so its cost grew with the month's volume. `PersonMonth
 
 The three are keyed by different months (an entry counted against last month's caps is
 written this month), so one row may hold only some of them. Every column only grows or moves
-by a signed sum: `channel.postings` adds its lines with `add_posted`, the ORM's claim insert and
-the bulk sell-out import add claims with `add_claims`, each an additive upsert
+by a signed sum: `channel.postings` adds its lines with `add_posted`, the ORM's claim insert
+adds claims with `add_claims`, and the bulk sell-out import gathers both for the whole file in a
+`PersonMonthSums` (one upsert per import rather than one per chunk); each is an additive upsert
 (`INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x`) in the writer's own transaction, in
 key order, so concurrent writers to one row both count. `check_person_months` recounts it all
 (`flask ledger check`); `person_months_sql` is that recount, shared with the migration.
@@ -70,38 +71,71 @@ class PersonMonth(Base):
 PostedLine = tuple[str, str, str, int | None, int, int | None, bool, int, int]
 
 
-def _upsert(run, dialect: str, sums: dict[tuple, list[int]]) -> None:
-    rows = [
-        dict(zip(KEYS, key, strict=True)) | dict(zip(SUMS, values, strict=True))
-        for key, values in sorted(sums.items())
-        if any(values)
-    ]
-    if rows:
-        add_up(run, dialect, PersonMonth.__table__, rows, KEYS, SUMS)
+class PersonMonthSums:
+    """Sums to add to `person_months`, gathered (over a posting, or over the chunks of an
+    import) and written by `write` in one additive upsert, in key order."""
+
+    def __init__(self):
+        self.sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+
+    def add_posted(self, lines: Iterable[PostedLine]) -> "PersonMonthSums":
+        """Count posted lines."""
+        sums = self.sums
+        for (
+            written,
+            counted,
+            kind,
+            program_id,
+            partner_id,
+            person_id,
+            to_pool,
+            points,
+            times,
+        ) in lines:
+            if person_id is None:
+                continue
+            program = program_id or NO_PROGRAM
+            if kind == EntryKind.EARN:
+                sums[(counted, person_id, program, partner_id)][0] += times
+            if kind in EARNED_KINDS and not to_pool:
+                row = sums[(written, person_id, program, partner_id)]
+                row[2] += points * times
+                row[3] += times
+        return self
+
+    def add_claims(self, claims: Iterable[tuple[tuple[str, int, int], int]]) -> "PersonMonthSums":
+        """Count ((month created, person_id, partner_id), how many) claims."""
+        for (month, person_id, partner_id), times in claims:
+            self.sums[(month, person_id, NO_PROGRAM, partner_id)][1] += times
+        return self
+
+    def merge(self, other: "PersonMonthSums") -> None:
+        for key, values in other.sums.items():
+            row = self.sums[key]
+            for i, value in enumerate(values):
+                row[i] += value
+
+    def write(self, run, dialect: str) -> None:
+        """Add the sums to `person_months` (`run` is a session's or connection's `execute`),
+        and start again from nothing."""
+        rows = [
+            dict(zip(KEYS, key, strict=True)) | dict(zip(SUMS, values, strict=True))
+            for key, values in sorted(self.sums.items())
+            if any(values)
+        ]
+        self.sums.clear()
+        if rows:
+            add_up(run, dialect, PersonMonth.__table__, rows, KEYS, SUMS)
 
 
 def add_posted(run, dialect: str, lines: Iterable[PostedLine]) -> None:
-    """Count posted lines; `run` is a session's or connection's `execute`."""
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for written, counted, kind, program_id, partner_id, person_id, to_pool, points, times in lines:
-        if person_id is None:
-            continue
-        program = program_id or NO_PROGRAM
-        if kind == EntryKind.EARN:
-            sums[(counted, person_id, program, partner_id)][0] += times
-        if kind in EARNED_KINDS and not to_pool:
-            row = sums[(written, person_id, program, partner_id)]
-            row[2] += points * times
-            row[3] += times
-    _upsert(run, dialect, sums)
+    """Count posted lines at once; `run` is a session's or connection's `execute`."""
+    PersonMonthSums().add_posted(lines).write(run, dialect)
 
 
 def add_claims(run, dialect: str, claims: Iterable[tuple[tuple[str, int, int], int]]) -> None:
-    """Count ((month created, person_id, partner_id), how many) claims."""
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for (month, person_id, partner_id), times in claims:
-        sums[(month, person_id, NO_PROGRAM, partner_id)][1] += times
-    _upsert(run, dialect, sums)
+    """Count ((month created, person_id, partner_id), how many) claims at once."""
+    PersonMonthSums().add_claims(claims).write(run, dialect)
 
 
 def person_months_sql(dialect: str):

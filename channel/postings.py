@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channel.ledger import Balance, Bucket, LedgerEntry
-from channel.person_months import PostedLine, add_posted
+from channel.person_months import PersonMonthSums, PostedLine, add_posted
 from channel.rollups import RollupLine, add_to_rollups
 from core.bulk import BulkWriter, in_values
 from core.db import utcnow
@@ -271,9 +271,14 @@ class Posting(NamedTuple):
     activity_id: int | None = None
 
 
-def post_many(session: Session, postings: Iterable[Posting]) -> list[tuple]:
+def post_many(
+    session: Session, postings: Iterable[Posting], *, person_months: PersonMonthSums | None = None
+) -> list[tuple]:
     """Write many new postings at once, all of them or none; returns the rows written (driver
     values in ENTRY_COLUMNS order).
+
+    The people's months (`channel.person_months`) are added to at once, or, given
+    `person_months`, counted there for the caller to write (once for many calls).
 
     Each account's balance moves once for the whole call, by the conditional UPDATE `post`
     uses, in account order: a debit beyond a balance raises `InsufficientPoints`. A key
@@ -315,15 +320,14 @@ def post_many(session: Session, postings: Iterable[Posting]) -> list[tuple]:
                     for line in lines
                 ),
             )
-            add_posted(
-                session.execute,
-                _dialect(session),
-                (
-                    _posted_line(line, now, uses[list_id])
-                    for list_id, (lines, _tails, _moves) in converted.items()
-                    for line in lines
-                ),
+            sums = PersonMonthSums() if person_months is None else person_months
+            sums.add_posted(
+                _posted_line(line, now, uses[list_id])
+                for list_id, (lines, _tails, _moves) in converted.items()
+                for line in lines
             )
+            if person_months is None:
+                sums.write(session.execute, _dialect(session))
     return rows
 
 

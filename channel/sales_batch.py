@@ -25,7 +25,7 @@ from channel.ledger import Activity
 from channel.models import (
     Program,
 )
-from channel.person_months import add_claims
+from channel.person_months import PersonMonthSums
 from channel.postings import Posting, post_many
 from channel.rule_params import EventKind
 from channel.sales_context import ImportContext
@@ -91,7 +91,8 @@ def import_chunk(
     session: Session, lines: list[SalesLine], context: ImportContext, return_window: timedelta
 ):
     """Write `lines` (all new) as approved claims and post what they earn, all or nothing;
-    returns the first claim's id and the ledger rows written (None if there were no lines)."""
+    returns the first claim's id, the ledger rows written and what they add to the people's
+    months, not yet written (None if there were no lines)."""
     if not lines:
         return None
     writer = BulkWriter(session)
@@ -142,10 +143,8 @@ def import_chunk(
             (month_key(now), line.partner_id, ClaimStatus.APPROVED, ()) for line in lines
         ).items(),
     )
-    add_claims(
-        session.execute,
-        session.get_bind().dialect.name,
-        Counter((month_key(now), line.person_id, line.partner_id) for line in lines).items(),
+    person_months = PersonMonthSums().add_claims(
+        Counter((month_key(now), line.person_id, line.partner_id) for line in lines).items()
     )
     writer.insert(
         ClaimLine.__table__,
@@ -183,11 +182,13 @@ def import_chunk(
             )
         ],
     )
-    entries = _post_awards(session, lines, context, days, activity_ids, activity_keys)
-    return claim_ids[0], entries
+    entries = _post_awards(
+        session, lines, context, days, activity_ids, activity_keys, person_months
+    )
+    return claim_ids[0], entries, person_months
 
 
-def _post_awards(session, lines, context, days, activity_ids, activity_keys):
+def _post_awards(session, lines, context, days, activity_ids, activity_keys, person_months):
     person_ids = {line.person_id for line in lines}
     context.person_roles(person_ids)
     context.load_partners({line.partner_id for line in lines})
@@ -255,4 +256,4 @@ def _post_awards(session, lines, context, days, activity_ids, activity_keys):
                 postings.append(
                     Posting(f"award:{activity_id}:{program_id}", shared[1], activity_id)
                 )
-    return post_many(session, postings)
+    return post_many(session, postings, person_months=person_months)

@@ -17,6 +17,7 @@ from channel.models import (
     ProgramTarget,
 )
 from channel.partner_models import PartnerOrganization
+from channel.person_months import PersonMonthSums
 from channel.postings import EntryRow
 from core.bulk import in_values
 from roles.models import RoleAssignment
@@ -66,6 +67,8 @@ class ImportContext:
         self.earned: dict[int, tuple[int, set[int]]] = {}
         self.skus: set[str] = set()
         self.first_claim_id: int | None = None
+        #: What the chunks posted add to the people's months: written once, by `finish`.
+        self.person_months = PersonMonthSums()
 
     def load_partners(self, partner_ids) -> None:
         """The live programs each of `partner_ids` approved, with their evaluators: the
@@ -190,12 +193,20 @@ class ImportContext:
             for person_id in missing:
                 self.enrolled[(program_id, person_id)] = (program_id, person_id) in found
 
-    def count_earnings(self, entries: list[tuple], skus, first_claim_id: int) -> None:
-        """Add a posted chunk's ledger rows (in ENTRY_COLUMNS order) to what people earned."""
+    def count_earnings(
+        self, entries: list[tuple], skus, first_claim_id: int, person_months: PersonMonthSums
+    ) -> None:
+        """Add a posted chunk's ledger rows (in ENTRY_COLUMNS order) to what people earned,
+        and what it adds to their months to what `finish` will write."""
         person_earnings(map(EntryRow._make, entries), self.earned)
+        self.person_months.merge(person_months)
         self.skus.update(skus)
         if self.first_claim_id is None:
             self.first_claim_id = first_claim_id
+
+    def finish(self) -> None:
+        """Write what the chunks add to the people's months, in one upsert for the file."""
+        self.person_months.write(self.session.execute, self.session.get_bind().dialect.name)
 
     def forget_usage(self) -> None:
         """After a chunk was rolled back, or lines were posted one by one: read it again."""

@@ -192,6 +192,7 @@ def import_sales(
         if len(pending) >= CHUNK:
             flush()
     flush()
+    context.finish()
     if context.earned:
         # Lines redone one by one were told like any approved claim; these are told once,
         # one message a person for the whole import.
@@ -223,8 +224,10 @@ def _import_chunk(session, lines, context, return_window, report) -> None:
             written = import_chunk(session, new, context, return_window)
         report.imported += len(new)
         if written is not None:
-            first_claim_id, entries = written
-            context.count_earnings(entries, {line.sku for line in new}, first_claim_id)
+            first_claim_id, entries, person_months = written
+            context.count_earnings(
+                entries, {line.sku for line in new}, first_claim_id, person_months
+            )
         return
     except IntegrityError:
         # A concurrent import took some of these lines: go one by one (the usage counted
