@@ -271,22 +271,48 @@ class Posting(NamedTuple):
     activity_id: int | None = None
 
 
+class Deferred:
+    """What several `post_many` calls leave for their caller to write once, in the same
+    transaction: the balance moves (summed by account and bucket) and what the lines add to the
+    people's months. An import gathers its chunks' in one and writes it after the last chunk,
+    so each account and each person's month is written once per file instead of once per
+    chunk. The moves are checked as they are written (`_move_all`): a debit beyond a balance
+    raises `InsufficientPoints` then."""
+
+    def __init__(self):
+        self.moves: dict[tuple[str, str], int] = defaultdict(int)
+        self.person_months = PersonMonthSums()
+
+    def merge(self, other: "Deferred") -> None:
+        for account_bucket, points in other.moves.items():
+            self.moves[account_bucket] += points
+        self.person_months.merge(other.person_months)
+
+    def write(self, session: Session) -> None:
+        """Write it all, and start again from nothing."""
+        _move_all(session, self.moves)
+        self.moves.clear()
+        self.person_months.write(session.execute, _dialect(session))
+
+
 def post_many(
-    session: Session, postings: Iterable[Posting], *, person_months: PersonMonthSums | None = None
+    session: Session, postings: Iterable[Posting], *, deferred: Deferred | None = None
 ) -> list[tuple]:
     """Write many new postings at once, all of them or none; returns the rows written (driver
     values in ENTRY_COLUMNS order).
 
-    The people's months (`channel.person_months`) are added to at once, or, given
-    `person_months`, counted there for the caller to write (once for many calls).
+    The balances and the people's months (`channel.person_months`) move at once, or, given
+    `deferred`, are added up there for the caller to write (once for many calls).
 
-    Each account's balance moves once for the whole call, by the conditional UPDATE `post`
-    uses, in account order: a debit beyond a balance raises `InsufficientPoints`. A key
-    already used raises `IntegrityError`; either way nothing of the call is written.
+    Each account's balance moves once for the whole call (or for all of `deferred`'s calls),
+    by the conditional UPDATE `post` uses, in account order: a debit beyond a balance raises
+    `InsufficientPoints` (from `deferred.write`, if deferred). A key already used raises
+    `IntegrityError`; either way nothing of the call is written.
     """
     now = utcnow()
     rows: list[tuple] = []
-    deltas: dict[tuple[str, str], int] = defaultdict(int)
+    later = Deferred()  # this call's own, so a call that fails adds nothing to `deferred`
+    deltas = later.moves
     #: id of a list of lines -> (the list, kept so its id stays its own; rows; moves)
     converted: dict[int, tuple] = {}
     #: id of a list of lines -> how many postings use it
@@ -311,7 +337,6 @@ def post_many(
                 deltas[account_bucket] += points
         if rows:
             writer.insert(LedgerEntry.__table__, ENTRY_COLUMNS, rows)
-            _move_all(session, deltas)
             add_to_rollups(
                 session,
                 (
@@ -320,14 +345,15 @@ def post_many(
                     for line in lines
                 ),
             )
-            sums = PersonMonthSums() if person_months is None else person_months
-            sums.add_posted(
+            later.person_months.add_posted(
                 _posted_line(line, now, uses[list_id])
                 for list_id, (lines, _tails, _moves) in converted.items()
                 for line in lines
             )
-            if person_months is None:
-                sums.write(session.execute, _dialect(session))
+            if deferred is None:
+                later.write(session)
+    if deferred is not None:
+        deferred.merge(later)
     return rows
 
 

@@ -25,8 +25,7 @@ from channel.ledger import Activity
 from channel.models import (
     Program,
 )
-from channel.person_months import PersonMonthSums
-from channel.postings import Posting, post_many
+from channel.postings import Deferred, Posting, post_many
 from channel.rule_params import EventKind
 from channel.sales_context import ImportContext
 from core.bulk import BulkWriter
@@ -91,8 +90,9 @@ def import_chunk(
     session: Session, lines: list[SalesLine], context: ImportContext, return_window: timedelta
 ):
     """Write `lines` (all new) as approved claims and post what they earn, all or nothing;
-    returns the first claim's id, the ledger rows written and what they add to the people's
-    months, not yet written (None if there were no lines)."""
+    returns the first claim's id, the ledger rows written and the balance moves and people's
+    months they make, not yet written (`channel.postings.Deferred`; None if there were no
+    lines)."""
     if not lines:
         return None
     writer = BulkWriter(session)
@@ -143,7 +143,8 @@ def import_chunk(
             (month_key(now), line.partner_id, ClaimStatus.APPROVED, ()) for line in lines
         ).items(),
     )
-    person_months = PersonMonthSums().add_claims(
+    deferred = Deferred()
+    deferred.person_months.add_claims(
         Counter((month_key(now), line.person_id, line.partner_id) for line in lines).items()
     )
     writer.insert(
@@ -182,13 +183,11 @@ def import_chunk(
             )
         ],
     )
-    entries = _post_awards(
-        session, lines, context, days, activity_ids, activity_keys, person_months
-    )
-    return claim_ids[0], entries, person_months
+    entries = _post_awards(session, lines, context, days, activity_ids, activity_keys, deferred)
+    return claim_ids[0], entries, deferred
 
 
-def _post_awards(session, lines, context, days, activity_ids, activity_keys, person_months):
+def _post_awards(session, lines, context, days, activity_ids, activity_keys, deferred):
     person_ids = {line.person_id for line in lines}
     context.person_roles(person_ids)
     context.load_partners({line.partner_id for line in lines})
@@ -256,4 +255,4 @@ def _post_awards(session, lines, context, days, activity_ids, activity_keys, per
                 postings.append(
                     Posting(f"award:{activity_id}:{program_id}", shared[1], activity_id)
                 )
-    return post_many(session, postings, person_months=person_months)
+    return post_many(session, postings, deferred=deferred)

@@ -17,8 +17,7 @@ from channel.models import (
     ProgramTarget,
 )
 from channel.partner_models import PartnerOrganization
-from channel.person_months import PersonMonthSums
-from channel.postings import EntryRow
+from channel.postings import Deferred, EntryRow
 from core.bulk import in_values
 from roles.models import RoleAssignment
 
@@ -67,8 +66,8 @@ class ImportContext:
         self.earned: dict[int, tuple[int, set[int]]] = {}
         self.skus: set[str] = set()
         self.first_claim_id: int | None = None
-        #: What the chunks posted add to the people's months: written once, by `finish`.
-        self.person_months = PersonMonthSums()
+        #: The chunks' balance moves and people's months: written once, by `finish`.
+        self.deferred = Deferred()
 
     def load_partners(self, partner_ids) -> None:
         """The live programs each of `partner_ids` approved, with their evaluators: the
@@ -194,19 +193,20 @@ class ImportContext:
                 self.enrolled[(program_id, person_id)] = (program_id, person_id) in found
 
     def count_earnings(
-        self, entries: list[tuple], skus, first_claim_id: int, person_months: PersonMonthSums
+        self, entries: list[tuple], skus, first_claim_id: int, deferred: Deferred
     ) -> None:
         """Add a posted chunk's ledger rows (in ENTRY_COLUMNS order) to what people earned,
-        and what it adds to their months to what `finish` will write."""
+        and its balance moves and people's months to what `finish` will write."""
         person_earnings(map(EntryRow._make, entries), self.earned)
-        self.person_months.merge(person_months)
+        self.deferred.merge(deferred)
         self.skus.update(skus)
         if self.first_claim_id is None:
             self.first_claim_id = first_claim_id
 
     def finish(self) -> None:
-        """Write what the chunks add to the people's months, in one upsert for the file."""
-        self.person_months.write(self.session.execute, self.session.get_bind().dialect.name)
+        """Write the chunks' balance moves and people's months: each account and each
+        person's month once for the file."""
+        self.deferred.write(self.session)
 
     def forget_usage(self) -> None:
         """After a chunk was rolled back, or lines were posted one by one: read it again."""

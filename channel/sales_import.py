@@ -224,10 +224,8 @@ def _import_chunk(session, lines, context, return_window, report) -> None:
             written = import_chunk(session, new, context, return_window)
         report.imported += len(new)
         if written is not None:
-            first_claim_id, entries, person_months = written
-            context.count_earnings(
-                entries, {line.sku for line in new}, first_claim_id, person_months
-            )
+            first_claim_id, entries, deferred = written
+            context.count_earnings(entries, {line.sku for line in new}, first_claim_id, deferred)
         return
     except IntegrityError:
         # A concurrent import took some of these lines: go one by one (the usage counted

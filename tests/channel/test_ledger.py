@@ -10,7 +10,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from channel.expiry import release_due
 from channel.ledger import LedgerEntry, add_cap_totals
+from channel.person_months import check_person_months
 from channel.postings import (
+    Deferred,
     IdempotencyConflict,
     InsufficientPoints,
     Line,
@@ -375,6 +377,46 @@ def test_many_postings_with_a_key_already_used_write_nothing(db, accounts):
     assert balance_of(db, person_account(seller.id)) == (0, 10)
     assert balance_of(db, person_account(technician.id)) == (0, 0)
     assert db.scalar(select(func.count(LedgerEntry.id))) == 1
+
+
+def test_deferred_postings_move_balances_and_months_once_when_written(db, accounts):
+    partner, seller, technician = accounts
+    post(db, "earn:first", [earn(partner, seller, 10)])
+    deferred = Deferred()
+    post_many(db, [Posting("bulk:a", [earn(partner, seller, 5)])], deferred=deferred)
+    post_many(
+        db,
+        [
+            Posting("bulk:b", [earn(partner, seller, 7)]),
+            Posting("bulk:c", [earn(partner, technician, 3)]),
+        ],
+        deferred=deferred,
+    )
+    # A call that fails adds nothing to what is deferred.
+    with pytest.raises(IntegrityError):
+        post_many(
+            db,
+            [
+                Posting("bulk:d", [earn(partner, technician, 50)]),
+                Posting("bulk:a", [earn(partner, seller, 1)]),
+            ],
+            deferred=deferred,
+        )
+    # The entries are written; the balances and the people's months wait for `write`.
+    assert db.scalar(select(func.count(LedgerEntry.id))) == 4
+    assert balance_of(db, person_account(seller.id)) == (0, 10)
+    assert check_balances(db) != [] and check_person_months(db) != []
+    assert dict(deferred.moves) == {
+        (person_account(seller.id), "available"): 12,
+        (person_account(technician.id), "available"): 3,
+    }
+    statements = _statements_of(db, lambda: deferred.write(db))
+    assert statements <= 4  # lock/read the rows, one UPDATE, the months' upsert
+    assert balance_of(db, person_account(seller.id)) == (0, 22)
+    assert balance_of(db, person_account(technician.id)) == (0, 3)
+    assert check_balances(db) == [] and check_person_months(db) == []
+    deferred.write(db)  # written once: nothing is left to write
+    assert balance_of(db, person_account(seller.id)) == (0, 22)
 
 
 def _statements_of(db, work) -> int:
