@@ -309,52 +309,73 @@ def post_many(
     `InsufficientPoints` (from `deferred.write`, if deferred). A key already used raises
     `IntegrityError`; either way nothing of the call is written.
     """
-    now = utcnow()
-    rows: list[tuple] = []
-    later = Deferred()  # this call's own, so a call that fails adds nothing to `deferred`
-    deltas = later.moves
-    #: id of a list of lines -> (the list, kept so its id stays its own; rows; moves)
-    converted: dict[int, tuple] = {}
-    #: id of a list of lines -> how many postings use it
-    uses: dict[int, int] = defaultdict(int)
     with session.begin_nested():
         # Made inside the savepoint: the session opens it on its connection only when asked
         # for that connection, and rows the writer wrote before would outlive a rollback.
         writer = BulkWriter(session)
-        for key, lines, activity_id in postings:
-            found = converted.get(id(lines))
-            if found is None:
-                found = converted[id(lines)] = (lines, *_driver_rows(writer, lines, now))
-            _, tails, moves = found
-            uses[id(lines)] += 1
-            if activity_id is None:
-                rows += [
-                    (key, line.activity_id, *tail) for line, tail in zip(lines, tails, strict=True)
-                ]
-            else:
-                rows += [(key, activity_id, *tail) for tail in tails]
-            for account_bucket, points in moves:
-                deltas[account_bucket] += points
-        if rows:
-            writer.insert(LedgerEntry.__table__, ENTRY_COLUMNS, rows)
-            add_to_rollups(
-                session,
-                (
-                    _rollup_line(line, now, uses[list_id])
-                    for list_id, (lines, _tails, _moves) in converted.items()
-                    for line in lines
-                ),
-            )
-            later.person_months.add_posted(
-                _posted_line(line, now, uses[list_id])
-                for list_id, (lines, _tails, _moves) in converted.items()
-                for line in lines
-            )
-            if deferred is None:
-                later.write(session)
-    if deferred is not None:
-        deferred.merge(later)
-    return rows
+        prepared = prepare_postings(writer, postings)
+        write_postings(session, writer, prepared)
+        if deferred is None:
+            prepared.deferred.write(session)
+    if deferred is not None:  # only once written: a call that fails adds nothing to it
+        deferred.merge(prepared.deferred)
+    return prepared.rows
+
+
+class PreparedPostings(NamedTuple):
+    """Postings made ready to write, with no database work: their ledger rows (driver values
+    in ENTRY_COLUMNS order), what they add to the monthly rollups, and their balance moves
+    and people's months (`Deferred`)."""
+
+    rows: list[tuple]
+    rollups: list[RollupLine]
+    deferred: Deferred
+
+
+def prepare_postings(writer: BulkWriter, postings: Iterable[Posting]) -> PreparedPostings:
+    """The rows and sums of `postings`, computed without the database (`writer` only converts
+    values), so that they can be computed while other rows are being written."""
+    now = utcnow()
+    rows: list[tuple] = []
+    deferred = Deferred()
+    deltas = deferred.moves
+    #: id of a list of lines -> (the list, kept so its id stays its own; rows; moves)
+    converted: dict[int, tuple] = {}
+    #: id of a list of lines -> how many postings use it
+    uses: dict[int, int] = defaultdict(int)
+    for key, lines, activity_id in postings:
+        found = converted.get(id(lines))
+        if found is None:
+            found = converted[id(lines)] = (lines, *_driver_rows(writer, lines, now))
+        _, tails, moves = found
+        uses[id(lines)] += 1
+        if activity_id is None:
+            rows += [
+                (key, line.activity_id, *tail) for line, tail in zip(lines, tails, strict=True)
+            ]
+        else:
+            rows += [(key, activity_id, *tail) for tail in tails]
+        for account_bucket, points in moves:
+            deltas[account_bucket] += points
+    rollups = [
+        _rollup_line(line, now, uses[list_id])
+        for list_id, (lines, _tails, _moves) in converted.items()
+        for line in lines
+    ]
+    deferred.person_months.add_posted(
+        _posted_line(line, now, uses[list_id])
+        for list_id, (lines, _tails, _moves) in converted.items()
+        for line in lines
+    )
+    return PreparedPostings(rows, rollups, deferred)
+
+
+def write_postings(session: Session, writer: BulkWriter, prepared: PreparedPostings) -> None:
+    """Write prepared postings' ledger rows and count them in the monthly rollups, in the
+    caller's transaction (its balances and people's months are the caller's to write)."""
+    if prepared.rows:
+        writer.insert(LedgerEntry.__table__, ENTRY_COLUMNS, prepared.rows)
+        add_to_rollups(session, prepared.rollups)
 
 
 def _driver_rows(writer: BulkWriter, lines: Sequence[Line], now: datetime):

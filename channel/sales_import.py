@@ -22,10 +22,10 @@ from channel.claim_reading import MAX_LINE_QUANTITY
 from channel.claims import approve_claim
 from channel.models import Product
 from channel.partner_models import PartnerOrganization
-from channel.sales_batch import SalesLine, import_chunk
+from channel.sales_batch import SalesLine, compute_chunk, read_chunk, write_chunk
 from channel.sales_context import ImportContext
 from channel.signals import sales_imported
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, WritesBehind
 from core.db import utcnow
 from core.errors import InvalidInput
 from core.tables import UnreadableFile, date_cell, table_rows
@@ -167,31 +167,35 @@ def import_sales(
     pending: list[SalesLine] = []
     seen: set[str] = set()
 
-    def flush():
-        _import_chunk(session, pending, context, return_window, report)
-        if on_progress is not None:
-            on_progress(len(pending))
-        pending.clear()
+    with WritesBehind(session) as writes:
+        chunks = _Chunks(session, context, return_window, report, writes)
 
-    for number, row in rows:
-        problem, facts = _check_row(row, directory, now)
-        if problem:
-            report.rejected.append((number, str(problem)))
+        def flush():
+            chunks.add(pending)
             if on_progress is not None:
-                on_progress(1)
-            continue
-        person, invoice, line_no, day, sku, quantity = facts
-        key = f"sales:{person.partner_id}:{invoice}:{line_no}"
-        if key in seen:  # the same line twice in one file
-            report.already_imported += 1
-            continue
-        seen.add(key)
-        pending.append(
-            SalesLine(number, key, person.id, person.partner_id, invoice, day, sku, quantity)
-        )
-        if len(pending) >= CHUNK:
-            flush()
-    flush()
+                on_progress(len(pending))
+            pending.clear()
+
+        for number, row in rows:
+            problem, facts = _check_row(row, directory, now)
+            if problem:
+                report.rejected.append((number, str(problem)))
+                if on_progress is not None:
+                    on_progress(1)
+                continue
+            person, invoice, line_no, day, sku, quantity = facts
+            key = f"sales:{person.partner_id}:{invoice}:{line_no}"
+            if key in seen:  # the same line twice in one file
+                report.already_imported += 1
+                continue
+            seen.add(key)
+            pending.append(
+                SalesLine(number, key, person.id, person.partner_id, invoice, day, sku, quantity)
+            )
+            if len(pending) >= CHUNK:
+                flush()
+        flush()
+        chunks.close()
     context.finish()
     if context.earned:
         # Lines redone one by one were told like any approved claim; these are told once,
@@ -213,39 +217,99 @@ def _sellers_of_batch(rows) -> set[str] | None:
     return {str(row.get("seller") or "").strip() for _, row in rows}
 
 
-def _import_chunk(session, lines, context, return_window, report) -> None:
-    if not lines:
-        return
-    known = BulkWriter(session).existing(Claim.__table__.c.source_key, [x.key for x in lines])
-    new = [line for line in lines if line.key not in known]
-    report.already_imported += len(lines) - len(new)
-    try:
-        with session.begin_nested():
-            written = import_chunk(session, new, context, return_window)
-        report.imported += len(new)
-        if written is not None:
-            first_claim_id, entries, deferred = written
-            context.count_earnings(entries, {line.sku for line in new}, first_claim_id, deferred)
-        return
-    except IntegrityError:
-        # A concurrent import took some of these lines: go one by one (the usage counted
-        # for the rolled-back chunk is read again afterwards).
-        context.forget_usage()
-    for line in new:
-        person = session.get(Person, line.person_id)
-        if _import_line(
-            session,
-            line.key,
-            person,
-            line.invoice,
-            line.day,
-            line.sku,
-            line.quantity,
-            return_window,
-        ):
-            report.imported += 1
-        else:
-            report.already_imported += 1
+class _Chunks:
+    """The file's chunks of new lines, each computed while the one before is written.
+
+    For each chunk: its look-ups (`read_chunk`) while the database is idle, then the previous
+    chunk's rows go to `writes` (a thread of their own on PostgreSQL) while this chunk's rows
+    are computed (`compute_chunk`, no database work), then the write is waited for. The
+    look-ups may run before the previous chunk is written: a chunk's lines are never in the
+    previous one's (the file's duplicates are dropped first), the ids come from sequences,
+    and the usage of anyone the previous chunk charged is already in memory. On SQLite, whose
+    ids follow the rows written and whose writes run at once anyway, the previous chunk is
+    written first.
+
+    A chunk that collides with a concurrent import of the same lines (IntegrityError) is
+    rolled back to its savepoint and redone line by line, where each line already taken
+    simply counts as already imported; the chunk computed meanwhile counted on it, so it is
+    read and computed again from what is now written.
+    """
+
+    def __init__(self, session, context: ImportContext, return_window, report, writes):
+        self.session, self.context, self.return_window = session, context, return_window
+        self.report, self.writes = report, writes
+        #: The chunk computed and not yet written: (its lines, its rows).
+        self.computed: tuple[list[SalesLine], object] | None = None
+        #: Whether it has been handed to `writes`.
+        self.writing = False
+
+    def add(self, lines: list[SalesLine]) -> None:
+        if not lines:
+            return
+        known = BulkWriter(self.session).existing(
+            Claim.__table__.c.source_key, [x.key for x in lines]
+        )
+        new = [line for line in lines if line.key not in known]
+        self.report.already_imported += len(lines) - len(new)
+        if not new:
+            return
+        if self.writes.inline:  # SQLite's ids follow the rows written: write those first
+            self._start_writing()
+        reads = read_chunk(self.session, new, self.context)
+        self._start_writing()
+        rows = compute_chunk(reads, self.context, self.return_window)
+        if not self._written():  # the chunk before was redone line by line: start over
+            rows = compute_chunk(
+                read_chunk(self.session, new, self.context), self.context, self.return_window
+            )
+        self.computed = (new, rows)
+
+    def close(self) -> None:
+        self._start_writing()
+        self._written()
+
+    def _start_writing(self) -> None:
+        if self.computed is not None and not self.writing:
+            _lines, rows = self.computed
+            self.writing = True
+            self.writes.run(lambda: write_chunk(self.session, rows))
+
+    def _written(self) -> bool:
+        """Wait for the chunk being written; False if it had to be redone line by line."""
+        if self.computed is None:
+            return True
+        lines, rows = self.computed
+        self.computed, self.writing = None, False
+        try:
+            self.writes.wait()
+        except IntegrityError:
+            # A concurrent import took some of these lines: go one by one; the usage counted
+            # for the rolled-back chunk, and for any computed since, is read again afterwards.
+            self._one_by_one(lines)
+            self.context.forget_usage()
+            return False
+        self.report.imported += len(lines)
+        self.context.count_earnings(
+            rows.postings.rows, {line.sku for line in lines}, rows.first_claim_id, rows.deferred
+        )
+        return True
+
+    def _one_by_one(self, lines: list[SalesLine]) -> None:
+        for line in lines:
+            person = self.session.get(Person, line.person_id)
+            if _import_line(
+                self.session,
+                line.key,
+                person,
+                line.invoice,
+                line.day,
+                line.sku,
+                line.quantity,
+                self.return_window,
+            ):
+                self.report.imported += 1
+            else:
+                self.report.already_imported += 1
 
 
 def _check_row(row: dict, directory: _Directory, now: datetime):

@@ -200,24 +200,32 @@ class WritesBehind:
 
     The session's connection belongs to the running writes until `wait()` returns: the
     caller touches no database in between. A failed write is raised again by the next
-    `wait()`; leaving the `with` block waits for the writes in flight, so nothing still
-    writes when the caller rolls back.
+    `wait()`, inline too; leaving the `with` block waits for the writes in flight, so nothing
+    still writes when the caller rolls back.
     """
 
     def __init__(self, session: Session):
-        self._inline = session.get_bind().dialect.name != "postgresql"
-        self._pool = None if self._inline else ThreadPoolExecutor(1, "writes-behind")
+        #: Whether writes run at once, in the caller's thread (SQLite).
+        self.inline = session.get_bind().dialect.name != "postgresql"
+        self._pool = None if self.inline else ThreadPoolExecutor(1, "writes-behind")
         self._running: Future | None = None
+        self._failed: BaseException | None = None
 
     def run(self, write: Callable[[], None]) -> None:
         self.wait()
-        if self._inline:
-            write()
-        else:
+        if not self.inline:
             self._running = self._pool.submit(write)
+            return
+        try:
+            write()
+        except Exception as error:  # noqa: BLE001 - raised again by wait(), as from a thread
+            self._failed = error
 
     def wait(self) -> None:
         running, self._running = self._running, None
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            raise failed
         if running is not None:
             running.result()
 

@@ -3,6 +3,7 @@
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
@@ -219,19 +220,27 @@ def test_concurrent_redemptions_never_overdraw_nor_oversell(committed_app):
     assert balance == (0, 1000 - 20 * 30)
 
 
-def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(committed_app):
+@pytest.mark.parametrize("chunk", [5000, 7])
+def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(
+    committed_app, monkeypatch, chunk
+):
+    """In one chunk, or in several, each computed while the one before is written: a chunk
+    that collides goes line by line and the one computed meanwhile is computed again."""
     from channel.claim_models import Claim
+    from channel.postings import check_balances
     from channel.sales_import import import_sales, read_sales
+
+    monkeypatch.setattr("channel.sales_import.CHUNK", chunk)
     from tests.builders import make_group, make_product
 
     app = committed_app
     with app.test_request_context():
         db = get_session()
         world = build_world(db)
-        make_product(db, make_group(db, "dup", points=5), "DUP-1")
+        make_product(db, make_group(db, f"dup-{chunk}", points=5), f"DUP-{chunk}")
         db.commit()
         phone = world.people[Role.SELLER].phone
-    lines = "".join(f"D-{n},1,{utc_today()},DUP-1,1,{phone}\n" for n in range(40))
+    lines = "".join(f"D{chunk}-{n},1,{utc_today()},DUP-{chunk},1,{phone}\n" for n in range(40))
     data = ("invoice_number,line,date,sku,quantity,seller\n" + lines).encode()
     factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
     start = threading.Barrier(2)
@@ -253,11 +262,15 @@ def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(commi
         thread.join(timeout=120)
     assert failures == []
     assert sum(r.imported for r in reports) == 40
+    assert sum(r.already_imported for r in reports) == 40
     with factory() as session:
         assert (
-            session.scalar(select(func.count(Claim.id)).where(Claim.source_key.like("sales:%")))
+            session.scalar(
+                select(func.count(Claim.id)).where(Claim.source_key.like(f"sales:%:D{chunk}-%"))
+            )
             == 40
         )
+        assert check_balances(session) == []
 
 
 def test_many_postings_over_the_same_accounts_at_once_neither_deadlock_nor_overdraw(

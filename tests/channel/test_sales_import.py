@@ -117,6 +117,59 @@ def test_a_partner_cap_counts_earlier_imports_and_holds_across_chunks(db, world,
     assert balance_of(db, person_account(seller.id)) == (50, 0)
 
 
+def test_a_chunk_computed_while_the_one_before_collided_is_computed_again(db, world, monkeypatch):
+    """The second chunk is computed while the first is written. When the first collides with
+    a concurrent import (which took its first line, earning nothing) and is redone line by
+    line, the second must not keep what it counted on: the cap leaves room for one more."""
+    from channel import sales_import
+    from channel.claim_models import ClaimKind, ClaimStatus
+
+    group = make_group(db, "boilers", points=10)
+    make_product(db, group, "BX-24")
+    program = make_program(db, partners=[world.partner_a], cap_per_partner=50)
+    add_scheme(
+        db, program, ["seller"], ("unit_sold", {"product_group": "boilers", "points_per_unit": 10})
+    )
+    offer(db, program, world.people[Role.CHANNEL_MANAGER])
+    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+    launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    seller = world.people[Role.SELLER]
+    header = "invoice_number,line,date,sku,quantity,seller\n"
+    run(db, (header + f"INV-1,1,{TODAY},BX-24,3,{seller.phone}\n").encode())
+    db.commit()
+    real_write, calls = sales_import.write_chunk, []
+
+    def first_collides(session, rows):
+        calls.append(len(rows.claims))
+        if len(calls) > 1:
+            return real_write(session, rows)
+        with session.begin_nested():  # the concurrent import's claim of line 1, unpaid
+            session.add(
+                Claim(
+                    person_id=seller.id,
+                    partner_id=world.partner_a.id,
+                    kind=ClaimKind.SALE,
+                    status=ClaimStatus.REJECTED,
+                    occurred_on=TODAY,
+                    invoice_number="INV-2",
+                    source_key=f"sales:{world.partner_a.id}:INV-2:1",
+                )
+            )
+        raise sales_import.IntegrityError("taken", None, Exception())
+
+    monkeypatch.setattr(sales_import, "write_chunk", first_collides)
+    monkeypatch.setattr(sales_import, "CHUNK", 2)
+    lines = "".join(f"INV-2,{n},{TODAY},BX-24,1,{seller.phone}\n" for n in range(1, 5))
+    report = run(db, (header + lines).encode())
+    assert calls == [2, 2]  # the second chunk is written as computed again
+    assert (report.imported, report.already_imported) == (3, 1)
+    # 30 before; line 2 (one by one) and line 3 pay 10 each; the cap stops line 4. Kept as
+    # first computed (counting line 1 paid), the second chunk would have paid nothing.
+    assert balance_of(db, person_account(seller.id)) == (50, 0)
+    assert check_balances(db) == []
+    assert check_person_months(db) == []
+
+
 def test_importing_the_same_file_again_changes_nothing(db, world, program):
     run(db, csv_file(world))
     again = run(db, csv_file(world))
@@ -422,7 +475,7 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
         raise sales_import.IntegrityError("forced", None, Exception())
 
     # The fallback for lines a concurrent import took: each claim through approve_claim.
-    monkeypatch.setattr(sales_import, "import_chunk", one_by_one)
+    monkeypatch.setattr(sales_import, "write_chunk", one_by_one)
     single = outcome(import_file())
     assert bulk == single
     assert bulk_ledger == ledger_by_line(db)
