@@ -69,20 +69,42 @@ def current_decision(session: Session, program: Program, partner: PartnerOrganiz
 
 def current_decisions(
     session: Session, programs, partner: PartnerOrganization
-) -> dict[int, ProgramDecision]:
-    """`current_decision` of each of `programs` for `partner`, by program id, in one statement
-    (with the people each decision leaves out)."""
+) -> dict[int, ProgramDecision | None]:
+    """`current_decision` of each of `programs` for `partner`, by program id (None: not
+    decided), in one statement, with the people each decision leaves out."""
     ids = sorted({program.id for program in programs})
-    if not ids:
-        return {}
-    return {
-        decision.program_id: decision
-        for decision in session.scalars(
-            select(ProgramDecision)
-            .where(ProgramDecision.program_id.in_(ids), ProgramDecision.partner_id == partner.id)
-            .options(selectinload(ProgramDecision.exclusions))
+    found = dict.fromkeys(ids)
+    if ids:
+        found.update(
+            (decision.program_id, decision)
+            for decision in session.scalars(
+                select(ProgramDecision)
+                .where(
+                    ProgramDecision.program_id.in_(ids), ProgramDecision.partner_id == partner.id
+                )
+                .options(selectinload(ProgramDecision.exclusions))
+            )
         )
-    }
+    return found
+
+
+def decisions_of_partners(
+    session: Session, program: Program, partners
+) -> dict[int, ProgramDecision | None]:
+    """`current_decision` of `program` for each of `partners`, by partner id (None: not
+    decided), in one statement."""
+    ids = sorted({partner.id for partner in partners})
+    found = dict.fromkeys(ids)
+    if ids:
+        found.update(
+            (decision.partner_id, decision)
+            for decision in session.scalars(
+                select(ProgramDecision).where(
+                    ProgramDecision.program_id == program.id, ProgramDecision.partner_id.in_(ids)
+                )
+            )
+        )
+    return found
 
 
 def decide(
