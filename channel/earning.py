@@ -216,17 +216,24 @@ def _on_welcome_due(_sender, *, session, program, person_ids) -> None:
         session.execute(select(Person.id, Person.partner_id).where(Person.id.in_(person_ids))).all()
     )
     moment = max(utcnow(), program.starts_at)
+    # A batch is mostly one partner's staff: its programs are read once for all of them.
+    earning: dict[int, list[EarningProgram]] = {}
     for person_id, key in keys.items():
         if key not in recorded:
+            partner_id = partners[person_id]
+            if partner_id not in earning:
+                partner = session.get(PartnerOrganization, partner_id)
+                earning[partner_id] = earning_programs(session, partner)
             record_activity(
                 session,
                 Activity(
                     kind=EventKind.ENROLMENT,
                     occurred_at=moment,
-                    partner_id=partners[person_id],
+                    partner_id=partner_id,
                     person_id=person_id,
                     source_key=key,
                 ),
+                programs=earning[partner_id],
             )
 
 
