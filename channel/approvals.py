@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from channel import audit
 from channel.models import (
@@ -25,6 +25,7 @@ from channel.models import (
 )
 from channel.partner_models import PartnerOrganization
 from channel.programs import MAX_POINTS, WELCOME_BATCH, targeted_partners, welcome_enrolled
+from channel.scheme_models import Scheme
 from channel.signals import program_decided
 from channel.tier_benefits import tier_condition
 from core.db import utcnow
@@ -64,6 +65,46 @@ def current_decision(session: Session, program: Program, partner: PartnerOrganiz
             ProgramDecision.program_id == program.id, ProgramDecision.partner_id == partner.id
         )
     )
+
+
+def current_decisions(
+    session: Session, programs, partner: PartnerOrganization
+) -> dict[int, ProgramDecision | None]:
+    """`current_decision` of each of `programs` for `partner`, by program id (None: not
+    decided), in one statement, with the people each decision leaves out."""
+    ids = sorted({program.id for program in programs})
+    found = dict.fromkeys(ids)
+    if ids:
+        found.update(
+            (decision.program_id, decision)
+            for decision in session.scalars(
+                select(ProgramDecision)
+                .where(
+                    ProgramDecision.program_id.in_(ids), ProgramDecision.partner_id == partner.id
+                )
+                .options(selectinload(ProgramDecision.exclusions))
+            )
+        )
+    return found
+
+
+def decisions_of_partners(
+    session: Session, program: Program, partners
+) -> dict[int, ProgramDecision | None]:
+    """`current_decision` of `program` for each of `partners`, by partner id (None: not
+    decided), in one statement."""
+    ids = sorted({partner.id for partner in partners})
+    found = dict.fromkeys(ids)
+    if ids:
+        found.update(
+            (decision.partner_id, decision)
+            for decision in session.scalars(
+                select(ProgramDecision).where(
+                    ProgramDecision.program_id == program.id, ProgramDecision.partner_id.in_(ids)
+                )
+            )
+        )
+    return found
 
 
 def decide(
@@ -229,37 +270,71 @@ def sync_enrollments(
 
 
 def approved_programs_on(session: Session, partner: PartnerOrganization, day) -> list[Program]:
-    """The programs `partner` approved that run on `day` (at noon UTC)."""
+    """The programs `partner` approved that run on `day` (at noon UTC), newest first: the
+    programs and their decisions read in one statement."""
     moment = noon_utc(day)
-    found = []
-    for program in programs_for_partner(session, partner):
-        decision = current_decision(session, program, partner)
-        if (
-            decision is not None
-            and decision.outcome == DecisionOutcome.APPROVED
-            and program.starts_at <= moment < program.ends_at
-        ):
-            found.append(program)
-    return found
+    return list(
+        session.scalars(
+            _offered_to(partner)
+            .join(ProgramDecision, ProgramDecision.program_id == Program.id)
+            .where(
+                ProgramDecision.partner_id == partner.id,
+                ProgramDecision.outcome == DecisionOutcome.APPROVED,
+                Program.starts_at <= moment,
+                Program.ends_at > moment,
+            )
+        )
+    )
+
+
+def approved_live_programs(
+    session: Session, partner: PartnerOrganization
+) -> list[tuple[Program, ProgramDecision]]:
+    """The active programs `partner` approved, newest first, each with its decision (and the
+    people it leaves out) and its schemes and rules: what earning needs of every program, read
+    in a fixed number of statements however many programs the partner was offered."""
+    rows = session.execute(
+        _offered_to(partner)
+        .add_columns(ProgramDecision)
+        .join(ProgramDecision, ProgramDecision.program_id == Program.id)
+        .where(
+            Program.status == ProgramStatus.ACTIVE,
+            ProgramDecision.partner_id == partner.id,
+            ProgramDecision.outcome == DecisionOutcome.APPROVED,
+        )
+        .options(
+            selectinload(ProgramDecision.exclusions),
+            selectinload(Program.schemes).selectinload(Scheme.rules),
+            selectinload(Program.schemes).selectinload(Scheme.role_links),
+        )
+    ).all()
+    return [(program, decision) for program, decision in rows]
+
+
+def _offered_to(partner: PartnerOrganization):
+    """Programs offered to this partner (directly or through its tier), newest first; a
+    program for a higher tier only once its early access has ended. Each program once: its
+    targets are matched in a subquery, so the statement can join more rows per program."""
+    standing = partner.tier.rank if partner.tier is not None else None
+    targeted = select(ProgramTarget.program_id).where(
+        (ProgramTarget.partner_id == partner.id)
+        | ((ProgramTarget.tier_id == partner.tier_id) & (ProgramTarget.tier_id.is_not(None)))
+    )
+    return (
+        select(Program)
+        .where(
+            Program.status != ProgramStatus.DRAFT,
+            Program.id.in_(targeted),
+            tier_condition(Program.min_tier_id, Program.tier_only_until, standing, utcnow()),
+        )
+        .order_by(Program.starts_at.desc(), Program.id.desc())
+    )
 
 
 def programs_for_partner(session: Session, partner: PartnerOrganization) -> list[Program]:
     """Programs offered to this partner (directly or through its tier), newest first; a
     program for a higher tier only once its early access has ended."""
-    standing = partner.tier.rank if partner.tier is not None else None
-    stmt = (
-        select(Program)
-        .join(ProgramTarget, ProgramTarget.program_id == Program.id)
-        .where(
-            Program.status != ProgramStatus.DRAFT,
-            (ProgramTarget.partner_id == partner.id)
-            | ((ProgramTarget.tier_id == partner.tier_id) & (ProgramTarget.tier_id.is_not(None))),
-            tier_condition(Program.min_tier_id, Program.tier_only_until, standing, utcnow()),
-        )
-        .distinct()
-        .order_by(Program.starts_at.desc(), Program.id.desc())
-    )
-    return list(session.scalars(stmt))
+    return list(session.scalars(_offered_to(partner)))
 
 
 def resync_person(session: Session, person: Person) -> None:

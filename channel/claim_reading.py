@@ -17,9 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim, ClaimLine
-from channel.fraud import FLAG_LABELS, claim_lock_keys, flags_of
+from channel.fraud import FLAG_LABELS, claim_facts, claim_lock_keys, flags_of
 from channel.models import Product
-from channel.partner_models import PartnerOrganization
 from channel.purchases import normal_serial
 from channel.serial_checks import refused_serial
 from core.db import lock_keys
@@ -97,11 +96,11 @@ def read_serial(session: Session, claim: Claim, serial: str | None) -> dict:
         return {"serial": _l("Read the serial number on the photo and type it.")}
     if len(serial) > TEXT_LENGTHS["serial"]:
         return {"serial": _l("That is not a serial number.")}
-    partner = session.get(PartnerOrganization, claim.partner_id)
-    if (refused := refused_serial(session, partner, serial, claim.occurred_on)) is not None:
+    facts = claim_facts(session, claim)
+    if (refused := refused_serial(session, facts, serial)) is not None:
         return {"serial": refused}
     claim.serial = serial
-    return _rules_still_hold(session, claim, "serial")
+    return _rules_still_hold(session, claim, "serial", facts)
 
 
 def read_invoice(
@@ -129,11 +128,11 @@ def read_invoice(
     return _rules_still_hold(session, claim, "lines")
 
 
-def _rules_still_hold(session: Session, claim: Claim, field: str) -> dict:
+def _rules_still_hold(session: Session, claim: Claim, field: str, facts=None) -> dict:
     """Lock what the claim now compares by and run the rules again: one it newly breaks
     refuses the reading (the caller rolls it back)."""
     lock_keys(session, *claim_lock_keys(claim))
-    broken = [name for name in flags_of(session, claim) if name not in claim.flags]
+    broken = [name for name in flags_of(session, claim, facts) if name not in claim.flags]
     if broken:
         return {field: " ".join(str(FLAG_LABELS[name]) for name in broken)}
     session.flush()

@@ -39,13 +39,13 @@ from channel.claim_reading import (
     read_serial,
     too_long,
 )
-from channel.earning import record_activity
+from channel.earning import earning_programs, record_activity
 from channel.fraud import claim_lock_keys, flags_of
 from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry
 from channel.partner_models import PartnerOrganization, PartnerStatus
 from channel.postings import Line, balance_of, post
 from channel.purchases import normal_serial
-from channel.serial_checks import mark_installed, refused_serial
+from channel.serial_checks import ClaimFacts, mark_installed, refused_serial
 from channel.signals import claim_decided
 from core.db import lock_keys, utcnow
 from core.errors import InvalidInput
@@ -100,7 +100,10 @@ def submit_claim(
     return_window: timedelta = timedelta(days=30),
 ) -> Claim:
     """Check everything, save the claim, run the fraud rules; approve it at once if clean."""
-    errors = _check(session, person, details, today)
+    partner = session.get(PartnerOrganization, person.partner_id) if person.partner_id else None
+    # Read once for the checks before saving and the rules after, as each first needs it.
+    facts = ClaimFacts(session, partner, details.occurred_on)
+    errors = _check(session, person, details, today, facts)
     if errors:
         raise InvalidClaim(errors)
     claim = Claim(
@@ -131,14 +134,16 @@ def submit_claim(
     claim.created_at = utcnow()  # once its turn came, for the burst rule
     session.add(claim)
     session.flush()
-    claim.flags = flags_of(session, claim)
+    claim.flags = flags_of(session, claim, facts)
     session.flush()
     if not claim.flags:
-        approve_claim(session, claim, actor_id=None, return_window=return_window)
+        approve_claim(session, claim, actor_id=None, return_window=return_window, facts=facts)
     return claim
 
 
-def _check(session: Session, person: Person, details: ClaimDetails, today: date) -> dict:
+def _check(
+    session: Session, person: Person, details: ClaimDetails, today: date, facts: ClaimFacts
+) -> dict:
     errors: dict[str, str] = {}
     if person.partner_id is None:
         errors["kind"] = _l("Only partner staff submit claims.")
@@ -160,9 +165,8 @@ def _check(session: Session, person: Person, details: ClaimDetails, today: date)
         if not details.photos:  # with a photo of the plate, a reviewer reads it
             errors["serial"] = _l("Give the serial number from the plate.")
     elif details.kind == ClaimKind.INSTALL and person.partner_id and details.occurred_on:
-        partner = session.get(PartnerOrganization, person.partner_id)
         serial = normal_serial(details.serial)
-        if (refused := refused_serial(session, partner, serial, details.occurred_on)) is not None:
+        if (refused := refused_serial(session, facts, serial)) is not None:
             errors["serial"] = refused
     for name in TEXT_LENGTHS:
         errors |= too_long(name, getattr(details, name))
@@ -206,10 +210,12 @@ def approve_claim(
     serial: str | None = None,
     invoice_number: str | None = None,
     lines: list[tuple[str, int]] | None = None,
+    facts: ClaimFacts | None = None,
 ):
     """Approve: each line (and each person's share of it) becomes an activity that earns.
     An install sent as a photo of its plate alone is approved with the `serial` read on it,
-    a sale sent as a photo of its invoice with the `invoice_number` and `lines` read on it."""
+    a sale sent as a photo of its invoice with the `invoice_number` and `lines` read on it.
+    `facts`: what the claim's checks read, when it is approved as it is submitted."""
     _lock(session, claim)
     if claim.status != ClaimStatus.PENDING:
         raise InvalidClaim({"status": _l("Only a pending claim can be approved.")})
@@ -222,11 +228,13 @@ def approve_claim(
         raise InvalidClaim(errors)
     claim.status = ClaimStatus.APPROVED
     claim.decided_by_id, claim.decided_at = actor_id, utcnow()
-    mark_installed(session, claim)
+    mark_installed(session, claim, facts)
     moment = noon_utc(claim.occurred_on)
     shares = claim.shares or [ClaimShare(person_id=claim.person_id, percent=100)]
     entries = []
     if claim.kind in (ClaimKind.SALE, ClaimKind.ORDER):
+        # Every line and share earns under the same programs: read them once for the claim.
+        programs = earning_programs(session, session.get(PartnerOrganization, claim.partner_id))
         for line in claim.lines:
             for share in shares:
                 entries += record_activity(
@@ -243,6 +251,7 @@ def approve_claim(
                         claim_id=claim.id,
                     ),
                     return_window=return_window,
+                    programs=programs,
                 )
     else:
         entries += record_activity(

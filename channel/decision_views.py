@@ -7,6 +7,7 @@ from flask_login import current_user
 from channel.approvals import (
     active_staff,
     current_decision,
+    current_decisions,
     decide,
     enrolled_programs,
     is_offered_to,
@@ -38,7 +39,7 @@ def _offered_or_404(program, partner) -> None:
 def partner_programs(partner):
     db = get_session()
     programs = programs_for_partner(db, partner)
-    decisions = {p.id: current_decision(db, p, partner) for p in programs}
+    decisions = current_decisions(db, programs, partner)
     return render_template(
         "channel/partner_programs.html", partner=partner, programs=programs, decisions=decisions
     )
@@ -131,8 +132,10 @@ def my_programs():
     person = current_user
     own_roles = {r.value for r in person.roles}
     mine = []
-    for program in enrolled_programs(db, person):
-        decision = current_decision(db, program, person.partner)
+    programs = enrolled_programs(db, person)
+    decisions = current_decisions(db, programs, person.partner)
+    for program in programs:
+        decision = decisions[program.id]
         rules = own_rules(program, decision, own_roles)
         mine.append((program, rules, points_paid_to(db, program, person), decision))
     return render_template("channel/my_programs.html", mine=mine, rule_kinds=RuleKind)

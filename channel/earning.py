@@ -5,6 +5,7 @@ entries every applicable program awards for it. Budget and caps are read from th
 under a lock on the program row, so concurrent activities cannot overspend a budget.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -12,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channel import rules as engine
-from channel.approvals import current_decision, programs_for_partner, resync_person
+from channel.approvals import approved_live_programs, resync_person
 from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry, activity_event, event_usage
 from channel.models import DecisionOutcome, Enrollment, Product, Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.postings import Line, person_account, pool_account, post
-from channel.programs import terms_at
+from channel.programs import terms_at, terms_at_versions
 from channel.rule_params import EventKind
 from channel.schemes import engine_scheme
 from channel.signals import points_earned, welcome_due
@@ -28,7 +29,10 @@ from roles.signals import staff_changed
 
 
 def engine_terms(session: Session, program: Program, version: int, *, active: bool) -> engine.Terms:
-    terms = terms_at(session, program, version)
+    return _engine_terms(program, version, terms_at(session, program, version), active=active)
+
+
+def _engine_terms(program: Program, version: int, terms: dict, *, active: bool) -> engine.Terms:
     return engine.Terms(
         program_id=program.id,
         starts_at=terms["starts_at"],
@@ -87,13 +91,50 @@ def product_facts(session: Session, sku: str | None) -> tuple[str | None, int | 
     return (product.group.code, product.unit_points) if product else (None, None)
 
 
+@dataclass(frozen=True)
+class EarningProgram:
+    """An active program a partner approved, as it pays that partner: the decision (with the
+    people it leaves out) and the engine's terms of the version approved."""
+
+    program: Program
+    approval: engine.Approval
+    terms: engine.Terms
+
+
+def earning_programs(session: Session, partner: PartnerOrganization) -> list[EarningProgram]:
+    """Every active program `partner` approved, newest first, in a fixed number of
+    statements however many programs it was offered."""
+    approved = approved_live_programs(session, partner)
+    versions = terms_at_versions(
+        session, [(program, decision.approved_version) for program, decision in approved]
+    )
+    return [
+        EarningProgram(
+            program,
+            engine_approval(decision, partner),
+            _engine_terms(
+                program,
+                decision.approved_version,
+                versions[(program.id, decision.approved_version)],
+                active=True,
+            ),
+        )
+        for program, decision in approved
+    ]
+
+
 def record_activity(
-    session: Session, activity: Activity, *, return_window: timedelta | None = None
+    session: Session,
+    activity: Activity,
+    *,
+    return_window: timedelta | None = None,
+    programs: list[EarningProgram] | None = None,
 ) -> list[LedgerEntry]:
     """Store the activity (once) and post what every applicable program awards for it.
 
     A sale's points stay pending for `return_window` (a returned sale is reversed before
-    they become available); everything else is available at once.
+    they become available); everything else is available at once. `programs`: the
+    partner's `earning_programs`, when the caller records several of its activities at once.
     """
     existing = session.scalar(select(Activity).where(Activity.source_key == activity.source_key))
     if existing is not None:
@@ -105,14 +146,10 @@ def record_activity(
     group, unit_points = product_facts(session, activity.sku)
     event = activity_event(activity, group, unit_points)
     entries = []
-    for program in programs_for_partner(session, partner):
-        if program.status != ProgramStatus.ACTIVE:
-            continue
-        decision = current_decision(session, program, partner)
-        approval = engine_approval(decision, partner)
-        if approval is None:
-            continue
-        terms = engine_terms(session, program, decision.approved_version, active=True)
+    if programs is None:
+        programs = earning_programs(session, partner)
+    for earning in programs:
+        program, approval, terms = earning.program, earning.approval, earning.terms
         if not engine.awards_kind(terms, event.kind):
             continue  # nothing to award here: no lock, no totals to read
         _lock(session, program)
@@ -179,17 +216,24 @@ def _on_welcome_due(_sender, *, session, program, person_ids) -> None:
         session.execute(select(Person.id, Person.partner_id).where(Person.id.in_(person_ids))).all()
     )
     moment = max(utcnow(), program.starts_at)
+    # A batch is mostly one partner's staff: its programs are read once for all of them.
+    earning: dict[int, list[EarningProgram]] = {}
     for person_id, key in keys.items():
         if key not in recorded:
+            partner_id = partners[person_id]
+            if partner_id not in earning:
+                partner = session.get(PartnerOrganization, partner_id)
+                earning[partner_id] = earning_programs(session, partner)
             record_activity(
                 session,
                 Activity(
                     kind=EventKind.ENROLMENT,
                     occurred_at=moment,
-                    partner_id=partners[person_id],
+                    partner_id=partner_id,
                     person_id=person_id,
                     source_key=key,
                 ),
+                programs=earning[partner_id],
             )
 
 

@@ -1,7 +1,9 @@
 """The fraud and loophole rules that flag a claim for review, and the keys they compare by.
 
-Each rule takes the session and the claim (already flushed, so it has an id) and answers
-whether it looks wrong. The names are what reviewers and claimants see, translated.
+Each rule takes the session, the claim (already flushed, so it has an id) and the facts the
+rules share (`channel.serial_checks.ClaimFacts`: the company, the programs it approved for the
+claim's day, the serial's unit, each read once for all of them), and answers whether it looks
+wrong. The names are what reviewers and claimants see, translated.
 
 Concurrency: the rules that compare a claim with other claims (a duplicate serial or invoice
 line, more units than the partner bought, a person's burst) read, then the claim is written;
@@ -18,11 +20,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from channel.approvals import approved_programs_on
 from channel.claim_models import LIVE_STATUSES, Claim, ClaimKind, ClaimLine
 from channel.partner_models import PartnerOrganization
 from channel.purchases import PurchaseLine
-from channel.serial_checks import SERIAL_FLAG_LABELS, SERIAL_RULES
+from channel.serial_checks import SERIAL_FLAG_LABELS, SERIAL_RULES, ClaimFacts
 from core.db import utcnow
 
 FLAG_LABELS = {
@@ -61,7 +62,7 @@ def claim_lock_keys(claim: Claim) -> list[str]:
     return keys
 
 
-def duplicate_serial(session: Session, claim: Claim) -> bool:
+def duplicate_serial(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
     if not claim.serial:
         return False
     return (
@@ -70,7 +71,7 @@ def duplicate_serial(session: Session, claim: Claim) -> bool:
     )
 
 
-def duplicate_invoice_line(session: Session, claim: Claim) -> bool:
+def duplicate_invoice_line(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
     if not claim.invoice_number or not claim.lines:
         return False
     skus = [line.sku for line in claim.lines]
@@ -89,7 +90,7 @@ def duplicate_invoice_line(session: Session, claim: Claim) -> bool:
     return session.scalar(stmt) is not None
 
 
-def exceeds_purchases(session: Session, claim: Claim) -> bool:
+def exceeds_purchases(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
     """Units of a product the partner's people claim to have sold beyond what the partner
     bought: its purchase lines of that product (invoices less credit notes). Only where its
     purchases are known: a partner with no purchase line at all is not judged."""
@@ -121,7 +122,7 @@ def exceeds_purchases(session: Session, claim: Claim) -> bool:
     return False
 
 
-def velocity(session: Session, claim: Claim) -> bool:
+def velocity(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
     now = claim.created_at or utcnow()
     recent = session.scalar(
         select(func.count(Claim.id)).where(
@@ -139,30 +140,29 @@ def velocity(session: Session, claim: Claim) -> bool:
     return recent > max(VELOCITY_FLOOR, 5 * daily_norm)
 
 
-def outside_program(session: Session, claim: Claim) -> bool:
-    partner = session.get(PartnerOrganization, claim.partner_id)
-    return not approved_programs_on(session, partner, claim.occurred_on)
+def outside_program(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
+    return not facts.approved_programs
 
 
-def self_referral(session: Session, claim: Claim) -> bool:
+def self_referral(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
     """Referring one's own company, or one of the same group (its distributor or its dealers)."""
     if claim.kind != ClaimKind.REFERRAL or claim.referred_partner_id is None:
         return False
     if claim.referred_partner_id == claim.partner_id:
         return True
-    own = session.get(PartnerOrganization, claim.partner_id)
+    own = facts.partner
     referred = session.get(PartnerOrganization, claim.referred_partner_id)
     return referred.parent_id == own.id or (
         own.parent_id is not None and own.parent_id == referred.id
     )
 
 
-def serial_in_photo(session: Session, claim: Claim) -> bool:
+def serial_in_photo(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
     """An install sent as a photo of the plate alone: a reviewer reads the serial."""
     return claim.kind == ClaimKind.INSTALL and not claim.serial
 
 
-def invoice_in_photo(session: Session, claim: Claim) -> bool:
+def invoice_in_photo(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
     """A sale sent as a photo of the invoice without all it says: a reviewer reads the rest."""
     return claim.kind == ClaimKind.SALE and not (claim.invoice_number and claim.lines)
 
@@ -180,6 +180,15 @@ FRAUD_RULES = {
 }
 
 
-def flags_of(session: Session, claim: Claim) -> list[str]:
-    """The names of the rules that flag the claim; empty for a clean one."""
-    return [name for name, rule in FRAUD_RULES.items() if rule(session, claim)]
+def claim_facts(session: Session, claim: Claim) -> ClaimFacts:
+    """What the rules read about `claim`'s company and the serial registry, read as asked."""
+    return ClaimFacts(
+        session, session.get(PartnerOrganization, claim.partner_id), claim.occurred_on
+    )
+
+
+def flags_of(session: Session, claim: Claim, facts: ClaimFacts | None = None) -> list[str]:
+    """The names of the rules that flag the claim; empty for a clean one. `facts`: what the
+    caller already read about the claim (`claim_facts`), shared by every rule."""
+    facts = facts or claim_facts(session, claim)
+    return [name for name, rule in FRAUD_RULES.items() if rule(session, claim, facts)]

@@ -14,7 +14,7 @@ from channel import (  # noqa: F401  (add their pages to `bp`)
     scheme_views,
     wizard_views,
 )
-from channel.approvals import current_decision, targeted_roles
+from channel.approvals import decisions_of_partners, targeted_roles
 from channel.audit import names_for, program_trail
 from channel.audit import record as record_audit
 from channel.models import AuditAction
@@ -112,7 +112,7 @@ def program_edit(program):
 def program_detail(program):
     db = get_session()
     partners = targeted_partners(db, program)
-    decisions = {p.id: current_decision(db, program, p) for p in partners}
+    decisions = decisions_of_partners(db, program, partners)
     live = [s for s in program.schemes if s.live_in(program.version)]
     return render_template(
         "channel/program_detail.html",

@@ -395,6 +395,32 @@ def terms_at(session: Session, program: Program, version: int) -> dict:
             ProgramVersion.program_id == program.id, ProgramVersion.version == version
         )
     )
+    return _terms_from(program, snapshot)
+
+
+def terms_at_versions(session: Session, versions) -> dict[tuple[int, int], dict]:
+    """`terms_at` of each (program, version) in `versions`, by (program id, version), read in
+    one statement."""
+    versions = list(versions)
+    if not versions:
+        return {}
+    wanted = {(program.id, version) for program, version in versions}
+    snapshots = {
+        (program_id, version): terms
+        for program_id, version, terms in session.execute(
+            select(ProgramVersion.program_id, ProgramVersion.version, ProgramVersion.terms).where(
+                ProgramVersion.program_id.in_(sorted({pid for pid, _ in wanted}))
+            )
+        )
+        if (program_id, version) in wanted
+    }
+    return {
+        (program.id, version): _terms_from(program, snapshots.get((program.id, version)))
+        for program, version in versions
+    }
+
+
+def _terms_from(program: Program, snapshot: dict | None) -> dict:
     if snapshot is None:
         return {name: getattr(program, name) for name in TERM_FIELDS}
     terms = dict(snapshot)

@@ -110,8 +110,10 @@ def outlook(session: Session, partner: PartnerOrganization, today: date) -> list
     period = period_of(today, "Q")
     found = []
     for program in programs_for_partner(session, partner):
+        if program.status != ProgramStatus.ACTIVE:
+            continue
         rules = purchase_rules(session, program, partner)
-        if not rules or program.status != ProgramStatus.ACTIVE:
+        if not rules:
             continue
         accrual = accrue(session, program, partner, period)
         steps = []

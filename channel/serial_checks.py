@@ -15,13 +15,15 @@ Design:
   purchase import moving the same unit waits and then finds it installed.
 """
 
+from functools import cached_property
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from channel.approvals import approved_programs_on
 from channel.claim_models import Claim, ClaimKind
-from channel.models import SerialCheck
+from channel.models import Program, SerialCheck
 from channel.partner_models import PartnerOrganization
 from channel.purchases import Serial, SerialEvent, SerialStatus
 from core.db import utcnow
@@ -35,18 +37,44 @@ SERIAL_FLAG_LABELS = {
 _STRICTNESS = (SerialCheck.REFUSE, SerialCheck.REVIEW, SerialCheck.OFF)
 
 
-def strictness(session: Session, partner: PartnerOrganization, day) -> SerialCheck:
-    """The strictest serial check among the programs `partner` takes part in on `day`."""
-    chosen = [
-        SerialCheck(program.serial_check) for program in approved_programs_on(session, partner, day)
-    ]
+class ClaimFacts:
+    """What the checks of one claim read about its company and the serial registry: each read
+    once, when a check first asks, and passed down to every check of that claim (made for the
+    claim and dropped with it, so nothing read here outlives the transaction)."""
+
+    def __init__(self, session: Session, partner: PartnerOrganization | None, day):
+        self.session, self.partner, self.day = session, partner, day
+        #: serial -> its unit, read under a row lock (None: never shipped).
+        self._locked_units: dict[str, Serial | None] = {}
+
+    @cached_property
+    def approved_programs(self) -> list[Program]:
+        """The programs the company approved that run on the claim's day."""
+        return approved_programs_on(self.session, self.partner, self.day)
+
+    @cached_property
+    def registry_in_use(self) -> bool:
+        return bool(self.session.scalar(select(exists().where(Serial.id.is_not(None)))))
+
+    @cached_property
+    def strictness(self) -> SerialCheck:
+        """The strictest serial check among the approved programs of the claim's day."""
+        return strictness(self.approved_programs)
+
+    def locked_unit(self, serial: str) -> Serial | None:
+        # Locked to the end of the claim's transaction: a purchase import moving this unit
+        # waits, or, already under way, is waited for and then read as it left the unit.
+        if serial not in self._locked_units:
+            self._locked_units[serial] = unit_of(self.session, serial, lock=True)
+        return self._locked_units[serial]
+
+
+def strictness(programs: list[Program]) -> SerialCheck:
+    """The strictest serial check among `programs` (those a company takes part in on a day)."""
+    chosen = [SerialCheck(program.serial_check) for program in programs]
     if not chosen:
         return SerialCheck.REVIEW
     return min(chosen, key=_STRICTNESS.index)
-
-
-def registry_in_use(session: Session) -> bool:
-    return bool(session.scalar(select(exists().where(Serial.id.is_not(None)))))
 
 
 def unit_of(session: Session, serial: str, *, lock: bool = False) -> Serial | None:
@@ -54,11 +82,11 @@ def unit_of(session: Session, serial: str, *, lock: bool = False) -> Serial | No
     return session.scalar(query.with_for_update() if lock else query)
 
 
-def refused_serial(session: Session, partner: PartnerOrganization, serial: str, day):
+def refused_serial(session: Session, facts: ClaimFacts, serial: str):
     """Why an install on `serial` is refused outright, or None (checked before it is saved)."""
-    if not serial or not registry_in_use(session) or unit_of(session, serial) is not None:
+    if not serial or not facts.registry_in_use or unit_of(session, serial) is not None:
         return None
-    if strictness(session, partner, day) != SerialCheck.REFUSE:
+    if facts.strictness != SerialCheck.REFUSE:
         return None
     return _l(
         "We have no record of shipping the serial number %(serial)s. Check the plate and "
@@ -67,38 +95,34 @@ def refused_serial(session: Session, partner: PartnerOrganization, serial: str, 
     )
 
 
-def _checked_unit(session: Session, claim: Claim) -> tuple[Serial | None, bool]:
+def _checked_unit(claim: Claim, facts: ClaimFacts) -> tuple[Serial | None, bool]:
     """(the unit, whether the checks apply to this claim)."""
-    if claim.kind != ClaimKind.INSTALL or not claim.serial or not registry_in_use(session):
+    if claim.kind != ClaimKind.INSTALL or not claim.serial or not facts.registry_in_use:
         return None, False
-    partner = session.get(PartnerOrganization, claim.partner_id)
-    if strictness(session, partner, claim.occurred_on) == SerialCheck.OFF:
+    if facts.strictness == SerialCheck.OFF:
         return None, False
-    # Locked to the end of the claim's transaction: a purchase import moving this unit waits,
-    # or, already under way, is waited for and then read as it left the unit.
-    return unit_of(session, claim.serial, lock=True), True
+    return facts.locked_unit(claim.serial), True
 
 
-def serial_unknown(session: Session, claim: Claim) -> bool:
-    unit, applies = _checked_unit(session, claim)
+def serial_unknown(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
+    unit, applies = _checked_unit(claim, facts)
     return applies and unit is None
 
 
-def serial_other_chain(session: Session, claim: Claim) -> bool:
-    unit, applies = _checked_unit(session, claim)
+def serial_other_chain(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
+    unit, applies = _checked_unit(claim, facts)
     if not applies or unit is None:
         return False
-    partner = session.get(PartnerOrganization, claim.partner_id)
-    return unit.holder_id not in (partner.id, partner.parent_id)
+    return unit.holder_id not in (facts.partner.id, facts.partner.parent_id)
 
 
-def serial_installed(session: Session, claim: Claim) -> bool:
-    unit, applies = _checked_unit(session, claim)
+def serial_installed(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
+    unit, applies = _checked_unit(claim, facts)
     return applies and unit is not None and unit.status == SerialStatus.INSTALLED
 
 
-def serial_returned(session: Session, claim: Claim) -> bool:
-    unit, applies = _checked_unit(session, claim)
+def serial_returned(session: Session, claim: Claim, facts: ClaimFacts) -> bool:
+    unit, applies = _checked_unit(claim, facts)
     return applies and unit is not None and unit.status == SerialStatus.RETURNED
 
 
@@ -110,11 +134,12 @@ SERIAL_RULES = {
 }
 
 
-def mark_installed(session: Session, claim: Claim) -> None:
-    """An approved install: its unit (if registered) is installed by the claimant, now."""
+def mark_installed(session: Session, claim: Claim, facts: ClaimFacts | None = None) -> None:
+    """An approved install: its unit (if registered) is installed by the claimant, now.
+    `facts`: the claim's checks, which may have read (and locked) the unit already."""
     if claim.kind != ClaimKind.INSTALL or not claim.serial:
         return
-    unit = unit_of(session, claim.serial, lock=True)
+    unit = facts.locked_unit(claim.serial) if facts else unit_of(session, claim.serial, lock=True)
     if unit is None or unit.status == SerialStatus.INSTALLED:
         return
     now = utcnow()

@@ -9,7 +9,7 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from channel.approvals import current_decision
+from channel.approvals import decisions_of_partners
 from channel.models import DecisionOutcome
 from channel.program_blueprint import bp
 from channel.programs import close_program, launch_program, offer_program, targeted_partners
@@ -78,8 +78,10 @@ def _review_page(program, *, offering: bool):
 def _partners_by_decision(program):
     db = get_session()
     approved, waiting = [], []
-    for partner in targeted_partners(db, program):
-        decision = current_decision(db, program, partner)
+    partners = targeted_partners(db, program)
+    decisions = decisions_of_partners(db, program, partners)
+    for partner in partners:
+        decision = decisions[partner.id]
         if decision and decision.outcome == DecisionOutcome.APPROVED:
             approved.append(partner)
         elif decision is None:

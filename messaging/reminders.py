@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from channel.approvals import current_decision
+from channel.approvals import decisions_of_partners
 from channel.claim_models import Claim, ClaimKind
 from channel.expiry import expiry_outlook
 from channel.ledger import Activity
@@ -53,8 +53,10 @@ def remind_undecided(session: Session, program: Program, now: datetime, choice) 
     """Partners yet to decide on the current version: ask any manager not asked yet (the
     partner may have been targeted since), remind those asked N days ago or more."""
     sent = 0
-    for partner in targeted_partners(session, program):
-        decision = current_decision(session, program, partner)
+    partners = targeted_partners(session, program)
+    decisions = decisions_of_partners(session, program, partners)
+    for partner in partners:
+        decision = decisions[partner.id]
         if decision is not None and (
             decision.outcome == DecisionOutcome.DECLINED
             or decision.approved_version == program.version

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from channel.approvals import current_decision, programs_for_partner
+from channel.approvals import current_decision, current_decisions, programs_for_partner
 from channel.claim_models import ClaimKind, ClaimStatus
 from channel.leaderboard import PODIUM, standings_in
 from channel.ledger import person_earnings
@@ -399,14 +399,20 @@ def on_tier_changed(_sender, *, session, partner, change) -> None:
     to, before = change.to_tier, change.from_tier
     if to is None or (before is not None and to.rank <= before.rank):
         return
-    programs = [
-        program.id
+    live = [
+        program
         for program in programs_for_partner(session, partner)
         if program.status == ProgramStatus.ACTIVE
-        and (decision := current_decision(session, program, partner)) is not None
-        and decision.outcome == DecisionOutcome.APPROVED
-        and enabled_in(session, Trigger.TIER_REACHED, [program.id])
     ]
+    decisions = current_decisions(session, live, partner)
+    approved = [
+        program.id
+        for program in live
+        if (decision := decisions[program.id]) is not None
+        and decision.outcome == DecisionOutcome.APPROVED
+    ]
+    off = switched_off(session, Trigger.TIER_REACHED, approved)
+    programs = [program_id for program_id in approved if program_id not in off]
     if not programs:
         return
     enrolled = session.scalars(
