@@ -336,6 +336,7 @@ def prepare_postings(writer: BulkWriter, postings: Iterable[Posting]) -> Prepare
     """The rows and sums of `postings`, computed without the database (`writer` only converts
     values), so that they can be computed while other rows are being written."""
     now = utcnow()
+    convert = _Conversions.of(writer, now)
     rows: list[tuple] = []
     deferred = Deferred()
     deltas = deferred.moves
@@ -346,7 +347,7 @@ def prepare_postings(writer: BulkWriter, postings: Iterable[Posting]) -> Prepare
     for key, lines, activity_id in postings:
         found = converted.get(id(lines))
         if found is None:
-            found = converted[id(lines)] = (lines, *_driver_rows(writer, lines, now))
+            found = converted[id(lines)] = (lines, *_driver_rows(convert, lines, now))
         _, tails, moves = found
         uses[id(lines)] += 1
         if activity_id is None:
@@ -378,36 +379,58 @@ def write_postings(session: Session, writer: BulkWriter, prepared: PreparedPosti
         add_to_rollups(session, prepared.rollups)
 
 
-def _driver_rows(writer: BulkWriter, lines: Sequence[Line], now: datetime):
+class _Conversions(NamedTuple):
+    """The ledger's values as the driver takes them: `created_at` converted, and each other
+    column's conversion looked up once (None: its values are taken as they are)."""
+
+    created_at: object
+    available_at: object
+    to_pool: object
+    money: object
+    discount_percent: object
+    reason: object
+
+    @classmethod
+    def of(cls, writer: BulkWriter, now: datetime) -> "_Conversions":
+        column = LedgerEntry.__table__.c
+        return cls(
+            writer.value(column.created_at, now),
+            *map(writer.processor, (column[name] for name in cls._fields[1:])),
+        )
+
+
+def _driver(process, value):
+    return value if process is None or value is None else process(value)
+
+
+def _driver_rows(convert: _Conversions, lines: Sequence[Line], now: datetime):
     """The lines as driver values from `line` on (ENTRY_COLUMNS[2:]), and the moves they make."""
-    value, column = writer.value, LedgerEntry.__table__.c
-    created_at = value(column.created_at, now)
     rows, moves = [], []
     for number, line in enumerate(lines):
         moves.append(((line.account, line.bucket), line.points))
         rows.append(
             (
                 number,
-                created_at,
+                convert.created_at,
                 line.account,
                 line.bucket,
                 line.kind,
                 line.points,
                 line.memo,
                 line.refers_to_id,
-                value(column.available_at, line.available_at),
+                _driver(convert.available_at, line.available_at),
                 line.program_id,
                 line.partner_id,
                 line.person_id,
-                value(column.to_pool, line.to_pool),
+                _driver(convert.to_pool, line.to_pool),
                 line.budget_points,
-                value(column.money, line.money),
-                value(column.discount_percent, line.discount_percent),
+                _driver(convert.money, line.money),
+                _driver(convert.discount_percent, line.discount_percent),
                 line.scheme_id,
                 line.rule_id,
                 line.rule_kind,
                 line.once_key,
-                value(column.reason, line.reason),
+                _driver(convert.reason, line.reason),
                 line.month or month_key(now),
             )
         )

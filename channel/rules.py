@@ -13,7 +13,7 @@ money round down (never pay more than the rate).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
 from operator import attrgetter
@@ -158,6 +158,10 @@ class Outcome:
 
 
 # ---------------------------------------------------------------- evaluation
+
+
+#: The rules whose product (SKU or group) an event must match (`_matches`).
+_PRODUCT_RULES = frozenset({RuleKind.UNIT_SOLD, RuleKind.INSTALL})
 
 
 def _matches(params, event: Event) -> bool:
@@ -452,6 +456,30 @@ class Evaluator:
             if scheme.company_level
             for rule in scheme.rules
         }
+        #: (event kind, SKU, product group) -> `terms` with only the rules that may pay
+        self._narrowed: dict[tuple, Terms] = {}
+
+    def narrowed(self, event: Event) -> Terms:
+        """`terms` with only the rules that can pay for events like `event`: those of its kind
+        and, for product rules, of its SKU or group. The others would earn nothing and
+        change nothing (`_raw_points` gives None for them), so `evaluate` under these terms
+        gives exactly what it gives under all of them, without looking at every rule for
+        every event."""
+        key = (event.kind, event.sku, event.product_group)
+        terms = self._narrowed.get(key)
+        if terms is None:
+            schemes = []
+            for scheme in self.terms.schemes:
+                rules = tuple(
+                    rule
+                    for rule in scheme.rules
+                    if RULE_EVENT[rule.kind] is event.kind
+                    and (rule.kind not in _PRODUCT_RULES or _matches(rule.params, event))
+                )
+                if rules:
+                    schemes.append(replace(scheme, rules=rules))
+            terms = self._narrowed[key] = replace(self.terms, schemes=tuple(schemes))
+        return terms
 
     def evaluate(self, event: Event, participant: Participant | None, usage: Usage) -> Outcome:
         key = (_outcome_inputs(event), participant)
@@ -467,7 +495,7 @@ class Evaluator:
             if bound is None:
                 _spend(usage, points, event.partner_id, event.person_id, month)
                 return known
-        outcome = evaluate(event, self.terms, self.approval, participant, usage)
+        outcome = evaluate(event, self.narrowed(event), self.approval, participant, usage)
         if self._repeatable(event, outcome):
             self._outcomes[key] = outcome
         return outcome

@@ -71,6 +71,13 @@ class BulkWriter:
 
     def value(self, column: Column, value):
         """`value` as the driver takes it for `column` (a date, a timestamp, JSON…)."""
+        process = self.processor(column)
+        return value if process is None or value is None else process(value)
+
+    def processor(self, column: Column):
+        """What turns a value (not None) for `column` into the driver's; None if nothing does.
+        For a loop over many rows, where `value`'s look-up each time would cost more than
+        most conversions."""
         key = (column.table.name, column.name)
         if key not in self._processors:
             if isinstance(column.type, JSON):
@@ -80,8 +87,7 @@ class BulkWriter:
             else:
                 impl = column.type.dialect_impl(self.dialect)
                 self._processors[key] = impl.bind_processor(self.dialect)
-        process = self._processors[key]
-        return value if process is None or value is None else process(value)
+        return self._processors[key]
 
     def existing(self, column: Column, values: list) -> set:
         """Which of `values` `column` already holds (a unique key, say)."""

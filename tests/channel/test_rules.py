@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channel.rule_conflicts import Conflict, find_conflicts
-from channel.rule_params import EventKind, RuleKind, parse_params
+from channel.rule_params import RULE_EVENT, EventKind, RuleKind, parse_params
 from channel.rules import (
     Approval,
     Evaluator,
@@ -1093,6 +1093,43 @@ def test_an_evaluator_pays_repeated_sales_exactly_as_evaluate_caps_included(batc
         for copy in range(times)
     ]
     same_outcomes(lines, t, approval, people)
+
+
+def test_an_evaluator_narrows_the_rules_to_each_events_kind_and_product_exactly():
+    """Rules of every kind, for SKUs, groups or any product, person and company schemes: the
+    evaluator looks only at those that can pay an event and pays what `evaluate` pays."""
+    t = terms(
+        scheme(
+            ("seller", "technician"),
+            per_unit(5),
+            rule("unit_sold", points_per_unit=2, product_group="pumps"),
+            rule("unit_sold", points_per_unit=1, product_group="valves"),
+            rule("install", points_per_install=30, product_group="boilers"),
+            rule("install", points_per_install=7),
+            rule("training", module="safety", points=15),
+        ),
+        company(rule("cashback", amount_per_unit="0,50", monthly_cap="20")),
+    )
+    people = {1: person(1, 10, ("seller", "technician"))}
+    events = [
+        sale(2),
+        sale(3, sku="PUMP-1", group="pumps"),
+        sale(1, sku="VALVE-9", group="valves"),
+        install("SN-1"),
+        install("SN-2", sku="PUMP-1", group="pumps"),
+        course("safety"),
+        sale(2, key="again"),
+    ]
+    same_outcomes(events, t, APPROVED, people)
+    evaluator = Evaluator(t, APPROVED)
+    cashback = t.schemes[1].rules[0]
+    narrowed = evaluator.narrowed(sale(1, sku="PUMP-1", group="pumps"))
+    assert [[r.id for r in s.rules] for s in narrowed.schemes] == [
+        [t.schemes[0].rules[1].id],
+        *([[cashback.id]] if RULE_EVENT[cashback.kind] is EventKind.SALE else []),
+    ]
+    narrowed = evaluator.narrowed(install("SN-3", sku="PUMP-1", group="pumps"))
+    assert [[r.id for r in s.rules] for s in narrowed.schemes] == [[t.schemes[0].rules[4].id]]
 
 
 def test_an_evaluator_never_pays_a_once_only_key_twice():
