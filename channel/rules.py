@@ -481,6 +481,24 @@ class Evaluator:
             terms = self._narrowed[key] = replace(self.terms, schemes=tuple(schemes))
         return terms
 
+    def may_pay(self, event: Event, participant: Participant | None) -> bool:
+        """False only when `evaluate` would award nothing for `event` and leave the usage as
+        it is, seen without evaluating: no rule can pay it, or only person rules can and the
+        person does not take part (not enrolled, left out, inactive, in no role they pay).
+        An import skips such events; `evaluate` would only add notes."""
+        terms = self.narrowed(event)
+        if not terms.schemes or self.approval is None:
+            return False
+        if any(scheme.company_level for scheme in terms.schemes):
+            return True
+        if not _person_standing(event, self.approval, participant, Outcome()):
+            return False
+        allowed = self.approval.roles
+        return any(
+            participant.roles & scheme.roles & (scheme.roles if allowed is None else allowed)
+            for scheme in terms.schemes
+        )
+
     def evaluate(self, event: Event, participant: Participant | None, usage: Usage) -> Outcome:
         key = (_outcome_inputs(event), participant)
         known = self._outcomes.get(key)

@@ -274,6 +274,8 @@ def _awards(lines, context, plans, days, activity_ids, activity_keys) -> list[Po
                     roles=context.roles.get(line.person_id, frozenset()),
                     enrolled=context.enrolled[(program_id, line.person_id)],
                 )
+            if not evaluator.may_pay(event, participant):
+                continue
             outcome = evaluator.evaluate(event, participant, usage)
             if outcome.awards:
                 # Alike outcomes on one day share their lines, which post_many converts once.

@@ -4,10 +4,11 @@ Pure Python: no Flask, no database. The builders below keep each test to the num
 """
 
 from collections import defaultdict
+from copy import deepcopy
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from itertools import count
+from itertools import count, product
 
 import pytest
 from hypothesis import given, settings
@@ -1076,9 +1077,12 @@ def same_outcomes(events, t, approval, people) -> None:
     evaluator = Evaluator(t, approval)
     for ev in events:
         who = people[ev.person_id] if ev.person_id is not None else None
+        before = deepcopy(plain)
         expected = evaluate(ev, t, approval, who, plain)
         got = evaluator.evaluate(ev, who, remembered)
         assert (got.awards, got.notes) == (expected.awards, expected.notes)
+        if not evaluator.may_pay(ev, who):  # skipped by an import: nothing paid or counted
+            assert not expected.awards and plain == before
     assert remembered == plain
 
 
@@ -1130,6 +1134,38 @@ def test_an_evaluator_narrows_the_rules_to_each_events_kind_and_product_exactly(
     ]
     narrowed = evaluator.narrowed(install("SN-3", sku="PUMP-1", group="pumps"))
     assert [[r.id for r in s.rules] for s in narrowed.schemes] == [[t.schemes[0].rules[4].id]]
+
+
+def test_an_evaluator_skips_only_events_that_would_pay_nothing_and_count_nothing():
+    person_rules = (
+        scheme("seller", rule("unit_sold", points_per_unit=3, product_group="boilers")),
+        scheme("engineer", rule("install", points_per_install=20)),
+    )
+    cashback = company(rule("cashback", amount_per_unit="0,50", monthly_cap="20"))
+    events = [sale(2), sale(2, sku="PUMP-1", group="pumps"), install("SN-1"), course("safety")]
+    skipped = paid = 0
+    for with_company, roles, allowed, excluded, enrolled, active in product(
+        (False, True),
+        (("seller",), ("engineer",), ("seller", "engineer"), ("procurement",)),
+        (None, frozenset({"seller"}), frozenset({"engineer"})),
+        (frozenset(), frozenset({1})),
+        (True, False),
+        (True, False),
+    ):
+        t = terms(*person_rules, *((cashback,) if with_company else ()))
+        approval = Approval(roles=allowed, excluded_person_ids=excluded)
+        who = person(1, 10, roles, enrolled=enrolled, active=active)
+        evaluator = Evaluator(t, approval)
+        for ev in events:
+            usage = Usage()
+            outcome = evaluate(ev, t, approval, who, usage)
+            if evaluator.may_pay(ev, who):
+                paid += bool(outcome.awards)
+            else:
+                skipped += 1
+                assert not outcome.awards and usage == Usage(), (ev, who, approval)
+    assert skipped > 300 and paid > 10  # both ways, many times
+    assert not Evaluator(terms(*person_rules), None).may_pay(sale(2), person())
 
 
 def test_an_evaluator_never_pays_a_once_only_key_twice():
