@@ -375,21 +375,25 @@ def evaluate(
 
 
 def _person_standing(event, approval, participant, outcome) -> bool:
+    note = _not_standing(event, approval, participant)
+    if note:
+        outcome.notes.append(note)
+    return note is None
+
+
+def _not_standing(event, approval, participant) -> str | None:
+    """Why the event's person takes no part ("" for a company event); None if they do."""
     if event.person_id is None:
-        return False
+        return ""
     if participant is None or participant.person_id != event.person_id:
-        outcome.notes.append("unknown_person")
-        return False
+        return "unknown_person"
     if not participant.active:
-        outcome.notes.append("person_inactive")
-        return False
+        return "person_inactive"
     if participant.person_id in approval.excluded_person_ids:
-        outcome.notes.append("person_excluded")
-        return False
+        return "person_excluded"
     if not participant.enrolled:
-        outcome.notes.append("not_enrolled")
-        return False
-    return True
+        return "not_enrolled"
+    return None
 
 
 def _apply_company_rule(scheme, rule, event, terms, approval, usage, outcome) -> None:
@@ -458,6 +462,9 @@ class Evaluator:
         }
         #: (event kind, SKU, product group) -> `terms` with only the rules that may pay
         self._narrowed: dict[tuple, Terms] = {}
+        #: The same key -> None if a company rule may pay, else the roles paid under each
+        #: person scheme left (as far as the approval allows)
+        self._paid_roles: dict[tuple, tuple[frozenset[str], ...] | None] = {}
 
     def narrowed(self, event: Event) -> Terms:
         """`terms` with only the rules that can pay for events like `event`: those of its kind
@@ -486,18 +493,26 @@ class Evaluator:
         it is, seen without evaluating: no rule can pay it, or only person rules can and the
         person does not take part (not enrolled, left out, inactive, in no role they pay).
         An import skips such events; `evaluate` would only add notes."""
-        terms = self.narrowed(event)
-        if not terms.schemes or self.approval is None:
+        approval = self.approval
+        if approval is None:
             return False
-        if any(scheme.company_level for scheme in terms.schemes):
+        key = (event.kind, event.sku, event.product_group)
+        if key not in self._paid_roles:
+            schemes = self.narrowed(event).schemes
+            self._paid_roles[key] = (
+                None
+                if any(scheme.company_level for scheme in schemes)
+                else tuple(
+                    scheme.roles if approval.roles is None else scheme.roles & approval.roles
+                    for scheme in schemes
+                )
+            )
+        paid_roles = self._paid_roles[key]
+        if paid_roles is None:
             return True
-        if not _person_standing(event, self.approval, participant, Outcome()):
+        if not paid_roles or _not_standing(event, approval, participant) is not None:
             return False
-        allowed = self.approval.roles
-        return any(
-            participant.roles & scheme.roles & (scheme.roles if allowed is None else allowed)
-            for scheme in terms.schemes
-        )
+        return any(participant.roles & roles for roles in paid_roles)
 
     def evaluate(self, event: Event, participant: Participant | None, usage: Usage) -> Outcome:
         key = (_outcome_inputs(event), participant)
