@@ -16,8 +16,9 @@ set to the far side of the clock from now in every recipient's zone, so the run 
 anyone's night) and the weekly cap. The baseline is a bare loop of `client.messages.create`
 over the same recipients and bodies with the SAME number of threads as the worker (no
 database), in `--rounds` rounds that alternate which side goes first; each side's CPU per
-message (this process, and the fake's) is printed beside its rate, as the steadier figure on
-a shared machine. Then the worker sends with pacing on at a configured carrier rate, as several
+message (this process, the fake's and, on PostgreSQL, the database server's backends) is
+printed beside its rate, as the steadier figure on a shared machine: on two cores the ratio
+follows the worker's CPU in all three against the bare loop's in two. Then the worker sends with pacing on at a configured carrier rate, as several
 senders (worker threads; on PostgreSQL also two workers sharing the rate through the
 database), and the rate it held is printed against the one configured. Results and the load
 average are written to bench/results/.
@@ -89,21 +90,77 @@ class RemoteFake:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class Side:
-    """One side's rounds: messages, seconds, and CPU seconds (ours, the fake's) while it sent."""
+class DatabaseCPU:
+    """CPU time of the PostgreSQL backends serving database `name` on this machine, read from
+    /proc every 10 ms while a side sends (the worker's connections live no longer than one
+    `_deliver`, so they are sampled as they come and go); empty for SQLite. The sampling
+    thread's own CPU is kept apart, so that it is not counted as the side's."""
 
-    def __init__(self, fake):
-        self.fake = fake
-        self.messages = self.seconds = self.cpu = self.fake_cpu = 0.0
+    def __init__(self, name: str | None):
+        self.title = f" {name} ".encode() if name else None
+        self.seen: dict[str, float] = {}
+        self.stop = threading.Event()
+        self.own = 0.0
+
+    def sample(self) -> None:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if not title.startswith(b"postgres: ") or self.title not in title:
+                    continue
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            self.seen[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def run(self) -> None:
+        started = time.thread_time()
+        while not self.stop.wait(0.01):
+            self.sample()
+        self.own = time.thread_time() - started
+
+    @contextmanager
+    def measuring(self):
+        """Yields a list that holds, after the block, the backends' CPU seconds in it."""
+        spent: list[float] = []
+        if self.title is None:
+            yield spent
+            return
+        self.seen.clear()
+        self.sample()
+        before = dict(self.seen)
+        sampler = threading.Thread(target=self.run, daemon=True)
+        self.stop.clear()
+        sampler.start()
+        try:
+            yield spent
+        finally:
+            self.stop.set()
+            sampler.join()
+            self.sample()
+            spent.append(sum(cpu - before.get(pid, 0.0) for pid, cpu in self.seen.items()))
+
+
+class Side:
+    """One side's rounds: messages, seconds, and CPU seconds (ours, the fake's, the database
+    server's) while it sent."""
+
+    def __init__(self, fake, database: str | None = None):
+        self.fake, self.database = fake, DatabaseCPU(database)
+        self.messages = self.seconds = self.cpu = self.fake_cpu = self.server_cpu = 0.0
         self.rates: list[float] = []
 
     @contextmanager
     def sending(self):
         """Around the timed part only (not the enqueueing or the checks after)."""
         cpu, fake_cpu = time.process_time(), self.fake.cpu_seconds()
-        yield
-        self.cpu += time.process_time() - cpu
+        with self.database.measuring() as server:
+            yield
+        self.cpu += time.process_time() - cpu - self.database.own
         self.fake_cpu += self.fake.cpu_seconds() - fake_cpu
+        self.server_cpu += sum(server)
 
     def add(self, count: int, rate: float) -> None:
         self.messages += count
@@ -115,9 +172,14 @@ class Side:
         return self.messages / self.seconds
 
     def cpu_ms(self) -> str:
+        server = (
+            f" + {self.server_cpu / self.messages * 1000:.2f} in PostgreSQL"
+            if self.server_cpu
+            else ""
+        )
         return (
             f"{self.cpu / self.messages * 1000:.2f} ms CPU/msg here "
-            f"+ {self.fake_cpu / self.messages * 1000:.2f} in the fake"
+            f"+ {self.fake_cpu / self.messages * 1000:.2f} in the fake{server}"
         )
 
 
@@ -293,7 +355,10 @@ def run(kind: str, args, lines: list[str]) -> None:
             for threads in args.threads:
                 # Rounds alternate which side goes first, so a change in the machine's load
                 # during the run falls on both sides alike.
-                bare, worker = Side(fake), Side(fake)
+                # Both sides sample the database server's processes alike (the bare loop's
+                # come to nothing), so the sampling costs both the same.
+                database = url.rsplit("/", 1)[1] if kind == "postgresql" else None
+                bare, worker = Side(fake, database), Side(fake, database)
                 for round_ in range(args.rounds):
                     rows = messages(people, args.messages, offset=round_ * args.messages)
                     for side in (bare, worker) if round_ % 2 == 0 else (worker, bare):

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, utcnow
+from core.db import Base, index_where_set, utcnow
 from core.states import State, one_of
 from roles.models import ContactChannel
 
@@ -61,6 +61,7 @@ class OutboxMessage(Base):
         one_of("status", OutboxStatus),
         one_of("channel", MessageChannel),
         one_of("category", MessageCategory),
+        index_where_set("ix_outbox_messages_source", "source", where="source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,7 +111,9 @@ class OutboxMessage(Base):
     read_at: Mapped[datetime | None]
     #: What sent it, for results and attribution: "campaign:12", "trigger:points_earned";
     #: NULL for messages that are neither (sign-in codes, welcomes).
-    source: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: Indexed only where set (`ix_outbox_messages_source`): most messages have none, and
+    #: each outcome would otherwise add an entry for them.
+    source: Mapped[str | None] = mapped_column(String(64))
     #: WhatsApp: the values a Content template may ask for, by name ("points": "120"), taken
     #: from the message's context when it was written and formatted in the person's language.
     template_values: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
