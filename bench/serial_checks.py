@@ -14,18 +14,22 @@ The claims: `--claims` install claims (realistic 1,000, small 100), spread over 
 technicians, a third on a serial shipped to the claimant's own partner, a third on another
 partner's, a third on a serial nobody shipped; each a whole `submit_claim` (the fraud rules,
 the serial checks, the ledger), all in one transaction, flushed, rolled back after. Sixty
-like them (on other serials) run first, unmeasured. The floor: every row the claims inserted, ids and all,
-written again by `core.bulk` (COPY on PostgreSQL, executemany on SQLite) into the same
-tables. The ratio large / small should stay near 1: every check is an index look-up.
+like them (on other serials) run first, untimed: the SQL statements they send are counted.
+The floor: every row the claims inserted, ids and all, written again by `core.bulk` (COPY on
+PostgreSQL, executemany on SQLite) into the same tables. The ratio large / small should stay near 1: every check is an index look-up.
 
     .venv/bin/python bench/serial_checks.py --serials 2000000 --claims 1000
 """
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import partial
 from pathlib import Path
+
+from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -59,6 +63,22 @@ def wanted_claims(world, claims: int) -> list[tuple[int, str]]:
     return wanted
 
 
+@contextmanager
+def statements_counted(app) -> Iterator[list[int]]:
+    """[the number of SQL statements sent inside the block], counted as they are sent."""
+    sent = [0]
+
+    def count(*_args):
+        sent[0] += 1
+
+    engine = app.extensions["partnerlift.engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 def submit_all(db, wanted: list[tuple[int, str]]) -> int:
     people = {}
     for person_id, serial in wanted:
@@ -82,13 +102,15 @@ def run(kind: str, size: str, serials: int, claims: int, out: Output) -> None:
                                 first=small if registry != small else 0)  # fmt: skip
             with app.test_request_context():
                 db = get_session()
-                submit_all(db, warm)  # warm-up, not measured
+                with statements_counted(app) as sent:
+                    submit_all(db, warm)  # warm-up, not timed: its statements counted
                 db.rollback()
                 done = measure(db, partial(submit_all, db, wanted), warm_up=False)
             timings[registry] = (done.seconds, done.cpu)
             out.add(
                 f"{kind}: registry of {registry} serials: {claims} claims, "
-                f"{done.seconds / claims * 1000:.1f} ms a claim",
+                f"{done.seconds / claims * 1000:.1f} ms a claim, "
+                f"{sent[0] / len(warm):.1f} SQL statements a claim (the warm-up's {len(warm)})",
                 *done.lines(kind, "claims"),
             )
     (wall, cpu), (wall_small, cpu_small) = timings[serials], timings[small]

@@ -227,6 +227,18 @@ def sync_enrollments(
 ) -> tuple[list[int], list[int]]:
     """Enrol whoever the decision now covers and end it for whoever it no longer does."""
     decision = current_decision(session, program, partner)
+    return _sync_enrollments(session, program, partner, decision, actor_id=actor_id)
+
+
+def _sync_enrollments(
+    session: Session,
+    program: Program,
+    partner: PartnerOrganization,
+    decision: ProgramDecision | None,
+    *,
+    actor_id: int | None,
+) -> tuple[list[int], list[int]]:
+    """`sync_enrollments` under the partner's current `decision` (None: none), already read."""
     wanted = {p.id for p in eligible_people(session, program, partner.id, decision)}
     if program.status == ProgramStatus.CLOSED:
         wanted = set()
@@ -342,9 +354,34 @@ def resync_person(session: Session, person: Person) -> None:
     if person.partner_id is None:
         return
     partner = session.get(PartnerOrganization, person.partner_id)
-    for program in programs_for_partner(session, partner):
-        if program.status in ProgramStatus.open_for_decisions():
-            sync_enrollments(session, program, partner, actor_id=None)
+    programs = [
+        program
+        for program in programs_for_partner(session, partner)
+        if program.status in ProgramStatus.open_for_decisions()
+    ]
+    if not programs:
+        return
+    decisions = current_decisions(session, programs, partner)
+    # A program the company has not approved enrols no one: it has only enrolments to end,
+    # and only where some of its people are enrolled still: both read for all programs at once.
+    enrolled = set(
+        session.scalars(
+            select(Enrollment.program_id)
+            .join(Person, Person.id == Enrollment.person_id)
+            .where(
+                Enrollment.program_id.in_([program.id for program in programs]),
+                Person.partner_id == partner.id,
+                Enrollment.current,
+            )
+            .distinct()
+        )
+    )
+    for program in programs:
+        decision = decisions[program.id]
+        if program.id in enrolled or (
+            decision is not None and decision.outcome == DecisionOutcome.APPROVED
+        ):
+            _sync_enrollments(session, program, partner, decision, actor_id=None)
 
 
 def is_offered_to(session: Session, program: Program, partner: PartnerOrganization) -> bool:

@@ -2,7 +2,9 @@
 
 `record_activity` stores an activity once (by its source key) and appends the ledger
 entries every applicable program awards for it. Budget and caps are read from the ledger
-under a lock on the program row, so concurrent activities cannot overspend a budget.
+under a lock on the program row, so concurrent activities cannot overspend a budget: the
+rows of all programs that pay for the activity are locked at once, in id order, and their
+usage then read in one statement a kind of total, whatever the number of programs.
 """
 
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from channel import rules as engine
 from channel.approvals import approved_live_programs, resync_person
-from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry, activity_event, event_usage
+from channel.ledger import Activity, Bucket, EntryKind, LedgerEntry, activity_event, event_usages
 from channel.models import DecisionOutcome, Enrollment, Product, Program, ProgramStatus
 from channel.partner_models import PartnerOrganization
 from channel.postings import Line, person_account, pool_account, post
@@ -60,28 +62,43 @@ def engine_approval(decision, partner: PartnerOrganization) -> engine.Approval |
     )
 
 
-def engine_participant(session: Session, program: Program, person: Person | None):
+def engine_participants(
+    session: Session, programs: list[Program], person: Person | None
+) -> dict[int, engine.Participant | None]:
+    """The person as each of `programs` sees them (enrolled in it or not), in one statement."""
     if person is None:
-        return None
-    enrolled = session.scalar(
-        select(Enrollment.id).where(
-            Enrollment.program_id == program.id,
-            Enrollment.person_id == person.id,
-            Enrollment.current,
+        return dict.fromkeys((program.id for program in programs), None)
+    enrolled = set(
+        session.scalars(
+            select(Enrollment.program_id).where(
+                Enrollment.program_id.in_([program.id for program in programs]),
+                Enrollment.person_id == person.id,
+                Enrollment.current,
+            )
         )
     )
-    return engine.Participant(
-        person_id=person.id,
-        partner_id=person.partner_id,
-        roles=frozenset(r.value for r in person.roles),
-        active=person.active,
-        enrolled=enrolled is not None,
+    roles = frozenset(r.value for r in person.roles)
+    return {
+        program.id: engine.Participant(
+            person_id=person.id,
+            partner_id=person.partner_id,
+            roles=roles,
+            active=person.active,
+            enrolled=program.id in enrolled,
+        )
+        for program in programs
+    }
+
+
+def _lock(session: Session, programs: list[Program]) -> None:
+    # Serialises awards per program: budget and caps are sums over the ledger. In id order,
+    # as every path that locks several programs takes them, so two cannot deadlock.
+    session.execute(
+        select(Program.id)
+        .where(Program.id.in_(sorted(program.id for program in programs)))
+        .order_by(Program.id)
+        .with_for_update()
     )
-
-
-def _lock(session: Session, program: Program) -> None:
-    # Serialises awards per program: budget and caps are sums over the ledger.
-    session.execute(select(Program.id).where(Program.id == program.id).with_for_update())
 
 
 def product_facts(session: Session, sku: str | None) -> tuple[str | None, int | None]:
@@ -148,20 +165,25 @@ def record_activity(
     entries = []
     if programs is None:
         programs = earning_programs(session, partner)
-    for earning in programs:
-        program, approval, terms = earning.program, earning.approval, earning.terms
-        if not engine.awards_kind(terms, event.kind):
-            continue  # nothing to award here: no lock, no totals to read
-        _lock(session, program)
-        usage = event_usage(
+    # Only the programs with a rule for this kind of event pay: the others need no lock and
+    # no totals. The paying ones are locked, then their usage read, all at once.
+    paying = [earning for earning in programs if engine.awards_kind(earning.terms, event.kind)]
+    if paying:
+        _lock(session, [earning.program for earning in paying])
+        usages = event_usages(
             session,
-            program.id,
+            {
+                earning.program.id: (earning.terms.starts_at, earning.terms.ends_at)
+                for earning in paying
+            },
             event,
-            period=(terms.starts_at, terms.ends_at),
             before_activity_id=activity.id,
         )
+        participants = engine_participants(session, [earning.program for earning in paying], person)
+    for earning in paying:
+        program, approval, terms = earning.program, earning.approval, earning.terms
         outcome = engine.evaluate(
-            event, terms, approval, engine_participant(session, program, person), usage
+            event, terms, approval, participants[program.id], usages[program.id]
         )
         pending_until = None
         if return_window and activity.kind == EventKind.SALE:

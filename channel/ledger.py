@@ -5,7 +5,7 @@ course completed, a referral, an enrolment, a company purchase — unique by its
 The ledger is append-only: `channel.postings` is the one module that writes `LedgerEntry`
 rows (and the `Balance` rows kept equal to their sums), by `post`, or `post_many` for an
 import's thousands; every earning names the activity, program, scheme and rule behind it
-with the numbers used. `add_cap_totals` is the one query of what the budget and caps count.
+with the numbers used. `add_caps_totals` is the one query of what the budget and caps count.
 """
 
 from datetime import UTC, date, datetime
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    case,
     func,
     select,
 )
@@ -236,8 +237,8 @@ def once_keys_for(event: Event) -> list[str]:
 EARNED_KINDS = (EntryKind.EARN, EntryKind.REVERSE)
 
 
-def _earned(program_id: int) -> tuple:
-    return (LedgerEntry.program_id == program_id, LedgerEntry.kind.in_(EARNED_KINDS))
+def _earned(program_ids) -> tuple:
+    return (LedgerEntry.program_id.in_(program_ids), LedgerEntry.kind.in_(EARNED_KINDS))
 
 
 def add_cap_totals(
@@ -257,109 +258,169 @@ def add_cap_totals(
     Only the partners and people named are read, so the cost follows what is asked, not the
     program's history; one named with nothing earned counts 0.
     """
-    earned = _earned(program_id)
-    # Budgets from the monthly rollups the posting path keeps (`channel.rollups`, checked by
-    # `flask ledger check`): a few rows a month, where the entries grow with history.
-    rolled = (LedgerMonth.program_id == program_id, LedgerMonth.kind.in_(EARNED_KINDS))
-    if program:
-        usage.program_points = int(
-            session.scalar(
-                select(func.coalesce(func.sum(LedgerMonth.budget_points), 0)).where(*rolled)
-            )
-        )
-    if partner_ids:
-        partner_ids = sorted(set(partner_ids))
-        usage.partner_points.update(dict.fromkeys(partner_ids, 0))
-        for partner_id, total in session.execute(
-            select(LedgerMonth.partner_id, func.sum(LedgerMonth.budget_points))
-            .where(*rolled, LedgerMonth.partner_id.in_(partner_ids))
-            .group_by(LedgerMonth.partner_id)
-        ):
-            usage.partner_points[partner_id] = int(total or 0)
-    if person_ids:
-        person_ids = sorted(set(person_ids))
-        months = select(LedgerEntry.person_id, LedgerEntry.month, func.sum(LedgerEntry.points))
-        months = months.where(*earned, in_values(session, LedgerEntry.person_id, person_ids))
-        if month is not None:
-            months = months.where(LedgerEntry.month == month)
-            usage.person_month_points.update({(p, month): 0 for p in person_ids})
-        for person_id, person_month, total in session.execute(
-            months.group_by(LedgerEntry.person_id, LedgerEntry.month)
-        ):
-            usage.person_month_points[(person_id, person_month)] = int(total or 0)
+    add_caps_totals(
+        session,
+        {program_id: usage},
+        program=program,
+        partner_ids=partner_ids,
+        person_ids=person_ids,
+        month=month,
+    )
     return usage
 
 
-def event_usage(
+def add_caps_totals(
     session: Session,
-    program_id: int,
+    usages: dict[int, Usage],
+    *,
+    program: bool = True,
+    partner_ids=(),
+    person_ids=(),
+    month: str | None = None,
+) -> None:
+    """`add_cap_totals` for each program of `usages` into its usage, one statement a kind of
+    total for all of them."""
+    program_ids = sorted(usages)
+    earned = _earned(program_ids)
+    # Budgets from the monthly rollups the posting path keeps (`channel.rollups`, checked by
+    # `flask ledger check`): a few rows a month, where the entries grow with history.
+    rolled = (LedgerMonth.program_id.in_(program_ids), LedgerMonth.kind.in_(EARNED_KINDS))
+    if program:
+        for usage in usages.values():
+            usage.program_points = 0
+        for program_id, total in session.execute(
+            select(LedgerMonth.program_id, func.sum(LedgerMonth.budget_points))
+            .where(*rolled)
+            .group_by(LedgerMonth.program_id)
+        ):
+            usages[program_id].program_points = int(total or 0)
+    if partner_ids:
+        partner_ids = sorted(set(partner_ids))
+        for usage in usages.values():
+            usage.partner_points.update(dict.fromkeys(partner_ids, 0))
+        for program_id, partner_id, total in session.execute(
+            select(
+                LedgerMonth.program_id, LedgerMonth.partner_id, func.sum(LedgerMonth.budget_points)
+            )
+            .where(*rolled, LedgerMonth.partner_id.in_(partner_ids))
+            .group_by(LedgerMonth.program_id, LedgerMonth.partner_id)
+        ):
+            usages[program_id].partner_points[partner_id] = int(total or 0)
+    if person_ids:
+        person_ids = sorted(set(person_ids))
+        months = select(
+            LedgerEntry.program_id,
+            LedgerEntry.person_id,
+            LedgerEntry.month,
+            func.sum(LedgerEntry.points),
+        )
+        months = months.where(*earned, in_values(session, LedgerEntry.person_id, person_ids))
+        if month is not None:
+            months = months.where(LedgerEntry.month == month)
+            for usage in usages.values():
+                usage.person_month_points.update({(p, month): 0 for p in person_ids})
+        for program_id, person_id, person_month, total in session.execute(
+            months.group_by(LedgerEntry.program_id, LedgerEntry.person_id, LedgerEntry.month)
+        ):
+            usages[program_id].person_month_points[(person_id, person_month)] = int(total or 0)
+
+
+def event_usages(
+    session: Session,
+    periods: dict[int, tuple[datetime, datetime]],
     event: Event,
     *,
-    period: tuple[datetime, datetime],
     before_activity_id: int | None = None,
-) -> Usage:
-    """The running totals the caps need for `event`, each one summed in the database
-    (the budget and caps by `add_cap_totals`).
+) -> dict[int, Usage]:
+    """The running totals the caps of each program of `periods` need for `event`, each kind
+    of total summed in the database in one statement for all the programs (the budget and
+    caps by `add_caps_totals`): a program more costs no statement more.
 
-    Only what this event can touch is read (the program, its partner, the person's month,
-    the once-only keys it could use), so the cost does not grow with the program's history.
-    Purchases for cumulative discounts count within `period`, before `before_activity_id`.
+    Only what this event can touch is read (the programs, its partner, the person's month,
+    the once-only keys it could use), so the cost does not grow with the programs' history.
+    Purchases for cumulative discounts count within each program's period, before
+    `before_activity_id`. Call with the programs' rows locked, so the totals stay exact.
     """
-    usage = Usage()
+    usages = {program_id: Usage() for program_id in periods}
+    if not usages:
+        return usages
+    program_ids = sorted(usages)
     month = month_key(event.occurred_at)
     partner = event.partner_id
     people = () if event.person_id is None else (event.person_id,)
-    add_cap_totals(
-        session, program_id, usage, partner_ids=(partner,), person_ids=people, month=month
-    )
-    earned = _earned(program_id)
-    usage.awarded_keys = set(
+    add_caps_totals(session, usages, partner_ids=(partner,), person_ids=people, month=month)
+    earned = _earned(program_ids)
+    for program_id, rule_id, once_key in session.execute(
+        select(LedgerEntry.program_id, LedgerEntry.rule_id, LedgerEntry.once_key).where(
+            *earned, LedgerEntry.once_key.in_(once_keys_for(event))
+        )
+    ):
+        usages[program_id].awarded_keys.add((rule_id, once_key))
+    cashback = dict(
         session.execute(
-            select(LedgerEntry.rule_id, LedgerEntry.once_key).where(
-                *earned, LedgerEntry.once_key.in_(once_keys_for(event))
-            )
+            select(LedgerEntry.program_id, func.coalesce(func.sum(LedgerEntry.money), 0))
+            .where(*earned, LedgerEntry.partner_id == partner, LedgerEntry.month == month)
+            .group_by(LedgerEntry.program_id)
         ).all()
     )
-    usage.cashback_month[(partner, month)] = Decimal(
-        session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.money), 0)).where(
-                *earned, LedgerEntry.partner_id == partner, LedgerEntry.month == month
-            )
-        )
-    )
-    discount = session.scalar(
-        select(LedgerEntry.discount_percent)
+    for program_id, usage in usages.items():
+        usage.cashback_month[(partner, month)] = Decimal(cashback.get(program_id, 0))
+    # The discount level each program last gave the partner: its latest such line's.
+    latest = (
+        select(func.max(LedgerEntry.id))
         .where(
             *earned,
             LedgerEntry.partner_id == partner,
             LedgerEntry.rule_kind == RuleKind.CUMULATIVE_DISCOUNT,
         )
-        .order_by(LedgerEntry.id.desc())
-        .limit(1)
+        .group_by(LedgerEntry.program_id)
     )
-    if discount is not None:
-        usage.partner_discount[partner] = discount
-    first_order = session.scalar(
-        select(LedgerEntry.id)
+    for program_id, discount in session.execute(
+        select(LedgerEntry.program_id, LedgerEntry.discount_percent).where(
+            LedgerEntry.id.in_(latest)
+        )
+    ):
+        if discount is not None:
+            usages[program_id].partner_discount[partner] = discount
+    for program_id in session.scalars(
+        select(LedgerEntry.program_id)
         .where(
             *earned,
             LedgerEntry.partner_id == partner,
             LedgerEntry.rule_kind == RuleKind.FIRST_ORDER_DISCOUNT,
         )
-        .limit(1)
-    )
-    if first_order is not None:
-        usage.first_order_partners.add(partner)
-    purchases = select(func.coalesce(func.sum(Activity.amount), 0)).where(
+        .distinct()
+    ):
+        usages[program_id].first_order_partners.add(partner)
+    # Each distinct period's purchases as a column of one statement (most programs share a
+    # few periods): a conditional sum over the partner's purchases in any of them.
+    distinct = sorted(set(periods.values()))
+    sums = [
+        func.coalesce(
+            func.sum(
+                case(
+                    (
+                        (Activity.occurred_at >= starts) & (Activity.occurred_at < ends),
+                        Activity.amount,
+                    )
+                )
+            ),
+            0,
+        )
+        for starts, ends in distinct
+    ]
+    purchases = select(*sums).where(
         Activity.partner_id == partner,
         Activity.kind == EventKind.PURCHASE,
-        Activity.occurred_at >= period[0],
-        Activity.occurred_at < period[1],
+        Activity.occurred_at >= min(starts for starts, _ in distinct),
+        Activity.occurred_at < max(ends for _, ends in distinct),
     )
     if before_activity_id is not None:
         purchases = purchases.where(Activity.id < before_activity_id)
-    usage.partner_purchases[partner] = Decimal(session.scalar(purchases))
-    return usage
+    totals = dict(zip(distinct, session.execute(purchases).one(), strict=True))
+    for program_id, usage in usages.items():
+        usage.partner_purchases[partner] = Decimal(totals[periods[program_id]])
+    return usages
 
 
 def person_earnings(entries, earned=None) -> dict[int, tuple[int, set[int]]]:

@@ -123,10 +123,17 @@ def approved_rules(session: Session, program: Program) -> dict[int, list]:
 
 
 def accrue(
-    session: Session, program: Program, partner: PartnerOrganization, period: str
+    session: Session,
+    program: Program,
+    partner: PartnerOrganization,
+    period: str,
+    *,
+    rules: list | None = None,
 ) -> Accrual:
-    """What `partner` has earned in `period` under `program` so far."""
-    rules = purchase_rules(session, program, partner)
+    """What `partner` has earned in `period` under `program` so far. `rules`: its
+    `purchase_rules`, when the caller has read them."""
+    if rules is None:
+        rules = purchase_rules(session, program, partner)
     if not rules:
         return Accrual(program, partner, period, program.currency)
     return accrue_many(session, program, {partner.id: rules}, period)[partner.id]

@@ -8,11 +8,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from channel.approvals import programs_for_partner
+from channel.earning import earning_programs
 from channel.exchange_rates import BASE_CURRENCY
-from channel.models import ProgramStatus
 from channel.partner_models import PartnerOrganization, Tier
-from channel.rebate_accrual import Accrual, accrue, purchase_rules
+from channel.rebate_accrual import Accrual, accrue, rules_of
 from channel.rebate_models import RebateLine, RebateStatement, period_of
 from channel.rule_params import RuleKind
 from channel.tier_metrics import purchase_volume, start_of
@@ -109,13 +108,12 @@ def outlook(session: Session, partner: PartnerOrganization, today: date) -> list
     """For each program paying `partner` on its purchases: the current quarter so far."""
     period = period_of(today, "Q")
     found = []
-    for program in programs_for_partner(session, partner):
-        if program.status != ProgramStatus.ACTIVE:
-            continue
-        rules = purchase_rules(session, program, partner)
+    # The active programs it approved, with their terms, in a fixed number of statements.
+    for earning in earning_programs(session, partner):
+        program, rules = earning.program, rules_of(earning.terms)
         if not rules:
             continue
-        accrual = accrue(session, program, partner, period)
+        accrual = accrue(session, program, partner, period, rules=rules)
         steps = []
         for rule in rules:
             step = _next_step(session, rule, partner, accrual, today)

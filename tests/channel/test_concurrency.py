@@ -89,6 +89,71 @@ def test_concurrent_sales_stop_exactly_at_the_budget(committed_app):
     assert (spent, paid, recorded) == (100, 5, WORKERS)
 
 
+def test_concurrent_sales_paid_by_three_programs_stop_exactly_at_each_ones_limit(committed_app):
+    """A sale pays under every program the company approved: their rows are locked together and
+    their usage read together, each program's totals its own (a budget, a partner cap, a
+    person's monthly cap)."""
+    app = committed_app
+    limits = ({"budget_points": 100}, {"cap_per_partner": 60}, {"cap_per_person_month": 140})
+    with app.test_request_context():
+        db = get_session()
+        world = build_world(db)
+        group = make_group(db, "race3", points=20)
+        make_product(db, group, "RACE-3")
+        program_ids = []
+        for n, limit in enumerate(limits):
+            # Each starts a day later than the one before: newest first is not id order.
+            program = make_program(db, partners=[world.partner_a], days=(-3 + n, 60), **limit)
+            add_scheme(db, program, ["seller"], ("unit_sold", {"product_group": "race3"}))
+            offer(db, program, world.people[Role.CHANNEL_MANAGER])
+            approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+            launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+            program_ids.append(program.id)
+        db.commit()
+        seller_id, partner_id = world.people[Role.SELLER].id, world.partner_a.id
+
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+    start = threading.Barrier(WORKERS)
+    failures = []
+
+    def sell(n):
+        start.wait()
+        try:
+            with app.app_context(), factory() as session:
+                record_activity(
+                    session,
+                    Activity(
+                        kind="sale",
+                        occurred_at=datetime.now(UTC),
+                        partner_id=partner_id,
+                        person_id=seller_id,
+                        source_key=f"race3:{n}",
+                        sku="RACE-3",
+                        quantity=1,
+                    ),
+                )
+                session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=sell, args=(n,)) for n in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    with factory() as session:
+        paid = dict(
+            session.execute(
+                select(LedgerEntry.program_id, func.sum(LedgerEntry.points))
+                .where(LedgerEntry.program_id.in_(program_ids))
+                .group_by(LedgerEntry.program_id)
+            ).all()
+        )
+    assert [paid[program_id] for program_id in program_ids] == [100, 60, 140]
+
+
 def test_one_idempotency_key_replayed_concurrently_writes_one_posting(committed_app):
     from channel.postings import Line, balance_of, person_account, post
 
