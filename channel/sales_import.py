@@ -22,7 +22,7 @@ from channel.claim_reading import MAX_LINE_QUANTITY
 from channel.claims import approve_claim
 from channel.models import Product
 from channel.partner_models import PartnerOrganization
-from channel.sales_batch import SalesLine, compute_chunk, read_chunk, write_chunk
+from channel.sales_batch import ChunkRows, SalesLine, compute_chunk, read_chunk, write_chunk
 from channel.sales_context import ImportContext
 from channel.signals import sales_imported
 from core.bulk import BulkWriter, WritesBehind
@@ -220,9 +220,10 @@ def _sellers_of_batch(rows) -> set[str] | None:
 class _Chunks:
     """The file's chunks of new lines, each computed while the one before is written.
 
-    For each chunk: its look-ups (`read_chunk`) while the database is idle, then the previous
-    chunk's rows go to `writes` (a thread of their own on PostgreSQL) while this chunk's rows
-    are computed (`compute_chunk`, no database work), then the write is waited for. The
+    For each chunk: the write in flight is waited for, the chunk's look-ups (`read_chunk`) run
+    while the database is idle, then the chunk computed before goes to `writes` (a thread of
+    its own on PostgreSQL) while this one's rows are computed (`compute_chunk`, no database
+    work), and the import goes on reading the file's next lines while that write goes on. The
     look-ups may run before the previous chunk is written: a chunk's lines are never in the
     previous one's (the file's duplicates are dropped first), the ids come from sequences,
     and the usage of anyone the previous chunk charged is already in memory. On SQLite, whose
@@ -238,14 +239,14 @@ class _Chunks:
     def __init__(self, session, context: ImportContext, return_window, report, writes):
         self.session, self.context, self.return_window = session, context, return_window
         self.report, self.writes = report, writes
-        #: The chunk computed and not yet written: (its lines, its rows).
-        self.computed: tuple[list[SalesLine], object] | None = None
-        #: Whether it has been handed to `writes`.
-        self.writing = False
+        #: The chunk being written, and the one computed after it: (its lines, its rows).
+        self.writing: tuple[list[SalesLine], ChunkRows] | None = None
+        self.computed: tuple[list[SalesLine], ChunkRows] | None = None
 
     def add(self, lines: list[SalesLine]) -> None:
         if not lines:
             return
+        self._wait()
         known = BulkWriter(self.session).existing(
             Claim.__table__.c.source_key, [x.key for x in lines]
         )
@@ -254,45 +255,46 @@ class _Chunks:
         if not new:
             return
         if self.writes.inline:  # SQLite's ids follow the rows written: write those first
-            self._start_writing()
+            self._start()
         reads = read_chunk(self.session, new, self.context)
-        self._start_writing()
-        rows = compute_chunk(reads, self.context, self.return_window)
-        if not self._written():  # the chunk before was redone line by line: start over
-            rows = compute_chunk(
-                read_chunk(self.session, new, self.context), self.context, self.return_window
-            )
-        self.computed = (new, rows)
+        self._start()
+        self.computed = (new, compute_chunk(reads, self.context, self.return_window))
 
     def close(self) -> None:
-        self._start_writing()
-        self._written()
+        self._wait()
+        self._start()
+        self._wait()
 
-    def _start_writing(self) -> None:
-        if self.computed is not None and not self.writing:
-            _lines, rows = self.computed
-            self.writing = True
+    def _start(self) -> None:
+        """Hand the computed chunk to `writes` (none is being written)."""
+        if self.computed is not None:
+            self.writing, self.computed = self.computed, None
+            rows = self.writing[1]
             self.writes.run(lambda: write_chunk(self.session, rows))
 
-    def _written(self) -> bool:
-        """Wait for the chunk being written; False if it had to be redone line by line."""
-        if self.computed is None:
-            return True
-        lines, rows = self.computed
-        self.computed, self.writing = None, False
+    def _wait(self) -> None:
+        """Wait for the chunk being written; if it had to be redone line by line, compute the
+        chunk computed since again."""
+        if self.writing is None:
+            return
+        lines, rows = self.writing
+        self.writing = None
         try:
             self.writes.wait()
         except IntegrityError:
             # A concurrent import took some of these lines: go one by one; the usage counted
-            # for the rolled-back chunk, and for any computed since, is read again afterwards.
+            # for the rolled-back chunk, and for the one computed since, is read again.
             self._one_by_one(lines)
             self.context.forget_usage()
-            return False
+            if self.computed is not None:
+                later = self.computed[0]
+                reads = read_chunk(self.session, later, self.context)
+                self.computed = (later, compute_chunk(reads, self.context, self.return_window))
+            return
         self.report.imported += len(lines)
         self.context.count_earnings(
             rows.postings.rows, {line.sku for line in lines}, rows.first_claim_id, rows.deferred
         )
-        return True
 
     def _one_by_one(self, lines: list[SalesLine]) -> None:
         for line in lines:
