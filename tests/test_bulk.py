@@ -1,9 +1,13 @@
-"""The bulk writer's ids: reserved for one transaction's rows, never handed out twice."""
+"""The bulk writer's ids: reserved for one transaction's rows, never handed out twice; writes
+behind."""
 
+import sys
+
+import pytest
 from sqlalchemy import func, select, text
 
 from channel.purchases import SerialEvent
-from core.bulk import BulkWriter
+from core.bulk import BulkWriter, WritesBehind
 from core.db import get_session
 
 
@@ -26,3 +30,22 @@ def test_ids_that_do_not_follow_on_come_back_one_by_one(committed_postgres_app):
         finally:
             db.rollback()  # the increment with it
     assert [b - a for a, b in zip(ids, ids[1:], strict=False)] == [3, 3, 3]
+
+
+def test_writes_behind_pass_the_interpreter_quickly_while_they_run_and_put_it_back(db):
+    """On PostgreSQL the writes run on a thread that mostly waits for the database: while any
+    run, threads switch every millisecond; the last to end restores the interval. SQLite's
+    run inline and change nothing. A failed write still ends the block as it was."""
+    before = sys.getswitchinterval()
+    behind = db.get_bind().dialect.name == "postgresql"
+    with WritesBehind(db) as outer:
+        assert sys.getswitchinterval() == (0.001 if behind else before)
+        with WritesBehind(db):
+            assert sys.getswitchinterval() == (0.001 if behind else before)
+        assert sys.getswitchinterval() == (0.001 if behind else before)  # the outer still runs
+        outer.run(lambda: None)
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ZeroDivisionError), WritesBehind(db) as failing:
+        failing.run(lambda: 1 / 0)
+        failing.wait()
+    assert sys.getswitchinterval() == before
