@@ -25,7 +25,7 @@ from channel.partner_models import PartnerOrganization
 from channel.sales_batch import ChunkRows, SalesLine, compute_chunk, read_chunk, write_chunk
 from channel.sales_context import ImportContext
 from channel.signals import sales_imported
-from core.bulk import BulkWriter, WritesBehind
+from core.bulk import BulkWriter, WritesBehind, collections_paused
 from core.db import utcnow
 from core.errors import InvalidInput
 from core.tables import UnreadableFile, date_cell, table_rows
@@ -258,12 +258,16 @@ class _Chunks:
             self._start()
         reads = read_chunk(self.session, new, self.context)
         self._start()
-        self.computed = (new, compute_chunk(reads, self.context, self.return_window))
+        self.computed = (new, self._compute(reads))
 
     def close(self) -> None:
         self._wait()
         self._start()
         self._wait()
+
+    def _compute(self, reads) -> ChunkRows:
+        with collections_paused():  # a chunk's rows: several hundred thousand objects
+            return compute_chunk(reads, self.context, self.return_window)
 
     def _start(self) -> None:
         """Hand the computed chunk to `writes` (none is being written)."""
@@ -289,7 +293,7 @@ class _Chunks:
             if self.computed is not None:
                 later = self.computed[0]
                 reads = read_chunk(self.session, later, self.context)
-                self.computed = (later, compute_chunk(reads, self.context, self.return_window))
+                self.computed = (later, self._compute(reads))
             return
         self.report.imported += len(lines)
         self.context.count_earnings(

@@ -49,3 +49,35 @@ def test_writes_behind_pass_the_interpreter_quickly_while_they_run_and_put_it_ba
         failing.run(lambda: 1 / 0)
         failing.wait()
     assert sys.getswitchinterval() == before
+
+
+def test_collections_pause_while_anyone_is_inside_and_come_back_as_they_were():
+    import gc
+    import threading
+
+    from core.bulk import collections_paused
+
+    assert gc.isenabled()
+    inside, leave = threading.Event(), threading.Event()
+
+    def other():
+        with collections_paused():
+            inside.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=other)
+    with collections_paused():
+        assert not gc.isenabled()
+        thread.start()
+        assert inside.wait(5)
+    assert not gc.isenabled()  # the other thread is still inside
+    leave.set()
+    thread.join(5)
+    assert gc.isenabled()
+    gc.disable()  # off before: left off
+    try:
+        with collections_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
