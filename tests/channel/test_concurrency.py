@@ -26,6 +26,42 @@ from tests.builders import (
 WORKERS = 10
 
 
+def _sell_at_once(app, seller_id: int, partner_id: int, source: str, sku: str):
+    """WORKERS sales of one `sku` by the seller, recorded at the same moment, each in its own
+    session; none may fail. Returns the session factory, to read what they wrote."""
+    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
+    start = threading.Barrier(WORKERS)
+    failures = []
+
+    def sell(n):
+        start.wait()
+        try:
+            with app.app_context(), factory() as session:
+                record_activity(
+                    session,
+                    Activity(
+                        kind="sale",
+                        occurred_at=datetime.now(UTC),
+                        partner_id=partner_id,
+                        person_id=seller_id,
+                        source_key=f"{source}:{n}",
+                        sku=sku,
+                        quantity=1,
+                    ),
+                )
+                session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=sell, args=(n,)) for n in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    return factory
+
+
 def test_concurrent_sales_stop_exactly_at_the_budget(committed_app):
     app = committed_app
     with app.test_request_context():
@@ -45,37 +81,7 @@ def test_concurrent_sales_stop_exactly_at_the_budget(committed_app):
             program.id,
         )
 
-    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
-    start = threading.Barrier(WORKERS)
-    failures = []
-
-    def sell(n):
-        start.wait()
-        try:
-            with app.app_context(), factory() as session:
-                record_activity(
-                    session,
-                    Activity(
-                        kind="sale",
-                        occurred_at=datetime.now(UTC),
-                        partner_id=partner_id,
-                        person_id=seller_id,
-                        source_key=f"race:{n}",
-                        sku="RACE-1",
-                        quantity=1,
-                    ),
-                )
-                session.commit()
-        except Exception as error:  # noqa: BLE001 - reported below
-            failures.append(repr(error))
-
-    threads = [threading.Thread(target=sell, args=(n,)) for n in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert failures == []
+    factory = _sell_at_once(app, seller_id, partner_id, "race", "RACE-1")
     with factory() as session:
         spent = session.scalar(
             select(func.sum(LedgerEntry.budget_points)).where(LedgerEntry.program_id == program_id)
@@ -112,37 +118,7 @@ def test_concurrent_sales_paid_by_three_programs_stop_exactly_at_each_ones_limit
         db.commit()
         seller_id, partner_id = world.people[Role.SELLER].id, world.partner_a.id
 
-    factory = sessionmaker(bind=app.extensions["partnerlift.engine"], expire_on_commit=False)
-    start = threading.Barrier(WORKERS)
-    failures = []
-
-    def sell(n):
-        start.wait()
-        try:
-            with app.app_context(), factory() as session:
-                record_activity(
-                    session,
-                    Activity(
-                        kind="sale",
-                        occurred_at=datetime.now(UTC),
-                        partner_id=partner_id,
-                        person_id=seller_id,
-                        source_key=f"race3:{n}",
-                        sku="RACE-3",
-                        quantity=1,
-                    ),
-                )
-                session.commit()
-        except Exception as error:  # noqa: BLE001 - reported below
-            failures.append(repr(error))
-
-    threads = [threading.Thread(target=sell, args=(n,)) for n in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert failures == []
+    factory = _sell_at_once(app, seller_id, partner_id, "race3", "RACE-3")
     with factory() as session:
         paid = dict(
             session.execute(

@@ -96,7 +96,12 @@ def test_a_batch_in_memory_matches_its_sellers_as_a_file_does(db, world, program
     assert balance_of(db, person_account(seller.id)) == (40, 0)
 
 
-def test_a_partner_cap_counts_earlier_imports_and_holds_across_chunks(db, world, monkeypatch):
+HEADER = "invoice_number,line,date,sku,quantity,seller\n"
+
+
+def _seller_with_30_of_a_partner_cap_of_50(db, world):
+    """A program paying 10 points a boiler, capped at 50 for partner A, and an earlier import
+    that paid its seller 30 of them."""
     group = make_group(db, "boilers", points=10)
     make_product(db, group, "BX-24")
     program = make_program(db, partners=[world.partner_a], cap_per_partner=50)
@@ -107,12 +112,16 @@ def test_a_partner_cap_counts_earlier_imports_and_holds_across_chunks(db, world,
     approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
     launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
     seller = world.people[Role.SELLER]
-    header = "invoice_number,line,date,sku,quantity,seller\n"
-    run(db, (header + f"INV-1,1,{TODAY},BX-24,3,{seller.phone}\n").encode())
+    run(db, (HEADER + f"INV-1,1,{TODAY},BX-24,3,{seller.phone}\n").encode())
     db.commit()
+    return seller
+
+
+def test_a_partner_cap_counts_earlier_imports_and_holds_across_chunks(db, world, monkeypatch):
+    seller = _seller_with_30_of_a_partner_cap_of_50(db, world)
     monkeypatch.setattr("channel.sales_import.CHUNK", 2)
     lines = "".join(f"INV-2,{n},{TODAY},BX-24,1,{seller.phone}\n" for n in range(1, 6))
-    report = run(db, (header + lines).encode())
+    report = run(db, (HEADER + lines).encode())
     assert report.imported == 5
     assert balance_of(db, person_account(seller.id)) == (50, 0)
 
@@ -124,19 +133,7 @@ def test_a_chunk_computed_while_the_one_before_collided_is_computed_again(db, wo
     from channel import sales_import
     from channel.claim_models import ClaimKind, ClaimStatus
 
-    group = make_group(db, "boilers", points=10)
-    make_product(db, group, "BX-24")
-    program = make_program(db, partners=[world.partner_a], cap_per_partner=50)
-    add_scheme(
-        db, program, ["seller"], ("unit_sold", {"product_group": "boilers", "points_per_unit": 10})
-    )
-    offer(db, program, world.people[Role.CHANNEL_MANAGER])
-    approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
-    launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
-    seller = world.people[Role.SELLER]
-    header = "invoice_number,line,date,sku,quantity,seller\n"
-    run(db, (header + f"INV-1,1,{TODAY},BX-24,3,{seller.phone}\n").encode())
-    db.commit()
+    seller = _seller_with_30_of_a_partner_cap_of_50(db, world)
     real_write, calls = sales_import.write_chunk, []
 
     def first_collides(session, rows):
@@ -160,7 +157,7 @@ def test_a_chunk_computed_while_the_one_before_collided_is_computed_again(db, wo
     monkeypatch.setattr(sales_import, "write_chunk", first_collides)
     monkeypatch.setattr(sales_import, "CHUNK", 2)
     lines = "".join(f"INV-2,{n},{TODAY},BX-24,1,{seller.phone}\n" for n in range(1, 5))
-    report = run(db, (header + lines).encode())
+    report = run(db, (HEADER + lines).encode())
     assert calls == [2, 2]  # the second chunk is written as computed again
     assert (report.imported, report.already_imported) == (3, 1)
     # 30 before; line 2 (one by one) and line 3 pay 10 each; the cap stops line 4. Kept as
