@@ -17,6 +17,7 @@ from channel.postings import Line, pool_account, post
 from channel.programs import launch_program
 from channel.rewards import Reward, RewardText, cancel_redemption, redeem
 from core.db import utcnow
+from core.zones import zone_named
 from roles.permissions import Role
 from tests.builders import (
     add_scheme,
@@ -164,7 +165,8 @@ def test_points_about_to_expire_are_listed_first_with_their_day(app, client, db,
     expiring = page[
         page.index("Expiring first") : page.index("Where your points came from and went")
     ]
-    day = (earned_at + lifetime).strftime("%b %-d, %Y")
+    # The day where the person is: after 22:00 UTC it is already tomorrow in Riga.
+    day = (earned_at + lifetime).astimezone(zone_named(person.timezone)).strftime("%b %-d, %Y")
     assert f"120 points expire on {day}" in expiring
     assert "500" not in expiring
 
