@@ -199,13 +199,16 @@ def import_sales(
     context.finish()
     if context.earned:
         # Lines redone one by one were told like any approved claim; these are told once,
-        # one message a person for the whole import.
-        sales_imported.send(
-            session=session,
-            earnings=context.earned,
-            skus=context.skus,
-            occasion=f"sales-import:{context.first_claim_id}",
-        )
+        # one message a person for the whole import: thousands of messages rendered at once,
+        # with the cyclic collector paused as for a chunk (for 20,000 sellers the nudges took
+        # 4.6 s instead of 5.3: bench/results/sales_import.md).
+        with collections_paused():
+            sales_imported.send(
+                session=session,
+                earnings=context.earned,
+                skus=context.skus,
+                occasion=f"sales-import:{context.first_claim_id}",
+            )
     return report
 
 
