@@ -255,64 +255,62 @@ class WritesBehind:
             self.wait()
 
 
-class _QuickSwitches:
-    """While any writes run behind, the interpreter passes between threads every millisecond
-    instead of every five (`sys.setswitchinterval`).
+class _WhileAnyInside:
+    """A process-wide setting made when the first caller comes in and undone when the last
+    one leaves, whatever the threads: `begin` makes it and returns the setting before, which
+    `end` puts back. Used as `with setting():`, or by `enter` and `exit`."""
 
-    The writing thread spends most of its time waiting for the database; each time it is
-    answered it must wait for the computing thread to give up the interpreter, up to one
-    switch interval. At the default 5 ms those waits made the sell-out import of 100,000
-    lines about 4 s slower (about 29 s against 25 s, side by side: bench/results/
-    sales_import.md). The interval is process-wide, so the first writes to start set it and
-    the last to end put the one before back."""
-
-    INTERVAL = 0.001
-
-    def __init__(self):
+    def __init__(self, begin: Callable[[], object], end: Callable[[object], None]):
+        self._begin, self._end = begin, end
         self._lock = threading.Lock()
-        self._running = 0
+        self._inside = 0
         self._before = None
 
     def enter(self) -> None:
         with self._lock:
-            if not self._running:
-                self._before = sys.getswitchinterval()
-                sys.setswitchinterval(min(self.INTERVAL, self._before))
-            self._running += 1
+            if not self._inside:
+                self._before = self._begin()
+            self._inside += 1
 
     def exit(self) -> None:
         with self._lock:
-            self._running -= 1
-            if not self._running:
-                sys.setswitchinterval(self._before)
-
-
-_quick_switches = _QuickSwitches()
-
-
-class _PausedCollections:
-    """See `collections_paused`: the collector is off while anyone is inside, and on again,
-    as it was, when the last one leaves."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._was_on = False
+            self._inside -= 1
+            if not self._inside:
+                self._end(self._before)
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if not self._inside:
-                self._was_on = gc.isenabled()
-                gc.disable()
-            self._inside += 1
+        self.enter()
         try:
             yield
         finally:
-            with self._lock:
-                self._inside -= 1
-                if not self._inside and self._was_on:
-                    gc.enable()
+            self.exit()
+
+
+def _switch_quickly() -> float:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(0.001, before))
+    return before
+
+
+#: While any writes run behind, the interpreter passes between threads every millisecond
+#: instead of every five (`sys.setswitchinterval`). The writing thread spends most of its time
+#: waiting for the database; each time it is answered it must wait for the computing thread to
+#: give up the interpreter, up to one switch interval. At the default 5 ms those waits made the
+#: sell-out import of 100,000 lines about 4 s slower (about 29 s against 25 s, side by side:
+#: bench/results/sales_import.md).
+_quick_switches = _WhileAnyInside(_switch_quickly, sys.setswitchinterval)
+
+
+def _pause_collector() -> bool:
+    was_on = gc.isenabled()
+    gc.disable()
+    return was_on
+
+
+def _resume_collector(was_on: bool) -> None:
+    if was_on:
+        gc.enable()
 
 
 #: Work that builds many rows in memory at once (a chunk of an import) runs with Python's
@@ -322,4 +320,4 @@ class _PausedCollections:
 #: sales_import.md). Reference counting still frees everything as usual; cycles made
 #: meanwhile wait for the next collection, which comes as soon as it is back on. Process-wide,
 #: so keep it to bounded steps of work.
-collections_paused = _PausedCollections()
+collections_paused = _WhileAnyInside(_pause_collector, _resume_collector)
