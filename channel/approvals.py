@@ -72,20 +72,13 @@ def current_decisions(
 ) -> dict[int, ProgramDecision | None]:
     """`current_decision` of each of `programs` for `partner`, by program id (None: not
     decided), in one statement, with the people each decision leaves out."""
-    ids = sorted({program.id for program in programs})
-    found = dict.fromkeys(ids)
-    if ids:
-        found.update(
-            (decision.program_id, decision)
-            for decision in session.scalars(
-                select(ProgramDecision)
-                .where(
-                    ProgramDecision.program_id.in_(ids), ProgramDecision.partner_id == partner.id
-                )
-                .options(selectinload(ProgramDecision.exclusions))
-            )
-        )
-    return found
+    return _decisions_by(
+        session,
+        ProgramDecision.program_id,
+        {program.id for program in programs},
+        ProgramDecision.partner_id == partner.id,
+        selectinload(ProgramDecision.exclusions),
+    )
 
 
 def decisions_of_partners(
@@ -93,15 +86,23 @@ def decisions_of_partners(
 ) -> dict[int, ProgramDecision | None]:
     """`current_decision` of `program` for each of `partners`, by partner id (None: not
     decided), in one statement."""
-    ids = sorted({partner.id for partner in partners})
-    found = dict.fromkeys(ids)
-    if ids:
+    return _decisions_by(
+        session,
+        ProgramDecision.partner_id,
+        {partner.id for partner in partners},
+        ProgramDecision.program_id == program.id,
+    )
+
+
+def _decisions_by(session: Session, key, ids, condition, *options):
+    """The decisions meeting `condition` whose `key` column is one of `ids`, by that id (None:
+    not decided), in one statement."""
+    found = dict.fromkeys(sorted(ids))
+    if found:
         found.update(
-            (decision.partner_id, decision)
+            (getattr(decision, key.key), decision)
             for decision in session.scalars(
-                select(ProgramDecision).where(
-                    ProgramDecision.program_id == program.id, ProgramDecision.partner_id.in_(ids)
-                )
+                select(ProgramDecision).where(key.in_(list(found)), condition).options(*options)
             )
         )
     return found
