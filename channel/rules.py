@@ -460,11 +460,10 @@ class Evaluator:
             if scheme.company_level
             for rule in scheme.rules
         }
-        #: (event kind, SKU, product group) -> `terms` with only the rules that may pay
-        self._narrowed: dict[tuple, Terms] = {}
-        #: The same key -> None if a company rule may pay, else the roles paid under each
-        #: person scheme left (as far as the approval allows)
-        self._paid_roles: dict[tuple, tuple[frozenset[str], ...] | None] = {}
+        #: (event kind, SKU, product group) -> `terms` with only the rules that may pay, and
+        #: None if a company rule may pay, else the roles paid under each person scheme left
+        #: (as far as the approval allows)
+        self._narrowed: dict[tuple, tuple[Terms, tuple[frozenset[str], ...] | None]] = {}
 
     def narrowed(self, event: Event) -> Terms:
         """`terms` with only the rules that can pay for events like `event`: those of its kind
@@ -472,9 +471,12 @@ class Evaluator:
         change nothing (`_raw_points` gives None for them), so `evaluate` under these terms
         gives exactly what it gives under all of them, without looking at every rule for
         every event."""
+        return self._narrow(event)[0]
+
+    def _narrow(self, event: Event) -> tuple[Terms, tuple[frozenset[str], ...] | None]:
         key = (event.kind, event.sku, event.product_group)
-        terms = self._narrowed.get(key)
-        if terms is None:
+        found = self._narrowed.get(key)
+        if found is None:
             schemes = []
             for scheme in self.terms.schemes:
                 rules = tuple(
@@ -485,32 +487,32 @@ class Evaluator:
                 )
                 if rules:
                     schemes.append(replace(scheme, rules=rules))
-            terms = self._narrowed[key] = replace(self.terms, schemes=tuple(schemes))
-        return terms
+            allowed = self.approval.roles if self.approval is not None else None
+            paid_roles = (
+                None
+                if any(scheme.company_level for scheme in schemes)
+                else tuple(
+                    scheme.roles if allowed is None else scheme.roles & allowed
+                    for scheme in schemes
+                )
+            )
+            found = self._narrowed[key] = (
+                replace(self.terms, schemes=tuple(schemes)),
+                paid_roles,
+            )
+        return found
 
     def may_pay(self, event: Event, participant: Participant | None) -> bool:
         """False only when `evaluate` would award nothing for `event` and leave the usage as
         it is, seen without evaluating: no rule can pay it, or only person rules can and the
         person does not take part (not enrolled, left out, inactive, in no role they pay).
         An import skips such events; `evaluate` would only add notes."""
-        approval = self.approval
-        if approval is None:
+        if self.approval is None:
             return False
-        key = (event.kind, event.sku, event.product_group)
-        if key not in self._paid_roles:
-            schemes = self.narrowed(event).schemes
-            self._paid_roles[key] = (
-                None
-                if any(scheme.company_level for scheme in schemes)
-                else tuple(
-                    scheme.roles if approval.roles is None else scheme.roles & approval.roles
-                    for scheme in schemes
-                )
-            )
-        paid_roles = self._paid_roles[key]
+        _terms, paid_roles = self._narrow(event)
         if paid_roles is None:
             return True
-        if not paid_roles or _not_standing(event, approval, participant) is not None:
+        if not paid_roles or _not_standing(event, self.approval, participant) is not None:
             return False
         return any(participant.roles & roles for roles in paid_roles)
 
