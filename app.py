@@ -334,10 +334,17 @@ def _register_errors(app: Flask) -> None:
 
     def database_unavailable(error):
         """The database is down or restarting: a calm 503, never a stack trace. The request's
-        transaction was rolled back by the database, so nothing of it was saved."""
+        open transaction was rolled back by the database, so nothing of it was saved; unless
+        its change had been committed (`attempt`) before the connection went, as the page
+        then says (only showing the result failed)."""
         if not (isinstance(error, OperationalError) or error.connection_invalidated):
             raise error
-        app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+        saved = g.get("change_saved", False)
+        app.logger.warning(
+            "database unavailable%s: %s",
+            " after the request's change was saved" if saved else "",
+            type(error.orig).__name__,
+        )
         if request.path.startswith("/api/"):
             response = error_response(503)
         elif request.accept_mimetypes.best == "application/json":
@@ -351,7 +358,7 @@ def _register_errors(app: Flask) -> None:
             if language not in app.config["LANGUAGES"]:
                 language = select_locale()
             with force_locale(language):
-                body = render_template("errors/error.html", code=503, error=error)
+                body = render_template("errors/error.html", code=503, error=error, saved=saved)
             response = app.response_class(body, status=503)
         response.headers["Retry-After"] = "5"
         return response

@@ -100,6 +100,12 @@ def reward_image(reward_id):
     return response
 
 
+def _code_of(redemption) -> str | None:
+    """The gift-card code handed out, read inside the redemption's transaction: once it is
+    committed, the answer needs nothing more from the database."""
+    return redemption.code.code if redemption.code is not None else None
+
+
 @bp.route("/rewards/<int:reward_id>/redeem", methods=["GET", "POST"])
 @requires(Permission.REDEEM_REWARDS)
 def redeem_reward(reward_id):
@@ -115,18 +121,20 @@ def redeem_reward(reward_id):
     refused = False
     if request.method == "POST" and form.confirm.data == "yes":
         redeemed = attempt(
-            lambda db: redeem(
-                db,
-                current_user,
-                reward,
-                request_key=f"{current_user.id}:{request_key[:60]}",
-                shipping_address=form.shipping_address.data,
-                iban=form.iban.data,
+            lambda db: _code_of(
+                redeem(
+                    db,
+                    current_user,
+                    reward,
+                    request_key=f"{current_user.id}:{request_key[:60]}",
+                    shipping_address=form.shipping_address.data,
+                    iban=form.iban.data,
+                )
             ),
             form=form,
         )
-        if redeemed and redeemed.result.code is not None:
-            flash(_("Done. Your code: %(code)s", code=redeemed.result.code.code), "success")
+        if redeemed and redeemed.result is not None:
+            flash(_("Done. Your code: %(code)s", code=redeemed.result), "success")
         elif redeemed:
             flash(_("Done. We will let you know when it is on its way."), "success")
         errors = field_errors(form)

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from sqlalchemy import ARRAY, JSON, Column, Table, any_, bindparam, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
@@ -104,27 +104,28 @@ class BulkWriter:
             return []
         cursor = self.connection.connection.driver_connection.cursor()
         try:
-            if self.dialect.name == "postgresql":
-                # The sequence's name is looked up once: in the select list it would be looked
-                # up again for every row, at several times the cost of nextval itself.
-                if table.name not in self._sequences:
-                    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
-                    self._sequences[table.name] = cursor.fetchone()[0]
-                # Only the first and the last id come back when the ids drawn follow on (no
-                # other transaction drew from the sequence meanwhile): they are then exactly
-                # the range between. Otherwise all of them come back.
-                cursor.execute(
-                    "SELECT min(id), max(id),"
-                    " CASE WHEN max(id) - min(id) = count(*) - 1 THEN NULL ELSE array_agg(id) END"
-                    " FROM (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) AS ids",
-                    (self._sequences[table.name], count),
-                )
-                first, last, scattered = cursor.fetchone()
-                return list(range(first, last + 1)) if scattered is None else scattered
-            # SQLite: every transaction here holds the write lock (BEGIN IMMEDIATE), so no
-            # other connection can take these ids before this transaction ends.
-            top = self.connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
-            return list(range(top + 1, top + 1 + count))
+            with _as_sqlalchemy_errors(self.dialect, "nextval"):
+                if self.dialect.name == "postgresql":
+                    # The sequence's name is looked up once: in the select list it would be looked
+                    # up again for every row, at several times the cost of nextval itself.
+                    if table.name not in self._sequences:
+                        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
+                        self._sequences[table.name] = cursor.fetchone()[0]
+                    # Only the first and the last id come back when the ids drawn follow on (no
+                    # other transaction drew from the sequence meanwhile): they are then exactly
+                    # the range between. Otherwise all of them come back.
+                    cursor.execute(
+                        "SELECT min(id), max(id),"
+                        " CASE WHEN max(id) - min(id) = count(*) - 1 THEN NULL ELSE array_agg(id) END"
+                        " FROM (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) AS ids",
+                        (self._sequences[table.name], count),
+                    )
+                    first, last, scattered = cursor.fetchone()
+                    return list(range(first, last + 1)) if scattered is None else scattered
+                # SQLite: every transaction here holds the write lock (BEGIN IMMEDIATE), so no
+                # other connection can take these ids before this transaction ends.
+                top = self.connection.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+                return list(range(top + 1, top + 1 + count))
         finally:
             cursor.close()
 
@@ -189,18 +190,28 @@ class BulkWriter:
             marks = ", ".join("?" for _ in columns)
             statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
         cursor = self.connection.connection.driver_connection.cursor()
-        dbapi = self.dialect.loaded_dbapi
         try:
-            if self.dialect.name == "postgresql":
-                with cursor.copy(statement) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cursor.executemany(statement, rows)
-        except dbapi.IntegrityError as error:
-            raise IntegrityError(str(statement), None, error) from error
+            with _as_sqlalchemy_errors(self.dialect, statement):
+                if self.dialect.name == "postgresql":
+                    with cursor.copy(statement) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(statement, rows)
         finally:
             cursor.close()
+
+
+@contextmanager
+def _as_sqlalchemy_errors(dialect, statement):
+    """The driver's errors on a raw cursor raised as SQLAlchemy's, as from a statement sent
+    through SQLAlchemy: a key already used as `IntegrityError`, a connection lost as
+    `OperationalError` (which the app answers with a 503, not a 500)."""
+    dbapi = dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as error:
+        raise DBAPIError.instance(str(statement), None, error, dbapi.Error) from error
 
 
 class WritesBehind:

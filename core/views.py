@@ -1,6 +1,6 @@
 """What every view that runs one operation does the same way: commit and say so, or report."""
 
-from flask import flash, render_template, request
+from flask import flash, g, render_template, request
 from flask_babel import gettext as _
 
 from core.db import get_session
@@ -37,6 +37,7 @@ def attempt(action, *, done: str | None = None, form=None) -> Attempt:
         report(InvalidInput({"file": unreadable.args[0]}), form)
         return Attempt(False)
     session.commit()
+    g.change_saved = True  # a connection lost after this point must not say "nothing saved"
     if done:
         flash(done, "success")
     return Attempt(True, result)

@@ -252,9 +252,9 @@ def test_the_app_recovers_from_database_restarts_with_no_request_half_applied(
     answers = load.answers
     codes = Counter(answer.status for answer in answers)
     print(f"{len(RESTARTS)} restarts, {len(answers)} requests: {dict(codes)}")
-    errors = [line for line in log.read_text().splitlines() if "Error" in line]
-    # Applied, or a clear 503: nothing else.
-    assert set(codes) <= {302, 303, 503}, (codes, errors[-10:])
+    logged = log.read_text()
+    # Applied, or a clear 503: nothing else; else the server's tracebacks say why.
+    assert set(codes) <= {302, 303, 503}, (codes, logged.split("Traceback")[1:][-3:])
     engine = create_engine(seeded.url)
     with Session(engine) as db:
         claims = {
