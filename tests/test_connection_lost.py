@@ -42,6 +42,8 @@ from tests.builders import (
     offered,
     utc_today,
 )
+from tests.messaging.test_inbound import INBOUND, inbound_params
+from tests.messaging.twilio_signing import AUTH_TOKEN, LOCAL_BASE, post_signed
 
 pytestmark = pytest.mark.postgresql
 
@@ -96,6 +98,7 @@ class Killer:
 @dataclass
 class Seeded:
     technician_id: int
+    technician_phone: str
     seller_id: int
     seller_phone: str
     manager_id: int
@@ -128,6 +131,7 @@ def seeded(committed_postgres_app):
         db.commit()
         seeded = Seeded(
             technician.id,
+            technician.phone,
             seller.id,
             seller.phone,
             world.people[Role.CHANNEL_MANAGER].id,
@@ -198,9 +202,27 @@ def _import(client, seeded):
     return upload
 
 
-FLOWS = {"install claim": _install, "redemption": _redeem, "sell-out import": _import}
+def _texted_install(client, seeded):
+    app = client.application
+    app.config.update(TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_URL=LOCAL_BASE)
+    return lambda n: post_signed(
+        client, INBOUND, inbound_params(seeded.technician_phone, f"CLAIM SMS{n}")
+    )
+
+
+FLOWS = {
+    "install claim": _install,
+    "redemption": _redeem,
+    "sell-out import": _import,
+    "texted install": _texted_install,
+}
 #: What each flow answers when it went through.
-DONE = {"install claim": {302}, "redemption": {303}, "sell-out import": {200}}
+DONE = {
+    "install claim": {302},
+    "redemption": {303},
+    "sell-out import": {200},
+    "texted install": {200},
+}
 
 
 @pytest.mark.parametrize("flow", sorted(FLOWS))
