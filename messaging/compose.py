@@ -91,23 +91,47 @@ def render_for(person, kind: str, channel: str, **context) -> Rendered:
     Message templates are plain text about the person and the context given: rendered by
     Jinja without Flask's request context processors (the signed-in user, the CSRF token),
     which belong to pages, not to a message written for someone else."""
-    role = primary_role(person)
-    # The command words a message teaches are the ones its reader texts back.
-    context.setdefault("command", partial(command_word, language=person.language))
-    with force_locale(person.language), force_timezone(person.timezone):
-        body = message_template(template_names(kind, role, channel)).render(
-            person=person, **context
-        )
-        subject = None
-        if channel == MessageChannel.EMAIL:
-            subject = (
-                message_template(
-                    [f"messaging/{kind}/{role}.subject.txt", f"messaging/{kind}/subject.txt"]
+    return render_each(kind, channel, [(person, context)])[0]
+
+
+def render_each(kind: str, channel: str, messages) -> list[Rendered]:
+    """`render_for` of many messages of `kind` on `channel`, [(person, context)…], in that
+    order: the same texts, with each language and zone entered once for all the people who
+    share them rather than once a person (an import's thousands of sellers speak a handful
+    of languages), and each role's templates chosen once."""
+    rendered: list[Rendered | None] = [None] * len(messages)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, (person, _context) in enumerate(messages):
+        groups.setdefault((person.language, person.timezone), []).append(index)
+    for (language, timezone), indexes in groups.items():
+        # The command words a message teaches are the ones its reader texts back.
+        command = partial(command_word, language=language)
+        templates: dict[str, tuple[MessageTemplate, MessageTemplate | None]] = {}
+        with force_locale(language), force_timezone(timezone):
+            for index in indexes:
+                person, context = messages[index]
+                role = primary_role(person)
+                if role not in templates:
+                    templates[role] = _templates_of(kind, role, channel)
+                body, subject = templates[role]
+                values = {"command": command, **context, "person": person}
+                text = body.render(**values)
+                rendered[index] = Rendered(
+                    channel,
+                    subject.render(**values).strip() if subject is not None else None,
+                    text.strip(),
                 )
-                .render(person=person, **context)
-                .strip()
-            )
-    return Rendered(channel, subject, body.strip())
+    return rendered
+
+
+def _templates_of(kind: str, role: str, channel: str):
+    """The body template of `kind` for `role` on `channel`, and the subject's (e-mail only)."""
+    body = message_template(template_names(kind, role, channel))
+    if channel != MessageChannel.EMAIL:
+        return body, None
+    return body, message_template(
+        [f"messaging/{kind}/{role}.subject.txt", f"messaging/{kind}/subject.txt"]
+    )
 
 
 def notify(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.bulk import in_values, insert_new
 from core.db import utcnow
 from core.errors import InvalidInput
-from messaging.compose import Rendered, render_for
+from messaging.compose import Rendered, render_each
 from messaging.holdout import held_out_among
 from messaging.models import (
     MessageCategory,
@@ -223,36 +223,46 @@ def _write_messages(session: Session, trigger: str, kind: str, nudges: list[Nudg
     unusable = unusable_channels_among(
         session, [nudge.person.id for nudge in nudges if nudge.channels is None]
     )
-    names = None
-    rows = []
+    messages = []  # (nudge, channel, context), in the order of the rows
     for nudge in nudges:
         person = nudge.person
         channels = (
             nudge.channels or usable_channels(session, person, unusable.get(person.id, {}))[:1]
         )
-        for channel in channels:
-            context = {"tip": nudge.tip, **nudge.context}
-            if channel == MessageChannel.SMS and nudge.sms is not None:
-                rendered = nudge.sms
-            else:
-                rendered = render_for(person, kind, channel, **context)
-            values = None
-            if channel == MessageChannel.WHATSAPP:  # for a template, should the window be closed
-                names = variable_names(session, kind) if names is None else names
-                values = template_values(names, person_namespace(person, context), person.language)
-            rows.append(
-                {
-                    "person_id": person.id,
-                    "channel": channel,
-                    "recipient": address(person, channel),
-                    "kind": kind,
-                    "subject": rendered.subject,
-                    "body": rendered.body,
-                    "category": category,
-                    "source": source_of(trigger),
-                    "template_values": values,
-                }
-            )
+        messages += [(nudge, channel, {"tip": nudge.tip, **nudge.context}) for channel in channels]
+    texts: dict[int, Rendered] = {}
+    for channel in dict.fromkeys(channel for _, channel, _ in messages):
+        to_render = [
+            index
+            for index, (nudge, on, _) in enumerate(messages)
+            if on == channel and (channel != MessageChannel.SMS or nudge.sms is None)
+        ]
+        found = render_each(
+            kind, channel, [(messages[i][0].person, messages[i][2]) for i in to_render]
+        )
+        texts.update(zip(to_render, found, strict=True))
+    names = None
+    rows = []
+    for index, (nudge, channel, context) in enumerate(messages):
+        person = nudge.person
+        rendered = texts.get(index) or nudge.sms
+        values = None
+        if channel == MessageChannel.WHATSAPP:  # for a template, should the window be closed
+            names = variable_names(session, kind) if names is None else names
+            values = template_values(names, person_namespace(person, context), person.language)
+        rows.append(
+            {
+                "person_id": person.id,
+                "channel": channel,
+                "recipient": address(person, channel),
+                "kind": kind,
+                "subject": rendered.subject,
+                "body": rendered.body,
+                "category": category,
+                "source": source_of(trigger),
+                "template_values": values,
+            }
+        )
     return enqueue_many(session, rows, now=now, with_ids=True)
 
 

@@ -24,7 +24,7 @@ from channel.postings import balance_of, balances_of, person_account
 from channel.rule_params import EventKind
 from channel.tier_benefits import benefits_of
 from core.bulk import in_values
-from messaging.compose import ROLE_ORDER, notify, render_for
+from messaging.compose import ROLE_ORDER, notify, render_each
 from messaging.models import MessageChannel, Trigger, TriggerDelivery
 from messaging.nudges import (
     Nudge,
@@ -99,24 +99,31 @@ def _points_nudges(
         people = _people(session, earners)
     balances = balances_of(session, [person_account(person_id) for person_id in earners])
     tips = choose_tips(session, people.values(), _product_group(session, skus))
-    nudges = []
-    for person_id, (points, program_ids) in earners.items():
-        person = people[person_id]
+    numbers = {}
+    for person_id, (points, _program_ids) in earners.items():
         pending, available = balances[person_account(person_id)]
-        numbers = {"points": points, "available": available, "pending": pending}
-        tip, sms = tips[person_id], None
-        if tip:
-            sms = render_for(person, "points_earned", MessageChannel.SMS, tip=tip, **numbers)
-            if sms.segments.segments > 2:
-                # e.g. an English tip in a Persian text: the points matter more
-                tip, sms = None, None
+        numbers[person_id] = {"points": points, "available": available, "pending": pending}
+    tipped = [person_id for person_id in earners if tips[person_id]]
+    texts = render_each(
+        "points_earned",
+        MessageChannel.SMS,
+        [(people[i], {"tip": tips[i], **numbers[i]}) for i in tipped],
+    )
+    with_tip = dict(zip(tipped, texts, strict=True))
+    nudges = []
+    for person_id, (_points, program_ids) in earners.items():
+        person = people[person_id]
+        tip, sms = tips[person_id], with_tip.get(person_id)
+        if sms is not None and sms.segments.segments > 2:
+            # e.g. an English tip in a Persian text: the points matter more
+            tip, sms = None, None
         nudges.append(
             Nudge(
                 person,
                 occasion,
                 program_id=min(program_ids) if program_ids else None,
                 tip=tip,
-                context=numbers,
+                context=numbers[person_id],
                 sms=sms,
             )
         )

@@ -9,11 +9,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from core.db import utcnow
-from messaging.compose import notify, primary_role, render_for, template_names
+from messaging.compose import notify, primary_role, render_each, render_for, template_names
 from messaging.consent import set_consent
 from messaging.delivery import deliver_next
 from messaging.message_html import linked_text
-from messaging.models import OutboxMessage
+from messaging.models import OutboxMessage, Tip
 from messaging.outbox import enqueue
 from messaging.segments import count_segments
 from messaging.transports import PermanentFailure, SmtpTransport, TransientFailure
@@ -321,3 +321,61 @@ def test_an_empty_profile_post_keeps_the_settings_instead_of_failing(client, db,
     assert response.status_code == 302
     db.expire_all()
     assert (person.language, person.preferred_channel) == ("en", "sms")
+
+
+def test_messages_rendered_together_read_as_each_one_rendered_alone(app, db, world):
+    """render_each enters a language and zone once for all who share them, and picks a role's
+    template once: each text is still the one rendered for that person alone."""
+    people = [
+        make_person(
+            db,
+            world.partner_a,
+            roles=(role,),
+            language=language,
+            timezone=zone,
+            full_name=f"{name} Example",
+        )
+        for name, (role, language, zone) in zip(
+            "ABCDEFG",
+            [
+                ("seller", "en", "UTC"),
+                ("technician", "fa", "Asia/Tehran"),
+                ("seller", "en", "Asia/Jerusalem"),
+                ("engineer", "ru", "Europe/Riga"),
+                ("technician", "en", "UTC"),
+                ("procurement", "fa", "Asia/Tehran"),
+                ("seller", "lv", "Europe/Riga"),
+            ],
+            strict=True,
+        )
+    ]
+    for person in people:
+        person.email = f"p{person.id}@example.com"
+    tip = Tip(language="en", text="Heat pumps need no chimney.", link_url="https://ex.am/hp")
+    # 22:30 UTC: already the next day in Jerusalem and Tehran.
+    expires = datetime(2027, 1, 1, 22, 30, tzinfo=UTC)
+    kinds = [
+        ("points_expiring", "sms", lambda n: {"points": n, "expires_on": expires, "url": "u"}),
+        (
+            "points_earned",
+            "sms",
+            lambda n: {"tip": tip, "points": n, "available": n * 7, "pending": n % 2 * 40},
+        ),
+        ("welcome", "email", lambda n: {}),
+        ("welcome", "whatsapp", lambda n: {}),
+    ]
+    with app.app_context():
+        for kind, channel, values in kinds:
+            messages = [(person, values(n + 1)) for n, person in enumerate(people)]
+            together = render_each(kind, channel, messages)
+            alone = [render_for(person, kind, channel, **context) for person, context in messages]
+            assert together == alone
+            assert len({rendered.body for rendered in together}) == len(people)
+        # The same values for two readers of English, in UTC and in Jerusalem:
+        context = {"points": 2, "expires_on": expires, "url": "u"}
+        both = render_each("points_expiring", "sms", [(people[0], context), (people[2], context)])
+        expiring = [rendered.body for rendered in both]
+        assert expiring == [
+            "2 points expire on 1/1/27. Spend them in the rewards catalog: u",
+            "2 points expire on 1/2/27. Spend them in the rewards catalog: u",
+        ]

@@ -24,6 +24,7 @@ from messaging.models import OutboxMessage, Tip, Treatment, TriggerDelivery
 from messaging.nudges import TriggerChoice, choose_tip, save_triggers, send_once
 from messaging.reminders import run_daily
 from messaging.segments import count_segments
+from messaging.triggers import on_sales_imported
 from roles.models import Person, RoleAssignment
 from roles.permissions import Role
 from tests.builders import (
@@ -745,3 +746,46 @@ def test_a_tip_that_would_make_the_text_too_long_is_left_out(db, world, live, bo
     submit_claim(db, seller, sale(), today=TODAY)
     [message] = sent(db, "points_earned")
     assert "BBB" not in message.body and count_segments(message.body).segments == 1
+
+
+def test_points_told_to_many_at_once_are_the_rows_told_to_each_alone(db, world, live, boilers):
+    """An import's thousands of sellers are rendered together, by language and zone: each
+    still gets the row (channel, address, text, tip) they would get alone."""
+    add_tip(db, "B" * 140, group=boilers)  # fine in English, too long inside Persian
+    add_tip(db, "Katlus var ielikt virtuves skapī.", group=boilers, language="lv")
+    people = [
+        make_person(db, world.partner_a, [role], language=language, timezone=zone, **extra)
+        for role, language, zone, extra in [
+            ("seller", "en", "Europe/Riga", {}),
+            ("technician", "fa", "Asia/Tehran", {}),
+            ("seller", "lv", "Europe/Riga", {"preferred_channel": "whatsapp"}),
+            ("engineer", "ru", "Europe/Riga", {}),
+            ("seller", "fa", "Asia/Tehran", {"preferred_channel": "whatsapp"}),
+            ("technician", "en", "UTC", {}),
+            ("seller", "lv", "Europe/Riga", {"active": False}),
+        ]
+    ]
+    set_consent(db, people[3].id, "sms", opted_out=True, source="sms:STOP")
+    earnings = {person.id: (10 * n + 5, {live.id}) for n, person in enumerate(people)}
+
+    def told(occasions):
+        for occasion, earned in occasions:
+            on_sales_imported(None, session=db, earnings=earned, skus={"BX-24"}, occasion=occasion)
+        messages = sent(db, "points_earned")
+        deliveries = db.scalars(
+            select(TriggerDelivery).where(TriggerDelivery.trigger == "points_earned")
+        )
+        return sorted(
+            (m.person_id, m.channel, m.recipient, m.subject, m.body, m.template_values)
+            for m in messages
+        ), sorted((d.person_id, d.program_id, d.held_out, d.tip_id) for d in deliveries)
+
+    with db.begin_nested() as together:
+        at_once = told([("import", earnings)])
+        together.rollback()
+    alone = told([(f"alone:{i}", {i: earned}) for i, earned in earnings.items()])
+    assert at_once == alone
+    bodies = {row[0]: row[4] for row in alone[0]}
+    assert len(bodies) == 6 and people[6].id not in bodies
+    assert "BBB" in bodies[people[0].id] and "BBB" not in bodies[people[1].id]
+    assert "Katlus" in bodies[people[2].id]
