@@ -116,8 +116,14 @@ def _number_in(value, locale: str) -> str:
     # Remembered: an import's thousands of messages format the same points and balances
     # again and again, and Babel's formatting costs tens of microseconds each time.
     return _digits_in(
-        numbers.format_decimal(value, locale=locale, numbering_system="default"), locale
+        numbers.format_decimal(value, locale=_parsed(locale), numbering_system="default"), locale
     )
+
+
+@lru_cache(maxsize=64)
+def _parsed(locale: str) -> Locale:
+    # Babel parses a locale's name again at every call given a name, not a Locale.
+    return Locale.parse(locale)
 
 
 def format_percent(value) -> str:
