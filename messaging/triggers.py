@@ -5,7 +5,7 @@ transaction of the change behind it."""
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from channel.approvals import current_decision, current_decisions, programs_for_partner
 from channel.claim_models import ClaimKind, ClaimStatus
@@ -23,7 +23,6 @@ from channel.partner_models import PartnerOrganization
 from channel.postings import balance_of, balances_of, person_account
 from channel.rule_params import EventKind
 from channel.tier_benefits import benefits_of
-from core.bulk import in_values
 from messaging.compose import ROLE_ORDER, notify, render_each
 from messaging.models import MessageChannel, Trigger, TriggerDelivery
 from messaging.nudges import (
@@ -36,6 +35,7 @@ from messaging.nudges import (
     switched_off,
 )
 from messaging.policy import usable_channels
+from messaging.recipients import recipients
 from roles.models import Person, RoleAssignment
 from roles.permissions import Role
 
@@ -61,25 +61,12 @@ def _enrolled_programs(session: Session, person_id: int) -> set[int]:
     )
 
 
-def _people(session: Session, person_ids) -> dict[int, Person]:
-    """The people, with their roles, in one look-up."""
-    ids = sorted(set(person_ids))
-    if not ids:
-        return {}
-    found = session.scalars(
-        select(Person)
-        .where(in_values(session, Person.id, ids))
-        .options(selectinload(Person.role_assignments))
-    )
-    return {person.id: person for person in found}
-
-
 def _points_nudges(
     session: Session, earnings, *, occasion: str, skus, skip=frozenset(), people=None
 ) -> None:
     """Tell each person in `earnings` ({person id: (points, program ids)}) what they earned:
     the same statements for one person or thousands (an import's sellers). `people`: those
-    of them already loaded (`_people`), if any."""
+    of them already read (`recipients`), if any."""
     earners = {
         person_id: (points, program_ids)
         for person_id, (points, program_ids) in earnings.items()
@@ -96,7 +83,7 @@ def _points_nudges(
     if not earners:
         return
     if people is None:
-        people = _people(session, earners)
+        people = recipients(session, earners)
     balances = balances_of(session, [person_account(person_id) for person_id in earners])
     tips = choose_tips(session, people.values(), _product_group(session, skus))
     numbers = {}
@@ -144,7 +131,7 @@ def on_points_earned(_sender, *, session, activity, entries) -> None:
 def on_sales_imported(_sender, *, session, earnings, skus, occasion) -> None:
     """One message a person for a whole sell-out import, however many lines credited them."""
     # Thousands of sellers: loaded once for both kinds of message.
-    people = _people(session, [i for i, (points, _ids) in earnings.items() if points > 0])
+    people = recipients(session, [i for i, (points, _ids) in earnings.items() if points > 0])
     _podium_nudges(session, earnings, people)
     _points_nudges(session, earnings, occasion=occasion, skus=sorted(skus), people=people)
 
@@ -168,7 +155,7 @@ def _podium_nudges(session: Session, earnings, people=None) -> None:
     if not shown:
         return
     if people is None:
-        people = _people(session, earners)
+        people = recipients(session, earners)
     places = {
         program.id: standings_in(
             session, program, [people[i] for i, ids in earners.items() if program.id in ids]
