@@ -3,12 +3,16 @@
 import re
 import socket
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from core.db import utcnow
+from core.i18n import force_timezone
+from messaging.commands import command_word
 from messaging.compose import notify, primary_role, render_each, render_for, template_names
 from messaging.consent import set_consent
 from messaging.delivery import deliver_next
@@ -323,6 +327,19 @@ def test_an_empty_profile_post_keeps_the_settings_instead_of_failing(client, db,
     assert (person.language, person.preferred_channel) == ("en", "sms")
 
 
+def by_jinja(app, person, kind, channel, context) -> str:
+    """The message's text as Jinja and Flask-Babel render it by themselves, for one person."""
+    names = template_names(kind, primary_role(person), channel)
+    with force_locale(person.language), force_timezone(person.timezone):
+        return (
+            app.jinja_env.select_template(names)
+            .render(
+                person=person, command=partial(command_word, language=person.language), **context
+            )
+            .strip()
+        )
+
+
 def test_messages_rendered_together_read_as_each_one_rendered_alone(app, db, world):
     """render_each enters a language and zone once for all who share them, and picks a role's
     template once: each text is still the one rendered for that person alone."""
@@ -370,6 +387,9 @@ def test_messages_rendered_together_read_as_each_one_rendered_alone(app, db, wor
             together = render_each(kind, channel, messages)
             alone = [render_for(person, kind, channel, **context) for person, context in messages]
             assert together == alone
+            assert [text.body for text in together] == [
+                by_jinja(app, person, kind, channel, context) for person, context in messages
+            ]
             assert len({rendered.body for rendered in together}) == len(people)
         # The same values for two readers of English, in UTC and in Jerusalem:
         context = {"points": 2, "expires_on": expires, "url": "u"}
