@@ -135,9 +135,7 @@ def read_chunk(session: Session, lines: list[SalesLine], context: ImportContext)
             programs[program.id] = program
     for program_id in sorted(programs):  # the same lock `record_activity` takes, in one order
         session.execute(select(Program.id).where(Program.id == program_id).with_for_update())
-    usages = {
-        program_id: context.usage(program_id, partner_ids, person_ids) for program_id in programs
-    }
+    usages = context.usages_for(sorted(programs), partner_ids, person_ids)
     context.load_enrolments(list(programs), person_ids)
     plans = {
         partner_id: [

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from channel import rules as engine
 from channel.earning import engine_approval, engine_terms, product_facts
-from channel.ledger import add_cap_totals, person_earnings
+from channel.ledger import add_caps_totals, person_earnings
 from channel.models import (
     Enrollment,
     Product,
@@ -148,27 +148,34 @@ class ImportContext:
             found[person_id].add(role)
         self.roles.update((person_id, frozenset(roles)) for person_id, roles in found.items())
 
-    def usage(self, program_id: int, partner_ids: set[int], person_ids: set[int]) -> engine.Usage:
-        """The program's usage, with the totals of `partner_ids` and the monthly totals of
-        `person_ids` (call under its lock)."""
-        if program_id not in self.usages:
-            self.usages[program_id] = (engine.Usage(), set(), set())
-            add_cap_totals(self.session, program_id, self.usages[program_id][0])
-        usage, partners, people = self.usages[program_id]
-        # Only the partners and people a chunk names: an API call of a few lines reads a few
-        # partners' entries, not the totals of every partner in the program's history.
-        if partner_ids - partners or person_ids - people:
-            add_cap_totals(
-                self.session,
-                program_id,
-                usage,
-                program=False,
-                partner_ids=partner_ids - partners,
-                person_ids=person_ids - people,
+    def usages_for(
+        self, program_ids, partner_ids: set[int], person_ids: set[int]
+    ) -> dict[int, engine.Usage]:
+        """Each program's usage, with the totals of `partner_ids` and the monthly totals of
+        `person_ids` (call under the programs' locks). Read for all the programs at once: a
+        statement a kind of total, however many programs (`add_caps_totals`)."""
+        new = {p: engine.Usage() for p in program_ids if p not in self.usages}
+        if new:
+            add_caps_totals(self.session, new)
+            self.usages.update((p, (usage, set(), set())) for p, usage in new.items())
+        # Only the partners and people not read yet: an API call of a few lines reads a few
+        # partners' entries, not the totals of every partner in the program's history. The
+        # totals read already are never read again: the usage holds what the chunks computed
+        # since counted, written or not.
+        missing: dict[tuple[frozenset, frozenset], dict[int, engine.Usage]] = {}
+        for program_id in program_ids:
+            usage, partners, people = self.usages[program_id]
+            wanted = (frozenset(partner_ids - partners), frozenset(person_ids - people))
+            if wanted[0] or wanted[1]:
+                missing.setdefault(wanted, {})[program_id] = usage
+        for (partners, people), usages in missing.items():
+            add_caps_totals(
+                self.session, usages, program=False, partner_ids=partners, person_ids=people
             )
-            partners |= partner_ids
-            people |= person_ids
-        return usage
+            for program_id in usages:
+                self.usages[program_id][1].update(partners)
+                self.usages[program_id][2].update(people)
+        return {program_id: self.usages[program_id][0] for program_id in program_ids}
 
     def load_enrolments(self, program_ids, person_ids) -> None:
         missing = {
