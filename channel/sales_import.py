@@ -138,7 +138,21 @@ def _e164(raw: str, country: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+#: Lines in a chunk once the import is under way.
 CHUNK = 5000
+#: Lines in the first chunk; each chunk after holds twice the one before, up to `CHUNK`. The
+#: first chunk is computed with no write beside it, and each chunk's write waits for the
+#: next one's look-ups: started small, the writes get going at once and the pipeline fills
+#: up, instead of a small file's two chunks of 5,000 running almost one after the other.
+FIRST_CHUNK = 500
+
+
+def chunk_sizes() -> Iterator[int]:
+    """How many new lines each chunk of a file takes, in order."""
+    size = min(FIRST_CHUNK, CHUNK)
+    while True:
+        yield size
+        size = min(size * 2, CHUNK)
 
 
 def import_sales(
@@ -166,11 +180,15 @@ def import_sales(
     report = SalesReport()
     pending: list[SalesLine] = []
     seen: set[str] = set()
+    sizes = chunk_sizes()
+    size = next(sizes)
 
     with WritesBehind(session) as writes:
         chunks = _Chunks(session, context, return_window, report, writes)
 
         def flush():
+            nonlocal size
+            size = next(sizes)
             chunks.add(pending)
             if on_progress is not None:
                 on_progress(len(pending))
@@ -192,7 +210,7 @@ def import_sales(
             pending.append(
                 SalesLine(number, key, person.id, person.partner_id, invoice, day, sku, quantity)
             )
-            if len(pending) >= CHUNK:
+            if len(pending) >= size:
                 flush()
         flush()
         chunks.close()
