@@ -261,17 +261,20 @@ def test_concurrent_redemptions_never_overdraw_nor_oversell(committed_app):
     assert balance == (0, 1000 - 20 * 30)
 
 
-@pytest.mark.parametrize("chunk", [5000, 7])
+@pytest.mark.parametrize(("first_chunk", "chunk"), [(5000, 5000), (7, 7), (3, 12)])
 def test_the_same_sales_file_imported_twice_at_once_imports_each_line_once(
-    committed_app, monkeypatch, chunk
+    committed_app, monkeypatch, first_chunk, chunk
 ):
-    """In one chunk, or in several, each computed while the one before is written: a chunk
-    that collides goes line by line and the one computed meanwhile is computed again."""
+    """In one chunk, or in several (of one size, or growing: 3, 6, 12, 12, 7), each computed
+    while the one before is written: a chunk that collides goes line by line and the one
+    computed meanwhile is computed again."""
     from channel.claim_models import Claim
     from channel.postings import check_balances
     from channel.sales_import import import_sales, read_sales
 
+    monkeypatch.setattr("channel.sales_import.FIRST_CHUNK", first_chunk)
     monkeypatch.setattr("channel.sales_import.CHUNK", chunk)
+    chunk = f"{first_chunk}-{chunk}"  # each case's own invoices and product
     from tests.builders import make_group, make_product
 
     app = committed_app

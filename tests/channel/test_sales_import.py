@@ -31,6 +31,7 @@ from tests.builders import (
 )
 from tests.hostile import fuzz, hostile_import, spreadsheet_files
 from tests.spreadsheets import near_empty_rows, shared_strings_bomb
+from tests.statements import statements_sent
 
 TODAY = utc_today()
 #: The moment the imports run: noon UTC, the same day in every test seller's zone.
@@ -165,6 +166,57 @@ def test_a_chunk_computed_while_the_one_before_collided_is_computed_again(db, wo
     assert balance_of(db, person_account(seller.id)) == (50, 0)
     assert check_balances(db) == []
     assert check_person_months(db) == []
+
+
+def test_a_file_is_written_in_chunks_that_start_small_and_double(db, world, monkeypatch):
+    """The first chunk is computed with no write beside it: it is small, and the chunks grow
+    to their full size, each earning as one chunk of the whole file would."""
+    from channel import sales_import
+
+    seller = _seller_with_30_of_a_partner_cap_of_50(db, world)
+    real_write, calls = sales_import.write_chunk, []
+
+    def write(session, rows):
+        calls.append(len(rows.claims))
+        return real_write(session, rows)
+
+    monkeypatch.setattr(sales_import, "write_chunk", write)
+    monkeypatch.setattr(sales_import, "FIRST_CHUNK", 2)
+    monkeypatch.setattr(sales_import, "CHUNK", 8)
+    lines = "".join(f"INV-2,{n},{TODAY},BX-24,1,{seller.phone}\n" for n in range(1, 26))
+    report = run(db, (HEADER + lines).encode())
+    assert calls == [2, 4, 8, 8, 3]
+    assert report.imported == 25
+    assert balance_of(db, person_account(seller.id)) == (50, 0)  # the partner's cap holds
+    assert check_balances(db) == []
+    assert check_person_months(db) == []
+
+
+def test_a_chunk_reads_the_caps_of_all_its_programs_at_once(db, world):
+    """Three programs pay the seller: the chunk's budget and caps are read in one statement
+    a kind of total (the programs', the partners', the people's months), not one a program."""
+    group = make_group(db, "boilers", points=10)
+    make_product(db, group, "BX-24")
+    for name in ("One", "Two", "Three"):
+        program = make_program(
+            db, partners=[world.partner_a], name=name, budget_points=1000, cap_per_partner=500
+        )
+        add_scheme(db, program, ["seller"], ("unit_sold", {"product_group": "boilers"}))
+        offer(db, program, world.people[Role.CHANNEL_MANAGER])
+        approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
+        launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    seller = world.people[Role.SELLER]
+    lines = "".join(f"INV-9,{n},{TODAY},BX-24,1,{seller.phone}\n" for n in range(1, 4))
+    with statements_sent(db.get_bind().engine) as sent:
+        report = run(db, (HEADER + lines).encode())
+    assert report.imported == 3
+    assert balance_of(db, person_account(seller.id)) == (3 * 3 * 10, 0)
+    totals = (
+        "SELECT ledger_months.program_id, sum(",
+        "SELECT ledger_months.program_id, ledger_months.partner_id, sum(",
+        "SELECT ledger_entries.program_id, ledger_entries.person_id, ledger_entries.month, sum(",
+    )
+    assert [sum(s.startswith(kind) for s in sent) for kind in totals] == [1, 1, 1]
 
 
 def test_importing_the_same_file_again_changes_nothing(db, world, program):
@@ -404,7 +456,19 @@ def person_months(db) -> dict:
     }
 
 
-def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, monkeypatch):
+@pytest.mark.parametrize(
+    ("first_chunk", "chunk", "b_first"),
+    [
+        (5, 5, False),
+        # Chunks of 1, 2, 4, 8, 8…, a line of partner B's first: the first chunk earns under
+        # the capped program only; the second, B's seller again and partner A's, brings the
+        # other program, whose totals are all to read where the capped one's are only A's.
+        (1, 8, True),
+    ],
+)
+def test_the_bulk_import_writes_what_line_by_line_approval_writes(
+    db, world, monkeypatch, first_chunk, chunk, b_first
+):
     """Two programs (one with a monthly cap, a budget and a lower cap from partner B), two
     partners, sellers and engineers, two months, repeated lines, a return window."""
     from channel import sales_import
@@ -439,6 +503,7 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
     engineer = world.people[Role.ENGINEER]
     # Earned before the import: the caps count it.
     assert record(db, "sale", sellers[0], sku="BX-24", quantity=3)
+    assert record(db, "sale", sellers[1], sku="BX-24", quantity=1)
     last_month = TODAY.replace(day=1) - timedelta(days=3)
     rows = []
     for n in range(36):
@@ -446,11 +511,16 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
         day = last_month if n % 4 == 0 else TODAY
         sku = "PX-1" if n % 5 in (1, 3) else "BX-24"
         rows.append(f"M-{n // 2},{n % 2 + 1},{day},{sku},{n % 3 + 1},{who.phone}\n")
+    if b_first:
+        rows.insert(0, rows.pop(7))
+        rows.insert(2, rows.pop(10))
     rows.append(rows[4])  # the same line twice in one file
     rows.append(f"M-99,1,{TODAY},NOPE,1,{sellers[0].phone}\n")
     data = ("invoice_number,line,date,sku,quantity,seller\n" + "".join(rows)).encode()
     window = timedelta(days=14)
-    monkeypatch.setattr(sales_import, "CHUNK", 5)  # usage carried over many chunks
+    # Usage carried over many chunks.
+    monkeypatch.setattr(sales_import, "FIRST_CHUNK", first_chunk)
+    monkeypatch.setattr(sales_import, "CHUNK", chunk)
 
     def import_file():
         return import_sales(db, read_sales(data), now=NOW, return_window=window)
@@ -483,7 +553,7 @@ def test_the_bulk_import_writes_what_line_by_line_approval_writes(db, world, mon
     # The mix did what it is for: caps bound, both buckets' windows, both programs paid.
     assert any(row[16].get("capped_by") == "person_month" for row in bulk_ledger)
     spent = sum(row[7] for row in bulk_ledger if row[1] == str(capped.id))
-    assert spent == 100 - 30  # the budget ran out, after what was earned before
+    assert spent == 100 - 40  # the budget ran out, after what was earned before
     assert {row[1] for row in bulk_ledger} == {str(capped.id), str(spiff.id)}
     assert {row[4] for row in bulk_ledger} == {"pending"}
     assert bulk_report.imported == 36 and bulk_report.already_imported == 1
