@@ -14,7 +14,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
-from sqlalchemy import ARRAY, JSON, Column, Table, any_, bindparam, func, select
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Column,
+    Integer,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -38,14 +50,25 @@ def insert_unnested(table: Table, rows: list[dict]):
     from sqlalchemy.dialects.postgresql import insert
 
     columns = [table.c[name] for name in rows[0]]
-    arrays = [
-        bindparam(f"v_{column.name}", [row[column.name] for row in rows], type_=ARRAY(column.type))
-        for column in columns
-    ]
+    arrays = [_array(column, [row[column.name] for row in rows]) for column in columns]
     source = (
         func.unnest(*arrays).table_valued(*(column.name for column in columns)).render_derived()
     )
     return insert(table).from_select([column.name for column in columns], select(*source.c))
+
+
+def _array(column: Column, values: list):
+    """`values` as one array parameter for `column`. Whole numbers go as the text of the
+    array (`{1,2,NULL}`, cast by the server): the driver's array dumper checks and converts
+    each element in Python, about three times the cost (0.2 s against 0.07 s for a file's
+    20,000 people's months, 7 columns of numbers)."""
+    if isinstance(column.type, Integer) and set(map(type, values)) <= {int, type(None)}:
+        if None in values:
+            text = ",".join("NULL" if v is None else str(v) for v in values)
+        else:
+            text = ",".join(map(str, values))
+        return cast(bindparam(f"v_{column.name}", f"{{{text}}}", type_=Text), ARRAY(column.type))
+    return bindparam(f"v_{column.name}", values, type_=ARRAY(column.type))
 
 
 def insert_new(session: Session, table: Table, rows: list[dict], returning: Sequence[Column]):

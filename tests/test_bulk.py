@@ -7,8 +7,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from channel.purchases import SerialEvent
-from core.bulk import BulkWriter, WritesBehind
+from core.bulk import BulkWriter, WritesBehind, insert_new
 from core.db import get_session
+from roles.permissions import Role
+from tests.builders import make_program
 
 
 def test_ids_drawn_in_bulk_are_new_and_distinct(db):
@@ -81,3 +83,36 @@ def test_collections_pause_while_anyone_is_inside_and_come_back_as_they_were():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_rows_inserted_at_once_keep_their_numbers_nulls_and_text_and_skip_keys_taken(db, world):
+    """`insert_new` (on PostgreSQL one statement, the whole numbers as the text of an array):
+    numbers, NULLs among them, text and flags land as given; a key already held is left out."""
+    from messaging.models import TriggerDelivery
+
+    table = TriggerDelivery.__table__
+    person = world.people[Role.SELLER]
+    program = make_program(db, partners=[world.partner_a])
+    rows = [
+        {
+            "trigger": "points_earned",
+            "person_id": person.id,
+            "occasion": f"o,{n}\"'{{}}",
+            "program_id": program.id if n % 2 else None,
+            "held_out": n == 2,
+        }
+        for n in range(4)
+    ]
+    written = insert_new(db, table, rows, [table.c.occasion, table.c.program_id])
+    assert sorted(written, key=lambda r: r[0]) == sorted(
+        [(r["occasion"], r["program_id"]) for r in rows]
+    )
+    assert insert_new(db, table, rows[:2], [table.c.occasion]) == []
+    stored = db.execute(
+        select(table.c.occasion, table.c.person_id, table.c.program_id, table.c.held_out)
+        .where(table.c.trigger == "points_earned")
+        .order_by(table.c.id)
+    ).all()
+    assert [tuple(r) for r in stored] == [
+        (r["occasion"], person.id, r["program_id"], r["held_out"]) for r in rows
+    ]
