@@ -133,8 +133,11 @@ def read_chunk(session: Session, lines: list[SalesLine], context: ImportContext)
     for partner_id in partner_ids:
         for program, _evaluator in context.programs_of(partner_id):
             programs[program.id] = program
-    for program_id in sorted(programs):  # the same lock `record_activity` takes, in one order
+    # The same lock `record_activity` takes, in one order; held to the transaction's end, so
+    # each program's is taken by the first chunk that earns under it.
+    for program_id in sorted(set(programs) - context.locked):
         session.execute(select(Program.id).where(Program.id == program_id).with_for_update())
+        context.locked.add(program_id)
     usages = context.usages_for(sorted(programs), partner_ids, person_ids)
     context.load_enrolments(list(programs), person_ids)
     plans = {

@@ -59,6 +59,8 @@ class ImportContext:
         self.terms: dict[tuple[int, int], engine.Terms] = {}
         #: program id -> (usage, partners and people whose totals it holds)
         self.usages: dict[int, tuple[engine.Usage, set[int], set[int]]] = {}
+        #: Programs whose row this transaction has locked (`read_chunk`).
+        self.locked: set[int] = set()
         #: (program id, person id) -> enrolled
         self.enrolled: dict[tuple[int, int], bool] = {}
         #: person id -> (points earned by this import's bulk chunks, program ids), and the

@@ -192,9 +192,12 @@ def test_a_file_is_written_in_chunks_that_start_small_and_double(db, world, monk
     assert check_person_months(db) == []
 
 
-def test_a_chunk_reads_the_caps_of_all_its_programs_at_once(db, world):
-    """Three programs pay the seller: the chunk's budget and caps are read in one statement
-    a kind of total (the programs', the partners', the people's months), not one a program."""
+def test_a_file_reads_its_programs_caps_and_takes_their_locks_once(db, world, monkeypatch):
+    """Three programs pay the seller, over three chunks: the budget and caps are read in one
+    statement a kind of total (the programs', the partners', the people's months) for all
+    three programs, and each program's row is locked once for the file."""
+    from channel import sales_import
+
     group = make_group(db, "boilers", points=10)
     make_product(db, group, "BX-24")
     for name in ("One", "Two", "Three"):
@@ -205,6 +208,7 @@ def test_a_chunk_reads_the_caps_of_all_its_programs_at_once(db, world):
         offer(db, program, world.people[Role.CHANNEL_MANAGER])
         approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
         launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
+    monkeypatch.setattr(sales_import, "CHUNK", 1)
     seller = world.people[Role.SELLER]
     lines = "".join(f"INV-9,{n},{TODAY},BX-24,1,{seller.phone}\n" for n in range(1, 4))
     with statements_sent(db.get_bind().engine) as sent:
@@ -217,6 +221,9 @@ def test_a_chunk_reads_the_caps_of_all_its_programs_at_once(db, world):
         "SELECT ledger_entries.program_id, ledger_entries.person_id, ledger_entries.month, sum(",
     )
     assert [sum(s.startswith(kind) for s in sent) for kind in totals] == [1, 1, 1]
+    # (FOR UPDATE on PostgreSQL; SQLite's write lock covers the whole database.)
+    locks = [s for s in sent if " ".join(s.split()).startswith("SELECT programs.id FROM programs")]
+    assert len(locks) == 3
 
 
 def test_importing_the_same_file_again_changes_nothing(db, world, program):
