@@ -144,7 +144,7 @@ CHUNK = 5000
 #: first chunk is computed with no write beside it, and each chunk's write waits for the
 #: next one's look-ups: started small, the writes get going at once and the pipeline fills
 #: up, instead of a small file's two chunks of 5,000 running almost one after the other.
-FIRST_CHUNK = 500
+FIRST_CHUNK = 1000
 
 
 def chunk_sizes() -> Iterator[int]:
