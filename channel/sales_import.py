@@ -147,8 +147,8 @@ CHUNK = 5000
 FIRST_CHUNK = 1000
 
 
-def chunk_sizes() -> Iterator[int]:
-    """How many new lines each chunk of a file takes, in order."""
+def _chunk_sizes() -> Iterator[int]:
+    """How many of the file's lines each chunk takes, in order."""
     size = min(FIRST_CHUNK, CHUNK)
     while True:
         yield size
@@ -180,7 +180,7 @@ def import_sales(
     report = SalesReport()
     pending: list[SalesLine] = []
     seen: set[str] = set()
-    sizes = chunk_sizes()
+    sizes = _chunk_sizes()
     size = next(sizes)
 
     with WritesBehind(session) as writes:
