@@ -163,7 +163,8 @@ class ImportContext:
         # Only the partners and people not read yet: an API call of a few lines reads a few
         # partners' entries, not the totals of every partner in the program's history. The
         # totals read already are never read again: the usage holds what the chunks computed
-        # since counted, written or not.
+        # since counted, written or not. Programs met in the same chunks miss the same totals
+        # and share their reads; one first met in a later chunk misses more, read apart.
         missing: dict[tuple[frozenset, frozenset], dict[int, engine.Usage]] = {}
         for program_id in program_ids:
             usage, partners, people = self.usages[program_id]
