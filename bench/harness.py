@@ -69,8 +69,17 @@ class Output:
 
     def finish(self, results: str | None) -> None:
         self.add(f"load average after: {load()}")
-        if results:
-            Path(results).write_text("\n".join(self.lines) + "\n")
+        keep(results, self.lines)
+
+
+def keep(results: str | None, lines: list[str]) -> None:
+    """Put a run's `lines` at the top of `results` (a file of bench/results/), above the runs
+    it kept before: newest first, none lost."""
+    if not results:
+        return
+    path = Path(results)
+    before = path.read_text() if path.exists() else ""
+    path.write_text("\n".join(lines) + "\n" + ("\n" + before if before else ""))
 
 
 @contextmanager

@@ -46,6 +46,7 @@ from sqlalchemy import select  # noqa: E402
 
 from app import create_app  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
+from bench.harness import keep  # noqa: E402
 from bench.world import SIZES, build_world  # noqa: E402
 
 logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -419,8 +420,7 @@ def main() -> None:
         run(kind.strip(), args, lines)
     lines.append(f"load average after: {os.getloadavg()}")
     print(lines[-1])
-    if args.results:
-        Path(args.results).write_text("\n".join(lines) + "\n")
+    keep(args.results, lines)
 
 
 if __name__ == "__main__":

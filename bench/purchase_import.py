@@ -64,7 +64,10 @@ def main() -> None:
     parser.add_argument("--size", default="realistic", choices=sorted(SIZES))
     parser.add_argument("--lines", type=int, help="invoice lines (realistic 100,000)")
     parser.add_argument("--databases", default="postgresql", help="postgresql,sqlite")
-    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
+    parser.add_argument(
+        "--results",
+        help="add the figures at the top of this file (bench/results/…), above the runs it keeps",
+    )
     args = parser.parse_args()
     out = Output("purchase_import")
     for kind in args.databases.split(","):

@@ -97,7 +97,10 @@ def main() -> None:
     parser.add_argument("--partners", type=int, help="partners, if not the size's")
     parser.add_argument("--lines", type=int, help="purchase lines in the quarter")
     parser.add_argument("--databases", default="postgresql", help="postgresql,sqlite")
-    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
+    parser.add_argument(
+        "--results",
+        help="add the figures at the top of this file (bench/results/…), above the runs it keeps",
+    )
     args = parser.parse_args()
     out = Output("rebate_close")
     for kind in args.databases.split(","):

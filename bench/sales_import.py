@@ -34,7 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from bench.databases import throwaway_database  # noqa: E402
-from bench.harness import copy_seconds, header, highest_ids, load, rows_written  # noqa: E402
+from bench.harness import (  # noqa: E402
+    copy_seconds,
+    header,
+    highest_ids,
+    keep,
+    load,
+    rows_written,
+)
 from bench.world import SIZES, build_world  # noqa: E402
 from channel.sales_import import import_sales, read_sales  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
@@ -151,7 +158,10 @@ def main() -> None:
     parser.add_argument("--sweep-sellers", type=_numbers, help="e.g. 2,200,2000,20000")
     parser.add_argument("--sweep-lines", type=_numbers, help="e.g. 10000,100000,1000000")
     parser.add_argument("--databases", default="postgresql,sqlite")
-    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
+    parser.add_argument(
+        "--results",
+        help="add the figures at the top of this file (bench/results/…), above the runs it keeps",
+    )
     args = parser.parse_args()
     lines = args.sweep_lines or [args.lines]
     sellers = args.sweep_sellers or [args.sellers]
@@ -161,8 +171,7 @@ def main() -> None:
         run(kind.strip(), args.size, args.people, lines, sellers, out)
     out.append(f"load average after: {load()}")
     print(out[-1])
-    if args.results:
-        Path(args.results).write_text("\n".join(out) + "\n")
+    keep(args.results, out)
 
 
 if __name__ == "__main__":

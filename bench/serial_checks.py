@@ -126,7 +126,10 @@ def main() -> None:
     parser.add_argument("--serials", type=int, help="the large registry (realistic 2,000,000)")
     parser.add_argument("--claims", type=int, help="install claims (realistic 1,000)")
     parser.add_argument("--databases", default="postgresql", help="postgresql,sqlite")
-    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
+    parser.add_argument(
+        "--results",
+        help="add the figures at the top of this file (bench/results/…), above the runs it keeps",
+    )
     args = parser.parse_args()
     out = Output("serial_checks")
     for kind in args.databases.split(","):

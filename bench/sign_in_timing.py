@@ -37,7 +37,10 @@ def main() -> None:
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--size", default="realistic", choices=sorted(SIZES))
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
+    parser.add_argument(
+        "--results",
+        help="add the figures at the top of this file (bench/results/…), above the runs it keeps",
+    )
     args = parser.parse_args()
     out = Output("sign_in_timing")
     config = {"WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, **PRODUCTION_ARGON2}

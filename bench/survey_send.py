@@ -108,7 +108,10 @@ def main() -> None:
     )
     parser.add_argument("--holdout", type=int, default=10)
     parser.add_argument("--databases", default="postgresql", help="postgresql,sqlite")
-    parser.add_argument("--results", help="write the figures to this file (bench/results/…)")
+    parser.add_argument(
+        "--results",
+        help="add the figures at the top of this file (bench/results/…), above the runs it keeps",
+    )
     args = parser.parse_args()
     people = round(args.recipients / (1 - args.holdout / 100)) if args.recipients else None
     out = Output("survey_send")

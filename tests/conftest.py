@@ -76,7 +76,12 @@ COMMITTING_FIXTURES = {"committed_app", "committed_postgres_app"}
 SWEEP_MODULES = {"test_isolation", "test_forms_fuzz", "test_webhooks_fuzz", "test_openapi"}
 #: Modules that break something on purpose: a database restarted, a provider gone, a worker
 #: killed mid-send. Marked `fault` and `slow`.
-FAULT_MODULES = {"test_database_restart", "test_provider_outage", "test_worker_crash"}
+FAULT_MODULES = {
+    "test_connection_lost",
+    "test_database_restart",
+    "test_provider_outage",
+    "test_worker_crash",
+}
 #: Modules that start servers or database clusters of their own (found by what they import).
 SERVER_HELPERS = {"tests.servers", "tests.postgres_cluster"}
 
