@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from channel.claim_models import Claim
 from channel.ledger import LedgerEntry
+from channel.models import Enrollment, ProgramDecision
 from channel.postings import check_balances
 from channel.programs import launch_program
 from channel.rewards import Redemption, Reward
@@ -95,6 +96,10 @@ class Killer:
             event.remove(self.engine, "commit", self._commit)
 
 
+#: Programs offered to partner B: more than an approval sends statements.
+OFFERED = 160
+
+
 @dataclass
 class Seeded:
     technician_id: int
@@ -103,6 +108,9 @@ class Seeded:
     seller_phone: str
     manager_id: int
     reward_id: int
+    partner_b_id: int
+    partner_b_manager_id: int
+    offered_to_b: list[int]
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +134,13 @@ def seeded(committed_postgres_app):
         approve(db, program, world.partner_a, world.people[Role.PARTNER_MANAGER])
         launch_program(db, program, actor_id=world.people[Role.CHANNEL_MANAGER].id)
         give_points(db, technician, 100_000)
+        # Programs offered to partner B, one for each approval its manager sends.
+        offered_to_b = []
+        for n in range(OFFERED):
+            other = make_program(db, partners=[world.partner_b], name=f"Offer {n}")
+            add_scheme(db, other, ["technician"], ("install", {"points_per_install": 20}))
+            offer(db, other, world.people[Role.CHANNEL_MANAGER])
+            offered_to_b.append(other.id)
         reward = offered(Reward(kind="physical", name="Mug", points_price=10, stock=100_000))
         db.add(reward)
         db.commit()
@@ -136,6 +151,9 @@ def seeded(committed_postgres_app):
             seller.phone,
             world.people[Role.CHANNEL_MANAGER].id,
             reward.id,
+            world.partner_b.id,
+            world.others[Role.PARTNER_MANAGER].id,
+            offered_to_b,
         )
     app.extensions["partnerlift.engine"].dispose()
     return seeded
@@ -148,7 +166,13 @@ def _saved(app):
     with Session(engine) as db:
         saved = tuple(
             db.scalar(select(func.count(column)))
-            for column in (Claim.id, Redemption.id, LedgerEntry.id)
+            for column in (
+                Claim.id,
+                Redemption.id,
+                LedgerEntry.id,
+                ProgramDecision.id,
+                Enrollment.id,
+            )
         )
         problems = check_balances(db)
     engine.dispose()
@@ -210,11 +234,23 @@ def _texted_install(client, seeded):
     )
 
 
+def _approve(client, seeded):
+    b, programs = seeded.partner_b_id, seeded.offered_to_b
+    token = _form(
+        client, f"/partners/{b}/programs/{programs[0]}", person_id=seeded.partner_b_manager_id
+    )
+    return lambda n: client.post(
+        f"/partners/{b}/programs/{programs[n]}",
+        data={"outcome": "approve", "roles": ["technician"], "csrf_token": token},
+    )
+
+
 FLOWS = {
     "install claim": _install,
     "redemption": _redeem,
     "sell-out import": _import,
     "texted install": _texted_install,
+    "program approval": _approve,
 }
 #: What each flow answers when it went through.
 DONE = {
@@ -222,6 +258,7 @@ DONE = {
     "redemption": {303},
     "sell-out import": {200},
     "texted install": {200},
+    "program approval": {302},
 }
 
 
