@@ -339,7 +339,7 @@ def _register_errors(app: Flask) -> None:
         then says (only showing the result failed)."""
         if not (isinstance(error, OperationalError) or error.connection_invalidated):
             raise error
-        saved = g.get("change_saved", False)
+        saved = g.get(db.CHANGE_SAVED, False)
         app.logger.warning(
             "database unavailable%s: %s",
             " after the request's change was saved" if saved else "",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context
 from sqlalchemy import DateTime, Index, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -176,6 +176,7 @@ def init_app(app) -> None:
     app.extensions["partnerlift.engine"] = engine
     app.extensions["partnerlift.replica_engine"] = replica
     app.extensions["partnerlift.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    _watch_writes(app.extensions["partnerlift.sessionmaker"])
     app.extensions["partnerlift.read_sessionmaker"] = sessionmaker(
         bind=read_only_engine(replica), expire_on_commit=False
     )
@@ -194,6 +195,32 @@ def init_app(app) -> None:
                 # connection goes.
                 app.logger.warning("database connection lost while closing a session")
                 session.invalidate()
+
+
+#: On `flask.g`: the request's change is committed (set by `core.views.attempt`) and
+#: nothing has been written since, so a connection lost now loses only the answer's page.
+CHANGE_SAVED = "change_saved"
+
+
+def _watch_writes(factory: sessionmaker) -> None:
+    """A request's write after its change was committed makes that change no longer the
+    whole story: a connection lost during the new write loses it, and the answer must not
+    say the request was saved (a sign-in whose credentials were checked and committed, but
+    whose browser session was not)."""
+
+    def written():
+        if has_request_context():
+            g.pop(CHANGE_SAVED, None)
+
+    @event.listens_for(factory, "before_flush")
+    def _flushing(session, _context, _instances):
+        if session.new or session.dirty or session.deleted:
+            written()
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _executing(state):
+        if state.is_insert or state.is_update or state.is_delete:
+            written()
 
 
 def get_session() -> Session:

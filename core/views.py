@@ -3,7 +3,7 @@
 from flask import flash, g, render_template, request
 from flask_babel import gettext as _
 
-from core.db import get_session
+from core.db import CHANGE_SAVED, get_session
 from core.errors import InvalidInput
 from core.tables import UnreadableFile
 
@@ -37,7 +37,9 @@ def attempt(action, *, done: str | None = None, form=None) -> Attempt:
         report(InvalidInput({"file": unreadable.args[0]}), form)
         return Attempt(False)
     session.commit()
-    g.change_saved = True  # a connection lost after this point must not say "nothing saved"
+    # A connection lost from here on must not say "nothing saved" (unless the request writes
+    # again: `core.db._watch_writes`).
+    setattr(g, CHANGE_SAVED, True)
     if done:
         flash(done, "success")
     return Attempt(True, result)

@@ -27,9 +27,10 @@ from channel.programs import launch_program
 from channel.rewards import Redemption, Reward
 from core.bulk import BulkWriter
 from core.db import get_session
-from roles.models import Person
+from roles.models import Person, SignInSession
 from roles.permissions import Role
 from tests.builders import (
+    PASSWORD,
     add_scheme,
     approve,
     build_world,
@@ -172,6 +173,7 @@ def _saved(app):
                 LedgerEntry.id,
                 ProgramDecision.id,
                 Enrollment.id,
+                SignInSession.id,
             )
         )
         problems = check_balances(db)
@@ -245,12 +247,28 @@ def _approve(client, seeded):
     )
 
 
+def _password_sign_in(client, seeded):
+    """A manager signs in with a password: the credentials are checked and their sign-in time
+    committed, then the browser's sign-in session is written and committed."""
+    app = client.application
+    app.config["LOGIN_RATE_LIMIT"] = "100000 per minute"
+    with app.app_context():
+        email = get_session().get(Person, seeded.manager_id).email
+
+    def sign_in(_n):
+        browser = app.test_client()
+        return browser.post("/sign-in", data={"email": email, "password": PASSWORD})
+
+    return sign_in
+
+
 FLOWS = {
     "install claim": _install,
     "redemption": _redeem,
     "sell-out import": _import,
     "texted install": _texted_install,
     "program approval": _approve,
+    "password sign-in": _password_sign_in,
 }
 #: What each flow answers when it went through.
 DONE = {
@@ -259,6 +277,7 @@ DONE = {
     "sell-out import": {200},
     "texted install": {200},
     "program approval": {302},
+    "password sign-in": {302},
 }
 
 
