@@ -208,19 +208,19 @@ def _watch_writes(factory: sessionmaker) -> None:
     say the request was saved (a sign-in whose credentials were checked and committed, but
     whose browser session was not)."""
 
-    def written():
-        if has_request_context():
-            g.pop(CHANGE_SAVED, None)
+    def saved() -> bool:
+        return has_request_context() and CHANGE_SAVED in g
 
     @event.listens_for(factory, "before_flush")
     def _flushing(session, _context, _instances):
-        if session.new or session.dirty or session.deleted:
-            written()
+        # Asked first: `dirty` looks at every object the session holds.
+        if saved() and (session.new or session.dirty or session.deleted):
+            g.pop(CHANGE_SAVED)
 
     @event.listens_for(factory, "do_orm_execute")
     def _executing(state):
-        if state.is_insert or state.is_update or state.is_delete:
-            written()
+        if saved() and (state.is_insert or state.is_update or state.is_delete):
+            g.pop(CHANGE_SAVED)
 
 
 def get_session() -> Session:
