@@ -335,8 +335,8 @@ def _register_errors(app: Flask) -> None:
     def database_unavailable(error):
         """The database is down or restarting: a calm 503, never a stack trace. The request's
         open transaction was rolled back by the database, so nothing of it was saved; unless
-        its change had been committed (`attempt`) before the connection went, as the page
-        then says (only showing the result failed)."""
+        its change had been committed (`attempt`) and nothing written since
+        (`core.db.CHANGE_SAVED`), as the page then says (only showing the result failed)."""
         if not (isinstance(error, OperationalError) or error.connection_invalidated):
             raise error
         saved = g.get(db.CHANGE_SAVED, False)
