@@ -241,34 +241,6 @@ def _earned(program_ids) -> tuple:
     return (LedgerEntry.program_id.in_(program_ids), LedgerEntry.kind.in_(EARNED_KINDS))
 
 
-def add_cap_totals(
-    session: Session,
-    program_id: int,
-    usage: Usage,
-    *,
-    program: bool = True,
-    partner_ids=(),
-    person_ids=(),
-    month: str | None = None,
-) -> Usage:
-    """Set in `usage` the totals the budget and caps count, summed in the database: the
-    program's budget used (with `program`), the budget each of `partner_ids` used, and the
-    points each of `person_ids` earned in `month` (in every month, without one).
-
-    Only the partners and people named are read, so the cost follows what is asked, not the
-    program's history; one named with nothing earned counts 0.
-    """
-    add_caps_totals(
-        session,
-        {program_id: usage},
-        program=program,
-        partner_ids=partner_ids,
-        person_ids=person_ids,
-        month=month,
-    )
-    return usage
-
-
 def add_caps_totals(
     session: Session,
     usages: dict[int, Usage],
@@ -278,8 +250,14 @@ def add_caps_totals(
     person_ids=(),
     month: str | None = None,
 ) -> None:
-    """`add_cap_totals` for each program of `usages` into its usage, one statement a kind of
-    total for all of them."""
+    """Set in each program's usage of `usages` the totals the budget and caps count, summed
+    in the database, one statement a kind of total for all the programs: the program's
+    budget used (with `program`), the budget each of `partner_ids` used, and the points each
+    of `person_ids` earned in `month` (in every month, without one).
+
+    Only the partners and people named are read, so the cost follows what is asked, not the
+    programs' history; one named with nothing earned counts 0.
+    """
     program_ids = sorted(usages)
     earned = _earned(program_ids)
     # Budgets from the monthly rollups the posting path keeps (`channel.rollups`, checked by

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from channel.expiry import release_due
-from channel.ledger import LedgerEntry, add_cap_totals
+from channel.ledger import LedgerEntry, add_caps_totals
 from channel.person_months import check_person_months
 from channel.postings import (
     Deferred,
@@ -513,10 +513,10 @@ def test_cap_totals_count_earnings_net_of_reversals_for_whom_they_name(db, world
     post(db, "redeem:nov", [debit(partner, seller, 3)])  # spending is no earning
     other = world.partner_b.id
 
-    usage = add_cap_totals(
+    usage = Usage()
+    add_caps_totals(
         db,
-        program.id,
-        Usage(),
+        {program.id: usage},
         partner_ids={partner.id, other},
         person_ids={seller.id, technician.id},
         month="2026-11",
@@ -524,7 +524,8 @@ def test_cap_totals_count_earnings_net_of_reversals_for_whom_they_name(db, world
     assert usage.program_points == 14
     assert usage.partner_points == {partner.id: 14, other: 0}
     assert usage.person_month_points == {(seller.id, "2026-11"): 4, (technician.id, "2026-11"): 0}
-    every_month = add_cap_totals(db, program.id, Usage(), program=False, person_ids={seller.id})
+    every_month = Usage()
+    add_caps_totals(db, {program.id: every_month}, program=False, person_ids={seller.id})
     assert every_month.program_points == 0 and every_month.partner_points == {}
     assert every_month.person_month_points == {
         (seller.id, "2026-10"): 10,
