@@ -27,8 +27,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import event
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -46,6 +44,7 @@ from bench.world import SIZES, build_world  # noqa: E402
 from channel.sales_import import import_sales, read_sales  # noqa: E402
 from core.cli import upgrade_database  # noqa: E402
 from core.db import get_session, utcnow  # noqa: E402
+from tests.statements import statements_sent  # noqa: E402
 
 BASELINE = {
     "postgresql": "COPY (core.bulk) of every row the import inserted, same database, same "
@@ -80,18 +79,11 @@ def measure(app, data: bytes, lines: int, sellers: int) -> Point:
         db = get_session()
         highest = highest_ids(db)
         db.rollback()
-        sent = []
-        engine = db.get_bind().engine
-
-        def count(*_args):
-            sent.append(1)
-
-        event.listen(engine, "before_cursor_execute", count)
-        started = time.perf_counter()
-        report = import_sales(db, read_sales(data, max_rows=lines + 1), now=utcnow())
-        db.flush()
-        seconds = time.perf_counter() - started
-        event.remove(engine, "before_cursor_execute", count)
+        with statements_sent(db.get_bind().engine) as sent:
+            started = time.perf_counter()
+            report = import_sales(db, read_sales(data, max_rows=lines + 1), now=utcnow())
+            db.flush()
+            seconds = time.perf_counter() - started
         written = rows_written(db, highest)
         floor = copy_seconds(db, written)
     return Point(

@@ -23,13 +23,9 @@ PostgreSQL, executemany on SQLite) into the same tables. The ratio large / small
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from functools import partial
 from pathlib import Path
-
-from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,6 +34,7 @@ from bench.world import SIZES, add_serial_registry, date_history  # noqa: E402
 from channel.claims import ClaimDetails, submit_claim  # noqa: E402
 from core.db import get_session  # noqa: E402
 from roles.models import Person  # noqa: E402
+from tests.statements import statements_sent  # noqa: E402
 
 SERIALS = {"small": 100_000, "realistic": 2_000_000}
 CLAIMS = {"small": 100, "realistic": 1_000}
@@ -63,22 +60,6 @@ def wanted_claims(world, claims: int) -> list[tuple[int, str]]:
     return wanted
 
 
-@contextmanager
-def statements_counted(app) -> Iterator[list[int]]:
-    """[the number of SQL statements sent inside the block], counted as they are sent."""
-    sent = [0]
-
-    def count(*_args):
-        sent[0] += 1
-
-    engine = app.extensions["partnerlift.engine"]
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def submit_all(db, wanted: list[tuple[int, str]]) -> int:
     people = {}
     for person_id, serial in wanted:
@@ -102,7 +83,7 @@ def run(kind: str, size: str, serials: int, claims: int, out: Output) -> None:
                                 first=small if registry != small else 0)  # fmt: skip
             with app.test_request_context():
                 db = get_session()
-                with statements_counted(app) as sent:
+                with statements_sent(app.extensions["partnerlift.engine"]) as sent:
                     submit_all(db, warm)  # warm-up, not timed: its statements counted
                 db.rollback()
                 done = measure(db, partial(submit_all, db, wanted), warm_up=False)
@@ -110,7 +91,7 @@ def run(kind: str, size: str, serials: int, claims: int, out: Output) -> None:
             out.add(
                 f"{kind}: registry of {registry} serials: {claims} claims, "
                 f"{done.seconds / claims * 1000:.1f} ms a claim, "
-                f"{sent[0] / len(warm):.1f} SQL statements a claim (the warm-up's {len(warm)})",
+                f"{len(sent) / len(warm):.1f} SQL statements a claim (the warm-up's {len(warm)})",
                 *done.lines(kind, "claims"),
             )
     (wall, cpu), (wall_small, cpu_small) = timings[serials], timings[small]
